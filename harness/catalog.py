@@ -1,0 +1,71 @@
+"""The catalog: every workload under workloads/ and every implementation under impls/.
+
+Workloads and implementations are data folders found by their manifest files; selecting them
+by id is the one place that turns a user's `--impl` or `--workload` into manifests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+from .manifest import Impl, Workload, load_impl, load_workload
+
+
+@dataclass(frozen=True)
+class Catalog:
+    root: Path
+    workloads: dict[str, Workload]
+    impls: dict[str, Impl]
+
+    def select_impls(self, ids: Iterable[str] | None, flag: str = "--impl") -> list[Impl]:
+        return _select(self.impls, ids, flag, "implementation")
+
+    def select_workloads(self, names: Iterable[str] | None, flag: str = "--workload") -> list[Workload]:
+        return _select(self.workloads, names, flag, "workload")
+
+
+def _select(known: dict, wanted: Iterable[str] | None, flag: str, what: str) -> list:
+    if not wanted:
+        return list(known.values())
+    chosen = []
+    for name in wanted:
+        if name not in known:
+            raise UserError(f"{flag}: unknown {what} '{name}'; valid: {', '.join(known) or '(none)'}")
+        if known[name] not in chosen:
+            chosen.append(known[name])
+    return chosen
+
+
+def split_ids(value: str | None) -> list[str] | None:
+    """Split a comma-separated flag value ("a/b,c/d") into ids; None when not given."""
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: the nearest folder upwards holding workloads/ and impls/."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "workloads").is_dir() and (folder / "impls").is_dir():
+            return folder
+    packaged = Path(__file__).resolve().parent.parent
+    if (packaged / "workloads").is_dir():
+        return packaged
+    raise UserError(f"{here}: no workloads/ and impls/ here or above; run cmbench inside the project (or pass --root)")
+
+
+def load_catalog(root: Path) -> Catalog:
+    workloads = {}
+    for path in sorted((root / "workloads").glob("*/workload.toml")):
+        w = load_workload(path)
+        workloads[w.name] = w
+    impls = {}
+    impls_root = root / "impls"
+    for path in sorted(impls_root.glob("*/*/impl.toml")):
+        impl = load_impl(path, impls_root, workloads)
+        impls[impl.id] = impl
+    return Catalog(root=root, workloads=workloads, impls=impls)

@@ -1,0 +1,162 @@
+"""The `cmbench` command line: argparse parses, a plain function per command does the work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Catalog, find_root, load_catalog, split_ids
+from .console import Console, render_table
+from .errors import UserError
+from .executors import EXECUTORS, make_executor
+from .manifest import PROFILES
+from .process import LIVE
+from .runner import FAILED, choose_cpus, plan_groups, prepare, run_cases, verify_group
+
+
+def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Workloads and implementations, with whether each toolchain is present."""
+    executor = make_executor(args.executor)
+    try:
+        rows = [[w.name, w.kind, w.summary] for w in catalog.workloads.values()]
+        print(render_table(["workload", "kind", "summary"], rows))
+        print()
+        rows = []
+        for impl in catalog.impls.values():
+            tc = executor.toolchain(impl)
+            variants = ",".join(v.name for v in impl.variants[1:]) or "-"
+            rows.append([impl.id, "yes: " + tc.version[:40] if tc.present else "MISSING: " + impl.toolchain_hint,
+                         variants, ",".join(impl.workloads)])
+        print(render_table(["implementation", "toolchain", "variants", "workloads"], rows))
+    finally:
+        executor.close()
+    return 0
+
+
+def cmd_build(args: argparse.Namespace, catalog: Catalog) -> int:
+    impls = catalog.select_impls(split_ids(args.impl))
+    executor = make_executor(args.executor)
+    try:
+        ready = prepare(executor, impls, Console())
+    finally:
+        executor.close()
+    for impl_id, r in ready.items():
+        print(f"{impl_id}: {r.status}" + (f" in {r.build_seconds:.1f} s" if r.status == "ok" else f": {r.message}"))
+    return 1 if any(r.status == "build_failed" for r in ready.values()) else 0
+
+
+def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Run every selected workload at its smallest size and check every answer."""
+    impls = catalog.select_impls(split_ids(args.impl))
+    workloads = catalog.select_workloads(split_ids(args.workload))
+    cpus = choose_cpus(args.cpus)
+    console = Console()
+    executor = make_executor(args.executor)
+    failed = 0
+    try:
+        ready = prepare(executor, impls, console, build=not args.no_build)
+        for group in plan_groups(impls, workloads, "verify", cpus, executor.name):
+            state = ready[group.impl.id]
+            if state.status != "ok":
+                failed += state.status == "build_failed"
+                continue
+            for r in verify_group(executor, group, cpus, executor.name, args.timeout):
+                k = r.key
+                name = k.impl + ("" if k.variant == "default" else f":{k.variant}")
+                console.say(f"{'PASS' if r.status == 'ok' else r.status.upper():13} {name:36} {k.workload}[{k.case}]"
+                            + (f": {r.error}" if r.error else ""))
+                failed += r.status in FAILED
+    finally:
+        executor.close()
+    console.say("verify: all passed" if not failed else f"verify: {failed} failed")
+    return 1 if failed else 0
+
+
+def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
+    impls = catalog.select_impls(split_ids(args.impl))
+    workloads = catalog.select_workloads(split_ids(args.workload))
+    cpus = choose_cpus(args.cpus)
+    executor = make_executor(args.executor)
+    console = Console()
+    try:
+        outcome = run_cases(catalog, executor, impls, workloads, profile=args.profile, cpus=cpus,
+                            out=Path(args.out) if args.out else None, console=console,
+                            timeout=args.timeout, argv=sys.argv)
+    finally:
+        executor.close()
+    if outcome.interrupted:
+        console.say("interrupted: every child was stopped; the finished cases are stored")
+        return 130
+    if outcome.failed:
+        console.say(f"{len(outcome.failed)} case(s) failed: " +
+                    ", ".join(sorted({f'{r.key.impl}:{r.key.variant} {r.key.workload}' for r in outcome.failed})))
+        return 1
+    return 0
+
+
+def _executor_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", default="native", choices=list(EXECUTORS),
+                   help="where implementations are built and run (default: native)")
+
+
+def _selection_args(p: argparse.ArgumentParser, *, workloads: bool = True) -> None:
+    _executor_arg(p)
+    p.add_argument("--impl", help="comma-separated language/model ids (default: all)")
+    if workloads:
+        p.add_argument("--workload", help="comma-separated workload names (default: all)")
+        p.add_argument("--cpus", type=int, help="CPUs to pin each implementation to (default: all allowed)")
+        p.add_argument("--timeout", type=float, help="seconds per implementation process (default: per profile)")
+
+
+def _verify_args(p: argparse.ArgumentParser) -> None:
+    _selection_args(p)
+    p.add_argument("--no-build", action="store_true", help="use what is already built")
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    _selection_args(p)
+    p.add_argument("--profile", default="quick", choices=[p for p in PROFILES if p != "verify"],
+                   help="sizes and repetitions (default: quick)")
+    p.add_argument("--out", help="output folder (default: results/<run-id>)")
+
+
+@dataclass(frozen=True)
+class Command:
+    handler: Callable[[argparse.Namespace, Catalog], int]
+    help: str
+    add_args: Callable[[argparse.ArgumentParser], None]
+
+
+COMMANDS: dict[str, Command] = {
+    "list": Command(cmd_list, "list workloads and implementations, with toolchain status", _executor_arg),
+    "build": Command(cmd_build, "build implementations", lambda p: _selection_args(p, workloads=False)),
+    "verify": Command(cmd_verify, "run every workload at its smallest size and check the answers", _verify_args),
+    "run": Command(cmd_run, "build, verify, measure and store a benchmark run", _run_args),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cmbench", description="Compare concurrency models across languages.")
+    parser.add_argument("--root", help="project folder holding workloads/ and impls/ (default: found upwards)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        command.add_args(sub.add_parser(name, help=command.help, description=command.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        root = Path(args.root).resolve() if args.root else find_root()
+        catalog = load_catalog(root)
+        return COMMANDS[args.command].handler(args, catalog)
+    except UserError as e:
+        print(f"cmbench: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        LIVE.kill_all()
+        print("cmbench: interrupted", file=sys.stderr)
+        return 130

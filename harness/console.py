@@ -1,0 +1,115 @@
+"""What the terminal shows: per-case progress lines and the comparison table per workload."""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TextIO
+
+from .metrics import Row
+from .outcome import CaseResult
+from .stats import Summary, summarize
+
+
+def fmt_seconds(s: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if abs(s) >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def fmt_bytes(b: float) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(b) >= scale:
+            return f"{b / scale:.3g} {unit}"
+    return f"{b:.3g} B"
+
+
+def fmt_rate(r: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(r) >= scale:
+            return f"{r / scale:.3g}{unit}/s"
+    return f"{r:.3g}/s"
+
+
+def fmt_summary(s: Summary, fmt=fmt_seconds) -> str:
+    flag = " !" if s.unstable else ""
+    return f"{fmt(s.median)} ±{s.spread * 100:.1f}% (n={s.n}){flag}"
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(out)
+
+
+class Console:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+
+    def say(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def case_done(self, n: int, total: int, result: CaseResult) -> None:
+        k = result.key
+        where = f"{k.workload}[{k.case}] {k.impl}" + ("" if k.variant == "default" else f":{k.variant}")
+        if result.status == "ok":
+            walls = [it.elapsed for p in result.processes for it in p.measured]
+            what = fmt_summary(summarize(walls)) if walls else "ok"
+        else:
+            what = f"{result.status.upper()}: {result.error}"
+        self.say(f"[{n}/{total}] {where}  {what}  ({result.seconds:.1f} s)")
+
+
+TABLE_METRICS = ("wall_time", "throughput", "peak_rss", "ctx_switches_voluntary_per_op",
+                 "ctx_switches_involuntary_per_op")
+SWITCH_METRICS = TABLE_METRICS[3:]
+
+
+def _values_by_metric(rows: Iterable[Row]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        out[row.metric].append(row.value)
+    return out
+
+
+def comparison_tables(results: Iterable[CaseResult], rows_by_case: dict) -> str:
+    """Per workload and case: median wall time, throughput, peak RSS, switches per op, ratio to best."""
+    groups: dict[tuple[str, str], list[CaseResult]] = defaultdict(list)
+    for r in results:
+        groups[(r.key.workload, r.key.case)].append(r)
+    blocks = []
+    for (workload, case), members in groups.items():
+        lines = []
+        best = None
+        summaries = {}
+        for r in members:
+            by_metric = _values_by_metric(rows_by_case.get(r.key, []))
+            if r.status == "ok" and by_metric.get("throughput"):
+                summaries[r.key] = {m: summarize(v) for m, v in by_metric.items() if m in TABLE_METRICS}
+                tp = summaries[r.key]["throughput"].median
+                best = tp if best is None else max(best, tp)
+        for r in members:
+            name = r.key.impl + ("" if r.key.variant == "default" else f":{r.key.variant}")
+            size = ",".join(f"{k}={v}" for k, v in r.params.items() if k not in ("cpus", "executor"))
+            size = "" if size == case else size
+            s = summaries.get(r.key)
+            if not s:
+                lines.append([name, size, r.status, "", "", "", ""])
+                continue
+            tp = s["throughput"].median
+            cs = sum(s[m].median for m in SWITCH_METRICS if m in s)
+            ratio = "best" if tp == best else f"{best / tp:.2f}x slower"
+            lines.append([name, size, fmt_summary(s["wall_time"]), fmt_rate(tp),
+                          fmt_bytes(s["peak_rss"].median), f"{cs:.3g}", ratio])
+        headers = ["implementation", "size (if reduced)", "wall time per iteration", "throughput",
+                   "peak RSS", "ctx sw/op", "vs best"]
+        if not any(line[1] for line in lines):
+            headers.pop(1)
+            lines = [line[:1] + line[2:] for line in lines]
+        blocks.append(f"{workload} [{case}]\n" + render_table(headers, lines))
+    legend = "median ±half-IQR (n samples); ! = IQR above 10% of median; ctx sw/op net of start-up"
+    return "\n\n".join(blocks) + ("\n\n" + legend if blocks else "")

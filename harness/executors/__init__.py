@@ -1,0 +1,83 @@
+"""Executors: where an implementation is built and run (natively, or in a container).
+
+An executor is a small protocol; `EXECUTORS` is the explicit registry the CLI picks from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..errors import UserError
+from ..manifest import Impl, Variant
+from ..process import ChildResult
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    present: bool
+    version: str  # first line of the check's output, or why it failed
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    ok: bool
+    seconds: float
+    log: str  # the tail of the build output when it failed
+
+
+class Running(Protocol):
+    """A started server process, native or in a container."""
+
+    def read_line(self, timeout: float) -> str | None:
+        """The next stdout line, or None after `timeout` or once it exited."""
+
+    def alive(self) -> bool: ...
+
+    def memory(self) -> int:
+        """Current resident memory in bytes (VmRSS natively, the cgroup's usage in a container)."""
+
+    def stderr_text(self) -> str: ...
+
+    def stop(self, grace: float = 5.0) -> ChildResult:
+        """SIGTERM, then kill after `grace` seconds; reaped, with rusage over all threads."""
+
+
+class Executor(Protocol):
+    name: str
+
+    def toolchain(self, impl: Impl) -> Toolchain:
+        """Whether the implementation's toolchain is present, and its version."""
+
+    def build(self, impl: Impl) -> BuildResult:
+        """Build the implementation (a no-op when it has no build command)."""
+
+    def run(self, impl: Impl, variant: Variant, args: Sequence[str], *, cpus: Sequence[int],
+            timeout: float) -> ChildResult:
+        """Run the implementation with workload `args` appended, pinned to `cpus`."""
+
+    def start(self, impl: Impl, variant: Variant, args: Sequence[str], *, cpus: Sequence[int]) -> Running:
+        """Start a long-running implementation process (a server) pinned to `cpus`."""
+
+    def close(self) -> None:
+        """Release what the executor holds (nothing for native; clients for docker)."""
+
+
+def _native() -> Executor:
+    from .native import NativeExecutor
+
+    return NativeExecutor()
+
+
+EXECUTORS: dict[str, Callable[[], Executor]] = {
+    "native": _native,
+}
+
+
+def make_executor(name: str) -> Executor:
+    try:
+        factory = EXECUTORS[name]
+    except KeyError:
+        raise UserError(f"--executor: unknown executor '{name}'; valid: {', '.join(EXECUTORS)}") from None
+    return factory()

@@ -1,0 +1,63 @@
+"""Environment metadata that travels with every run: machine, kernel, toolchains, commit."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def cpu_model() -> str:
+    for line in _read("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def governor() -> str:
+    return _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") or "unavailable (no cpufreq)"
+
+
+def mem_total() -> int:
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def git_commit(root: Path) -> dict[str, Any]:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=10, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    commit = git("rev-parse", "HEAD")
+    return {"commit": commit or "unknown", "dirty": bool(git("status", "--porcelain")) if commit else None}
+
+
+def host_metadata(root: Path) -> dict[str, Any]:
+    uname = platform.uname()
+    return {
+        "hostname": uname.node,
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpus_allowed": sorted(os.sched_getaffinity(0)),
+        "memory_bytes": mem_total(),
+        "kernel": f"{uname.system} {uname.release}",
+        "machine": uname.machine,
+        "governor": governor(),
+        "loadavg": list(os.getloadavg()),
+        "python": sys.version.split()[0],
+        "git": git_commit(root),
+    }

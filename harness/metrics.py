@@ -1,0 +1,93 @@
+"""Metrics: their units and directions, and the tidy rows a case result turns into.
+
+`METRICS` is the one table of what each metric means; results/README.md describes the same.
+Per-operation figures subtract the start-up baseline (the same program run with zero
+iterations) and divide by the operations that process performed (warm-ups included, since
+rusage covers the whole process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .outcome import CaseResult
+
+
+@dataclass(frozen=True)
+class Metric:
+    unit: str
+    direction: str  # "lower" or "higher" is better; "info" is not compared
+    scope: str  # "iteration", "process" or "case"
+    help: str
+
+
+METRICS: dict[str, Metric] = {
+    "wall_time": Metric("s", "lower", "iteration", "elapsed time of one iteration's timed region"),
+    "throughput": Metric("ops/s", "higher", "iteration", "operations per iteration / wall_time"),
+    "peak_rss": Metric("B", "lower", "process", "peak resident set size of the process (ru_maxrss)"),
+    "cpu_user": Metric("s", "lower", "process", "user CPU time of the process, all threads"),
+    "cpu_system": Metric("s", "lower", "process", "system CPU time of the process, all threads"),
+    "ctx_switches_voluntary": Metric("count", "lower", "process", "voluntary context switches, all threads"),
+    "ctx_switches_involuntary": Metric("count", "lower", "process", "involuntary context switches, all threads"),
+    "ctx_switches_voluntary_per_op": Metric(
+        "count/op", "lower", "process", "(voluntary switches - start-up baseline) / operations"),
+    "ctx_switches_involuntary_per_op": Metric(
+        "count/op", "lower", "process", "(involuntary switches - start-up baseline) / operations"),
+    "cpu_time_per_op": Metric("s/op", "lower", "process", "(user + system CPU - start-up baseline) / operations"),
+    "memory_per_task": Metric("B", "lower", "process", "(peak_rss - start-up peak_rss) / live tasks"),
+    "startup_peak_rss": Metric("B", "lower", "case", "peak RSS of the start-up baseline process"),
+    "startup_cpu_time": Metric("s", "lower", "case", "user + system CPU of the start-up baseline process"),
+    "stack_bytes": Metric("B", "info", "case", "stack size requested per thread (0: managed by the runtime)"),
+    "harness_overhead": Metric("s", "lower", "case", "case wall time outside implementation processes"),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    metric: str
+    process: int | None
+    iteration: int | None
+    value: float
+
+    @property
+    def unit(self) -> str:
+        return METRICS[self.metric].unit
+
+    @property
+    def direction(self) -> str:
+        return METRICS[self.metric].direction
+
+
+def case_rows(result: CaseResult, memory_per: str = "") -> Iterator[Row]:
+    """The tidy rows of one finished case (none unless its status is ok)."""
+    if result.status != "ok":
+        return
+    base = result.baseline
+    for p, proc in enumerate(result.processes):
+        for it in proc.measured:
+            yield Row("wall_time", p, it.index, it.elapsed)
+            yield Row("throughput", p, it.index, result.operations / it.elapsed)
+        ru = proc.rusage
+        yield Row("peak_rss", p, None, ru.max_rss)
+        yield Row("cpu_user", p, None, ru.user)
+        yield Row("cpu_system", p, None, ru.system)
+        yield Row("ctx_switches_voluntary", p, None, ru.voluntary)
+        yield Row("ctx_switches_involuntary", p, None, ru.involuntary)
+        ops = result.operations * len(proc.iterations)
+        if base is not None and ops:
+            yield Row("ctx_switches_voluntary_per_op", p, None, (ru.voluntary - base.voluntary) / ops)
+            yield Row("ctx_switches_involuntary_per_op", p, None, (ru.involuntary - base.involuntary) / ops)
+            cpu = ru.user + ru.system - base.user - base.system
+            yield Row("cpu_time_per_op", p, None, cpu / ops)
+            if memory_per:
+                live = int(result.params[memory_per])
+                yield Row("memory_per_task", p, None, (ru.max_rss - base.max_rss) / live)
+    if base is not None:
+        yield Row("startup_peak_rss", None, None, base.max_rss)
+        yield Row("startup_cpu_time", None, None, base.user + base.system)
+    stacks = {v for proc in result.processes for it in proc.iterations for k, v in it.info.items()
+              if k == "stack_bytes"}
+    if len(stacks) == 1:
+        yield Row("stack_bytes", None, None, stacks.pop())
+    yield Row("harness_overhead", None, None, result.harness_overhead)

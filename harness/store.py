@@ -1,0 +1,151 @@
+"""The results store: results/<run-id>/ with run.json, results.csv and pyperf samples.
+
+Everything is rewritten atomically (temporary file, then rename) after every case, so an
+interrupted run keeps every case it finished. Formats are versioned: `load_run` refuses a
+run.json newer than this code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from .errors import UserError
+from .metrics import Row
+from .outcome import CaseResult
+
+RUN_SCHEMA = 1
+RESULTS_COLUMNS = (
+    "run_id", "workload", "case", "impl", "language", "model", "variant", "executor", "params",
+    "metric", "unit", "direction", "process", "iteration", "value",
+)
+# Metrics kept as pyperf benchmarks too, with pyperf's unit names.
+PYPERF_UNITS = {"wall_time": "second", "peak_rss": "byte",
+                "ctx_switches_voluntary": "integer", "ctx_switches_involuntary": "integer"}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def params_text(params: Mapping[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in params.items())
+
+
+def write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+@dataclass
+class RunStore:
+    out: Path
+    run_id: str
+    meta: dict[str, Any]
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    benchmarks: list[pyperf.Benchmark] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, out: Path, run_id: str, meta: Mapping[str, Any]) -> RunStore:
+        if (out / "run.json").exists():
+            raise UserError(f"--out {out}: already holds a run (run.json); choose a new folder")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"--out {out}: cannot create the folder: {e.strerror}") from None
+        store = cls(out, run_id, {"schema": RUN_SCHEMA, "run_id": run_id, "status": "running",
+                                  "started": now_iso(), "finished": None, **meta})
+        store.flush()
+        return store
+
+    def add(self, result: CaseResult, rows: Iterable[Row]) -> None:
+        p = result.params
+        ident = (self.run_id, result.key.workload, result.key.case, result.key.impl, result.language,
+                 result.model, result.key.variant, p.get("executor", ""), params_text(p))
+        rows = list(rows)
+        for r in rows:
+            self.rows.append((*ident, r.metric, r.unit, r.direction,
+                              "" if r.process is None else r.process,
+                              "" if r.iteration is None else r.iteration, repr(float(r.value))))
+        self.cases.append({
+            "workload": result.key.workload, "case": result.key.case, "impl": result.key.impl,
+            "variant": result.key.variant, "language": result.language, "model": result.model,
+            "params": dict(p), "status": result.status, "error": result.error,
+            "seconds": round(result.seconds, 3), "harness_overhead": round(result.harness_overhead, 4),
+            "processes": len(result.processes), **({"extra": dict(result.extra)} if result.extra else {}),
+        })
+        self.benchmarks.extend(_pyperf_benchmarks(result, rows))
+        self.flush()
+
+    def finish(self, status: str) -> None:
+        self.meta["status"] = status
+        self.meta["finished"] = now_iso()
+        self.flush()
+
+    def flush(self) -> None:
+        write_atomic(self.out / "run.json", json.dumps({**self.meta, "cases": self.cases}, indent=2) + "\n")
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(RESULTS_COLUMNS)
+        writer.writerows(self.rows)
+        write_atomic(self.out / "results.csv", buf.getvalue())
+        if self.benchmarks:
+            tmp = self.out / ".samples.pyperf.json"
+            pyperf.BenchmarkSuite(self.benchmarks).dump(str(tmp), replace=True)
+            os.replace(tmp, self.out / "samples.pyperf.json")
+
+
+def _pyperf_benchmarks(result: CaseResult, rows: list[Row]) -> list[pyperf.Benchmark]:
+    """One pyperf benchmark per metric pyperf can hold: one pyperf run per process."""
+    out = []
+    base = f"{result.key.workload}[{result.key.case}] {result.key.impl}:{result.key.variant}"
+    for metric, unit in PYPERF_UNITS.items():
+        per_process: dict[int, list[float]] = {}
+        for r in rows:
+            if r.metric == metric and r.process is not None and r.value > 0:
+                per_process.setdefault(r.process, []).append(float(r.value) if unit != "integer" else int(r.value))
+        if not per_process:
+            continue
+        runs = [pyperf.Run(values, metadata={"name": f"{base} {metric}", "unit": unit,
+                                             "cmbench_metric": metric},
+                           collect_metadata=False)
+                for _, values in sorted(per_process.items())]
+        out.append(pyperf.Benchmark(runs))
+    return out
+
+
+def load_run(folder: Path) -> dict[str, Any]:
+    """Read a run.json, refusing formats newer than this code."""
+    path = folder / "run.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: not found; pass a folder written by `cmbench run`") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e})") from None
+    schema = data.get("schema")
+    if not isinstance(schema, int) or schema > RUN_SCHEMA:
+        raise UserError(f"{path}: schema {schema!r} is newer than this cmbench reads ({RUN_SCHEMA}); update cmbench")
+    return data
