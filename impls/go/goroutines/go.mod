@@ -1,0 +1,3 @@
+module cmbench/impls/go
+
+go 1.22

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from harness.catalog import load_catalog
+from harness.executors import BuildResult, Toolchain
+from harness.process import ChildResult, Rusage
+from harness.reference import expected
+
+PROJECT = Path(__file__).resolve().parent.parent
+FIXTURE_ROOT = PROJECT / "tests" / "fixtures" / "root"
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return PROJECT
+
+
+@pytest.fixture
+def fixture_root() -> Path:
+    return FIXTURE_ROOT
+
+
+@pytest.fixture
+def fixture_catalog():
+    return load_catalog(FIXTURE_ROOT)
+
+
+def parse_args(args: Sequence[str]) -> tuple[str, dict, int, int]:
+    workload, rest = args[0], list(args[1:])
+    flags = dict(zip(rest[::2], rest[1::2]))
+    params = {k[2:].replace("-", "_"): (int(v) if v.isdigit() else v) for k, v in flags.items()}
+    return workload, params, params.pop("warmups"), params.pop("iterations")
+
+
+class FakeExecutor:
+    """Answers like an implementation would, without processes: behaviour per impl model name.
+
+    Models: good, crash, hang (reported as a timeout), wrong, garbage, notool, badbuild.
+    """
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def toolchain(self, impl) -> Toolchain:
+        return Toolchain(impl.model != "notool", "fake 1.0")
+
+    def build(self, impl) -> BuildResult:
+        if impl.model == "badbuild":
+            return BuildResult(False, 0.1, "fake: compile error")
+        return BuildResult(True, 0.1, "")
+
+    def run(self, impl, variant, args, *, cpus, timeout) -> ChildResult:
+        self.calls.append((impl.id, variant.name, tuple(args)))
+        workload, params, warmups, iterations = parse_args(args)
+        params.pop("cpus")
+        ru = Rusage(0.01 * iterations, 0.001, (10 + iterations) * 2**20, 5 + iterations, 1)
+        if impl.model == "crash" and iterations:
+            return ChildResult(tuple(args), 3, "", "fake: deliberate crash\n", 0.01, ru, False)
+        if impl.model == "hang" and iterations:
+            return ChildResult(tuple(args), -9, "", "", timeout, ru, True)
+        lines = []
+        want = expected(workload, params)
+        for k in range(warmups + iterations):
+            fields = dict(want)
+            if impl.model == "wrong":
+                fields[next(iter(fields))] += 1
+            line = {"workload": workload, "iteration": k, "warmup": k < warmups, "elapsed_ns": 1_000_000 + k}
+            lines.append("not json" if impl.model == "garbage" else json.dumps({**line, **fields}))
+        return ChildResult(tuple(args), 0, "\n".join(lines) + "\n", "", 0.02, ru, False)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_executor() -> FakeExecutor:
+    return FakeExecutor()

@@ -1,0 +1,78 @@
+"""Deliberately broken implementations, run as real processes through the CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def cmbench(fixture_root, *args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "harness", "--root", str(fixture_root), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_faults_become_statuses_and_the_run_exits_1(fixture_root, tmp_path):
+    out = tmp_path / "run"
+    r = cmbench(fixture_root, "run", "--profile", "smoke", "--workload", "ping_pong", "--timeout", "3",
+                "--impl", "fake/good,fake/crash,fake/hang,fake/wrong,fake/garbage,fake/notool,fake/badbuild",
+                "--out", str(out))
+    assert r.returncode == 1, r.stderr
+    cases = {c["impl"]: c for c in json.loads((out / "run.json").read_text())["cases"]}
+    assert {k: c["status"] for k, c in cases.items()} == {
+        "fake/good": "ok", "fake/crash": "crashed", "fake/hang": "timeout", "fake/wrong": "verify_failed",
+        "fake/garbage": "verify_failed", "fake/notool": "skipped", "fake/badbuild": "build_failed"}
+    assert "exit status 3" in cases["fake/crash"]["error"]
+    assert "no result after 3 s" in cases["fake/hang"]["error"]
+    for needle in ("CRASHED", "TIMEOUT", "VERIFY_FAILED", "BUILD FAILED", "skip fake/notool"):
+        assert needle in r.stderr
+    assert "ping_pong [roundtrips=20000]" in r.stdout  # the table still prints the good case
+
+
+def _descendants(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,args="], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if "fake_impl.py hang" in line]
+
+
+def test_ctrl_c_reaps_children_and_keeps_finished_cases(fixture_root, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "--root", str(fixture_root), "run", "--profile", "smoke",
+         "--workload", "ping_pong", "--impl", "fake/good,fake/hang", "--timeout", "600", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not _descendants(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _descendants(proc.pid), "the hanging fixture never started"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    time.sleep(0.2)
+    assert _descendants(proc.pid) == []
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "interrupted"
+    assert [c["status"] for c in run["cases"] if c["impl"] == "fake/good"] == ["ok"]
+    assert (out / "results.csv").read_text().count("fake/good") > 0
+
+
+def test_sigterm_is_handled_like_ctrl_c(fixture_root, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "--root", str(fixture_root), "run", "--profile", "smoke",
+         "--workload", "ping_pong", "--impl", "fake/hang", "--timeout", "600", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not _descendants(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    time.sleep(0.2)
+    assert _descendants(proc.pid) == []
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"

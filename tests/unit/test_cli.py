@@ -1,0 +1,24 @@
+from harness.cli import main
+
+
+def test_unknown_impl_is_one_line_listing_valid_ids(fixture_root, capsys):
+    assert main(["--root", str(fixture_root), "verify", "--impl", "nope/none"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "--impl: unknown implementation 'nope/none'" in err and "fake/good" in err
+
+
+def test_unknown_workload(fixture_root, capsys):
+    assert main(["--root", str(fixture_root), "run", "--workload", "nap_time"]) == 1
+    assert "--workload: unknown workload 'nap_time'; valid:" in capsys.readouterr().err
+
+
+def test_bad_cpus(fixture_root, capsys):
+    assert main(["--root", str(fixture_root), "verify", "--cpus", "999"]) == 1
+    assert "--cpus: must be between 1 and" in capsys.readouterr().err
+
+
+def test_list_shows_missing_toolchain(fixture_root, capsys):
+    assert main(["--root", str(fixture_root), "list"]) == 0
+    out = capsys.readouterr().out
+    assert "fake/notool" in out and "MISSING: install the imaginary toolchain" in out

@@ -1,0 +1,44 @@
+from harness.reference import MASK64, expected, splitmix64
+
+
+def _scalar_worker_pool(tasks: int, rounds: int) -> int:
+    total = 0
+    for i in range(tasks):
+        v = i
+        for _ in range(rounds):
+            v = splitmix64(v)
+        total = (total + v) & MASK64
+    return total
+
+
+def test_splitmix64_known_values():
+    assert splitmix64(0) == 16294208416658607535
+    assert splitmix64(1) == 10451216379200822465
+
+
+def test_worker_pool_vectorised_matches_scalar():
+    for tasks, rounds in ((1, 1), (10, 1), (257, 3), (1000, 8)):
+        assert expected("worker_pool", {"tasks": tasks, "rounds": rounds})["checksum"] == _scalar_worker_pool(
+            tasks, rounds)
+
+
+def test_worker_pool_documented_check_values():
+    assert expected("worker_pool", {"tasks": 1000, "rounds": 8}) == {"count": 1000,
+                                                                      "checksum": 10457493594269603627}
+
+
+def test_pipeline_matches_a_direct_fold():
+    items, stages = 50, 3
+    total, order = 0, 14695981039346656037
+    for x in range(1, items + 1):
+        for j in range(1, stages + 1):
+            x = (x * 6364136223846793005 + j) & MASK64
+        total = (total + x) & MASK64
+        order = ((order ^ x) * 1099511628211) & MASK64
+    assert expected("pipeline", {"items": items, "stages": stages}) == {"count": items, "sum": total, "ord": order}
+
+
+def test_simple_models():
+    assert expected("mutex_counter", {"threads": 4, "increments": 7, "mode": "atomic"}) == {"final": 28}
+    assert expected("ping_pong", {"roundtrips": 5}) == {"roundtrips": 5, "token": 10}
+    assert expected("spawn_idle", {"tasks": 9, "sleep_ms": 1}) == {"done": 9}

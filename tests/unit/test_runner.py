@@ -1,0 +1,77 @@
+import csv
+import json
+
+import pyperf
+import pytest
+
+from harness.console import Console
+from harness.runner import run_cases
+from harness.store import RESULTS_COLUMNS
+
+
+def run(catalog, executor, tmp_path, impls, workloads=("ping_pong", "mutex_counter")):
+    with open(tmp_path / "console.txt", "a") as stream:
+        return run_cases(catalog, executor, catalog.select_impls(impls), catalog.select_workloads(workloads),
+                         profile="smoke", cpus=(0,), out=tmp_path / "run", console=Console(stream=stream))
+
+
+def statuses(outcome):
+    return {(r.key.impl, r.key.workload, r.key.case): r.status for r in outcome.results}
+
+
+def test_good_run_stores_every_metric(fixture_catalog, fake_executor, tmp_path):
+    outcome = run(fixture_catalog, fake_executor, tmp_path, ["fake/good"])
+    assert not outcome.failed and not outcome.interrupted
+    assert set(statuses(outcome).values()) == {"ok", "unsupported"}
+    with open(tmp_path / "run" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == RESULTS_COLUMNS
+    metrics = {r["metric"] for r in rows}
+    assert {"wall_time", "throughput", "peak_rss", "cpu_user", "cpu_system", "ctx_switches_voluntary",
+            "ctx_switches_involuntary", "ctx_switches_voluntary_per_op", "ctx_switches_involuntary_per_op",
+            "cpu_time_per_op", "startup_peak_rss", "harness_overhead"} <= metrics
+    walls = [r for r in rows if r["metric"] == "wall_time" and r["workload"] == "ping_pong"]
+    assert len(walls) == 2 * 3  # smoke: 2 processes x 3 measured iterations
+    # per-op switches subtract the baseline: the fake reports 5 + N; (8 - 5) over (1 + 3) x 20000 round trips
+    per_op = [float(r["value"]) for r in rows if r["metric"] == "ctx_switches_voluntary_per_op"
+              and r["workload"] == "ping_pong"]
+    assert per_op == [pytest.approx(3 / (4 * 20000))] * 2
+    run_json = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run_json["schema"] == 1 and run_json["status"] == "complete"
+    assert run_json["profile"] == "smoke" and run_json["toolchains"]["fake/good"] == "fake 1.0"
+    unsupported = [c for c in run_json["cases"] if c["status"] == "unsupported"]
+    assert unsupported[0]["error"] == "fixture declares atomic unsupported"
+    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "run" / "samples.pyperf.json"))
+    names = suite.get_benchmark_names()
+    assert any(n.endswith("wall_time") for n in names)
+
+
+def test_every_fault_is_a_status_and_others_still_run(fixture_catalog, fake_executor, tmp_path):
+    impls = ["fake/good", "fake/crash", "fake/hang", "fake/wrong", "fake/garbage", "fake/notool", "fake/badbuild"]
+    outcome = run(fixture_catalog, fake_executor, tmp_path, impls, workloads=["ping_pong"])
+    by_impl = {impl: status for (impl, _, _), status in statuses(outcome).items()}
+    assert by_impl == {"fake/good": "ok", "fake/crash": "crashed", "fake/hang": "timeout",
+                       "fake/wrong": "verify_failed", "fake/garbage": "verify_failed", "fake/notool": "skipped",
+                       "fake/badbuild": "build_failed"}
+    errors = {c["impl"]: c["error"] for c in json.loads((tmp_path / "run" / "run.json").read_text())["cases"]}
+    assert "deliberate crash" in errors["fake/crash"]
+    assert "wrong roundtrips" in errors["fake/wrong"]
+    assert "not JSON" in errors["fake/garbage"]
+    assert "install the imaginary toolchain" in errors["fake/notool"]
+    assert "compile error" in errors["fake/badbuild"]
+    assert len(outcome.failed) == 5  # skipped is not a failure
+
+
+def test_verify_failure_skips_measurement(fixture_catalog, fake_executor, tmp_path):
+    run(fixture_catalog, fake_executor, tmp_path, ["fake/wrong"], workloads=["ping_pong"])
+    # one verify case (with its baseline), then nothing measured
+    assert len(fake_executor.calls) == 2
+    assert all("1000" in call[2] for call in fake_executor.calls)
+
+
+def test_existing_run_folder_is_refused(fixture_catalog, fake_executor, tmp_path):
+    from harness.errors import UserError
+
+    run(fixture_catalog, fake_executor, tmp_path, ["fake/good"], workloads=["ping_pong"])
+    with pytest.raises(UserError, match="already holds a run"):
+        run(fixture_catalog, fake_executor, tmp_path, ["fake/good"], workloads=["ping_pong"])
