@@ -1,0 +1,23 @@
+"""spawn_idle: N asyncio tasks alive at once, each awaiting asyncio.sleep(S ms)."""
+
+import asyncio
+from time import perf_counter_ns
+
+
+async def run(tasks: int, sleep_ms: int):
+    """One iteration: (elapsed_ns, result fields). Tasks have no stack of their own."""
+    delay = sleep_ms / 1000
+    done = 0
+
+    async def sleeper() -> None:
+        nonlocal done
+        await asyncio.sleep(delay)
+        done += 1
+
+    start = perf_counter_ns()
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(tasks):
+            tg.create_task(sleeper())
+    finished = done
+    elapsed = perf_counter_ns() - start
+    return elapsed, {"done": finished, "stack_bytes": 0}
