@@ -1,0 +1,40 @@
+package cmbench;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** spawn_idle: N threads alive at once, each blocked in Thread.sleep, then counted and joined. */
+final class SpawnIdle implements Batch {
+    private final int tasks;
+    private final int sleepMs;
+
+    SpawnIdle(Args args) {
+        tasks = args.integer("tasks", 0);
+        sleepMs = args.integer("sleep-ms", 0);
+    }
+
+    @Override
+    public String name() {
+        return "spawn_idle";
+    }
+
+    @Override
+    public Result run(Threads threads) throws InterruptedException {
+        AtomicLong done = new AtomicLong();
+        Thread[] sleepers = new Thread[tasks];
+
+        long start = System.nanoTime();
+        for (int i = 0; i < tasks; i++) {
+            sleepers[i] = threads.start(() -> {
+                Thread.sleep(sleepMs);
+                done.incrementAndGet();
+            });
+        }
+        for (Thread sleeper : sleepers) {
+            sleeper.join();
+        }
+        long finished = done.get();
+        long elapsed = System.nanoTime() - start;
+        return new Result(elapsed,
+                new Fields().u64("done", finished).u64("stack_bytes", threads.stackBytes()));
+    }
+}
