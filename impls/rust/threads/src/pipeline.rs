@@ -1,0 +1,39 @@
+//! pipeline: producer -> k stages -> sink (the main thread), over bounded channels.
+
+use std::sync::mpsc::sync_channel;
+use std::thread;
+use std::time::Instant;
+
+use crate::report::Sample;
+use crate::threads;
+use crate::work::{stage, Fold};
+
+pub fn run(items: u64, stages: u64, capacity: usize) -> Sample {
+    let start = Instant::now();
+    let fold = thread::scope(|s| {
+        let (tx, mut rx) = sync_channel::<u64>(capacity);
+        threads::spawn(s, move || {
+            for x in 1..=items {
+                tx.send(x).expect("stage alive");
+            }
+        });
+        for j in 1..=stages {
+            let (tx, next) = sync_channel::<u64>(capacity);
+            let input = std::mem::replace(&mut rx, next);
+            threads::spawn(s, move || {
+                for x in input {
+                    tx.send(stage(x, j)).expect("next stage alive");
+                }
+            });
+        }
+        let mut fold = Fold::new();
+        for x in rx {
+            fold.push(x);
+        }
+        fold
+    });
+    Sample {
+        elapsed: start.elapsed(),
+        fields: vec![("count", fold.count), ("sum", fold.sum), ("ord", fold.ord)],
+    }
+}

@@ -1,0 +1,81 @@
+//! http_server: hyper 1.x HTTP/1.1 connections, one task each, on the tokio runtime.
+
+use std::convert::Infallible;
+use std::io::{self, Write as _};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE, SERVER};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::runtime::Runtime;
+use tokio::signal::unix::{signal, SignalKind};
+
+pub fn serve(runtime: &Runtime, port: u16) -> io::Result<()> {
+    runtime.block_on(async {
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let socket = TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+        let listener = socket.listen(1024)?;
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "{{\"ready\": true, \"port\": {port}}}")?;
+        stdout.flush()?;
+        drop(stdout);
+        tokio::spawn(accept_loop(listener));
+        sigterm.recv().await;
+        process::exit(0)
+    })
+}
+
+async fn accept_loop(listener: TcpListener) {
+    let http = http1::Builder::new();
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Out of descriptors or memory: give the open connections a moment to close.
+                if !matches!(
+                    err.kind(),
+                    io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
+                ) {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                continue;
+            }
+        };
+        if stream.set_nodelay(true).is_err() {
+            continue;
+        }
+        // Keep-alive is hyper's default; it also writes Content-Length (from the body) and
+        // Date (rendered at most once a second per worker thread).
+        let connection = http.serve_connection(TokioIo::new(stream), service_fn(respond));
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+}
+
+async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let mut response = if request.method() == Method::GET && request.uri().path() == "/plaintext" {
+        let mut response = Response::new(Full::new(Bytes::from_static(b"Hello, World!")));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        response
+    } else {
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        response
+    };
+    response
+        .headers_mut()
+        .insert(SERVER, HeaderValue::from_static("cmbench-rust-tokio"));
+    Ok(response)
+}

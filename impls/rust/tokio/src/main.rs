@@ -1,0 +1,79 @@
+//! cmbench, Rust with tokio: tasks on a multi-thread (or current-thread) runtime, tokio::sync,
+//! hyper.
+
+mod cli;
+mod http;
+mod mutex_counter;
+mod ping_pong;
+mod pipeline;
+mod report;
+mod spawn_idle;
+mod work;
+mod worker_pool;
+
+use std::process;
+
+use cli::{Runtime, Task, Workload};
+use report::Sample;
+
+fn main() {
+    let command = cli::parse_args();
+    let runtime = match command.runtime {
+        Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(command.cpus)
+            .enable_all()
+            .build(),
+        Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+    .unwrap_or_else(|err| fail(&format!("cannot build the runtime: {err}")));
+    match command.task {
+        Task::Batch {
+            workload,
+            warmups,
+            iterations,
+        } => report::run(workload.name(), warmups, iterations, || {
+            // The iteration runs as a task, so its own part (the producer, the sink, task A)
+            // is scheduled like every task it spawns.
+            runtime.block_on(async {
+                tokio::spawn(iteration(workload))
+                    .await
+                    .expect("iteration task")
+            })
+        }),
+        Task::HttpServer { port } => {
+            if let Err(err) = http::serve(&runtime, port) {
+                fail(&format!("http_server: {err}"));
+            }
+        }
+    }
+}
+
+async fn iteration(workload: Workload) -> Sample {
+    match workload {
+        Workload::WorkerPool {
+            tasks,
+            queue,
+            workers,
+            rounds,
+        } => worker_pool::run(tasks, queue, workers, rounds).await,
+        Workload::Pipeline {
+            items,
+            stages,
+            capacity,
+        } => pipeline::run(items, stages, capacity).await,
+        Workload::MutexCounter {
+            threads,
+            increments,
+            mode,
+        } => mutex_counter::run(threads, increments, mode).await,
+        Workload::PingPong { roundtrips } => ping_pong::run(roundtrips).await,
+        Workload::SpawnIdle { tasks, sleep_ms } => spawn_idle::run(tasks, sleep_ms).await,
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("cmbench-rust-tokio: {message}");
+    process::exit(1)
+}

@@ -1,0 +1,62 @@
+//! mutex_counter: T tasks increment one counter, under `tokio::sync::Mutex` or with
+//! `fetch_add`.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::cli::CounterMode;
+use crate::report::Sample;
+
+pub async fn run(workers: usize, increments: u64, mode: CounterMode) -> Sample {
+    let start = Instant::now();
+    let total = match mode {
+        CounterMode::Mutex => {
+            let counter = Arc::new(Mutex::new(0u64));
+            let handles: Vec<JoinHandle<()>> = (0..workers)
+                .map(|_| {
+                    let counter = Arc::clone(&counter);
+                    tokio::spawn(async move {
+                        for _ in 0..increments {
+                            *counter.lock().await += 1;
+                        }
+                    })
+                })
+                .collect();
+            join_all(handles).await;
+            Arc::into_inner(counter)
+                .expect("workers joined")
+                .into_inner()
+        }
+        CounterMode::Atomic => {
+            let counter = Arc::new(AtomicU64::new(0));
+            let handles: Vec<JoinHandle<()>> = (0..workers)
+                .map(|_| {
+                    let counter = Arc::clone(&counter);
+                    tokio::spawn(async move {
+                        for _ in 0..increments {
+                            counter.fetch_add(1, Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            join_all(handles).await;
+            Arc::into_inner(counter)
+                .expect("workers joined")
+                .into_inner()
+        }
+    };
+    Sample {
+        elapsed: start.elapsed(),
+        fields: vec![("final", total)],
+    }
+}
+
+async fn join_all(handles: Vec<JoinHandle<()>>) {
+    for handle in handles {
+        handle.await.expect("worker");
+    }
+}
