@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -95,6 +96,28 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
                     ", ".join(sorted({f'{r.key.impl}:{r.key.variant} {r.key.workload}' for r in outcome.failed})))
         return 1
     return 0
+
+
+def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
+    """How fast wrk and oha go on the load CPUs against a trivial responder on the server CPUs."""
+    from .http import headroom_table, measure_headroom, split_cpus
+
+    server, load = split_cpus(choose_cpus(args.cpus), sorted(os.sched_getaffinity(0)))
+    if not load:
+        raise UserError("--cpus: leaves no CPU for the load generator; pass a smaller --cpus")
+    try:
+        connections = [int(c) for c in args.connections.split(",")]
+    except ValueError:
+        raise UserError(f"--connections: {args.connections!r} is not a comma-separated list of numbers") from None
+    print(f"server CPUs {list(server)}, load generator CPUs {list(load)}, {args.duration:g} s per run")
+    print(headroom_table(measure_headroom(server, load, duration=args.duration, connections=connections)))
+    return 0
+
+
+def _headroom_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cpus", type=int, help="CPUs for the responder, as for `run` (default: half of those allowed)")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds per run (default: 5)")
+    p.add_argument("--connections", default="64,256", help="comma-separated connection counts (default: 64,256)")
 
 
 def _executor_arg(p: argparse.ArgumentParser) -> None:

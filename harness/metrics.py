@@ -40,6 +40,24 @@ METRICS: dict[str, Metric] = {
     "startup_cpu_time": Metric("s", "lower", "case", "user + system CPU of the start-up baseline process"),
     "stack_bytes": Metric("B", "info", "case", "stack size requested per thread (0: managed by the runtime)"),
     "harness_overhead": Metric("s", "lower", "case", "case wall time outside implementation processes"),
+    # Server workloads (harness/http): one case per load phase, its phase in the params.
+    "qps": Metric("req/s", "higher", "case",
+                  "requests answered per second: closed loop, saturation (wrk); open loop, the rate achieved (oha)"),
+    "latency_p50": Metric("s", "lower", "case", "median latency; open loop: oha, corrected for coordinated omission"),
+    "latency_p90": Metric("s", "lower", "case", "90th percentile latency (open loop: corrected)"),
+    "latency_p99": Metric("s", "lower", "case", "99th percentile latency (open loop: corrected)"),
+    "latency_p999": Metric("s", "lower", "case", "99.9th percentile latency (open loop: corrected)"),
+    "latency_max": Metric("s", "lower", "case", "slowest request of the measured load"),
+    "errors": Metric("count", "lower", "case", "socket errors + non-2xx responses in the measured load"),
+    "loadgen_cpu": Metric("CPU", "info", "case",
+                          "load generator CPU time / (wall time x its CPUs); from 0.9 it may be the bottleneck"),
+    "memory_per_connection": Metric("B", "lower", "case",
+                                    "(RSS with N idle keep-alive connections - RSS before them) / N"),
+    "ctx_switches_per_request": Metric(
+        "count/req", "lower", "process",
+        "(voluntary + involuntary switches - start-up baseline) / requests the server process answered"),
+    "cpu_time_per_request": Metric(
+        "s/req", "lower", "process", "(user + system CPU - start-up baseline) / requests the server process answered"),
 }
 
 

@@ -18,6 +18,17 @@ from .console import Console, comparison_tables
 from .errors import UserError
 from .executors import Executor
 from .hostinfo import host_metadata
+from .http import (
+    Setup,
+    iter_server_cases,
+    make_setup,
+    phases_for,
+    server_rows,
+    server_table,
+    split_cpus,
+    status_cases,
+    verify_case,
+)
 from .manifest import PROFILE_SHAPES, Impl, Variant, Workload
 from .metrics import case_rows
 from .outcome import CaseKey, CaseResult
@@ -82,7 +93,10 @@ def plan_groups(impls: Sequence[Impl], workloads: Sequence[Workload], profile: s
     for impl in impls:
         for variant in impl.variants:
             for w in workloads:
-                if w.name not in impl.workloads or not variant.applies_to(w.name) or w.kind != "batch":
+                if w.name not in impl.workloads or not variant.applies_to(w.name):
+                    continue
+                if w.kind == "server":  # its phases are planned by harness.http
+                    yield Group(impl, variant, w, ())
                     continue
                 labels = [c.label for c in w.cases_for(profile)]
                 plans, unsupported = [], []
@@ -104,6 +118,8 @@ def _status_only(plan: BatchPlan, status: str, error: str) -> CaseResult:
 def verify_group(executor: Executor, group: Group, cpus: tuple[int, ...], executor_name: str,
                  timeout: float | None) -> list[CaseResult]:
     """Run the group's verify-profile cases once each (smallest sizes, every answer checked)."""
+    if group.workload.kind == "server":  # verification only, no load
+        return [verify_case(_server_setup(executor, group, "verify", cpus, executor_name, timeout))]
     results = []
     for g in plan_groups([group.impl], [group.workload], "verify", cpus, executor_name):
         if g.variant != group.variant:
@@ -112,6 +128,22 @@ def verify_group(executor: Executor, group: Group, cpus: tuple[int, ...], execut
             results.append(run_batch_case(executor, plan, timeout=timeout))
         results.extend(_status_only(p, "unsupported", why) for p, why in g.unsupported)
     return results
+
+
+def _server_setup(executor: Executor, group: Group, profile: str, cpus: tuple[int, ...], executor_name: str,
+                  timeout: float | None) -> Setup:
+    server, load = split_cpus(cpus, sorted(os.sched_getaffinity(0)))
+    return make_setup(executor, group.impl, group.variant, group.workload, profile, server, load, timeout=timeout,
+                      executor_name=executor_name)
+
+
+def _server_cases(executor: Executor, group: Group, state: Readiness, profile: str, cpus: tuple[int, ...],
+                  timeout: float | None) -> Iterator[CaseResult]:
+    """Every phase of a server workload (harness.http), or each with the build's status when it cannot run."""
+    setup = _server_setup(executor, group, profile, cpus, executor.name, timeout)
+    if state.status != "ok":
+        return status_cases(setup, state.status, state.message)
+    return iter_server_cases(setup)
 
 
 @dataclass
@@ -147,11 +179,12 @@ def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workl
                                 for k, v in ready.items()}
         groups = list(plan_groups(impls, workloads, profile, cpus, executor.name))
         total = sum(len(g.plans) + len(g.unsupported) for g in groups)
+        total += sum(len(phases_for(g.workload.servers[profile])) for g in groups if g.workload.kind == "server")
         done = 0
 
-        def record(result: CaseResult, memory_per: str = "") -> None:
+        def record(result: CaseResult, memory_per: str = "", rows: list | None = None) -> None:
             nonlocal done
-            rows = list(case_rows(result, memory_per))
+            rows = list(case_rows(result, memory_per)) if rows is None else rows
             store.add(result, rows)
             outcome.results.append(result)
             outcome.rows[result.key] = rows
@@ -159,6 +192,10 @@ def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workl
             console.case_done(done, total, result)
 
         for g in groups:
+            if g.workload.kind == "server":
+                for result in _server_cases(executor, g, ready[g.impl.id], profile, cpus, timeout):
+                    record(result, rows=list(server_rows(result)))
+                continue
             for plan, why in g.unsupported:
                 record(_status_only(plan, "unsupported", why))
             state = ready[g.impl.id]
@@ -178,7 +215,10 @@ def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workl
         store.finish("interrupted")
     finally:
         signal.signal(signal.SIGTERM, previous)
-    outcome_text = comparison_tables(outcome.results, outcome.rows)
+    servers = {w.name for w in workloads if w.kind == "server"}
+    tables = (comparison_tables([r for r in outcome.results if r.key.workload not in servers], outcome.rows),
+              server_table(outcome.results, outcome.rows))
+    outcome_text = "\n\n".join(t for t in tables if t)
     if outcome_text:
         print(outcome_text)
     console.say(f"results: {out}")

@@ -1,0 +1,141 @@
+"""How fast the load generators can go on their CPUs: `cmbench loadgen-headroom`.
+
+A measured server's throughput counts only if the generator had room to ask for more. This
+runs each generator, closed loop, on the load CPUs against responder.c (an epoll server that
+answers a fixed response and parses nothing) on the server CPUs, and reports the rate and both
+sides' CPU utilisation. When the generator is at ~1.0 CPU per CPU and the responder is not,
+that rate is the generator's ceiling: a server measured near it is limited by the generator.
+Each closed-loop phase of a run also records the generator's utilisation (`loadgen_cpu`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from ..process import RunningChild, child_env
+from ..wrapper import cache_dir
+from .loadgen import INSTALL_HINTS, LoadResult, find_tool
+from .oha import run_oha
+from .server import READY_TIMEOUT, free_port
+from .wrk import run_wrk
+
+SOURCE = Path(__file__).with_name("responder.c")
+SATURATED = 0.9  # CPU time / (wall time x CPUs) from which a side counts as the bottleneck
+
+
+def responder_path() -> Path:
+    """The compiled responder, built on first use into the cache folder."""
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
+    target = cache_dir() / f"responder-{digest}"
+    if target.exists():
+        return target
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        raise UserError("gcc: not found; the headroom responder needs a C compiler (apt-get install gcc)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}")
+    r = subprocess.run([cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-pthread", "-o", str(tmp), str(SOURCE)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise UserError(f"{SOURCE}: failed to compile: {r.stderr.strip()[-300:]}")
+    os.replace(tmp, target)
+    return target
+
+
+@dataclass(frozen=True)
+class Headroom:
+    tool: str
+    connections: int
+    load: LoadResult
+    responder_cpu: float  # the responder's CPU time / (wall time x its CPUs)
+    server_cpus: int
+    load_cpus: int
+
+    @property
+    def loadgen_cpu(self) -> float:
+        """The generator's CPU time / (wall time x its CPUs)."""
+        return self.load.cpu_utilisation / self.load_cpus
+
+    @property
+    def bottleneck(self) -> str:
+        gen = self.loadgen_cpu >= SATURATED
+        srv = self.responder_cpu >= SATURATED
+        if gen and not srv:
+            return "load generator"
+        if srv and not gen:
+            return "responder"
+        return "both" if gen else "neither (kernel or scheduling)"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"tool": self.tool, "connections": self.connections, "qps": round(self.load.qps, 1),
+                "loadgen_cpu": round(self.loadgen_cpu, 3), "responder_cpu": round(self.responder_cpu, 3),
+                "server_cpus": self.server_cpus, "load_cpus": self.load_cpus, "bottleneck": self.bottleneck,
+                "errors": self.load.errors.total + self.load.non_2xx}
+
+
+def _one(tool: str, path: str, connections: int, cpus_server: Sequence[int], cpus_load: Sequence[int],
+         duration: float) -> Headroom:
+    port = free_port()
+    responder = RunningChild([str(responder_path()), "--port", str(port), "--threads", str(len(cpus_server))],
+                             cwd=Path.cwd(), env=child_env(), cpus=cpus_server)
+    try:
+        line = responder.read_line(READY_TIMEOUT)
+        if not line or '"ready": true' not in line:
+            raise UserError(f"{SOURCE}: the responder did not start: {responder.stderr_text().strip()[-200:]}")
+        if tool == "wrk":
+            load = run_wrk(path, port, connections=connections, duration=duration, cpus=cpus_load,
+                           timeout=READY_TIMEOUT)
+        else:
+            load = run_oha(path, port, rate=None, connections=connections, duration=duration, cpus=cpus_load,
+                           timeout=READY_TIMEOUT, per_request=False)
+    finally:
+        stopped = responder.stop()
+    ru = stopped.rusage
+    busy = (ru.user + ru.system) / (load.wall * len(cpus_server)) if load.wall else 0.0
+    return Headroom(tool, connections, load, busy, len(cpus_server), len(cpus_load))
+
+
+def measure_headroom(cpus_server: Sequence[int], cpus_load: Sequence[int], *, duration: float,
+                     connections: Sequence[int], tools: Sequence[str] = ("wrk", "oha")) -> list[Headroom]:
+    """Each available tool at each connection count against the responder; UserError when no tool is found."""
+    found = {t: find_tool(t) for t in tools}
+    if not any(found.values()):
+        raise UserError("no load generator found: " + "; ".join(f"{t}: {INSTALL_HINTS[t]}" for t in tools))
+    out = []
+    for tool, path in found.items():
+        if path is None:
+            continue
+        for c in connections:
+            out.append(_one(tool, path, c, cpus_server, cpus_load, duration))
+    return out
+
+
+def headroom_table(results: Sequence[Headroom]) -> str:
+    """The measurements and what they mean, for the terminal."""
+    from ..console import fmt_rate, render_table
+
+    rows = [[h.tool, str(h.connections), fmt_rate(h.load.qps), f"{h.loadgen_cpu:.2f}", f"{h.responder_cpu:.2f}",
+             h.bottleneck, str(h.load.errors.total + h.load.non_2xx)] for h in results]
+    text = render_table(["generator", "connections", "QPS", "generator CPU", "responder CPU", "bottleneck",
+                         "errors"], rows)
+    lines = [text, ""]
+    for tool in dict.fromkeys(h.tool for h in results):
+        best = max((h for h in results if h.tool == tool), key=lambda h: h.load.qps)
+        rate = f"{tool}: up to {fmt_rate(best.load.qps)} on {best.load_cpus} CPU(s)"
+        if best.bottleneck == "load generator":
+            lines.append(f"{rate}, its ceiling: a server measured near this rate is limited by the generator")
+        elif best.bottleneck == "responder":
+            lines.append(f"{rate}, limited by the responder: the generator's ceiling is higher")
+        else:
+            lines.append(f"{rate}, a lower bound on its ceiling: neither side kept its CPUs busy "
+                         f"(load average {os.getloadavg()[0]:.1f}: other processes may be competing)")
+    lines.append("CPU columns: CPU time / (wall time x CPUs); responder: harness/http/responder.c, epoll, "
+                 "no parsing, on the server CPUs")
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""Idle keep-alive connections: open many, each after one answered request, and hold them.
+
+Memory per connection is (resident memory with N idle connections open - resident memory
+just before) / N. Each connection first completes one GET /plaintext, so the server has set up
+whatever it keeps per live connection (buffers, a goroutine, a thread, a task), then stays open
+and silent while the memory is read. Every connection must still be open when the memory is
+read: a server that dropped idle connections would otherwise look cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .client import request_bytes
+
+OPEN_AT_ONCE = 256  # connects in flight at a time: below any listen backlog the contract allows
+SETTLE = 0.5  # seconds to wait after the last connection before reading memory
+SAMPLES = 3  # memory readings, SETTLE / 2 apart; the median is used
+FD_MARGIN = 1024  # descriptors beyond the connections for everything else the harness and tools open
+
+
+class IdleError(Exception):
+    """A connection could not be opened or answered, or was closed while idle."""
+
+
+@dataclass(frozen=True)
+class IdleMeasurement:
+    connections: int
+    rss_before: int  # bytes
+    rss_with: int  # bytes
+    open_seconds: float  # time to open and answer every connection
+
+    @property
+    def per_connection(self) -> float:
+        return (self.rss_with - self.rss_before) / self.connections if self.connections else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"connections": self.connections, "rss_before": self.rss_before, "rss_with": self.rss_with,
+                "memory_per_connection": round(self.per_connection, 1), "open_seconds": round(self.open_seconds, 3)}
+
+
+def raise_fd_limit(needed: int) -> None:
+    """Raise this process's RLIMIT_NOFILE to at least `needed` (children inherit it); IdleError if impossible."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, needed))
+            return
+        except (ValueError, OSError):
+            raise IdleError(f"needs {needed} open files but the hard limit is {hard}: raise it "
+                            f"(ulimit -Hn {needed}, or LimitNOFILE) or lower idle_connections") from None
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+async def _open_one(port: int, gate: asyncio.Semaphore, timeout: float):
+    async with gate:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+            writer.write(request_bytes("/plaintext", port))
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
+            raise IdleError(f"opening an idle connection failed: {type(e).__name__}: {e}") from None
+        length = 0
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value.strip() or 0)
+        if length:
+            try:
+                await asyncio.wait_for(reader.readexactly(length), timeout)
+            except (OSError, TimeoutError, asyncio.IncompleteReadError) as e:
+                raise IdleError(f"reading an idle connection's first response failed: {e}") from None
+        return reader, writer
+
+
+async def _hold(port: int, count: int, memory: Callable[[], int], timeout: float) -> IdleMeasurement:
+    before = memory()
+    began = time.perf_counter()
+    gate = asyncio.Semaphore(OPEN_AT_ONCE)
+    tasks = [asyncio.ensure_future(_open_one(port, gate, timeout)) for _ in range(count)]
+    try:
+        pairs = await asyncio.gather(*tasks)
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+        for item in done:
+            if isinstance(item, tuple):
+                item[1].close()
+        raise
+    opened = time.perf_counter() - began
+    try:
+        readings = []
+        for k in range(SAMPLES):
+            await asyncio.sleep(SETTLE if k == 0 else SETTLE / 2)
+            readings.append(memory())
+        closed = sum(1 for reader, _ in pairs if reader.at_eof())
+        if closed:
+            raise IdleError(f"the server closed {closed} of {count} idle keep-alive connections within "
+                            f"{opened + SETTLE * (SAMPLES + 1) / 2:.1f} s")
+    finally:
+        for _, writer in pairs:
+            writer.close()
+        await asyncio.sleep(0)  # let the transports finish closing before the loop ends
+    return IdleMeasurement(count, before, sorted(readings)[len(readings) // 2], opened)
+
+
+def measure_idle(port: int, count: int, memory: Callable[[], int], *, timeout: float = 10.0) -> IdleMeasurement:
+    """Open `count` idle keep-alive connections to 127.0.0.1:port and read the server's memory around them."""
+    raise_fd_limit(count + FD_MARGIN)
+    return asyncio.run(_hold(port, count, memory, timeout))

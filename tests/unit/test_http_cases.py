@@ -1,0 +1,365 @@
+"""The phases of an http_server case with fakes at the process boundary: servers, wrk, oha, idle sockets."""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from harness.catalog import load_catalog
+from harness.console import Console
+from harness.executors import BuildResult, Toolchain
+from harness.http import cases, run_server_cases, server_rows
+from harness.http.idle import IdleMeasurement
+from harness.http.loadgen import Latency, LoadResult, SocketErrors
+from harness.manifest import DEFAULT_VARIANT, Impl, ServerProfile, Workload
+from harness.process import ChildResult, Rusage
+from harness.runner import run_cases
+
+LOADED = Rusage(user=2.0, system=1.0, max_rss=30 << 20, voluntary=5000, involuntary=500)
+IDLE = Rusage(user=0.05, system=0.05, max_rss=5 << 20, voluntary=40, involuntary=10)
+PROFILE = ServerProfile(connections=(4, 8), rates=(0.5,), duration=2, warmup=1, idle_connections=10)
+
+
+class FakeRunning:
+    """A server process: listens for real (so readiness connects), prints per `kind`, never serves HTTP."""
+
+    def __init__(self, port: int, kind: str) -> None:
+        self.port, self.kind = port, kind
+        self.loaded = self.stopped = self.dead = False
+        self.sock = None
+        self.stderr = {"busy": "listen tcp 127.0.0.1: bind: address already in use\n",
+                       "crash": "fatal: cannot start\n"}.get(kind, "")
+        if kind in ("busy", "crash"):
+            self.dead = True
+        else:
+            self.sock = socket.create_server(("127.0.0.1", port))
+        ready = json.dumps({"ready": True, "port": port})
+        self.lines = {"badline": ["listening...\n"], "silent": []}.get(kind, [ready + "\n"])
+        if kind == "chatty":
+            self.lines.append("GET /plaintext 200\n")
+
+    def read_line(self, timeout: float) -> str | None:
+        return self.lines.pop(0) if self.lines and not self.dead else None
+
+    def alive(self) -> bool:
+        return not self.dead and not self.stopped
+
+    def memory(self) -> int:
+        return 8 << 20
+
+    def stderr_text(self) -> str:
+        return self.stderr
+
+    def die(self, stderr: str) -> None:
+        self.dead = True
+        self.stderr = stderr
+
+    def stop(self, grace: float = 5.0) -> ChildResult:
+        self.stopped = True
+        if self.sock:
+            self.sock.close()
+        code = 1 if self.kind == "badexit" else (3 if self.dead and self.kind == "ok" else 0)
+        return ChildResult((), code, "", self.stderr, 1.0, LOADED if self.loaded else IDLE, False)
+
+
+class FakeServers:
+    """An executor whose servers behave per `kinds`, one per start, then "ok"."""
+
+    name = "fake"
+
+    def __init__(self, kinds=()) -> None:
+        self.kinds = list(kinds)
+        self.started: list[tuple[tuple[str, ...], tuple[int, ...], FakeRunning]] = []
+
+    def toolchain(self, impl) -> Toolchain:
+        return Toolchain(True, "fake 1.0")
+
+    def build(self, impl) -> BuildResult:
+        return BuildResult(True, 0.0, "")
+
+    def start(self, impl, variant, args, *, cpus) -> FakeRunning:
+        port = int(args[args.index("--port") + 1])
+        running = FakeRunning(port, self.kinds.pop(0) if self.kinds else "ok")
+        self.started.append((tuple(args), tuple(cpus), running))
+        return running
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def current(self) -> FakeRunning:
+        return self.started[-1][2]
+
+
+class FakeLoad:
+    """wrk and oha: requests = qps x duration, with the errors and CPU asked for."""
+
+    def __init__(self, servers: FakeServers, qps=None, *, errors=None, non_2xx=0, cpu=0.5,
+                 on_measured=None) -> None:
+        self.servers = servers
+        self.qps = qps or {4: 8000.0, 8: 12000.0}
+        self.errors = errors or SocketErrors()
+        self.non_2xx, self.cpu, self.on_measured = non_2xx, cpu, on_measured
+        self.calls: list[dict] = []
+
+    def _result(self, tool, qps, duration, measured) -> LoadResult:
+        self.servers.current.loaded = True
+        if measured and self.on_measured:
+            self.on_measured(self.servers.current)
+        return LoadResult(tool, (tool,), int(qps * duration), duration, self.errors if measured else SocketErrors(),
+                          self.non_2xx if measured else 0, Latency(1e-4, 2e-4, 4e-4, 8e-4, 1e-3), None,
+                          cpu=self.cpu * duration, wall=duration)
+
+    def wrk(self, path, port, *, connections, duration, cpus, timeout) -> LoadResult:
+        self.calls.append({"tool": "wrk", "port": port, "connections": connections, "duration": duration,
+                           "cpus": tuple(cpus)})
+        return self._result("wrk", self.qps.get(connections, 5000.0), duration,
+                            duration == PROFILE.duration)
+
+    def oha(self, path, port, *, rate, connections, duration, cpus, timeout, per_request=True) -> LoadResult:
+        self.calls.append({"tool": "oha", "port": port, "rate": rate, "connections": connections,
+                           "duration": duration, "cpus": tuple(cpus), "per_request": per_request})
+        return self._result("oha", rate, duration, per_request)
+
+
+class FakeConnection:
+    def __init__(self, port, timeout=5.0) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def get(self, path):
+        return None
+
+
+def fake_idle(port, count, memory, *, timeout):
+    return IdleMeasurement(count, memory(), memory() + 2048 * count, 0.01)
+
+
+IMPL = Impl(id="fake/server", path=Path("."), language="fake", model="server", description="", workloads=(
+    "http_server",), toolchain_check=("true",), toolchain_hint="", run=("true",))
+WORKLOAD = Workload(name="http_server", path=Path("."), summary="", kind="server", operation="request",
+                    servers={"smoke": PROFILE})
+
+
+@pytest.fixture
+def world(monkeypatch):
+    """Fakes for everything past the process boundary; returns (servers, load, problems to report)."""
+    monkeypatch.setattr(cases.os, "getloadavg", lambda: (0.5, 0.4, 0.3))
+    servers = FakeServers()
+    load = FakeLoad(servers)
+    problems: list[str] = []
+    monkeypatch.setattr(cases, "run_wrk", lambda *a, **k: load.wrk(*a, **k))
+    monkeypatch.setattr(cases, "run_oha", lambda *a, **k: load.oha(*a, **k))
+    monkeypatch.setattr(cases, "verify_http", lambda port: list(problems))
+    monkeypatch.setattr(cases, "measure_idle", fake_idle)
+    monkeypatch.setattr(cases, "Connection", FakeConnection)
+    monkeypatch.setattr(cases, "find_tool", lambda name: f"/usr/bin/{name}")
+    return servers, load, problems
+
+
+def run(servers, cpus_load=(1,)):
+    return run_server_cases(servers, IMPL, DEFAULT_VARIANT, WORKLOAD, "smoke", (0,), cpus_load, timeout=5)
+
+
+def by_case(results):
+    return {r.key.case: r for r in results}
+
+
+def test_every_phase_runs_on_a_fresh_server_pinned_apart_from_the_load(world):
+    servers, load, _ = world
+    results = by_case(run(servers))
+    assert list(results) == ["closed,connections=4", "closed,connections=8", "open,rate=0.5", "idle,connections=10"]
+    assert {r.status for r in results.values()} == {"ok"}
+    # verification, start-up baseline, then one server per phase; every one stopped
+    assert len(servers.started) == 2 + 4
+    assert all(r.stopped for _, _, r in servers.started)
+    assert {cpus for _, cpus, _ in servers.started} == {(0,)}
+    assert all(args[args.index("--cpus") + 1] == "1" for args, _, _ in servers.started)
+    assert {c["cpus"] for c in load.calls} == {(1,)}
+    # primer (at most 8 connections), warm-up, measured run per closed phase
+    assert [(c["connections"], c["duration"]) for c in load.calls[:6]] == [
+        (4, cases.PRIMER_SECONDS), (4, PROFILE.warmup), (4, PROFILE.duration),
+        (8, cases.PRIMER_SECONDS), (8, PROFILE.warmup), (8, PROFILE.duration)]
+    assert len({c["port"] for c in load.calls[:6]}) == 2
+    assert results["closed,connections=8"].params == {
+        "phase": "closed", "connections": 8, "duration": 2, "warmup": 1, "cpus": 1, "load_cpus": 1,
+        "executor": "fake"}
+
+
+def test_open_loop_runs_at_a_fraction_of_this_servers_best_saturation(world):
+    servers, load, _ = world
+    results = by_case(run(servers))
+    oha = [c for c in load.calls if c["tool"] == "oha"]
+    assert [(c["rate"], c["connections"], c["per_request"]) for c in oha] == [(6000.0, 8, False), (6000.0, 8, True)]
+    r = results["open,rate=0.5"]
+    assert r.params["target_qps"] == 6000.0 and r.params["connections"] == 8 and r.params["rate"] == 0.5
+    assert r.extra["loadgen_cpu"] == 0.5  # from the warm-up, which keeps no per-request rows
+
+
+def test_per_request_figures_are_net_of_the_start_up_baseline(world):
+    servers, _, _ = world
+    r = by_case(run(servers))["closed,connections=4"]
+    served = int(8000 * cases.PRIMER_SECONDS) + int(8000 * PROFILE.warmup) + int(8000 * PROFILE.duration)
+    assert r.extra["requests_served"] == served
+    rows = {row.metric: row.value for row in server_rows(r)}
+    assert rows["ctx_switches_per_request"] == pytest.approx((5500 - 50) / served)
+    assert rows["cpu_time_per_request"] == pytest.approx((3.0 - 0.1) / served)
+    assert rows["qps"] == 8000.0 and rows["peak_rss"] == 30 << 20
+    assert r.baseline == IDLE
+
+
+def test_idle_phase_gives_memory_per_connection(world):
+    servers, _, _ = world
+    r = by_case(run(servers))["idle,connections=10"]
+    assert {row.metric: row.value for row in server_rows(r)}["memory_per_connection"] == 2048
+
+
+def test_socket_errors_and_non_2xx_fail_the_phase_with_their_counts(world):
+    servers, load, _ = world
+    load.errors, load.non_2xx = SocketErrors(read=3, timeout=2), 7
+    results = by_case(run(servers))
+    r = results["closed,connections=4"]
+    assert r.status == "verify_failed"
+    assert r.error == ("the measured load: 5 socket errors (read 3, timeout 2); 7 non-2xx responses "
+                       "(wrk, 16000 requests)")
+    assert list(server_rows(r)) == []
+    assert results["idle,connections=10"].status == "ok"  # later phases still run
+
+
+def test_a_server_dying_mid_run_fails_the_phase_with_its_stderr(world):
+    servers, load, _ = world
+    load.on_measured = lambda running: running.die("panic: runtime error: index out of range\ngoroutine 7")
+    r = by_case(run(servers))["closed,connections=4"]
+    assert r.status == "crashed"
+    assert "the server exited (status 3) during the measured load" in r.error
+    assert "panic: runtime error: index out of range | goroutine 7" in r.error
+    assert all(r.stopped for _, _, r in servers.started)
+
+
+def test_verification_problems_fail_every_phase(world):
+    servers, load, problems = world
+    problems += ["GET /plaintext: no Server header", "Date did not advance"]
+    results = run(servers)
+    assert {r.status for r in results} == {"verify_failed"}
+    assert results[0].error == "verify: GET /plaintext: no Server header; Date did not advance"
+    assert load.calls == [] and len(servers.started) == 1
+
+
+@pytest.mark.parametrize("kind, status, text", [
+    ("badline", "verify_failed", "first stdout line 'listening...' is not {\"ready\": true"),
+    ("crash", "crashed", "exited before printing its ready line (exit 0); stderr: fatal: cannot start"),
+    ("chatty", "verify_failed", "printed on stdout after the ready line: 'GET /plaintext 200'"),
+    ("badexit", "verify_failed", "exited with status 1 on SIGTERM, expected 0"),
+])
+def test_contract_breaches_at_start_and_stop(world, kind, status, text):
+    servers, _, _ = world
+    servers.kinds = [kind]
+    results = run(servers)
+    assert {r.status for r in results} == {status}
+    assert text in results[0].error
+
+
+def test_a_port_taken_before_the_server_binds_is_retried_once(world):
+    servers, _, _ = world
+    servers.kinds = ["busy"]
+    results = run(servers)
+    assert {r.status for r in results} == {"ok"}
+    assert [r.kind for _, _, r in servers.started[:2]] == ["busy", "ok"]
+
+
+def test_a_port_taken_twice_fails(world):
+    servers, _, _ = world
+    servers.kinds = ["busy", "busy"]
+    results = run(servers)
+    assert {r.status for r in results} == {"crashed"}
+    assert "address already in use" in results[0].error
+
+
+def test_a_busy_host_is_flagged_not_failed(world, monkeypatch):
+    servers, _, _ = world
+    monkeypatch.setattr(cases.os, "getloadavg", lambda: (40.0, 30.0, 20.0))
+    monkeypatch.setattr(cases.os, "cpu_count", lambda: 2)
+    results = run(servers)
+    assert {r.status for r in results} == {"ok"}
+    assert all(r.extra["flags"] == ["host busy: 1-minute load average 40.0 on 2 CPUs; figures may be disturbed"]
+               for r in results)
+    assert results[0].extra["host_loadavg"] == [40.0, 30.0, 20.0]
+
+
+def test_a_saturated_load_generator_is_flagged_not_failed(world):
+    servers, load, _ = world
+    load.cpu = 0.97
+    r = by_case(run(servers))["closed,connections=8"]
+    assert r.status == "ok"
+    assert r.extra["flags"] == ["load generator saturated: wrk kept 97% of its 1 CPU(s) busy; the server may be "
+                                "faster than measured"]
+    assert r.error == r.extra["flags"][0]
+    assert {row.metric: row.value for row in server_rows(r)}["loadgen_cpu"] == 0.97
+
+
+def test_missing_tools_skip_the_phases_that_need_them(world, monkeypatch):
+    servers, _, _ = world
+    monkeypatch.setattr(cases, "find_tool", lambda name: None if name == "oha" else f"/usr/bin/{name}")
+    results = by_case(run(servers))
+    assert results["open,rate=0.5"].status == "skipped"
+    assert "oha not found: cargo install --locked oha --version 1.16.0" in results["open,rate=0.5"].error
+    assert results["closed,connections=8"].status == "ok"
+
+
+def test_no_cpu_left_for_the_load_generator_skips_every_phase(world):
+    servers, _, _ = world
+    results = run(servers, cpus_load=())
+    assert {r.status for r in results} == {"skipped"}
+    assert "needs a CPU for the load generator" in results[0].error
+    assert servers.started == []
+
+
+def test_ctrl_c_during_load_stops_the_server_and_propagates(world):
+    servers, load, _ = world
+
+    def interrupt(running):
+        raise KeyboardInterrupt
+
+    load.on_measured = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        run(servers)
+    assert servers.started and all(r.stopped for _, _, r in servers.started)
+
+
+def test_runner_stores_one_case_per_phase(world, tmp_path, project_root):
+    servers, _, _ = world
+    root = tmp_path / "root"
+    (root / "workloads" / "http_server").mkdir(parents=True)
+    toml = (project_root / "workloads" / "http_server" / "workload.toml").read_text()
+    (root / "workloads" / "http_server" / "workload.toml").write_text(toml)
+    (root / "impls" / "fake" / "server").mkdir(parents=True)
+    (root / "impls" / "fake" / "server" / "impl.toml").write_text(
+        'schema = 1\nlanguage = "fake"\nmodel = "server"\nworkloads = ["http_server"]\n'
+        '[toolchain]\ncheck = ["true"]\nhint = "none"\n[run]\ncommand = ["true"]\n')
+    catalog = load_catalog(root)
+    with open(tmp_path / "console.txt", "w") as stream:
+        outcome = run_cases(catalog, servers, list(catalog.impls.values()), list(catalog.workloads.values()),
+                            profile="smoke", cpus=(0,), out=tmp_path / "run", console=Console(stream=stream))
+    assert not outcome.failed
+    assert [r.key.case for r in outcome.results] == [
+        "closed,connections=16", "closed,connections=64", "open,rate=0.5", "idle,connections=500"]
+    with open(tmp_path / "run" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    qps = [r for r in rows if r["metric"] == "qps"]
+    assert [r["case"] for r in qps] == ["closed,connections=16", "closed,connections=64", "open,rate=0.5"]
+    assert qps[0]["params"].startswith("phase=closed,connections=16,duration=3.0,warmup=1.0,cpus=1,load_cpus=")
+    assert {r["metric"] for r in rows} >= {"qps", "latency_p99", "errors", "loadgen_cpu", "peak_rss",
+                                           "memory_per_connection", "ctx_switches_per_request",
+                                           "cpu_time_per_request"}
+    cases_json = json.loads((tmp_path / "run" / "run.json").read_text())["cases"]
+    assert cases_json[0]["extra"]["phase"] == "closed" and cases_json[0]["extra"]["load"]["tool"] == "wrk"
+    assert "[4/4] http_server[idle,connections=500] fake/server" in (tmp_path / "console.txt").read_text()

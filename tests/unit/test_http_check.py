@@ -1,0 +1,248 @@
+"""The http_server checker against a tiny in-test server that breaks one rule at a time; idle connections."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import pytest
+
+from harness.http import check, idle
+from harness.http.check import Clock, parse_imf_fixdate, verify_http
+from harness.http.idle import IdleError, measure_idle
+
+
+class FakeClock:
+    """Shared by the checker and the server: waiting advances the time at once."""
+
+    def __init__(self) -> None:
+        self.t = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC).timestamp()
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How the in-test server answers; the default follows the contract."""
+
+    version: str = "1.1"
+    status: int = 200
+    body: bytes = b"Hello, World!"
+    content_type: str | None = "text/plain"
+    content_length: str | None = None  # None: the body's length
+    server: str | None = "cmbench-test"
+    date: str = "now"  # "now", "frozen", "missing", "iso", "wrong-weekday", "skewed"
+    not_found_status: int = 404
+    close_each: bool = False  # close after every response
+    say_close: bool = False  # send Connection: close
+    honour_close: bool = True
+    pipelining: bool = True  # answer every request in a read, not just the first
+    chunked: bool = False
+
+
+def _date(b: Behaviour, clock: FakeClock) -> str | None:
+    now = datetime.fromtimestamp(clock.now(), UTC)
+    return {
+        "now": format_datetime(now, usegmt=True),
+        "frozen": "Sun, 22 Nov 2026 10:00:00 GMT",
+        "missing": None,
+        "iso": now.isoformat(),
+        "wrong-weekday": format_datetime(now, usegmt=True).replace("Sun", "Mon"),
+        "skewed": format_datetime(datetime.fromtimestamp(clock.now() - 3600, UTC), usegmt=True),
+    }[b.date]
+
+
+def _response(b: Behaviour, clock: FakeClock, path: str) -> bytes:
+    found = path == "/plaintext"
+    body = b.body if found else b"not found"
+    headers = [f"HTTP/{b.version} {b.status if found else b.not_found_status} X"]
+    if b.content_type is not None:
+        headers.append(f"Content-Type: {b.content_type}")
+    if b.chunked:
+        headers.append("Transfer-Encoding: chunked")
+    elif b.content_length != "":
+        headers.append(f"Content-Length: {b.content_length if b.content_length is not None else len(body)}")
+    if b.server is not None:
+        headers.append(f"Server: {b.server}")
+    date = _date(b, clock)
+    if date is not None:
+        headers.append(f"Date: {date}")
+    if b.say_close:
+        headers.append("Connection: close")
+    if b.chunked:
+        body = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    return ("\r\n".join(headers) + "\r\n\r\n").encode() + body
+
+
+def _serve_connection(conn: socket.socket, b: Behaviour, clock: FakeClock, counter: list[int]) -> None:
+    buf = b""
+    with conn:
+        while True:
+            try:
+                chunk = conn.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            while b"\r\n\r\n" in buf:
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                if not b.pipelining:
+                    buf = b""
+                path = head.split(b" ")[1].decode()
+                counter[0] += 1
+                conn.sendall(_response(b, clock, path))
+                wants_close = b"connection: close" in head.lower()
+                if b.close_each or b.say_close or (wants_close and b.honour_close):
+                    return
+
+
+@contextmanager
+def fake_server(b: Behaviour, clock: FakeClock, counter: list[int] | None = None) -> Iterator[int]:
+    counter = counter if counter is not None else [0]
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1024)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=_serve_connection, args=(conn, b, clock, counter), daemon=True).start()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        yield lsock.getsockname()[1]
+    finally:
+        stop.set()
+        lsock.shutdown(socket.SHUT_RDWR)
+        lsock.close()
+        t.join(2)
+
+
+@pytest.fixture(autouse=True)
+def short_waits(monkeypatch):
+    monkeypatch.setattr(check, "CLOSE_WAIT", 0.3)
+    monkeypatch.setattr(check, "READ_TIMEOUT", 0.5)
+    monkeypatch.setattr(idle, "SETTLE", 0.05)
+
+
+def problems_of(b: Behaviour) -> list[str]:
+    clock = FakeClock()
+    with fake_server(b, clock) as port:
+        return verify_http(port, Clock(clock.now, clock.sleep))
+
+
+def one_problem_like(b: Behaviour, text: str) -> str:
+    problems = problems_of(b)
+    assert problems, f"no problem found for {b}"
+    assert any(text in p for p in problems), problems
+    return next(p for p in problems if text in p)
+
+
+def test_a_server_that_follows_the_contract_passes():
+    assert problems_of(Behaviour()) == []
+
+
+@pytest.mark.parametrize("content_type", ["text/plain; charset=utf-8", "text/plain;charset=UTF-8"])
+def test_charset_utf8_is_accepted_as_techempower_does(content_type):
+    assert problems_of(Behaviour(content_type=content_type)) == []
+
+
+@pytest.mark.parametrize("behaviour, text", [
+    (Behaviour(body=b"Hello, world!"), "body b'Hello, world!', expected exactly b'Hello, World!'"),
+    (Behaviour(status=201), "status 201, expected 200"),
+    (Behaviour(version="1.0"), "answered HTTP/1.0, expected HTTP/1.1"),
+    (Behaviour(content_type="text/html"), "Content-Type 'text/html', expected 'text/plain'"),
+    (Behaviour(content_type="text/plain; charset=iso-8859-1"), "Content-Type 'text/plain; charset=iso-8859-1'"),
+    (Behaviour(content_type=None), "0 Content-Type headers"),
+    (Behaviour(body=b"Hello, World!\n"), "Content-Length '14', expected '13'"),
+    (Behaviour(content_length=""), "0 Content-Length headers"),
+    (Behaviour(chunked=True), "uses Transfer-Encoding 'chunked'; the contract requires Content-Length"),
+    (Behaviour(server=None), "no Server header"),
+    (Behaviour(server=""), "empty Server header"),
+    (Behaviour(date="missing"), "0 Date headers, expected one"),
+    (Behaviour(date="iso"), "is not an IMF-fixdate"),
+    (Behaviour(date="wrong-weekday"), "weekday Mon does not match the date (a Sun)"),
+    (Behaviour(date="skewed"), "-3600 s off the current time"),
+    (Behaviour(date="frozen"), "Date did not advance"),
+    (Behaviour(close_each=True), "the server closed the connection before sending the response"),
+    (Behaviour(say_close=True), "the server sent 'Connection: close'"),
+    (Behaviour(pipelining=False), "back to back"),
+    (Behaviour(not_found_status=200), "GET /cmbench-no-such-path: status 200, expected 404"),
+    (Behaviour(honour_close=False), "did not close the connection"),
+])
+def test_each_broken_rule_is_reported_precisely(behaviour, text):
+    one_problem_like(behaviour, text)
+
+
+def test_a_frozen_date_is_the_only_problem_of_a_server_that_caches_it_forever():
+    clock = FakeClock()
+    with fake_server(Behaviour(date="frozen"), clock) as port:
+        clock.t = parse_imf_fixdate("Sun, 22 Nov 2026 10:00:00 GMT").timestamp()
+        problems = verify_http(port, Clock(clock.now, clock.sleep))
+    assert problems == ["Date did not advance: 'Sun, 22 Nov 2026 10:00:00 GMT' then "
+                        "'Sun, 22 Nov 2026 10:00:00 GMT' 1.1 s later (it must be refreshed at least once a second)"]
+
+
+def test_nothing_listening_is_one_message_per_check():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    problems = verify_http(port, Clock(FakeClock().now, FakeClock().sleep))
+    assert len(problems) == len(check.CHECKS)
+    assert all(f"cannot connect to 127.0.0.1:{port}" in p for p in problems)
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("Sun, 06 Nov 1994 08:49:37 GMT", True),
+    ("Sunday, 06-Nov-94 08:49:37 GMT", False),  # RFC 850: obsolete, not IMF-fixdate
+    ("Sun Nov  6 08:49:37 1994", False),  # asctime
+    ("Sun, 6 Nov 1994 08:49:37 GMT", False),  # day needs two digits
+    ("Sun, 06 Nov 1994 08:49:37 UTC", False),
+    ("Mon, 30 Feb 2026 00:00:00 GMT", False),
+])
+def test_imf_fixdate_parsing_is_strict(text, ok):
+    if ok:
+        assert parse_imf_fixdate(text) == datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)
+    else:
+        with pytest.raises(ValueError):
+            parse_imf_fixdate(text)
+
+
+def test_idle_connections_measure_memory_per_connection():
+    counter = [0]
+    with fake_server(Behaviour(), FakeClock(), counter) as port:
+        # 4 KiB per request answered so far stands in for the server's memory
+        m = measure_idle(port, 60, lambda: 10_000_000 + 4096 * counter[0], timeout=5)
+    assert counter[0] == 60  # each idle connection made one request first
+    assert (m.connections, m.rss_before, m.rss_with) == (60, 10_000_000, 10_000_000 + 4096 * 60)
+    assert m.per_connection == 4096
+
+
+def test_idle_connections_dropped_by_the_server_fail_the_measurement():
+    with fake_server(Behaviour(close_each=True), FakeClock()) as port:
+        with pytest.raises(IdleError, match="closed 20 of 20 idle keep-alive connections"):
+            measure_idle(port, 20, lambda: 0, timeout=5)
+
+
+def test_idle_connections_to_nothing_fail_with_the_reason():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(IdleError, match="opening an idle connection failed: ConnectionRefusedError"):
+        measure_idle(port, 5, lambda: 0, timeout=2)
+
