@@ -70,8 +70,15 @@ def _native() -> Executor:
     return NativeExecutor()
 
 
+def _docker() -> Executor:
+    from .docker import DockerExecutor
+
+    return DockerExecutor()
+
+
 EXECUTORS: dict[str, Callable[[], Executor]] = {
     "native": _native,
+    "docker": _docker,
 }
 
 
