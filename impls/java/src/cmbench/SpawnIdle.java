@@ -1,8 +1,12 @@
 package cmbench;
 
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** spawn_idle: N threads alive at once, each blocked in Thread.sleep, then counted and joined. */
+/**
+ * spawn_idle: N threads alive at once. Each waits at a gate the main thread opens once all N are
+ * started, then blocks in Thread.sleep, then is counted and joined.
+ */
 final class SpawnIdle implements Batch {
     private final int tasks;
     private final int sleepMs;
@@ -21,14 +25,17 @@ final class SpawnIdle implements Batch {
     public Result run(Threads threads) throws InterruptedException {
         AtomicLong done = new AtomicLong();
         Thread[] sleepers = new Thread[tasks];
+        CountDownLatch gate = new CountDownLatch(1);
 
         long start = System.nanoTime();
         for (int i = 0; i < tasks; i++) {
             sleepers[i] = threads.start(() -> {
+                gate.await();
                 Thread.sleep(sleepMs);
                 done.incrementAndGet();
             });
         }
+        gate.countDown();
         for (Thread sleeper : sleepers) {
             sleeper.join();
         }
