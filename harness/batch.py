@@ -110,7 +110,7 @@ def run_batch_case(executor: Executor, plan: BatchPlan, *, timeout: float | None
                              cpus=plan.cpus, timeout=timeout)
             _check_exit(r, timeout)
             its = parse_output(r.stdout, plan.workload, params, plan.shape.warmups, plan.shape.iterations)
-            processes.append(ProcessRun(its, r.rusage, r.wall))
+            processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak))
     except CaseFailure as f:
         return _result(plan, f.status, str(f), (), None, time.perf_counter() - began)
     return _result(plan, "ok", "", tuple(processes), baseline, time.perf_counter() - began)

@@ -26,6 +26,8 @@ METRICS: dict[str, Metric] = {
     "wall_time": Metric("s", "lower", "iteration", "elapsed time of one iteration's timed region"),
     "throughput": Metric("ops/s", "higher", "iteration", "operations per iteration / wall_time"),
     "peak_rss": Metric("B", "lower", "process", "peak resident set size of the process (ru_maxrss)"),
+    "container_peak_memory": Metric(
+        "B", "lower", "process", "docker only: the container cgroup's peak memory (page cache and wrapper included)"),
     "cpu_user": Metric("s", "lower", "process", "user CPU time of the process, all threads"),
     "cpu_system": Metric("s", "lower", "process", "system CPU time of the process, all threads"),
     "ctx_switches_voluntary": Metric("count", "lower", "process", "voluntary context switches, all threads"),
@@ -88,6 +90,8 @@ def case_rows(result: CaseResult, memory_per: str = "") -> Iterator[Row]:
             yield Row("throughput", p, it.index, result.operations / it.elapsed)
         ru = proc.rusage
         yield Row("peak_rss", p, None, ru.max_rss)
+        if proc.cgroup_peak:
+            yield Row("container_peak_memory", p, None, proc.cgroup_peak)
         yield Row("cpu_user", p, None, ru.user)
         yield Row("cpu_system", p, None, ru.system)
         yield Row("ctx_switches_voluntary", p, None, ru.voluntary)

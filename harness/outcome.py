@@ -26,6 +26,7 @@ class ProcessRun:
     iterations: tuple[Iteration, ...]
     rusage: Rusage
     wall: float  # seconds from spawn to reaped
+    cgroup_peak: int = 0  # bytes, in a container only: the cgroup's peak (page cache and wrapper included)
 
     @property
     def measured(self) -> tuple[Iteration, ...]:

@@ -57,6 +57,7 @@ class ChildResult:
     wall: float  # seconds from start to reaped
     rusage: Rusage
     timed_out: bool
+    cgroup_peak: int = 0  # bytes: the container's cgroup peak memory; 0 outside a container
 
     def stderr_tail(self, lines: int = 8) -> str:
         return " | ".join(self.stderr.strip().splitlines()[-lines:])

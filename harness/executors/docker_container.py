@@ -52,9 +52,8 @@ exit $s
 
 @dataclass(frozen=True)
 class ContainerResult(ChildResult):
-    """A child's result, with the container's cgroup peak memory (bytes; page cache included, 0: unknown)."""
+    """A child's result in a container (cgroup_peak: page cache included, 0: unknown), with its image."""
 
-    cgroup_peak: int = 0
     image: str = ""
 
 

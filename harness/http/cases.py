@@ -111,7 +111,8 @@ class Setup:
     def result(self, label: str, params: Mapping[str, int | str | float], status: str, error: str = "", *,
                began: float | None = None, server: ChildResult | None = None, baseline: Rusage | None = None,
                served: int = 0, extra: Mapping[str, object] | None = None) -> CaseResult:
-        processes = (ProcessRun((), server.rusage, server.wall),) if server and status == "ok" else ()
+        ok = server and status == "ok"
+        processes = (ProcessRun((), server.rusage, server.wall, server.cgroup_peak),) if ok else ()
         return CaseResult(
             key=self.key(label), language=self.impl.language, model=self.impl.model, params=dict(params),
             status=status, error=error, operations=served, processes=processes, baseline=baseline,

@@ -35,6 +35,8 @@ def server_rows(result: CaseResult) -> Iterator[Row]:
     for p, proc in enumerate(result.processes):
         ru = proc.rusage
         yield Row("peak_rss", p, None, ru.max_rss)
+        if proc.cgroup_peak:
+            yield Row("container_peak_memory", p, None, proc.cgroup_peak)
         yield Row("cpu_user", p, None, ru.user)
         yield Row("cpu_system", p, None, ru.system)
         yield Row("ctx_switches_voluntary", p, None, ru.voluntary)
