@@ -91,6 +91,11 @@ class Workload:
     cases: Mapping[str, tuple[Case, ...]] = field(default_factory=dict)
     reduced: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)
     servers: Mapping[str, ServerProfile] = field(default_factory=dict)
+    shapes: Mapping[str, ProfileShape] = field(default_factory=dict)  # profiles that repeat less than usual
+
+    def shape_for(self, profile: str) -> ProfileShape:
+        """Processes, warm-ups and iterations of `profile` for this workload."""
+        return self.shapes.get(profile, PROFILE_SHAPES[profile])
 
     def cases_for(self, profile: str, *, reduced: bool = False) -> tuple[Case, ...]:
         """The cases of `profile`, with the profile's reduced sizes applied when asked."""
@@ -320,8 +325,20 @@ def load_workload(path: Path) -> Workload:
 
     cases: dict[str, tuple[Case, ...]] = {}
     reduced: dict[str, dict[str, ParamValue]] = {}
+    shapes: dict[str, ProfileShape] = {}
     for prof in PROFILES:
         p = profiles.table_of(prof, "the cases of this profile")
+        default = PROFILE_SHAPES[prof]
+        shape = ProfileShape(
+            processes=p.int("processes", "processes per case", required=False, default=default.processes),
+            warmups=p.int("warmups", "warm-up iterations per process", required=False, default=default.warmups),
+            iterations=p.int("iterations", "measured iterations per process", required=False,
+                             default=default.iterations),
+            timeout=p.number("timeout", "seconds per process", required=False, default=default.timeout))
+        if shape.processes < 1 or shape.iterations < 1:
+            raise p.fail("processes", "and 'iterations' must be at least 1")
+        if shape != default:
+            shapes[prof] = shape
         raw_cases = p.tables("cases", "one inline table of parameter values per case")
         if not raw_cases:
             raise p.fail("cases", "must list at least one case")
@@ -341,7 +358,7 @@ def load_workload(path: Path) -> Workload:
         operations=operations,
         result_fields=r.strings("result_fields", "the fields every iteration prints and the harness checks"),
         info_fields=r.strings("info_fields", "fields recorded but not checked", required=False),
-        memory_per=memory_per, params=tuple(params), cases=cases, reduced=reduced,
+        memory_per=memory_per, params=tuple(params), cases=cases, reduced=reduced, shapes=shapes,
     )
 
 

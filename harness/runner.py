@@ -29,7 +29,7 @@ from .http import (
     status_cases,
     verify_case,
 )
-from .manifest import PROFILE_SHAPES, Impl, Variant, Workload
+from .manifest import Impl, Variant, Workload
 from .metrics import case_rows
 from .outcome import CaseKey, CaseResult
 from .store import RunStore, new_run_id
@@ -89,7 +89,6 @@ class Group:
 
 def plan_groups(impls: Sequence[Impl], workloads: Sequence[Workload], profile: str,
                 cpus: tuple[int, ...], executor_name: str) -> Iterator[Group]:
-    shape = PROFILE_SHAPES[profile]
     for impl in impls:
         for variant in impl.variants:
             for w in workloads:
@@ -101,7 +100,7 @@ def plan_groups(impls: Sequence[Impl], workloads: Sequence[Workload], profile: s
                 labels = [c.label for c in w.cases_for(profile)]
                 plans, unsupported = [], []
                 for label, case in zip(labels, w.cases_for(profile, reduced=impl.reduced_sizes)):
-                    plan = BatchPlan(w, case, label, impl, variant, shape, cpus, executor_name)
+                    plan = BatchPlan(w, case, label, impl, variant, w.shape_for(profile), cpus, executor_name)
                     reason = impl.unsupported_reason(w.name, case.as_dict())
                     if reason:
                         unsupported.append((plan, reason))

@@ -88,3 +88,11 @@ def test_workload_bad_choice(tmp_path, project_root):
                                              'mode = "spin" },\n]\n\n[profiles.smoke]'))
     with pytest.raises(UserError, match="must be one of mutex, atomic"):
         load_workload(path)
+
+
+def test_profile_shape_override(project_root):
+    from harness.manifest import PROFILE_SHAPES
+
+    catalog = load_catalog(project_root)
+    assert catalog.workloads["spawn_idle"].shape_for("quick").processes == 2
+    assert catalog.workloads["ping_pong"].shape_for("quick") == PROFILE_SHAPES["quick"]
