@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .outcome import CaseResult
+from .outcome import CaseResult, ProcessRun
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,18 @@ class Row:
         return METRICS[self.metric].direction
 
 
+def process_rows(p: int, proc: ProcessRun) -> Iterator[Row]:
+    """What rusage (and, in a container, the cgroup) says of one implementation process."""
+    ru = proc.rusage
+    yield Row("peak_rss", p, None, ru.max_rss)
+    if proc.cgroup_peak:
+        yield Row("container_peak_memory", p, None, proc.cgroup_peak)
+    yield Row("cpu_user", p, None, ru.user)
+    yield Row("cpu_system", p, None, ru.system)
+    yield Row("ctx_switches_voluntary", p, None, ru.voluntary)
+    yield Row("ctx_switches_involuntary", p, None, ru.involuntary)
+
+
 def case_rows(result: CaseResult, memory_per: str = "") -> Iterator[Row]:
     """The tidy rows of one finished case (none unless its status is ok)."""
     if result.status != "ok":
@@ -88,14 +100,8 @@ def case_rows(result: CaseResult, memory_per: str = "") -> Iterator[Row]:
         for it in proc.measured:
             yield Row("wall_time", p, it.index, it.elapsed)
             yield Row("throughput", p, it.index, result.operations / it.elapsed)
+        yield from process_rows(p, proc)
         ru = proc.rusage
-        yield Row("peak_rss", p, None, ru.max_rss)
-        if proc.cgroup_peak:
-            yield Row("container_peak_memory", p, None, proc.cgroup_peak)
-        yield Row("cpu_user", p, None, ru.user)
-        yield Row("cpu_system", p, None, ru.system)
-        yield Row("ctx_switches_voluntary", p, None, ru.voluntary)
-        yield Row("ctx_switches_involuntary", p, None, ru.involuntary)
         ops = result.operations * len(proc.iterations)
         if base is not None and ops:
             yield Row("ctx_switches_voluntary_per_op", p, None, (ru.voluntary - base.voluntary) / ops)

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..ccache import cache_dir
 from ..console import Console, fmt_bytes
 from ..errors import UserError
 from ..process import child_env, run_child
-from ..wrapper import cache_dir
 from .docker_image import ImageError, add_path, stream_build, tree_digest
 
 SUITE = "bookworm"

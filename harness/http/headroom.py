@@ -10,17 +10,14 @@ Each closed-loop phase of a run also records the generator's utilisation (`loadg
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..ccache import compiled
 from ..errors import UserError
 from ..process import RunningChild, child_env
-from ..wrapper import cache_dir
 from .loadgen import INSTALL_HINTS, LoadResult, find_tool
 from .oha import run_oha
 from .server import READY_TIMEOUT, free_port
@@ -32,21 +29,7 @@ SATURATED = 0.9  # CPU time / (wall time x CPUs) from which a side counts as the
 
 def responder_path() -> Path:
     """The compiled responder, built on first use into the cache folder."""
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
-    target = cache_dir() / f"responder-{digest}"
-    if target.exists():
-        return target
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if not cc:
-        raise UserError("gcc: not found; the headroom responder needs a C compiler (apt-get install gcc)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}")
-    r = subprocess.run([cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-pthread", "-o", str(tmp), str(SOURCE)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise UserError(f"{SOURCE}: failed to compile: {r.stderr.strip()[-300:]}")
-    os.replace(tmp, target)
-    return target
+    return compiled(SOURCE, "responder", flag_sets=(("-pthread",),))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..metrics import Row
+from ..metrics import Row, process_rows
 from ..outcome import CaseResult
 
 LATENCY_METRICS = (("latency_p50", "p50"), ("latency_p90", "p90"), ("latency_p99", "p99"),
@@ -33,14 +33,8 @@ def server_rows(result: CaseResult) -> Iterator[Row]:
     base = result.baseline
     served = int(x.get("requests_served", 0))
     for p, proc in enumerate(result.processes):
+        yield from process_rows(p, proc)
         ru = proc.rusage
-        yield Row("peak_rss", p, None, ru.max_rss)
-        if proc.cgroup_peak:
-            yield Row("container_peak_memory", p, None, proc.cgroup_peak)
-        yield Row("cpu_user", p, None, ru.user)
-        yield Row("cpu_system", p, None, ru.system)
-        yield Row("ctx_switches_voluntary", p, None, ru.voluntary)
-        yield Row("ctx_switches_involuntary", p, None, ru.involuntary)
         if base is not None and served and phase != "idle":
             switches = ru.voluntary + ru.involuntary - base.voluntary - base.involuntary
             yield Row("ctx_switches_per_request", p, None, switches / served)

@@ -6,41 +6,17 @@ C library allows, so the same binary also serves inside containers.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
-from ..errors import UserError
+from ..ccache import compiled
 
 SOURCE = Path(__file__).with_name("rusage_exec.c")
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cmbench"
-
-
 def wrapper_path() -> Path:
-    """The compiled wrapper, built on first use."""
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
-    target = cache_dir() / f"rusage-exec-{digest}"
-    if target.exists():
-        return target
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if not cc:
-        raise UserError("gcc: not found; cmbench needs a C compiler for its rusage-exec wrapper (apt-get install gcc)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + f".{os.getpid()}")
-    base = [cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-o", str(tmp), str(SOURCE)]
-    for flags in (["-static"], []):  # static when libc.a is there: the binary then runs in any image
-        r = subprocess.run(base + flags, capture_output=True, text=True)
-        if r.returncode == 0:
-            os.replace(tmp, target)
-            return target
-    raise UserError(f"{SOURCE}: failed to compile: {r.stderr.strip()[-300:]}")
+    """The compiled wrapper: static when libc.a is there, so the binary also runs in any image."""
+    return compiled(SOURCE, "rusage-exec", flag_sets=(("-static",), ()))
 
 
 def read_report(path: Path) -> dict | None:
