@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PROFILE ?= quick
 # Debian packages: load generator (wrk), perf for the context-switch reference, debootstrap for
 # the docker executor's base images, chromium for the headless check of the report site.
-APT_PACKAGES := wrk linux-perf debootstrap chromium
+APT_PACKAGES := wrk linux-perf debootstrap chromium fonts-wqy-zenhei
 OHA_VERSION  := 1.16.0
 
 .PHONY: install system-deps oha bench test lint clean
@@ -34,8 +34,9 @@ oha:
 	if command -v cargo >/dev/null; then cargo install --quiet --locked oha --version $(OHA_VERSION); \
 	else echo "cargo not found: oha is missing, so open-loop HTTP phases will be skipped"; fi
 
+# The site is rendered even when some cases failed (they show as such); the exit status is the run's.
 bench: install
-	$(BIN)/cmbench run --profile $(PROFILE)
+	$(BIN)/cmbench run --profile $(PROFILE); status=$$?; $(BIN)/cmbench report && exit $$status
 
 test: install
 	$(BIN)/tox

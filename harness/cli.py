@@ -146,6 +146,32 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output folder (default: results/<run-id>)")
 
 
+def cmd_report(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Render the static report site; the last line printed is the path of its index.html."""
+    from reports.commands import report
+
+    return report(args.runs, args.out, catalog.root, {w.name: w.summary for w in catalog.workloads.values()})
+
+
+def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:
+    from reports.commands import compare
+
+    return compare(args.run_a, args.run_b, args.out, catalog.root)
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="*", metavar="RUN_DIR",
+                   help="run folders or run ids under results/ (default: every run under results/); the overview "
+                        "shows the newest, history and comparisons use all")
+    p.add_argument("--out", help="site folder (default: reports/site)")
+
+
+def _compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_a", metavar="RUN_A", help="the baseline run: a folder, or a run id under results/")
+    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it")
+    p.add_argument("--out", help="folder for the comparison page (default: reports/site/compare/<A>_vs_<B>)")
+
+
 @dataclass(frozen=True)
 class Command:
     handler: Callable[[argparse.Namespace, Catalog], int]
@@ -158,6 +184,10 @@ COMMANDS: dict[str, Command] = {
     "build": Command(cmd_build, "build implementations", lambda p: _selection_args(p, workloads=False)),
     "verify": Command(cmd_verify, "run every workload at its smallest size and check the answers", _verify_args),
     "run": Command(cmd_run, "build, verify, measure and store a benchmark run", _run_args),
+    "report": Command(cmd_report, "render the static report site from stored runs", _report_args),
+    "compare": Command(cmd_compare, "compare two runs case by case, with a significance test", _compare_args),
+    "loadgen-headroom": Command(cmd_loadgen_headroom, "measure the HTTP load generators' ceiling on their CPUs",
+                                _headroom_args),
 }
 
 

@@ -1,0 +1,117 @@
+"""History across runs: per workload, case, implementation and metric, the median of each run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .data import Results, implementation_order, short_case_labels
+from .fmt import fmt_change, fmt_value
+from .metrics import key_metric, label
+from .table import Cell, Table
+from .workload import slug
+
+# Metrics followed over time, after the workload's key metric, when present.
+TREND_METRICS = ("latency_p99", "memory_per_task", "memory_per_connection", "peak_rss", "cpu_time_per_op",
+                 "cpu_time_per_request", "ctx_switches_voluntary_per_op")
+PLOTTED = 3  # metrics drawn per workload (the table has them all)
+TABLE_RUNS = 12  # the table shows the latest runs; the plot shows every run
+
+
+@dataclass(frozen=True, eq=False)
+class WorkloadHistory:
+    workload: str
+    metrics: tuple[str, ...]  # followed in the table
+    plotted: tuple[str, ...]  # drawn
+    frame: pd.DataFrame  # summaries of the followed metrics, with run_index and run_label
+    table: Table
+    single: tuple[str, ...]  # implementations measured in one run only (no trend; left out)
+
+
+def run_label(run_id: str, seconds: bool = False) -> str:
+    """20261122T022300Z -> 11-22 02:23 (or 11-22 02:23:00): short enough for an axis."""
+    if len(run_id) >= 15 and run_id[8] == "T":
+        return f"{run_id[4:6]}-{run_id[6:8]} {run_id[9:11]}:{run_id[11:13]}" + (f":{run_id[13:15]}" if seconds else "")
+    return run_id
+
+
+def run_labels(run_ids: list[str]) -> dict[str, str]:
+    """Short, distinct labels: minutes, else seconds, else the ids themselves."""
+    for seconds in (False, True):
+        labels = {r: run_label(r, seconds) for r in run_ids}
+        if len(set(labels.values())) == len(labels):
+            return labels
+    return {r: r for r in run_ids}
+
+
+def build_history(results: Results, summaries: pd.DataFrame) -> list[WorkloadHistory]:
+    """`summaries` of every run. Only workloads measured in at least two runs have a history."""
+    order = {r.run_id: i for i, r in enumerate(results.runs)}
+    labels = run_labels([r.run_id for r in results.runs])
+    out = []
+    for workload in sorted(set(summaries["workload"])):
+        wsum = summaries[summaries["workload"] == workload]
+        runs = sorted(set(wsum["run_id"]), key=order.get)
+        if len(runs) < 2:
+            continue
+        present = set(wsum["metric"])
+        key = key_metric(present)
+        metrics = tuple(m for m in ((key,) if key else ()) + TREND_METRICS if m in present)
+        frame = wsum[wsum["metric"].isin(metrics)].copy()
+        runs_per_impl = frame.groupby("implementation")["run_id"].nunique()
+        single = tuple(sorted(runs_per_impl[runs_per_impl < 2].index))
+        frame = frame[~frame["implementation"].isin(single)]
+        if frame.empty:
+            continue
+        frame["run_index"] = frame["run_id"].map(order)
+        frame["run_label"] = frame["run_id"].map(labels)
+        cases = list(dict.fromkeys(frame["case"]))
+        short = short_case_labels(cases)
+        frame["case_label"] = frame["case"].map(short)
+        memory = next((m for m in ("memory_per_task", "memory_per_connection", "peak_rss") if m in metrics), None)
+        cost = next((m for m in ("cpu_time_per_op", "cpu_time_per_request", "latency_p99") if m in metrics), None)
+        plotted = tuple(dict.fromkeys(m for m in (key, memory, cost) if m))[:PLOTTED]
+        out.append(WorkloadHistory(workload, metrics, plotted, frame,
+                                   _table(workload, frame, runs, labels, metrics, cases, single), single))
+    return out
+
+
+def _table(workload: str, frame: pd.DataFrame, all_runs: list[str], labels: dict[str, str],
+           metrics: tuple[str, ...], cases: list[str], single: tuple[str, ...]) -> Table:
+    runs = all_runs[-TABLE_RUNS:]
+    rows, raw = [], []
+    for case in cases:
+        cframe = frame[frame["case"] == case]
+        for impl in implementation_order(cframe["implementation"]):
+            for metric in metrics:
+                series = cframe[(cframe["implementation"] == impl) & (cframe["metric"] == metric)]
+                if series.empty:
+                    continue
+                by_run = {r.run_id: r for r in series.itertuples()}
+                cells = [Cell(series["case_label"].iloc[0], title=case), impl, label(metric)]
+                for run_id in runs:
+                    r = by_run.get(run_id)
+                    cells.append(Cell(fmt_value(r.median, r.unit) + (" !" if r.unstable else ""),
+                                      cls="num" + (" unstable" if r.unstable else ""),
+                                      title=f"IQR {fmt_value(r.q1, r.unit)} – {fmt_value(r.q3, r.unit)}, n={r.n}")
+                                 if r is not None else Cell("—", cls="absent"))
+                measured = [by_run[r] for r in runs if r in by_run]
+                if not measured:
+                    continue
+                first, last = measured[0], measured[-1]
+                change = last.median / first.median if first.median else float("nan")
+                cells.append(Cell(fmt_change(change) if len(measured) > 1 else "—", cls="num"))
+                rows.append(cells)
+                raw.extend({"case": case, "implementation": impl, "metric": metric, "unit": r.unit,
+                            "run_id": r.run_id, "median": r.median, "q1": r.q1, "q3": r.q3, "n": r.n,
+                            "unstable": bool(r.unstable)} for r in measured)
+    columns = ["case", "implementation", "metric", *[labels[r] for r in runs], "last vs first"]
+    hidden = len(all_runs) - len(runs)
+    return Table.build(f"history-{slug(workload)}", f"{workload}: medians per run", columns, rows,
+                       raw=pd.DataFrame(raw),
+                       notes=["Columns are runs, oldest first. last vs first: the latest median over the "
+                              "earliest, as a change. A change between two runs is tested on the Compare page.",
+                              *([f"Measured in one run only, so without a trend: {', '.join(single)}."]
+                                if single else []),
+                              *([f"The {hidden} older runs are in the plot, not in this table."] if hidden else [])])

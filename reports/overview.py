@@ -1,0 +1,155 @@
+"""The overview matrix: workload case × implementation, the key metric, the best marked,
+every other cell as a factor of the best, and the status of cases that did not finish ok."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .data import Run, implementation_order, parse_params, ran_params, short_case_labels
+from .fmt import fmt_interval, fmt_value
+from .metrics import key_metric, label, ranked
+from .table import Cell, Table
+
+
+def page_slug(text: str) -> str:
+    """The slug of a page or table name: lower case, runs of other characters as one hyphen."""
+    out = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-")
+
+
+FAILED = ("build_failed", "verify_failed", "crashed", "timeout", "interrupted")
+
+
+def status_class(status: str) -> str:
+    if status in FAILED:
+        return "status status-failed"
+    return f"status status-{status}"
+
+
+def status_text(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def factor_to_best(value: float, best: float, direction: str) -> float:
+    """How many times worse than the best (1.0 for the best itself)."""
+    if value == 0 or best == 0:
+        return float("inf") if value != best else 1.0
+    return best / value if direction == "higher" else value / best
+
+
+def factor_text(factor: float, metric: str) -> str:
+    if factor <= 1.0 + 1e-12:
+        return "best"
+    word = "slower" if metric in ("throughput", "qps", "wall_time") else "worse"
+    return f"{factor:.2f}× {word}" if np.isfinite(factor) else word
+
+
+def reduced_note(case: str, params_text: str) -> str:
+    """The sizes a case ran with, when they differ from its profile's case (reduced sizes)."""
+    ran = ran_params(params_text)
+    label_params = parse_params(case)
+    diff = {k: v for k, v in ran.items() if label_params.get(k) not in (None, v)}
+    return ",".join(f"{k}={v}" for k, v in diff.items())
+
+
+@dataclass(frozen=True, eq=False)
+class Overview:
+    table: Table
+    fractions: pd.DataFrame  # row label x implementation: best / value (1 = best), NaN where absent
+    labels: dict[str, str]  # fraction row label -> the key metric of that row
+
+
+def workload_cases(run: Run, summaries: pd.DataFrame) -> dict[str, list[str]]:
+    """Workloads (sorted) and their cases in the order the run stored them."""
+    out: dict[str, list[str]] = {}
+    pairs = list(zip(run.cases["workload"], run.cases["case"])) + list(zip(summaries["workload"],
+                                                                          summaries["case"]))
+    for w, c in pairs:
+        out.setdefault(w, [])
+        if c not in out[w]:
+            out[w].append(c)
+    return dict(sorted(out.items()))
+
+
+def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
+    """`summaries` are those of `run` (see data.summarize)."""
+    impls = implementation_order(list(run.cases["implementation"]) + list(summaries["implementation"]))
+    outcome = {(r.workload, r.case, r.implementation): r for r in run.cases.itertuples()}
+    columns = ["workload", *impls]
+    rows, raw, frac_rows, frac_index, frac_labels = [], [], [], [], {}
+    notes = set()
+    for workload, cases in workload_cases(run, summaries).items():
+        wsum = summaries[summaries["workload"] == workload]
+        metric = key_metric(set(wsum["metric"]))
+        short = short_case_labels(cases)
+        for case in cases:
+            if not ranked(case):
+                continue
+            csum = wsum[(wsum["case"] == case) & (wsum["metric"] == metric)] if metric else wsum.iloc[0:0]
+            by_impl = {r.implementation: r for r in csum.itertuples()}
+            best = None
+            if by_impl:
+                direction = next(iter(by_impl.values())).direction
+                medians = [r.median for r in by_impl.values()]
+                best = max(medians) if direction == "higher" else min(medians)
+            if not by_impl and not any((workload, case, i) in outcome for i in impls):
+                continue
+            cells: list[object] = [Cell(workload, cls="rowhead", href=f"workload-{page_slug(workload)}.html",
+                                        title=case, sub=short[case])]
+            frac = {}
+            for impl in impls:
+                s = by_impl.get(impl)
+                o = outcome.get((workload, case, impl))
+                if s is not None:
+                    f = factor_to_best(s.median, best, s.direction)
+                    frac[impl] = 1 / f if f else np.nan
+                    reduced = reduced_note(case, s.params)
+                    mark = " †" if reduced else ""
+                    if reduced:
+                        notes.add("† ran reduced sizes (the implementation asks for them; per-operation "
+                                  "figures stay comparable)")
+                    flag = " !" if s.unstable else ""
+                    title = (f"{label(metric)}: median {fmt_value(s.median, s.unit)}, IQR "
+                             f"{fmt_interval(s.q1, s.q3, s.unit)}, n={s.n}"
+                             + (f"; ran {reduced}" if reduced else "")
+                             + ("; unstable: IQR above 10% of the median" if s.unstable else ""))
+                    cls = "num" + (" best" if f <= 1.0 + 1e-12 else "") + (" unstable" if s.unstable else "")
+                    cells.append(Cell(fmt_value(s.median, s.unit) + mark + flag, cls=cls, title=title,
+                                      sub=factor_text(f, metric)))
+                    raw.append({"workload": workload, "case": case, "implementation": impl, "status": "ok",
+                                "metric": metric, "unit": s.unit, "median": s.median, "q1": s.q1, "q3": s.q3,
+                                "n": s.n, "factor_to_best": f, "best": f <= 1.0 + 1e-12,
+                                "unstable": bool(s.unstable), "ran": reduced, "error": ""})
+                elif o is not None and o.status != "ok":
+                    cells.append(Cell(status_text(o.status), cls=status_class(o.status),
+                                      title=o.error or o.status))
+                    raw.append({"workload": workload, "case": case, "implementation": impl, "status": o.status,
+                                "metric": metric or "", "unit": "", "median": np.nan, "q1": np.nan, "q3": np.nan,
+                                "n": 0, "factor_to_best": np.nan, "best": False, "unstable": False, "ran": "",
+                                "error": o.error})
+                else:
+                    cells.append(Cell("—", cls="absent", title="not run"))
+            rows.append(cells)
+            if frac:
+                row_label = f"{workload} [{short[case]}]" if len(cases) > 1 else workload
+                frac_rows.append(frac)
+                frac_index.append(row_label)
+                frac_labels[row_label] = metric
+    table = Table.build(
+        "overview", "Overview", columns, rows, raw=pd.DataFrame(raw),
+        notes=[
+            "Under each workload its case (the parameters that differ between its cases). "
+            "Each cell: the median of the workload's key metric (throughput for batch workloads, requests/s "
+            "for http_server); below it, how many times slower than the best of its row.",
+            "! marks an unstable case: its interquartile range exceeds 10% of its median (harness/stats.py).",
+            "Statuses: failed (build, verify, crash, timeout), skipped (toolchain missing), unsupported "
+            "(the case has no meaning in that model); — not run. Hover a cell for the figures or the error.",
+            *sorted(notes),
+        ])
+    fractions = pd.DataFrame(frac_rows, index=frac_index, columns=impls) if frac_rows else pd.DataFrame()
+    return Overview(table, fractions, frac_labels)

@@ -1,0 +1,336 @@
+"""The site's figures, drawn with seaborn on matplotlib's object API (Agg canvas, no pyplot state).
+
+Every figure is a PNG written atomically under the site's plots/ folder; the functions return
+the file name, or None when the data has nothing to draw. Colours are fixed per implementation
+across all figures (`palette`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, Locator, LogLocator, MaxNLocator, NullFormatter
+
+from .fmt import fmt_value
+from .metrics import label, latency_percentile
+
+matplotlib.use("Agg")  # headless: figures are only ever written to files (pyplot is never used)
+
+DPI = 130
+RC = {
+    "font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8.5,
+    "legend.fontsize": 8, "axes.titleweight": "bold", "figure.dpi": DPI,
+}
+LOG_SPAN = 50  # a value axis spanning more than this factor is drawn on a log scale
+
+
+def palette(implementations: Sequence[str]) -> dict[str, tuple]:
+    names = list(dict.fromkeys(implementations))
+    colors = sns.color_palette("tab10" if len(names) <= 10 else "tab20", len(names))
+    return dict(zip(names, colors))
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path.name
+
+
+_SCALES = {
+    "s": ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")),
+    "B": ((2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB"), (1.0, "B")),
+    "rate": ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")),
+    "per_op": ((1.0, "per {0}"), (1e-3, "per 1k {0}s"), (1e-6, "per 1M {0}s"), (1e-9, "per 1G {0}s")),
+}
+
+
+def axis_scale(unit: str, vmax: float) -> tuple[float, str]:
+    """A factor and a unit name so that the axis' values read as plain numbers (e.g. 3.2 MiB)."""
+    vmax = abs(vmax)
+    if unit == "s" or unit.startswith("s/"):
+        family, suffix = _SCALES["s"], unit[1:]
+    elif unit == "B" or unit.startswith("B/"):
+        family, suffix = _SCALES["B"], unit[1:]
+    elif unit in ("ops/s", "req/s", "qps", "1/s"):
+        family, suffix = _SCALES["rate"], " " + unit
+    elif unit.startswith("count/"):
+        family, suffix = tuple((f, n.format(unit[6:])) for f, n in _SCALES["per_op"]), ""
+    else:
+        return 1.0, unit
+    for factor, name in family:
+        if vmax >= factor or factor == family[-1][0]:
+            return factor, (name + suffix).strip()
+    return 1.0, unit
+
+
+class _ScaledLocator(Locator):
+    """Nice tick values in the scaled unit, mapped back to the data's unit."""
+
+    def __init__(self, inner: Locator, factor: float) -> None:
+        self.inner, self.factor = inner, factor
+
+    def __call__(self):
+        vmin, vmax = self.axis.get_view_interval()
+        return self.tick_values(vmin, vmax)
+
+    def tick_values(self, vmin, vmax):
+        return np.asarray(self.inner.tick_values(vmin / self.factor, vmax / self.factor)) * self.factor
+
+
+def _value_axis(ax, unit: str, values: np.ndarray, axis: str = "x", name: str = "") -> None:
+    """Scale, ticks and label of a value axis: log when the values span orders of magnitude."""
+    values = np.asarray(values, dtype=float)
+    positive = values[values > 0]
+    log = len(positive) > 0 and positive.max() / positive.min() > LOG_SPAN
+    factor, unit_name = axis_scale(unit, float(np.nanmax(np.abs(values))) if len(values) else 0.0)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    if log or (axis == "x" and ax.get_xscale() == "log") or (axis == "y" and ax.get_yscale() == "log"):
+        # Decades apart: each tick carries its own unit prefix (100 us, 1 ms, 10 ms).
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+        decades = math.log10(positive.max() / positive.min()) if len(positive) else 0.0
+        if unit == "B" or unit.startswith("B/"):
+            target.set_major_locator(LogLocator(base=2, numticks=6))  # 64 B, 1 KiB, 16 KiB, ...
+        else:
+            subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
+            target.set_major_locator(LogLocator(base=10, subs=subs, numticks=6))
+        target.set_minor_formatter(NullFormatter())
+        target.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_value(v, unit)))
+        unit_name = ""
+    else:
+        target.set_major_locator(_ScaledLocator(MaxNLocator(nbins=4), factor))
+        target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / factor:.4g}"))
+    if name:
+        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(f"{name} ({unit_name})" if unit_name else name)
+
+
+def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str], short: dict[str, str],
+             colors: dict[str, tuple], path: Path, title: str) -> str | None:
+    """Bars at the median per implementation, whiskers over the IQR, one panel per case and metric.
+
+    When every case has every metric the panels form a matrix (rows: cases, columns: metrics);
+    otherwise they flow, up to three per row.
+    """
+    data = samples[samples["metric"].isin(metrics) & samples["case"].isin(cases)]
+    present = {c: [m for m in metrics if not data[(data["case"] == c) & (data["metric"] == m)].empty] for c in cases}
+    panels = [(c, m) for c in cases for m in present[c]]
+    if not panels:
+        return None
+    used = [c for c in cases if present[c]]
+    matrix = len({tuple(present[c]) for c in used}) == 1
+    ncols = len(present[used[0]]) if matrix else min(3, max(len(v) for v in present.values()))
+    nrows = math.ceil(len(panels) / ncols)
+    impls = {c: [i for i in colors if i in set(data.loc[data["case"] == c, "implementation"])] for c in used}
+    titles = {}
+    for case, metric in panels:
+        text = label(metric) + (f" — {short[case]}" if len(used) > 1 else "")
+        titles[(case, metric)] = f"{label(metric)}\n{short[case]}" if len(text) > 34 else text
+    # A fixed layout in inches (much cheaper to draw than a layout engine): tick labels of the longest
+    # implementation name on the left of every panel that shows them, a title above, ticks and a label below.
+    label_in = 0.064 * max(len(i) for c in used for i in impls[c]) + 0.2
+    panel_in, right_in, top_in = 2.7, 0.3, 0.45
+    gap_in = 0.3 if matrix else label_in + 0.3
+    rows_of = [panels[r * ncols:(r + 1) * ncols] for r in range(nrows)]
+    axes_in = [0.3 * max(len(impls[c]) for c, _ in row) + 0.15 for row in rows_of]
+    title_in = [0.42 if any("\n" in titles[p] for p in row) else 0.28 for row in rows_of]
+    below_in = [0.5 if (not matrix or r == nrows - 1) else 0.3 for r in range(nrows)]
+    width = label_in + ncols * panel_in + (ncols - 1) * gap_in + right_in
+    height = top_in + sum(axes_in) + sum(title_in) + sum(below_in)
+    with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
+        fig = Figure(figsize=(width, height), dpi=DPI)
+        FigureCanvasAgg(fig)
+        axes = [[None] * ncols for _ in range(nrows)]
+        y = top_in
+        for r in range(nrows):
+            y += title_in[r]
+            for j in range(len(rows_of[r])):
+                x = label_in + j * (panel_in + gap_in)
+                axes[r][j] = fig.add_axes((x / width, 1 - (y + axes_in[r]) / height, panel_in / width,
+                                           axes_in[r] / height))
+            y += axes_in[r] + below_in[r]
+        for k, (case, metric) in enumerate(panels):
+            i, j = divmod(k, ncols)
+            ax = axes[i][j]
+            order = impls[case]
+            d = data[(data["case"] == case) & (data["metric"] == metric)]
+            unit = d["unit"].iloc[0]
+            sns.barplot(data=d, x="value", y="implementation", hue="implementation", order=order,
+                        hue_order=order, palette=colors, estimator="median", errorbar=("pi", 50),
+                        orient="h", ax=ax, legend=False, capsize=0.25, err_kws={"linewidth": 1.1})
+            last_row = not matrix or i == nrows - 1
+            _value_axis(ax, unit, d["value"].to_numpy(), name=label(metric) if last_row else "")
+            if not last_row:
+                ax.set_xlabel("")
+            grouped = d.groupby("implementation")["value"]
+            medians, q3 = grouped.median(), grouped.quantile(0.75)
+            for y, impl in enumerate(order):
+                if impl in medians:
+                    ax.annotate(fmt_value(medians[impl], unit), (q3[impl], y), xytext=(4, 0),
+                                textcoords="offset points", va="center", ha="left", fontsize=7.5, color="#333333")
+            top = float(q3.max()) if len(q3) else 0.0
+            if top > 0:
+                ax.set_xlim(right=top * (6 if ax.get_xscale() == "log" else 1.45))
+            ax.set_ylabel("")
+            if matrix and j:
+                ax.set_yticklabels([])
+            ax.set_title(titles[(case, metric)], loc="left")
+        fig.suptitle(title, x=0.1 / width, y=1 - 0.12 / height, ha="left", va="top", fontsize=10.5,
+                     fontweight="bold")
+        return _save(fig, path)
+
+
+def latency_curves(summaries: pd.DataFrame, cases: Sequence[str], short: dict[str, str],
+                   colors: dict[str, tuple], path: Path, title: str) -> str | None:
+    """Latency by percentile (x on a 'nines' scale: p50, p90, p99, p99.9, max), one line per implementation."""
+    lat = summaries[summaries["metric"].map(lambda m: latency_percentile(m) is not None)]
+    lat = lat[lat["case"].isin(cases)]
+    if lat.empty:
+        return None
+    cases = [c for c in cases if c in set(lat["case"])]
+    finite = sorted({p for p in map(latency_percentile, lat["metric"]) if p < 100})
+    top = -math.log10(1 - finite[-1] / 100) if finite else 0.0
+
+    def nines(p: float) -> float:
+        return top + 1 if p >= 100 else -math.log10(1 - p / 100)
+    ncols = min(len(cases), 4)
+    nrows = math.ceil(len(cases) / ncols)
+    with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
+        fig = _figure(3.3 * ncols + 1.9, 2.9 * nrows + 0.4)
+        grid = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+        axes = list(grid.flat)
+        for ax in axes[len(cases):]:
+            ax.set_axis_off()
+        for ax, case in zip(axes, cases):
+            d = lat[lat["case"] == case].copy()
+            d["x"] = d["metric"].map(lambda m: nines(latency_percentile(m)))
+            for impl in [i for i in colors if i in set(d["implementation"])]:
+                s = d[d["implementation"] == impl].sort_values("x")
+                med, q1, q3 = (s[c].to_numpy(dtype=float) for c in ("median", "q1", "q3"))
+                ax.errorbar(s["x"].to_numpy(dtype=float), med, yerr=np.vstack([med - q1, q3 - med]),
+                            marker="o", markersize=4, linewidth=1.6, capsize=2, color=colors[impl], label=impl)
+            ticks = sorted(set(d["x"]))
+            names = {nines(latency_percentile(m)): m for m in d["metric"]}
+            ax.set_xticks(ticks, [("max" if names[t] == "latency_max"
+                                   else f"p{latency_percentile(names[t]):g}") for t in ticks])
+            ax.set_title(short[case] if len(cases) > 1 else case, loc="left")
+            ax.set_xlabel("percentile")
+        # The panels share one y axis (and so one locator and formatter): set it up once, from every value.
+        spread = lat[["q1", "q3", "median"]].to_numpy(dtype=float).ravel()
+        if lat["median"].min() > 0:
+            axes[0].set_yscale("log")
+        _value_axis(axes[0], lat["unit"].iloc[0], spread, axis="y", name="latency")
+        for row in grid:
+            for ax in row[1:]:
+                ax.set_ylabel("")
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside right upper", frameon=False)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10.5, fontweight="bold")
+        return _save(fig, path)
+
+
+def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, float], colors: dict[str, tuple],
+            path: Path, title: str) -> str | None:
+    """`metric` against a numeric parameter (`cases`: case label -> the parameter's value)."""
+    d = samples[(samples["metric"] == metric) & samples["case"].isin(cases)].copy()
+    if d.empty or len(set(d["case"])) < 2:
+        return None
+    d[param] = d["case"].map(cases)
+    order = sorted(set(d[param]))
+    hue_order = [i for i in colors if i in set(d["implementation"])]
+    with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
+        fig = _figure(6.6, 3.4)
+        ax = fig.subplots()
+        sns.pointplot(data=d, x=param, y="value", hue="implementation", order=order, hue_order=hue_order,
+                      palette=colors, estimator="median", errorbar=("pi", 50),
+                      dodge=0.12 if len(hue_order) > 1 else False, ax=ax,
+                      markersize=4, linewidth=1.5, capsize=0.08, err_kws={"linewidth": 1})
+        ax.set_xticks(range(len(order)), [f"{v:g}" for v in order])
+        _value_axis(ax, d["unit"].iloc[0], d["value"].to_numpy(), axis="y", name=label(metric))
+        ax.set_xlabel(param)
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), frameon=False, title=None)
+        ax.set_title(title, loc="left")
+        return _save(fig, path)
+
+
+def overview_heatmap(fractions: pd.DataFrame, path: Path) -> str | None:
+    """Fraction of the row's best (1 = best) for every workload case and implementation."""
+    if fractions.empty:
+        return None
+    annot = fractions.map(lambda v: "" if pd.isna(v) else ("best" if v >= 1 - 1e-12 else f"{v:.2f}"))
+    with sns.axes_style("white"), matplotlib.rc_context(RC):
+        longest_row = max(len(str(i)) for i in fractions.index)
+        longest_col = max(len(str(c)) for c in fractions.columns)
+        fig = _figure(0.95 * len(fractions.columns) + 0.07 * longest_row + 2.0,
+                      0.36 * len(fractions) + 0.05 * longest_col + 1.0)
+        ax = fig.subplots()
+        sns.heatmap(fractions.astype(float), annot=annot, fmt="", cmap="YlGnBu", vmin=0, vmax=1, ax=ax,
+                    linewidths=0.6, linecolor="white", cbar_kws={"label": "fraction of the best (1 = best)"},
+                    annot_kws={"fontsize": 7.5})
+        ax.set_xticks(ax.get_xticks(), ax.get_xticklabels(), rotation=30, ha="right")
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_title("key metric / best of its row", loc="left")
+        return _save(fig, path)
+
+
+def history_grid(frame: pd.DataFrame, metrics: Sequence[str], colors: dict[str, tuple], path: Path,
+                 title: str) -> str | None:
+    """Median per run (IQR whiskers), one panel per case and metric measured, one line per implementation."""
+    if frame.empty:
+        return None
+    cases = list(dict.fromkeys(frame["case"]))
+    panels = [(c, m) for c in cases for m in metrics
+              if not frame[(frame["case"] == c) & (frame["metric"] == m)].empty]
+    ncols = min(len(metrics), len(panels), 3)
+    nrows = math.ceil(len(panels) / ncols)
+    runs = frame.drop_duplicates("run_index").sort_values("run_index")
+    ticks, names = runs["run_index"].tolist(), runs["run_label"].tolist()
+    with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
+        fig = _figure(3.9 * ncols + 2.2, 2.8 * nrows + 0.6)
+        grid = fig.subplots(nrows, ncols, squeeze=False)
+        axes = list(grid.flat)
+        for ax in axes[len(panels):]:
+            ax.set_axis_off()
+        for ax, (case, metric) in zip(axes, panels):
+            d = frame[(frame["case"] == case) & (frame["metric"] == metric)]
+            for impl in [x for x in colors if x in set(d["implementation"])]:
+                s = d[d["implementation"] == impl].sort_values("run_index")
+                med, q1, q3 = (s[c].to_numpy(dtype=float) for c in ("median", "q1", "q3"))
+                ax.errorbar(s["run_index"].to_numpy(dtype=float), med, yerr=np.vstack([med - q1, q3 - med]),
+                            marker="o", markersize=3.5, linewidth=1.4, capsize=2, color=colors[impl], label=impl)
+            step = max(1, math.ceil(len(ticks) / 12))  # at most a dozen run labels on the axis
+            ax.set_xticks(ticks[::step], names[::step], rotation=30, ha="right")
+            _value_axis(ax, d["unit"].iloc[0], pd.concat([d["q1"], d["q3"]]).to_numpy(), axis="y",
+                        name=label(metric))
+            ax.set_title(f"{label(metric)} — {d['case_label'].iloc[0]}", loc="left")
+        handles, labels = [], []
+        for ax in axes:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+        fig.legend(handles, labels, loc="outside right upper", frameon=False)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10.5, fontweight="bold")
+        return _save(fig, path)

@@ -1,0 +1,345 @@
+"""Rendering the static site: pages from jinja2 templates, seaborn figures, table exports.
+
+The site is built in a temporary folder next to the destination and swapped in at the end, so
+an interrupted render leaves the previous site whole. The destination must be new, empty, or
+a site this code wrote (it holds a `.cmbench-site` marker): nothing else is ever replaced.
+Saved comparisons (`compare/`) survive a re-render.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import markupsafe
+import pandas as pd
+
+from harness.errors import UserError
+
+from . import plots
+from .claims import CONSISTENT, CONTRADICTED, NOT_MEASURED, Ledger, Verdict, evaluate_all, load_ledger
+from .compare import Comparison, compare_runs, comparison_table, verdict_class
+from .data import Results, Run, implementation_order, short_case_labels, summarize
+from .environment import run_environment, runs_table
+from .history import build_history
+from .metrics import label, ranked
+from .overview import FAILED, build_overview, workload_cases
+from .table import Cell, Table
+from .workload import build_workload, scaling_series, slug
+
+TEMPLATES = Path(__file__).with_name("templates")
+MARKER = ".cmbench-site"
+COMPARE_DIR = "compare"
+
+
+@dataclass(frozen=True)
+class Figure:
+    file: str
+    alt: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    index: Path
+    pages: int
+    plots: int
+    tables: int
+    seconds: float
+    size: int  # bytes on disk
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["breakable"] = _breakable
+    return env
+
+
+def _breakable(text: str) -> markupsafe.Markup:
+    """Allow a line break after / and : in long names (table headers such as go/goroutines:gomaxprocs1)."""
+    escaped = markupsafe.escape(text)
+    return markupsafe.Markup(str(escaped).replace("/", "/<wbr>").replace(":", ":<wbr>"))
+
+
+@dataclass
+class _Writer:
+    """Collects what one site render writes: pages, figures and table exports, with unique names."""
+
+    root: Path
+    env: jinja2.Environment = field(default_factory=_environment)
+    pages: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+    slugs: set[str] = field(default_factory=set)
+    common: dict = field(default_factory=dict)
+
+    def table(self, t: Table) -> Table:
+        """Give `t` a unique slug and write its CSV and Markdown exports."""
+        name, n = t.slug, 2
+        while name in self.slugs:
+            name, n = f"{t.slug}-{n}", n + 1
+        self.slugs.add(name)
+        if name != t.slug:
+            t = Table(name, t.title, t.columns, t.rows, t.raw, t.notes, t.row_classes)
+        folder = self.root / "tables"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.csv").write_text(t.to_csv(), encoding="utf-8")
+        (folder / f"{name}.md").write_text(t.to_markdown(), encoding="utf-8")
+        return t
+
+    def figure(self, draw: Callable[..., str | None], name: str, alt: str, caption: str, *args, **kw) -> Figure | None:
+        file = draw(*args, path=self.root / "plots" / f"{name}.png", **kw)
+        if file is None:
+            return None
+        self.figures.append(file)
+        return Figure(file, alt, caption)
+
+    def page(self, name: str, template: str, **context) -> None:
+        html = self.env.get_template(template).render({"page": name, "root": "", **self.common, **context})
+        (self.root / name).write_text(html, encoding="utf-8")
+        self.pages.append(name)
+
+
+@contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A fresh folder next to `out`; on success it replaces `out` (keeping saved comparisons)."""
+    out = out.resolve()
+    if out.exists():
+        if not out.is_dir():
+            raise UserError(f"--out {out}: is a file; choose a folder")
+        if any(out.iterdir()) and not (out / MARKER).exists():
+            raise UserError(f"--out {out}: holds files this command did not write; choose a new or empty folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot create a folder next to it: {e.strerror}") from None
+    try:
+        os.chmod(tmp, 0o755)
+        yield tmp
+        (tmp / MARKER).write_text("written by cmbench report; replaced on every render\n", encoding="utf-8")
+        old = None
+        if out.exists():
+            if (out / COMPARE_DIR).is_dir() and not (tmp / COMPARE_DIR).exists():
+                os.rename(out / COMPARE_DIR, tmp / COMPARE_DIR)
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+            os.rename(out, old / "site")
+        os.rename(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _nav(workloads: list[str]) -> list[dict[str, str]]:
+    return ([{"href": "index.html", "label": "Overview"}]
+            + [{"href": f"workload-{slug(w)}.html", "label": w} for w in workloads]
+            + [{"href": "history.html", "label": "History"}, {"href": "compare.html", "label": "Compare"},
+               {"href": "claims.html", "label": "Claims"}, {"href": "environment.html", "label": "Environment"}])
+
+
+def _cpus_text(run: Run) -> str:
+    cpus = run.meta.get("cpus")
+    return f"{len(cpus)} CPU{'s' if len(cpus) != 1 else ''}" if isinstance(cpus, list) else "? CPUs"
+
+
+def _previous_run(results: Results) -> str | None:
+    """The newest earlier run sharing a measured case with the latest one (else the one before)."""
+    if len(results.runs) < 2:
+        return None
+    latest = results.latest.run_id
+    s = results.samples
+    mine = set(zip(*(s.loc[s["run_id"] == latest, c] for c in ("workload", "case", "implementation"))))
+    for run in reversed(results.runs[:-1]):
+        theirs = set(zip(*(s.loc[s["run_id"] == run.run_id, c] for c in ("workload", "case", "implementation"))))
+        if mine & theirs:
+            return run.run_id
+    return results.runs[-2].run_id
+
+
+def _tally(c: Comparison) -> list[tuple[tuple[str, str], int]]:
+    counts = c.counts()
+    order = ("faster", "better", "slower", "worse", "not significant", "too few samples", "not compared")
+    return [((w, verdict_class(w)), counts[w]) for w in order if counts.get(w)]
+
+
+def _ledger_tables(verdicts: list[Verdict], ledger: Ledger) -> tuple[Table, Table]:
+    rows, raw = [], []
+    cls = {CONSISTENT: "good", CONTRADICTED: "bad", NOT_MEASURED: "neutral"}
+    for v in verdicts:
+        c = v.claim
+        judged = [k for k in v.checks if k.passed is not None]
+        measured = "; ".join(k.text for k in judged) if judged else ""
+        shown = measured or f"not measured: {v.reason}"
+        rows.append([Cell(c.id, cls="rowhead", href=f"#claim-{c.id}"), Cell(c.source.document, title=c.source.section),
+                     c.claimed, Cell(shown if len(shown) < 180 else shown[:177] + "…", title=shown,
+                                     cls="" if measured else "muted"),
+                     Cell(v.verdict, cls=f"verdict {cls[v.verdict]}", title=v.reason)])
+        raw.append({"id": c.id, "document": c.source.document, "section": c.source.section,
+                    "quote": c.source.quote, "claim_zh": c.zh, "claim_en": c.en, "claimed": c.claimed,
+                    "workload": c.workload, "metric": c.metric, "rule": c.rule_text(), "measured": measured,
+                    "runs": ",".join(dict.fromkeys(k.run_id for k in judged)), "verdict": v.verdict,
+                    "reason": v.reason})
+    summary = Table.build("claims", "Claims and verdicts", ["claim", "document", "claimed", "measured here",
+                                                            "verdict"], rows, raw=pd.DataFrame(raw))
+    oos = Table.build("claims-out-of-scope", "Figures left out", ["document", "section", "figure", "why"],
+                      [[o.document, o.section, o.figure, o.reason] for o in ledger.out_of_scope])
+    return summary, oos
+
+
+def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd.DataFrame, workload: str,
+                      cases: list[str], colors: dict, key: str | None) -> list[Figure]:
+    short = short_case_labels(cases)
+    ws = samples[samples["workload"] == workload]
+    wsum = summaries[summaries["workload"] == workload]
+    present = set(ws["metric"])
+    name = slug(workload)
+    figs = []
+    if key:
+        figs.append(w.figure(plots.bar_grid, f"{name}-{key}", f"{label(key)} per implementation, {workload}",
+                             f"{label(key)}: bars at the median, whiskers over the interquartile range.",
+                             ws, [key], [c for c in cases if ranked(c)], short, colors,
+                             title=f"{workload}: {label(key)}"))
+    per_unit = [m for m in ("memory_per_task", "memory_per_connection") if m in present]
+    memory = [*per_unit, "peak_rss"] if "peak_rss" in present else per_unit
+    if memory:
+        # With a per-task or per-connection figure, only the cases that measure it (the idle phase of a server).
+        mem_cases = [c for c in cases if not per_unit or not ws[(ws["case"] == c) & ws["metric"].isin(per_unit)].empty]
+        figs.append(w.figure(plots.bar_grid, f"{name}-memory", f"memory per implementation, {workload}",
+                             "Memory: " + ", ".join(label(m) for m in memory)
+                             + " (per-task and per-connection figures are net of the start-up baseline).",
+                             ws, memory, mem_cases, short, colors, title=f"{workload}: memory"))
+    costs = [m for m in ("cpu_time_per_op", "ctx_switches_voluntary_per_op", "ctx_switches_involuntary_per_op")
+             if m in present]
+    if costs:
+        figs.append(w.figure(plots.bar_grid, f"{name}-costs", f"CPU time and context switches per operation, "
+                             f"{workload}", "CPU time and context switches per operation, net of the start-up "
+                             "baseline (one sample per process).", ws, costs, cases, short, colors,
+                             title=f"{workload}: cost per operation"))
+    figs.append(w.figure(plots.latency_curves, f"{name}-latency", f"latency percentiles, {workload}",
+                         "Latency by percentile: medians over the runs' processes with the interquartile range.",
+                         wsum, cases, short, colors, title=f"{workload}: latency percentiles"))
+    series = scaling_series(cases)
+    if series and key:
+        param, values = series
+        figs.append(w.figure(plots.scaling, f"{name}-scaling-{slug(param)}", f"{label(key)} by {param}",
+                             f"{label(key)} as {param} grows (median, whiskers over the IQR).",
+                             ws, key, param, values, colors, title=f"{workload}: {label(key)} by {param}"))
+    return [f for f in figs if f is not None]
+
+
+def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
+               descriptions: Mapping[str, str] | None = None) -> SiteSummary:
+    """Render every page for `results` into `out`; the overview and workload pages show the latest run."""
+    began = time.perf_counter()
+    ledger = ledger or load_ledger()
+    descriptions = descriptions or {}
+    summaries = summarize(results.samples)
+    run = results.latest
+    lsum = summaries[summaries["run_id"] == run.run_id]
+    lsamples = results.samples_of(run.run_id)
+    colors = plots.palette(implementation_order(list(results.samples["implementation"])
+                                                + [i for r in results.runs for i in r.cases["implementation"]]))
+    by_workload = workload_cases(run, lsum)
+    verdicts = evaluate_all(ledger, results)
+    claim_counts = {"consistent": 0, "contradicted": 0, "not_measured": 0}
+    for v in verdicts:
+        claim_counts[v.verdict.replace(" ", "_")] += 1
+    runs_note = (f"run {run.run_id}" if len(results.runs) == 1
+                 else f"{len(results.runs)} runs, the latest {run.run_id}")
+    with _staging(out) as root:
+        w = _Writer(root)
+        w.common = {"nav": _nav(list(by_workload)), "runs_note": runs_note, "title": "cmbench"}
+        (root / "static").mkdir()
+        shutil.copyfile(TEMPLATES / "style.css", root / "static" / "style.css")
+
+        overview = build_overview(run, lsum)
+        overview = type(overview)(w.table(overview.table), overview.fractions, overview.labels)
+        heatmap = w.figure(plots.overview_heatmap, "overview-heatmap", "key metric as a fraction of the best",
+                           "Each workload case's key metric as a fraction of the best implementation (1 = best).",
+                           overview.fractions)
+        statuses = run.cases["status"]
+        unstable_cases = lsum[lsum["unstable"]].drop_duplicates(["workload", "case", "implementation"])
+        counts = {"ok": int((statuses == "ok").sum()), "failed": int(statuses.isin(FAILED).sum()),
+                  "skipped": int((statuses == "skipped").sum()),
+                  "unsupported": int((statuses == "unsupported").sum()), "unstable": len(unstable_cases)}
+        cards = [{"name": name, "href": f"workload-{slug(name)}.html",
+                  "summary": descriptions.get(name) or f"{len(cases)} case{'s' if len(cases) != 1 else ''}"}
+                 for name, cases in by_workload.items()]
+        w.page("index.html", "index.html", title="Overview", run=run, cpus=_cpus_text(run),
+               runs_count=len(results.runs), counts=counts, claims=claim_counts, overview=overview,
+               heatmap=heatmap, workloads=cards)
+
+        for name, cases in by_workload.items():
+            view = build_workload(run, lsum, name, cases)
+            sections = [type(s)(s.case, s.short, w.table(s.table), s.unstable) for s in view.sections]
+            view = type(view)(view.name, view.key_metric, view.metrics, tuple(sections), w.table(view.detail))
+            figures = _workload_figures(w, run, lsamples, lsum, name, cases, colors, view.key_metric)
+            unstable = sorted({i + (f" [{s.short}]" if len(sections) > 1 else "")
+                               for s in sections for i in s.unstable})
+            w.page(f"workload-{slug(name)}.html", "workload.html", title=name, run=run, view=view,
+                   key_label=label(view.key_metric) if view.key_metric else "", figures=figures, unstable=unstable)
+
+        envs = [run_environment(r) for r in reversed(results.runs)]
+        envs = [type(e)(e.run, w.table(e.facts), w.table(e.toolchains)) for e in envs]
+        w.page("environment.html", "environment.html", title="Environment", runs_table=w.table(runs_table(results)),
+               envs=envs)
+
+        histories = []
+        for h in build_history(results, summaries):
+            fig = w.figure(plots.history_grid, f"history-{slug(h.workload)}", f"history of {h.workload}",
+                           "Median per run with the interquartile range, one line per implementation.",
+                           h.frame, h.plotted, colors, title=f"{h.workload}: medians per run")
+            histories.append({"workload": h.workload, "slug": slug(h.workload), "figure": fig,
+                              "table": w.table(h.table)})
+        w.page("history.html", "history.html", title="History", histories=histories, runs_count=len(results.runs))
+
+        previous = _previous_run(results)
+        saved = []
+        if out.exists() and (out / COMPARE_DIR).is_dir():
+            saved = [{"name": p.name, "href": f"{COMPARE_DIR}/{p.name}/index.html"}
+                     for p in sorted((out / COMPARE_DIR).iterdir()) if (p / "index.html").is_file()]
+        if previous:
+            c = compare_runs(results, previous, run.run_id)
+            w.page("compare.html", "compare.html", title="Compare", comparison=c, tally=_tally(c),
+                   main=w.table(comparison_table(c, main_only=True)), full=w.table(comparison_table(c)),
+                   runs_count=len(results.runs), saved=saved)
+        else:
+            w.page("compare.html", "compare.html", title="Compare", comparison=None, runs_count=len(results.runs),
+                   saved=saved)
+
+        summary, oos = _ledger_tables(verdicts, ledger)
+        w.page("claims.html", "claims.html", title="Claims ledger", counts=claim_counts, summary=w.table(summary),
+               out_of_scope=w.table(oos),
+               verdicts=[{"claim": v.claim, "verdict": v.verdict, "checks": v.checks, "reason": v.reason,
+                          "cls": {CONSISTENT: "good", CONTRADICTED: "bad"}.get(v.verdict, "neutral")}
+                         for v in verdicts])
+        pages, figures, tables = len(w.pages), len(w.figures), len(w.slugs)
+    out = out.resolve()
+    return SiteSummary(out / "index.html", pages, figures, tables, time.perf_counter() - began, _size(out))
+
+
+def build_compare_site(results: Results, run_a: str, run_b: str, out: Path) -> tuple[Comparison, Path]:
+    """A one-page site comparing two runs (what `cmbench compare --out` writes)."""
+    c = compare_runs(results, run_a, run_b)
+    with _staging(out) as root:
+        w = _Writer(root)
+        w.common = {"nav": [], "runs_note": f"runs {run_a} and {run_b}", "title": "compare"}
+        (root / "static").mkdir()
+        shutil.copyfile(TEMPLATES / "style.css", root / "static" / "style.css")
+        w.page("index.html", "compare.html", title=f"{run_b} vs {run_a}", comparison=c, tally=_tally(c),
+               main=w.table(comparison_table(c, main_only=True)), full=w.table(comparison_table(c)),
+               runs_count=2, saved=[])
+    return c, out.resolve() / "index.html"

@@ -1,0 +1,160 @@
+"""A workload's page data: per case, one row per implementation with the main metrics
+(median, interquartile range, n), the factor to the best; and the full per-metric table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .data import Run, implementation_order, label_parts, short_case_labels
+from .fmt import fmt_value
+from .metrics import help_text, key_metric, label, main_metrics, ranked
+from .overview import factor_text, factor_to_best, page_slug, reduced_note, status_class, status_text
+from .table import Cell, Table
+
+
+@dataclass(frozen=True, eq=False)
+class CaseSection:
+    case: str
+    short: str
+    table: Table
+    unstable: tuple[str, ...]  # implementations flagged on any main metric
+
+
+@dataclass(frozen=True, eq=False)
+class WorkloadView:
+    name: str
+    key_metric: str | None
+    metrics: tuple[str, ...]  # main metrics present
+    sections: tuple[CaseSection, ...]
+    detail: Table
+
+
+slug = page_slug
+
+
+def metric_cell(s, metric: str) -> Cell:
+    flag = " !" if s.unstable else ""
+    title = (f"{label(metric)}: median {fmt_value(s.median, s.unit)}, interquartile range "
+             f"{fmt_value(s.q1, s.unit)} – {fmt_value(s.q3, s.unit)}, min {fmt_value(s.low, s.unit)}, "
+             f"max {fmt_value(s.high, s.unit)}, n={s.n}" + (" — unstable (IQR > 10% of median)" if s.unstable else ""))
+    return Cell(fmt_value(s.median, s.unit) + flag, cls="num" + (" unstable" if s.unstable else ""), title=title,
+                sub=f"{fmt_value(s.q1, s.unit)} – {fmt_value(s.q3, s.unit)} · n={s.n}" if s.n > 1 else "n=1")
+
+
+def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list[str]) -> WorkloadView:
+    """`summaries` are those of `run`; `cases` in display order."""
+    wsum = summaries[summaries["workload"] == workload]
+    present = set(wsum["metric"])
+    metrics = main_metrics(present)
+    key = key_metric(present)
+    outcomes = run.cases[run.cases["workload"] == workload]
+    short = short_case_labels(cases)
+    sections = []
+    for case in cases:
+        csum = wsum[wsum["case"] == case]
+        cmetrics = [m for m in metrics if m in set(csum["metric"])]
+        impls = implementation_order(list(csum["implementation"])
+                                     + list(outcomes.loc[outcomes["case"] == case, "implementation"]))
+        by = {(r.implementation, r.metric): r for r in csum.itertuples()}
+        best = None
+        if key in cmetrics and ranked(case):
+            keyed = [r for r in csum.itertuples() if r.metric == key]
+            direction = keyed[0].direction
+            best = (max if direction == "higher" else min)(r.median for r in keyed)
+        case_outcomes = outcomes[outcomes["case"] == case]
+        show_status = bool((case_outcomes["status"] != "ok").any())
+        columns = ["implementation", *(["status"] if show_status else []), *[label(m) for m in cmetrics]]
+        if best is not None:
+            columns.append("vs best")
+        rows, raw, row_classes, unstable = [], [], [], []
+        for impl in impls:
+            o = outcomes[(outcomes["case"] == case) & (outcomes["implementation"] == impl)]
+            status = o["status"].iloc[0] if len(o) else "ok"
+            error = o["error"].iloc[0] if len(o) else ""
+            first = next((by[(impl, m)] for m in cmetrics if (impl, m) in by), None)
+            reduced = reduced_note(case, first.params) if first is not None else ""
+            name = Cell(impl + (" †" if reduced else ""), cls="rowhead",
+                        title=f"ran {reduced} (reduced sizes)" if reduced else "")
+            if status != "ok" or first is None:
+                rows.append([name, Cell(status_text(status), cls=status_class(status), title=error),
+                             *[Cell("") for _ in cmetrics], *([Cell("")] if best is not None else [])])
+                if cmetrics and error:
+                    rows[-1][2] = Cell(error if len(error) <= 160 else error[:157] + "…", cls="error", title=error)
+                row_classes.append("failed-row")
+                raw.append({"implementation": impl, "status": status, "error": error})
+                continue
+            cells = [name, *([Cell("ok", cls="status status-ok")] if show_status else [])]
+            flagged = False
+            record = {"implementation": impl, "status": "ok", "error": "", "ran": reduced}
+            for m in cmetrics:
+                s = by.get((impl, m))
+                if s is None:
+                    cells.append(Cell("—", cls="absent"))
+                    continue
+                cells.append(metric_cell(s, m))
+                flagged |= bool(s.unstable)
+                record.update({f"{m}_median": s.median, f"{m}_q1": s.q1, f"{m}_q3": s.q3, f"{m}_n": s.n,
+                               f"{m}_unit": s.unit, f"{m}_unstable": bool(s.unstable)})
+            if best is not None:
+                s = by.get((impl, key))
+                f = factor_to_best(s.median, best, s.direction) if s is not None else np.nan
+                cells.append(Cell(factor_text(f, key) if s is not None else "—",
+                                  cls="num" + (" best" if s is not None and f <= 1 + 1e-12 else "")))
+                record["factor_to_best"] = f
+            if flagged:
+                unstable.append(impl)
+            rows.append(cells)
+            row_classes.append("unstable-row" if flagged else "")
+            raw.append(record)
+        notes = [f"{label(m)}: {help_text(m)}" for m in cmetrics if help_text(m)]
+        table = Table.build(f"{slug(workload)}-{slug(short[case])}", f"{workload} [{case}]", columns, rows,
+                            raw=pd.DataFrame(raw), notes=notes, row_classes=row_classes)
+        sections.append(CaseSection(case, short[case], table, tuple(unstable)))
+    return WorkloadView(workload, key, tuple(metrics), tuple(sections), detail_table(wsum, workload, cases))
+
+
+def detail_table(wsum: pd.DataFrame, workload: str, cases: list[str]) -> Table:
+    """Every metric of every case: median, quartiles, extremes, n, spread, flag."""
+    order = {c: i for i, c in enumerate(cases)}
+    frame = wsum.assign(_c=wsum["case"].map(order)).sort_values(["_c", "implementation", "metric"])
+    rows = []
+    for r in frame.itertuples():
+        rows.append([r.case, r.implementation, label(r.metric), r.direction,
+                     Cell(fmt_value(r.median, r.unit), cls="num"), Cell(fmt_value(r.q1, r.unit), cls="num"),
+                     Cell(fmt_value(r.q3, r.unit), cls="num"), Cell(fmt_value(r.low, r.unit), cls="num"),
+                     Cell(fmt_value(r.high, r.unit), cls="num"), Cell(str(r.n), cls="num"),
+                     Cell(f"±{r.spread * 100:.1f}%", cls="num" + (" unstable" if r.unstable else "")),
+                     "unstable" if r.unstable else ""])
+    raw = frame[["case", "implementation", "metric", "unit", "direction", "n", "median", "q1", "q3", "low", "high",
+                 "spread", "unstable", "params"]]
+    return Table.build(f"{slug(workload)}-all-metrics", f"{workload}: every metric",
+                       ["case", "implementation", "metric", "better", "median", "q1", "q3", "min", "max", "n",
+                        "± half IQR", "flag"], rows, raw=raw,
+                       notes=["better: which direction is better (info: not compared).",
+                              "Per-process metrics have n = processes; per-iteration ones n = processes × "
+                              "iterations."])
+
+
+def scaling_series(cases: list[str]) -> tuple[str, dict[str, float]] | None:
+    """A numeric parameter that varies across cases otherwise equal (threads, connections, ...).
+
+    Returns the parameter and {case: value} for the largest such group, or None.
+    """
+    parsed = {c: label_parts(c) for c in cases}
+    best: tuple[str, dict[str, float]] | None = None
+    names = list(dict.fromkeys(k for _, p in parsed.values() for k in p))
+    for name in names:
+        groups: dict[tuple, dict[str, float]] = {}
+        for case, (words, p) in parsed.items():
+            value = p.get(name, "")
+            if not value.replace(".", "", 1).isdigit() or float(value) <= 0:
+                continue  # absent, not a number, or 0 (which selects a mode, as workers = 0 does)
+            rest = (words, tuple(sorted((k, v) for k, v in p.items() if k != name)))
+            groups.setdefault(rest, {})[case] = float(value)
+        for group in groups.values():
+            if len(set(group.values())) >= 2 and (best is None or len(group) > len(best[1])):
+                best = (name, group)
+    return best

@@ -1,0 +1,109 @@
+"""The report site from a small real run: pages, plots, links, and the index in headless Chromium."""
+
+from __future__ import annotations
+
+import html.parser
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from harness.catalog import load_catalog
+from harness.cli import main
+from harness.executors.native import NativeExecutor
+
+from ..conftest import PROJECT
+
+pytestmark = pytest.mark.integration
+
+IMPL = "go/goroutines"
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        self.links += [a[k] for k in ("href", "src") if a.get(k)]
+
+
+def _parse(page: Path) -> _Links:
+    p = _Links()
+    p.feed(page.read_text(encoding="utf-8"))
+    return p
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    impl = load_catalog(PROJECT).impls[IMPL]
+    if not NativeExecutor().toolchain(impl).present:
+        pytest.skip(f"{IMPL}: toolchain missing: {impl.toolchain_hint}")
+    tmp = tmp_path_factory.mktemp("report")
+    assert main(["--root", str(PROJECT), "run", "--profile", "smoke", "--impl", IMPL,
+                 "--workload", "ping_pong,spawn_idle", "--out", str(tmp / "run")]) == 0
+    out = tmp / "site"
+    assert main(["--root", str(PROJECT), "report", str(tmp / "run"), "--out", str(out)]) == 0
+    return out
+
+
+def test_pages_exist_for_every_workload_run(site):
+    pages = {p.name for p in site.glob("*.html")}
+    assert {"index.html", "workload-ping-pong.html", "workload-spawn-idle.html", "environment.html",
+            "history.html", "compare.html", "claims.html"} <= pages
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "ping_pong" in index and "spawn_idle" in index
+    assert f"{IMPL}," in (site / "tables" / "overview.csv").read_text(encoding="utf-8")
+    spawn = (site / "workload-spawn-idle.html").read_text(encoding="utf-8")
+    assert "memory / task" in spawn and "interquartile range" in spawn
+
+
+def test_plots_exist_and_are_referenced(site):
+    referenced = set()
+    for page in site.glob("*.html"):
+        referenced |= set(_parse(page).links)
+    plots = sorted(site.glob("plots/*.png"))
+    assert {"ping-pong-throughput.png", "spawn-idle-memory.png", "spawn-idle-costs.png"} <= {p.name for p in plots}
+    for p in plots:
+        assert p.stat().st_size > 5000 and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"plots/{p.name}" in referenced
+
+
+def test_every_internal_link_resolves(site):
+    broken = []
+    for page in site.glob("*.html"):
+        for link in _parse(page).links:
+            url = urlparse(link)
+            assert not url.scheme and not url.netloc, f"{page.name} links outside the site: {link}"
+            target = (page.parent / unquote(url.path)).resolve() if url.path else page
+            if not target.is_file():
+                broken.append(f"{page.name}: {link}")
+            elif url.fragment and target.suffix == ".html" and url.fragment not in _parse(target).ids:
+                broken.append(f"{page.name}: {link}")
+    assert broken == []
+
+
+def test_claims_are_judged_from_the_run(site):
+    claims = (site / "claims.html").read_text(encoding="utf-8")
+    # spawn_idle of go/goroutines measures the 2 KB goroutine claim: a verdict either way, never "not measured"
+    start = claims.index('id="claim-goroutine-stack-2kb"')
+    article = claims[start:claims.index("</article>", start)]
+    assert "consistent" in article or "contradicted" in article
+    assert "not measured" not in article.split("</header>")[0]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")
+def test_index_renders_in_headless_chromium(site, tmp_path):
+    shot = tmp_path / "index.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1400,1200", f"--screenshot={shot}", (site / "index.html").as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a blank page is a few kB

@@ -1,0 +1,180 @@
+"""The site and the two commands, rendered from the fixture runs (plots included, no processes)."""
+
+from __future__ import annotations
+
+import html.parser
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from harness.cli import main
+from harness.errors import UserError
+from reports import plots
+from reports.compare import compare_runs, render_terminal
+from reports.data import load_results
+from reports.site import MARKER, build_site
+
+PROJECT = Path(__file__).resolve().parent.parent.parent
+FIXTURES = PROJECT / "tests" / "fixtures" / "reports"
+RUN_A, RUN_B = FIXTURES / "run-a", FIXTURES / "run-b"
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        for key in ("href", "src"):
+            if a.get(key):
+                self.links.append(a[key])
+
+
+def parse(page: Path) -> _Links:
+    p = _Links()
+    p.feed(page.read_text(encoding="utf-8"))
+    return p
+
+
+def broken_links(site: Path) -> list[str]:
+    """Every href/src in every page that does not resolve to a file (and #anchor) in the site."""
+    broken = []
+    for page in site.rglob("*.html"):
+        for link in parse(page).links:
+            url = urlparse(link)
+            if url.scheme or url.netloc:
+                broken.append(f"{page.name}: external link {link}")
+                continue
+            target = (page.parent / unquote(url.path)).resolve() if url.path else page
+            if not target.is_file():
+                broken.append(f"{page.name}: {link}")
+            elif url.fragment and target.suffix == ".html" and url.fragment not in parse(target).ids:
+                broken.append(f"{page.name}: {link} (no such anchor)")
+    return broken
+
+
+@pytest.fixture
+def stub_plots(monkeypatch):
+    """Figures as empty files: for tests about pages and commands, not about drawing."""
+    def fake(*args, path: Path, **kw) -> str:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        return path.name
+    for name in ("bar_grid", "latency_curves", "scaling", "overview_heatmap", "history_grid"):
+        monkeypatch.setattr(plots, name, fake)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site") / "site"
+    summary = build_site(load_results([RUN_A, RUN_B]), out, descriptions={"ping_pong": "two tasks pass a token"})
+    return out, summary
+
+
+def test_every_page_is_written_and_every_link_resolves(site):
+    out, summary = site
+    pages = {p.name for p in out.glob("*.html")}
+    assert pages >= {"index.html", "history.html", "compare.html", "claims.html", "environment.html",
+                     "workload-worker-pool.html", "workload-http-server.html", "workload-ping-pong.html"}
+    assert summary.index == out.resolve() / "index.html" and summary.pages == len(pages)
+    assert broken_links(out) == []
+
+
+def test_every_plot_and_export_is_referenced(site):
+    out, summary = site
+    referenced = set()
+    for page in out.glob("*.html"):
+        referenced |= {link for link in parse(page).links}
+    plots = {f"plots/{p.name}" for p in (out / "plots").glob("*.png")}
+    assert plots and plots <= referenced and summary.plots == len(plots)
+    assert {"plots/http-server-latency.png", "plots/http-server-scaling-connections.png",
+            "plots/spawn-idle-memory.png", "plots/overview-heatmap.png"} <= plots
+    exports = {f"tables/{p.name}" for p in (out / "tables").iterdir()}
+    assert exports <= referenced and "tables/overview.csv" in exports and "tables/claims.md" in exports
+
+
+def test_pages_use_no_network(site):
+    out, _ = site
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text, page.name
+
+
+def test_pages_carry_what_the_reader_needs(site):
+    out, _ = site
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "two tasks pass a token" in index and "crashed" in index and "unsupported" in index
+    workload = (out / "workload-worker-pool.html").read_text(encoding="utf-8")
+    assert "Unstable" in workload and "interquartile range" in workload
+    claims = (out / "claims.html").read_text(encoding="utf-8")
+    assert "线程切换" in claims and "FastAPI" in claims and "not measured" in claims and "contradicted" in claims
+    compare = (out / "compare.html").read_text(encoding="utf-8")
+    assert "20260102T000000Z" in compare and "faster" in compare
+    env = (out / "environment.html").read_text(encoding="utf-8")
+    assert "Fixture CPU" in env and "0123456789ab" in env
+
+
+def test_rerendering_replaces_a_site_but_never_a_foreign_folder(stub_plots, tmp_path):
+    results = load_results([RUN_A])
+    out = tmp_path / "site"
+    build_site(results, out)
+    (out / "plots" / "stale.png").write_bytes(b"old")
+    (out / "compare" / "x").mkdir(parents=True)
+    (out / "compare" / "x" / "index.html").write_text("saved")
+    build_site(results, out)
+    assert not (out / "plots" / "stale.png").exists() and (out / MARKER).exists()
+    assert (out / "compare" / "x" / "index.html").read_text() == "saved"
+    assert "compare/x/index.html" in (out / "compare.html").read_text(encoding="utf-8")
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(UserError, match="holds files this command did not write"):
+        build_site(results, foreign)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+def test_comparison_is_direction_aware():
+    results = load_results([RUN_A, RUN_B])
+    c = compare_runs(results, "20260101T000000Z", "20260102T000000Z")
+    f = c.frame.set_index(["workload", "case", "implementation", "metric"])["verdict"]
+    pool = ("worker_pool", "tasks=100,queue=8,workers=4,rounds=2")
+    assert f[(*pool, "go/goroutines", "throughput")] == "faster"  # up 25%
+    assert f[(*pool, "go/goroutines", "wall_time")] == "faster"  # down 20%
+    assert f[(*pool, "c/pthreads", "throughput")] == "not significant"  # unchanged
+    assert f[(*pool, "go/goroutines", "peak_rss")] == "too few samples"  # 2 processes against 2
+    text = render_terminal(c)
+    assert text.splitlines()[0] == "compare: B = 20260102T000000Z vs A = 20260101T000000Z"
+    assert "faster" in text and "Mann-Whitney" in text and "wall time" not in text
+
+
+def test_report_command_prints_the_index_last(stub_plots, tmp_path, capsys):
+    out = tmp_path / "site"
+    assert main(["--root", str(PROJECT), "report", str(RUN_A), "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == str(out.resolve() / "index.html")
+
+
+def test_report_without_runs_is_a_user_error(tmp_path, capsys):
+    root = tmp_path / "root"
+    shutil.copytree(PROJECT / "workloads", root / "workloads")
+    (root / "impls").mkdir()
+    assert main(["--root", str(root), "report"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cmbench: error:") and "no runs found" in err and "\n" not in err
+
+
+def test_compare_command_writes_a_page_and_a_terminal_table(stub_plots, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["--root", str(PROJECT), "compare", str(RUN_A), str(RUN_B), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == str(out.resolve() / "index.html") and "faster" in "\n".join(printed)
+    assert broken_links(out) == []
+    assert main(["--root", str(PROJECT), "compare", str(RUN_A), str(RUN_A)]) == 1
+    assert "the same run" in capsys.readouterr().err

@@ -1,0 +1,209 @@
+"""The site's tables, built from fixture runs: overview matrix, workload tables, history,
+environment, and the Markdown/CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from reports.data import load_results, summarize
+from reports.environment import run_environment, runs_table
+from reports.fmt import fmt_change, fmt_value
+from reports.history import build_history, run_labels
+from reports.metrics import key_metric, latency_percentile, main_metrics, ranked
+from reports.overview import build_overview, factor_to_best, workload_cases
+from reports.table import Cell, Table
+from reports.workload import build_workload, scaling_series
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reports"
+POOL = "tasks=100,queue=8,workers=4,rounds=2"
+SPAWN = "tasks=100,queue=8,workers=0,rounds=2"
+
+
+@pytest.fixture(scope="module")
+def results():
+    return load_results([FIXTURES / "run-a", FIXTURES / "run-b"])
+
+
+@pytest.fixture(scope="module")
+def summaries(results):
+    return summarize(results.samples)
+
+
+@pytest.fixture(scope="module")
+def latest(results, summaries):
+    return summaries[summaries["run_id"] == results.latest.run_id]
+
+
+def _row(table: Table, first: str, second: str | None = None) -> tuple[Cell, ...]:
+    for r in table.rows:
+        if r[0].text == first and (second is None or r[0].sub == second):
+            return r
+    raise AssertionError(f"no row {first} {second}")
+
+
+def test_overview_marks_the_best_and_the_factor_to_it(results, latest):
+    ov = build_overview(results.latest, latest)
+    cols = list(ov.table.columns)
+    assert cols[0] == "workload"
+    row = _row(ov.table, "worker_pool", "workers=4")
+    go, c = row[cols.index("go/goroutines")], row[cols.index("c/pthreads")]
+    assert "best" in go.cls and go.sub == "best"
+    # c/pthreads median 1.5 ms against go's 0.8 ms at the same 100 tasks
+    assert c.sub.endswith("slower") and float(c.sub.split("×")[0]) == pytest.approx(1.5 * 1.25, rel=0.05)
+    assert "unstable" in c.cls and c.text.endswith("!")
+
+
+def test_overview_shows_statuses_and_reduced_sizes(results, latest):
+    ov = build_overview(results.latest, latest)
+    cols = list(ov.table.columns)
+    ping = _row(ov.table, "ping_pong")
+    crashed = ping[cols.index("rust/threads")]
+    assert crashed.text == "crashed" and "status-failed" in crashed.cls and "Segmentation" in crashed.title
+    atomic = _row(ov.table, "mutex_counter", "mode=atomic")
+    assert atomic[cols.index("python/asyncio")].text == "unsupported"
+    assert atomic[cols.index("rust/tokio")].text == "—"
+    python = _row(ov.table, "worker_pool", "workers=4")[cols.index("python/asyncio")]
+    assert "†" in python.text and "tasks=50" in python.title
+    assert any("reduced sizes" in n for n in ov.table.notes)
+
+
+def test_overview_ranks_only_closed_loop_server_phases(results, latest):
+    ov = build_overview(results.latest, latest)
+    http_rows = [r[0].sub for r in ov.table.rows if r[0].text == "http_server"]
+    assert http_rows == ["closed,connections=16", "closed,connections=64"]
+    cols = list(ov.table.columns)
+    best = _row(ov.table, "http_server", "closed,connections=64")[cols.index("rust/tokio")]
+    assert best.sub == "best" and best.text.startswith("47")
+    assert ov.fractions.loc["http_server [closed,connections=64]", "rust/tokio"] == 1.0
+    assert ov.fractions.loc["http_server [closed,connections=64]", "go/goroutines"] == pytest.approx(36 / 47)
+
+
+def test_overview_csv_export_holds_the_numbers(results, latest):
+    ov = build_overview(results.latest, latest)
+    rows = list(csv.DictReader(io.StringIO(ov.table.to_csv())))
+    go = [r for r in rows if r["workload"] == "ping_pong" and r["implementation"] == "go/goroutines"][0]
+    assert go["metric"] == "throughput" and float(go["median"]) == pytest.approx(1000 / 2e-4, rel=0.02)
+    assert go["best"] == "True"
+    crashed = [r for r in rows if r["implementation"] == "rust/threads"][0]
+    assert crashed["status"] == "crashed" and "Segmentation" in crashed["error"]
+
+
+def test_workload_table_has_median_interval_and_n(results, latest):
+    view = build_workload(results.latest, latest, "spawn_idle", workload_cases(results.latest, latest)["spawn_idle"])
+    assert view.key_metric == "throughput"
+    t = view.sections[0].table
+    assert "memory / task" in t.columns and "CPU time / op" in t.columns and "status" not in t.columns
+    go = _row(t, "go/goroutines")
+    mem = go[t.columns.index("memory / task")]
+    assert mem.text.startswith("2.5") and "n=2" in mem.sub and "KiB" in mem.sub
+    # both implementations took the same 11 ms for 100 tasks: a tie, and both are the best
+    assert [r[t.columns.index("vs best")].text for r in t.rows] == ["best", "best"]
+
+
+def test_workload_table_shows_the_status_column_only_with_failures(results, latest):
+    cases = workload_cases(results.latest, latest)
+    ping = build_workload(results.latest, latest, "ping_pong", cases["ping_pong"]).sections[0].table
+    assert "status" in ping.columns
+    crashed = _row(ping, "rust/threads")
+    assert crashed[1].text == "crashed" and "Segmentation" in crashed[2].text
+    assert ping.row_classes[[r[0].text for r in ping.rows].index("rust/threads")] == "failed-row"
+
+
+def test_server_phases_are_not_ranked_but_shown(results, latest):
+    cases = workload_cases(results.latest, latest)["http_server"]
+    view = build_workload(results.latest, latest, "http_server", cases)
+    by_case = {s.case: s.table for s in view.sections}
+    assert "vs best" in by_case["closed,connections=64"].columns
+    assert "vs best" not in by_case["open,rate=0.5"].columns
+    assert "p99.9 latency" in by_case["open,rate=0.5"].columns
+    assert "memory / connection" in by_case["idle,connections=500"].columns
+    assert not ranked("open,rate=0.5") and ranked("closed,connections=16") and ranked(POOL)
+
+
+def test_detail_table_lists_every_metric(results, latest):
+    view = build_workload(results.latest, latest, "spawn_idle", ["tasks=100,sleep_ms=10"])
+    metrics = {r[2].text for r in view.detail.rows}
+    assert {"throughput", "wall time / iteration", "peak RSS", "stack per thread", "memory / task"} <= metrics
+    raw = view.detail.raw
+    assert {"median", "q1", "q3", "n", "unstable"} <= set(raw.columns)
+
+
+def test_markdown_export_escapes_and_keeps_notes():
+    t = Table.build("x", "A title", ["a", "b|c"], [["1", Cell("2", sub="1 – 3")]], notes=["a note"])
+    md = t.to_markdown()
+    assert "## A title" in md and "b\\|c" in md and "| 1 | 2 [1 – 3] |" in md and "- a note" in md
+    assert t.to_csv().splitlines() == ["a,b|c", "1,2 [1 – 3]"]
+    with pytest.raises(ValueError, match="2 columns"):
+        Table.build("y", "bad", ["a", "b"], [["only one"]])
+
+
+def test_history_follows_medians_across_runs(results, summaries):
+    histories = {h.workload: h for h in build_history(results, summaries)}
+    assert set(histories) >= {"worker_pool", "http_server"}
+    h = histories["worker_pool"]
+    assert h.metrics[0] == "throughput"
+    row = next(r for r in h.table.rows if r[1] == Cell("go/goroutines") and r[2].text == "throughput"
+               and r[0].text == "workers=4")
+    assert row[-1].text == "+25.0%"  # run-b's go worker_pool is 1.25 times as fast
+    assert list(h.table.columns[3:5]) == ["01-01 00:00", "01-02 00:00"]
+    assert h.plotted == ("throughput", "peak_rss", "cpu_time_per_op")
+
+
+def test_history_leaves_out_implementations_with_one_run(results, summaries):
+    ping = {h.workload: h for h in build_history(results, summaries)}["ping_pong"]
+    assert ping.single == ("java/threads",)  # only in run-a
+    assert "java/threads" not in set(ping.frame["implementation"])
+    assert any("java/threads" in n for n in ping.table.notes)
+
+
+def test_run_labels_stay_distinct():
+    assert run_labels(["20261122T022300Z", "20261122T023859Z"]) == {
+        "20261122T022300Z": "11-22 02:23", "20261122T023859Z": "11-22 02:38"}
+    assert run_labels(["20261122T022300Z", "20261122T022312Z"]) == {
+        "20261122T022300Z": "11-22 02:23:00", "20261122T022312Z": "11-22 02:23:12"}
+
+
+def test_history_needs_two_runs():
+    one = load_results([FIXTURES / "run-a"])
+    assert build_history(one, summarize(one.samples)) == []
+
+
+def test_environment_tables(results):
+    env = run_environment(results.latest)
+    facts = {r[0].text: r[1].text for r in env.facts.rows}
+    assert facts["CPU model"] == "Fixture CPU" and facts["kernel"] == "Linux 6.1.0"
+    assert facts["profile"] == "smoke" and facts["git commit"].startswith("0123456789abcdef")
+    assert {r[0].text for r in env.toolchains.rows} >= {"go/goroutines", "rust/tokio"}
+    runs = runs_table(results)
+    assert [r[0].text for r in runs.rows] == ["20260102T000000Z", "20260101T000000Z"]
+
+
+def test_scaling_series_finds_a_positive_numeric_parameter():
+    assert scaling_series([POOL, SPAWN]) is None  # workers=0 is spawn mode, not a size
+    cases = ["closed,connections=16", "closed,connections=64", "open,rate=0.5", "idle,connections=500"]
+    assert scaling_series(cases) == ("connections", {"closed,connections=16": 16.0, "closed,connections=64": 64.0})
+
+
+def test_metric_knowledge():
+    assert key_metric({"wall_time", "throughput"}) == "throughput"
+    assert key_metric({"qps", "latency_p50"}) == "qps"
+    assert latency_percentile("latency_p999") == 99.9 and latency_percentile("latency_p50") == 50
+    assert latency_percentile("latency_max") == 100 and latency_percentile("qps") is None
+    assert main_metrics({"peak_rss", "throughput", "cpu_user", "brand_new"}) == ["throughput", "peak_rss", "brand_new"]
+
+
+def test_formatting_by_unit():
+    assert fmt_value(2.5e-6, "s") == "2.5 us"
+    assert fmt_value(2.5e-6, "s/op") == "2.5 us/op"
+    assert fmt_value(3 * 2**20, "B") == "3 MiB"
+    assert fmt_value(4.06e6, "ops/s") == "4.06M/s"
+    assert fmt_value(41000, "req/s") == "41k req/s"
+    assert fmt_value(5.34e-5, "count/op") == "5.34e-05/op"
+    assert fmt_value(750, "ns") == "750 ns"
+    assert fmt_value(float("nan"), "s") == "—"
+    assert fmt_change(1.25) == "+25.0%" and fmt_change(3.0) == "3.00×"
+    assert factor_to_best(50, 100, "higher") == 2.0 and factor_to_best(3, 1, "lower") == 3.0
