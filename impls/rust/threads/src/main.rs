@@ -1,31 +1,25 @@
 //! cmbench, Rust with OS threads: `std::thread`, `std::sync`, bounded channels, blocking I/O.
 
-mod cli;
 mod http;
 mod mutex_counter;
 mod ping_pong;
 mod pipeline;
-mod report;
 mod spawn_idle;
 mod threads;
-mod work;
 mod worker_pool;
 
 use std::process;
 
-use cli::{Command, Workload};
-use report::Sample;
+use cmbench_common::cli::{self, Task, Workload};
+use cmbench_common::report::{self, Sample};
 
 fn main() {
-    match cli::parse_args() {
-        Command::Batch {
-            workload,
-            warmups,
-            iterations,
-        } => report::run(workload.name(), warmups, iterations, || {
-            iteration(&workload)
-        }),
-        Command::HttpServer { port } => {
+    // --cpus sizes nothing here: every thread is an OS thread that the kernel schedules on
+    // the CPUs the process is pinned to. It is still validated.
+    let args = cli::parse_args("cmbench-rust-threads", "", |_| Ok(()));
+    match args.task {
+        Task::Batch(batch) => report::run(&batch, iteration),
+        Task::HttpServer { port } => {
             if let Err(err) = http::serve(port) {
                 eprintln!("cmbench-rust-threads: http_server: {err}");
                 process::exit(1);

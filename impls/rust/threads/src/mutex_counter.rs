@@ -5,8 +5,9 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Instant;
 
-use crate::cli::CounterMode;
-use crate::report::Sample;
+use cmbench_common::cli::CounterMode;
+use cmbench_common::report::Sample;
+
 use crate::threads;
 
 pub fn run(workers: usize, increments: u64, mode: CounterMode) -> Sample {

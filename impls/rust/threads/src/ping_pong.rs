@@ -4,7 +4,8 @@ use std::sync::mpsc::sync_channel;
 use std::thread;
 use std::time::Instant;
 
-use crate::report::Sample;
+use cmbench_common::report::Sample;
+
 use crate::threads;
 
 pub fn run(roundtrips: u64) -> Sample {

@@ -4,9 +4,10 @@ use std::sync::mpsc::sync_channel;
 use std::thread;
 use std::time::Instant;
 
-use crate::report::Sample;
+use cmbench_common::report::Sample;
+use cmbench_common::work::{stage, Fold};
+
 use crate::threads;
-use crate::work::{stage, Fold};
 
 pub fn run(items: u64, stages: u64, capacity: usize) -> Sample {
     let start = Instant::now();

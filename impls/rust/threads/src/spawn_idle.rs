@@ -5,7 +5,8 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::report::Sample;
+use cmbench_common::report::Sample;
+
 use crate::threads::{self, STACK_SIZE};
 
 pub fn run(tasks: usize, sleep_ms: u64) -> Sample {

@@ -4,39 +4,39 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::Instant;
 
-use crate::report::Sample;
+use cmbench_common::report::Sample;
+use cmbench_common::work::{task_value, Tally};
+
 use crate::threads;
-use crate::work::task_value;
 
 pub fn run(tasks: u64, queue: usize, workers: usize, rounds: u64) -> Sample {
     let start = Instant::now();
-    let (count, checksum) = if workers == 0 {
+    let tally = if workers == 0 {
         spawn_per_task(tasks, rounds)
     } else {
         pool(tasks, queue, workers, rounds)
     };
     Sample {
         elapsed: start.elapsed(),
-        fields: vec![("count", count), ("checksum", checksum)],
+        fields: vec![("count", tally.count), ("checksum", tally.sum)],
     }
 }
 
 /// Pool mode: crossbeam's bounded MPMC channel. Every worker owns a clone of the receiver and
 /// blocks in the channel itself (`std::sync::mpsc` has one receiver only, and sharing it behind
 /// a `Mutex` makes the idle workers queue on the lock while one of them waits in `recv`).
-fn pool(tasks: u64, queue: usize, workers: usize, rounds: u64) -> (u64, u64) {
+fn pool(tasks: u64, queue: usize, workers: usize, rounds: u64) -> Tally {
     let (tx, rx) = crossbeam_channel::bounded::<u64>(queue);
     thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let rx = rx.clone();
                 threads::spawn(s, move || {
-                    let (mut count, mut sum) = (0u64, 0u64);
+                    let mut tally = Tally::default();
                     for id in rx {
-                        sum = sum.wrapping_add(task_value(id, rounds));
-                        count += 1;
+                        tally.add(task_value(id, rounds));
                     }
-                    (count, sum)
+                    tally
                 })
             })
             .collect();
@@ -48,15 +48,13 @@ fn pool(tasks: u64, queue: usize, workers: usize, rounds: u64) -> (u64, u64) {
         handles
             .into_iter()
             .map(|h| h.join().expect("worker"))
-            .fold((0u64, 0u64), |(c, s), (count, sum)| {
-                (c + count, s.wrapping_add(sum))
-            })
+            .fold(Tally::default(), Tally::merge)
     })
 }
 
 /// Spawn mode: one OS thread per task. The handles are dropped (the threads are detached
 /// and release their stacks as they finish); the scope still waits for every one of them.
-fn spawn_per_task(tasks: u64, rounds: u64) -> (u64, u64) {
+fn spawn_per_task(tasks: u64, rounds: u64) -> Tally {
     let count = AtomicU64::new(0);
     let sum = AtomicU64::new(0);
     thread::scope(|s| {
@@ -68,5 +66,8 @@ fn spawn_per_task(tasks: u64, rounds: u64) -> (u64, u64) {
             });
         }
     });
-    (count.into_inner(), sum.into_inner())
+    Tally {
+        count: count.into_inner(),
+        sum: sum.into_inner(),
+    }
 }

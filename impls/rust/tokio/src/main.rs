@@ -6,21 +6,21 @@ mod http;
 mod mutex_counter;
 mod ping_pong;
 mod pipeline;
-mod report;
 mod spawn_idle;
-mod work;
 mod worker_pool;
 
 use std::process;
 
-use cli::{Runtime, Task, Workload};
-use report::Sample;
+use cmbench_common::cli::{Task, Workload};
+use cmbench_common::report::{self, Sample};
+
+use cli::Runtime;
 
 fn main() {
-    let command = cli::parse_args();
-    let runtime = match command.runtime {
+    let args = cli::parse_args();
+    let runtime = match args.model {
         Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(command.cpus)
+            .worker_threads(args.cpus)
             .enable_all()
             .build(),
         Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread()
@@ -28,12 +28,8 @@ fn main() {
             .build(),
     }
     .unwrap_or_else(|err| fail(&format!("cannot build the runtime: {err}")));
-    match command.task {
-        Task::Batch {
-            workload,
-            warmups,
-            iterations,
-        } => report::run(workload.name(), warmups, iterations, || {
+    match args.task {
+        Task::Batch(batch) => report::run(&batch, |&workload| {
             // The iteration runs as a task, so its own part (the producer, the sink, task A)
             // is scheduled like every task it spawns.
             runtime.block_on(async {

@@ -8,8 +8,8 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::cli::CounterMode;
-use crate::report::Sample;
+use cmbench_common::cli::CounterMode;
+use cmbench_common::report::Sample;
 
 pub async fn run(workers: usize, increments: u64, mode: CounterMode) -> Sample {
     let start = Instant::now();

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::report::Sample;
+use cmbench_common::report::Sample;
 
 pub async fn run(roundtrips: u64) -> Sample {
     let start = Instant::now();

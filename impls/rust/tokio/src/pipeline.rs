@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::report::Sample;
-use crate::work::{stage, Fold};
+use cmbench_common::report::Sample;
+use cmbench_common::work::{stage, Fold};
 
 pub async fn run(items: u64, stages: u64, capacity: usize) -> Sample {
     let start = Instant::now();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
-use crate::report::Sample;
+use cmbench_common::report::Sample;
 
 pub async fn run(tasks: usize, sleep_ms: u64) -> Sample {
     let nap = Duration::from_millis(sleep_ms);
