@@ -56,7 +56,12 @@ class Console:
     def case_done(self, n: int, total: int, result: CaseResult) -> None:
         k = result.key
         where = f"{k.workload}[{k.case}] {k.impl}" + ("" if k.variant == "default" else f":{k.variant}")
-        if result.status == "ok":
+        load = result.extra.get("load")
+        if result.status == "ok" and isinstance(load, dict):  # a server load phase
+            what = f"{fmt_rate(float(load['qps']))} requests"
+            if "p99" in load.get("latency", {}):
+                what += f", p99 {fmt_seconds(float(load['latency']['p99']))}"
+        elif result.status == "ok":
             walls = [it.elapsed for p in result.processes for it in p.measured]
             what = fmt_summary(summarize(walls)) if walls else "ok"
         else:
