@@ -39,16 +39,22 @@ def _descendants(pid: int) -> list[int]:
     return [int(line.split()[0]) for line in out.splitlines() if "fake_impl.py hang" in line]
 
 
-def test_ctrl_c_reaps_children_and_keeps_finished_cases(fixture_root, tmp_path):
-    out = tmp_path / "run"
+def _run_until_hanging(fixture_root, impls: str, out) -> subprocess.Popen:
+    """Start `cmbench run` and return once the hanging fixture is running."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness", "--root", str(fixture_root), "run", "--profile", "smoke",
-         "--workload", "ping_pong", "--impl", "fake/good,fake/hang", "--timeout", "600", "--out", str(out)],
+         "--workload", "ping_pong", "--impl", impls, "--timeout", "600", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not _descendants(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _descendants(proc.pid), "the hanging fixture never started"
+    return proc
+
+
+def test_ctrl_c_reaps_children_and_keeps_finished_cases(fixture_root, tmp_path):
+    out = tmp_path / "run"
+    proc = _run_until_hanging(fixture_root, "fake/good,fake/hang", out)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -63,13 +69,7 @@ def test_ctrl_c_reaps_children_and_keeps_finished_cases(fixture_root, tmp_path):
 
 def test_sigterm_is_handled_like_ctrl_c(fixture_root, tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "--root", str(fixture_root), "run", "--profile", "smoke",
-         "--workload", "ping_pong", "--impl", "fake/hang", "--timeout", "600", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not _descendants(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    proc = _run_until_hanging(fixture_root, "fake/hang", out)
     os.kill(proc.pid, signal.SIGTERM)
     proc.communicate(timeout=30)
     assert proc.returncode == 130

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import html.parser
 import shutil
 import subprocess
-from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -15,30 +12,12 @@ from harness.cli import main
 from harness.executors.native import NativeExecutor
 
 from ..conftest import PROJECT
+from ..site_links import broken_links, parse
 
 pytestmark = pytest.mark.integration
 
 IMPL = "go/goroutines"
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-
-
-class _Links(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[str] = []
-        self.ids: set[str] = set()
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if "id" in a:
-            self.ids.add(a["id"])
-        self.links += [a[k] for k in ("href", "src") if a.get(k)]
-
-
-def _parse(page: Path) -> _Links:
-    p = _Links()
-    p.feed(page.read_text(encoding="utf-8"))
-    return p
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +47,7 @@ def test_pages_exist_for_every_workload_run(site):
 def test_plots_exist_and_are_referenced(site):
     referenced = set()
     for page in site.glob("*.html"):
-        referenced |= set(_parse(page).links)
+        referenced |= set(parse(page).links)
     plots = sorted(site.glob("plots/*.png"))
     assert {"ping-pong-throughput.png", "spawn-idle-memory.png", "spawn-idle-costs.png"} <= {p.name for p in plots}
     for p in plots:
@@ -77,17 +56,7 @@ def test_plots_exist_and_are_referenced(site):
 
 
 def test_every_internal_link_resolves(site):
-    broken = []
-    for page in site.glob("*.html"):
-        for link in _parse(page).links:
-            url = urlparse(link)
-            assert not url.scheme and not url.netloc, f"{page.name} links outside the site: {link}"
-            target = (page.parent / unquote(url.path)).resolve() if url.path else page
-            if not target.is_file():
-                broken.append(f"{page.name}: {link}")
-            elif url.fragment and target.suffix == ".html" and url.fragment not in _parse(target).ids:
-                broken.append(f"{page.name}: {link}")
-    assert broken == []
+    assert broken_links(site) == []
 
 
 def test_claims_are_judged_from_the_run(site):

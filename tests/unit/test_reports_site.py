@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import html.parser
 import shutil
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -16,47 +14,11 @@ from reports.compare import compare_runs, render_terminal
 from reports.data import load_results
 from reports.site import MARKER, build_site
 
+from ..site_links import broken_links, parse
+
 PROJECT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = PROJECT / "tests" / "fixtures" / "reports"
 RUN_A, RUN_B = FIXTURES / "run-a", FIXTURES / "run-b"
-
-
-class _Links(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[str] = []
-        self.ids: set[str] = set()
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if "id" in a:
-            self.ids.add(a["id"])
-        for key in ("href", "src"):
-            if a.get(key):
-                self.links.append(a[key])
-
-
-def parse(page: Path) -> _Links:
-    p = _Links()
-    p.feed(page.read_text(encoding="utf-8"))
-    return p
-
-
-def broken_links(site: Path) -> list[str]:
-    """Every href/src in every page that does not resolve to a file (and #anchor) in the site."""
-    broken = []
-    for page in site.rglob("*.html"):
-        for link in parse(page).links:
-            url = urlparse(link)
-            if url.scheme or url.netloc:
-                broken.append(f"{page.name}: external link {link}")
-                continue
-            target = (page.parent / unquote(url.path)).resolve() if url.path else page
-            if not target.is_file():
-                broken.append(f"{page.name}: {link}")
-            elif url.fragment and target.suffix == ".html" and url.fragment not in parse(target).ids:
-                broken.append(f"{page.name}: {link} (no such anchor)")
-    return broken
 
 
 @pytest.fixture
