@@ -22,6 +22,7 @@ from .http import (
     Setup,
     iter_server_cases,
     make_setup,
+    measure_headroom,
     phases_for,
     server_rows,
     server_table,
@@ -156,6 +157,23 @@ class RunOutcome:
         return [r for r in self.results if r.status in FAILED]
 
 
+def loadgen_headroom(workload: Workload, profile: str, cpus: tuple[int, ...], console: Console) -> dict:
+    """wrk's ceiling on the load CPUs against a trivial responder on the server CPUs, for the report."""
+    server, load = split_cpus(cpus, sorted(os.sched_getaffinity(0)))
+    prof = workload.servers[profile]
+    if not load or not prof.connections:
+        return {"error": "no CPU left for the load generator" if not load else "no closed-loop phase"}
+    try:
+        found = measure_headroom(server, load, duration=prof.duration, connections=[max(prof.connections)],
+                                 tools=("wrk",))
+    except UserError as e:
+        return {"error": str(e)}
+    best = max(found, key=lambda h: h.load.qps)
+    console.say(f"load generator headroom: wrk {best.load.qps:,.0f} req/s against a trivial responder "
+                f"(wrk CPU {best.loadgen_cpu:.2f}, responder CPU {best.responder_cpu:.2f})")
+    return {"runs": [h.as_dict() for h in found]}
+
+
 def _raise_interrupt(signum, frame):  # SIGTERM behaves like Ctrl-C: reap, keep what is finished
     raise KeyboardInterrupt
 
@@ -177,6 +195,10 @@ def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workl
         store.meta["builds"] = {k: {"status": v.status, "seconds": round(v.build_seconds, 2), "error": v.message}
                                 for k, v in ready.items()}
         groups = list(plan_groups(impls, workloads, profile, cpus, executor.name))
+        servers = [w for w in workloads if w.kind == "server"]
+        if servers and any(g.workload.kind == "server" and ready[g.impl.id].status == "ok" for g in groups):
+            store.meta["loadgen_headroom"] = loadgen_headroom(servers[0], profile, cpus, console)
+            store.flush()
         total = sum(len(g.plans) + len(g.unsupported) for g in groups)
         total += sum(len(phases_for(g.workload.servers[profile])) for g in groups if g.workload.kind == "server")
         done = 0

@@ -32,7 +32,7 @@ from .history import build_history
 from .metrics import label, ranked
 from .overview import FAILED, build_overview, workload_cases
 from .table import Cell, Table
-from .workload import build_workload, scaling_series, slug
+from .workload import build_workload, headroom_rows, scaling_series, slug
 
 TEMPLATES = Path(__file__).with_name("templates")
 MARKER = ".cmbench-site"
@@ -290,7 +290,8 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
             unstable = sorted({i + (f" [{s.short}]" if len(sections) > 1 else "")
                                for s in sections for i in s.unstable})
             w.page(f"workload-{slug(name)}.html", "workload.html", title=name, run=run, view=view,
-                   key_label=label(view.key_metric) if view.key_metric else "", figures=figures, unstable=unstable)
+                   key_label=label(view.key_metric) if view.key_metric else "", figures=figures, unstable=unstable,
+                   headroom=headroom_rows(run, lsum) if name == "http_server" else [])
 
         envs = [run_environment(r) for r in reversed(results.runs)]
         envs = [type(e)(e.run, w.table(e.facts), w.table(e.toolchains)) for e in envs]

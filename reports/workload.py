@@ -116,6 +116,29 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
     return WorkloadView(workload, key, tuple(metrics), tuple(sections), detail_table(wsum, workload, cases))
 
 
+def headroom_rows(run: Run, summaries: pd.DataFrame) -> list[dict]:
+    """The run's load-generator ceiling (wrk against a trivial responder) beside its fastest server.
+
+    ratio = generator ceiling / fastest closed-loop server: above 1 the generator had room to spare;
+    near or below 1 the fastest servers were measured at the generator's limit, not their own.
+    """
+    headroom = run.meta.get("loadgen_headroom") or {}
+    closed = summaries[(summaries["workload"] == "http_server") & (summaries["metric"] == "qps")
+                       & summaries["case"].str.startswith("closed")]
+    best = closed.loc[closed["median"].idxmax()] if len(closed) else None
+    rows = []
+    for h in headroom.get("runs", []):
+        row = {"tool": h["tool"], "connections": h["connections"], "qps": h["qps"],
+               "loadgen_cpu": h["loadgen_cpu"], "responder_cpu": h["responder_cpu"], "bottleneck": h["bottleneck"]}
+        if best is not None:
+            row.update(fastest=f"{best['implementation']} [{best['case']}]", fastest_qps=float(best["median"]),
+                       ratio=h["qps"] / float(best["median"]))
+        rows.append(row)
+    if headroom.get("error"):
+        rows.append({"error": headroom["error"]})
+    return rows
+
+
 def detail_table(wsum: pd.DataFrame, workload: str, cases: list[str]) -> Table:
     """Every metric of every case: median, quartiles, extremes, n, spread, flag."""
     order = {c: i for i, c in enumerate(cases)}

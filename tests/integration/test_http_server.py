@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -99,3 +100,15 @@ def test_headroom_measures_the_generator_against_the_responder():
     h = results[0]
     assert h.load.qps > 1000 and h.load.errors.total == 0
     assert 0 < h.loadgen_cpu <= 1.05 and 0 < h.responder_cpu <= 1.05
+
+
+def test_a_run_records_the_generator_ceiling_for_the_report(go_built, tmp_path, capsys):
+    _tools("wrk", "oha")
+    from harness.cli import main
+
+    out = tmp_path / "run"
+    code = main(["--root", str(PROJECT), "run", "--profile", "smoke", "--impl", "go/goroutines",
+                 "--workload", "http_server", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    headroom = json.loads((out / "run.json").read_text())["loadgen_headroom"]
+    assert headroom["runs"][0]["tool"] == "wrk" and headroom["runs"][0]["qps"] > 500

@@ -207,3 +207,23 @@ def test_formatting_by_unit():
     assert fmt_value(float("nan"), "s") == "—"
     assert fmt_change(1.25) == "+25.0%" and fmt_change(3.0) == "3.00×"
     assert factor_to_best(50, 100, "higher") == 2.0 and factor_to_best(3, 1, "lower") == 3.0
+
+
+def test_headroom_ratio_against_the_fastest_closed_loop_server():
+    from dataclasses import replace
+
+    from reports.workload import headroom_rows
+
+    results = load_results([FIXTURES / "run-a"])
+    run = results.runs[-1]
+    summaries = summarize(results.samples)
+    summaries = summaries[summaries["run_id"] == run.run_id]
+    closed = summaries[(summaries["metric"] == "qps") & summaries["case"].str.startswith("closed")]
+    fastest = float(closed["median"].max())
+    meta = {**run.meta, "loadgen_headroom": {"runs": [{"tool": "wrk", "connections": 256, "qps": 2 * fastest,
+                                                       "loadgen_cpu": 0.5, "responder_cpu": 1.0,
+                                                       "bottleneck": "responder"}]}}
+    rows = headroom_rows(replace(run, meta=meta), summaries)
+    assert rows[0]["ratio"] == 2.0 and rows[0]["fastest_qps"] == fastest
+    assert headroom_rows(replace(run, meta={**run.meta, "loadgen_headroom": {"error": "no wrk"}}),
+                         summaries) == [{"error": "no wrk"}]
