@@ -5,6 +5,7 @@ An executor is a small protocol; `EXECUTORS` is the explicit registry the CLI pi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -12,6 +13,17 @@ from typing import Protocol
 from ..errors import UserError
 from ..manifest import Impl, Variant
 from ..process import ChildResult
+
+
+def expand(words: Sequence[str], cpus: int, python: str = sys.executable) -> list[str]:
+    """Replace the placeholders {cpus} and {python} in an impl.toml command."""
+    return [w.replace("{cpus}", str(cpus)).replace("{python}", python) for w in words]
+
+
+def command_line(impl: Impl, variant: Variant, args: Sequence[str], cpus: int,
+                 python: str = sys.executable) -> list[str]:
+    """The implementation's run command, the workload arguments, then the variant's arguments."""
+    return expand(impl.run, cpus, python) + list(args) + expand(variant.args, cpus, python)
 
 
 @dataclass(frozen=True)

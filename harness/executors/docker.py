@@ -25,7 +25,8 @@ from pathlib import Path
 from ..console import Console, fmt_bytes
 from ..errors import UserError
 from ..manifest import Impl, Variant
-from . import BuildResult, Toolchain
+from . import BuildResult, Toolchain, command_line
+from . import expand as expand_placeholders
 from .docker_base import BaseError, Bases, glibc_newer_than_bases, prune_images
 from .docker_container import Container, ContainerResult, Limits, cgroup_usage, host_cgroup, stats_usage
 from .docker_image import (
@@ -45,7 +46,7 @@ CONNECT_TIMEOUT = 300  # seconds per engine API call (builds and waits set their
 
 def expand(words: Sequence[str], cpus: int) -> list[str]:
     """The placeholders of a command as they read inside an image: {cpus}, and {python} -> python3."""
-    return [w.replace("{cpus}", str(cpus)).replace("{python}", PYTHON_IN_IMAGE) for w in words]
+    return expand_placeholders(words, cpus, PYTHON_IN_IMAGE)
 
 
 def container_env(variant: Variant) -> dict[str, str]:
@@ -167,8 +168,7 @@ class DockerExecutor:
 
     def _container(self, impl: Impl, variant: Variant, args: Sequence[str], cpus: Sequence[int],
                    network: str) -> Container:
-        n = len(cpus)
-        argv = expand(impl.run, n) + list(args) + expand(variant.args, n)
+        argv = command_line(impl, variant, args, len(cpus), PYTHON_IN_IMAGE)
         return Container(self.client, self._existing_image(impl), argv, env=container_env(variant), cpus=cpus,
                          network=network, limits=self.limits, labels={**self.labels, "cmbench.impl": impl.id})
 

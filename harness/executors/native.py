@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 
 from ..errors import UserError
 from ..manifest import Impl, Variant
 from ..process import ChildResult, RunningChild, child_env, run_child
-from . import BuildResult, Toolchain
+from . import BuildResult, Toolchain, command_line, expand
 
 TOOLCHAIN_TIMEOUT = 60.0
 BUILD_TIMEOUT = 1800.0
-
-
-def expand(words: Sequence[str], cpus: int) -> list[str]:
-    """Replace the placeholders {cpus} and {python} in a command."""
-    return [w.replace("{cpus}", str(cpus)).replace("{python}", sys.executable) for w in words]
 
 
 class NativeExecutor:
@@ -48,13 +42,11 @@ class NativeExecutor:
 
     def run(self, impl: Impl, variant: Variant, args: Sequence[str], *, cpus: Sequence[int],
             timeout: float) -> ChildResult:
-        n = len(cpus)
-        argv = expand(impl.run, n) + list(args) + expand(variant.args, n)
+        argv = command_line(impl, variant, args, len(cpus))
         return run_child(argv, cwd=impl.path, env=child_env(variant.env), cpus=cpus, timeout=timeout)
 
     def start(self, impl: Impl, variant: Variant, args: Sequence[str], *, cpus: Sequence[int]) -> RunningChild:
-        n = len(cpus)
-        argv = expand(impl.run, n) + list(args) + expand(variant.args, n)
+        argv = command_line(impl, variant, args, len(cpus))
         return RunningChild(argv, cwd=impl.path, env=child_env(variant.env), cpus=cpus)
 
     def close(self) -> None:
