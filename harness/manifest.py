@@ -249,7 +249,8 @@ class _Reader:
         return [_Reader(self.path, v, f"{self.prefix}{key}[{i}].") for i, v in enumerate(value)]
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a dict; a missing or malformed file is a UserError naming it."""
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
@@ -279,7 +280,7 @@ def _param_value(r: _Reader, key: str, value: Any, param: Param | None) -> Param
 
 def load_workload(path: Path) -> Workload:
     """Load and validate `<dir>/workload.toml`."""
-    r = _Reader(path, _read_toml(path))
+    r = _Reader(path, read_toml(path))
     _check_schema(r)
     name = r.str("name", "the workload's name, the same as its folder")
     if name != path.parent.name:
@@ -364,7 +365,7 @@ def load_workload(path: Path) -> Workload:
 
 def load_impl(path: Path, root: Path, known_workloads: Mapping[str, Workload]) -> Impl:
     """Load and validate `impls/<language>/<model>/impl.toml`."""
-    r = _Reader(path, _read_toml(path))
+    r = _Reader(path, read_toml(path))
     _check_schema(r)
     folder = path.parent
     language = r.str("language", "the language, the same as the parent folder, e.g. 'go'")

@@ -8,7 +8,6 @@ data is "not measured", with the reason; any failed check makes it "contradicted
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UserError
+from harness.manifest import read_toml
 from harness.stats import Summary, summarize
 
 from .data import Results, implementation_label, parse_params
@@ -245,13 +245,7 @@ class Ledger:
 
 
 def load_ledger(path: Path = CLAIMS_FILE) -> Ledger:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise UserError(f"{path}: not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{path}: not valid TOML: {e}") from None
+    data = read_toml(path)
     schema = data.get("schema")
     if not isinstance(schema, int) or schema > SCHEMA:
         raise UserError(f"{path}: schema {schema!r} is not one this code reads ({SCHEMA}); update cmbench")
