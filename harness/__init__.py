@@ -1,16 +1,16 @@
 """cmbench's harness: runs concurrency workloads across implementations and stores the results.
 
-The public surface is small: the command line (`main`), the catalog loader, and the value
-types a report or a test needs. Everything else is internal.
+The public surface is small: the catalog loader and the value types a report or a test needs.
+The command line lives one layer up, in the package `cmbench`. Everything else is internal.
 """
 
 from .catalog import Catalog, load_catalog
-from .cli import main
 from .errors import UserError
 from .manifest import Case, Impl, Workload
 from .outcome import CaseResult
 from .reference import expected, splitmix64
 from .store import RESULTS_COLUMNS, load_run
+from .vocab import Status
 
 __all__ = [
     "RESULTS_COLUMNS",
@@ -18,11 +18,11 @@ __all__ = [
     "CaseResult",
     "Catalog",
     "Impl",
+    "Status",
     "UserError",
     "Workload",
     "expected",
     "load_catalog",
     "load_run",
-    "main",
     "splitmix64",
 ]

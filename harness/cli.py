@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog, find_root, load_catalog, split_ids
-from .console import Console, render_table
+from .console import Console
 from .errors import UserError
 from .executors import EXECUTORS, make_executor
 from .manifest import PROFILES
 from .process import LIVE
-from .runner import FAILED, choose_cpus, plan_groups, prepare, run_cases, verify_group
+from .runner import choose_cpus, plan_groups, prepare, run_cases, verify_group
+from .vocab import FAILED, impl_label, render_table
 
 
 def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
@@ -66,7 +67,7 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
                 continue
             for r in verify_group(executor, group, cpus, executor.name, args.timeout):
                 k = r.key
-                name = k.impl + ("" if k.variant == "default" else f":{k.variant}")
+                name = impl_label(k.impl, k.variant)
                 console.say(f"{'PASS' if r.status == 'ok' else r.status.upper():13} {name:36} {k.workload}[{k.case}]"
                             + (f": {r.error}" if r.error else ""))
                 failed += r.status in FAILED
@@ -146,32 +147,6 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output folder (default: results/<run-id>)")
 
 
-def cmd_report(args: argparse.Namespace, catalog: Catalog) -> int:
-    """Render the static report site; the last line printed is the path of its index.html."""
-    from reports.commands import report
-
-    return report(args.runs, args.out, catalog.root, {w.name: w.summary for w in catalog.workloads.values()})
-
-
-def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:
-    from reports.commands import compare
-
-    return compare(args.run_a, args.run_b, args.out, catalog.root)
-
-
-def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("runs", nargs="*", metavar="RUN_DIR",
-                   help="run folders or run ids under results/ (default: every run under results/); the overview "
-                        "shows the newest, history and comparisons use all")
-    p.add_argument("--out", help="site folder (default: reports/site)")
-
-
-def _compare_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_a", metavar="RUN_A", help="the baseline run: a folder, or a run id under results/")
-    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it")
-    p.add_argument("--out", help="folder for the comparison page (default: reports/site/compare/<A>_vs_<B>)")
-
-
 @dataclass(frozen=True)
 class Command:
     handler: Callable[[argparse.Namespace, Catalog], int]
@@ -184,28 +159,31 @@ COMMANDS: dict[str, Command] = {
     "build": Command(cmd_build, "build implementations", lambda p: _selection_args(p, workloads=False)),
     "verify": Command(cmd_verify, "run every workload at its smallest size and check the answers", _verify_args),
     "run": Command(cmd_run, "build, verify, measure and store a benchmark run", _run_args),
-    "report": Command(cmd_report, "render the static report site from stored runs", _report_args),
-    "compare": Command(cmd_compare, "compare two runs case by case, with a significance test", _compare_args),
     "loadgen-headroom": Command(cmd_loadgen_headroom, "measure the HTTP load generators' ceiling on their CPUs",
                                 _headroom_args),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cmbench", description="Compare concurrency models across languages.")
     parser.add_argument("--root", help="project folder holding workloads/ and impls/ (default: found upwards)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, command in COMMANDS.items():
+    for name, command in commands.items():
         command.add_args(sub.add_parser(name, help=command.help, description=command.help))
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = COMMANDS) -> int:
+    """Parse `argv` against the command table and run the command; a UserError is one line and status 1.
+
+    The `cmbench` console script calls this from the layer above the harness and the reports
+    (package `cmbench`), which adds the report commands to the table.
+    """
+    args = build_parser(commands).parse_args(argv)
     try:
         root = Path(args.root).resolve() if args.root else find_root()
         catalog = load_catalog(root)
-        return COMMANDS[args.command].handler(args, catalog)
+        return commands[args.command].handler(args, catalog)
     except UserError as e:
         print(f"cmbench: error: {e}", file=sys.stderr)
         return 1

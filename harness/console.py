@@ -4,46 +4,18 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TextIO
 
 from .metrics import Row
 from .outcome import CaseResult
 from .stats import Summary, summarize
-
-
-def fmt_seconds(s: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if abs(s) >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
-
-
-def fmt_bytes(b: float) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(b) >= scale:
-            return f"{b / scale:.3g} {unit}"
-    return f"{b:.3g} B"
-
-
-def fmt_rate(r: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(r) >= scale:
-            return f"{r / scale:.3g}{unit}/s"
-    return f"{r:.3g}/s"
+from .vocab import PLACEMENT_PARAMS, fmt_bytes, fmt_rate, fmt_seconds, impl_label, params_text, render_table
 
 
 def fmt_summary(s: Summary, fmt=fmt_seconds) -> str:
     flag = " !" if s.unstable else ""
     return f"{fmt(s.median)} ±{s.spread * 100:.1f}% (n={s.n}){flag}"
-
-
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(out)
 
 
 class Console:
@@ -55,7 +27,7 @@ class Console:
 
     def case_done(self, n: int, total: int, result: CaseResult) -> None:
         k = result.key
-        where = f"{k.workload}[{k.case}] {k.impl}" + ("" if k.variant == "default" else f":{k.variant}")
+        where = f"{k.workload}[{k.case}] {impl_label(k.impl, k.variant)}"
         load = result.extra.get("load")
         if result.status == "ok" and isinstance(load, dict):  # a server load phase
             what = f"{fmt_rate(float(load['qps']))} requests"
@@ -98,8 +70,8 @@ def comparison_tables(results: Iterable[CaseResult], rows_by_case: dict) -> str:
                 tp = summaries[r.key]["throughput"].median
                 best = tp if best is None else max(best, tp)
         for r in members:
-            name = r.key.impl + ("" if r.key.variant == "default" else f":{r.key.variant}")
-            size = ",".join(f"{k}={v}" for k, v in r.params.items() if k not in ("cpus", "executor"))
+            name = impl_label(r.key.impl, r.key.variant)
+            size = params_text((k, v) for k, v in r.params.items() if k not in PLACEMENT_PARAMS)
             size = "" if size == case else size
             s = summaries.get(r.key)
             if not s:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .vocab import params_text
 
 SCHEMA = 1
 PROFILES = ("verify", "smoke", "quick", "full")
@@ -59,7 +60,7 @@ class Case:
 
     @property
     def label(self) -> str:
-        return ",".join(f"{k}={v}" for k, v in self.params)
+        return params_text(self.params)
 
     def as_dict(self) -> dict[str, ParamValue]:
         return dict(self.params)

@@ -7,9 +7,6 @@ from dataclasses import dataclass, field
 
 from .process import Rusage
 
-# How a case ended. Only "ok" cases carry figures.
-STATUSES = ("ok", "build_failed", "verify_failed", "crashed", "timeout", "skipped", "unsupported", "interrupted")
-
 
 @dataclass(frozen=True)
 class Iteration:

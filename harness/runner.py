@@ -34,8 +34,7 @@ from .manifest import Impl, Variant, Workload
 from .metrics import case_rows
 from .outcome import CaseKey, CaseResult
 from .store import RunStore, new_run_id
-
-FAILED = ("build_failed", "verify_failed", "crashed", "timeout")
+from .vocab import FAILED
 
 
 @dataclass(frozen=True)

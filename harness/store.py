@@ -23,6 +23,7 @@ import pyperf
 from .errors import UserError
 from .metrics import Row
 from .outcome import CaseResult
+from .vocab import impl_label, params_text
 
 RUN_SCHEMA = 1
 RESULTS_COLUMNS = (
@@ -40,10 +41,6 @@ def now_iso() -> str:
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def params_text(params: Mapping[str, Any]) -> str:
-    return ",".join(f"{k}={v}" for k, v in params.items())
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -120,7 +117,7 @@ class RunStore:
 def _pyperf_benchmarks(result: CaseResult, rows: list[Row]) -> list[pyperf.Benchmark]:
     """One pyperf benchmark per metric pyperf can hold: one pyperf run per process."""
     out = []
-    base = f"{result.key.workload}[{result.key.case}] {result.key.impl}:{result.key.variant}"
+    base = f"{result.key.workload}[{result.key.case}] {impl_label(result.key.impl, result.key.variant)}"
     for metric, unit in PYPERF_UNITS.items():
         per_process: dict[int, list[float]] = {}
         for r in rows:

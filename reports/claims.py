@@ -18,6 +18,7 @@ import pandas as pd
 from harness.errors import UserError
 from harness.manifest import read_toml
 from harness.stats import Summary, summarize
+from harness.vocab import params_text
 
 from .data import Results, implementation_label, parse_params
 from .fmt import fmt_value
@@ -45,7 +46,7 @@ class Subject:
 
     @property
     def label(self) -> str:
-        extra = ",".join(f"{k}={v}" for k, v in self.params.items())
+        extra = params_text(self.params)
         return implementation_label(self.impl, self.variant) + (f" [{extra}]" if extra else "")
 
 

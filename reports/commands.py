@@ -1,14 +1,18 @@
-"""`cmbench report` and `cmbench compare`: thin wrappers that find the runs and call the site code.
+"""`cmbench report` and `cmbench compare`: thin commands that find the runs and call the site code.
 
-The harness's command table calls these lazily (the harness never imports reports at import time).
+They join the harness's command table in the layer above both packages (`cmbench.cli`), so the
+harness never imports the reports.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.catalog import Catalog
+from harness.cli import Command
 from harness.errors import UserError
 
 from .compare import render_terminal
@@ -56,3 +60,31 @@ def compare(run_a: str, run_b: str, out: str | None, root: Path) -> int:
     print(render_terminal(comparison))
     print(index)
     return 0
+
+
+def cmd_report(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Render the static report site; the last line printed is the path of its index.html."""
+    return report(args.runs, args.out, catalog.root, {w.name: w.summary for w in catalog.workloads.values()})
+
+
+def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:
+    return compare(args.run_a, args.run_b, args.out, catalog.root)
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="*", metavar="RUN_DIR",
+                   help="run folders or run ids under results/ (default: every run under results/); the overview "
+                        "shows the newest, history and comparisons use all")
+    p.add_argument("--out", help="site folder (default: reports/site)")
+
+
+def _compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_a", metavar="RUN_A", help="the baseline run: a folder, or a run id under results/")
+    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it")
+    p.add_argument("--out", help="folder for the comparison page (default: reports/site/compare/<A>_vs_<B>)")
+
+
+COMMANDS: dict[str, Command] = {
+    "report": Command(cmd_report, "render the static report site from stored runs", _report_args),
+    "compare": Command(cmd_compare, "compare two runs case by case, with a significance test", _compare_args),
+}

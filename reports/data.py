@@ -19,6 +19,8 @@ import pandas as pd
 from harness.errors import UserError
 from harness.stats import summarize as summarize_values
 from harness.store import RESULTS_COLUMNS, load_run
+from harness.vocab import PLACEMENT_PARAMS, params_text, parse_params
+from harness.vocab import impl_label as implementation_label
 
 DIRECTIONS = ("lower", "higher", "info")
 OK = "ok"
@@ -30,25 +32,10 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def implementation_label(impl: str, variant: str) -> str:
-    """`go/goroutines`, or `go/goroutines:gomaxprocs1` for a variant (as the terminal shows it)."""
-    return impl if variant in ("", "default") else f"{impl}:{variant}"
-
-
 def label_parts(label: str) -> tuple[tuple[str, ...], dict[str, str]]:
     """`closed,connections=64` -> (("closed",), {"connections": "64"}): bare words and parameters."""
     words = tuple(p.strip() for p in str(label).split(",") if p.strip() and "=" not in p)
     return words, parse_params(label)
-
-
-def parse_params(text: str) -> dict[str, str]:
-    """`threads=4,mode=mutex` -> {"threads": "4", "mode": "mutex"} (values stay text)."""
-    out = {}
-    for part in str(text).split(","):
-        if "=" in part:
-            k, v = part.split("=", 1)
-            out[k.strip()] = v.strip()
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,7 +99,7 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
             "variant": variant, "implementation": implementation_label(str(c["impl"]), variant),
             "language": str(c.get("language", "")), "model": str(c.get("model", "")),
             "status": str(c["status"]), "error": str(c.get("error") or ""),
-            "params": ",".join(f"{k}={v}" for k, v in params.items()) if isinstance(params, dict) else str(params),
+            "params": params_text(params) if isinstance(params, dict) else str(params),
         })
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 
@@ -266,4 +253,4 @@ def short_case_labels(cases: Sequence[str]) -> dict[str, str]:
 
 def ran_params(params_text: str) -> dict[str, str]:
     """The workload parameters a case ran with (without cpus and executor)."""
-    return {k: v for k, v in parse_params(params_text).items() if k not in ("cpus", "executor")}
+    return {k: v for k, v in parse_params(params_text).items() if k not in PLACEMENT_PARAMS}

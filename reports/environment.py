@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.console import fmt_bytes
+from harness.vocab import fmt_bytes
 
 from .data import Results, Run
 from .table import Cell, Table

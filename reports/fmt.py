@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from harness.console import fmt_bytes, fmt_rate, fmt_seconds
+from harness.vocab import fmt_bytes, fmt_rate, fmt_seconds
 
 # A unit's scale family: how to print a value of that unit.
 _SECONDS = ("s",)

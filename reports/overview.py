@@ -8,6 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from harness.vocab import FAILED as FAILED_STATUSES
+from harness.vocab import Status, params_text
+
 from .data import Run, implementation_order, parse_params, ran_params, short_case_labels
 from .fmt import fmt_interval, fmt_value
 from .metrics import key_metric, label, ranked
@@ -22,7 +25,8 @@ def page_slug(text: str) -> str:
     return out.strip("-")
 
 
-FAILED = ("build_failed", "verify_failed", "crashed", "timeout", "interrupted")
+# A case cut short by an interrupt is shown as failed too.
+FAILED = tuple(sorted(s.value for s in FAILED_STATUSES | {Status.INTERRUPTED}))
 
 
 def status_class(status: str) -> str:
@@ -49,12 +53,11 @@ def factor_text(factor: float, metric: str) -> str:
     return f"{factor:.2f}× {word}" if np.isfinite(factor) else word
 
 
-def reduced_note(case: str, params_text: str) -> str:
+def reduced_note(case: str, ran_text: str) -> str:
     """The sizes a case ran with, when they differ from its profile's case (reduced sizes)."""
-    ran = ran_params(params_text)
+    ran = ran_params(ran_text)
     label_params = parse_params(case)
-    diff = {k: v for k, v in ran.items() if label_params.get(k) not in (None, v)}
-    return ",".join(f"{k}={v}" for k, v in diff.items())
+    return params_text({k: v for k, v in ran.items() if label_params.get(k) not in (None, v)})
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from harness.console import render_table
+from harness.vocab import render_table
 
 
 @dataclass(frozen=True)

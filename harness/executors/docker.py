@@ -22,9 +22,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..console import Console, fmt_bytes
+from ..console import Console
 from ..errors import UserError
 from ..manifest import Impl, Variant
+from ..vocab import fmt_bytes
 from . import BuildResult, Toolchain, command_line
 from . import expand as expand_placeholders
 from .docker_base import BaseError, Bases, glibc_newer_than_bases, prune_images

@@ -30,9 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..ccache import cache_dir
-from ..console import Console, fmt_bytes
+from ..console import Console
 from ..errors import UserError
 from ..process import child_env, run_child
+from ..vocab import fmt_bytes
 from .docker_image import ImageError, add_path, stream_build, tree_digest
 
 SUITE = "bookworm"

@@ -102,7 +102,7 @@ def measure_headroom(cpus_server: Sequence[int], cpus_load: Sequence[int], *, du
 
 def headroom_table(results: Sequence[Headroom]) -> str:
     """The measurements and what they mean, for the terminal."""
-    from ..console import fmt_rate, render_table
+    from ..vocab import fmt_rate, render_table
 
     rows = [[h.tool, str(h.connections), fmt_rate(h.load.qps), f"{h.loadgen_cpu:.2f}", f"{h.responder_cpu:.2f}",
              h.bottleneck, str(h.load.errors.total + h.load.non_2xx)] for h in results]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from ..console import fmt_bytes, fmt_rate, fmt_seconds, render_table
 from ..metrics import Row
 from ..outcome import CaseKey, CaseResult
+from ..vocab import fmt_bytes, fmt_rate, fmt_seconds, impl_label, render_table
 
 HEADERS = ["implementation", "phase", "QPS", "p50", "p99", "p99.9", "max", "peak RSS", "ctx sw/req",
            "CPU/req", "loadgen CPU", "mem/conn", "notes"]
@@ -22,7 +22,7 @@ def server_table(results: Iterable[CaseResult], rows_by_case: Mapping[CaseKey, S
     for r in results:
         if "phase" not in r.params or r.params.get("phase") == "verify":
             continue
-        name = r.key.impl + ("" if r.key.variant == "default" else f":{r.key.variant}")
+        name = impl_label(r.key.impl, r.key.variant)
         phase = r.key.case + (f" ({r.params['target_qps']:.0f}/s)" if "target_qps" in r.params else "")
         if r.status != "ok":
             by_workload.setdefault(r.key.workload, []).append(

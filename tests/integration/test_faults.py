@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def cmbench(fixture_root, *args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "harness", "--root", str(fixture_root), *args],
+    return subprocess.run([sys.executable, "-m", "cmbench", "--root", str(fixture_root), *args],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -42,7 +42,7 @@ def _descendants(pid: int) -> list[int]:
 def _run_until_hanging(fixture_root, impls: str, out) -> subprocess.Popen:
     """Start `cmbench run` and return once the hanging fixture is running."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "--root", str(fixture_root), "run", "--profile", "smoke",
+        [sys.executable, "-m", "cmbench", "--root", str(fixture_root), "run", "--profile", "smoke",
          "--workload", "ping_pong", "--impl", impls, "--timeout", "600", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

@@ -104,7 +104,7 @@ def test_headroom_measures_the_generator_against_the_responder():
 
 def test_a_run_records_the_generator_ceiling_for_the_report(go_built, tmp_path, capsys):
     _tools("wrk", "oha")
-    from harness.cli import main
+    from cmbench.cli import main
 
     out = tmp_path / "run"
     code = main(["--root", str(PROJECT), "run", "--profile", "smoke", "--impl", "go/goroutines",

@@ -2,8 +2,8 @@
 
 import pytest
 
+from cmbench.cli import main
 from harness.catalog import load_catalog
-from harness.cli import main
 from harness.executors.native import NativeExecutor
 
 from ..conftest import PROJECT

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
+from cmbench.cli import main
 from harness.catalog import load_catalog
-from harness.cli import main
 from harness.executors.native import NativeExecutor
 
 from ..conftest import PROJECT

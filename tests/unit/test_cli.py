@@ -1,4 +1,4 @@
-from harness.cli import main
+from cmbench.cli import main
 
 
 def test_unknown_impl_is_one_line_listing_valid_ids(fixture_root, capsys):

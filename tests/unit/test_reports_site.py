@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from cmbench.cli import main
 from harness.errors import UserError
 from reports import plots
 from reports.compare import compare_runs, render_terminal

@@ -1,0 +1,14 @@
+"""The command table of `cmbench`: the harness's commands, then those of the reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import harness.cli
+import reports.commands
+
+COMMANDS: dict[str, harness.cli.Command] = {**harness.cli.COMMANDS, **reports.commands.COMMANDS}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return harness.cli.main(argv, COMMANDS)
