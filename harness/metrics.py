@@ -70,6 +70,10 @@ class Row:
     iteration: int | None
     value: float
 
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:  # every figure the code emits has a unit, a direction and a meaning
+            raise ValueError(f"metric {self.metric!r} is not declared in harness/metrics.py METRICS")
+
     @property
     def unit(self) -> str:
         return METRICS[self.metric].unit

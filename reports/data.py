@@ -81,7 +81,7 @@ class Results:
 
 
 CASE_COLUMNS = ["run_id", "workload", "case", "impl", "variant", "implementation", "language", "model",
-                "status", "error", "params"]
+                "status", "error", "flags", "params"]
 
 
 def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) -> pd.DataFrame:
@@ -99,6 +99,7 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
             "variant": variant, "implementation": implementation_label(str(c["impl"]), variant),
             "language": str(c.get("language", "")), "model": str(c.get("model", "")),
             "status": str(c["status"]), "error": str(c.get("error") or ""),
+            "flags": "; ".join(str(f) for f in c.get("flags") or ()),
             "params": params_text(params) if isinstance(params, dict) else str(params),
         })
     return pd.DataFrame(rows, columns=CASE_COLUMNS)

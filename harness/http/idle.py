@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .client import request_bytes
 
@@ -40,7 +41,11 @@ class IdleMeasurement:
 
     def as_dict(self) -> dict[str, object]:
         return {"connections": self.connections, "rss_before": self.rss_before, "rss_with": self.rss_with,
-                "memory_per_connection": round(self.per_connection, 1), "open_seconds": round(self.open_seconds, 3)}
+                "memory_per_connection": round(self.per_connection, 1), "open_seconds": self.open_seconds}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> IdleMeasurement:
+        return cls(int(d["connections"]), int(d["rss_before"]), int(d["rss_with"]), float(d["open_seconds"]))
 
 
 def raise_fd_limit(needed: int) -> None:
