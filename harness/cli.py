@@ -38,6 +38,25 @@ def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Create impls/LANGUAGE/MODEL/ from a template; it builds and verifies ping_pong as it is."""
+    from .scaffold import new_impl
+
+    folder = new_impl(catalog.root, args.id, args.template, catalog.workloads)
+    print(f"created {folder}")
+    print(f"next: cmbench build --impl {args.id} && cmbench verify --impl {args.id}; "
+          f"then follow {folder / 'README.md'}")
+    return 0
+
+
+def _new_args(p: argparse.ArgumentParser) -> None:
+    from .scaffold import TEMPLATES
+
+    p.add_argument("id", metavar="LANGUAGE/MODEL", help="the new implementation's id, e.g. zig/threads")
+    p.add_argument("--template", required=True, choices=list(TEMPLATES),
+                   help="; ".join(f"{t.name}: {t.help}" for t in TEMPLATES.values()))
+
+
 def cmd_build(args: argparse.Namespace, catalog: Catalog) -> int:
     impls = catalog.select_impls(split_ids(args.impl))
     executor = make_executor(args.executor)
@@ -159,6 +178,8 @@ COMMANDS: dict[str, Command] = {
     "build": Command(cmd_build, "build implementations", lambda p: _selection_args(p, workloads=False)),
     "verify": Command(cmd_verify, "run every workload at its smallest size and check the answers", _verify_args),
     "run": Command(cmd_run, "build, verify, measure and store a benchmark run", _run_args),
+    "new": Command(cmd_new, "create a new implementation folder from a template (builds and verifies at once)",
+                   _new_args),
     "loadgen-headroom": Command(cmd_loadgen_headroom, "measure the HTTP load generators' ceiling on their CPUs",
                                 _headroom_args),
 }
