@@ -13,14 +13,17 @@ from .catalog import Catalog, find_root, load_catalog, split_ids
 from .console import Console
 from .errors import UserError
 from .executors import EXECUTORS, make_executor
-from .manifest import PROFILES
+from .manifest import PROFILES, Impl
 from .process import LIVE
 from .runner import choose_cpus, plan_groups, prepare, run_cases, verify_group
-from .vocab import FAILED, impl_label, render_table
+from .vocab import FAILED, impl_label, params_text, render_table
 
 
 def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
-    """Workloads and implementations, with whether each toolchain is present."""
+    """Workloads and implementations (description, variants, toolchain); `--impl` shows each one's detail."""
+    if args.impl:
+        print("\n\n".join(impl_detail(impl) for impl in catalog.select_impls(split_ids(args.impl))))
+        return 0
     executor = make_executor(args.executor)
     try:
         rows = [[w.name, w.kind, w.summary] for w in catalog.workloads.values()]
@@ -31,11 +34,36 @@ def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
             tc = executor.toolchain(impl)
             variants = ",".join(v.name for v in impl.variants[1:]) or "-"
             rows.append([impl.id, "yes: " + tc.version[:40] if tc.present else "MISSING: " + impl.toolchain_hint,
-                         variants, ",".join(impl.workloads)])
-        print(render_table(["implementation", "toolchain", "variants", "workloads"], rows))
+                         variants, impl.description or "-"])
+        print(render_table(["implementation", "toolchain", "variants", "description"], rows))
+        print("\nknobs, variants and workloads of one: cmbench list --impl <language/model>")
     finally:
         executor.close()
     return 0
+
+
+def impl_detail(impl: Impl) -> str:
+    """One implementation as its impl.toml states it, for reading in a terminal."""
+    lines = [impl.id, f"  description  {impl.description or '-'}", f"  workloads    {', '.join(impl.workloads)}",
+             f"  run          {' '.join(impl.run)}", f"  readme       {impl.path / 'README.md'}"]
+    if impl.knobs:
+        lines.append("  knobs")
+        width = max(len(k) for k in impl.knobs)
+        lines += [f"    {k:{width}}  {v}" for k, v in impl.knobs.items()]
+    lines.append("  variants")
+    for v in impl.variants:
+        only = f" (only {', '.join(v.workloads)})" if v.workloads else ""
+        how = " ".join([*(f"{k}={x}" for k, x in v.env.items()), *v.args])
+        lines.append(f"    {v.name}: {v.help or '-'}{only}" + (f" [{how}]" if how else ""))
+    if impl.unsupported:
+        lines.append("  unsupported")
+        lines += [f"    {u.workload} {params_text(u.params)}: {u.reason}" for u in impl.unsupported]
+    return "\n".join(lines)
+
+
+def _list_args(p: argparse.ArgumentParser) -> None:
+    _executor_arg(p)
+    p.add_argument("--impl", help="comma-separated language/model ids: show their knobs, variants and workloads")
 
 
 def cmd_new(args: argparse.Namespace, catalog: Catalog) -> int:
@@ -174,7 +202,7 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "list": Command(cmd_list, "list workloads and implementations, with toolchain status", _executor_arg),
+    "list": Command(cmd_list, "list workloads and implementations, with toolchain status", _list_args),
     "build": Command(cmd_build, "build implementations", lambda p: _selection_args(p, workloads=False)),
     "verify": Command(cmd_verify, "run every workload at its smallest size and check the answers", _verify_args),
     "run": Command(cmd_run, "build, verify, measure and store a benchmark run", _run_args),
