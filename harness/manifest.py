@@ -75,6 +75,7 @@ class ServerProfile:
     duration: float
     warmup: float
     idle_connections: int
+    idle_hold: float = 7.0  # seconds the idle connections stay silent before they must still answer
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,9 @@ def load_workload(path: Path) -> Workload:
                 duration=p.number("duration", "seconds per load phase"),
                 warmup=p.number("warmup", "seconds of warm-up load"),
                 idle_connections=p.int("idle_connections", "idle keep-alive connections for memory"),
+                idle_hold=p.number("idle_hold", "seconds the idle connections are held before each must still "
+                                   "answer; longer than common keep-alive timeouts (Node 5 s)", required=False,
+                                   default=7.0),
             )
         return Workload(name=name, path=path.parent, summary=summary, kind=kind,
                         operation=operation, servers=servers)

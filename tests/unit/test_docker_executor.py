@@ -460,3 +460,17 @@ def test_every_implementation_has_a_dockerfile_whose_bases_have_stand_ins(projec
         for arg in df.bases:
             assert book.for_image(df.args[arg], impl.path), f"{df.path}: no stand-in for {df.args[arg]}"
         assert df.ignore, f"{df.path}: needs a Dockerfile.dockerignore"
+
+
+def test_placeholders_are_replaced_inside_a_word_too():
+    from harness.executors import command_line
+    from harness.executors import expand as expand_native
+    from harness.manifest import Impl
+
+    assert expand_native(["node", "--v8-pool-size={cpus}", "-Dx={python}/y"], 4, "/v/bin/python") == [
+        "node", "--v8-pool-size=4", "-Dx=/v/bin/python/y"]
+    assert expand(["--v8-pool-size={cpus}", "{python}-c"], 2) == ["--v8-pool-size=2", "python3-c"]
+    impl = Impl(id="node/event-loop", path=Path("."), language="node", model="event-loop", description="",
+                workloads=("ping_pong",), toolchain_check=("node",), toolchain_hint="", run=("node", "--p={cpus}"))
+    variant = Variant(name="v", args=("--threads={cpus}x",))
+    assert command_line(impl, variant, ["ping_pong"], 3) == ["node", "--p=3", "ping_pong", "--threads=3x"]
