@@ -13,15 +13,18 @@ from .catalog import Catalog, find_root, load_catalog, split_ids
 from .console import Console
 from .errors import UserError
 from .executors import EXECUTORS, make_executor
-from .manifest import PROFILES
+from .manifest import PROFILES, Impl
 from .plan import Plan, plan_table
 from .process import LIVE
 from .runner import check_plan, choose_cpus, make_plan, prepare, run_plan, verify_impls
-from .vocab import impl_label, render_table
+from .vocab import impl_label, params_text, render_table
 
 
 def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
-    """Workloads and implementations, with whether each toolchain is present."""
+    """Workloads and implementations (description, variants, toolchain); `--impl` shows each one's detail."""
+    if args.impl:
+        print("\n\n".join(impl_detail(impl) for impl in catalog.select_impls(split_ids(args.impl))))
+        return 0
     executor = make_executor(args.executor)
     try:
         rows = [[w.name, w.kind, w.summary] for w in catalog.workloads.values()]
@@ -32,11 +35,55 @@ def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
             tc = executor.toolchain(impl)
             variants = ",".join(v.name for v in impl.variants[1:]) or "-"
             rows.append([impl.id, "yes: " + tc.version[:40] if tc.present else "MISSING: " + impl.toolchain_hint,
-                         variants, ",".join(impl.workloads)])
-        print(render_table(["implementation", "toolchain", "variants", "workloads"], rows))
+                         variants, impl.description or "-"])
+        print(render_table(["implementation", "toolchain", "variants", "description"], rows))
+        print("\nknobs, variants and workloads of one: cmbench list --impl <language/model>")
     finally:
         executor.close()
     return 0
+
+
+def impl_detail(impl: Impl) -> str:
+    """One implementation as its impl.toml states it, for reading in a terminal."""
+    lines = [impl.id, f"  description  {impl.description or '-'}", f"  workloads    {', '.join(impl.workloads)}",
+             f"  run          {' '.join(impl.run)}", f"  readme       {impl.path / 'README.md'}"]
+    if impl.knobs:
+        lines.append("  knobs")
+        width = max(len(k) for k in impl.knobs)
+        lines += [f"    {k:{width}}  {v}" for k, v in impl.knobs.items()]
+    lines.append("  variants")
+    for v in impl.variants:
+        only = f" (only {', '.join(v.workloads)})" if v.workloads else ""
+        how = " ".join([*(f"{k}={x}" for k, x in v.env.items()), *v.args])
+        lines.append(f"    {v.name}: {v.help or '-'}{only}" + (f" [{how}]" if how else ""))
+    if impl.unsupported:
+        lines.append("  unsupported")
+        lines += [f"    {u.workload} {params_text(u.params)}: {u.reason}" for u in impl.unsupported]
+    return "\n".join(lines)
+
+
+def _list_args(p: argparse.ArgumentParser) -> None:
+    _executor_arg(p)
+    p.add_argument("--impl", help="comma-separated language/model ids: show their knobs, variants and workloads")
+
+
+def cmd_new(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Create impls/LANGUAGE/MODEL/ from a template; it builds and verifies ping_pong as it is."""
+    from .scaffold import new_impl
+
+    folder = new_impl(catalog.root, args.id, args.template, catalog.workloads)
+    print(f"created {folder}")
+    print(f"next: cmbench build --impl {args.id} && cmbench verify --impl {args.id}; "
+          f"then follow {folder / 'README.md'}")
+    return 0
+
+
+def _new_args(p: argparse.ArgumentParser) -> None:
+    from .scaffold import TEMPLATES
+
+    p.add_argument("id", metavar="LANGUAGE/MODEL", help="the new implementation's id, e.g. zig/threads")
+    p.add_argument("--template", required=True, choices=list(TEMPLATES),
+                   help="; ".join(f"{t.name}: {t.help}" for t in TEMPLATES.values()))
 
 
 def cmd_build(args: argparse.Namespace, catalog: Catalog) -> int:
@@ -196,11 +243,13 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "list": Command(cmd_list, "list workloads and implementations, with toolchain status", _executor_arg),
+    "list": Command(cmd_list, "list workloads and implementations, with toolchain status", _list_args),
     "build": Command(cmd_build, "build implementations", lambda p: _selection_args(p, workloads=False)),
     "verify": Command(cmd_verify, "run every workload at its smallest size and check the answers", _verify_args),
     "plan": Command(cmd_plan, "show every case a run would execute, its command and estimated time", _plan_args),
     "run": Command(cmd_run, "build, verify, measure and store a benchmark run", _run_args),
+    "new": Command(cmd_new, "create a new implementation folder from a template (builds and verifies at once)",
+                   _new_args),
     "loadgen-headroom": Command(cmd_loadgen_headroom, "measure the HTTP load generators' ceiling on their CPUs",
                                 _headroom_args),
 }

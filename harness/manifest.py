@@ -75,6 +75,7 @@ class ServerProfile:
     duration: float
     warmup: float
     idle_connections: int
+    idle_hold: float = 7.0  # seconds the idle connections stay silent before they must still answer
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,7 @@ class DockerExecutor:
         df = read_dockerfile(impl)
         buildargs, base_ids = {}, {}
         for arg in df.bases:
-            ref = self.bases.resolve(df.args[arg])
+            ref = self.bases.resolve(df.args[arg], impl.path)
             buildargs[arg] = ref
             base_ids[arg] = self.client.images.get(ref).id
         files = context_files(df)

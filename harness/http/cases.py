@@ -68,6 +68,8 @@ def phase_params(phase: Phase | None, profile: ServerProfile) -> dict[str, int |
         p["connections"] = phase.connections
     if phase and phase.kind != "idle":
         p.update(duration=profile.duration, warmup=profile.warmup)
+    elif phase:
+        p["hold"] = profile.idle_hold
     return p
 
 
@@ -258,7 +260,8 @@ def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
             server.check_alive("the idle phase's primer")
             raise CaseFailure("verify_failed", f"the idle phase's primer: {e}") from None
         try:
-            m = measure_idle(server.port, phase.connections, server.running.memory, timeout=setup.slack)
+            m = measure_idle(server.port, phase.connections, server.running.memory, timeout=setup.slack,
+                             hold=setup.profile.idle_hold)
         except IdleError as e:
             server.check_alive("the idle connections")
             raise CaseFailure("verify_failed", str(e)) from None

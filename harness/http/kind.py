@@ -45,6 +45,9 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
             duration=p.number("duration", "seconds per load phase"),
             warmup=p.number("warmup", "seconds of warm-up load"),
             idle_connections=p.int("idle_connections", "idle keep-alive connections for memory"),
+            idle_hold=p.number("idle_hold", "seconds the idle connections are held before each must still "
+                               "answer; longer than common keep-alive timeouts (Node 5 s)", required=False,
+                               default=7.0),
         )
         p.reject_unknown()
     assert set(servers) == set(PROFILES)
@@ -53,7 +56,7 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
 
 def _guess(params: Mapping[str, Any]) -> float:
     if params["phase"] == "idle":
-        return START_GUESS + 2.0 + int(params["connections"]) / 2000
+        return START_GUESS + 2.0 + float(params["hold"]) + int(params["connections"]) / 2000
     return START_GUESS + PRIMER_SECONDS + float(params["warmup"]) + float(params["duration"])
 
 

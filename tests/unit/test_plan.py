@@ -46,6 +46,8 @@ def test_a_spec_says_what_runs_and_where(plan):
     closed = by_case[("http_server", "closed,connections=4")]
     assert closed.cpus == (0,) and closed.load_cpus == (1,) and "{port}" in closed.command
     assert closed.params == {"phase": "closed", "connections": 4, "duration": 2.0, "warmup": 1.0}
+    idle = by_case[("http_server", "idle,connections=20")]
+    assert idle.params == {"phase": "idle", "connections": 20, "hold": 7.0}
 
 
 def _batch_result():
