@@ -294,6 +294,7 @@ def plan_table(plan: Plan) -> str:
         note = "; no stored run has these cases, so every estimate (~) is a guess from the profile"
     else:
         note = f"; {guessed} estimate(s) (~) guessed from the profile, the rest repeat the last stored run"
-    return (f"{table}\n\n{len(plan.cases)} cases ({len(measured)} measured), profile {plan.profile}, executor "
+    part = f" in shard {plan.shard.label} of plan {plan.shard.of}" if plan.shard else ""
+    return (f"{table}\n\n{len(plan.cases)} cases ({len(measured)} measured){part}, profile {plan.profile}, executor "
             f"{plan.executor}: about {fmt_duration(plan.estimate)} plus builds{note if measured else ''}")
 

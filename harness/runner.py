@@ -330,7 +330,7 @@ class Recorder:
         result = measured.result
         spec = self.specs[result.key]
         rows = list(kind_of(result.kind).rows(result, self.catalog.workloads[spec.workload]))
-        self.store.add(result, rows, spec, {**measured.provenance, **({"host": host} if host else {})})
+        self.store.add(result, rows, spec, {**measured.provenance, "host": host})  # "": no host measured it
         self.outcome.results.append(result)
         self.outcome.rows[result.key] = rows
         self.progress.done += 1

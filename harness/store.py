@@ -12,7 +12,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,13 +109,15 @@ class RunStore:
             entry["extra"] = result.detail.to_dict()
         self.adopt(entry, [], _pyperf_benchmarks(result, rows))
 
-    def adopt(self, entry: Mapping[str, Any], rows: Iterable[tuple], benchmarks: Iterable[pyperf.Benchmark]) -> None:
+    def adopt(self, entry: Mapping[str, Any], rows: Iterable[Sequence], benchmarks: Iterable[pyperf.Benchmark],
+              *, flush: bool = True) -> None:
         """Store a case already in stored form: its run.json entry, results.csv rows (this run's id is set) and
         pyperf benchmarks (what `add` does after converting, and what merging runs does as is)."""
         self.cases.append(dict(entry))
         self.rows.extend((self.run_id, *tuple(r)[1:]) for r in rows)
         self.benchmarks.extend(benchmarks)
-        self.flush()
+        if flush:
+            self.flush()
 
     def finish(self, status: str) -> None:
         self.meta["status"] = status

@@ -23,7 +23,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -284,8 +284,9 @@ class Bases:
     """Resolves the base images Dockerfiles name, building stand-ins where needed (once per session)."""
 
     def __init__(self, client, console: Console, *, mode: str | None = None, mirror: str | None = None,
-                 runner=run_child) -> None:
+                 runner=run_child, recipes: Mapping[str, Recipe] | None = None) -> None:
         self.client = client
+        self.recipes = RECIPES if recipes is None else recipes  # more stand-ins (a test's cluster host) may be added
         self.console = console
         self.mode = mode or base_mode()
         self._mirror = mirror
@@ -350,7 +351,7 @@ class Bases:
         """The hash of everything a stand-in is made of; its tag."""
         if name in self._digests:
             return self._digests[name]
-        recipe = RECIPES[name]
+        recipe = self.recipes[name]
         h = hashlib.sha256()
         h.update(f"recipe {RECIPE_VERSION} {name} suite {SUITE} variant minbase\n".encode())
         h.update(f"packages {' '.join(sorted(recipe.packages))}\n".encode())
@@ -363,14 +364,14 @@ class Bases:
         return self._digests[name]
 
     def ref(self, name: str) -> str:
-        return f"{RECIPES[name].repository}:{self.digest(name)[:16]}"
+        return f"{self.recipes[name].repository}:{self.digest(name)[:16]}"
 
     def ensure(self, name: str) -> str:
         """The stand-in's tag, built first when this host does not have it."""
         ref = self.ref(name)
         if self._present(ref):
             return ref
-        recipe = RECIPES[name]
+        recipe = self.recipes[name]
         if recipe.parent:
             self.ensure(recipe.parent)
         with _locked(name, self.console):
