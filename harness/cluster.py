@@ -96,14 +96,21 @@ class Expectation:
     schema: int = CLUSTER_SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": self.schema, "commit": self.commit, "executor": self.executor,
-                "toolchains": dict(self.toolchains), "cpus": list(self.cpus)}
+        return {
+            "schema": self.schema,
+            "commit": self.commit,
+            "executor": self.executor,
+            "toolchains": dict(self.toolchains),
+            "cpus": list(self.cpus),
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Expectation:
         if d.get("schema") != CLUSTER_SCHEMA:
-            raise UserError(f"cluster request: schema {d.get('schema')!r}, this cmbench reads {CLUSTER_SCHEMA}; "
-                            "run the same cmbench commit everywhere")
+            raise UserError(
+                f"cluster request: schema {d.get('schema')!r}, this cmbench reads {CLUSTER_SCHEMA}; "
+                "run the same cmbench commit everywhere"
+            )
         return cls(str(d["commit"]), str(d["executor"]), dict(d["toolchains"]), tuple(d["cpus"]))
 
 
@@ -111,16 +118,21 @@ def toolchain_versions(ready: Mapping[str, Readiness]) -> dict[str, str]:
     return {impl: (r.version if r.status == "ok" else "") for impl, r in ready.items()}
 
 
-def differences(expected: Expectation, commit: str, started_at: str, toolchains: Mapping[str, str],
-                allowed_cpus: Sequence[int]) -> list[str]:
+def differences(
+    expected: Expectation, commit: str, started_at: str, toolchains: Mapping[str, str], allowed_cpus: Sequence[int]
+) -> list[str]:
     """Why a host may not run the controller's plan (empty when it may), each reason one phrase."""
     out = []
     if commit != started_at:
-        out.append(f"the checkout is at commit {commit[:12]} but this worker started at {started_at[:12]}: "
-                   "restart `cmbench worker`")
+        out.append(
+            f"the checkout is at commit {commit[:12]} but this worker started at {started_at[:12]}: "
+            "restart `cmbench worker`"
+        )
     elif commit != expected.commit:
-        out.append(f"runs commit {commit[:12]}, the controller runs {expected.commit[:12]}: check out the same "
-                   "commit on both and restart the worker")
+        out.append(
+            f"runs commit {commit[:12]}, the controller runs {expected.commit[:12]}: check out the same "
+            "commit on both and restart the worker"
+        )
     for impl, version in expected.toolchains.items():
         mine = toolchains.get(impl, "")
         if mine != version:
@@ -143,8 +155,13 @@ class HostService:
     client went away), or the worker closes, it kills the running processes and containers.
     """
 
-    def __init__(self, root: Path, console: Console | None = None,
-                 executors: Callable[[str], Executor] = make_executor, runs_kept: int = 4) -> None:
+    def __init__(
+        self,
+        root: Path,
+        console: Console | None = None,
+        executors: Callable[[str], Executor] = make_executor,
+        runs_kept: int = 4,
+    ) -> None:
         self.root = root
         self.catalog = load_catalog(root)
         self.console = console or Console()
@@ -204,6 +221,7 @@ class HostService:
     def _begin(self, key: str) -> Callable[[], bool]:
         """Task `key` starts; returns whether it was cancelled. Until `_end`, a watchdog keeps killing what the
         task starts once it is cancelled (a cancellation can come just before a process starts)."""
+
         def stopped() -> bool:
             return self._closing or key in self._cancelled
 
@@ -240,14 +258,18 @@ class HostService:
                 missing = next(i for i in plan.impls if i not in self.catalog.impls)
                 return {"refused": f"has no implementation {missing} in {self.root}"}
             mine = toolchain_versions(prepare(executor, impls, self.console, build=False))
-            why = differences(expected, git_commit(self.root)["commit"], self.started_at, mine,
-                              sorted(os.sched_getaffinity(0)))
+            why = differences(
+                expected, git_commit(self.root)["commit"], self.started_at, mine, sorted(os.sched_getaffinity(0))
+            )
             if why:
                 return {"refused": "; ".join(why)}
             ctx = RunContext(self.catalog, executor, self.console, request.get("timeout"))
             host = HostRun(ctx, plan.cpus)
-            cached = {i: r for (commit, ex, i), r in self._built.items()
-                      if commit == expected.commit and ex == executor.name and i in plan.impls}
+            cached = {
+                i: r
+                for (commit, ex, i), r in self._built.items()
+                if commit == expected.commit and ex == executor.name and i in plan.impls
+            }
             report = host.prepare(plan, self.host, ready=cached)
             if stopped():
                 return {"refused": "the controller cancelled the run"}
@@ -285,11 +307,17 @@ class HostService:
                     break
                 item = {"result": measured.result.to_dict(), "provenance": dict(measured.provenance)}
                 # as JSON text: Dask's events take plain types only (a Status is a str subclass)
-                self._log(topic, {"type": "case", "unit": unit, "host": self.host, "key": key,
-                                  "item": json.dumps(item)})
+                self._log(
+                    topic, {"type": "case", "unit": unit, "host": self.host, "key": key, "item": json.dumps(item)}
+                )
                 done.append(item)
-            return {"schema": CLUSTER_SCHEMA, "host": self.host, "results": done, "stopped": stopped(),
-                    "busy": time.perf_counter() - began}
+            return {
+                "schema": CLUSTER_SCHEMA,
+                "host": self.host,
+                "results": done,
+                "stopped": stopped(),
+                "busy": time.perf_counter() - began,
+            }
         finally:
             self._end(key)
 
@@ -353,8 +381,9 @@ def unit_task(request: dict[str, Any]) -> dict[str, Any]:
     return service.run_unit(request, key)
 
 
-def serve(address: str, *, root: Path, name: str | None, loadgen: bool, security: Security | None,
-          console: Console) -> int:
+def serve(
+    address: str, *, root: Path, name: str | None, loadgen: bool, security: Security | None, console: Console
+) -> int:
     """`cmbench worker`: serve as a benchmark host until stopped (0) or the scheduler goes away (1)."""
     from distributed import Worker
 
@@ -364,9 +393,15 @@ def serve(address: str, *, root: Path, name: str | None, loadgen: bool, security
 
     async def main() -> None:
         nonlocal stopped_by_signal
-        worker = Worker(address, name=name or socket.gethostname(), nthreads=1, resources=resources,
-                        security=security, plugins=(worker_plugin(service),),
-                        death_timeout=CONNECT_TIMEOUT)
+        worker = Worker(
+            address,
+            name=name or socket.gethostname(),
+            nthreads=1,
+            resources=resources,
+            security=security,
+            plugins=(worker_plugin(service),),
+            death_timeout=CONNECT_TIMEOUT,
+        )
         loop = asyncio.get_running_loop()
 
         def on_signal() -> None:
@@ -379,18 +414,24 @@ def serve(address: str, *, root: Path, name: str | None, loadgen: bool, security
         try:
             await worker
         except (OSError, TimeoutError) as e:
-            raise UserError(f"{address}: no scheduler answered within {CONNECT_TIMEOUT:g} s ({e}); start one "
-                            "with `dask scheduler` and check the address") from None
-        console.say(f"cmbench worker {worker.name}: {worker.address} serving {address} with "
-                    f"{', '.join(f'{k}={v}' for k, v in resources.items())}; commit {service.started_at[:12]}")
+            raise UserError(
+                f"{address}: no scheduler answered within {CONNECT_TIMEOUT:g} s ({e}); start one "
+                "with `dask scheduler` and check the address"
+            ) from None
+        console.say(
+            f"cmbench worker {worker.name}: {worker.address} serving {address} with "
+            f"{', '.join(f'{k}={v}' for k, v in resources.items())}; commit {service.started_at[:12]}"
+        )
         await worker.finished()
 
     asyncio.run(main())
     if stopped_by_signal:
         console.say("cmbench worker: stopped")
         return 0
-    console.say(f"cmbench worker: lost the scheduler at {address}; every case process was stopped. Start the "
-                "worker again once the scheduler is back")
+    console.say(
+        f"cmbench worker: lost the scheduler at {address}; every case process was stopped. Start the "
+        "worker again once the scheduler is back"
+    )
     return 1
 
 
@@ -425,16 +466,28 @@ def connect(address: str, security: Security | None) -> Client:
     try:
         return Client(address, security=security, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as e:
-        raise UserError(f"--cluster {address}: cannot reach the scheduler ({str(e).splitlines()[0][:200]}); "
-                        "start one with `dask scheduler` and check the address") from None
+        raise UserError(
+            f"--cluster {address}: cannot reach the scheduler ({str(e).splitlines()[0][:200]}); "
+            "start one with `dask scheduler` and check the address"
+        ) from None
 
 
 class ClusterRun:
     """The controller's loop: prepare hosts as they appear, keep one unit per ready host in flight, record cases."""
 
-    def __init__(self, plan: Plan, recorder: Recorder, client: Client, expected: Expectation,
-                 ready: Mapping[str, Readiness], *, address: str, console: Console, timeout: float | None,
-                 host_wait: float = HOST_WAIT) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        recorder: Recorder,
+        client: Client,
+        expected: Expectation,
+        ready: Mapping[str, Readiness],
+        *,
+        address: str,
+        console: Console,
+        timeout: float | None,
+        host_wait: float = HOST_WAIT,
+    ) -> None:
         self.plan = plan
         self.recorder = recorder
         self.client = client
@@ -526,11 +579,21 @@ class ClusterRun:
             host = _Host(address, str(info.get("name", address)))
             self.hosts[address] = host
             self.console.say(f"cluster: host {host.name} ({address}) joined: checking it and building")
-            request = {"expect": self.expected.to_dict(), "plan": self.plan.to_dict(), "run": self.token,
-                       "timeout": self.timeout}
-            host.future = self.client.submit(prepare_task, request, key=f"cmbench-prepare-{self.token}-{host.name}",
-                                             workers=[address], allow_other_workers=False,
-                                             resources={BENCH: 1}, pure=False)
+            request = {
+                "expect": self.expected.to_dict(),
+                "plan": self.plan.to_dict(),
+                "run": self.token,
+                "timeout": self.timeout,
+            }
+            host.future = self.client.submit(
+                prepare_task,
+                request,
+                key=f"cmbench-prepare-{self.token}-{host.name}",
+                workers=[address],
+                allow_other_workers=False,
+                resources={BENCH: 1},
+                pure=False,
+            )
         for address, host in self.hosts.items():
             if address not in workers and host.state in ("preparing", "ready"):
                 self.console.say(f"cluster: host {host.name} left")
@@ -556,8 +619,10 @@ class ClusterRun:
     def _started(self, unit: _Unit, host: str) -> None:
         unit.hosts.append(host)
         if len(unit.hosts) > 1:
-            self.console.say(f"cluster: unit {unit.index} ({_what(unit)}) started again on {host}: "
-                             f"{unit.hosts[-2]} went away while measuring it")
+            self.console.say(
+                f"cluster: unit {unit.index} ({_what(unit)}) started again on {host}: "
+                f"{unit.hosts[-2]} went away while measuring it"
+            )
         if len(unit.hosts) > MAX_STARTS:
             self._lose(unit, _lost_text(unit.hosts[:-1]))
 
@@ -602,15 +667,19 @@ class ClusterRun:
 
                 error = future.exception()
                 if isinstance(error, KilledWorker) and len(unit.hosts) < MAX_STARTS and self._ready():
-                    self.console.say(f"cluster: unit {unit.index} ({_what(unit)}): Dask gave up on it ({error}); "
-                                     "trying once more")
+                    self.console.say(
+                        f"cluster: unit {unit.index} ({_what(unit)}): Dask gave up on it ({error}); trying once more"
+                    )
                     self.inflight.pop(unit.index)
                     unit.attempt += 1
                     unit.future = None
                     self.pending.appendleft(unit)
                     continue
-                why = _lost_text(unit.hosts) if isinstance(error, KilledWorker) else \
-                    f"the host could not measure it: {_error_text(future)}"
+                why = (
+                    _lost_text(unit.hosts)
+                    if isinstance(error, KilledWorker)
+                    else f"the host could not measure it: {_error_text(future)}"
+                )
                 self._lose(unit, why)
             else:  # cancelled, and not by this controller: the scheduler is gone or forgot the work
                 self._check_scheduler()
@@ -623,11 +692,16 @@ class ClusterRun:
         ready = self._ready()
         while self.pending and len(self.inflight) < len(ready):
             unit = self.pending.popleft()
-            request = {"run": self.token, "topic": self.topic, "unit": unit.index,
-                       "cases": [s.to_dict() for s in unit.cases]}
+            request = {
+                "run": self.token,
+                "topic": self.topic,
+                "unit": unit.index,
+                "cases": [s.to_dict() for s in unit.cases],
+            }
             unit.submitted = time.perf_counter()
-            unit.future = self.client.submit(unit_task, request, key=_key(unit), pure=False,
-                                             resources={BENCH: 1, run_resource(self.token): 1})
+            unit.future = self.client.submit(
+                unit_task, request, key=_key(unit), pure=False, resources={BENCH: 1, run_resource(self.token): 1}
+            )
             self.inflight[unit.index] = unit
 
     def _check_hosts_left(self) -> None:
@@ -635,8 +709,9 @@ class ClusterRun:
             self.no_host_since = None
             return
         if not self.hosts and self.no_host_since is None:
-            self.console.say(f"cluster: waiting for hosts: start `cmbench worker {self.address}` on each benchmark "
-                             "host")
+            self.console.say(
+                f"cluster: waiting for hosts: start `cmbench worker {self.address}` on each benchmark host"
+            )
         now = time.monotonic()
         self.no_host_since = self.no_host_since or now
         if now - self.no_host_since < self.host_wait:
@@ -644,24 +719,28 @@ class ClusterRun:
         for unit in list(self.inflight.values()):
             self._lose(unit, _lost_text(unit.hosts) + "; no host was left to measure it")
         refused = [h.name for h in self.hosts.values() if h.state == "refused"]
-        raise _Stop(f"no benchmark host able to run the plan after {self.host_wait:g} s"
-                    + (f" (refused: {', '.join(refused)})" if refused else ""))
+        raise _Stop(
+            f"no benchmark host able to run the plan after {self.host_wait:g} s"
+            + (f" (refused: {', '.join(refused)})" if refused else "")
+        )
 
     def _lose(self, unit: _Unit, why: str) -> None:
         if unit.future is not None and not unit.future.done():
             unit.future.cancel(force=True)
         for spec in unit.cases:
             if spec.key not in self.recorder.recorded:
-                self.recorder.record(Measured(status_result(spec, Status.LOST.value, why)),
-                                     unit.hosts[-1] if unit.hosts else "")
+                self.recorder.record(
+                    Measured(status_result(spec, Status.LOST.value, why)), unit.hosts[-1] if unit.hosts else ""
+                )
         self._settle(unit, why)
 
     def _settle(self, unit: _Unit, why: str) -> None:
         """A unit is done: a case still without a result (none should be) is lost."""
         missing = [s for s in unit.cases if s.key not in self.recorder.recorded]
         for spec in missing:
-            self.recorder.record(Measured(status_result(spec, Status.LOST.value, why)),
-                                 unit.hosts[-1] if unit.hosts else "")
+            self.recorder.record(
+                Measured(status_result(spec, Status.LOST.value, why)), unit.hosts[-1] if unit.hosts else ""
+            )
         unit.future = None
         self.inflight.pop(unit.index, None)
 
@@ -672,8 +751,9 @@ def _key(unit: _Unit) -> str:
 
 def _what(unit: _Unit) -> str:
     first = unit.cases[0]
-    return f"{first.workload}[{first.case}] {first.label}" + (f" and {len(unit.cases) - 1} more"
-                                                             if len(unit.cases) > 1 else "")
+    return f"{first.workload}[{first.case}] {first.label}" + (
+        f" and {len(unit.cases) - 1} more" if len(unit.cases) > 1 else ""
+    )
 
 
 def _lost_text(hosts: Sequence[str]) -> str:
@@ -694,9 +774,19 @@ def _error_text(future: Future) -> str:
     return f"{type(error).__name__}: {str(error)[:300]}"
 
 
-def run_on_cluster(plan: Plan, catalog: Catalog, executor: Executor, *, address: str, security: Security | None,
-                   out: Path | None, console: Console, timeout: float | None = None, argv: Sequence[str] = (),
-                   host_wait: float = HOST_WAIT) -> RunOutcome:
+def run_on_cluster(
+    plan: Plan,
+    catalog: Catalog,
+    executor: Executor,
+    *,
+    address: str,
+    security: Security | None,
+    out: Path | None,
+    console: Console,
+    timeout: float | None = None,
+    argv: Sequence[str] = (),
+    host_wait: float = HOST_WAIT,
+) -> RunOutcome:
     """`cmbench run --cluster`: the plan on the scheduler's benchmark hosts, stored here as a local run would be.
 
     run.json's `cluster` records the scheduler and, per unit that finished, the seconds the
@@ -707,19 +797,34 @@ def run_on_cluster(plan: Plan, catalog: Catalog, executor: Executor, *, address:
     ready = prepare(executor, impls, console, build=False)  # the controller's toolchains, which hosts must match
     commit = git_commit(catalog.root)
     if commit["commit"] == "unknown":
-        raise UserError(f"--cluster: {catalog.root} is not a git checkout, so hosts cannot be checked against it; "
-                        "run the controller from a clone of cmbench")
+        raise UserError(
+            f"--cluster: {catalog.root} is not a git checkout, so hosts cannot be checked against it; "
+            "run the controller from a clone of cmbench"
+        )
     if commit["dirty"]:
         console.say("cluster: this checkout has uncommitted changes; hosts are checked against its commit only")
     expected = Expectation(commit["commit"], executor.name, toolchain_versions(ready), plan.cpus)
     client = connect(address, security)
     cluster: ClusterRun | None = None
     try:
-        recorder = Recorder.start(plan, catalog, out=out, console=console,
-                                  meta={"argv": list(argv), "controller": host_metadata(catalog.root),
-                                        "cluster": {"scheduler": address}})
-        cluster = ClusterRun(plan, recorder, client, expected, ready, address=address, console=console,
-                             timeout=timeout, host_wait=host_wait)
+        recorder = Recorder.start(
+            plan,
+            catalog,
+            out=out,
+            console=console,
+            meta={"argv": list(argv), "controller": host_metadata(catalog.root), "cluster": {"scheduler": address}},
+        )
+        cluster = ClusterRun(
+            plan,
+            recorder,
+            client,
+            expected,
+            ready,
+            address=address,
+            console=console,
+            timeout=timeout,
+            host_wait=host_wait,
+        )
         status, stopped = "complete", ""
         with sigterm_as_interrupt():
             try:
@@ -753,5 +858,11 @@ def make_security(address: str, ca_file: str | None, cert: str | None, key: str 
         raise UserError(f"--tls-*: given for {address}; use a tls:// address (the scheduler's, started with TLS)")
     from distributed.security import Security
 
-    return Security(tls_ca_file=ca_file, tls_client_cert=cert, tls_client_key=key, tls_worker_cert=cert,
-                    tls_worker_key=key, require_encryption=True)
+    return Security(
+        tls_ca_file=ca_file,
+        tls_client_cert=cert,
+        tls_client_key=key,
+        tls_worker_cert=cert,
+        tls_worker_key=key,
+        require_encryption=True,
+    )

@@ -24,8 +24,21 @@ from .vocab import impl_label
 
 # run.json keys the merge writes itself; every other top-level key (a kind's run-level
 # measurement, say) is taken from the first shard that has it.
-OWN_KEYS = {"schema", "run_id", "status", "started", "finished", "cases", "argv", "host", "hosts", "plan",
-            "toolchains", "builds", "stopped"}
+OWN_KEYS = {
+    "schema",
+    "run_id",
+    "status",
+    "started",
+    "finished",
+    "cases",
+    "argv",
+    "host",
+    "hosts",
+    "plan",
+    "toolchains",
+    "builds",
+    "stopped",
+}
 
 
 @dataclass(frozen=True)
@@ -76,8 +89,9 @@ def check_mergeable(runs: Sequence[StoredRun]) -> int:
         if not run.meta.get("plan", {}).get("digest"):
             raise UserError(f"{run.path}: records no plan digest (written by an older cmbench); run it again")
         if run.shard is None:
-            raise UserError(f"{run.path}: is not a shard (it ran a whole plan); merge joins the runs of "
-                            "`cmbench run --shard I/N`")
+            raise UserError(
+                f"{run.path}: is not a shard (it ran a whole plan); merge joins the runs of `cmbench run --shard I/N`"
+            )
     _same(runs, "ran the plan", lambda r: r.meta["plan"]["digest"], "shards must be cut from the same plan")
     _same(runs, "ran commit", lambda r: r.commit, "every shard must run the same cmbench commit")
     _same(runs, "ran profile", lambda r: r.meta.get("profile"), "shards must come from one plan")
@@ -112,15 +126,30 @@ def merge_runs(paths: Sequence[Path], out: Path, argv: Sequence[str] = ()) -> Pa
         for impl, v in run.meta.get("toolchains", {}).items():
             toolchains.setdefault(impl, v)
     meta: dict[str, Any] = {
-        "profile": first.get("profile"), "executor": first.get("executor"), "cpus": first.get("cpus"),
-        "argv": list(argv), "host": first.get("host", {}), "hosts": hosts,
-        "plan": {"cases": sum(r.meta["plan"]["cases"] for r in runs),
-                 "estimate_seconds": sum(r.meta["plan"].get("estimate_seconds", 0) for r in runs),
-                 "digest": first["plan"]["digest"]},
-        "toolchains": toolchains, "builds": builds,
-        "merged_from": [{"run_id": r.meta.get("run_id"), "shard": r.meta["plan"]["shard"], "status": r.meta.get(
-            "status"), "started": r.meta.get("started"), "finished": r.meta.get("finished"), "path": str(r.path)}
-            for r in runs],
+        "profile": first.get("profile"),
+        "executor": first.get("executor"),
+        "cpus": first.get("cpus"),
+        "argv": list(argv),
+        "host": first.get("host", {}),
+        "hosts": hosts,
+        "plan": {
+            "cases": sum(r.meta["plan"]["cases"] for r in runs),
+            "estimate_seconds": sum(r.meta["plan"].get("estimate_seconds", 0) for r in runs),
+            "digest": first["plan"]["digest"],
+        },
+        "toolchains": toolchains,
+        "builds": builds,
+        "merged_from": [
+            {
+                "run_id": r.meta.get("run_id"),
+                "shard": r.meta["plan"]["shard"],
+                "status": r.meta.get("status"),
+                "started": r.meta.get("started"),
+                "finished": r.meta.get("finished"),
+                "path": str(r.path),
+            }
+            for r in runs
+        ],
     }
     for run in runs:
         for key, value in run.meta.items():

@@ -74,28 +74,43 @@ def host_files() -> FileList:
     return files
 
 
-HOST_RECIPE = Recipe("cluster-test-host", "python3 + what a measuring cmbench host imports (cluster tests)",
-                     parent="python3", files=host_files,
-                     extra=("RUN python3 -c 'import distributed, numpy, pyperf, hdrh, docker'",))
+HOST_RECIPE = Recipe(
+    "cluster-test-host",
+    "python3 + what a measuring cmbench host imports (cluster tests)",
+    parent="python3",
+    files=host_files,
+    extra=("RUN python3 -c 'import distributed, numpy, pyperf, hdrh, docker'",),
+)
 
 
 def host_image(client) -> str:
     """The worker image's tag, built first when this machine does not have it."""
     return Bases(client, Console(), mode="local", recipes={**RECIPES, HOST_RECIPE.name: HOST_RECIPE}).ensure(
-        HOST_RECIPE.name)
+        HOST_RECIPE.name
+    )
 
 
 def snapshot(dest: Path, *, extra_commit: bool = False) -> Path:
     """This checkout's files (tracked and untracked, not ignored), committed into a new repository at `dest`."""
-    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=PROJECT, check=True,
-                            capture_output=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=PROJECT, check=True, capture_output=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         src = PROJECT / rel
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     git = ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]
     subprocess.run([*git, "init", "-q"], cwd=dest, check=True)
     subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
@@ -133,9 +148,17 @@ class Cluster:
             volumes[str(out)] = {"bind": "/out", "mode": "rw"}
         name = f"cmbench-cluster-{self.session}-{role}"
         container = self.client.containers.run(
-            self.image, command, name=name, hostname=role if role != "scheduler" else f"scheduler-{self.session}",
-            network=self.network.name, labels=self.labels, volumes=volumes, working_dir=MOUNT, detach=True,
-            environment={"PYTHONUNBUFFERED": "1"})
+            self.image,
+            command,
+            name=name,
+            hostname=role if role != "scheduler" else f"scheduler-{self.session}",
+            network=self.network.name,
+            labels=self.labels,
+            volumes=volumes,
+            working_dir=MOUNT,
+            detach=True,
+            environment={"PYTHONUNBUFFERED": "1"},
+        )
         self.containers[role] = container
         return container
 
@@ -147,15 +170,21 @@ class Cluster:
         self.wait_log("scheduler", "Scheduler at:")
 
     def start_worker(self, name: str, *, checkout: Path | None = None, wait: str = "serving") -> None:
-        self._run(name, ["python3", "-m", "cmbench", "--root", ROOT, "worker", self.address, "--name", name,
-                         *self._tls_args()], checkout=checkout)
+        self._run(
+            name,
+            ["python3", "-m", "cmbench", "--root", ROOT, "worker", self.address, "--name", name, *self._tls_args()],
+            checkout=checkout,
+        )
         self.wait_log(name, wait)
 
     def controller(self, out: Path, *args: str):
         """Start `cmbench run --cluster` in its own container, writing to `out` (mounted at /out)."""
         name = f"controller-{uuid.uuid4().hex[:4]}"
-        return self._run(name, ["python3", "-m", "cmbench", "--root", ROOT, "run", "--cluster", self.address,
-                                *self._tls_args(), *args], out=out)
+        return self._run(
+            name,
+            ["python3", "-m", "cmbench", "--root", ROOT, "run", "--cluster", self.address, *self._tls_args(), *args],
+            out=out,
+        )
 
     def logs(self, role: str) -> str:
         return self.containers[role].logs().decode("utf-8", "replace")
@@ -217,21 +246,33 @@ def make_certificates(folder: Path) -> Path:
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cmbench test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-          .not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "node")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("node")]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "node")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("node")]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (folder / "node.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "node.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                        serialization.PrivateFormat.PKCS8,
-                                                        serialization.NoEncryption()))
+    (folder / "node.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return folder

@@ -13,26 +13,25 @@ import time
 import pyperf
 import pytest
 
-from harness.errors import UserError
-from harness.executors.docker import connect
-
 from .cluster_env import Cluster, host_image, make_certificates, snapshot
 
 pytestmark = pytest.mark.integration
 
 SMOKE = ("--profile", "smoke", "--workload", "ping_pong,mutex_counter")
 FAULTY = "fake/good,fake/crash,fake/wrong,fake/garbage,fake/notool,fake/badbuild"
+HANG_RUN = (
+    "--profile",
+    "smoke",
+    "--workload",
+    "ping_pong",
+    "--impl",
+    "fake/good,fake/hang",
+    "--timeout",
+    "600",
+    "--out",
+    "/out/run",
+)
 HANG = "fake_impl.py hang ping_pong --roundtrips 100 --warmups 0 --iterations 1"
-
-
-@pytest.fixture(scope="module")
-def engine():
-    try:
-        client = connect()
-    except UserError as e:
-        pytest.skip(str(e))
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +81,9 @@ def finish(cluster: Cluster, container, timeout: float = 240) -> tuple[int, str]
         code = container.wait(timeout=timeout)["StatusCode"]
     except requests.exceptions.ConnectionError:
         others = "\n".join(f"--- {role}:\n{cluster.logs(role)[-1500:]}" for role in cluster.containers)
-        raise AssertionError(f"still running after {timeout:g} s:\n{container.logs().decode()[-3000:]}\n{others}") \
-            from None
+        raise AssertionError(
+            f"still running after {timeout:g} s:\n{container.logs().decode()[-3000:]}\n{others}"
+        ) from None
     return code, container.logs().decode("utf-8", "replace")
 
 
@@ -106,8 +106,23 @@ def cases(run_dir) -> dict:
 
 
 def test_a_plan_runs_across_hosts_and_is_stored_as_a_local_run_is(shared, tmp_path):
-    local = shared._run("local", ["python3", "-m", "cmbench", "--root", "/cmbench/tests/fixtures/root", "run",
-                                  *SMOKE, "--impl", FAULTY, "--out", "/out/local"], out=tmp_path)
+    local = shared._run(
+        "local",
+        [
+            "python3",
+            "-m",
+            "cmbench",
+            "--root",
+            "/cmbench/tests/fixtures/root",
+            "run",
+            *SMOKE,
+            "--impl",
+            FAULTY,
+            "--out",
+            "/out/local",
+        ],
+        out=tmp_path,
+    )
     code, log = finish(shared, local)
     assert code == 1, log  # the faulty fixtures fail
     code, log = finish(shared, shared.controller(tmp_path, *SMOKE, "--impl", FAULTY, "--out", "/out/cluster"))
@@ -115,8 +130,14 @@ def test_a_plan_runs_across_hosts_and_is_stored_as_a_local_run_is(shared, tmp_pa
     assert "host w3 REFUSED" in log and "commit" in log.split("host w3 REFUSED")[1].splitlines()[0]
     here, there = cases(tmp_path / "local"), cases(tmp_path / "cluster")
     assert {k: c["status"] for k, c in here.items()} == {k: c["status"] for k, c in there.items()}
-    assert {c["status"] for c in there.values()} >= {"ok", "crashed", "verify_failed", "skipped", "build_failed",
-                                                     "unsupported"}
+    assert {c["status"] for c in there.values()} >= {
+        "ok",
+        "crashed",
+        "verify_failed",
+        "skipped",
+        "build_failed",
+        "unsupported",
+    }
     measured = [c for c in there.values() if c["status"] not in ("unsupported", "skipped")]
     assert {c["host"] for c in measured} <= {"w1", "w2"} and len({c["host"] for c in measured}) == 2
     run = json.loads((tmp_path / "cluster" / "run.json").read_text())
@@ -128,18 +149,20 @@ def test_a_plan_runs_across_hosts_and_is_stored_as_a_local_run_is(shared, tmp_pa
 
     def rows(folder):
         with open(folder / "results.csv") as f:
-            return {(r["workload"], r["case"], r["impl"], r["metric"], r["process"], r["iteration"])
-                    for r in csv.DictReader(f)}
+            return {
+                (r["workload"], r["case"], r["impl"], r["metric"], r["process"], r["iteration"])
+                for r in csv.DictReader(f)
+            }
 
     assert rows(tmp_path / "local") == rows(tmp_path / "cluster") != set()
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "cluster" / "samples.pyperf.json"))
     assert sorted(suite.get_benchmark_names()) == sorted(
-        pyperf.BenchmarkSuite.load(str(tmp_path / "local" / "samples.pyperf.json")).get_benchmark_names())
+        pyperf.BenchmarkSuite.load(str(tmp_path / "local" / "samples.pyperf.json")).get_benchmark_names()
+    )
 
 
 def test_ctrl_c_on_the_controller_stops_the_remote_processes(shared, tmp_path):
-    controller = shared.controller(tmp_path, "--profile", "smoke", "--workload", "ping_pong", "--impl",
-                                   "fake/good,fake/hang", "--timeout", "600", "--out", "/out/run")
+    controller = shared.controller(tmp_path, *HANG_RUN)
     wait_for(lambda: hanging_on(shared, ("w1", "w2")), "hanging process on a host")
     wait_for(lambda: "ping_pong[roundtrips=2000] fake/good" in controller.logs().decode(), "finished good case")
     controller.kill(signal="SIGINT")
@@ -159,8 +182,7 @@ def test_a_host_dying_mid_unit_loses_it_to_one_retry_then_the_cases_are_lost(mak
     hosts = ("h1", "h2", "h3")
     for h in hosts:
         cluster.start_worker(h)
-    controller = cluster.controller(tmp_path, "--profile", "smoke", "--workload", "ping_pong", "--impl",
-                                    "fake/good,fake/hang", "--timeout", "600", "--out", "/out/run")
+    controller = cluster.controller(tmp_path, *HANG_RUN)
     first = wait_for(lambda: hanging_on(cluster, hosts), "hanging process")[0]
     cluster.kill(first)
     second = wait_for(lambda: hanging_on(cluster, [h for h in hosts if h != first]), "the retry")[0]
@@ -180,8 +202,7 @@ def test_the_scheduler_going_away_interrupts_the_run_and_keeps_what_finished(mak
     cluster = make_cluster()
     for h in ("s1", "s2"):
         cluster.start_worker(h)
-    controller = cluster.controller(tmp_path, "--profile", "smoke", "--workload", "ping_pong", "--impl",
-                                    "fake/good,fake/hang", "--timeout", "600", "--out", "/out/run")
+    controller = cluster.controller(tmp_path, *HANG_RUN)
     wait_for(lambda: hanging_on(cluster, ("s1", "s2")), "hanging process")
     wait_for(lambda: "fake/good on" in controller.logs().decode(), "finished good case")
     cluster.kill("scheduler")
@@ -199,8 +220,12 @@ def test_tls_end_to_end(make_cluster, tmp_path):
     cluster = make_cluster(tls=make_certificates(tmp_path / "tls"))
     assert cluster.address.startswith("tls://")
     cluster.start_worker("t1")
-    code, log = finish(cluster, cluster.controller(tmp_path, "--profile", "smoke", "--workload", "ping_pong",
-                                                   "--impl", "fake/good", "--out", "/out/run"))
+    code, log = finish(
+        cluster,
+        cluster.controller(
+            tmp_path, "--profile", "smoke", "--workload", "ping_pong", "--impl", "fake/good", "--out", "/out/run"
+        ),
+    )
     assert code == 0, log
     assert [c["status"] for c in cases(tmp_path / "run").values()] == ["ok"]
     assert "tls://" in cluster.logs("scheduler")
