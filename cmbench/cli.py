@@ -5,9 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import harness.cli
-import reports.commands
 
-COMMANDS: dict[str, harness.cli.Command] = {**harness.cli.COMMANDS, **reports.commands.COMMANDS}
+
+def _report_commands() -> dict[str, harness.cli.Command]:
+    """The reports' commands; none where the reporting stack (pandas, seaborn) is not installed: a benchmark
+    host only measures, and its image or environment can go without them."""
+    try:
+        import reports.commands
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] in ("reports", "harness", "cmbench"):
+            raise
+        return {}
+    return reports.commands.COMMANDS
+
+
+COMMANDS: dict[str, harness.cli.Command] = {**harness.cli.COMMANDS, **_report_commands()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

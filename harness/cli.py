@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog, find_root, load_catalog, split_ids
+from .cluster import make_security, run_on_cluster, serve
 from .console import Console
 from .errors import UserError
 from .executors import EXECUTORS, make_executor
 from .manifest import PROFILES, Impl
+from .merge import merge_runs
 from .plan import Plan, plan_table
 from .process import LIVE
 from .runner import check_plan, choose_cpus, make_plan, prepare, run_plan, verify_impls
+from .shard import parse_shard, shard_plan
 from .vocab import impl_label, params_text, render_table
 
 
@@ -120,10 +123,21 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
 
 
 def _plan_from_args(args: argparse.Namespace, catalog: Catalog, executor) -> Plan:
-    impls = catalog.select_impls(split_ids(args.impl))
-    workloads = catalog.select_workloads(split_ids(args.workload))
-    return make_plan(catalog, executor, impls, workloads, profile=args.profile or "quick",
-                     cpus=choose_cpus(args.cpus), timeout=args.timeout)
+    """The plan the selection flags (or `--plan FILE`) describe, cut to `--shard I/N` when given."""
+    shard = parse_shard(args.shard) if args.shard else None
+    if getattr(args, "plan", None):
+        given = [f for f in ("impl", "workload", "profile", "cpus", "timeout") if getattr(args, f) is not None]
+        if given:
+            raise UserError(f"--plan: the plan already says what to run; drop --{given[0]}")
+        plan = Plan.load(Path(args.plan))
+        check_plan(plan, catalog, executor)
+    else:
+        impls = catalog.select_impls(split_ids(args.impl))
+        workloads = catalog.select_workloads(split_ids(args.workload))
+        # a shard planned here must be cut from the plan every other job makes: the manifests' estimates only
+        plan = make_plan(catalog, executor, impls, workloads, profile=args.profile or "quick",
+                         cpus=choose_cpus(args.cpus), timeout=args.timeout, stored_estimates=shard is None)
+    return shard_plan(plan, *shard) if shard else plan
 
 
 def cmd_plan(args: argparse.Namespace, catalog: Catalog) -> int:
@@ -138,21 +152,24 @@ def cmd_plan(args: argparse.Namespace, catalog: Catalog) -> int:
 
 
 def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
-    executor = make_executor(args.executor)
     console = Console()
+    security = make_security(args.cluster or "", args.tls_ca_file, args.tls_cert, args.tls_key)
+    if security is not None and not args.cluster:
+        raise UserError("--tls-*: only with --cluster")
+    executor = make_executor(args.executor)
     try:
-        if args.plan:
-            given = [f for f in ("impl", "workload", "profile", "cpus", "timeout") if getattr(args, f) is not None]
-            if given:
-                raise UserError(f"--plan: the plan already says what to run; drop --{given[0]}")
-            plan = Plan.load(Path(args.plan))
-            check_plan(plan, catalog, executor)
+        plan = _plan_from_args(args, catalog, executor)
+        out = Path(args.out) if args.out else None
+        if args.cluster:
+            outcome = run_on_cluster(plan, catalog, executor, address=args.cluster, security=security, out=out,
+                                     console=console, timeout=args.timeout, argv=sys.argv)
         else:
-            plan = _plan_from_args(args, catalog, executor)
-        outcome = run_plan(plan, catalog, executor, out=Path(args.out) if args.out else None, console=console,
-                           timeout=args.timeout, argv=sys.argv)
+            outcome = run_plan(plan, catalog, executor, out=out, console=console, timeout=args.timeout, argv=sys.argv)
     finally:
         executor.close()
+    if outcome.stopped:
+        console.say(f"stopped: {outcome.stopped}; the finished cases are stored")
+        return 1
     if outcome.interrupted:
         console.say("interrupted: every child was stopped; the finished cases are stored")
         return 130
@@ -161,6 +178,20 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
                     ", ".join(sorted({f'{impl_label(r.key.impl, r.key.variant)} {r.key.workload}'
                                       for r in outcome.failed})))
         return 1
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Serve as a benchmark host of the Dask scheduler at ADDRESS until stopped."""
+    security = make_security(args.address, args.tls_ca_file, args.tls_cert, args.tls_key)
+    return serve(args.address, root=catalog.root, name=args.name, loadgen=args.loadgen, security=security,
+                 console=Console())
+
+
+def cmd_merge(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Join the runs of every shard of a plan into one run folder."""
+    out = merge_runs([Path(p) for p in args.runs], Path(args.out), argv=sys.argv)
+    print(out)
     return 0
 
 
@@ -224,7 +255,19 @@ def _profile_arg(p: argparse.ArgumentParser) -> None:
 def _plan_args(p: argparse.ArgumentParser) -> None:
     _selection_args(p)
     _profile_arg(p)
+    _shard_arg(p)
     p.add_argument("--json", action="store_true", help="print the plan as JSON (for `cmbench run --plan FILE`)")
+
+
+def _shard_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shard", metavar="I/N", help="only shard I of N (whole units, balanced by estimate), for a "
+                                                  "CI job matrix; join the runs with `cmbench merge`")
+
+
+def _tls_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tls-ca-file", metavar="FILE", help="TLS: the CA certificate (with a tls:// address)")
+    p.add_argument("--tls-cert", metavar="FILE", help="TLS: this node's certificate")
+    p.add_argument("--tls-key", metavar="FILE", help="TLS: this node's private key")
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
@@ -233,6 +276,22 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plan", metavar="FILE", help="run a plan saved by `cmbench plan --json` (instead of "
                                                    "--impl/--workload/--profile/--cpus/--timeout)")
     p.add_argument("--out", help="output folder (default: results/<run-id>)")
+    _shard_arg(p)
+    p.add_argument("--cluster", metavar="ADDRESS", help="run on the benchmark hosts of the Dask scheduler at "
+                                                         "ADDRESS (tcp://HOST:8786 or tls://...)")
+    _tls_args(p)
+
+
+def _worker_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("address", metavar="SCHEDULER_ADDRESS", help="the Dask scheduler (tcp://HOST:8786 or tls://...)")
+    p.add_argument("--loadgen", action="store_true", help="also offer this host as a load generator")
+    p.add_argument("--name", help="this host's name in runs (default: its hostname)")
+    _tls_args(p)
+
+
+def _merge_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="the run folder of every shard")
+    p.add_argument("--out", required=True, help="the folder of the merged run")
 
 
 @dataclass(frozen=True)
@@ -250,6 +309,8 @@ COMMANDS: dict[str, Command] = {
     "run": Command(cmd_run, "build, verify, measure and store a benchmark run", _run_args),
     "new": Command(cmd_new, "create a new implementation folder from a template (builds and verifies at once)",
                    _new_args),
+    "worker": Command(cmd_worker, "serve as a benchmark host of a Dask scheduler (`run --cluster`)", _worker_args),
+    "merge": Command(cmd_merge, "join the runs of every shard of a plan (`run --shard I/N`) into one", _merge_args),
     "loadgen-headroom": Command(cmd_loadgen_headroom, "measure the HTTP load generators' ceiling on their CPUs",
                                 _headroom_args),
 }

@@ -25,10 +25,10 @@ class Console:
     def say(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
-    def case_done(self, n: int, total: int, result: CaseResult, figures: str, eta: str = "") -> None:
-        """One progress line: which case, its figures (an ok case) or its status and error, its time."""
+    def case_done(self, n: int, total: int, result: CaseResult, figures: str, eta: str = "", host: str = "") -> None:
+        """One progress line: which case (and host, when a run has several), its figures or its status and error."""
         k = result.key
-        where = f"{k.workload}[{k.case}] {impl_label(k.impl, k.variant)}"
+        where = f"{k.workload}[{k.case}] {impl_label(k.impl, k.variant)}" + (f" on {host}" if host else "")
         what = figures if result.status == "ok" else f"{result.status.upper()}: {result.error}"
         if result.status == "ok" and result.flags:
             what += f"  [{'; '.join(result.flags)}]"

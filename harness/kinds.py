@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .errors import UserError
 from .metrics import Row
 from .outcome import CaseKey, CaseResult, Detail
-from .plan import CaseSpec, PlanContext, RunContext
+from .plan import CaseSpec, Plan, PlanContext, RunContext
 
 if TYPE_CHECKING:
     from .manifest import Impl, TableReader, Variant, Workload
@@ -103,6 +103,20 @@ def plan_cases(ctx: PlanContext, impls: Iterable[Impl], workloads: Iterable[Work
                 if w.name in impl.workloads and variant.applies_to(w.name):
                     specs.extend(kind_of(w.kind).plan(ctx, impl, variant, w))
     return specs
+
+
+def plan_units(plan: Plan) -> list[list[CaseSpec]]:
+    """The plan's cases grouped by their kinds into units, in the plan's order of first appearance.
+
+    A unit is what must run together, in one place, in order: the grain of sharding and of
+    sending work to a cluster host.
+    """
+    groups: dict[str, list[CaseSpec]] = {}
+    for s in plan.cases:
+        groups.setdefault(s.kind, []).append(s)
+    units = [u for kind, specs in groups.items() for u in kind_of(kind).units(specs)]
+    order = {s.key: i for i, s in enumerate(plan.cases)}
+    return sorted(units, key=lambda u: min(order[s.key] for s in u))
 
 
 def result_from_dict(d: Mapping[str, Any]) -> CaseResult:

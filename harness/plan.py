@@ -11,6 +11,7 @@ Kinds (harness/kinds.py) turn manifests into specs; runners (harness/runner.py) 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
     from .executors import Executor
 
 SPEC_SCHEMA = 1
-PLAN_SCHEMA = 1
+PLAN_SCHEMA = 2
+# Schema history of a plan: 1: no shard; 2: `shard` says which part of which whole plan it is.
 
 ParamValue = int | float | str
 
@@ -108,6 +110,22 @@ class CaseSpec:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """Which part of a whole plan a plan is: shard `index` (1-based) of `count`, cut from the plan `of` (its digest)."""
+
+    index: int
+    count: int
+    of: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "count": self.count, "of": self.of}
+
+    @property
+    def label(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass(frozen=True)
 class Plan:
     """Every case of a run, in the order they will run."""
 
@@ -115,6 +133,7 @@ class Plan:
     executor: str
     cpus: tuple[int, ...]
     cases: tuple[CaseSpec, ...]
+    shard: Shard | None = None
     schema: int = PLAN_SCHEMA
 
     @property
@@ -125,9 +144,32 @@ class Plan:
     def impls(self) -> list[str]:
         return list(dict.fromkeys(c.impl for c in self.cases))
 
+    def digest(self) -> str:
+        """What the plan runs, as a hash: its cases, profile, executor and CPUs, without estimates.
+
+        Two plans with the same digest run the same commands; a shard carries its whole plan's.
+        """
+        if self.shard is not None:
+            return self.shard.of
+        cases = [{k: v for k, v in c.to_dict().items() if k not in ("estimate", "estimate_from")} for c in self.cases]
+        text = json.dumps({"profile": self.profile, "executor": self.executor, "cpus": list(self.cpus),
+                           "cases": cases}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def summary(self) -> dict[str, Any]:
+        """What run.json says of the plan it ran."""
+        out: dict[str, Any] = {"cases": len(self.cases), "estimate_seconds": round(self.estimate),
+                               "digest": self.digest()}
+        if self.shard is not None:
+            out["shard"] = {"index": self.shard.index, "count": self.shard.count}
+        return out
+
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": self.schema, "profile": self.profile, "executor": self.executor, "cpus": list(self.cpus),
-                "estimate_seconds": round(self.estimate, 1), "cases": [c.to_dict() for c in self.cases]}
+        out = {"schema": self.schema, "profile": self.profile, "executor": self.executor, "cpus": list(self.cpus),
+               "estimate_seconds": round(self.estimate, 1), "cases": [c.to_dict() for c in self.cases]}
+        if self.shard is not None:
+            out["shard"] = self.shard.to_dict()
+        return out
 
     def dumps(self) -> str:
         return json.dumps(self.to_dict(), indent=1) + "\n"
@@ -136,17 +178,20 @@ class Plan:
     def from_dict(cls, d: Any, where: str) -> Plan:
         if not isinstance(d, Mapping) or not isinstance(d.get("cases"), list):
             raise UserError(f"{where}: not a plan (an object with a 'cases' list, as `cmbench plan --json` writes)")
-        if d.get("schema") != PLAN_SCHEMA:
-            raise UserError(f"{where}: plan schema {d.get('schema')!r}; this cmbench reads {PLAN_SCHEMA}: "
+        if d.get("schema") not in (1, PLAN_SCHEMA):
+            raise UserError(f"{where}: plan schema {d.get('schema')!r}; this cmbench reads 1 to {PLAN_SCHEMA}: "
                             "plan again with this version")
         cases = tuple(CaseSpec.from_dict(c, f"{where}: cases[{i}]") for i, c in enumerate(d["cases"]))
-        if not cases:
-            raise UserError(f"{where}: the plan has no cases")
         try:
-            return cls(profile=str(d["profile"]), executor=str(d["executor"]), cpus=tuple(int(c) for c in d["cpus"]),
-                       cases=cases)
+            shard = Shard(int(d["shard"]["index"]), int(d["shard"]["count"]), str(d["shard"]["of"])) \
+                if d.get("shard") is not None else None
+            plan = cls(profile=str(d["profile"]), executor=str(d["executor"]), cpus=tuple(int(c) for c in d["cpus"]),
+                       cases=cases, shard=shard)
         except (KeyError, TypeError, ValueError) as e:
             raise UserError(f"{where}: missing or bad field {e}") from None
+        if not cases and shard is None:  # a shard may be empty: more shards than units
+            raise UserError(f"{where}: the plan has no cases")
+        return plan
 
     @classmethod
     def load(cls, path: Path) -> Plan:
@@ -249,6 +294,7 @@ def plan_table(plan: Plan) -> str:
         note = "; no stored run has these cases, so every estimate (~) is a guess from the profile"
     else:
         note = f"; {guessed} estimate(s) (~) guessed from the profile, the rest repeat the last stored run"
-    return (f"{table}\n\n{len(plan.cases)} cases ({len(measured)} measured), profile {plan.profile}, executor "
+    part = f" in shard {plan.shard.label} of plan {plan.shard.of}" if plan.shard else ""
+    return (f"{table}\n\n{len(plan.cases)} cases ({len(measured)} measured){part}, profile {plan.profile}, executor "
             f"{plan.executor}: about {fmt_duration(plan.estimate)} plus builds{note if measured else ''}")
 

@@ -1,27 +1,37 @@
-"""Executing a plan on this host: toolchains -> build -> verify -> measure -> store.
+"""Executing a plan: toolchains -> build -> verify -> measure -> store, in reusable steps.
 
 The runner knows nothing of workload kinds beyond their protocol (harness/kinds.py): each
 kind verifies an implementation, groups its cases into units, executes a unit and turns
-results into rows. Each step is a plain function over manifests and an executor, so the CLI
-stays thin and tests can drive a run with a fake executor.
+results into rows. A run is two roles, which the local runner plays both of on one host and
+the cluster runner (harness/cluster.py) splits between a controller and its workers:
+
+- `HostRun`, the host's part: check toolchains and build once, verify each implementation
+  variant once per workload, execute units (each result as soon as it is known);
+- `Recorder`, the controller's part: create the run folder, store each finished case through
+  the one `RunStore`, print progress, finish the run and print the tables.
+
+Each step is a plain function or method over manifests and an executor, so the CLI stays thin
+and tests can drive a run with a fake executor.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .catalog import Catalog
 from .console import Console
 from .errors import UserError
 from .executors import Executor
 from .hostinfo import host_metadata
-from .kinds import kind_of, plan_cases
+from .kinds import kind_of, plan_cases, plan_units
 from .manifest import Impl
 from .metrics import Row
 from .outcome import CaseKey, CaseResult
@@ -30,6 +40,7 @@ from .store import RunStore, new_run_id
 from .vocab import Status, fmt_duration
 
 T = TypeVar("T", CaseSpec, CaseResult)
+READY_SCHEMA = 1
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,14 @@ class Readiness:
     message: str = ""
     version: str = ""
     build_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "message": self.message, "version": self.version,
+                "build_seconds": self.build_seconds}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Readiness:
+        return cls(str(d["status"]), str(d["message"]), str(d["version"]), float(d["build_seconds"]))
 
 
 def choose_cpus(count: int | None) -> tuple[int, ...]:
@@ -72,11 +91,16 @@ def prepare(executor: Executor, impls: Sequence[Impl], console: Console, *, buil
 
 
 def make_plan(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
-              cpus: tuple[int, ...], timeout: float | None = None, results: Path | None = None) -> Plan:
-    """Every case the selection holds, with estimates from the newest stored runs under `results`."""
+              cpus: tuple[int, ...], timeout: float | None = None, results: Path | None = None,
+              stored_estimates: bool = True) -> Plan:
+    """Every case the selection holds, with estimates from the newest stored runs under `results`.
+
+    Without `stored_estimates` every estimate is the kind's guess from the profile, so that the
+    same manifests give the same plan on every machine (what shards planned apart rely on).
+    """
     ctx = PlanContext(profile, cpus, executor, timeout=timeout)
     specs = plan_cases(ctx, impls, workloads)
-    past = past_durations(results if results is not None else catalog.root / "results")
+    past = past_durations(results if results is not None else catalog.root / "results") if stored_estimates else {}
     return Plan(profile=profile, executor=executor.name, cpus=cpus, cases=tuple(with_estimates(specs, past)))
 
 
@@ -109,25 +133,136 @@ def _difference(old: CaseSpec, new: CaseSpec) -> str:
     return f"has {name} {b[name]!r} now, the plan says {a[name]!r}"
 
 
+# --- the host's part ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A finished case as a host hands it back: the result and what identifies the artifact that ran."""
+
+    result: CaseResult
+    provenance: Mapping[str, str] = field(default_factory=dict)
+
+
+def status_result(spec: CaseSpec, status: str, error: str) -> CaseResult:
+    """A case that ends without a measurement: its status and why."""
+    return CaseResult(key=spec.key, language=spec.language, model=spec.model,
+                      params={**spec.params, **spec.placement}, status=status, error=error, kind=spec.kind)
+
+
+def preset_result(spec: CaseSpec, ready: Mapping[str, Readiness]) -> CaseResult | None:
+    """The outcome of a case known without running it (unsupported, toolchain missing, build failed), else None."""
+    if spec.status:
+        return status_result(spec, spec.status, spec.reason)
+    state = ready.get(spec.impl)
+    if state is not None and state.status != "ok":
+        return status_result(spec, state.status, state.message)
+    return None
+
+
+@dataclass(frozen=True)
+class HostReport:
+    """What a host did before measuring: its metadata, toolchains, builds and run-level measurements."""
+
+    name: str
+    metadata: Mapping[str, Any]
+    ready: Mapping[str, Readiness]
+    measured: Mapping[str, Any] = field(default_factory=dict)  # the kinds' `before_run` figures
+    schema: int = READY_SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": self.schema, "name": self.name, "metadata": dict(self.metadata),
+                "ready": {k: v.to_dict() for k, v in self.ready.items()}, "measured": dict(self.measured)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> HostReport:
+        if d.get("schema") != READY_SCHEMA:
+            raise UserError(f"host report: schema {d.get('schema')!r}, this cmbench reads {READY_SCHEMA}; "
+                            "run the same cmbench version everywhere")
+        return cls(str(d["name"]), dict(d["metadata"]), {k: Readiness.from_dict(v) for k, v in d["ready"].items()},
+                   dict(d["measured"]))
+
+
+def this_host() -> str:
+    """The name a local run gives the host it measures on."""
+    return platform.node() or "localhost"
+
+
+class HostRun:
+    """One host's part of a run: builds once, verifies each implementation variant once per workload, executes units.
+
+    The local runner drives one; a cluster worker drives one per run it takes part in.
+    `before_case`, when given, runs before each unit (a quiet-host gate, say) and returns flags
+    that every ok result of that unit carries.
+    """
+
+    def __init__(self, ctx: RunContext, cpus: tuple[int, ...],
+                 before_case: Callable[[CaseSpec], Sequence[str]] | None = None) -> None:
+        self.ctx = ctx
+        self.cpus = cpus  # the run's CPUs, where implementations are verified
+        self.before_case = before_case
+        self.ready: dict[str, Readiness] = {}
+        self._verified: dict[tuple[str, str, str], CaseResult | None] = {}
+
+    def prepare(self, plan: Plan, name: str, *, ready: Mapping[str, Readiness] | None = None) -> HostReport:
+        """Toolchains and builds of the plan's implementations (reusing `ready` ones), then the kinds' `before_run`."""
+        catalog, executor = self.ctx.catalog, self.ctx.executor
+        known = dict(ready or {})
+        todo = [catalog.impls[i] for i in plan.impls if i not in known]
+        self.ready = {**known, **prepare(executor, todo, self.ctx.console)}
+        runnable = [s for s in plan.cases if not s.status and self.ready[s.impl].status == "ok"]
+        measured: dict[str, Any] = {}
+        for kind, specs in by_kind(runnable).items():
+            measured.update(kind_of(kind).before_run(self.ctx, specs))
+        return HostReport(name, host_metadata(catalog.root), {i: self.ready[i] for i in plan.impls}, measured)
+
+    def execute_unit(self, unit: Sequence[CaseSpec], stop: Callable[[], bool] = lambda: False) -> Iterator[Measured]:
+        """Every case of `unit`, each as soon as it is known; `stop` is asked before each verification and result."""
+        catalog, executor = self.ctx.catalog, self.ctx.executor
+        workload, impl, variant = catalog.resolve(unit[0])
+        kind = kind_of(workload.kind)
+        todo = []
+        for spec in unit:
+            known = preset_result(spec, self.ready)
+            if known is not None:
+                yield Measured(known)
+            else:
+                todo.append(spec)
+        if not todo or stop():
+            return
+        vkey = (workload.name, impl.id, variant.name)
+        if vkey not in self._verified:
+            failures = [r for r in kind.verify(self.ctx, impl, variant, workload, self.cpus) if r.failed]
+            self._verified[vkey] = failures[0] if failures else None
+        bad = self._verified[vkey]
+        if bad is not None:
+            for spec in todo:
+                yield Measured(status_result(spec, bad.status, f"verify [{bad.key.case}]: {bad.error}"))
+            return
+        provenance = executor.provenance(impl)
+        flags = tuple(self.before_case(todo[0])) if self.before_case else ()
+        for result in kind.execute(self.ctx, todo):
+            if stop():
+                return
+            if flags and result.status == Status.OK:
+                result = replace(result, flags=result.flags + flags)
+            yield Measured(result, provenance)
+
+
+# --- the controller's part ---------------------------------------------------------------------
+
+
 @dataclass
 class RunOutcome:
     results: list[CaseResult] = field(default_factory=list)
     rows: dict[CaseKey, list[Row]] = field(default_factory=dict)
     interrupted: bool = False
     out: Path | None = None
+    stopped: str = ""  # why an interrupted run stopped when it was not the user (the scheduler went away, ...)
 
     @property
     def failed(self) -> list[CaseResult]:
         return [r for r in self.results if r.failed]
-
-
-def _raise_interrupt(signum, frame):  # SIGTERM behaves like Ctrl-C: reap, keep what is finished
-    raise KeyboardInterrupt
-
-
-def _status_result(spec: CaseSpec, status: str, error: str) -> CaseResult:
-    return CaseResult(key=spec.key, language=spec.language, model=spec.model,
-                      params={**spec.params, **spec.placement}, status=status, error=error, kind=spec.kind)
 
 
 @dataclass
@@ -135,7 +270,6 @@ class _Progress:
     """Cases done, and the time left: the plan's estimates, scaled by how the finished ones compared."""
 
     plan: Plan
-    console: Console
     done: int = 0
     estimated_done: float = 0.0
     began: float = field(default_factory=time.perf_counter)
@@ -149,7 +283,78 @@ class _Progress:
         return f"about {fmt_duration(left * pace)} left"
 
 
-def _by_kind(items: Iterable[T]) -> dict[str, list[T]]:
+class Recorder:
+    """Stores every finished case of a plan through one RunStore and prints its progress line.
+
+    Hosts are noted as they report (`hosts` in run.json); the first one's toolchains, builds and
+    run-level measurements are also the run's (every host of a run has the same toolchains).
+    """
+
+    def __init__(self, plan: Plan, catalog: Catalog, store: RunStore, console: Console) -> None:
+        self.plan = plan
+        self.catalog = catalog
+        self.store = store
+        self.console = console
+        self.specs = {s.key: s for s in plan.cases}
+        self.outcome = RunOutcome(out=store.out)
+        self.progress = _Progress(plan)
+        store.meta.setdefault("hosts", {})
+
+    @classmethod
+    def start(cls, plan: Plan, catalog: Catalog, *, out: Path | None, console: Console,
+              meta: Mapping[str, Any]) -> Recorder:
+        """A new run folder (default results/<run-id>) whose run.json says what the run is."""
+        run_id = new_run_id()
+        out = out or catalog.root / "results" / run_id
+        store = RunStore.create(out, run_id, {"profile": plan.profile, "executor": plan.executor,
+                                              "cpus": list(plan.cpus), **meta, "plan": plan.summary()})
+        return cls(plan, catalog, store, console)
+
+    @property
+    def recorded(self) -> set[CaseKey]:
+        return set(self.outcome.rows)
+
+    def note_host(self, report: HostReport) -> None:
+        meta = self.store.meta
+        builds = {k: {"status": v.status, "seconds": round(v.build_seconds, 2), "error": v.message}
+                  for k, v in report.ready.items()}
+        if not meta["hosts"]:
+            meta.setdefault("host", dict(report.metadata))
+            meta["toolchains"] = {k: v.version for k, v in report.ready.items()}
+            meta["builds"] = builds
+            meta.update(report.measured)
+        meta["hosts"][report.name] = {**report.metadata, "builds": builds, "measured": dict(report.measured)}
+        self.store.flush()
+
+    def record(self, measured: Measured, host: str = "") -> None:
+        result = measured.result
+        spec = self.specs[result.key]
+        rows = list(kind_of(result.kind).rows(result, self.catalog.workloads[spec.workload]))
+        self.store.add(result, rows, spec, {**measured.provenance, "host": host})  # "": no host measured it
+        self.outcome.results.append(result)
+        self.outcome.rows[result.key] = rows
+        self.progress.done += 1
+        figures = kind_of(result.kind).progress(result) if result.status == Status.OK else ""
+        self.console.case_done(self.progress.done, len(self.plan.cases), result, figures, self.progress.eta(spec),
+                               host=host if len(self.store.meta["hosts"]) > 1 else "")
+
+    def finish(self, status: str, stopped: str = "") -> RunOutcome:
+        """Close the run (`complete` or `interrupted`), print each kind's table and where the results are."""
+        self.outcome.interrupted = status != "complete"
+        self.outcome.stopped = stopped
+        if stopped:
+            self.store.meta["stopped"] = stopped
+        self.store.finish(status)
+        results = self.outcome.results
+        tables = [kind_of(kind).table(rs, self.outcome.rows) for kind, rs in by_kind(results).items()]
+        text = "\n\n".join(t for t in tables if t)
+        if text:
+            print(text)
+        self.console.say(f"results: {self.store.out}")
+        return self.outcome
+
+
+def by_kind(items: Iterable[T]) -> dict[str, list[T]]:
     """Specs or results by the name of their kind, in order of first appearance."""
     out: dict[str, list[T]] = {}
     for item in items:
@@ -157,93 +362,38 @@ def _by_kind(items: Iterable[T]) -> dict[str, list[T]]:
     return out
 
 
-def _units(plan: Plan) -> Iterator[list[CaseSpec]]:
-    """The plan's cases grouped by their kinds into units, in the plan's order of first appearance."""
-    units = [u for kind, specs in _by_kind(plan.cases).items() for u in kind_of(kind).units(specs)]
-    order = {s.key: i for i, s in enumerate(plan.cases)}
-    yield from sorted(units, key=lambda u: min(order[s.key] for s in u))
+def _raise_interrupt(signum, frame):  # SIGTERM behaves like Ctrl-C: reap, keep what is finished
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt while inside, so that a run stops the same way on both."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | None, console: Console,
              timeout: float | None = None, argv: Sequence[str] = (),
              before_case: Callable[[CaseSpec], Sequence[str]] | None = None) -> RunOutcome:
-    """Build, verify and measure every case of `plan`; store each one as soon as it is done.
-
-    `before_case`, when given, runs before each unit (a quiet-host gate, say) and returns flags
-    that every result of that unit carries.
-    """
-    run_id = new_run_id()
-    out = out or catalog.root / "results" / run_id
-    store = RunStore.create(out, run_id, {"profile": plan.profile, "executor": executor.name,
-                                          "cpus": list(plan.cpus), "argv": list(argv),
-                                          "host": host_metadata(catalog.root),
-                                          "plan": {"cases": len(plan.cases), "estimate_seconds": round(plan.estimate)}})
-    outcome = RunOutcome(out=out)
-    ctx = RunContext(catalog, executor, console, timeout)
-    progress = _Progress(plan, console)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-
-    def record(result: CaseResult, spec: CaseSpec, rows: list[Row], provenance: dict[str, str]) -> None:
-        store.add(result, rows, spec, provenance)
-        outcome.results.append(result)
-        outcome.rows[result.key] = rows
-        progress.done += 1
-        figures = kind_of(result.kind).progress(result) if result.status == Status.OK else ""
-        console.case_done(progress.done, len(plan.cases), result, figures, progress.eta(spec))
-
-    try:
-        impls = [catalog.impls[i] for i in plan.impls]
-        ready = prepare(executor, impls, console)
-        store.meta["toolchains"] = {k: v.version for k, v in ready.items()}
-        store.meta["builds"] = {k: {"status": v.status, "seconds": round(v.build_seconds, 2), "error": v.message}
-                                for k, v in ready.items()}
-        runnable = [s for s in plan.cases if not s.status and ready[s.impl].status == "ok"]
-        for kind, specs in _by_kind(runnable).items():
-            store.meta.update(kind_of(kind).before_run(ctx, specs))
-        store.flush()
-        verified: dict[tuple[str, str, str], CaseResult | None] = {}
-        for unit in _units(plan):
-            workload, impl, variant = catalog.resolve(unit[0])
-            kind = kind_of(workload.kind)
-            provenance = executor.provenance(impl) if ready[impl.id].status == "ok" else {}
-            todo = []
-            for spec in unit:
-                state = ready[spec.impl]
-                if spec.status:
-                    record(_status_result(spec, spec.status, spec.reason), spec, [], {})
-                elif state.status != "ok":
-                    record(_status_result(spec, state.status, state.message), spec, [], {})
-                else:
-                    todo.append(spec)
-            if not todo:
-                continue
-            vkey = (workload.name, impl.id, variant.name)
-            if vkey not in verified:
-                failures = [r for r in kind.verify(ctx, impl, variant, workload, plan.cpus) if r.failed]
-                verified[vkey] = failures[0] if failures else None
-            bad = verified[vkey]
-            if bad is not None:
-                for spec in todo:
-                    record(_status_result(spec, bad.status, f"verify [{bad.key.case}]: {bad.error}"), spec, [], {})
-                continue
-            flags = tuple(before_case(todo[0])) if before_case else ()
-            specs = {s.key: s for s in todo}
-            for result in kind.execute(ctx, todo):
-                if flags and result.status == Status.OK:
-                    result = replace(result, flags=result.flags + flags)
-                record(result, specs[result.key], list(kind.rows(result, workload)), provenance)
-        store.finish("complete")
-    except KeyboardInterrupt:
-        outcome.interrupted = True
-        store.finish("interrupted")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    tables = [kind_of(kind).table(results, outcome.rows) for kind, results in _by_kind(outcome.results).items()]
-    text = "\n\n".join(t for t in tables if t)
-    if text:
-        print(text)
-    console.say(f"results: {out}")
-    return outcome
+    """Build, verify and measure every case of `plan` on this host; store each one as soon as it is done."""
+    recorder = Recorder.start(plan, catalog, out=out, console=console,
+                              meta={"argv": list(argv), "host": host_metadata(catalog.root)})
+    host = HostRun(RunContext(catalog, executor, console, timeout), plan.cpus, before_case)
+    name = this_host()
+    status = "complete"
+    with sigterm_as_interrupt():
+        try:
+            recorder.note_host(host.prepare(plan, name))
+            for unit in plan_units(plan):
+                for measured in host.execute_unit(unit):
+                    recorder.record(measured, name)
+        except KeyboardInterrupt:
+            status = "interrupted"
+    return recorder.finish(status)
 
 
 def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,

@@ -12,7 +12,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +28,12 @@ from .vocab import impl_label, params_text
 if TYPE_CHECKING:
     from .plan import CaseSpec
 
-RUN_SCHEMA = 2
+RUN_SCHEMA = 3
 # Schema history of run.json:
 #   1: cases without kind, flags, command or spec; an ok case's flags were its `error` text.
 #   2: each case records its kind, flags (a list), the exact command, its spec, and for docker its image.
+#   3: `hosts` maps each host that measured to its metadata, and each case names its `host`
+#      (a cluster or merged run has several); `plan` carries the plan's digest (and shard).
 RESULTS_COLUMNS = (
     "run_id", "workload", "case", "impl", "language", "model", "variant", "executor", "params",
     "metric", "unit", "direction", "process", "iteration", "value",
@@ -93,7 +95,7 @@ class RunStore:
             self.rows.append((*ident, r.metric, r.unit, r.direction,
                               "" if r.process is None else r.process,
                               "" if r.iteration is None else r.iteration, repr(float(r.value))))
-        entry = {
+        entry: dict[str, Any] = {
             "workload": result.key.workload, "case": result.key.case, "impl": result.key.impl,
             "variant": result.key.variant, "language": result.language, "model": result.model, "kind": result.kind,
             "params": dict(p), "status": result.status, "error": result.error, "flags": list(result.flags),
@@ -105,9 +107,17 @@ class RunStore:
         entry.update(provenance or {})
         if result.detail is not None:
             entry["extra"] = result.detail.to_dict()
-        self.cases.append(entry)
-        self.benchmarks.extend(_pyperf_benchmarks(result, rows))
-        self.flush()
+        self.adopt(entry, [], _pyperf_benchmarks(result, rows))
+
+    def adopt(self, entry: Mapping[str, Any], rows: Iterable[Sequence], benchmarks: Iterable[pyperf.Benchmark],
+              *, flush: bool = True) -> None:
+        """Store a case already in stored form: its run.json entry, results.csv rows (this run's id is set) and
+        pyperf benchmarks (what `add` does after converting, and what merging runs does as is)."""
+        self.cases.append(dict(entry))
+        self.rows.extend((self.run_id, *tuple(r)[1:]) for r in rows)
+        self.benchmarks.extend(benchmarks)
+        if flush:
+            self.flush()
 
     def finish(self, status: str) -> None:
         self.meta["status"] = status
@@ -159,8 +169,18 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "schema": 2}
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    host = data.get("host") if isinstance(data.get("host"), dict) else {}
+    name = str(host.get("hostname") or "unknown")
+    data.setdefault("hosts", {name: host})
+    for c in data.get("cases", ()):
+        if isinstance(c, dict):
+            c.setdefault("host", name)
+    return {**data, "schema": 3}
+
+
 # Each step turns a run.json of schema N (the key) into N + 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:

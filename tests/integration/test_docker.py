@@ -15,8 +15,7 @@ import pytest
 
 from harness.catalog import load_catalog
 from harness.console import Console
-from harness.errors import UserError
-from harness.executors.docker import DockerExecutor, connect
+from harness.executors.docker import DockerExecutor
 from harness.executors.docker_container import ContainerResult
 from harness.executors.native import NativeExecutor
 from harness.kinds import kind_of
@@ -36,16 +35,6 @@ ENVIRONMENT_LIMITS = ("needs root", "needs debootstrap", "is not on PATH", "is n
                       "is built for this harness's Python")
 METRICS = ("wall_time", "throughput", "peak_rss", "cpu_user", "cpu_system", "ctx_switches_voluntary",
            "ctx_switches_involuntary", "ctx_switches_voluntary_per_op", "startup_peak_rss")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    try:
-        client = connect()
-    except UserError as e:
-        pytest.skip(str(e))
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")
