@@ -41,6 +41,21 @@ METRICS: dict[str, Metric] = {
     "startup_peak_rss": Metric("B", "lower", "case", "peak RSS of the start-up baseline process"),
     "startup_cpu_time": Metric("s", "lower", "case", "user + system CPU of the start-up baseline process"),
     "stack_bytes": Metric("B", "info", "case", "stack size requested per thread (0: managed by the runtime)"),
+    # Info fields an implementation prints per iteration (workload.toml `info_fields`): recorded, not compared.
+    "default_stack_bytes": Metric("B", "info", "iteration",
+                                  "stack a thread created with the runtime's defaults gets, read from the runtime"),
+    "stack_inuse_per_task": Metric("B", "info", "iteration",
+                                   "Go: growth of runtime.MemStats.StackInuse with all tasks alive / tasks"),
+    "lost_updates": Metric("count", "info", "iteration", "mutex_counter racy mode: T x I - final"),
+    "gc_cycles": Metric("count", "info", "iteration", "Go: garbage collections completed during the iteration"),
+    "alloc_bytes": Metric("B", "info", "iteration", "Go: heap bytes allocated during the iteration"),
+    "timer_late_p50": Metric("ns", "info", "iteration", "preemption: median of how late the iteration's sleeps ended"),
+    "timer_late_max": Metric("ns", "info", "iteration",
+                             "preemption: how late the latest of the iteration's sleeps ended"),
+    "gomaxprocs_default": Metric("count", "info", "iteration",
+                                 "Go: GOMAXPROCS the runtime chose at start, before --cpus sized it"),
+    "gomaxprocs_during": Metric("count", "info", "iteration",
+                                "Go: GOMAXPROCS read back inside the iteration after setting it at run time"),
     "harness_overhead": Metric("s", "lower", "case", "case wall time outside implementation processes"),
     # Server workloads (harness/http): one case per load phase, its phase in the params.
     "qps": Metric("req/s", "higher", "case",
@@ -89,6 +104,23 @@ def process_rows(p: int, proc: ProcessRun) -> Iterator[Row]:
     yield Row("cpu_system", p, None, ru.system)
     yield Row("ctx_switches_voluntary", p, None, ru.voluntary)
     yield Row("ctx_switches_involuntary", p, None, ru.involuntary)
+
+
+def info_rows(result: CaseResult) -> Iterator[Row]:
+    """One row per measured iteration and info field whose metric is per iteration.
+
+    Info fields are what an implementation prints besides its checked result (workload.toml
+    `info_fields`); those with a per-case metric (stack_bytes) become one row in `case_rows`.
+    Fields without an entry in METRICS are not stored.
+    """
+    if result.status != "ok":
+        return
+    for p, proc in enumerate(result.processes):
+        for it in proc.measured:
+            for name, value in it.info.items():
+                metric = METRICS.get(name)
+                if metric is not None and metric.scope == "iteration":
+                    yield Row(name, p, it.index, value)
 
 
 def case_rows(result: CaseResult, memory_per: str = "") -> Iterator[Row]:

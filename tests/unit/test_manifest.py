@@ -34,7 +34,7 @@ def test_project_catalog_loads(project_root):
     assert {"worker_pool", "pipeline", "mutex_counter", "ping_pong", "spawn_idle", "http_server"} <= set(
         catalog.workloads)
     wp = catalog.workloads["worker_pool"]
-    assert [c.as_dict()["workers"] for c in wp.cases_for("quick")] == [4, 0]
+    assert [c.as_dict()["workers"] for c in wp.cases_for("quick")] == [4, 4, 0]
     reduced = wp.cases_for("quick", reduced=True)
     assert all(c.as_dict()["tasks"] < wp.cases_for("quick")[0].as_dict()["tasks"] for c in reduced)
     assert wp.operations_per_iteration(wp.cases_for("quick")[0].as_dict()) == 200000
@@ -84,9 +84,9 @@ def test_workload_bad_choice(tmp_path, project_root):
     folder = tmp_path / "mutex_counter"
     shutil.copytree(project_root / "workloads" / "mutex_counter", folder)
     path = folder / "workload.toml"
-    path.write_text(path.read_text().replace('mode = "atomic" },\n]\n\n[profiles.smoke]',
+    path.write_text(path.read_text().replace('mode = "racy" },\n]\n\n[profiles.smoke]',
                                              'mode = "spin" },\n]\n\n[profiles.smoke]'))
-    with pytest.raises(UserError, match="must be one of mutex, atomic"):
+    with pytest.raises(UserError, match="must be one of mutex, atomic, racy"):
         load_workload(path)
 
 
@@ -94,5 +94,5 @@ def test_profile_shape_override(project_root):
     from harness.manifest import PROFILE_SHAPES
 
     catalog = load_catalog(project_root)
-    assert catalog.workloads["spawn_idle"].shape_for("quick").processes == 2
+    assert catalog.workloads["spawn_idle"].shape_for("quick").iterations == 2
     assert catalog.workloads["ping_pong"].shape_for("quick") == PROFILE_SHAPES["quick"]

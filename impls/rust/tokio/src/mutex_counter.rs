@@ -1,5 +1,6 @@
-//! mutex_counter: T tasks increment one counter, under `tokio::sync::Mutex` or with
-//! `fetch_add`.
+//! mutex_counter: T tasks increment one counter, under `tokio::sync::Mutex`, with `fetch_add`,
+//! or (racy mode) with a relaxed load and a relaxed store, which loses concurrent updates on
+//! purpose when tasks run on more than one worker thread.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -48,11 +49,33 @@ pub async fn run(workers: usize, increments: u64, mode: CounterMode) -> Sample {
                 .expect("workers joined")
                 .into_inner()
         }
+        CounterMode::Racy => {
+            let counter = Arc::new(AtomicU64::new(0));
+            let handles: Vec<JoinHandle<()>> = (0..workers)
+                .map(|_| {
+                    let counter = Arc::clone(&counter);
+                    tokio::spawn(async move {
+                        for _ in 0..increments {
+                            // black_box: one real load and store per increment, not a sum folded by the
+                            // compiler (relaxed atomics allow merging them).
+                            let counter = std::hint::black_box(&counter);
+                            counter.store(counter.load(Relaxed) + 1, Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            join_all(handles).await;
+            Arc::into_inner(counter)
+                .expect("workers joined")
+                .into_inner()
+        }
     };
-    Sample {
-        elapsed: start.elapsed(),
-        fields: vec![("final", total)],
+    let elapsed = start.elapsed();
+    let mut fields = vec![("final", total)];
+    if mode == CounterMode::Racy {
+        fields.push(("lost_updates", workers as u64 * increments - total));
     }
+    Sample { elapsed, fields }
 }
 
 async fn join_all(handles: Vec<JoinHandle<()>>) {
