@@ -54,6 +54,9 @@ def measured_text(v: Verdict) -> str:
         if c.value is not None:
             parts.append(f"ratio {c.value:.3g}×")
     text = "; ".join(dict.fromkeys(parts))
+    judged = sum(c.outcome != NOT_JUDGED for c in v.checks)
+    if text and judged < len(v.checks):
+        text += f" ({judged} of {len(v.checks)} checks measured)"
     if text and v.claim.projection:
         text += f". {v.claim.projection}"
     return text
