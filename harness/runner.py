@@ -1,40 +1,35 @@
-"""The orchestration of a run: toolchains -> build -> verify -> measure -> store.
+"""Executing a plan on this host: toolchains -> build -> verify -> measure -> store.
 
-Each step is a plain function over the catalog's manifests and an executor, so the CLI stays
-thin and tests can drive a run with a fake executor.
+The runner knows nothing of workload kinds beyond their protocol (harness/kinds.py): each
+kind verifies an implementation, groups its cases into units, executes a unit and turns
+results into rows. Each step is a plain function over manifests and an executor, so the CLI
+stays thin and tests can drive a run with a fake executor.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
-from .batch import BatchPlan, run_batch_case
 from .catalog import Catalog
-from .console import Console, comparison_tables
+from .console import Console
 from .errors import UserError
 from .executors import Executor
 from .hostinfo import host_metadata
-from .http import (
-    Setup,
-    iter_server_cases,
-    make_setup,
-    measure_headroom,
-    phases_for,
-    server_rows,
-    server_table,
-    split_cpus,
-    status_cases,
-    verify_case,
-)
-from .manifest import Impl, Variant, Workload
-from .metrics import case_rows
+from .kinds import kind_of, plan_cases
+from .manifest import Impl
+from .metrics import Row
 from .outcome import CaseKey, CaseResult
+from .plan import CaseSpec, Plan, PlanContext, RunContext, past_durations, with_estimates
 from .store import RunStore, new_run_id
-from .vocab import FAILED
+from .vocab import Status, fmt_duration
+
+T = TypeVar("T", CaseSpec, CaseResult)
 
 
 @dataclass(frozen=True)
@@ -76,170 +71,203 @@ def prepare(executor: Executor, impls: Sequence[Impl], console: Console, *, buil
     return ready
 
 
-@dataclass(frozen=True)
-class Group:
-    """The cases of one implementation variant on one workload."""
-
-    impl: Impl
-    variant: Variant
-    workload: Workload
-    plans: tuple[BatchPlan, ...]
-    unsupported: tuple[tuple[BatchPlan, str], ...] = ()
+def make_plan(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
+              cpus: tuple[int, ...], timeout: float | None = None, results: Path | None = None) -> Plan:
+    """Every case the selection holds, with estimates from the newest stored runs under `results`."""
+    ctx = PlanContext(profile, cpus, executor, timeout=timeout)
+    specs = plan_cases(ctx, impls, workloads)
+    past = past_durations(results if results is not None else catalog.root / "results")
+    return Plan(profile=profile, executor=executor.name, cpus=cpus, cases=tuple(with_estimates(specs, past)))
 
 
-def plan_groups(impls: Sequence[Impl], workloads: Sequence[Workload], profile: str,
-                cpus: tuple[int, ...], executor_name: str) -> Iterator[Group]:
-    for impl in impls:
-        for variant in impl.variants:
-            for w in workloads:
-                if w.name not in impl.workloads or not variant.applies_to(w.name):
-                    continue
-                if w.kind == "server":  # its phases are planned by harness.http
-                    yield Group(impl, variant, w, ())
-                    continue
-                labels = [c.label for c in w.cases_for(profile)]
-                plans, unsupported = [], []
-                for label, case in zip(labels, w.cases_for(profile, reduced=impl.reduced_sizes)):
-                    plan = BatchPlan(w, case, label, impl, variant, w.shape_for(profile), cpus, executor_name)
-                    reason = impl.unsupported_reason(w.name, case.as_dict())
-                    if reason:
-                        unsupported.append((plan, reason))
-                    else:
-                        plans.append(plan)
-                yield Group(impl, variant, w, tuple(plans), tuple(unsupported))
+def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> None:
+    """Refuse a saved plan that no longer matches the manifests here (UserError naming the first difference).
+
+    The plan is planned again from this catalog; every case must come out the same, so that a
+    run executes exactly the commands the plan shows.
+    """
+    if plan.executor != executor.name:
+        raise UserError(f"--plan: made for the {plan.executor} executor; pass --executor {plan.executor}")
+    for s in plan.cases:
+        catalog.resolve(s)  # every manifest the plan names exists here
+    impls = [catalog.impls[i] for i in dict.fromkeys(s.impl for s in plan.cases)]
+    workloads = [catalog.workloads[w] for w in dict.fromkeys(s.workload for s in plan.cases)]
+    fresh = {s.key: s for s in plan_cases(PlanContext(plan.profile, plan.cpus, executor), impls, workloads)}
+    for s in plan.cases:
+        now = fresh.get(s.key)
+        if now is not None:  # how long to wait is the plan's to say (`plan --timeout`), not what runs
+            now = replace(now, timeout=s.timeout)
+        if now is None or not now.same_case(s):
+            why = "is no longer planned" if now is None else _difference(s, now)
+            raise UserError(f"--plan: case {s.workload}[{s.case}] {s.label} {why}; the manifests changed since "
+                            "it was planned: plan again")
 
 
-def _status_only(plan: BatchPlan, status: str, error: str) -> CaseResult:
-    return CaseResult(key=plan.key, language=plan.impl.language, model=plan.impl.model,
-                      params=plan.params, status=status, error=error)
-
-
-def verify_group(executor: Executor, group: Group, cpus: tuple[int, ...], executor_name: str,
-                 timeout: float | None) -> list[CaseResult]:
-    """Run the group's verify-profile cases once each (smallest sizes, every answer checked)."""
-    if group.workload.kind == "server":  # verification only, no load
-        return [verify_case(_server_setup(executor, group, "verify", cpus, executor_name, timeout))]
-    results = []
-    for g in plan_groups([group.impl], [group.workload], "verify", cpus, executor_name):
-        if g.variant != group.variant:
-            continue
-        for plan in g.plans:
-            results.append(run_batch_case(executor, plan, timeout=timeout))
-        results.extend(_status_only(p, "unsupported", why) for p, why in g.unsupported)
-    return results
-
-
-def _server_setup(executor: Executor, group: Group, profile: str, cpus: tuple[int, ...], executor_name: str,
-                  timeout: float | None) -> Setup:
-    server, load = split_cpus(cpus, sorted(os.sched_getaffinity(0)))
-    return make_setup(executor, group.impl, group.variant, group.workload, profile, server, load, timeout=timeout,
-                      executor_name=executor_name)
-
-
-def _server_cases(executor: Executor, group: Group, state: Readiness, profile: str, cpus: tuple[int, ...],
-                  timeout: float | None) -> Iterator[CaseResult]:
-    """Every phase of a server workload (harness.http), or each with the build's status when it cannot run."""
-    setup = _server_setup(executor, group, profile, cpus, executor.name, timeout)
-    if state.status != "ok":
-        return status_cases(setup, state.status, state.message)
-    return iter_server_cases(setup)
+def _difference(old: CaseSpec, new: CaseSpec) -> str:
+    a, b = old.to_dict(), new.to_dict()
+    name = next(k for k in a if a[k] != b[k] and k not in ("estimate", "estimate_from"))
+    return f"has {name} {b[name]!r} now, the plan says {a[name]!r}"
 
 
 @dataclass
 class RunOutcome:
     results: list[CaseResult] = field(default_factory=list)
-    rows: dict[CaseKey, list] = field(default_factory=dict)
+    rows: dict[CaseKey, list[Row]] = field(default_factory=dict)
     interrupted: bool = False
+    out: Path | None = None
 
     @property
     def failed(self) -> list[CaseResult]:
-        return [r for r in self.results if r.status in FAILED]
-
-
-def loadgen_headroom(workload: Workload, profile: str, cpus: tuple[int, ...], console: Console) -> dict:
-    """wrk's ceiling on the load CPUs against a trivial responder on the server CPUs, for the report."""
-    server, load = split_cpus(cpus, sorted(os.sched_getaffinity(0)))
-    prof = workload.servers[profile]
-    if not load or not prof.connections:
-        return {"error": "no CPU left for the load generator" if not load else "no closed-loop phase"}
-    try:
-        found = measure_headroom(server, load, duration=prof.duration, connections=[max(prof.connections)],
-                                 tools=("wrk",))
-    except UserError as e:
-        return {"error": str(e)}
-    best = max(found, key=lambda h: h.load.qps)
-    console.say(f"load generator headroom: wrk {best.load.qps:,.0f} req/s against a trivial responder "
-                f"(wrk CPU {best.loadgen_cpu:.2f}, responder CPU {best.responder_cpu:.2f})")
-    return {"runs": [h.as_dict() for h in found]}
+        return [r for r in self.results if r.failed]
 
 
 def _raise_interrupt(signum, frame):  # SIGTERM behaves like Ctrl-C: reap, keep what is finished
     raise KeyboardInterrupt
 
 
-def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence[Workload],
-              *, profile: str, cpus: tuple[int, ...], out: Path | None, console: Console,
-              timeout: float | None = None, argv: Sequence[str] = ()) -> RunOutcome:
-    """Build, verify and measure every selected case; store each one as soon as it is done."""
+def _status_result(spec: CaseSpec, status: str, error: str) -> CaseResult:
+    return CaseResult(key=spec.key, language=spec.language, model=spec.model,
+                      params={**spec.params, **spec.placement}, status=status, error=error, kind=spec.kind)
+
+
+@dataclass
+class _Progress:
+    """Cases done, and the time left: the plan's estimates, scaled by how the finished ones compared."""
+
+    plan: Plan
+    console: Console
+    done: int = 0
+    estimated_done: float = 0.0
+    began: float = field(default_factory=time.perf_counter)
+
+    def eta(self, spec: CaseSpec) -> str:
+        self.estimated_done += spec.estimate
+        left = self.plan.estimate - self.estimated_done
+        if left <= 0 or self.estimated_done <= 0:
+            return ""
+        pace = (time.perf_counter() - self.began) / self.estimated_done
+        return f"about {fmt_duration(left * pace)} left"
+
+
+def _by_kind(items: Iterable[T]) -> dict[str, list[T]]:
+    """Specs or results by the name of their kind, in order of first appearance."""
+    out: dict[str, list[T]] = {}
+    for item in items:
+        out.setdefault(item.kind, []).append(item)  # type: ignore[attr-defined]
+    return out
+
+
+def _units(plan: Plan) -> Iterator[list[CaseSpec]]:
+    """The plan's cases grouped by their kinds into units, in the plan's order of first appearance."""
+    units = [u for kind, specs in _by_kind(plan.cases).items() for u in kind_of(kind).units(specs)]
+    order = {s.key: i for i, s in enumerate(plan.cases)}
+    yield from sorted(units, key=lambda u: min(order[s.key] for s in u))
+
+
+def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | None, console: Console,
+             timeout: float | None = None, argv: Sequence[str] = (),
+             before_case: Callable[[CaseSpec], Sequence[str]] | None = None) -> RunOutcome:
+    """Build, verify and measure every case of `plan`; store each one as soon as it is done.
+
+    `before_case`, when given, runs before each unit (a quiet-host gate, say) and returns flags
+    that every result of that unit carries.
+    """
     run_id = new_run_id()
     out = out or catalog.root / "results" / run_id
-    host = host_metadata(catalog.root)
-    store = RunStore.create(out, run_id, {"profile": profile, "executor": executor.name, "cpus": list(cpus),
-                                          "argv": list(argv), "host": host})
-    outcome = RunOutcome()
+    store = RunStore.create(out, run_id, {"profile": plan.profile, "executor": executor.name,
+                                          "cpus": list(plan.cpus), "argv": list(argv),
+                                          "host": host_metadata(catalog.root),
+                                          "plan": {"cases": len(plan.cases), "estimate_seconds": round(plan.estimate)}})
+    outcome = RunOutcome(out=out)
+    ctx = RunContext(catalog, executor, console, timeout)
+    progress = _Progress(plan, console)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def record(result: CaseResult, spec: CaseSpec, rows: list[Row], provenance: dict[str, str]) -> None:
+        store.add(result, rows, spec, provenance)
+        outcome.results.append(result)
+        outcome.rows[result.key] = rows
+        progress.done += 1
+        figures = kind_of(result.kind).progress(result) if result.status == Status.OK else ""
+        console.case_done(progress.done, len(plan.cases), result, figures, progress.eta(spec))
+
     try:
+        impls = [catalog.impls[i] for i in plan.impls]
         ready = prepare(executor, impls, console)
         store.meta["toolchains"] = {k: v.version for k, v in ready.items()}
         store.meta["builds"] = {k: {"status": v.status, "seconds": round(v.build_seconds, 2), "error": v.message}
                                 for k, v in ready.items()}
-        groups = list(plan_groups(impls, workloads, profile, cpus, executor.name))
-        servers = [w for w in workloads if w.kind == "server"]
-        if servers and any(g.workload.kind == "server" and ready[g.impl.id].status == "ok" for g in groups):
-            store.meta["loadgen_headroom"] = loadgen_headroom(servers[0], profile, cpus, console)
-            store.flush()
-        total = sum(len(g.plans) + len(g.unsupported) for g in groups)
-        total += sum(len(phases_for(g.workload.servers[profile])) for g in groups if g.workload.kind == "server")
-        done = 0
-
-        def record(result: CaseResult, memory_per: str = "", rows: list | None = None) -> None:
-            nonlocal done
-            rows = list(case_rows(result, memory_per)) if rows is None else rows
-            store.add(result, rows)
-            outcome.results.append(result)
-            outcome.rows[result.key] = rows
-            done += 1
-            console.case_done(done, total, result)
-
-        for g in groups:
-            if g.workload.kind == "server":
-                for result in _server_cases(executor, g, ready[g.impl.id], profile, cpus, timeout):
-                    record(result, rows=list(server_rows(result)))
-                continue
-            for plan, why in g.unsupported:
-                record(_status_only(plan, "unsupported", why))
-            state = ready[g.impl.id]
-            if state.status != "ok":
-                for plan in g.plans:
-                    record(_status_only(plan, state.status, state.message))
-                continue
-            bad = [r for r in verify_group(executor, g, cpus, executor.name, timeout) if r.status in FAILED]
-            for plan in g.plans:
-                if bad:
-                    record(_status_only(plan, bad[0].status, f"verify [{bad[0].key.case}]: {bad[0].error}"))
+        runnable = [s for s in plan.cases if not s.status and ready[s.impl].status == "ok"]
+        for kind, specs in _by_kind(runnable).items():
+            store.meta.update(kind_of(kind).before_run(ctx, specs))
+        store.flush()
+        verified: dict[tuple[str, str, str], CaseResult | None] = {}
+        for unit in _units(plan):
+            workload, impl, variant = catalog.resolve(unit[0])
+            kind = kind_of(workload.kind)
+            provenance = executor.provenance(impl) if ready[impl.id].status == "ok" else {}
+            todo = []
+            for spec in unit:
+                state = ready[spec.impl]
+                if spec.status:
+                    record(_status_result(spec, spec.status, spec.reason), spec, [], {})
+                elif state.status != "ok":
+                    record(_status_result(spec, state.status, state.message), spec, [], {})
                 else:
-                    record(run_batch_case(executor, plan, timeout=timeout), g.workload.memory_per)
+                    todo.append(spec)
+            if not todo:
+                continue
+            vkey = (workload.name, impl.id, variant.name)
+            if vkey not in verified:
+                failures = [r for r in kind.verify(ctx, impl, variant, workload, plan.cpus) if r.failed]
+                verified[vkey] = failures[0] if failures else None
+            bad = verified[vkey]
+            if bad is not None:
+                for spec in todo:
+                    record(_status_result(spec, bad.status, f"verify [{bad.key.case}]: {bad.error}"), spec, [], {})
+                continue
+            flags = tuple(before_case(todo[0])) if before_case else ()
+            specs = {s.key: s for s in todo}
+            for result in kind.execute(ctx, todo):
+                if flags and result.status == Status.OK:
+                    result = replace(result, flags=result.flags + flags)
+                record(result, specs[result.key], list(kind.rows(result, workload)), provenance)
         store.finish("complete")
     except KeyboardInterrupt:
         outcome.interrupted = True
         store.finish("interrupted")
     finally:
         signal.signal(signal.SIGTERM, previous)
-    servers = {w.name for w in workloads if w.kind == "server"}
-    tables = (comparison_tables([r for r in outcome.results if r.key.workload not in servers], outcome.rows),
-              server_table(outcome.results, outcome.rows))
-    outcome_text = "\n\n".join(t for t in tables if t)
-    if outcome_text:
-        print(outcome_text)
+    tables = [kind_of(kind).table(results, outcome.rows) for kind, results in _by_kind(outcome.results).items()]
+    text = "\n\n".join(t for t in tables if t)
+    if text:
+        print(text)
     console.say(f"results: {out}")
     return outcome
+
+
+def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
+              cpus: tuple[int, ...], out: Path | None, console: Console, timeout: float | None = None,
+              argv: Sequence[str] = (), before_case: Callable[[CaseSpec], Sequence[str]] | None = None,
+              ) -> RunOutcome:
+    """Plan the selection, then run the plan (what `cmbench run` does without --plan)."""
+    plan = make_plan(catalog, executor, impls, workloads, profile=profile, cpus=cpus, timeout=timeout)
+    return run_plan(plan, catalog, executor, out=out, console=console, timeout=timeout, argv=argv,
+                    before_case=before_case)
+
+
+def verify_impls(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *,
+                 cpus: tuple[int, ...], console: Console, timeout: float | None = None,
+                 build: bool = True) -> tuple[dict[str, Readiness], list[CaseResult]]:
+    """`cmbench verify`: every implementation variant on every selected workload, smallest sizes, answers checked."""
+    ready = prepare(executor, impls, console, build=build)
+    ctx = RunContext(catalog, executor, console, timeout)
+    results = []
+    for impl in impls:
+        if ready[impl.id].status != "ok":
+            continue
+        for variant in impl.variants:
+            for w in workloads:
+                if w.name in impl.workloads and variant.applies_to(w.name):
+                    results.extend(kind_of(w.kind).verify(ctx, impl, variant, w, cpus))
+    return ready, results

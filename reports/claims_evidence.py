@@ -314,6 +314,13 @@ def free_key(params: Mapping[str, str], named: Mapping[str, str]) -> tuple[tuple
     return tuple(sorted((k, v) for k, v in params.items() if k not in named and k not in PLACEMENT_PARAMS))
 
 
+def _flags(value: Any) -> tuple[str, ...]:
+    """A case's flags, from the cases frame ("; "-joined text) or a list."""
+    if isinstance(value, str):
+        return tuple(f.strip() for f in value.split("; ") if f.strip())
+    return tuple(str(f) for f in value or ())
+
+
 def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, variant: str,
            named: Mapping[str, str]) -> dict[tuple, Pooled]:
     """A subject's cases in the source, grouped by their other parameters, with their values."""
@@ -322,7 +329,7 @@ def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, varian
         params = parse_params(c["params"])
         if any(params.get(k) != v for k, v in named.items()):
             continue
-        flags = tuple(c.get("flags") or ())
+        flags = _flags(c.get("flags"))
         status = str(c.get("status") or "ok")
         extra = c.get("extra") if isinstance(c.get("extra"), Mapping) else {}
         base = dict(run_id=c["run_id"], workload=ask.workload, case=c["case"], impl=impl, variant=variant,

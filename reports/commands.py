@@ -8,23 +8,36 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from harness.catalog import Catalog
 from harness.cli import Command
 from harness.errors import UserError
+from harness.vocab import params_text
 
 from .compare import render_terminal
 from .data import find_runs, load_results, resolve_run_paths
-from .site import COMPARE_DIR, MARKER, build_compare_site, build_site
+from .site import COMPARE_DIR, MARKER, ImplInfo, build_compare_site, build_site
 
 
 def default_site(root: Path) -> Path:
     return root / "reports" / "site"
 
 
-def report(runs: list[str], out: str | None, root: Path, descriptions: Mapping[str, str] | None = None) -> int:
+def impl_infos(catalog: Catalog) -> list[ImplInfo]:
+    """The implementations page's view of the catalog."""
+    return [ImplInfo(id=i.id, language=i.language, model=i.model, description=i.description, workloads=i.workloads,
+                     knobs=tuple(i.knobs.items()),
+                     variants=tuple((v.name, v.help, v.workloads) for v in i.variants[1:]),
+                     unsupported=tuple((u.workload, params_text(u.params), u.reason)
+                                       for u in i.unsupported),
+                     readme=i.path / "README.md")
+            for i in catalog.impls.values()]
+
+
+def report(runs: list[str], out: str | None, root: Path, descriptions: Mapping[str, str] | None = None,
+           impls: Sequence[ImplInfo] = ()) -> int:
     results_dir = root / "results"
     if runs:
         folders = resolve_run_paths(runs, results_dir)
@@ -33,7 +46,7 @@ def report(runs: list[str], out: str | None, root: Path, descriptions: Mapping[s
         if not folders:
             raise UserError(f"{results_dir}: no runs found; run `cmbench run` first, or name run folders")
     results = load_results(folders)
-    summary = build_site(results, Path(out) if out else default_site(root), descriptions=descriptions)
+    summary = build_site(results, Path(out) if out else default_site(root), descriptions=descriptions, impls=impls)
     print(f"report: {len(results.runs)} run(s), {summary.pages} pages, {summary.plots} plots, {summary.tables} "
           f"tables, {summary.size / 1e6:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)
     print(summary.index)
@@ -64,7 +77,8 @@ def compare(run_a: str, run_b: str, out: str | None, root: Path) -> int:
 
 def cmd_report(args: argparse.Namespace, catalog: Catalog) -> int:
     """Render the static report site; the last line printed is the path of its index.html."""
-    return report(args.runs, args.out, catalog.root, {w.name: w.summary for w in catalog.workloads.values()})
+    return report(args.runs, args.out, catalog.root, {w.name: w.summary for w in catalog.workloads.values()},
+                  impl_infos(catalog))
 
 
 def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:

@@ -81,21 +81,7 @@ class Results:
 
 
 CASE_COLUMNS = ["run_id", "workload", "case", "impl", "variant", "implementation", "language", "model",
-                "status", "error", "params", "flags", "extra"]
-
-
-def case_flags(status: str, error: str, extra: Mapping[str, Any]) -> tuple[str, ...]:
-    """Why an ok case's figures are doubtful (generator saturated, host busy, rate short of target).
-
-    Server phases list them in `extra.flags`; a batch case that is ok but has error text is flagged
-    by that text. A case that is not ok has no figures to flag.
-    """
-    if status != OK:
-        return ()
-    listed = extra.get("flags")
-    if isinstance(listed, list):
-        return tuple(str(f) for f in listed if str(f).strip())
-    return tuple(p.strip() for p in error.split("; ") if p.strip())
+                "status", "error", "flags", "params", "extra"]
 
 
 def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) -> pd.DataFrame:
@@ -109,14 +95,13 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
         variant = str(c.get("variant") or "default")
         params = c.get("params") or {}
         extra = c.get("extra") if isinstance(c.get("extra"), dict) else {}
-        error = str(c.get("error") or "")
         rows.append({
             "run_id": run_id, "workload": str(c["workload"]), "case": str(c["case"]), "impl": str(c["impl"]),
             "variant": variant, "implementation": implementation_label(str(c["impl"]), variant),
             "language": str(c.get("language", "")), "model": str(c.get("model", "")),
-            "status": str(c["status"]), "error": error,
-            "params": params_text(params) if isinstance(params, dict) else str(params),
-            "flags": case_flags(str(c["status"]), error, extra), "extra": extra,
+            "status": str(c["status"]), "error": str(c.get("error") or ""),
+            "flags": "; ".join(str(f) for f in c.get("flags") or ()),
+            "params": params_text(params) if isinstance(params, dict) else str(params), "extra": extra,
         })
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 

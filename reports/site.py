@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +140,32 @@ def _staging(out: Path) -> Iterator[Path]:
         raise
 
 
+@dataclass(frozen=True)
+class ImplInfo:
+    """What the implementations page shows of one implementation (taken from its impl.toml)."""
+
+    id: str
+    language: str
+    model: str
+    description: str
+    workloads: tuple[str, ...]
+    knobs: tuple[tuple[str, str], ...] = ()
+    variants: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # name, help, workloads ("": all)
+    unsupported: tuple[tuple[str, str, str], ...] = ()  # workload, parameter values, reason
+    readme: Path | None = None  # the README in the project tree
+
+
+def _impl_rows(impls: Sequence[ImplInfo], out: Path) -> list[dict]:
+    """Each implementation with its README linked relative to the site folder (works from disk)."""
+    rows = []
+    for info in impls:
+        link = ""
+        if info.readme is not None and info.readme.is_file():
+            link = Path(os.path.relpath(info.readme.resolve(), out.resolve())).as_posix()
+        rows.append({"info": info, "anchor": slug(info.id), "readme": link})
+    return rows
+
+
 def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -147,7 +173,8 @@ def _size(folder: Path) -> int:
 def _nav(workloads: list[str]) -> list[dict[str, str]]:
     return ([{"href": "index.html", "label": "Overview"}]
             + [{"href": f"workload-{slug(w)}.html", "label": w} for w in workloads]
-            + [{"href": "history.html", "label": "History"}, {"href": "compare.html", "label": "Compare"},
+            + [{"href": "implementations.html", "label": "Implementations"},
+               {"href": "history.html", "label": "History"}, {"href": "compare.html", "label": "Compare"},
                {"href": "claims.html", "label": "Claims"}, {"href": "environment.html", "label": "Environment"}])
 
 
@@ -218,7 +245,7 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
 
 
 def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
-               descriptions: Mapping[str, str] | None = None) -> SiteSummary:
+               descriptions: Mapping[str, str] | None = None, impls: Sequence[ImplInfo] = ()) -> SiteSummary:
     """Render every page for `results` into `out`; the overview and workload pages show the latest run."""
     began = time.perf_counter()
     ledger = ledger or load_ledger()
@@ -267,6 +294,9 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
             w.page(f"workload-{slug(name)}.html", "workload.html", title=name, run=run, view=view,
                    key_label=label(view.key_metric) if view.key_metric else "", figures=figures, unstable=unstable,
                    headroom=headroom_rows(run, lsum) if name == "http_server" else [])
+
+        w.page("implementations.html", "implementations.html", title="Implementations",
+               impls=_impl_rows(impls, out))
 
         envs = [run_environment(r) for r in reversed(results.runs)]
         envs = [type(e)(e.run, w.table(e.facts), w.table(e.toolchains)) for e in envs]
