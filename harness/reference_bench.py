@@ -15,7 +15,9 @@ workloads, each pinned to one CPU (the same as `taskset -c N`), and stored in ru
 A switch here includes the pipe read and write around it, as a ping_pong hop includes the
 model's hand-off. Each is repeated R times, so every figure has n = R values. A measurement
 that cannot be taken (perf missing or not permitted, no C compiler) is listed as skipped with
-the reason; nothing else is affected.
+the reason; nothing else is affected. When other work kept the host busy before or after the
+measurements (the server phases' rule, harness/http/cases.py `host_flags`), the result carries
+that flag, and the claims ledger does not judge from flagged figures.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 
 from .ccache import compiled
 from .errors import UserError
+from .http.cases import host_flags
 from .process import child_env, run_child
 from .stats import Summary, summarize
 
@@ -75,13 +78,14 @@ class ReferenceMeasurements:
     cpu: int
     measured: tuple[Reference, ...]
     skipped: tuple[Skipped, ...] = ()
+    flags: tuple[str, ...] = ()  # why the figures should be read with care (a busy host)
 
     def get(self, name: str) -> Reference | None:
         return next((r for r in self.measured if r.name == name), None)
 
     def as_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "cpu": self.cpu, "measured": [r.as_dict() for r in self.measured],
-                "skipped": [s.as_dict() for s in self.skipped]}
+                "skipped": [s.as_dict() for s in self.skipped], "flags": list(self.flags)}
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "reference_measurements") -> ReferenceMeasurements:
@@ -95,12 +99,13 @@ class ReferenceMeasurements:
             measured = tuple(Reference(str(r["name"]), str(r["unit"]), tuple(float(v) for v in r["values"]),
                                        str(r.get("method", ""))) for r in data.get("measured", []))
             skipped = tuple(Skipped(str(s["name"]), str(s["reason"])) for s in data.get("skipped", []))
+            flags = tuple(str(f) for f in data.get("flags", []))
             cpu = int(data["cpu"])
         except (KeyError, TypeError, ValueError) as e:
             raise UserError(f"{where}: malformed ({type(e).__name__}: {e}); the file is damaged") from None
         if any(not r.values for r in measured):
             raise UserError(f"{where}: a measurement has no values; the file is damaged")
-        return cls(cpu, measured, skipped)
+        return cls(cpu, measured, skipped, flags)
 
 
 def _run(argv: Sequence[str], cpu: int) -> tuple[int, str, str]:
@@ -160,17 +165,19 @@ def spawn_program() -> Path:
 
 
 def measure_references(cpu: int | None = None, *, repeats: int = 5, switch_loops: int = 100_000,
-                       spawn_count: int = 2000, run: Runner = _run,
-                       program: Callable[[], Path] = spawn_program) -> ReferenceMeasurements:
+                       spawn_count: int = 2000, run: Runner = _run, program: Callable[[], Path] = spawn_program,
+                       busy: Callable[[], tuple[Any, list[str]]] = host_flags) -> ReferenceMeasurements:
     """Measure every reference figure on one CPU (default: the first this process may use)."""
     if repeats < 1 or switch_loops < 1 or spawn_count < 1:
         raise ValueError("repeats, switch_loops and spawn_count must be at least 1")
     cpu = min(os.sched_getaffinity(0)) if cpu is None else cpu
+    flags = list(busy()[1])
     found = [
         _switches("process_switch", False, cpu, repeats, switch_loops, run),
         _switches("thread_switch", True, cpu, repeats, switch_loops, run),
         _creations("process_create", "fork", cpu, repeats, spawn_count, run, program),
         _creations("thread_create", "thread", cpu, repeats, spawn_count, run, program),
     ]
+    flags += [f for f in busy()[1] if f not in flags]
     return ReferenceMeasurements(cpu, tuple(f for f in found if isinstance(f, Reference)),
-                                 tuple(f for f in found if isinstance(f, Skipped)))
+                                 tuple(f for f in found if isinstance(f, Skipped)), tuple(flags))

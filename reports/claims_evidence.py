@@ -296,8 +296,8 @@ def _with_references(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
             params = params_text({"op": ref.name, **placement})
             case = f"op={ref.name}"
             extra_cases.append({"run_id": run.run_id, "workload": REFERENCE_WORKLOAD, "case": case,
-                                "impl": REFERENCE_IMPL, "variant": "default", "status": "ok", "flags": (),
-                                "extra": {"method": ref.method}, "params": params})
+                                "impl": REFERENCE_IMPL, "variant": "default", "status": "ok",
+                                "flags": "; ".join(refs.flags), "extra": {"method": ref.method}, "params": params})
             for i, v in enumerate(ref.values):
                 extra_rows.append({"run_id": run.run_id, "workload": REFERENCE_WORKLOAD, "case": case,
                                    "impl": REFERENCE_IMPL, "variant": "default", "params": params,

@@ -348,6 +348,10 @@ def test_reference_measurements_come_from_run_json():
     thread = claim(workload="reference", metric="time_per_op", unit="ns", rule="range", low=500, high=2000,
                    checks=((Subject("host/os", params={"op": "thread_switch"}),),))
     assert evaluate(thread, results).verdict == CONSISTENT
+    busy = {**refs, "flags": ["host busy: 1-minute load average 9.0 on 2 CPUs; figures may be disturbed"]}
+    flagged = make_results([{"id": "r", "cases": [], "meta": {"reference_measurements": busy}}])
+    v = evaluate(thread, flagged)
+    assert v.verdict == NOT_MEASURED and "flagged: host busy" in v.reason
 
 
 def test_rates_and_projections_combine_metrics_of_the_same_process():
