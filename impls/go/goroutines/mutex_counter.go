@@ -24,53 +24,47 @@ func mutexCounter(fs *flag.FlagSet) func() result {
 	}
 }
 
+// onWorkers starts T goroutines that each run work, waits for all of them
+// and returns the time from the first start to the last finish.
+func onWorkers(threads int, work func()) time.Duration {
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Add(threads)
+	for range threads {
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
 // counterMutex has T goroutines take a sync.Mutex around every increment.
 func counterMutex(threads, increments int) result {
 	var counter struct {
 		sync.Mutex
 		n uint64
 	}
-	var wg sync.WaitGroup
-
-	start := time.Now()
-	wg.Add(threads)
-	for range threads {
-		go func() {
-			defer wg.Done()
-			for range increments {
-				counter.Lock()
-				counter.n++
-				counter.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	final := counter.n
-	elapsed := time.Since(start)
-
-	return result{elapsed, []field{{"final", final}}}
+	elapsed := onWorkers(threads, func() {
+		for range increments {
+			counter.Lock()
+			counter.n++
+			counter.Unlock()
+		}
+	})
+	return result{elapsed, []field{{"final", counter.n}}}
 }
 
 // counterAtomic has T goroutines do one atomic add per increment.
 func counterAtomic(threads, increments int) result {
 	var counter atomic.Uint64
-	var wg sync.WaitGroup
-
-	start := time.Now()
-	wg.Add(threads)
-	for range threads {
-		go func() {
-			defer wg.Done()
-			for range increments {
-				counter.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	final := counter.Load()
-	elapsed := time.Since(start)
-
-	return result{elapsed, []field{{"final", final}}}
+	elapsed := onWorkers(threads, func() {
+		for range increments {
+			counter.Add(1)
+		}
+	})
+	return result{elapsed, []field{{"final", counter.Load()}}}
 }
 
 // counterRacy has T goroutines increment a plain shared variable with no
@@ -79,22 +73,11 @@ func counterAtomic(threads, increments int) result {
 // without -race; the race detector would report exactly this.
 func counterRacy(threads, increments int) result {
 	var counter uint64
-	var wg sync.WaitGroup
-
-	start := time.Now()
-	wg.Add(threads)
-	for range threads {
-		go func() {
-			defer wg.Done()
-			for range increments {
-				counter++
-			}
-		}()
-	}
-	wg.Wait()
-	final := counter
-	elapsed := time.Since(start)
-
-	lost := uint64(threads)*uint64(increments) - final
-	return result{elapsed, []field{{"final", final}, {"lost_updates", lost}}}
+	elapsed := onWorkers(threads, func() {
+		for range increments {
+			counter++
+		}
+	})
+	lost := uint64(threads)*uint64(increments) - counter
+	return result{elapsed, []field{{"final", counter}, {"lost_updates", lost}}}
 }

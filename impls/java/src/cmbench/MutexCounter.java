@@ -49,69 +49,53 @@ final class MutexCounter implements Batch {
     private Result runMutex(Threads threads) throws InterruptedException {
         ReentrantLock lock = new ReentrantLock();
         Counter counter = new Counter();
-        Thread[] workers = new Thread[threadCount];
-
-        long start = System.nanoTime();
-        for (int t = 0; t < threadCount; t++) {
-            workers[t] = threads.start(() -> {
-                for (int i = 0; i < increments; i++) {
-                    lock.lock();
-                    try {
-                        counter.value++;
-                    } finally {
-                        lock.unlock();
-                    }
+        long elapsed = onWorkers(threads, () -> {
+            for (int i = 0; i < increments; i++) {
+                lock.lock();
+                try {
+                    counter.value++;
+                } finally {
+                    lock.unlock();
                 }
-            });
-        }
-        joinAll(workers);
-        long total = counter.value;
-        long elapsed = System.nanoTime() - start;
-        return new Result(elapsed, new Fields().u64("final", total));
+            }
+        });
+        return new Result(elapsed, new Fields().u64("final", counter.value));
     }
 
     private Result runAtomic(Threads threads) throws InterruptedException {
         AtomicLong counter = new AtomicLong();
-        Thread[] workers = new Thread[threadCount];
-
-        long start = System.nanoTime();
-        for (int t = 0; t < threadCount; t++) {
-            workers[t] = threads.start(() -> {
-                for (int i = 0; i < increments; i++) {
-                    counter.incrementAndGet();
-                }
-            });
-        }
-        joinAll(workers);
-        long total = counter.get();
-        long elapsed = System.nanoTime() - start;
-        return new Result(elapsed, new Fields().u64("final", total));
+        long elapsed = onWorkers(threads, () -> {
+            for (int i = 0; i < increments; i++) {
+                counter.incrementAndGet();
+            }
+        });
+        return new Result(elapsed, new Fields().u64("final", counter.get()));
     }
 
     /** value++ on a volatile field: a read and a write, not one atomic step. The race is the point. */
     private Result runRacy(Threads threads) throws InterruptedException {
         RacyCounter counter = new RacyCounter();
-        Thread[] workers = new Thread[threadCount];
-
-        long start = System.nanoTime();
-        for (int t = 0; t < threadCount; t++) {
-            workers[t] = threads.start(() -> {
-                for (int i = 0; i < increments; i++) {
-                    counter.value++;
-                }
-            });
-        }
-        joinAll(workers);
+        long elapsed = onWorkers(threads, () -> {
+            for (int i = 0; i < increments; i++) {
+                counter.value++;
+            }
+        });
         long total = counter.value;
-        long elapsed = System.nanoTime() - start;
         long expected = (long) threadCount * increments;
         return new Result(elapsed,
                 new Fields().u64("final", total).u64("lost_updates", expected - total));
     }
 
-    private static void joinAll(Thread[] workers) throws InterruptedException {
+    /** Starts T threads of the model running {@code work}, joins them, and returns the nanoseconds taken. */
+    private long onWorkers(Threads threads, Threads.Body work) throws InterruptedException {
+        Thread[] workers = new Thread[threadCount];
+        long start = System.nanoTime();
+        for (int t = 0; t < threadCount; t++) {
+            workers[t] = threads.start(work);
+        }
         for (Thread worker : workers) {
             worker.join();
         }
+        return System.nanoTime() - start;
     }
 }
