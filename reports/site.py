@@ -24,14 +24,15 @@ import pandas as pd
 from harness.errors import UserError
 
 from . import plots
-from .claims import CONSISTENT, CONTRADICTED, NOT_MEASURED, Ledger, Verdict, evaluate_all, load_ledger
+from .claims import Ledger, evaluate_all, load_ledger
+from .claims_view import page_context, verdict_counts, write_claims_json
 from .compare import Comparison, compare_runs, comparison_table, verdict_class
 from .data import Results, Run, implementation_order, short_case_labels, summarize
 from .environment import run_environment, runs_table
 from .history import build_history
 from .metrics import label, ranked
 from .overview import FAILED, build_overview, workload_cases
-from .table import Cell, Table
+from .table import Table
 from .workload import build_workload, headroom_rows, scaling_series, slug
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -202,30 +203,6 @@ def _tally(c: Comparison) -> list[tuple[tuple[str, str], int]]:
     return [((w, verdict_class(w)), counts[w]) for w in order if counts.get(w)]
 
 
-def _ledger_tables(verdicts: list[Verdict], ledger: Ledger) -> tuple[Table, Table]:
-    rows, raw = [], []
-    cls = {CONSISTENT: "good", CONTRADICTED: "bad", NOT_MEASURED: "neutral"}
-    for v in verdicts:
-        c = v.claim
-        judged = [k for k in v.checks if k.passed is not None]
-        measured = "; ".join(k.text for k in judged) if judged else ""
-        shown = measured or f"not measured: {v.reason}"
-        rows.append([Cell(c.id, cls="rowhead", href=f"#claim-{c.id}"), Cell(c.source.document, title=c.source.section),
-                     c.claimed, Cell(shown if len(shown) < 180 else shown[:177] + "…", title=shown,
-                                     cls="" if measured else "muted"),
-                     Cell(v.verdict, cls=f"verdict {cls[v.verdict]}", title=v.reason)])
-        raw.append({"id": c.id, "document": c.source.document, "section": c.source.section,
-                    "quote": c.source.quote, "claim_zh": c.zh, "claim_en": c.en, "claimed": c.claimed,
-                    "workload": c.workload, "metric": c.metric, "rule": c.rule_text(), "measured": measured,
-                    "runs": ",".join(dict.fromkeys(k.run_id for k in judged)), "verdict": v.verdict,
-                    "reason": v.reason})
-    summary = Table.build("claims", "Claims and verdicts", ["claim", "document", "claimed", "measured here",
-                                                            "verdict"], rows, raw=pd.DataFrame(raw))
-    oos = Table.build("claims-out-of-scope", "Figures left out", ["document", "section", "figure", "why"],
-                      [[o.document, o.section, o.figure, o.reason] for o in ledger.out_of_scope])
-    return summary, oos
-
-
 def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd.DataFrame, workload: str,
                       cases: list[str], colors: dict, key: str | None) -> list[Figure]:
     short = short_case_labels(cases)
@@ -281,9 +258,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                                                 + [i for r in results.runs for i in r.cases["implementation"]]))
     by_workload = workload_cases(run, lsum)
     verdicts = evaluate_all(ledger, results)
-    claim_counts = {"consistent": 0, "contradicted": 0, "not_measured": 0}
-    for v in verdicts:
-        claim_counts[v.verdict.replace(" ", "_")] += 1
+    claim_counts = verdict_counts(verdicts)
     runs_note = (f"run {run.run_id}" if len(results.runs) == 1
                  else f"{len(results.runs)} runs, the latest {run.run_id}")
     with _staging(out) as root:
@@ -351,12 +326,8 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
             w.page("compare.html", "compare.html", title="Compare", comparison=None, runs_count=len(results.runs),
                    saved=saved)
 
-        summary, oos = _ledger_tables(verdicts, ledger)
-        w.page("claims.html", "claims.html", title="Claims ledger", counts=claim_counts, summary=w.table(summary),
-               out_of_scope=w.table(oos),
-               verdicts=[{"claim": v.claim, "verdict": v.verdict, "checks": v.checks, "reason": v.reason,
-                          "cls": {CONSISTENT: "good", CONTRADICTED: "bad"}.get(v.verdict, "neutral")}
-                         for v in verdicts])
+        w.page("claims.html", "claims.html", title="Claims ledger", **page_context(verdicts, ledger, w.table))
+        write_claims_json(root / "claims.json", verdicts)
         pages, figures, tables = len(w.pages), len(w.figures), len(w.slugs)
     out = out.resolve()
     return SiteSummary(out / "index.html", pages, figures, tables, time.perf_counter() - began, _size(out))

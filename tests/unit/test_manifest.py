@@ -34,7 +34,7 @@ def test_project_catalog_loads(project_root):
     assert {"worker_pool", "pipeline", "mutex_counter", "ping_pong", "spawn_idle", "http_server"} <= set(
         catalog.workloads)
     wp = catalog.workloads["worker_pool"]
-    assert [c.as_dict()["workers"] for c in wp.cases_for("quick")] == [4, 0]
+    assert [c.as_dict()["workers"] for c in wp.cases_for("quick")] == [4, 4, 0]
     reduced = wp.cases_for("quick", reduced=True)
     assert all(c.as_dict()["tasks"] < wp.cases_for("quick")[0].as_dict()["tasks"] for c in reduced)
     assert wp.operations_per_iteration(wp.cases_for("quick")[0].as_dict()) == 200000
@@ -140,5 +140,5 @@ def test_profile_shape_override(project_root):
     from harness.manifest import PROFILE_SHAPES
 
     catalog = load_catalog(project_root)
-    assert catalog.workloads["spawn_idle"].shape_for("quick").processes == 2
+    assert catalog.workloads["spawn_idle"].shape_for("quick").iterations == 2
     assert catalog.workloads["ping_pong"].shape_for("quick") == PROFILE_SHAPES["quick"]

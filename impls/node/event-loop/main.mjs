@@ -11,7 +11,7 @@ import * as loop from "./loop.mjs";
 const BATCH = {
   worker_pool: { params: { tasks: 0, queue: 1, workers: 0, rounds: 0 } },
   pipeline: { params: { items: 0, stages: 0, capacity: 1 } },
-  mutex_counter: { params: { threads: 0, increments: 0 }, modes: ["mutex", "atomic"] },
+  mutex_counter: { params: { threads: 0, increments: 0 }, modes: ["mutex", "atomic", "racy"] },
   ping_pong: { params: { roundtrips: 0 } },
   spawn_idle: { params: { tasks: 0, sleep_ms: 0 } },
 };

@@ -52,6 +52,13 @@ const roles = {
     for (let i = 0; i < increments; i++) Atomics.add(counter, 0, 1n);
   },
 
+  // The deliberate race: a plain read and a plain write of shared memory per increment (the
+  // JavaScript memory model makes it racy, not undefined); a write by another Worker between
+  // them is overwritten.
+  racy({ counter, increments }) {
+    for (let i = 0; i < increments; i++) counter[0] = counter[0] + 1;
+  },
+
   // ping_pong, side B: take from ping, add 1, put on pong.
   pong({ cells, roundtrips }) {
     for (let r = 0; r < roundtrips; r++) put(cells, 1, take(cells, 0) + 1);

@@ -61,17 +61,18 @@ export async function workerPool({ tasks, queue, workers, rounds }, cpus) {
 }
 
 // mutex_counter: T Workers on one counter in a SharedArrayBuffer: a Float64 cell (exact to 2^53)
-// under the futex mutex, or a BigUint64 cell with Atomics.add.
+// under the futex mutex, a BigUint64 cell with Atomics.add, or (racy) a Float64 cell read and
+// written with plain, non-atomic accesses, so Workers running at once lose updates.
 export async function mutexCounter({ threads, increments, mode }) {
   const began = now();
   const buffer = new SharedArrayBuffer(16);
   const cells = new Int32Array(buffer, 0, 1);
-  const counter = mode === "mutex" ? new Float64Array(buffer, 8, 1) : new BigUint64Array(buffer, 8, 1);
+  const counter = mode === "atomic" ? new BigUint64Array(buffer, 8, 1) : new Float64Array(buffer, 8, 1);
   const running = [];
   for (let t = 0; t < threads; t++) running.push(start({ role: mode, cells, counter, increments }));
   await Promise.all(running.map((r) => r.exited));
   const final = Number(counter[0]);
-  return [elapsed(began), { final }];
+  return [elapsed(began), mode === "racy" ? { final, lost_updates: threads * increments - final } : { final }];
 }
 
 // ping_pong: this thread is A, one Worker is B; two one-slot cells, each hop a put + futex wake.
