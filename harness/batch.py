@@ -31,9 +31,12 @@ from .metrics import Row, case_rows
 from .outcome import CaseFailure, CaseKey, CaseResult, Detail, Iteration, ProcessRun
 from .plan import CaseSpec, PlanContext, RunContext
 from .process import ChildResult
+from .reference_bench import measure_references
 from .stats import summarize
 from .vocab import Status
 
+# Profiles whose runs also measure the host's reference switch and creation costs (about 13 s).
+REFERENCE_PROFILES = ("quick", "full")
 # Guesses for a plan's estimate where no stored run has the case: seconds to start and stop one
 # process, and seconds per iteration in each profile.
 PROCESS_GUESS = 0.3
@@ -234,5 +237,10 @@ class BatchKind:
         raise ValueError("batch results carry no detail")
 
     def before_run(self, ctx: RunContext, specs: Sequence[CaseSpec]) -> dict[str, Any]:
-        return {}
+        """The host's own switch and creation costs (perf bench sched pipe, fork vs thread), once per quick
+        or full run, as the reference the claims ledger judges the implementations' hand-offs against."""
+        if not specs or specs[0].profile not in REFERENCE_PROFILES:
+            return {}
+        ctx.console.say("reference measurements: perf bench sched pipe, fork and pthread_create on one CPU")
+        return {"reference_measurements": measure_references(min(specs[0].cpus)).as_dict()}
 

@@ -154,6 +154,7 @@ def case_rows(result: CaseResult, memory_per: str = "") -> Iterator[Row]:
     if base is not None:
         yield Row("startup_peak_rss", None, None, base.max_rss)
         yield Row("startup_cpu_time", None, None, base.user + base.system)
+    yield from info_rows(result)
     stacks = {v for proc in result.processes for it in proc.iterations for k, v in it.info.items()
               if k == "stack_bytes"}
     if len(stacks) == 1:
