@@ -9,7 +9,6 @@ stays thin and tests can drive a run with a fake executor.
 from __future__ import annotations
 
 import os
-import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from .console import Console
 from .errors import UserError
 from .executors import Executor
 from .hostinfo import host_metadata
+from .interrupts import Interrupts
 from .kinds import kind_of, plan_cases
 from .manifest import Impl
 from .metrics import Row
@@ -34,10 +34,14 @@ T = TypeVar("T", CaseSpec, CaseResult)
 
 @dataclass(frozen=True)
 class Readiness:
-    status: str  # "ok", "skipped" (toolchain missing) or "build_failed"
+    status: str  # "ok", "skipped" (toolchain missing), "timeout" (its check hung) or "build_failed"
     message: str = ""
     version: str = ""
     build_seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return Status(self.status).failed
 
 
 def choose_cpus(count: int | None) -> tuple[int, ...]:
@@ -54,6 +58,11 @@ def prepare(executor: Executor, impls: Sequence[Impl], console: Console, *, buil
     ready = {}
     for impl in impls:
         tc = executor.toolchain(impl)
+        if tc.timed_out:
+            why = f"toolchain check ({' '.join(impl.toolchain_check)}) timed out: {tc.version}"
+            console.say(f"TIMEOUT {impl.id}: {why}")
+            ready[impl.id] = Readiness("timeout", why, tc.version)
+            continue
         if not tc.present:
             console.say(f"skip {impl.id}: toolchain missing ({' '.join(impl.toolchain_check)}): {impl.toolchain_hint}")
             ready[impl.id] = Readiness("skipped", f"toolchain missing: {impl.toolchain_hint}", tc.version)
@@ -121,10 +130,6 @@ class RunOutcome:
         return [r for r in self.results if r.failed]
 
 
-def _raise_interrupt(signum, frame):  # SIGTERM behaves like Ctrl-C: reap, keep what is finished
-    raise KeyboardInterrupt
-
-
 def _status_result(spec: CaseSpec, status: str, error: str) -> CaseResult:
     return CaseResult(key=spec.key, language=spec.language, model=spec.model,
                       params={**spec.params, **spec.placement}, status=status, error=error, kind=spec.kind)
@@ -177,11 +182,12 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | No
     store = RunStore.create(out, run_id, {"profile": plan.profile, "executor": executor.name,
                                           "cpus": list(plan.cpus), "argv": list(argv),
                                           "host": host_metadata(catalog.root),
-                                          "plan": {"cases": len(plan.cases), "estimate_seconds": round(plan.estimate)}})
+                                          "plan": {"cases": len(plan.cases), "estimate_seconds": round(plan.estimate)}},
+                            say=console.say)
     outcome = RunOutcome(out=out)
     ctx = RunContext(catalog, executor, console, timeout)
     progress = _Progress(plan, console)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    interrupts = Interrupts().install()  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished
 
     def record(result: CaseResult, spec: CaseSpec, rows: list[Row], provenance: dict[str, str]) -> None:
         store.add(result, rows, spec, provenance)
@@ -237,7 +243,7 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | No
         outcome.interrupted = True
         store.finish("interrupted")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        interrupts.restore()
     tables = [kind_of(kind).table(results, outcome.rows) for kind, results in _by_kind(outcome.results).items()]
     text = "\n\n".join(t for t in tables if t)
     if text:
