@@ -37,6 +37,7 @@ RUN_ENV_KEEP = ("HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TERM")
 BUILD_ENV_PREFIXES = ("CARGO", "RUSTUP", "RUSTC", "GO", "JAVA", "CC", "CFLAGS", "DOCKER")
 OUTPUT_LIMIT = 16 * 2**20  # bytes kept per stream; a child that prints more is stopped
 KILL_GRACE = 5.0  # seconds the wrapper has to stop everything before its process group is killed
+EXIT_SETTLE = 1.0  # seconds a child whose stdout ended may take to become waitable
 JOIN_GRACE = 5.0  # seconds to wait for the output pipes to close once the wrapper has exited
 STOP = signal.SIGUSR1  # tells rusage-exec to kill the program and everything it started
 
@@ -79,7 +80,8 @@ class ChildResult:
 
 
 def overflow_message(stream: str, limit: int) -> str:
-    return f"printed more than {limit} bytes ({limit / 2**20:g} MiB) on {stream}; stopped there"
+    size = f" ({limit / 2**20:g} MiB)" if limit >= 2**20 else ""
+    return f"printed more than {limit} bytes{size} on {stream}; stopped there"
 
 
 def child_env(extra: Mapping[str, str] | None = None, *, build: bool = False) -> dict[str, str]:
@@ -402,7 +404,12 @@ class RunningChild:
 
     def read_line(self, timeout: float) -> str | None:
         """The next stdout line, or None if none came within `timeout` or the child exited."""
-        return self._child.out.read_line(timeout)
+        line = self._child.out.read_line(timeout)
+        if line is None and self._child.out.done:  # end of file comes just before the exit can be waited for
+            deadline = time.monotonic() + EXIT_SETTLE
+            while not self._child.exited() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return line
 
     def alive(self) -> bool:
         return self.result is None and not self._child.exited()

@@ -17,7 +17,6 @@ import csv
 import io
 import json
 import os
-import socket
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import pyperf
 
 from .errors import UserError
 from .interrupts import signals_deferred
+from .liveness import gone, identity
 from .metrics import Row
 from .outcome import CaseResult
 from .vocab import impl_label, params_text
@@ -93,46 +93,6 @@ def _stage(path: Path, fill: Callable[[Path], None]) -> Path:
     return tmp
 
 
-def _boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return ""
-
-
-def _process_start(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot), or None when there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    try:
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def harness_identity() -> dict[str, Any]:
-    """What tells whether the process writing a run is still there: pid, its start time, host, boot."""
-    pid = os.getpid()
-    return {"pid": pid, "pid_started": _process_start(pid), "host": socket.gethostname(), "boot_id": _boot_id()}
-
-
-def _gone(who: Any) -> str:
-    """Why the harness `who` (a run.json's "harness") is gone, or "" when it may still be running."""
-    if not isinstance(who, dict) or who.get("host") != socket.gethostname():
-        return ""  # another host's run, or one from before the harness was recorded: not ours to judge
-    if who.get("boot_id") and who.get("boot_id") != _boot_id():
-        return f"host {who['host']} has rebooted since"
-    pid = who.get("pid")
-    if not isinstance(pid, int) or isinstance(pid, bool):
-        return ""
-    started = _process_start(pid)
-    if started is None or started != who.get("pid_started"):
-        return f"its harness, pid {pid} on {who['host']}, is gone"
-    return ""
-
-
 def abandon_stale(parent: Path) -> list[str]:
     """Mark `abandoned` every run under `parent` left `running` by a harness that is gone; what was marked, why."""
     notes = []
@@ -148,7 +108,7 @@ def abandon_stale(parent: Path) -> list[str]:
             continue
         if not isinstance(data, dict) or data.get("status") != "running":
             continue
-        why = _gone(data.get("harness"))
+        why = gone(data.get("harness"))
         if not why:
             continue
         data.update(status="abandoned", abandoned={"noticed": now_iso(), "why": why})
@@ -190,7 +150,7 @@ class RunStore:
             if say:
                 say(note)
         store = cls(out, run_id, {"schema": RUN_SCHEMA, "run_id": run_id, "status": "running",
-                                  "started": now_iso(), "finished": None, "harness": harness_identity(), **meta})
+                                  "started": now_iso(), "finished": None, "harness": identity(), **meta})
         try:
             store._write()
         except OSError as e:

@@ -12,6 +12,7 @@ instability flag of harness/stats.py, so the site and the terminal agree on both
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,14 +121,18 @@ def _read_samples(path: Path, run_id: str) -> pd.DataFrame:
         raise UserError(f"{path}: not found; pass a folder written by `cmbench run`") from None
     except (UnicodeDecodeError, csv.Error) as e:
         raise _damaged(path, f"not UTF-8 CSV: {e}") from None
+    with path.open("rb") as f:  # the store ends the file with a newline: without one, it was cut short
+        if f.seek(0, os.SEEK_END):
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                raise _damaged(path, "cut short: its last line has no end")
     missing = [c for c in RESULTS_COLUMNS if c not in header]
     if missing:
         raise UserError(f"{path}: column '{missing[0]}' is missing; expected the header "
                         f"{','.join(RESULTS_COLUMNS)} (a results.csv written by `cmbench run`)")
-    text_columns = [c for c in RESULTS_COLUMNS if c not in ("process", "iteration", "value")]
     try:
-        frame = pd.read_csv(path, dtype={c: str for c in text_columns + ["process", "iteration", "value"]},
-                            keep_default_na=False, usecols=list(RESULTS_COLUMNS), encoding="utf-8")
+        # every column read, so that a row with a cell too many is an error rather than shifted values
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")[list(RESULTS_COLUMNS)]
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
         raise _damaged(path, str(e).strip().split("\n")[-1][:200]) from None
     short = frame["value"].eq("")
