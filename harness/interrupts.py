@@ -30,7 +30,7 @@ class Interrupts:
 
     def _handle(self, signum: int, frame) -> None:
         if self.raised:
-            print("cmbench: stopping; the finished cases are being saved", file=sys.stderr)
+            print("cmbench: already stopping; wait for the clean-up", file=sys.stderr)
             return
         self.raised = True
         raise KeyboardInterrupt
