@@ -6,7 +6,9 @@ setsid() is still its own; it kills and reaps every descendant once the program 
 SIGUSR1 (how this module stops a child) and when the harness dies, even by SIGKILL
 (PR_SET_PDEATHSIG). So a timeout, Ctrl-C, a crashed harness or a program that daemonises
 leaves no process running. If the wrapper itself does not exit within KILL_GRACE after being
-told to stop, its whole process group is killed.
+told to stop, its whole process group is killed. The kernel sends the parent-death signal when
+the *thread* that started the child ends, so start children from a thread that outlives them
+(the main thread does).
 
 stdout and stderr are pipes drained by one thread each into memory, at most `limit` bytes
 each (OUTPUT_LIMIT by default): a child that prints more is stopped at once and its result

@@ -59,6 +59,6 @@ def test_output_past_the_limit_stops_the_child_at_once():
     began = time.monotonic()
     r = run_child(["/bin/sh", "-c", "yes line"], cwd=FAULT_ROOT, env=env, timeout=60, limit=4096)
     assert time.monotonic() - began < 10 and not r.timed_out
-    assert r.overflow == "stdout" and len(r.stdout) == 4096 and r.returncode < 0
+    assert r.overflow == "stdout" and len(r.stdout) == 4096 and r.returncode != 0  # SIGKILL, or SIGPIPE first
     assert r.stderr.strip().endswith("printed more than 4096 bytes on stdout; stopped there")
     assert_none_left(tmpdir)
