@@ -52,7 +52,7 @@ HTTP servers (test_server.py, test_process.py):
 - server-crashes-at-start: exits 1 before its ready line -> crashed
 - server-daemonises: forks and the parent exits -> crashed, the daemon killed
 - server-never-ready: no ready line -> timeout
-- server-floods-stderr: logs without bound -> crashed, "printed more than"
+- server-floods-stderr: logs without bound as it starts -> crashed, "printed more than"
 - server-dies-under-load: exits after 200 requests -> crashed during the load phase
 - server-exits-on-its-own: exits 0 by itself -> alive() is False (no exception)
 - server-ignores-sigterm: SIGTERM ignored -> killed after the grace
