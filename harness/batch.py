@@ -53,34 +53,51 @@ def workload_args(workload: Workload, params: Mapping[str, ParamValue], warmups:
     return words + ["--warmups", str(warmups), "--iterations", str(iterations), "--cpus", str(cpus)]
 
 
+def _exact(got: object, want: object) -> bool:
+    """JSON values equal in type as well as value: `1.0` is not `1`, and `true` is not `1`."""
+    return type(got) is type(want) and got == want
+
+
 def parse_output(stdout: str, workload: Workload, params: Mapping[str, int | str],
-                 warmups: int, iterations: int) -> tuple[Iteration, ...]:
-    """Parse and check one process's stdout; raise CaseFailure on any deviation from the contract."""
+                 warmups: int, iterations: int, wall: float | None = None) -> tuple[Iteration, ...]:
+    """Parse and check one process's stdout; raise CaseFailure on any deviation from the contract.
+
+    Lines end at "\n" only (a U+2028 inside a JSON string is no line break). Every field must
+    have the JSON type the contract gives it, and the iterations of one process cannot add up to
+    more than `wall`, the seconds the process ran.
+    """
     expected = reference.expected(workload.name, params)
-    lines = [line for line in stdout.splitlines() if line.strip()]
+    lines = [line for line in stdout.split("\n") if line.strip()]
     if len(lines) != warmups + iterations:
         raise CaseFailure("verify_failed",
                           f"printed {len(lines)} lines, expected {warmups + iterations} (one per iteration)")
     out = []
+    total_ns = 0
     for k, line in enumerate(lines):
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
-            raise CaseFailure("verify_failed", f"line {k + 1} is not JSON: {line[:120]!r}") from None
+        except (ValueError, RecursionError) as e:  # also integers past CPython's digit limit, deep nesting
+            why = "is not JSON" if isinstance(e, json.JSONDecodeError) else f"is not usable JSON ({str(e)[:80]})"
+            raise CaseFailure("verify_failed", f"line {k + 1} {why}: {line[:120]!r}") from None
         if not isinstance(obj, dict):
             raise CaseFailure("verify_failed", f"line {k + 1} is not a JSON object: {line[:120]!r}")
         want = {"workload": workload.name, "iteration": k, "warmup": k < warmups}
         for name, value in want.items():
-            if obj.get(name) != value:
+            if not _exact(obj.get(name), value):
                 raise CaseFailure("verify_failed", f"line {k + 1}: {name} is {obj.get(name)!r}, expected {value!r}")
         elapsed = obj.get("elapsed_ns")
         if isinstance(elapsed, bool) or not isinstance(elapsed, int) or elapsed <= 0:
             raise CaseFailure("verify_failed", f"line {k + 1}: elapsed_ns must be an integer > 0, got {elapsed!r}")
+        total_ns += elapsed
+        if wall is not None and total_ns > wall * 1e9:
+            raise CaseFailure("verify_failed", f"line {k + 1}: elapsed_ns {elapsed} brings the iterations to "
+                              f"{total_ns / 1e9:.6g} s, more than the process ran ({wall:.6g} s)")
         for name in workload.result_fields:
-            if obj.get(name) != expected[name]:
+            if not _exact(obj.get(name), expected[name]):
                 raise CaseFailure("verify_failed", f"iteration {k}: wrong {name}: got {obj.get(name)!r}, "
                                   f"expected {expected[name]}")
-        info = {n: obj[n] for n in workload.info_fields if isinstance(obj.get(n), int)}
+        info = {n: obj[n] for n in workload.info_fields
+                if isinstance(obj.get(n), int) and not isinstance(obj.get(n), bool)}
         out.append(Iteration(k, k < warmups, elapsed / 1e9, info))
     return tuple(out)
 
@@ -109,11 +126,11 @@ def run_batch_case(ctx: RunContext, spec: CaseSpec) -> CaseResult:
 
     try:
         r = run(0, 0)  # the start-up baseline: the same program doing no iteration
-        parse_output(r.stdout, workload, spec.params, 0, 0)
+        parse_output(r.stdout, workload, spec.params, 0, 0, wall=r.wall)
         baseline = r.rusage
         for _ in range(spec.processes):
             r = run(spec.warmups, spec.iterations)
-            its = parse_output(r.stdout, workload, spec.params, spec.warmups, spec.iterations)
+            its = parse_output(r.stdout, workload, spec.params, spec.warmups, spec.iterations, wall=r.wall)
             processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak))
         status, error = Status.OK, ""
     except CaseFailure as f:

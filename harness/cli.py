@@ -14,6 +14,7 @@ from .cluster import make_security, run_on_cluster, serve
 from .console import Console
 from .errors import UserError
 from .executors import EXECUTORS, make_executor
+from .interrupts import Interrupts
 from .manifest import PROFILES, Impl
 from .merge import merge_runs
 from .plan import Plan, plan_table
@@ -98,7 +99,7 @@ def cmd_build(args: argparse.Namespace, catalog: Catalog) -> int:
         executor.close()
     for impl_id, r in ready.items():
         print(f"{impl_id}: {r.status}" + (f" in {r.build_seconds:.1f} s" if r.status == "ok" else f": {r.message}"))
-    return 1 if any(r.status == "build_failed" for r in ready.values()) else 0
+    return 1 if any(r.failed for r in ready.values()) else 0
 
 
 def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
@@ -117,7 +118,7 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
         k = r.key
         console.say(f"{'PASS' if r.status == 'ok' else r.status.upper():13} {impl_label(k.impl, k.variant):36} "
                     f"{k.workload}[{k.case}]" + (f": {r.error}" if r.error else ""))
-    failed = sum(r.failed for r in results) + sum(v.status == "build_failed" for v in ready.values())
+    failed = sum(r.failed for r in results) + sum(v.failed for v in ready.values())
     console.say("verify: all passed" if not failed else f"verify: {failed} failed")
     return 1 if failed else 0
 
@@ -205,7 +206,9 @@ def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
     try:
         connections = [int(c) for c in args.connections.split(",")]
     except ValueError:
-        raise UserError(f"--connections: {args.connections!r} is not a comma-separated list of numbers") from None
+        connections = []
+    if not connections or min(connections) < 1:
+        raise UserError(f"--connections: {args.connections!r} is not a comma-separated list of whole numbers >= 1")
     print(f"server CPUs {list(server)}, load generator CPUs {list(load)}, {args.duration:g} s per run")
     print(headroom_table(measure_headroom(server, load, duration=args.duration, connections=connections)))
     return 0
@@ -213,7 +216,7 @@ def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
 
 def _headroom_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus", type=int, help="CPUs for the responder, as for `run` (default: half of those allowed)")
-    p.add_argument("--duration", type=float, default=5.0, help="seconds per run (default: 5)")
+    p.add_argument("--duration", type=_seconds, default=5.0, help="seconds per run (default: 5)")
     p.add_argument("--connections", default="64,256", help="comma-separated connection counts (default: 64,256)")
 
 
@@ -332,14 +335,15 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = CO
     (package `cmbench`), which adds the report commands to the table.
     """
     args = build_parser(commands).parse_args(argv)
-    try:
-        root = Path(args.root).resolve() if args.root else find_root()
-        catalog = load_catalog(root)
-        return commands[args.command].handler(args, catalog)
-    except UserError as e:
-        print(f"cmbench: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        LIVE.kill_all()
-        print("cmbench: interrupted", file=sys.stderr)
-        return 130
+    with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop every command the same way
+        try:
+            root = Path(args.root).resolve() if args.root else find_root()
+            catalog = load_catalog(root)
+            return commands[args.command].handler(args, catalog)
+        except UserError as e:
+            print(f"cmbench: error: {e}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            LIVE.kill_all()
+            print("cmbench: interrupted", file=sys.stderr)
+            return 130

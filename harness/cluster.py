@@ -50,6 +50,7 @@ from .console import Console
 from .errors import UserError
 from .executors import Executor, make_executor
 from .hostinfo import git_commit, host_metadata
+from .interrupts import Interrupts
 from .kinds import plan_units, result_from_dict
 from .plan import CaseSpec, Plan, RunContext
 from .process import LIVE
@@ -62,7 +63,6 @@ from .runner import (
     RunOutcome,
     prepare,
     preset_result,
-    sigterm_as_interrupt,
     status_result,
 )
 from .vocab import Status
@@ -826,7 +826,7 @@ def run_on_cluster(
             host_wait=host_wait,
         )
         status, stopped = "complete", ""
-        with sigterm_as_interrupt():
+        with Interrupts():
             try:
                 cluster.run()
             except _Stop as e:

@@ -16,7 +16,7 @@ A switch here includes the pipe read and write around it, as a ping_pong hop inc
 model's hand-off. Each is repeated R times, so every figure has n = R values. A measurement
 that cannot be taken (perf missing or not permitted, no C compiler) is listed as skipped with
 the reason; nothing else is affected. When other work kept the host busy before or after the
-measurements (the server phases' rule, harness/http/cases.py `host_flags`), the result carries
+measurements (the server phases' rule, harness/hostinfo.py `host_flags`), the result carries
 that flag, and the claims ledger does not judge from flagged figures.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 
 from .ccache import compiled
 from .errors import UserError
-from .http.cases import host_flags
+from .hostinfo import host_flags
 from .process import child_env, run_child
 from .stats import Summary, summarize
 

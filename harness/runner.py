@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import os
 import platform
-import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +29,7 @@ from .console import Console
 from .errors import UserError
 from .executors import Executor
 from .hostinfo import host_metadata
+from .interrupts import Interrupts
 from .kinds import kind_of, plan_cases, plan_units
 from .manifest import Impl
 from .metrics import Row
@@ -45,10 +44,14 @@ READY_SCHEMA = 1
 
 @dataclass(frozen=True)
 class Readiness:
-    status: str  # "ok", "skipped" (toolchain missing) or "build_failed"
+    status: str  # "ok", "skipped" (toolchain missing), "timeout" (its check hung) or "build_failed"
     message: str = ""
     version: str = ""
     build_seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return Status(self.status).failed
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "message": self.message, "version": self.version,
@@ -73,6 +76,11 @@ def prepare(executor: Executor, impls: Sequence[Impl], console: Console, *, buil
     ready = {}
     for impl in impls:
         tc = executor.toolchain(impl)
+        if tc.timed_out:
+            why = f"toolchain check ({' '.join(impl.toolchain_check)}) timed out: {tc.version}"
+            console.say(f"TIMEOUT {impl.id}: {why}")
+            ready[impl.id] = Readiness("timeout", why, tc.version)
+            continue
         if not tc.present:
             console.say(f"skip {impl.id}: toolchain missing ({' '.join(impl.toolchain_check)}): {impl.toolchain_hint}")
             ready[impl.id] = Readiness("skipped", f"toolchain missing: {impl.toolchain_hint}", tc.version)
@@ -307,7 +315,8 @@ class Recorder:
         run_id = new_run_id()
         out = out or catalog.root / "results" / run_id
         store = RunStore.create(out, run_id, {"profile": plan.profile, "executor": plan.executor,
-                                              "cpus": list(plan.cpus), **meta, "plan": plan.summary()})
+                                              "cpus": list(plan.cpus), **meta, "plan": plan.summary()},
+                                say=console.say)
         return cls(plan, catalog, store, console)
 
     @property
@@ -362,20 +371,6 @@ def by_kind(items: Iterable[T]) -> dict[str, list[T]]:
     return out
 
 
-def _raise_interrupt(signum, frame):  # SIGTERM behaves like Ctrl-C: reap, keep what is finished
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt while inside, so that a run stops the same way on both."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | None, console: Console,
              timeout: float | None = None, argv: Sequence[str] = (),
              before_case: Callable[[CaseSpec], Sequence[str]] | None = None) -> RunOutcome:
@@ -385,7 +380,7 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | No
     host = HostRun(RunContext(catalog, executor, console, timeout), plan.cpus, before_case)
     name = this_host()
     status = "complete"
-    with sigterm_as_interrupt():
+    with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished
         try:
             recorder.note_host(host.prepare(plan, name))
             for unit in plan_units(plan):

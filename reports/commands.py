@@ -45,7 +45,10 @@ def report(runs: list[str], out: str | None, root: Path, descriptions: Mapping[s
         folders = find_runs(results_dir)
         if not folders:
             raise UserError(f"{results_dir}: no runs found; run `cmbench run` first, or name run folders")
-    results = load_results(folders)
+    damaged: list[str] = []
+    results = load_results(folders, damaged)
+    for note in damaged:
+        print(f"cmbench: warning: {note}", file=sys.stderr)
     summary = build_site(results, Path(out) if out else default_site(root), descriptions=descriptions, impls=impls)
     print(f"report: {len(results.runs)} run(s), {summary.pages} pages, {summary.plots} plots, {summary.tables} "
           f"tables, {summary.size / 1e6:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)

@@ -1,7 +1,10 @@
 """Reading what the store wrote: run.json and results.csv of one or more runs, into pandas.
 
 `load_results` validates every file once and returns a `Results`: the runs (metadata and case
-outcomes, oldest first) and one tidy sample table. `summarize` turns samples into one row per
+outcomes, oldest first) and one tidy sample table. A damaged file is a UserError naming it; given
+a `damaged` list, it is noted there instead and the rest is read (a folder whose run.json is
+damaged is left out, one whose results.csv is damaged keeps its case outcomes without figures),
+which is how `cmbench report` still renders every run it can. `summarize` turns samples into one row per
 (run, workload, case, implementation, metric) with the median, the interquartile range and the
 instability flag of harness/stats.py, so the site and the terminal agree on both.
 """
@@ -9,6 +12,7 @@ instability flag of harness/stats.py, so the site and the terminal agree on both
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,19 +110,36 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 
 
+def _damaged(path: Path, why: str) -> UserError:
+    return UserError(f"{path}: damaged ({why}); run the cases again, or leave this run out")
+
+
 def _read_samples(path: Path, run_id: str) -> pd.DataFrame:
     try:
         with path.open(encoding="utf-8", newline="") as f:
             header = next(csv.reader(f), [])
     except FileNotFoundError:
         raise UserError(f"{path}: not found; pass a folder written by `cmbench run`") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise _damaged(path, f"not UTF-8 CSV: {e}") from None
+    with path.open("rb") as f:  # the store ends the file with a newline: without one, it was cut short
+        if f.seek(0, os.SEEK_END):
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                raise _damaged(path, "cut short: its last line has no end")
     missing = [c for c in RESULTS_COLUMNS if c not in header]
     if missing:
         raise UserError(f"{path}: column '{missing[0]}' is missing; expected the header "
                         f"{','.join(RESULTS_COLUMNS)} (a results.csv written by `cmbench run`)")
-    text_columns = [c for c in RESULTS_COLUMNS if c not in ("process", "iteration", "value")]
-    frame = pd.read_csv(path, dtype={c: str for c in text_columns + ["process", "iteration", "value"]},
-                        keep_default_na=False, usecols=list(RESULTS_COLUMNS))
+    try:
+        # every column read, so that a row with a cell too many is an error rather than shifted values
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")[list(RESULTS_COLUMNS)]
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
+        raise _damaged(path, str(e).strip().split("\n")[-1][:200]) from None
+    short = frame["value"].eq("")
+    if short.any():
+        i = int(short.to_numpy().nonzero()[0][0])
+        raise _damaged(path, f"line {i + 2} is cut short")
     values = pd.to_numeric(frame["value"], errors="coerce")
     bad = values.isna()
     if bad.any():
@@ -142,7 +163,27 @@ def _read_samples(path: Path, run_id: str) -> pd.DataFrame:
     return frame
 
 
-def load_run_folder(folder: Path) -> tuple[Run, pd.DataFrame]:
+def _empty_samples() -> pd.DataFrame:
+    return pd.DataFrame(columns=[*RESULTS_COLUMNS, "implementation"])
+
+
+def _listed_only(samples: pd.DataFrame, cases: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
+    """The rows of cases run.json lists; others (a write cut short between the two files) are dropped."""
+    if samples.empty:
+        return samples
+    listed = pd.MultiIndex.from_frame(cases[["workload", "case", "impl", "variant"]])
+    keys = pd.MultiIndex.from_frame(samples[["workload", "case", "impl", "variant"]])
+    stray = ~keys.isin(listed)
+    if stray.any():
+        first = samples[stray].iloc[0]
+        notes.append(f"{path}: {int(stray.sum())} row(s) of cases run.json does not list (the first: "
+                     f"{first['workload']}[{first['case']}] {first['implementation']}); left out")
+        samples = samples[~stray]
+    return samples
+
+
+def load_run_folder(folder: Path, damaged: list[str] | None = None) -> tuple[Run, pd.DataFrame]:
+    """One run folder; a damaged results.csv is noted in `damaged` (when given) and read as no samples."""
     meta = load_run(folder)
     if "run_id" not in meta:
         raise UserError(f"{folder / 'run.json'}: has no run_id; the file is damaged")
@@ -153,12 +194,22 @@ def load_run_folder(folder: Path) -> tuple[Run, pd.DataFrame]:
     run = Run(folder, {k: v for k, v in meta.items() if k != "cases"},
               _cases_frame(run_id, cases, folder / "run.json"))
     samples_path = folder / "results.csv"
-    if samples_path.exists():
-        samples = _read_samples(samples_path, run_id)
-    elif cases and any(c.get("status") == OK for c in cases):
-        raise UserError(f"{samples_path}: not found, but run.json lists finished cases; copy the whole run folder")
-    else:
-        samples = pd.DataFrame(columns=[*RESULTS_COLUMNS, "implementation"])
+    notes: list[str] = []
+    try:
+        if samples_path.exists():
+            samples = _listed_only(_read_samples(samples_path, run_id), run.cases, samples_path, notes)
+        elif cases and any(c.get("status") == OK for c in cases):
+            raise UserError(f"{samples_path}: not found, but run.json lists finished cases; copy the whole run "
+                            "folder")
+        else:
+            samples = _empty_samples()
+    except UserError as e:
+        if damaged is None:
+            raise
+        notes.append(f"{e}; showing the run's case outcomes without figures")
+        samples = _empty_samples()
+    if damaged is not None:
+        damaged.extend(notes)
     return run, samples
 
 
@@ -184,11 +235,23 @@ def resolve_run_paths(args: Iterable[str], results_dir: Path, flag: str = "RUN_D
     return out
 
 
-def load_results(folders: Sequence[Path]) -> Results:
-    """Load and validate runs; they are ordered by start time (then id)."""
+def load_results(folders: Sequence[Path], damaged: list[str] | None = None) -> Results:
+    """Load and validate runs, ordered by start time (then id).
+
+    A damaged file is a UserError; with a `damaged` list, it is noted there and the rest is read.
+    """
     if not folders:
         raise UserError("no runs to read: run `cmbench run` first, or name run folders")
-    loaded = [load_run_folder(Path(f)) for f in folders]
+    loaded = []
+    for f in folders:
+        try:
+            loaded.append(load_run_folder(Path(f), damaged))
+        except UserError as e:
+            if damaged is None:
+                raise
+            damaged.append(f"{e}; this run is left out")
+    if not loaded:
+        raise UserError(f"no run could be read: {damaged[0] if damaged else 'none given'}")
     seen: dict[str, Path] = {}
     for run, _ in loaded:
         if run.run_id in seen:
@@ -196,8 +259,7 @@ def load_results(folders: Sequence[Path]) -> Results:
         seen[run.run_id] = run.path
     loaded.sort(key=lambda pair: (pair[0].started, pair[0].run_id))
     frames = [s for _, s in loaded if len(s)]
-    samples = (pd.concat(frames, ignore_index=True) if frames
-               else pd.DataFrame(columns=[*RESULTS_COLUMNS, "implementation"]))
+    samples = pd.concat(frames, ignore_index=True) if frames else _empty_samples()
     return Results(tuple(r for r, _ in loaded), samples)
 
 

@@ -204,7 +204,8 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
 def latency_curves(summaries: pd.DataFrame, cases: Sequence[str], short: dict[str, str],
                    colors: dict[str, tuple], path: Path, title: str) -> str | None:
     """Latency by percentile (x on a 'nines' scale: p50, p90, p99, p99.9, max), one line per implementation."""
-    lat = summaries[summaries["metric"].map(lambda m: latency_percentile(m) is not None)]
+    # astype(bool): an empty frame's mask has dtype object, which pandas would read as column names
+    lat = summaries[summaries["metric"].map(lambda m: latency_percentile(m) is not None).astype(bool)]
     lat = lat[lat["case"].isin(cases)]
     if lat.empty:
         return None

@@ -30,6 +30,7 @@ def command_line(impl: Impl, variant: Variant, args: Sequence[str], cpus: int,
 class Toolchain:
     present: bool
     version: str  # first line of the check's output, or why it failed
+    timed_out: bool = False  # the check hung: the toolchain is there but broken, not missing
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ batch workloads and the host's network for servers. Inside, the program runs und
 rusage-exec wrapper as natively, so its rusage (CPU, peak RSS, context switches) is measured
 the same way; the container's cgroup peak memory is kept beside it (ContainerResult).
 
-Every container carries the labels `cmbench=1` and `cmbench.session=<id>`; each is removed
-when its process has been collected, on failure, timeout and Ctrl-C, and `close` removes any
-left with this session's label.
+Every container carries the labels `cmbench=1`, `cmbench.session=<id>` and `cmbench.harness`
+(the harness's pid, start time, host and boot, harness/liveness.py); each is removed when its
+process has been collected, on failure, timeout and Ctrl-C, and `close` removes any left with
+this session's label. A harness killed with SIGKILL can do neither, so the first time a session
+talks to the engine it removes every cmbench container whose harness, on this host, is gone.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import threading
@@ -24,6 +27,7 @@ from pathlib import Path
 
 from ..console import Console
 from ..errors import UserError
+from ..liveness import gone, identity
 from ..manifest import Impl, Variant
 from ..vocab import fmt_bytes
 from . import BuildResult, Toolchain, command_line
@@ -84,7 +88,7 @@ class DockerExecutor:
         self._bases = bases
         self.limits = limits or Limits.from_env()
         self.session = os.urandom(6).hex()
-        self.labels = {"cmbench": "1", "cmbench.session": self.session}
+        self.labels = {"cmbench": "1", "cmbench.session": self.session, "cmbench.harness": json.dumps(identity())}
         self.images: dict[str, str] = {}  # impl id -> image tag built or found this session
         self._engine = ""
         self._warned_glibc = False
@@ -95,7 +99,27 @@ class DockerExecutor:
     def client(self):
         if self._client is None:
             self._client = self._connector()
+            self._remove_stale()
         return self._client
+
+    def _remove_stale(self) -> None:
+        """Remove the containers of cmbench sessions on this host whose harness is gone (killed, say)."""
+        removed = 0
+        try:
+            for c in self._client.containers.list(all=True, filters={"label": "cmbench=1"}):
+                labels = getattr(c, "labels", None) or c.attrs.get("Config", {}).get("Labels") or {}
+                try:
+                    who = json.loads(labels.get("cmbench.harness", "null"))
+                except ValueError:
+                    continue
+                if gone(who):
+                    c.remove(force=True)
+                    removed += 1
+        except Exception as e:  # the engine's errors vary; a failed sweep must not stop this session
+            self.console.say(f"docker: could not look for containers left by earlier sessions: {str(e)[:200]}")
+            return
+        if removed:
+            self.console.say(f"docker: removed {removed} container(s) left by cmbench sessions that were killed")
 
     @property
     def bases(self) -> Bases:

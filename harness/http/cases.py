@@ -18,12 +18,12 @@ request that process answered (primer and warm-up included, as rusage covers the
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..executors import Executor
+from ..hostinfo import host_flags
 from ..manifest import Impl, ServerProfile, Variant, Workload
 from ..outcome import CaseFailure, CaseKey, CaseResult, ProcessRun
 from ..process import ChildResult, Rusage
@@ -41,7 +41,6 @@ PRIMER_CONNECTIONS = 8
 IDLE_PRIMER_REQUESTS = 100  # on one connection before the idle phase's memory baseline
 SATURATED = 0.9  # load generator CPU time / (wall time x its CPUs) from which a phase is flagged
 SHORT_OF_RATE = 0.95  # achieved / target QPS below which an open-loop phase is flagged
-BUSY_HOST = 1.0  # 1-minute load average beyond the CPU count (plus this) from which a phase is flagged
 NEEDS = {"closed": ("wrk",), "open": ("wrk", "oha"), "idle": ()}  # the tools each phase runs
 
 
@@ -148,15 +147,6 @@ def _checked(load: LoadResult, server: Server, during: str) -> LoadResult:
         raise CaseFailure("verify_failed", f"{during}: {'; '.join(problems)} ({load.tool}, {load.requests} "
                                            "requests)")
     return load
-
-
-def host_flags() -> tuple[tuple[float, ...], list[str]]:
-    """The host's load averages now, and a flag when other work competed for the CPUs."""
-    load = tuple(round(x, 2) for x in os.getloadavg())
-    cpus = os.cpu_count() or 1
-    if load[0] > cpus + BUSY_HOST:
-        return load, [f"host busy: 1-minute load average {load[0]:.1f} on {cpus} CPUs; figures may be disturbed"]
-    return load, []
 
 
 def verify_case(setup: Setup) -> CaseResult:

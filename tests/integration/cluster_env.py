@@ -28,8 +28,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from harness.console import Console
-from harness.executors.base_recipe import Recipe, RecipeBook, load_recipes
-from harness.executors.docker_base import PYTHON_SITE, Bases, FileList
+from harness.executors.base_recipe import PYTHON_SITE, FileList, Recipe, RecipeBook, load_recipes
+from harness.executors.docker_base import Bases
 from harness.wrapper import wrapper_path
 
 PROJECT = Path(__file__).resolve().parents[2]

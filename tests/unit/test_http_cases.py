@@ -159,7 +159,7 @@ WORKLOAD = Workload(name="http_server", path=Path("."), summary="", kind="server
 @pytest.fixture
 def world(monkeypatch):
     """Fakes for everything past the process boundary; returns (servers, load, problems to report)."""
-    monkeypatch.setattr(cases.os, "getloadavg", lambda: (0.5, 0.4, 0.3))
+    monkeypatch.setattr("os.getloadavg", lambda: (0.5, 0.4, 0.3))
     servers = FakeServers()
     load = FakeLoad(servers)
     problems: list[str] = []
@@ -292,8 +292,8 @@ def test_a_port_taken_twice_fails(world):
 
 def test_a_busy_host_is_flagged_not_failed(world, monkeypatch):
     servers, _, _ = world
-    monkeypatch.setattr(cases.os, "getloadavg", lambda: (40.0, 30.0, 20.0))
-    monkeypatch.setattr(cases.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (40.0, 30.0, 20.0))
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     results = run(servers)
     assert {r.status for r in results} == {"ok"}
     assert all(r.flags == ("host busy: 1-minute load average 40.0 on 2 CPUs; figures may be disturbed",)

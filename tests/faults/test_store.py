@@ -1,0 +1,149 @@
+"""Where results go: a folder that cannot be written, a disk that fills mid-run, a signal mid-write."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import json
+import os
+import signal
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyperf
+import pytest
+
+from harness import store as store_module
+from harness.outcome import CaseKey, CaseResult
+from harness.store import RunStore, StoreError, write_atomic
+
+from .conftest import cmbench, fault, impls, one_line_error
+
+
+@contextmanager
+def tmpfs(path: Path, options: str):
+    """A tmpfs mounted at `path` (root only); skips the test where mounting is not allowed."""
+    path.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def agree(out: Path) -> list[dict]:
+    """The cases of run.json, after checking that results.csv and the pyperf samples hold exactly theirs."""
+    def key(c: dict) -> tuple[str, ...]:
+        return c["workload"], c["case"], c["impl"], c["variant"]
+
+    cases = json.loads((out / "run.json").read_text())["cases"]
+    with open(out / "results.csv", newline="") as f:
+        rows = {key(r) for r in csv.DictReader(f)}
+    assert rows == {key(c) for c in cases if c["status"] == "ok"}
+    if (out / "samples.pyperf.json").exists():
+        names = pyperf.BenchmarkSuite.load(str(out / "samples.pyperf.json")).get_benchmark_names()
+        assert {n.split("] ")[1].split(" ")[0] for n in names} == {k[2] for k in rows}
+    return cases
+
+
+@pytest.mark.integration
+@fault("out-read-only")
+def test_out_on_a_read_only_file_system_is_one_line(tmp_path):
+    with tmpfs(tmp_path / "ro", "ro,size=64k") as ro:
+        r = cmbench("run", "--profile", "smoke", "--workload", "ping_pong", "--impl", impls(["good"]),
+                    "--out", str(ro), name="readonly")
+        one_line_error(r, f"--out {ro}: cannot write there (Read-only file system); choose a writable folder")
+
+
+@pytest.mark.integration
+@fault("out-proc-self")
+def test_out_in_proc_is_one_line():
+    r = cmbench("run", "--profile", "smoke", "--workload", "ping_pong", "--impl", impls(["good"]),
+                "--out", "/proc/self", name="proc")
+    one_line_error(r, "--out /proc/self: cannot write there")
+
+
+@pytest.mark.integration
+@fault("out-is-a-file")
+def test_out_that_is_a_file_is_one_line(tmp_path):
+    (tmp_path / "taken").write_text("not a folder\n")
+    r = cmbench("run", "--profile", "smoke", "--workload", "ping_pong", "--impl", impls(["good"]),
+                "--out", str(tmp_path / "taken"), name="file")
+    one_line_error(r, f"--out {tmp_path / 'taken'}: cannot create the folder")
+
+
+@pytest.mark.integration
+@fault("disk-full-mid-run")
+def test_a_disk_that_fills_mid_run_stops_it_with_one_line_and_a_consistent_reportable_folder(tmp_path):
+    models = ["exit_nonzero", "wrong", "good", "segfault", "line_separator", "garbage"]
+    with tmpfs(tmp_path / "small", "size=32k") as small:
+        out = small / "run"
+        r = cmbench("run", "--profile", "smoke", "--workload", "ping_pong", "--impl", impls(models),
+                    "--out", str(out), name="diskfull")
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        last = r.stderr.strip().split("\n")[-1]
+        assert last.startswith("cmbench: error: ") and "(No space left on device); the run stopped" in last
+        cases = agree(out)
+        assert 0 < len(cases) < len(models)
+        run = json.loads((out / "run.json").read_text())
+        assert run["status"] == "failed" and "No space left on device" in run["error"]
+        assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+        site = tmp_path / "site"
+        rep = cmbench("report", str(out), "--out", str(site), name="diskfull-report")
+        assert rep.returncode == 0 and "warning" not in rep.stderr, rep.stderr
+        assert (site / "index.html").exists()
+
+
+def _result(impl: str) -> CaseResult:
+    return CaseResult(key=CaseKey("ping_pong", "roundtrips=1", impl, "default"), language="fault", model="x",
+                      params={"roundtrips": 1}, status="crashed", error="deliberate")
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+@fault("disk-full-write")
+def test_a_write_that_fails_replaces_nothing_and_is_rolled_back(tmp_path, monkeypatch):
+    store = RunStore.create(tmp_path / "run", "r1", {})
+    store.add(_result("fault/a"), [])
+    before = _snapshot(tmp_path / "run")
+    real = store_module._stage
+
+    def full(path, fill):
+        if path.name == "results.csv":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, fill)
+
+    monkeypatch.setattr(store_module, "_stage", full)
+    with pytest.raises(StoreError, match=r"results\.csv: cannot write it \(No space left on device\)"):
+        store.add(_result("fault/b"), [])
+    assert [c["impl"] for c in store.cases] == ["fault/a"]
+    after = _snapshot(tmp_path / "run")
+    assert after["results.csv"] == before["results.csv"]
+    run = json.loads(after["run.json"])  # run.json alone still fitted: it says why the run stopped
+    assert run["status"] == "failed" and [c["impl"] for c in run["cases"]] == ["fault/a"]
+
+
+@fault("signal-during-write")
+def test_a_signal_during_a_write_waits_until_the_file_is_whole(tmp_path, monkeypatch):
+    path = tmp_path / "run.json"
+    write_atomic(path, "old\n")
+    real = store_module._text
+
+    def interrupted(text):
+        fill = real(text)
+
+        def go(tmp):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the write
+            fill(tmp)
+        return go
+
+    monkeypatch.setattr(store_module, "_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(path, "new\n")
+    assert path.read_text() == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
