@@ -30,7 +30,7 @@ def test_good_output(ping_pong):
 
 @pytest.mark.parametrize("stdout, message", [
     (lines("ping_pong", {"roundtrips": 3, "token": 7}, 2), "wrong token"),
-    (lines("ping_pong", {"roundtrips": 3}, 2), "wrong token"),
+    (lines("ping_pong", {"roundtrips": 3}, 2), "token is missing"),
     (lines("ping_pong", {"roundtrips": 3, "token": 6}, 1), "printed 1 lines, expected 2"),
     ("hello\nworld\n", "not JSON"),
     ("[1]\n[2]\n", "not a JSON object"),
