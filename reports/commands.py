@@ -8,34 +8,67 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from harness.catalog import Catalog
+from harness.changes import Change, DetectionConfig
 from harness.cli import Command
 from harness.errors import UserError
+from harness.history import ANALYSIS_COLUMNS, load_history, run_environments, sync
 
 from .compare import render_terminal
 from .data import find_runs, load_results, resolve_run_paths
-from .site import COMPARE_DIR, MARKER, build_compare_site, build_site
+from .site import COMPARE_DIR, MARKER, SiteSummary, build_compare_site, build_site
+
+# Runs whose samples (results.csv) a site reads: the newest for the overview and workload pages, the one
+# before it for Compare. Every other run comes from the history store.
+SAMPLE_RUNS = 2
 
 
 def default_site(root: Path) -> Path:
     return root / "reports" / "site"
 
 
-def report(runs: list[str], out: str | None, root: Path, descriptions: Mapping[str, str] | None = None) -> int:
-    results_dir = root / "results"
-    if runs:
-        folders = resolve_run_paths(runs, results_dir)
-    else:
-        folders = find_runs(results_dir)
-        if not folders:
-            raise UserError(f"{results_dir}: no runs found; run `cmbench run` first, or name run folders")
-    results = load_results(folders)
-    summary = build_site(results, Path(out) if out else default_site(root), descriptions=descriptions)
-    print(f"report: {len(results.runs)} run(s), {summary.pages} pages, {summary.plots} plots, {summary.tables} "
+def _say(results_runs: int, summary: SiteSummary) -> None:
+    print(f"report: {results_runs} run(s), {summary.pages} pages, {summary.plots} plots, {summary.tables} "
           f"tables, {summary.size / 1e6:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)
+
+
+def render_results(results_dir: Path, out: Path, catalog: Catalog, *, detection: DetectionConfig | None = None,
+                   history: pd.DataFrame | None = None, changes: Sequence[Change] | None = None) -> Path:
+    """The site of every run under `results_dir`: history from its store (brought up to date first),
+    samples from the newest runs only. Returns the path of index.html.
+
+    `history` (the store's ANALYSIS_COLUMNS) and `changes` (detect() over it): when the caller has them.
+    """
+    folders = find_runs(results_dir)
+    if not folders:
+        raise UserError(f"{results_dir}: no runs found; run `cmbench run` first, or name run folders")
+    if history is None:
+        sync(results_dir)
+        history = load_history(results_dir, ANALYSIS_COLUMNS)
+    results = load_results(folders, sample_runs=SAMPLE_RUNS)
+    summary = build_site(results, out, descriptions={w.name: w.summary for w in catalog.workloads.values()},
+                         history=history, environments=run_environments(results_dir), detection=detection,
+                         repo=catalog.root, changes=changes)
+    _say(len(results.runs), summary)
+    return summary.index
+
+
+def report(runs: list[str], out: str | None, catalog: Catalog) -> int:
+    """Named runs: a site of those alone; none: every run under results/, history from its store."""
+    root = catalog.root
+    target = Path(out) if out else default_site(root)
+    if not runs:
+        print(render_results(root / "results", target, catalog))
+        return 0
+    results = load_results(resolve_run_paths(runs, root / "results"))
+    summary = build_site(results, target, descriptions={w.name: w.summary for w in catalog.workloads.values()},
+                         repo=root)
+    _say(len(results.runs), summary)
     print(summary.index)
     return 0
 
@@ -64,7 +97,7 @@ def compare(run_a: str, run_b: str, out: str | None, root: Path) -> int:
 
 def cmd_report(args: argparse.Namespace, catalog: Catalog) -> int:
     """Render the static report site; the last line printed is the path of its index.html."""
-    return report(args.runs, args.out, catalog.root, {w.name: w.summary for w in catalog.workloads.values()})
+    return report(args.runs, args.out, catalog)
 
 
 def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:

@@ -1,13 +1,22 @@
-"""History across runs: per workload, case, implementation and metric, the median of each run."""
+"""History across runs: per workload, case, implementation and metric, the median of each run.
+
+The rows come from the history store (harness/history.py), or, for runs named on the command
+line, from the same summaries of those runs. Change points (harness/changes.py) are marked on
+the plots and listed per workload; a new environment fingerprint is shown where it starts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+from harness.changes import REGRESSION, Change
+from harness.vocab import impl_label
+
 from .data import Results, implementation_order, short_case_labels
-from .fmt import fmt_change, fmt_value
+from .fmt import fmt_change, fmt_p, fmt_value
 from .metrics import key_metric, label
 from .table import Cell, Table
 from .workload import slug
@@ -17,6 +26,7 @@ TREND_METRICS = ("latency_p99", "memory_per_task", "memory_per_connection", "pea
                  "cpu_time_per_request", "ctx_switches_voluntary_per_op")
 PLOTTED = 3  # metrics drawn per workload (the table has them all)
 TABLE_RUNS = 12  # the table shows the latest runs; the plot shows every run
+MARK_COLUMNS = ["case", "implementation", "metric", "run_index", "kind", "after", "is_open"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,6 +37,8 @@ class WorkloadHistory:
     frame: pd.DataFrame  # summaries of the followed metrics, with run_index and run_label
     table: Table
     single: tuple[str, ...]  # implementations measured in one run only (no trend; left out)
+    marks: pd.DataFrame  # change points of the followed metrics (MARK_COLUMNS)
+    changes: Table | None  # every change point of the workload, newest first
 
 
 def run_label(run_id: str, seconds: bool = False) -> str:
@@ -45,13 +57,16 @@ def run_labels(run_ids: list[str]) -> dict[str, str]:
     return {r: r for r in run_ids}
 
 
-def build_history(results: Results, summaries: pd.DataFrame) -> list[WorkloadHistory]:
-    """`summaries` of every run. Only workloads measured in at least two runs have a history."""
+def build_history(results: Results, summaries: pd.DataFrame, changes: Sequence[Change] = ()) -> list[WorkloadHistory]:
+    """`summaries`: rows of every run (the history store's, or summarize() of the runs' samples).
+
+    Only workloads measured in at least two runs have a history. `changes` are marked.
+    """
     order = {r.run_id: i for i, r in enumerate(results.runs)}
     labels = run_labels([r.run_id for r in results.runs])
+    summaries = summaries[summaries["run_id"].isin(order) & (summaries["metric"] != "")]
     out = []
-    for workload in sorted(set(summaries["workload"])):
-        wsum = summaries[summaries["workload"] == workload]
+    for workload, wsum in summaries.groupby("workload", sort=True):
         runs = sorted(set(wsum["run_id"]), key=order.get)
         if len(runs) < 2:
             continue
@@ -72,22 +87,61 @@ def build_history(results: Results, summaries: pd.DataFrame) -> list[WorkloadHis
         memory = next((m for m in ("memory_per_task", "memory_per_connection", "peak_rss") if m in metrics), None)
         cost = next((m for m in ("cpu_time_per_op", "cpu_time_per_request", "latency_p99") if m in metrics), None)
         plotted = tuple(dict.fromkeys(m for m in (key, memory, cost) if m))[:PLOTTED]
+        mine = [c for c in changes if c.series.workload == workload]
         out.append(WorkloadHistory(workload, metrics, plotted, frame,
-                                   _table(workload, frame, runs, labels, metrics, cases, single), single))
+                                   _table(workload, frame, runs, labels, metrics, cases, single), single,
+                                   _marks(mine, order, metrics), _changes_table(workload, mine, labels, short)))
     return out
+
+
+def _marks(changes: Sequence[Change], order: dict[str, int], metrics: tuple[str, ...]) -> pd.DataFrame:
+    rows = [{"case": c.series.case, "implementation": impl_label(c.series.impl, c.series.variant),
+             "metric": c.series.metric, "run_index": order[c.first_bad.run_id], "kind": c.kind, "after": c.after,
+             "is_open": c.is_open}
+            for c in changes if c.series.metric in metrics and c.first_bad.run_id in order]
+    return pd.DataFrame(rows, columns=MARK_COLUMNS)
+
+
+def _changes_table(workload: str, changes: Sequence[Change], labels: dict[str, str],
+                   short: dict[str, str]) -> Table | None:
+    if not changes:
+        return None
+    rows, classes, raw = [], [], []
+    for c in sorted(changes, key=lambda c: (c.first_bad.started, c.first_bad.run_id), reverse=True):
+        k = c.series
+        impl = impl_label(k.impl, k.variant)
+        rows.append([Cell(labels.get(c.first_bad.run_id, c.first_bad.run_id), title=c.first_bad.run_id),
+                     Cell(short.get(k.case, k.case), title=k.case), impl, label(k.metric),
+                     Cell(c.kind, cls=f"verdict {'bad' if c.kind == REGRESSION else 'good'}"),
+                     Cell(fmt_change(c.after / c.before) if c.before else "—", cls="num"),
+                     Cell(f"{fmt_value(c.before, c.unit)} → {fmt_value(c.after, c.unit)}", cls="num"),
+                     Cell(fmt_p(c.pvalue), cls="num"), "open" if c.is_open else "closed"])
+        classes.append("" if c.is_open else "muted")
+        raw.append({"first_bad": c.first_bad.run_id, "last_good": c.last_good.run_id, "case": k.case,
+                    "implementation": impl, "metric": k.metric, "kind": c.kind, "change": c.change,
+                    "before": c.before, "after": c.after, "pvalue": c.pvalue, "open": c.is_open,
+                    "fingerprint": k.fingerprint})
+    return Table.build(f"changes-{slug(workload)}", f"{workload}: change points", [
+        "first run after", "case", "implementation", "metric", "kind", "change", "median before → after", "p",
+        "state"], rows, raw=pd.DataFrame(raw), row_classes=classes, notes=[
+        "E-Divisive means over each series of per-run medians (one environment fingerprint per series); "
+        "closed: the series has since come back within the noise floor of its level before the change."])
 
 
 def _table(workload: str, frame: pd.DataFrame, all_runs: list[str], labels: dict[str, str],
            metrics: tuple[str, ...], cases: list[str], single: tuple[str, ...]) -> Table:
     runs = all_runs[-TABLE_RUNS:]
+    shown = frame[frame["run_id"].isin(runs)]
+    groups = shown.groupby(["case", "implementation", "metric"], sort=False).indices
     rows, raw = [], []
     for case in cases:
-        cframe = frame[frame["case"] == case]
-        for impl in implementation_order(cframe["implementation"]):
+        impls = implementation_order(shown.loc[shown["case"] == case, "implementation"])
+        for impl in impls:
             for metric in metrics:
-                series = cframe[(cframe["implementation"] == impl) & (cframe["metric"] == metric)]
-                if series.empty:
+                positions = groups.get((case, impl, metric))
+                if positions is None:
                     continue
+                series = shown.iloc[positions]
                 by_run = {r.run_id: r for r in series.itertuples()}
                 cells = [Cell(series["case_label"].iloc[0], title=case), impl, label(metric)]
                 for run_id in runs:
@@ -97,8 +151,6 @@ def _table(workload: str, frame: pd.DataFrame, all_runs: list[str], labels: dict
                                       title=f"IQR {fmt_value(r.q1, r.unit)} – {fmt_value(r.q3, r.unit)}, n={r.n}")
                                  if r is not None else Cell("—", cls="absent"))
                 measured = [by_run[r] for r in runs if r in by_run]
-                if not measured:
-                    continue
                 first, last = measured[0], measured[-1]
                 change = last.median / first.median if first.median else float("nan")
                 cells.append(Cell(fmt_change(change) if len(measured) > 1 else "—", cls="num"))

@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +21,21 @@ import jinja2
 import markupsafe
 import pandas as pd
 
+from harness.alerts import Alert, open_alerts
+from harness.changes import REGRESSION, SERIES_KEY, Change, DetectionConfig, detect, measured
 from harness.errors import UserError
+from harness.history import environment_of, run_rows
+from harness.vocab import impl_label
 
 from . import plots
 from .claims import CONSISTENT, CONTRADICTED, NOT_MEASURED, Ledger, Verdict, evaluate_all, load_ledger
 from .compare import Comparison, compare_runs, comparison_table, verdict_class
 from .data import Results, Run, implementation_order, short_case_labels, summarize
 from .environment import run_environment, runs_table
-from .history import build_history
+from .history import build_history, run_labels
 from .metrics import label, ranked
 from .overview import FAILED, build_overview, workload_cases
+from .regressions import PLOTTED_ALERTS, alert_series, alert_view, alerts_table
 from .table import Cell, Table
 from .workload import build_workload, headroom_rows, scaling_series, slug
 
@@ -146,7 +151,8 @@ def _size(folder: Path) -> int:
 def _nav(workloads: list[str]) -> list[dict[str, str]]:
     return ([{"href": "index.html", "label": "Overview"}]
             + [{"href": f"workload-{slug(w)}.html", "label": w} for w in workloads]
-            + [{"href": "history.html", "label": "History"}, {"href": "compare.html", "label": "Compare"},
+            + [{"href": "history.html", "label": "History"}, {"href": "regressions.html", "label": "Regressions"},
+               {"href": "compare.html", "label": "Compare"},
                {"href": "claims.html", "label": "Claims"}, {"href": "environment.html", "label": "Environment"}])
 
 
@@ -240,10 +246,57 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
     return [f for f in figs if f is not None]
 
 
+def _regressions_page(w: _Writer, history: pd.DataFrame, alerts: list[Alert], colors: dict, runs_count: int,
+                      series: int, config: DetectionConfig) -> None:
+    views = []
+    labels = run_labels(list(dict.fromkeys(history["run_id"])))
+    for i, a in enumerate(alerts):
+        view = alert_view(a)
+        fig = None
+        if i < PLOTTED_ALERTS:
+            rows, index = alert_series(history, a)
+            rows = rows.assign(run_label=rows["run_id"].map(labels))
+            c = a.change
+            fig = w.figure(plots.change_series, view.anchor, f"series of {view.title}",
+                           f"Median per run with the interquartile range; the line marks the change point, dashes the "
+                           f"medians over the {c.before_runs} runs before and the {c.after_runs} after.",
+                           rows, index, (c.before_runs, c.before), (c.after_runs, c.after), c.kind, c.unit,
+                           c.series.metric, colors.get(impl_label(c.series.impl, c.series.variant), (0.2, 0.3, 0.6)),
+                           title=view.title)
+        views.append({"view": view, "figure": fig})
+    counts = {"regression": sum(a.kind == REGRESSION for a in alerts),
+              "improvement": sum(a.kind != REGRESSION for a in alerts)}
+    w.page("regressions.html", "regressions.html", title="Regressions", alerts=views, counts=counts,
+           table=w.table(alerts_table(alerts)) if alerts else None, runs_count=runs_count, series=series, config=config,
+           unplotted=max(0, len(alerts) - PLOTTED_ALERTS))
+
+
+def _history_of(results: Results) -> pd.DataFrame:
+    """The history store's rows for the given runs, computed from their folders as the store would."""
+    frames = [run_rows(r.path) for r in results.runs]
+    return pd.concat(frames, ignore_index=True).sort_values(["started", "run_id"], kind="stable", ignore_index=True)
+
+
 def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
-               descriptions: Mapping[str, str] | None = None) -> SiteSummary:
-    """Render every page for `results` into `out`; the overview and workload pages show the latest run."""
+               descriptions: Mapping[str, str] | None = None, history: pd.DataFrame | None = None,
+               environments: Mapping[str, Mapping] | None = None, detection: DetectionConfig | None = None,
+               repo: Path | None = None, changes: Sequence[Change] | None = None) -> SiteSummary:
+    """Render every page for `results` into `out`; the overview and workload pages show the latest run.
+
+    `history`: the history store's rows (harness/history.py) behind the History and Regressions
+    pages, with `environments` (run id -> environment) for the alerts; by default both come from
+    the runs' folders. `detection` configures change points; `repo` is the git repository that
+    knows the runs' commits; `changes`: what detect() found over `history`, when known.
+    """
     began = time.perf_counter()
+    detection = detection or DetectionConfig()
+    if history is None:
+        history = _history_of(results)
+    if environments is None:
+        environments = {r.run_id: environment_of(r.meta) for r in results.runs}
+    if changes is None:
+        changes = detect(history, detection)
+    alerts = open_alerts(history, detection, repo, changes=changes, environments=environments)
     ledger = ledger or load_ledger()
     descriptions = descriptions or {}
     summaries = summarize(results.samples)
@@ -299,13 +352,16 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                envs=envs)
 
         histories = []
-        for h in build_history(results, summaries):
+        for h in build_history(results, history, changes):
             fig = w.figure(plots.history_grid, f"history-{slug(h.workload)}", f"history of {h.workload}",
-                           "Median per run with the interquartile range, one line per implementation.",
-                           h.frame, h.plotted, colors, title=f"{h.workload}: medians per run")
+                           "Median per run with the interquartile range, one line per implementation; rings mark "
+                           "change points, a dotted line a new environment.",
+                           h.frame, h.plotted, colors, title=f"{h.workload}: medians per run", marks=h.marks)
             histories.append({"workload": h.workload, "slug": slug(h.workload), "figure": fig,
-                              "table": w.table(h.table)})
+                              "table": w.table(h.table), "changes": w.table(h.changes) if h.changes else None})
         w.page("history.html", "history.html", title="History", histories=histories, runs_count=len(results.runs))
+        series = measured(history).groupby(SERIES_KEY).ngroups if len(history) else 0
+        _regressions_page(w, history, alerts, colors, len(results.runs), series, detection)
 
         previous = _previous_run(results)
         saved = []
