@@ -1,4 +1,4 @@
-"""The command table of `cmbench`: the harness's commands, then those of the reports."""
+"""The command table of `cmbench`: the harness's commands, those of the reports, then the nightly's."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Sequence
 import harness.cli
 import reports.commands
 
-COMMANDS: dict[str, harness.cli.Command] = {**harness.cli.COMMANDS, **reports.commands.COMMANDS}
+from . import commands
+
+COMMANDS: dict[str, harness.cli.Command] = {**harness.cli.COMMANDS, **reports.commands.COMMANDS,
+                                            **commands.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
