@@ -37,7 +37,7 @@ class DetectionConfig:
 
     min_change: float = 0.03  # the noise floor: |after / before - 1| of the segment medians
     max_pvalue: float = 0.0001  # significance of a change point (Otava's t-test)
-    window: int = 30  # Otava's sliding window, in runs
+    window: int = 30  # Otava's sliding window, in runs (a wider one misses a step that is later undone)
     min_after: int = 3  # runs measured after a change before it is reported (one outlier is not a change)
     noise_factor: float = 2.0  # ... and at least this many times the series' own run-to-run noise
     horizon: int = 120  # runs: each series is read back this far (0: all of it); older changes are the baseline
@@ -224,10 +224,14 @@ def steps(values: Sequence[float], config: DetectionConfig) -> list[Step]:
     return out
 
 
-def series_changes(key: SeriesKey, frame: pd.DataFrame, config: DetectionConfig) -> list[Change]:
-    """The changes of one series; `frame` holds its rows of the history store, oldest first."""
+def series_changes(key: SeriesKey, frame: pd.DataFrame, config: DetectionConfig,
+                   found: Sequence[Step] | None = None) -> list[Change]:
+    """The changes of one series; `frame` holds its rows of the history store, oldest first.
+
+    `found`: steps() of the frame's medians, when the caller has them.
+    """
     values = frame["median"].to_numpy(dtype=float)
-    found = steps(values, config)
+    found = steps(values, config) if found is None else found
     if not found:
         return []
     metric = METRICS.get(key.metric)
@@ -262,6 +266,7 @@ def detect(history: pd.DataFrame, config: DetectionConfig | None = None, *,
     """
     config = config or DetectionConfig()
     rows = measured(history)
+    medians = rows["median"].to_numpy(dtype=float)
     wanted = set(series) if series is not None else None
     out: list[Change] = []
     for key, positions in rows.groupby(SERIES_KEY, sort=False).indices.items():
@@ -272,17 +277,7 @@ def detect(history: pd.DataFrame, config: DetectionConfig | None = None, *,
             positions = positions[-config.horizon:]
         if len(positions) < 2 * config.min_after:
             continue
-        out.extend(series_changes(k, rows.iloc[positions], config))
+        found = steps(medians[positions], config)  # most series have none: no frame is built for them
+        if found:
+            out.extend(series_changes(k, rows.iloc[positions], config, found))
     return out
-
-
-def series_frame(history: pd.DataFrame, key: SeriesKey) -> pd.DataFrame:
-    """One series' rows (every fingerprint of it when `key.fingerprint` is empty), oldest first."""
-    rows = measured(history)
-    mask = np.ones(len(rows), dtype=bool)
-    for col in SERIES_KEY:
-        value = getattr(key, col)
-        if col == "fingerprint" and not value:
-            continue
-        mask &= (rows[col] == value).to_numpy()
-    return rows[mask]

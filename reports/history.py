@@ -131,8 +131,9 @@ def _changes_table(workload: str, changes: Sequence[Change], labels: dict[str, s
 def _table(workload: str, frame: pd.DataFrame, all_runs: list[str], labels: dict[str, str],
            metrics: tuple[str, ...], cases: list[str], single: tuple[str, ...]) -> Table:
     runs = all_runs[-TABLE_RUNS:]
-    shown = frame[frame["run_id"].isin(runs)]
+    shown = frame[frame["run_id"].isin(runs)].reset_index(drop=True)
     groups = shown.groupby(["case", "implementation", "metric"], sort=False).indices
+    cols = {c: shown[c].to_numpy() for c in ("run_id", "median", "q1", "q3", "n", "unit", "unstable", "case_label")}
     rows, raw = [], []
     for case in cases:
         impls = implementation_order(shown.loc[shown["case"] == case, "implementation"])
@@ -141,23 +142,28 @@ def _table(workload: str, frame: pd.DataFrame, all_runs: list[str], labels: dict
                 positions = groups.get((case, impl, metric))
                 if positions is None:
                     continue
-                series = shown.iloc[positions]
-                by_run = {r.run_id: r for r in series.itertuples()}
-                cells = [Cell(series["case_label"].iloc[0], title=case), impl, label(metric)]
+                by_run = {cols["run_id"][p]: p for p in positions}
+                unit = str(cols["unit"][positions[0]])
+                cells = [Cell(str(cols["case_label"][positions[0]]), title=case), impl, label(metric)]
                 for run_id in runs:
-                    r = by_run.get(run_id)
-                    cells.append(Cell(fmt_value(r.median, r.unit) + (" !" if r.unstable else ""),
-                                      cls="num" + (" unstable" if r.unstable else ""),
-                                      title=f"IQR {fmt_value(r.q1, r.unit)} – {fmt_value(r.q3, r.unit)}, n={r.n}")
-                                 if r is not None else Cell("—", cls="absent"))
+                    p = by_run.get(run_id)
+                    if p is None:
+                        cells.append(Cell("—", cls="absent"))
+                        continue
+                    unstable = bool(cols["unstable"][p])
+                    cells.append(Cell(fmt_value(cols["median"][p], unit) + (" !" if unstable else ""),
+                                      cls="num" + (" unstable" if unstable else ""),
+                                      title=f"IQR {fmt_value(cols['q1'][p], unit)} – {fmt_value(cols['q3'][p], unit)}, "
+                                            f"n={cols['n'][p]}"))
                 measured = [by_run[r] for r in runs if r in by_run]
-                first, last = measured[0], measured[-1]
-                change = last.median / first.median if first.median else float("nan")
+                first, last = cols["median"][measured[0]], cols["median"][measured[-1]]
+                change = last / first if first else float("nan")
                 cells.append(Cell(fmt_change(change) if len(measured) > 1 else "—", cls="num"))
                 rows.append(cells)
-                raw.extend({"case": case, "implementation": impl, "metric": metric, "unit": r.unit,
-                            "run_id": r.run_id, "median": r.median, "q1": r.q1, "q3": r.q3, "n": r.n,
-                            "unstable": bool(r.unstable)} for r in measured)
+                raw.extend({"case": case, "implementation": impl, "metric": metric, "unit": unit,
+                            "run_id": cols["run_id"][p], "median": cols["median"][p], "q1": cols["q1"][p],
+                            "q3": cols["q3"][p], "n": cols["n"][p], "unstable": bool(cols["unstable"][p])}
+                           for p in measured)
     columns = ["case", "implementation", "metric", *[labels[r] for r in runs], "last vs first"]
     hidden = len(all_runs) - len(runs)
     return Table.build(f"history-{slug(workload)}", f"{workload}: medians per run", columns, rows,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from harness.alerts import Alert
-from harness.changes import REGRESSION, SeriesKey, series_frame
+from harness.changes import REGRESSION, measured
 from harness.vocab import impl_label
 
 from .fmt import fmt_change, fmt_p, fmt_value
@@ -84,10 +84,18 @@ def alert_view(alert: Alert) -> AlertView:
     return AlertView(anchor(alert), title(alert), c.kind, facts, commits, alert.causes, alert.environment)
 
 
-def alert_series(history: pd.DataFrame, alert: Alert) -> tuple[pd.DataFrame, int]:
-    """The alert's series in every environment (oldest first) and the position of its first bad run in it."""
-    k = alert.change.series
-    rows = series_frame(history, SeriesKey("", k.workload, k.case, k.impl, k.variant, k.metric))
-    rows = rows.reset_index(drop=True)
-    index = int(rows.index[rows["run_id"] == alert.change.first_bad.run_id][0])
-    return rows, index
+class SeriesIndex:
+    """Where each series' rows are in the history, every environment together: built once per site."""
+
+    COLUMNS = ["workload", "case", "impl", "variant", "metric"]
+
+    def __init__(self, history: pd.DataFrame) -> None:
+        self.rows = measured(history).reset_index(drop=True)
+        self.positions = self.rows.groupby(self.COLUMNS, sort=False).indices
+
+    def series(self, alert: Alert) -> tuple[pd.DataFrame, int]:
+        """The alert's series in every environment (oldest first) and the position of its first bad run in it."""
+        k = alert.change.series
+        rows = self.rows.iloc[self.positions[(k.workload, k.case, k.impl, k.variant, k.metric)]]
+        rows = rows.reset_index(drop=True)
+        return rows, int(rows.index[rows["run_id"] == alert.change.first_bad.run_id][0])

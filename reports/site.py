@@ -35,7 +35,7 @@ from .environment import run_environment, runs_table
 from .history import build_history, run_labels
 from .metrics import label, ranked
 from .overview import FAILED, build_overview, workload_cases
-from .regressions import PLOTTED_ALERTS, alert_series, alert_view, alerts_table
+from .regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, alerts_table
 from .table import Cell, Table
 from .workload import build_workload, headroom_rows, scaling_series, slug
 
@@ -250,11 +250,12 @@ def _regressions_page(w: _Writer, history: pd.DataFrame, alerts: list[Alert], co
                       series: int, config: DetectionConfig) -> None:
     views = []
     labels = run_labels(list(dict.fromkeys(history["run_id"])))
+    index_of = SeriesIndex(history) if alerts else None
     for i, a in enumerate(alerts):
         view = alert_view(a)
         fig = None
         if i < PLOTTED_ALERTS:
-            rows, index = alert_series(history, a)
+            rows, index = index_of.series(a)
             rows = rows.assign(run_label=rows["run_id"].map(labels))
             c = a.change
             fig = w.figure(plots.change_series, view.anchor, f"series of {view.title}",
