@@ -35,6 +35,7 @@ from harness.hostgate import HostGate
 from harness.runner import RunOutcome, choose_cpus, run_cases
 from harness.store import load_run, new_run_id, now_iso
 from reports.commands import render_results
+from reports.history import shown_series
 
 LOCK_FILE = ".nightly.lock"
 EXIT_OK, EXIT_FAILED, EXIT_REGRESSION, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 3, 75, 130
@@ -144,7 +145,8 @@ def nightly(catalog: Catalog, options: NightlyOptions, console: Console | None =
         if outcome.interrupted:
             return NightlyResult(EXIT_INTERRUPTED, run_id, folder, (), None, tuple(flags))
         history = load_history(results, ANALYSIS_COLUMNS)
-        changes = detect(history, options.detection)  # once, for the alerts and the site
+        # Once, for the alerts (every series this run measured is current) and the site.
+        changes = detect(history, options.detection, series=shown_series(history))
         alerts = alerts_for_run(results, run_id, options.detection, repo=catalog.root, history=history,
                                 changes=changes)
         regressions = [a for a in alerts if a.kind == REGRESSION]

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from harness.changes import REGRESSION, Change
+from harness.alerts import current_series
+from harness.changes import REGRESSION, SERIES_KEY, Change, SeriesKey, measured
 from harness.vocab import impl_label
 
 from .data import Results, implementation_order, short_case_labels
@@ -57,6 +58,35 @@ def run_labels(run_ids: list[str]) -> dict[str, str]:
     return {r: r for r in run_ids}
 
 
+def followed_metrics(present: set[str]) -> tuple[str, ...]:
+    """The metrics a workload's history table follows: its key metric, then TREND_METRICS."""
+    key = key_metric(present)
+    return tuple(m for m in ((key,) if key else ()) + TREND_METRICS if m in present)
+
+
+def plotted_metrics(present: set[str]) -> tuple[str, ...]:
+    """The metrics a workload's history plot draws: the key one, a memory figure, a cost figure."""
+    metrics = followed_metrics(present)
+    key = key_metric(present)
+    memory = next((m for m in ("memory_per_task", "memory_per_connection", "peak_rss") if m in metrics), None)
+    cost = next((m for m in ("cpu_time_per_op", "cpu_time_per_request", "latency_p99") if m in metrics), None)
+    return tuple(dict.fromkeys(m for m in (key, memory, cost) if m))[:PLOTTED]
+
+
+def shown_series(history: pd.DataFrame) -> list[SeriesKey]:
+    """The series whose change points the site shows: every series of its current environment (the
+    Regressions page), and in older environments those the History plots draw."""
+    rows = measured(history)
+    plotted = {w: plotted_metrics(set(g)) for w, g in rows.groupby("workload")["metric"]}
+    current = current_series(history)
+    out = []
+    for names in rows[SERIES_KEY].drop_duplicates().itertuples(index=False, name=None):
+        key = SeriesKey(*names)
+        if key in current or key.metric in plotted[key.workload]:
+            out.append(key)
+    return out
+
+
 def build_history(results: Results, summaries: pd.DataFrame, changes: Sequence[Change] = ()) -> list[WorkloadHistory]:
     """`summaries`: rows of every run (the history store's, or summarize() of the runs' samples).
 
@@ -71,8 +101,7 @@ def build_history(results: Results, summaries: pd.DataFrame, changes: Sequence[C
         if len(runs) < 2:
             continue
         present = set(wsum["metric"])
-        key = key_metric(present)
-        metrics = tuple(m for m in ((key,) if key else ()) + TREND_METRICS if m in present)
+        metrics = followed_metrics(present)
         frame = wsum[wsum["metric"].isin(metrics)].copy()
         runs_per_impl = frame.groupby("implementation")["run_id"].nunique()
         single = tuple(sorted(runs_per_impl[runs_per_impl < 2].index))
@@ -84,9 +113,7 @@ def build_history(results: Results, summaries: pd.DataFrame, changes: Sequence[C
         cases = list(dict.fromkeys(frame["case"]))
         short = short_case_labels(cases)
         frame["case_label"] = frame["case"].map(short)
-        memory = next((m for m in ("memory_per_task", "memory_per_connection", "peak_rss") if m in metrics), None)
-        cost = next((m for m in ("cpu_time_per_op", "cpu_time_per_request", "latency_p99") if m in metrics), None)
-        plotted = tuple(dict.fromkeys(m for m in (key, memory, cost) if m))[:PLOTTED]
+        plotted = plotted_metrics(present)
         mine = [c for c in changes if c.series.workload == workload]
         out.append(WorkloadHistory(workload, metrics, plotted, frame,
                                    _table(workload, frame, runs, labels, metrics, cases, single), single,

@@ -32,7 +32,7 @@ from .claims import CONSISTENT, CONTRADICTED, NOT_MEASURED, Ledger, Verdict, eva
 from .compare import Comparison, compare_runs, comparison_table, verdict_class
 from .data import Results, Run, implementation_order, short_case_labels, summarize
 from .environment import run_environment, runs_table
-from .history import build_history, run_labels
+from .history import build_history, run_labels, shown_series
 from .metrics import label, ranked
 from .overview import FAILED, build_overview, workload_cases
 from .regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, alerts_table
@@ -296,7 +296,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
     if environments is None:
         environments = {r.run_id: environment_of(r.meta) for r in results.runs}
     if changes is None:
-        changes = detect(history, detection)
+        changes = detect(history, detection, series=shown_series(history))
     alerts = open_alerts(history, detection, repo, changes=changes, environments=environments)
     ledger = ledger or load_ledger()
     descriptions = descriptions or {}
