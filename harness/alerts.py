@@ -20,6 +20,7 @@ from .changes import Change, DetectionConfig, RunPoint, SeriesKey, detect, measu
 from .commits import Commit, commits_between
 from .errors import UserError
 from .fingerprint import differences, fingerprint
+from .folders import read_versioned
 from .history import ANALYSIS_COLUMNS, load_history, run_environments, run_folders
 from .store import load_run, now_iso, write_atomic
 from .vocab import impl_label, render_table
@@ -237,14 +238,5 @@ def alerts_for_run(results_dir: Path, run_id: str, config: DetectionConfig | Non
 
 def load_alerts(folder: Path) -> dict:
     """A run's alerts.json, refusing a newer schema."""
-    path = Path(folder) / ALERTS_JSON
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: not found; the run has no alerts yet (`cmbench nightly` writes them)") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(doc.get("schema"), int) or doc["schema"] > ALERTS_SCHEMA:
-        raise UserError(f"{path}: schema {doc.get('schema')!r} is newer than this cmbench reads; update cmbench")
-    return doc
-
+    return read_versioned(Path(folder) / ALERTS_JSON, ALERTS_SCHEMA,
+                          "the run has no alerts yet (`cmbench nightly` writes them)")

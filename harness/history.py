@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from .errors import UserError
 from .fingerprint import fingerprint
+from .folders import read_versioned, replace_folder
 from .samples import empty_samples, read_samples, summarize_samples
 from .store import load_run, write_atomic
 from .vocab import DEFAULT_VARIANT, impl_label, params_text
@@ -91,15 +92,9 @@ def write_run_flags(folder: Path, flags: Sequence[str]) -> None:
 
 def read_run_flags(folder: Path) -> list[str]:
     path = Path(folder) / RUN_FLAGS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return []
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e}); delete it or run the nightly again") from None
-    if not isinstance(data.get("schema"), int) or data["schema"] > RUN_FLAGS_SCHEMA:
-        raise UserError(f"{path}: schema {data.get('schema')!r} is newer than this cmbench reads; update cmbench")
-    return [str(f) for f in data.get("flags") or []]
+    return [str(f) for f in read_versioned(path, RUN_FLAGS_SCHEMA, "").get("flags") or []]
 
 
 def environment_of(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -275,13 +270,7 @@ def rebuild(results_dir: Path, progress: Callable[[str], None] | None = None) ->
             if progress:
                 progress(f"[{i + 1}/{len(folders)}] {run_id}: {len(frame)} rows")
         os.chmod(tmp, 0o755)
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(dir=results_dir, prefix=f".{HISTORY_DIR}.old-"))
-            os.rename(final, old / HISTORY_DIR)
-        os.rename(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

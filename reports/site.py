@@ -24,6 +24,7 @@ import pandas as pd
 from harness.alerts import Alert, open_alerts
 from harness.changes import REGRESSION, SERIES_KEY, Change, DetectionConfig, detect, measured
 from harness.errors import UserError
+from harness.folders import replace_folder
 from harness.history import environment_of, run_rows
 from harness.vocab import impl_label
 
@@ -130,15 +131,9 @@ def _staging(out: Path) -> Iterator[Path]:
         os.chmod(tmp, 0o755)
         yield tmp
         (tmp / MARKER).write_text("written by cmbench report; replaced on every render\n", encoding="utf-8")
-        old = None
-        if out.exists():
-            if (out / COMPARE_DIR).is_dir() and not (tmp / COMPARE_DIR).exists():
-                os.rename(out / COMPARE_DIR, tmp / COMPARE_DIR)
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-            os.rename(out, old / "site")
-        os.rename(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        if (out / COMPARE_DIR).is_dir() and not (tmp / COMPARE_DIR).exists():
+            os.rename(out / COMPARE_DIR, tmp / COMPARE_DIR)
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
