@@ -3,8 +3,8 @@
 Each step is a plain function, so a scheduler or a test can call them one by one:
 
     with nightly_lock(results):          # two nightlies never overlap (fcntl on results/.nightly.lock)
-        flags = HostGate().wait_quiet()  # a busy host is waited for, then flagged
-        run_plan(...)                    # harness.runner: build, verify, measure, store the run folder
+        run_selection(...)               # harness.runner: build, verify, measure, store the run folder;
+                                         # before each case HostGate waits for a quiet host, else flags it
         append_run(results, folder)      # the history store (harness/history.py)
         alerts_for_run(results, run_id)  # change points -> alerts.json, alerts.md (harness/alerts.py)
         render_site(results, ...)        # the report site, with the History and Regressions pages
@@ -19,10 +19,11 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.alerts import Alert, alerts_for_run
 from harness.catalog import Catalog, split_ids
@@ -30,7 +31,7 @@ from harness.changes import REGRESSION, DetectionConfig, detect
 from harness.console import Console
 from harness.errors import UserError
 from harness.executors import make_executor
-from harness.history import ANALYSIS_COLUMNS, append_run, load_history, sync, write_run_flags
+from harness.history import ANALYSIS_COLUMNS, append_run, load_history, sync
 from harness.hostgate import HostGate
 from harness.runner import RunOutcome, choose_cpus, run_cases
 from harness.store import load_run, new_run_id, now_iso
@@ -86,7 +87,7 @@ class NightlyOptions:
     timeout: float | None = None
     fail_on: str | None = None
     detection: DetectionConfig = field(default_factory=DetectionConfig)
-    quiet_wait: float = 300.0  # seconds to wait for a quiet host before the run
+    quiet_wait: float = 300.0  # seconds to wait for a quiet host before each case
     argv: Sequence[str] = ()
 
 
@@ -97,18 +98,22 @@ class NightlyResult:
     folder: Path
     alerts: tuple[Alert, ...]
     site: Path | None
-    gate_flags: tuple[str, ...]
+    gate_flags: tuple[str, ...]  # what the quiet-host gate flagged, case by case
 
 
-def run_plan(catalog: Catalog, options: NightlyOptions, out: Path, console: Console) -> RunOutcome:
-    """Build, verify and measure the selection into `out`: the one call into the harness's runner."""
+def run_selection(catalog: Catalog, options: NightlyOptions, out: Path, console: Console,
+                  before_case: Callable[[Any], Sequence[str]] | None = None) -> RunOutcome:
+    """Build, verify and measure the selection into `out`: the one call into the harness's runner.
+
+    `before_case` runs before each case and returns the flags its results carry (the quiet-host gate).
+    """
     impls = catalog.select_impls(split_ids(options.impl))
     workloads = catalog.select_workloads(split_ids(options.workload))
     cpus = choose_cpus(options.cpus)
     executor = make_executor(options.executor)
     try:
         return run_cases(catalog, executor, impls, workloads, profile=options.profile, cpus=cpus, out=out,
-                         console=console, timeout=options.timeout, argv=list(options.argv))
+                         console=console, timeout=options.timeout, argv=list(options.argv), before_case=before_case)
     finally:
         executor.close()
 
@@ -129,21 +134,23 @@ def nightly(catalog: Catalog, options: NightlyOptions, console: Console | None =
     results = options.results
     with nightly_lock(results):
         gate = gate or HostGate(max_wait=options.quiet_wait)
-        console.say("nightly: checking that the host is quiet")
-        flags = gate.wait_quiet([os.getpid()])
-        for f in flags:
-            console.say(f"nightly: {f}")
+        flagged: list[str] = []
+
+        def quiet(_case: Any) -> list[str]:
+            flags = gate.wait_quiet([os.getpid()])
+            flagged.extend(flags)
+            for f in flags:
+                console.say(f"nightly: {f}")
+            return flags
         out = results / new_run_id()
-        outcome = run_plan(catalog, options, out, console)
-        if flags:
-            write_run_flags(out, flags)
+        outcome = run_selection(catalog, options, out, console, before_case=quiet)
         run_id, folder = _settle_folder(results, out)
         stored = append_run(results, folder)
         others = [r for r in sync(results) if r != run_id]
         console.say(f"nightly: history: run {run_id} stored ({stored.rows} rows, {stored.bytes / 1e3:.0f} kB)"
                     + (f"; {len(others)} other run(s) caught up" if others else ""))
         if outcome.interrupted:
-            return NightlyResult(EXIT_INTERRUPTED, run_id, folder, (), None, tuple(flags))
+            return NightlyResult(EXIT_INTERRUPTED, run_id, folder, (), None, tuple(flagged))
         history = load_history(results, ANALYSIS_COLUMNS)
         # Once, for the alerts (every series this run measured is current) and the site.
         changes = detect(history, options.detection, series=shown_series(history))
@@ -160,7 +167,7 @@ def nightly(catalog: Catalog, options: NightlyOptions, console: Console | None =
             status = EXIT_REGRESSION
         elif outcome.failed:
             status = EXIT_FAILED
-        return NightlyResult(status, run_id, folder, tuple(alerts), site, tuple(flags))
+        return NightlyResult(status, run_id, folder, tuple(alerts), site, tuple(flagged))
 
 
 def main_nightly(catalog: Catalog, options: NightlyOptions) -> int:

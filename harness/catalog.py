@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import UserError
-from .manifest import Impl, Workload, load_impl, load_workload
+from .manifest import Impl, Variant, Workload, load_impl, load_workload
+
+if TYPE_CHECKING:
+    from .plan import CaseSpec
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,24 @@ class Catalog:
     def select_workloads(self, names: Iterable[str] | None, flag: str = "--workload") -> list[Workload]:
         return _select(self.workloads, names, flag, "workload")
 
+    def resolve(self, spec: CaseSpec) -> tuple[Workload, Impl, Variant]:
+        """The manifests a case specification names; UserError when this catalog lacks one."""
+        workload = self.workloads.get(spec.workload)
+        impl = self.impls.get(spec.impl)
+        variant = next((v for v in impl.variants if v.name == spec.variant), None) if impl else None
+        if workload is None or impl is None or variant is None:
+            what = (f"workload '{spec.workload}'" if workload is None else f"implementation '{spec.impl}'"
+                    if impl is None else f"variant '{spec.variant}' of {spec.impl}")
+            raise UserError(f"{self.root}: has no {what}, which the plan names; plan again here")
+        return workload, impl, variant
+
 
 def _select(known: dict, wanted: Iterable[str] | None, flag: str, what: str) -> list:
-    if not wanted:
+    if wanted is None:
         return list(known.values())
+    wanted = list(wanted)
+    if not wanted:  # `--impl ""` from a blank shell variable must not mean "all"
+        raise UserError(f"{flag}: names no {what}; leave the flag out for all, or name some: {', '.join(known)}")
     chosen = []
     for name in wanted:
         if name not in known:

@@ -25,20 +25,14 @@ class Console:
     def say(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
-    def case_done(self, n: int, total: int, result: CaseResult) -> None:
+    def case_done(self, n: int, total: int, result: CaseResult, figures: str, eta: str = "", host: str = "") -> None:
+        """One progress line: which case (and host, when a run has several), its figures or its status and error."""
         k = result.key
-        where = f"{k.workload}[{k.case}] {impl_label(k.impl, k.variant)}"
-        load = result.extra.get("load")
-        if result.status == "ok" and isinstance(load, dict):  # a server load phase
-            what = f"{fmt_rate(float(load['qps']))} requests"
-            if "p99" in load.get("latency", {}):
-                what += f", p99 {fmt_seconds(float(load['latency']['p99']))}"
-        elif result.status == "ok":
-            walls = [it.elapsed for p in result.processes for it in p.measured]
-            what = fmt_summary(summarize(walls)) if walls else "ok"
-        else:
-            what = f"{result.status.upper()}: {result.error}"
-        self.say(f"[{n}/{total}] {where}  {what}  ({result.seconds:.1f} s)")
+        where = f"{k.workload}[{k.case}] {impl_label(k.impl, k.variant)}" + (f" on {host}" if host else "")
+        what = figures if result.status == "ok" else f"{result.status.upper()}: {result.error}"
+        if result.status == "ok" and result.flags:
+            what += f"  [{'; '.join(result.flags)}]"
+        self.say(f"[{n}/{total}] {where}  {what}  ({result.seconds:.1f} s{', ' + eta if eta else ''})")
 
 
 TABLE_METRICS = ("wall_time", "throughput", "peak_rss", "ctx_switches_voluntary_per_op",

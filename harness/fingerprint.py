@@ -41,9 +41,12 @@ class Fingerprint:
                 f"{n} CPU{'s' if n != 1 else ''} ({self.cpus}), profile {self.profile}")
 
 
-def fingerprint(meta: Mapping[str, Any]) -> Fingerprint:
-    """The fingerprint of a run from its run.json (`host`, `executor`, `cpus`, `profile`)."""
-    host = meta.get("host") or {}
+def fingerprint(meta: Mapping[str, Any], host: Mapping[str, Any] | None = None) -> Fingerprint:
+    """The fingerprint of a run from its run.json (`host`, `executor`, `cpus`, `profile`).
+
+    `host`: the metadata of the host that measured a case, when a run has several (run.json `hosts`).
+    """
+    host = host if host is not None else meta.get("host") or {}
     cpus = meta.get("cpus")
     return Fingerprint(
         cpu_model=str(host.get("cpu_model") or "unknown"),

@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from .errors import UserError
 from .fingerprint import fingerprint
-from .folders import read_versioned, replace_folder
+from .folders import replace_folder
 from .samples import empty_samples, read_samples, summarize_samples
 from .store import load_run, write_atomic
 from .vocab import DEFAULT_VARIANT, impl_label, params_text
@@ -43,8 +43,6 @@ HISTORY_SCHEMA = 1
 HISTORY_DIR = "history"
 SCHEMA_KEY = b"cmbench.history.schema"
 RUN_KEY = b"cmbench.history.run"  # a file's run facts (JSON): id, start, status, fingerprint, environment
-RUN_FLAGS_FILE = "flags.json"  # run-level flags (a busy host before the run), added to every case's flags
-RUN_FLAGS_SCHEMA = 1
 LAYOUT = "runs/<run-id>.parquet: one Parquet file per run, one row per run, case, implementation and metric"
 
 SCHEMA = pa.schema([
@@ -84,19 +82,6 @@ def run_folders(results_dir: Path) -> list[Path]:
     return sorted(p for p in results_dir.iterdir() if (p / "run.json").is_file())
 
 
-def write_run_flags(folder: Path, flags: Sequence[str]) -> None:
-    """Flags that hold for the whole run (a busy host before it started); the store adds them to every case."""
-    write_atomic(Path(folder) / RUN_FLAGS_FILE,
-                 json.dumps({"schema": RUN_FLAGS_SCHEMA, "flags": list(flags)}, indent=2) + "\n")
-
-
-def read_run_flags(folder: Path) -> list[str]:
-    path = Path(folder) / RUN_FLAGS_FILE
-    if not path.exists():
-        return []
-    return [str(f) for f in read_versioned(path, RUN_FLAGS_SCHEMA, "").get("flags") or []]
-
-
 def environment_of(meta: Mapping[str, Any]) -> dict[str, Any]:
     """What a run says of its environment: host (without the load average), toolchains, executor, CPUs, profile.
 
@@ -125,16 +110,14 @@ def run_rows(folder: Path) -> pd.DataFrame:
     path = folder / "results.csv"
     samples = read_samples(path, run_id) if path.exists() else empty_samples()
     summaries = summarize_samples(samples)
-    run_flags = read_run_flags(folder)
     by_case: dict[tuple[str, str, str, str], Mapping[str, Any]] = {}
     for c in cases:
         if isinstance(c, dict) and all(k in c for k in ("workload", "case", "impl", "status")):
             by_case[(str(c["workload"]), str(c["case"]), str(c["impl"]), str(c.get("variant") or DEFAULT_VARIANT))] = c
 
     def flags_of(c: Mapping[str, Any] | None) -> str:
-        extra = (c or {}).get("extra") or {}
-        own = extra.get("flags") if isinstance(extra, dict) else None
-        return "; ".join([*run_flags, *(str(f) for f in own or [])])
+        own = (c or {}).get("flags") or []  # run.json schema 2 on: a list per case (load_run migrates older)
+        return "; ".join(str(f) for f in own)
 
     rows = []
     for s in summaries.itertuples(index=False):
@@ -165,6 +148,12 @@ def run_rows(folder: Path) -> pd.DataFrame:
            "git_commit": str(git.get("commit") or ""), "git_dirty": bool(git.get("dirty"))}
     for k, v in run.items():
         frame[k] = v
+    hosts = meta.get("hosts") or {}
+    if len(hosts) > 1:  # a cluster run: each case's environment is its own host's
+        case_host = {key: str(c.get("host") or "") for key, c in by_case.items()}
+        names = [case_host.get(k, "") for k in zip(frame["workload"], frame["case"], frame["impl"], frame["variant"])]
+        prints = {n: fingerprint(meta, hosts[n]).key for n in set(names) if n in hosts}
+        frame["fingerprint"] = [prints.get(n, fp.key) for n in names]
     frame["toolchain"] = [str(toolchains.get(i, "")) for i in frame["impl"]]
     return frame[list(COLUMNS)]
 

@@ -36,14 +36,60 @@ def mem_total() -> int:
 
 
 def git_commit(root: Path) -> dict[str, Any]:
-    def git(*args: str) -> str:
+    """The commit checked out at `root` and whether the tree has changes (None: unknown, git is not installed)."""
+    def git(*args: str) -> str | None:
         try:
             return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
                                   timeout=10, check=True).stdout.strip()
+        except FileNotFoundError:
+            return None
         except (OSError, subprocess.SubprocessError):
             return ""
     commit = git("rev-parse", "HEAD")
+    if commit is None:  # no git on this host (a slim benchmark host or container): read the repository's files
+        return {"commit": read_head(root) or "unknown", "dirty": None}
     return {"commit": commit or "unknown", "dirty": bool(git("status", "--porcelain")) if commit else None}
+
+
+def _git_dir(root: Path) -> Path | None:
+    for folder in (root, *root.parents):
+        dot = folder / ".git"
+        if dot.is_dir():
+            return dot
+        if dot.is_file():  # a worktree or submodule: "gitdir: PATH"
+            text = _read(str(dot))
+            if text.startswith("gitdir:"):
+                target = Path(text.split(":", 1)[1].strip())
+                return target if target.is_absolute() else (folder / target).resolve()
+            return None
+    return None
+
+
+def read_head(root: Path) -> str:
+    """The commit HEAD names, read from the repository's files as git stores them ('' when not found).
+
+    For hosts without git; written out because the formats involved are three small text files
+    (HEAD, the loose ref, packed-refs), where a git library would be a dependency for one line.
+    """
+    gitdir = _git_dir(root.resolve())
+    if gitdir is None:
+        return ""
+    common = gitdir
+    if (gitdir / "commondir").is_file():
+        common = (gitdir / _read(str(gitdir / "commondir"))).resolve()
+    head = _read(str(gitdir / "HEAD"))
+    if not head.startswith("ref:"):
+        return head
+    ref = head.split(":", 1)[1].strip()
+    for base in (gitdir, common):
+        value = _read(str(base / ref))
+        if value:
+            return value
+    for line in _read(str(common / "packed-refs")).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1] == ref:
+            return parts[0]
+    return ""
 
 
 def host_metadata(root: Path) -> dict[str, Any]:

@@ -75,6 +75,7 @@ class ServerProfile:
     duration: float
     warmup: float
     idle_connections: int
+    idle_hold: float = 7.0  # seconds the idle connections stay silent before they must still answer
 
 
 @dataclass(frozen=True)
@@ -136,11 +137,11 @@ class Unsupported:
     workload: str
     params: Mapping[str, ParamValue]
     reason: str
+    variants: tuple[str, ...] = ()  # empty: every variant
 
-    def matches(self, workload: str, params: Mapping[str, ParamValue]) -> bool:
-        return workload == self.workload and all(
-            params.get(k) == v for k, v in self.params.items()
-        )
+    def matches(self, workload: str, params: Mapping[str, ParamValue], variant: str) -> bool:
+        return (workload == self.workload and (not self.variants or variant in self.variants)
+                and all(params.get(k) == v for k, v in self.params.items()))
 
 
 @dataclass(frozen=True)
@@ -160,9 +161,9 @@ class Impl:
     variants: tuple[Variant, ...] = (DEFAULT_VARIANT,)
     unsupported: tuple[Unsupported, ...] = ()
 
-    def unsupported_reason(self, workload: str, params: Mapping[str, ParamValue]) -> str | None:
+    def unsupported_reason(self, workload: str, params: Mapping[str, ParamValue], variant: str) -> str | None:
         for u in self.unsupported:
-            if u.matches(workload, params):
+            if u.matches(workload, params, variant):
                 return u.reason
         return None
 
@@ -170,18 +171,34 @@ class Impl:
 # --- validation ---------------------------------------------------------------------------
 
 
-class _Reader:
-    """Typed access to one TOML table that reports mistakes with the file and dotted field."""
+class TableReader:
+    """Typed access to one TOML table that reports mistakes with the file and dotted field.
+
+    Every key read (or offered with a default) is allowed; `reject_unknown` then refuses any other
+    key in the table, naming the keys allowed there, so a misspelt key is never silently ignored.
+    """
 
     def __init__(self, path: Path, table: Mapping[str, Any], prefix: str = "") -> None:
         self.path = path
         self.table = table
         self.prefix = prefix
+        self.allowed: list[str] = []
 
     def fail(self, key: str, need: str) -> UserError:
         return UserError(f"{self.path}: field '{self.prefix}{key}' {need}")
 
+    def allow(self, *keys: str) -> None:
+        self.allowed.extend(k for k in keys if k not in self.allowed)
+
+    def reject_unknown(self) -> None:
+        for key in self.table:
+            if key not in self.allowed:
+                where = f"[{self.prefix.rstrip('.')}]" if self.prefix else "the top level"
+                raise UserError(f"{self.path}: unknown key '{self.prefix}{key}'; allowed in {where}: "
+                                f"{', '.join(self.allowed) or '(none)'}")
+
     def _get(self, key: str, required: bool, default: Any) -> Any:
+        self.allow(key)
         if key not in self.table:
             if required:
                 raise self.fail(key, "is missing")
@@ -230,11 +247,11 @@ class _Reader:
             raise self.fail(key, f"must be a list of numbers > 0 ({help})")
         return tuple(value)
 
-    def table_of(self, key: str, help: str, *, required: bool = False) -> _Reader:
+    def table_of(self, key: str, help: str, *, required: bool = False) -> TableReader:
         value = self._get(key, required, {})
         if not isinstance(value, dict):
             raise self.fail(key, f"must be a table ({help})")
-        return _Reader(self.path, value, f"{self.prefix}{key}.")
+        return TableReader(self.path, value, f"{self.prefix}{key}.")
 
     def string_map(self, key: str, help: str) -> dict[str, str]:
         sub = self.table_of(key, help)
@@ -243,11 +260,11 @@ class _Reader:
                 raise sub.fail(k, f"must be a string ({help})")
         return dict(sub.table)
 
-    def tables(self, key: str, help: str) -> list[_Reader]:
+    def tables(self, key: str, help: str) -> list[TableReader]:
         value = self._get(key, False, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.fail(key, f"must be an array of tables, [[{key}]] ({help})")
-        return [_Reader(self.path, v, f"{self.prefix}{key}[{i}].") for i, v in enumerate(value)]
+        return [TableReader(self.path, v, f"{self.prefix}{key}[{i}].") for i, v in enumerate(value)]
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -261,13 +278,14 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: not valid TOML: {e}") from None
 
 
-def _check_schema(r: _Reader) -> None:
+def check_schema(r: TableReader) -> None:
     schema = r.int("schema", f"the manifest format version, currently {SCHEMA}")
     if schema > SCHEMA:
         raise r.fail("schema", f"is {schema}, newer than this cmbench understands ({SCHEMA}): update cmbench")
 
 
-def _param_value(r: _Reader, key: str, value: Any, param: Param | None) -> ParamValue:
+def param_value(r: TableReader, key: str, value: Any, param: Param | None) -> ParamValue:
+    """A parameter value as a case or an [[unsupported]] entry gives it, checked against its declaration."""
     if param is None:
         raise r.fail(key, "is not a parameter declared under [params]")
     if param.choices:
@@ -280,94 +298,40 @@ def _param_value(r: _Reader, key: str, value: Any, param: Param | None) -> Param
 
 
 def load_workload(path: Path) -> Workload:
-    """Load and validate `<dir>/workload.toml`."""
-    r = _Reader(path, read_toml(path))
-    _check_schema(r)
+    """Load and validate `<dir>/workload.toml`: the fields every kind shares here, the rest by its kind."""
+    from .kinds import KINDS  # the kinds import this module
+
+    r = TableReader(path, read_toml(path))
+    check_schema(r)
     name = r.str("name", "the workload's name, the same as its folder")
     if name != path.parent.name:
         raise r.fail("name", f"must match its folder name '{path.parent.name}'")
-    kind = r.str("kind", "batch or server", required=False, default="batch")
-    if kind not in ("batch", "server"):
-        raise r.fail("kind", "must be 'batch' or 'server'")
-    summary = r.str("summary", "one line describing the work")
-    operation = r.str("operation", "what one operation is, e.g. 'task'")
+    kind = r.str("kind", f"one of {', '.join(KINDS)}", required=False, default="batch")
+    if kind not in KINDS:
+        raise r.fail("kind", f"must be one of {', '.join(KINDS)}")
+    common = {"name": name, "path": path.parent, "kind": kind,
+              "summary": r.str("summary", "one line describing the work"),
+              "operation": r.str("operation", "what one operation is, e.g. 'task'")}
+    workload = KINDS[kind].read_workload(r, common)
+    r.reject_unknown()
+    return workload
+
+
+def profile_tables(r: TableReader, help: str) -> dict[str, TableReader]:
+    """The [profiles.<name>] tables of a workload.toml: every profile present, no other."""
     profiles = r.table_of("profiles", "one table per profile", required=True)
+    profiles.allow(*PROFILES)
+    profiles.reject_unknown()
     missing = [p for p in PROFILES if p not in profiles.table]
     if missing:
         raise profiles.fail(missing[0], f"is missing: every workload defines {', '.join(PROFILES)}")
-
-    if kind == "server":
-        servers = {}
-        for prof in PROFILES:
-            p = profiles.table_of(prof, "the load phases of this profile")
-            servers[prof] = ServerProfile(
-                connections=tuple(int(c) for c in p.numbers("connections", "closed-loop connection counts")),
-                rates=p.numbers("rates", "open-loop rates as fractions of saturation"),
-                duration=p.number("duration", "seconds per load phase"),
-                warmup=p.number("warmup", "seconds of warm-up load"),
-                idle_connections=p.int("idle_connections", "idle keep-alive connections for memory"),
-            )
-        return Workload(name=name, path=path.parent, summary=summary, kind=kind,
-                        operation=operation, servers=servers)
-
-    params_table = r.table_of("params", "one table per parameter", required=True)
-    params = []
-    for pname in params_table.table:
-        p = params_table.table_of(pname, "the parameter's help and choices")
-        params.append(Param(pname, p.str("help", "what the parameter means"),
-                            p.strings("choices", "allowed words", required=False)))
-    by_name = {p.name: p for p in params}
-    operations = r.strings("operations", "parameters whose product is the operations per iteration")
-    for op in operations:
-        if op not in by_name:
-            raise r.fail("operations", f"names '{op}', which is not under [params]")
-    memory_per = r.str("memory_per", "parameter counting live tasks", required=False)
-    if memory_per and memory_per not in by_name:
-        raise r.fail("memory_per", f"names '{memory_per}', which is not under [params]")
-
-    cases: dict[str, tuple[Case, ...]] = {}
-    reduced: dict[str, dict[str, ParamValue]] = {}
-    shapes: dict[str, ProfileShape] = {}
-    for prof in PROFILES:
-        p = profiles.table_of(prof, "the cases of this profile")
-        default = PROFILE_SHAPES[prof]
-        shape = ProfileShape(
-            processes=p.int("processes", "processes per case", required=False, default=default.processes),
-            warmups=p.int("warmups", "warm-up iterations per process", required=False, default=default.warmups),
-            iterations=p.int("iterations", "measured iterations per process", required=False,
-                             default=default.iterations),
-            timeout=p.number("timeout", "seconds per process", required=False, default=default.timeout))
-        if shape.processes < 1 or shape.iterations < 1:
-            raise p.fail("processes", "and 'iterations' must be at least 1")
-        if shape != default:
-            shapes[prof] = shape
-        raw_cases = p.tables("cases", "one inline table of parameter values per case")
-        if not raw_cases:
-            raise p.fail("cases", "must list at least one case")
-        built = []
-        for i, c in enumerate(raw_cases):
-            values = {k: _param_value(c, k, v, by_name.get(k)) for k, v in c.table.items()}
-            absent = [n for n in by_name if n not in values]
-            if absent:
-                raise c.fail(absent[0], "is missing: every case sets every parameter")
-            built.append(Case(name, i, tuple((n, values[n]) for n in by_name)))
-        cases[prof] = tuple(built)
-        red = p.table_of("reduced", "smaller sizes for implementations with reduced_sizes = true")
-        reduced[prof] = {k: _param_value(red, k, v, by_name.get(k)) for k, v in red.table.items()}
-
-    return Workload(
-        name=name, path=path.parent, summary=summary, kind=kind, operation=operation,
-        operations=operations,
-        result_fields=r.strings("result_fields", "the fields every iteration prints and the harness checks"),
-        info_fields=r.strings("info_fields", "fields recorded but not checked", required=False),
-        memory_per=memory_per, params=tuple(params), cases=cases, reduced=reduced, shapes=shapes,
-    )
+    return {prof: profiles.table_of(prof, help) for prof in PROFILES}
 
 
 def load_impl(path: Path, root: Path, known_workloads: Mapping[str, Workload]) -> Impl:
     """Load and validate `impls/<language>/<model>/impl.toml`."""
-    r = _Reader(path, read_toml(path))
-    _check_schema(r)
+    r = TableReader(path, read_toml(path))
+    check_schema(r)
     folder = path.parent
     language = r.str("language", "the language, the same as the parent folder, e.g. 'go'")
     model = r.str("model", "the concurrency model, the same as the folder, e.g. 'goroutines'")
@@ -395,16 +359,12 @@ def load_impl(path: Path, root: Path, known_workloads: Mapping[str, Workload]) -
                                 env=v.string_map("env", "environment variables"),
                                 args=v.strings("args", "extra arguments", required=False, nonempty=False),
                                 workloads=vworkloads))
+        v.reject_unknown()
 
-    unsupported = []
-    for u in r.tables("unsupported", "cases without meaning in this model"):
-        uw = u.str("workload", "the workload")
-        if uw not in workloads:
-            raise u.fail("workload", f"names '{uw}', which is not in this implementation's workloads")
-        params = u.table_of("params", "parameter values that select the unsupported cases").table
-        unsupported.append(Unsupported(uw, dict(params), u.str("reason", "why the case has no meaning here")))
+    unsupported = [_unsupported(u, workloads, known_workloads, [x.name for x in variants])
+                   for u in r.tables("unsupported", "cases without meaning in this model")]
 
-    return Impl(
+    impl = Impl(
         id=expected_id, path=folder, language=language, model=model,
         description=r.str("description", "one line: the primitives used", required=False),
         workloads=workloads,
@@ -416,3 +376,24 @@ def load_impl(path: Path, root: Path, known_workloads: Mapping[str, Workload]) -
         knobs=r.string_map("knobs", "runtime settings, stated for the reader"),
         variants=tuple(variants), unsupported=tuple(unsupported),
     )
+    for table in (toolchain, build, run, r):
+        table.reject_unknown()
+    return impl
+
+
+def _unsupported(u: TableReader, workloads: tuple[str, ...], known: Mapping[str, Workload],
+                 variants: list[str]) -> Unsupported:
+    uw = u.str("workload", "the workload")
+    if uw not in workloads:
+        raise u.fail("workload", f"names '{uw}', which is not in this implementation's workloads")
+    params = u.table_of("params", "parameter values that select the unsupported cases (none: every case)")
+    declared = {p.name: p for p in known[uw].params}
+    values = {k: param_value(params, k, v, declared.get(k)) for k, v in params.table.items()}
+    names = u.strings("variants", "the variants it applies to (default: every variant)", required=False)
+    for name in names:
+        if name not in variants:
+            raise u.fail("variants", f"names '{name}', which is not a variant of this implementation "
+                                     f"(variants: {', '.join(variants)})")
+    reason = u.str("reason", "why the case has no meaning here")
+    u.reject_unknown()
+    return Unsupported(uw, values, reason, names)

@@ -41,6 +41,21 @@ METRICS: dict[str, Metric] = {
     "startup_peak_rss": Metric("B", "lower", "case", "peak RSS of the start-up baseline process"),
     "startup_cpu_time": Metric("s", "lower", "case", "user + system CPU of the start-up baseline process"),
     "stack_bytes": Metric("B", "info", "case", "stack size requested per thread (0: managed by the runtime)"),
+    # Info fields an implementation prints per iteration (workload.toml `info_fields`): recorded, not compared.
+    "default_stack_bytes": Metric("B", "info", "iteration",
+                                  "stack a thread created with the runtime's defaults gets, read from the runtime"),
+    "stack_inuse_per_task": Metric("B", "info", "iteration",
+                                   "Go: growth of runtime.MemStats.StackInuse with all tasks alive / tasks"),
+    "lost_updates": Metric("count", "info", "iteration", "mutex_counter racy mode: T x I - final"),
+    "gc_cycles": Metric("count", "info", "iteration", "Go: garbage collections completed during the iteration"),
+    "alloc_bytes": Metric("B", "info", "iteration", "Go: heap bytes allocated during the iteration"),
+    "timer_late_p50": Metric("ns", "info", "iteration", "preemption: median of how late the iteration's sleeps ended"),
+    "timer_late_max": Metric("ns", "info", "iteration",
+                             "preemption: how late the latest of the iteration's sleeps ended"),
+    "gomaxprocs_default": Metric("count", "info", "iteration",
+                                 "Go: GOMAXPROCS the runtime chose at start, before --cpus sized it"),
+    "gomaxprocs_during": Metric("count", "info", "iteration",
+                                "Go: GOMAXPROCS read back inside the iteration after setting it at run time"),
     "harness_overhead": Metric("s", "lower", "case", "case wall time outside implementation processes"),
     # Server workloads (harness/http): one case per load phase, its phase in the params.
     "qps": Metric("req/s", "higher", "case",
@@ -70,6 +85,10 @@ class Row:
     iteration: int | None
     value: float
 
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:  # every figure the code emits has a unit, a direction and a meaning
+            raise ValueError(f"metric {self.metric!r} is not declared in harness/metrics.py METRICS")
+
     @property
     def unit(self) -> str:
         return METRICS[self.metric].unit
@@ -89,6 +108,27 @@ def process_rows(p: int, proc: ProcessRun) -> Iterator[Row]:
     yield Row("cpu_system", p, None, ru.system)
     yield Row("ctx_switches_voluntary", p, None, ru.voluntary)
     yield Row("ctx_switches_involuntary", p, None, ru.involuntary)
+
+
+# Info fields (workload.toml `info_fields`) stored as one row per measured iteration; stack_bytes,
+# a per-case figure, is one row in `case_rows`.
+INFO_METRICS = ("default_stack_bytes", "stack_inuse_per_task", "lost_updates", "gc_cycles", "alloc_bytes",
+                "timer_late_p50", "timer_late_max", "gomaxprocs_default", "gomaxprocs_during")
+
+
+def info_rows(result: CaseResult) -> Iterator[Row]:
+    """One row per measured iteration and info field of INFO_METRICS (other fields are not stored).
+
+    Info fields are what an implementation prints besides its checked result; they are recorded,
+    never compared.
+    """
+    if result.status != "ok":
+        return
+    for p, proc in enumerate(result.processes):
+        for it in proc.measured:
+            for name, value in it.info.items():
+                if name in INFO_METRICS:
+                    yield Row(name, p, it.index, value)
 
 
 def case_rows(result: CaseResult, memory_per: str = "") -> Iterator[Row]:

@@ -3,12 +3,18 @@
 Each workload has one function from its parameters to the expected result fields. The harness
 checks every iteration of every run against these; a mismatch fails the case. The functions
 are exact (64-bit wrapping arithmetic) and cached, because one case checks many iterations.
+
+Most fields have one right value. A few have a range of right values (mutex_counter's `racy`
+mode, where lost updates are the point): those expect a `Within`, which compares equal to every
+integer in its range, the way `pytest.approx` compares equal to every number near its value.
+`check` applies the whole model to one printed line and says what is wrong, if anything.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +25,45 @@ FNV_OFFSET = 14695981039346656037
 FNV_PRIME = 1099511628211
 
 Params = Mapping[str, int | str]
-Expected = dict[str, int]
+
+
+class Within(int):
+    """An expected integer that accepts a range: `Within(1, 10) == 7` is true.
+
+    Its own value is the range's top, the answer with nothing lost (what a program that prints
+    the ideal answer would print); it compares equal to every integer in [low, high] and to
+    nothing else, the way `pytest.approx` compares equal to every number near its value.
+    """
+
+    low: int
+
+    def __new__(cls, low: int, high: int) -> Within:
+        self = super().__new__(cls, high)
+        self.low = low
+        return self
+
+    @property
+    def high(self) -> int:
+        return int(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Within):
+            return (self.low, self.high) == (other.low, other.high)
+        return isinstance(other, int) and not isinstance(other, bool) and self.low <= other <= self.high
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # equal to many integers, so it cannot hash like any one of them
+
+    def __str__(self) -> str:
+        return f"an integer in [{self.low}, {self.high}]"
+
+    def __repr__(self) -> str:
+        return f"Within({self.low}, {self.high})"
+
+
+Expected = dict[str, int]  # a value may be a Within
 
 
 def splitmix64(x: int) -> int:
@@ -72,8 +116,13 @@ def pipeline(p: Params) -> Expected:
 
 
 def mutex_counter(p: Params) -> Expected:
-    """T workers add 1 I times each to one shared counter: nothing may be lost."""
-    return {"final": int(p["threads"]) * int(p["increments"])}
+    """T workers add 1 I times each to one shared counter: nothing may be lost under a mutex or
+    an atomic add. In `racy` mode (unsynchronised load, add, store) updates may be lost on
+    purpose: any final count from 1 to T * I is right; more than T * I, or nothing, is not."""
+    total = int(p["threads"]) * int(p["increments"])
+    if p.get("mode") == "racy":
+        return {"final": Within(min(1, total), total)}
+    return {"final": total}
 
 
 def ping_pong(p: Params) -> Expected:
@@ -87,15 +136,54 @@ def spawn_idle(p: Params) -> Expected:
     return {"done": int(p["tasks"])}
 
 
+def preemption(p: Params) -> Expected:
+    """Every sleep was made (how late each ended is recorded, not checked)."""
+    return {"sleeps": int(p["sleeps"])}
+
+
 REFERENCES: dict[str, Callable[[Params], Expected]] = {
     "worker_pool": worker_pool,
     "pipeline": pipeline,
     "mutex_counter": mutex_counter,
     "ping_pong": ping_pong,
     "spawn_idle": spawn_idle,
+    "preemption": preemption,
 }
 
 
 def expected(workload: str, params: Params) -> Expected:
     """The result fields every iteration of `workload` with `params` must print."""
     return REFERENCES[workload](params)
+
+
+def _lost_updates(p: Params, fields: Mapping[str, Any]) -> str | None:
+    """racy mode's `lost_updates`, when printed, must be T * I - final."""
+    if p.get("mode") != "racy" or "lost_updates" not in fields:
+        return None
+    total = int(p["threads"]) * int(p["increments"])
+    final, lost = fields.get("final"), fields["lost_updates"]
+    if isinstance(final, int) and lost != total - final:
+        return f"lost_updates is {lost!r}, but T * I - final = {total - final}"
+    return None
+
+
+# Checks of info fields that must agree with the result fields (info fields are otherwise free).
+CONSISTENCY: dict[str, Callable[[Params, Mapping[str, Any]], str | None]] = {
+    "mutex_counter": _lost_updates,
+}
+
+
+def check(workload: str, params: Params, fields: Mapping[str, Any]) -> str | None:
+    """What is wrong with one iteration's printed fields, or None when they are right.
+
+    Every expected field must be present and equal to its model (a `Within` accepts its range;
+    booleans are never integers); a workload may also check that its info fields agree.
+    """
+    for name, want in expected(workload, params).items():
+        got = fields.get(name)
+        if got is None:
+            return f"{name} is missing, expected {want}"
+        if isinstance(got, bool) or got != want:
+            return f"wrong {name}: got {got!r}, expected {want}"
+    consistent = CONSISTENCY.get(workload)
+    return consistent(params, fields) if consistent else None

@@ -1,40 +1,46 @@
-"""The orchestration of a run: toolchains -> build -> verify -> measure -> store.
+"""Executing a plan: toolchains -> build -> verify -> measure -> store, in reusable steps.
 
-Each step is a plain function over the catalog's manifests and an executor, so the CLI stays
-thin and tests can drive a run with a fake executor.
+The runner knows nothing of workload kinds beyond their protocol (harness/kinds.py): each
+kind verifies an implementation, groups its cases into units, executes a unit and turns
+results into rows. A run is two roles, which the local runner plays both of on one host and
+the cluster runner (harness/cluster.py) splits between a controller and its workers:
+
+- `HostRun`, the host's part: check toolchains and build once, verify each implementation
+  variant once per workload, execute units (each result as soon as it is known);
+- `Recorder`, the controller's part: create the run folder, store each finished case through
+  the one `RunStore`, print progress, finish the run and print the tables.
+
+Each step is a plain function or method over manifests and an executor, so the CLI stays thin
+and tests can drive a run with a fake executor.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import signal
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
-from .batch import BatchPlan, run_batch_case
 from .catalog import Catalog
-from .console import Console, comparison_tables
+from .console import Console
 from .errors import UserError
 from .executors import Executor
 from .hostinfo import host_metadata
-from .http import (
-    Setup,
-    iter_server_cases,
-    make_setup,
-    measure_headroom,
-    phases_for,
-    server_rows,
-    server_table,
-    split_cpus,
-    status_cases,
-    verify_case,
-)
-from .manifest import Impl, Variant, Workload
-from .metrics import case_rows
+from .kinds import kind_of, plan_cases, plan_units
+from .manifest import Impl
+from .metrics import Row
 from .outcome import CaseKey, CaseResult
+from .plan import CaseSpec, Plan, PlanContext, RunContext, past_durations, with_estimates
 from .store import RunStore, new_run_id
-from .vocab import FAILED
+from .vocab import Status, fmt_duration
+
+T = TypeVar("T", CaseSpec, CaseResult)
+READY_SCHEMA = 1
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,14 @@ class Readiness:
     message: str = ""
     version: str = ""
     build_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "message": self.message, "version": self.version,
+                "build_seconds": self.build_seconds}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Readiness:
+        return cls(str(d["status"]), str(d["message"]), str(d["version"]), float(d["build_seconds"]))
 
 
 def choose_cpus(count: int | None) -> tuple[int, ...]:
@@ -76,170 +90,334 @@ def prepare(executor: Executor, impls: Sequence[Impl], console: Console, *, buil
     return ready
 
 
+def make_plan(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
+              cpus: tuple[int, ...], timeout: float | None = None, results: Path | None = None,
+              stored_estimates: bool = True) -> Plan:
+    """Every case the selection holds, with estimates from the newest stored runs under `results`.
+
+    Without `stored_estimates` every estimate is the kind's guess from the profile, so that the
+    same manifests give the same plan on every machine (what shards planned apart rely on).
+    """
+    ctx = PlanContext(profile, cpus, executor, timeout=timeout)
+    specs = plan_cases(ctx, impls, workloads)
+    past = past_durations(results if results is not None else catalog.root / "results") if stored_estimates else {}
+    return Plan(profile=profile, executor=executor.name, cpus=cpus, cases=tuple(with_estimates(specs, past)))
+
+
+def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> None:
+    """Refuse a saved plan that no longer matches the manifests here (UserError naming the first difference).
+
+    The plan is planned again from this catalog; every case must come out the same, so that a
+    run executes exactly the commands the plan shows.
+    """
+    if plan.executor != executor.name:
+        raise UserError(f"--plan: made for the {plan.executor} executor; pass --executor {plan.executor}")
+    for s in plan.cases:
+        catalog.resolve(s)  # every manifest the plan names exists here
+    impls = [catalog.impls[i] for i in dict.fromkeys(s.impl for s in plan.cases)]
+    workloads = [catalog.workloads[w] for w in dict.fromkeys(s.workload for s in plan.cases)]
+    fresh = {s.key: s for s in plan_cases(PlanContext(plan.profile, plan.cpus, executor), impls, workloads)}
+    for s in plan.cases:
+        now = fresh.get(s.key)
+        if now is not None:  # how long to wait is the plan's to say (`plan --timeout`), not what runs
+            now = replace(now, timeout=s.timeout)
+        if now is None or not now.same_case(s):
+            why = "is no longer planned" if now is None else _difference(s, now)
+            raise UserError(f"--plan: case {s.workload}[{s.case}] {s.label} {why}; the manifests changed since "
+                            "it was planned: plan again")
+
+
+def _difference(old: CaseSpec, new: CaseSpec) -> str:
+    a, b = old.to_dict(), new.to_dict()
+    name = next(k for k in a if a[k] != b[k] and k not in ("estimate", "estimate_from"))
+    return f"has {name} {b[name]!r} now, the plan says {a[name]!r}"
+
+
+# --- the host's part ---------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class Group:
-    """The cases of one implementation variant on one workload."""
+class Measured:
+    """A finished case as a host hands it back: the result and what identifies the artifact that ran."""
 
-    impl: Impl
-    variant: Variant
-    workload: Workload
-    plans: tuple[BatchPlan, ...]
-    unsupported: tuple[tuple[BatchPlan, str], ...] = ()
+    result: CaseResult
+    provenance: Mapping[str, str] = field(default_factory=dict)
 
 
-def plan_groups(impls: Sequence[Impl], workloads: Sequence[Workload], profile: str,
-                cpus: tuple[int, ...], executor_name: str) -> Iterator[Group]:
-    for impl in impls:
-        for variant in impl.variants:
-            for w in workloads:
-                if w.name not in impl.workloads or not variant.applies_to(w.name):
-                    continue
-                if w.kind == "server":  # its phases are planned by harness.http
-                    yield Group(impl, variant, w, ())
-                    continue
-                labels = [c.label for c in w.cases_for(profile)]
-                plans, unsupported = [], []
-                for label, case in zip(labels, w.cases_for(profile, reduced=impl.reduced_sizes)):
-                    plan = BatchPlan(w, case, label, impl, variant, w.shape_for(profile), cpus, executor_name)
-                    reason = impl.unsupported_reason(w.name, case.as_dict())
-                    if reason:
-                        unsupported.append((plan, reason))
-                    else:
-                        plans.append(plan)
-                yield Group(impl, variant, w, tuple(plans), tuple(unsupported))
+def status_result(spec: CaseSpec, status: str, error: str) -> CaseResult:
+    """A case that ends without a measurement: its status and why."""
+    return CaseResult(key=spec.key, language=spec.language, model=spec.model,
+                      params={**spec.params, **spec.placement}, status=status, error=error, kind=spec.kind)
 
 
-def _status_only(plan: BatchPlan, status: str, error: str) -> CaseResult:
-    return CaseResult(key=plan.key, language=plan.impl.language, model=plan.impl.model,
-                      params=plan.params, status=status, error=error)
+def preset_result(spec: CaseSpec, ready: Mapping[str, Readiness]) -> CaseResult | None:
+    """The outcome of a case known without running it (unsupported, toolchain missing, build failed), else None."""
+    if spec.status:
+        return status_result(spec, spec.status, spec.reason)
+    state = ready.get(spec.impl)
+    if state is not None and state.status != "ok":
+        return status_result(spec, state.status, state.message)
+    return None
 
 
-def verify_group(executor: Executor, group: Group, cpus: tuple[int, ...], executor_name: str,
-                 timeout: float | None) -> list[CaseResult]:
-    """Run the group's verify-profile cases once each (smallest sizes, every answer checked)."""
-    if group.workload.kind == "server":  # verification only, no load
-        return [verify_case(_server_setup(executor, group, "verify", cpus, executor_name, timeout))]
-    results = []
-    for g in plan_groups([group.impl], [group.workload], "verify", cpus, executor_name):
-        if g.variant != group.variant:
-            continue
-        for plan in g.plans:
-            results.append(run_batch_case(executor, plan, timeout=timeout))
-        results.extend(_status_only(p, "unsupported", why) for p, why in g.unsupported)
-    return results
+@dataclass(frozen=True)
+class HostReport:
+    """What a host did before measuring: its metadata, toolchains, builds and run-level measurements."""
+
+    name: str
+    metadata: Mapping[str, Any]
+    ready: Mapping[str, Readiness]
+    measured: Mapping[str, Any] = field(default_factory=dict)  # the kinds' `before_run` figures
+    schema: int = READY_SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": self.schema, "name": self.name, "metadata": dict(self.metadata),
+                "ready": {k: v.to_dict() for k, v in self.ready.items()}, "measured": dict(self.measured)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> HostReport:
+        if d.get("schema") != READY_SCHEMA:
+            raise UserError(f"host report: schema {d.get('schema')!r}, this cmbench reads {READY_SCHEMA}; "
+                            "run the same cmbench version everywhere")
+        return cls(str(d["name"]), dict(d["metadata"]), {k: Readiness.from_dict(v) for k, v in d["ready"].items()},
+                   dict(d["measured"]))
 
 
-def _server_setup(executor: Executor, group: Group, profile: str, cpus: tuple[int, ...], executor_name: str,
-                  timeout: float | None) -> Setup:
-    server, load = split_cpus(cpus, sorted(os.sched_getaffinity(0)))
-    return make_setup(executor, group.impl, group.variant, group.workload, profile, server, load, timeout=timeout,
-                      executor_name=executor_name)
+def this_host() -> str:
+    """The name a local run gives the host it measures on."""
+    return platform.node() or "localhost"
 
 
-def _server_cases(executor: Executor, group: Group, state: Readiness, profile: str, cpus: tuple[int, ...],
-                  timeout: float | None) -> Iterator[CaseResult]:
-    """Every phase of a server workload (harness.http), or each with the build's status when it cannot run."""
-    setup = _server_setup(executor, group, profile, cpus, executor.name, timeout)
-    if state.status != "ok":
-        return status_cases(setup, state.status, state.message)
-    return iter_server_cases(setup)
+class HostRun:
+    """One host's part of a run: builds once, verifies each implementation variant once per workload, executes units.
+
+    The local runner drives one; a cluster worker drives one per run it takes part in.
+    `before_case`, when given, runs before each unit (a quiet-host gate, say) and returns flags
+    that every ok result of that unit carries.
+    """
+
+    def __init__(self, ctx: RunContext, cpus: tuple[int, ...],
+                 before_case: Callable[[CaseSpec], Sequence[str]] | None = None) -> None:
+        self.ctx = ctx
+        self.cpus = cpus  # the run's CPUs, where implementations are verified
+        self.before_case = before_case
+        self.ready: dict[str, Readiness] = {}
+        self._verified: dict[tuple[str, str, str], CaseResult | None] = {}
+
+    def prepare(self, plan: Plan, name: str, *, ready: Mapping[str, Readiness] | None = None) -> HostReport:
+        """Toolchains and builds of the plan's implementations (reusing `ready` ones), then the kinds' `before_run`."""
+        catalog, executor = self.ctx.catalog, self.ctx.executor
+        known = dict(ready or {})
+        todo = [catalog.impls[i] for i in plan.impls if i not in known]
+        self.ready = {**known, **prepare(executor, todo, self.ctx.console)}
+        runnable = [s for s in plan.cases if not s.status and self.ready[s.impl].status == "ok"]
+        measured: dict[str, Any] = {}
+        for kind, specs in by_kind(runnable).items():
+            measured.update(kind_of(kind).before_run(self.ctx, specs))
+        return HostReport(name, host_metadata(catalog.root), {i: self.ready[i] for i in plan.impls}, measured)
+
+    def execute_unit(self, unit: Sequence[CaseSpec], stop: Callable[[], bool] = lambda: False) -> Iterator[Measured]:
+        """Every case of `unit`, each as soon as it is known; `stop` is asked before each verification and result."""
+        catalog, executor = self.ctx.catalog, self.ctx.executor
+        workload, impl, variant = catalog.resolve(unit[0])
+        kind = kind_of(workload.kind)
+        todo = []
+        for spec in unit:
+            known = preset_result(spec, self.ready)
+            if known is not None:
+                yield Measured(known)
+            else:
+                todo.append(spec)
+        if not todo or stop():
+            return
+        vkey = (workload.name, impl.id, variant.name)
+        if vkey not in self._verified:
+            failures = [r for r in kind.verify(self.ctx, impl, variant, workload, self.cpus) if r.failed]
+            self._verified[vkey] = failures[0] if failures else None
+        bad = self._verified[vkey]
+        if bad is not None:
+            for spec in todo:
+                yield Measured(status_result(spec, bad.status, f"verify [{bad.key.case}]: {bad.error}"))
+            return
+        provenance = executor.provenance(impl)
+        flags = tuple(self.before_case(todo[0])) if self.before_case else ()
+        for result in kind.execute(self.ctx, todo):
+            if stop():
+                return
+            if flags and result.status == Status.OK:
+                result = replace(result, flags=result.flags + flags)
+            yield Measured(result, provenance)
+
+
+# --- the controller's part ---------------------------------------------------------------------
 
 
 @dataclass
 class RunOutcome:
     results: list[CaseResult] = field(default_factory=list)
-    rows: dict[CaseKey, list] = field(default_factory=dict)
+    rows: dict[CaseKey, list[Row]] = field(default_factory=dict)
     interrupted: bool = False
+    out: Path | None = None
+    stopped: str = ""  # why an interrupted run stopped when it was not the user (the scheduler went away, ...)
 
     @property
     def failed(self) -> list[CaseResult]:
-        return [r for r in self.results if r.status in FAILED]
+        return [r for r in self.results if r.failed]
 
 
-def loadgen_headroom(workload: Workload, profile: str, cpus: tuple[int, ...], console: Console) -> dict:
-    """wrk's ceiling on the load CPUs against a trivial responder on the server CPUs, for the report."""
-    server, load = split_cpus(cpus, sorted(os.sched_getaffinity(0)))
-    prof = workload.servers[profile]
-    if not load or not prof.connections:
-        return {"error": "no CPU left for the load generator" if not load else "no closed-loop phase"}
-    try:
-        found = measure_headroom(server, load, duration=prof.duration, connections=[max(prof.connections)],
-                                 tools=("wrk",))
-    except UserError as e:
-        return {"error": str(e)}
-    best = max(found, key=lambda h: h.load.qps)
-    console.say(f"load generator headroom: wrk {best.load.qps:,.0f} req/s against a trivial responder "
-                f"(wrk CPU {best.loadgen_cpu:.2f}, responder CPU {best.responder_cpu:.2f})")
-    return {"runs": [h.as_dict() for h in found]}
+@dataclass
+class _Progress:
+    """Cases done, and the time left: the plan's estimates, scaled by how the finished ones compared."""
+
+    plan: Plan
+    done: int = 0
+    estimated_done: float = 0.0
+    began: float = field(default_factory=time.perf_counter)
+
+    def eta(self, spec: CaseSpec) -> str:
+        self.estimated_done += spec.estimate
+        left = self.plan.estimate - self.estimated_done
+        if left <= 0 or self.estimated_done <= 0:
+            return ""
+        pace = (time.perf_counter() - self.began) / self.estimated_done
+        return f"about {fmt_duration(left * pace)} left"
+
+
+class Recorder:
+    """Stores every finished case of a plan through one RunStore and prints its progress line.
+
+    Hosts are noted as they report (`hosts` in run.json); the first one's toolchains, builds and
+    run-level measurements are also the run's (every host of a run has the same toolchains).
+    """
+
+    def __init__(self, plan: Plan, catalog: Catalog, store: RunStore, console: Console) -> None:
+        self.plan = plan
+        self.catalog = catalog
+        self.store = store
+        self.console = console
+        self.specs = {s.key: s for s in plan.cases}
+        self.outcome = RunOutcome(out=store.out)
+        self.progress = _Progress(plan)
+        store.meta.setdefault("hosts", {})
+
+    @classmethod
+    def start(cls, plan: Plan, catalog: Catalog, *, out: Path | None, console: Console,
+              meta: Mapping[str, Any]) -> Recorder:
+        """A new run folder (default results/<run-id>) whose run.json says what the run is."""
+        run_id = new_run_id()
+        out = out or catalog.root / "results" / run_id
+        store = RunStore.create(out, run_id, {"profile": plan.profile, "executor": plan.executor,
+                                              "cpus": list(plan.cpus), **meta, "plan": plan.summary()})
+        return cls(plan, catalog, store, console)
+
+    @property
+    def recorded(self) -> set[CaseKey]:
+        return set(self.outcome.rows)
+
+    def note_host(self, report: HostReport) -> None:
+        meta = self.store.meta
+        builds = {k: {"status": v.status, "seconds": round(v.build_seconds, 2), "error": v.message}
+                  for k, v in report.ready.items()}
+        if not meta["hosts"]:
+            meta.setdefault("host", dict(report.metadata))
+            meta["toolchains"] = {k: v.version for k, v in report.ready.items()}
+            meta["builds"] = builds
+            meta.update(report.measured)
+        meta["hosts"][report.name] = {**report.metadata, "builds": builds, "measured": dict(report.measured)}
+        self.store.flush()
+
+    def record(self, measured: Measured, host: str = "") -> None:
+        result = measured.result
+        spec = self.specs[result.key]
+        rows = list(kind_of(result.kind).rows(result, self.catalog.workloads[spec.workload]))
+        self.store.add(result, rows, spec, {**measured.provenance, "host": host})  # "": no host measured it
+        self.outcome.results.append(result)
+        self.outcome.rows[result.key] = rows
+        self.progress.done += 1
+        figures = kind_of(result.kind).progress(result) if result.status == Status.OK else ""
+        self.console.case_done(self.progress.done, len(self.plan.cases), result, figures, self.progress.eta(spec),
+                               host=host if len(self.store.meta["hosts"]) > 1 else "")
+
+    def finish(self, status: str, stopped: str = "") -> RunOutcome:
+        """Close the run (`complete` or `interrupted`), print each kind's table and where the results are."""
+        self.outcome.interrupted = status != "complete"
+        self.outcome.stopped = stopped
+        if stopped:
+            self.store.meta["stopped"] = stopped
+        self.store.finish(status)
+        results = self.outcome.results
+        tables = [kind_of(kind).table(rs, self.outcome.rows) for kind, rs in by_kind(results).items()]
+        text = "\n\n".join(t for t in tables if t)
+        if text:
+            print(text)
+        self.console.say(f"results: {self.store.out}")
+        return self.outcome
+
+
+def by_kind(items: Iterable[T]) -> dict[str, list[T]]:
+    """Specs or results by the name of their kind, in order of first appearance."""
+    out: dict[str, list[T]] = {}
+    for item in items:
+        out.setdefault(item.kind, []).append(item)  # type: ignore[attr-defined]
+    return out
 
 
 def _raise_interrupt(signum, frame):  # SIGTERM behaves like Ctrl-C: reap, keep what is finished
     raise KeyboardInterrupt
 
 
-def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence[Workload],
-              *, profile: str, cpus: tuple[int, ...], out: Path | None, console: Console,
-              timeout: float | None = None, argv: Sequence[str] = ()) -> RunOutcome:
-    """Build, verify and measure every selected case; store each one as soon as it is done."""
-    run_id = new_run_id()
-    out = out or catalog.root / "results" / run_id
-    host = host_metadata(catalog.root)
-    store = RunStore.create(out, run_id, {"profile": profile, "executor": executor.name, "cpus": list(cpus),
-                                          "argv": list(argv), "host": host})
-    outcome = RunOutcome()
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt while inside, so that a run stops the same way on both."""
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        ready = prepare(executor, impls, console)
-        store.meta["toolchains"] = {k: v.version for k, v in ready.items()}
-        store.meta["builds"] = {k: {"status": v.status, "seconds": round(v.build_seconds, 2), "error": v.message}
-                                for k, v in ready.items()}
-        groups = list(plan_groups(impls, workloads, profile, cpus, executor.name))
-        servers = [w for w in workloads if w.kind == "server"]
-        if servers and any(g.workload.kind == "server" and ready[g.impl.id].status == "ok" for g in groups):
-            store.meta["loadgen_headroom"] = loadgen_headroom(servers[0], profile, cpus, console)
-            store.flush()
-        total = sum(len(g.plans) + len(g.unsupported) for g in groups)
-        total += sum(len(phases_for(g.workload.servers[profile])) for g in groups if g.workload.kind == "server")
-        done = 0
-
-        def record(result: CaseResult, memory_per: str = "", rows: list | None = None) -> None:
-            nonlocal done
-            rows = list(case_rows(result, memory_per)) if rows is None else rows
-            store.add(result, rows)
-            outcome.results.append(result)
-            outcome.rows[result.key] = rows
-            done += 1
-            console.case_done(done, total, result)
-
-        for g in groups:
-            if g.workload.kind == "server":
-                for result in _server_cases(executor, g, ready[g.impl.id], profile, cpus, timeout):
-                    record(result, rows=list(server_rows(result)))
-                continue
-            for plan, why in g.unsupported:
-                record(_status_only(plan, "unsupported", why))
-            state = ready[g.impl.id]
-            if state.status != "ok":
-                for plan in g.plans:
-                    record(_status_only(plan, state.status, state.message))
-                continue
-            bad = [r for r in verify_group(executor, g, cpus, executor.name, timeout) if r.status in FAILED]
-            for plan in g.plans:
-                if bad:
-                    record(_status_only(plan, bad[0].status, f"verify [{bad[0].key.case}]: {bad[0].error}"))
-                else:
-                    record(run_batch_case(executor, plan, timeout=timeout), g.workload.memory_per)
-        store.finish("complete")
-    except KeyboardInterrupt:
-        outcome.interrupted = True
-        store.finish("interrupted")
+        yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-    servers = {w.name for w in workloads if w.kind == "server"}
-    tables = (comparison_tables([r for r in outcome.results if r.key.workload not in servers], outcome.rows),
-              server_table(outcome.results, outcome.rows))
-    outcome_text = "\n\n".join(t for t in tables if t)
-    if outcome_text:
-        print(outcome_text)
-    console.say(f"results: {out}")
-    return outcome
+
+
+def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | None, console: Console,
+             timeout: float | None = None, argv: Sequence[str] = (),
+             before_case: Callable[[CaseSpec], Sequence[str]] | None = None) -> RunOutcome:
+    """Build, verify and measure every case of `plan` on this host; store each one as soon as it is done."""
+    recorder = Recorder.start(plan, catalog, out=out, console=console,
+                              meta={"argv": list(argv), "host": host_metadata(catalog.root)})
+    host = HostRun(RunContext(catalog, executor, console, timeout), plan.cpus, before_case)
+    name = this_host()
+    status = "complete"
+    with sigterm_as_interrupt():
+        try:
+            recorder.note_host(host.prepare(plan, name))
+            for unit in plan_units(plan):
+                for measured in host.execute_unit(unit):
+                    recorder.record(measured, name)
+        except KeyboardInterrupt:
+            status = "interrupted"
+    return recorder.finish(status)
+
+
+def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
+              cpus: tuple[int, ...], out: Path | None, console: Console, timeout: float | None = None,
+              argv: Sequence[str] = (), before_case: Callable[[CaseSpec], Sequence[str]] | None = None,
+              ) -> RunOutcome:
+    """Plan the selection, then run the plan (what `cmbench run` does without --plan)."""
+    plan = make_plan(catalog, executor, impls, workloads, profile=profile, cpus=cpus, timeout=timeout)
+    return run_plan(plan, catalog, executor, out=out, console=console, timeout=timeout, argv=argv,
+                    before_case=before_case)
+
+
+def verify_impls(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *,
+                 cpus: tuple[int, ...], console: Console, timeout: float | None = None,
+                 build: bool = True) -> tuple[dict[str, Readiness], list[CaseResult]]:
+    """`cmbench verify`: every implementation variant on every selected workload, smallest sizes, answers checked."""
+    ready = prepare(executor, impls, console, build=build)
+    ctx = RunContext(catalog, executor, console, timeout)
+    results = []
+    for impl in impls:
+        if ready[impl.id].status != "ok":
+            continue
+        for variant in impl.variants:
+            for w in workloads:
+                if w.name in impl.workloads and variant.applies_to(w.name):
+                    results.extend(kind_of(w.kind).verify(ctx, impl, variant, w, cpus))
+    return ready, results

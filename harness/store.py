@@ -12,11 +12,11 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyperf
 
@@ -25,7 +25,15 @@ from .metrics import Row
 from .outcome import CaseResult
 from .vocab import impl_label, params_text
 
-RUN_SCHEMA = 1
+if TYPE_CHECKING:
+    from .plan import CaseSpec
+
+RUN_SCHEMA = 3
+# Schema history of run.json:
+#   1: cases without kind, flags, command or spec; an ok case's flags were its `error` text.
+#   2: each case records its kind, flags (a list), the exact command, its spec, and for docker its image.
+#   3: `hosts` maps each host that measured to its metadata, and each case names its `host`
+#      (a cluster or merged run has several); `plan` carries the plan's digest (and shard).
 RESULTS_COLUMNS = (
     "run_id", "workload", "case", "impl", "language", "model", "variant", "executor", "params",
     "metric", "unit", "direction", "process", "iteration", "value",
@@ -77,7 +85,8 @@ class RunStore:
         store.flush()
         return store
 
-    def add(self, result: CaseResult, rows: Iterable[Row]) -> None:
+    def add(self, result: CaseResult, rows: Iterable[Row], spec: CaseSpec | None = None,
+            provenance: Mapping[str, str] | None = None) -> None:
         p = result.params
         ident = (self.run_id, result.key.workload, result.key.case, result.key.impl, result.language,
                  result.model, result.key.variant, p.get("executor", ""), params_text(p))
@@ -86,15 +95,29 @@ class RunStore:
             self.rows.append((*ident, r.metric, r.unit, r.direction,
                               "" if r.process is None else r.process,
                               "" if r.iteration is None else r.iteration, repr(float(r.value))))
-        self.cases.append({
+        entry: dict[str, Any] = {
             "workload": result.key.workload, "case": result.key.case, "impl": result.key.impl,
-            "variant": result.key.variant, "language": result.language, "model": result.model,
-            "params": dict(p), "status": result.status, "error": result.error,
+            "variant": result.key.variant, "language": result.language, "model": result.model, "kind": result.kind,
+            "params": dict(p), "status": result.status, "error": result.error, "flags": list(result.flags),
             "seconds": round(result.seconds, 3), "harness_overhead": round(result.harness_overhead, 4),
-            "processes": len(result.processes), **({"extra": dict(result.extra)} if result.extra else {}),
-        })
-        self.benchmarks.extend(_pyperf_benchmarks(result, rows))
-        self.flush()
+            "processes": len(result.processes),
+        }
+        if spec is not None:
+            entry.update(command=list(spec.command), spec=spec.to_dict())
+        entry.update(provenance or {})
+        if result.detail is not None:
+            entry["extra"] = result.detail.to_dict()
+        self.adopt(entry, [], _pyperf_benchmarks(result, rows))
+
+    def adopt(self, entry: Mapping[str, Any], rows: Iterable[Sequence], benchmarks: Iterable[pyperf.Benchmark],
+              *, flush: bool = True) -> None:
+        """Store a case already in stored form: its run.json entry, results.csv rows (this run's id is set) and
+        pyperf benchmarks (what `add` does after converting, and what merging runs does as is)."""
+        self.cases.append(dict(entry))
+        self.rows.extend((self.run_id, *tuple(r)[1:]) for r in rows)
+        self.benchmarks.extend(benchmarks)
+        if flush:
+            self.flush()
 
     def finish(self, status: str) -> None:
         self.meta["status"] = status
@@ -133,8 +156,48 @@ def _pyperf_benchmarks(result: CaseResult, rows: list[Row]) -> list[pyperf.Bench
     return out
 
 
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    for c in data.get("cases", ()):
+        if not isinstance(c, dict):
+            continue
+        c.setdefault("kind", "server" if isinstance(c.get("extra"), dict) and "phase" in c["extra"] else "batch")
+        if "flags" not in c:
+            flagged = c.get("status") == "ok" and c.get("error")
+            c["flags"] = str(c["error"]).split("; ") if flagged else []
+            if flagged:
+                c["error"] = ""
+    return {**data, "schema": 2}
+
+
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    host = data.get("host") if isinstance(data.get("host"), dict) else {}
+    name = str(host.get("hostname") or "unknown")
+    data.setdefault("hosts", {name: host})
+    for c in data.get("cases", ()):
+        if isinstance(c, dict):
+            c.setdefault("host", name)
+    return {**data, "schema": 3}
+
+
+# Each step turns a run.json of schema N (the key) into N + 1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
+
+
+def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A run.json of any schema this code knows, brought up to RUN_SCHEMA step by step."""
+    schema = data.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise UserError(f"{path}: schema {schema!r} is not a run.json schema; the file is damaged")
+    if schema > RUN_SCHEMA:
+        raise UserError(f"{path}: schema {schema!r} is newer than this cmbench reads ({RUN_SCHEMA}); update cmbench")
+    while schema < RUN_SCHEMA:
+        data = MIGRATIONS[schema](data)
+        schema += 1
+    return data
+
+
 def load_run(folder: Path) -> dict[str, Any]:
-    """Read a run.json, refusing formats newer than this code."""
+    """Read a run.json, migrating older schemas and refusing newer ones."""
     path = folder / "run.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -142,7 +205,6 @@ def load_run(folder: Path) -> dict[str, Any]:
         raise UserError(f"{path}: not found; pass a folder written by `cmbench run`") from None
     except json.JSONDecodeError as e:
         raise UserError(f"{path}: not valid JSON ({e})") from None
-    schema = data.get("schema")
-    if not isinstance(schema, int) or schema > RUN_SCHEMA:
-        raise UserError(f"{path}: schema {schema!r} is newer than this cmbench reads ({RUN_SCHEMA}); update cmbench")
-    return data
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a JSON object; the file is damaged")
+    return migrate(data, path)

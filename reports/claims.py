@@ -1,34 +1,49 @@
 """The claims ledger: claims.toml validated into frozen dataclasses, and verdicts from the data.
 
-A claim names a workload, a metric, the implementations and cases that measure it (subjects)
-and a rule. `evaluate` finds, for each check, the newest run holding every subject, takes
-medians of the (optionally scaled) samples and applies the rule. A claim whose checks find no
-data is "not measured", with the reason; any failed check makes it "contradicted".
+A claim names a workload, a metric, the implementations and parameters that measure it
+(subjects, in one or more checks) and a rule. `evaluate` takes all of a claim's evidence from
+one source (one run, or one series of runs on one environment fingerprint: see
+claims_evidence.py), only from ok, unflagged cases with the parameters the claim names and at
+least three values per subject, and decides each check with a stated confidence
+(claims_rules.py). The verdict is one of:
+
+- consistent: every check was measured and agrees with the claim;
+- contradicted: a measured check disagrees with the claim;
+- partially measured: the measured checks agree (or tie), but some were not measured;
+- inconclusive: every check was measured, none disagrees, and some tie (no difference shown);
+- not measured: no check was measured, with the reason.
+
+The source is the one that judges the most checks; among those, the highest profile (full,
+quick, smoke), then a single run over a series, then the newest.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from harness.errors import UserError
 from harness.manifest import read_toml
-from harness.stats import Summary, summarize
+from harness.stats import summarize
 from harness.vocab import params_text
 
-from .data import Results, implementation_label, parse_params
+from .claims_evidence import MIN_N, Ask, EvidenceSource, LedgerData, Pooled, gather
+from .claims_rules import ALPHA, FAIL, INCONCLUSIVE, PASS, judge_order, judge_range, judge_ratio
+from .data import Results, implementation_label
 from .fmt import fmt_value
 from .metrics import unit_of
 
 SCHEMA = 1
 CLAIMS_FILE = Path(__file__).with_name("claims.toml")
 RULES = ("range", "ratio", "order")
-ACROSS = ("pool", "max", "min")
+ACROSS = ("each", "max", "min")
 CONSISTENT, CONTRADICTED, NOT_MEASURED = "consistent", "contradicted", "not measured"
+PARTIAL, UNDECIDED = "partially measured", "inconclusive"
+VERDICTS = (CONSISTENT, CONTRADICTED, PARTIAL, UNDECIDED, NOT_MEASURED)
+NOT_JUDGED = "not measured"  # a check's outcome when it has no evidence
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,15 @@ class Subject:
 
 
 @dataclass(frozen=True)
+class Extrapolation:
+    """value + (to - size) x per: a total measured at `size` carried to the claim's size `to`."""
+
+    per: str  # the metric per unit (memory_per_connection)
+    size: str  # the parameter holding the measured size (connections)
+    to: float
+
+
+@dataclass(frozen=True)
 class Claim:
     id: str
     source: Source
@@ -67,8 +91,13 @@ class Claim:
     unit: str = ""
     label: str = ""
     checks: tuple[tuple[Subject, ...], ...] = ()
-    across_cases: str = "pool"
+    across_cases: str = "each"
     cpus: int | None = None
+    min_cpus: int | None = None
+    per: str = ""
+    per_param: str = ""
+    positive: bool = True
+    extrapolate: Extrapolation | None = None
     rule: str = ""
     low: float | None = None
     high: float | None = None
@@ -82,17 +111,45 @@ class Claim:
         return self.unit or unit_of(self.metric)
 
     @property
+    def ask(self) -> Ask:
+        x = self.extrapolate
+        return Ask(self.workload, self.metric, per=self.per, per_param=self.per_param,
+                   extra_metric=x.per if x else "", size_param=x.size if x else "", size_to=x.to if x else 0.0,
+                   scale=self.scale, invert=self.invert, positive=self.positive)
+
+    @property
+    def formula(self) -> str:
+        """How the compared value is computed from the stored metrics."""
+        how = self.metric
+        if self.per:
+            how = f"{how} / {self.per}"
+        if self.extrapolate:
+            x = self.extrapolate
+            how = f"{how} + ({x.to:,g} − {x.size}) × {x.per}"
+        if self.per_param:
+            how = f"{how} / {self.per_param}"
+        if self.invert:
+            how = f"{self.scale:g} / ({how})" if " " in how else f"{self.scale:g} / {how}"
+        elif self.scale != 1:
+            how = f"({how}) × {self.scale:,g}" if " " in how else f"{how} × {self.scale:,g}"
+        return how
+
+    @property
+    def projection(self) -> str:
+        """The projection, in words, when the figure is carried from the measured size to another."""
+        x = self.extrapolate
+        if not x:
+            return ""
+        return (f"projected from the measured {x.size} to {x.to:,g}: {self.metric} + ({x.to:,g} − {x.size}) × "
+                f"{x.per}")
+
+    @property
     def measured_by(self) -> str:
         if not self.workload:
             return ""
         what = self.label or self.metric
-        if self.invert:
-            how = f"{self.scale:g} / {self.metric}"
-        elif self.scale != 1:
-            how = f"{self.metric} × {self.scale:,g}"
-        else:
-            how = ""
-        return f"{self.workload}: {what}" + (f" = {how}" if how and how != what else "")
+        how = self.formula
+        return f"{self.workload}: {what}" + (f" = {how}" if how != what else "")
 
     def rule_text(self) -> str:
         """The verdict rule in words, from the rule's own numbers."""
@@ -107,15 +164,20 @@ class Claim:
                 span = f"at least {fmt_value(lo, unit)}"
             else:
                 span = f"at most {fmt_value(hi, unit)}"
-            return f"consistent if every median is {span}{widen}; contradicted otherwise"
+            return (f"consistent if the 95% confidence interval of the median (order statistics; [min, max] and its "
+                    f"own coverage below six values) lies {span}{widen}, contradicted if it lies wholly outside, "
+                    f"inconclusive if it straddles a bound")
         if self.rule == "ratio":
             r, f = self.ratio, self.factor
-            side = "above" if r > 1 else "below"
-            return (f"consistent if the ratio of medians is {side} 1 like the claimed {r:.3g}× and within a "
-                    f"factor {f:g} of it ({r / f:.3g}×–{r * f:.3g}×); contradicted otherwise")
+            side = "above" if r > 1 else "below" if r < 1 else "at"
+            return (f"consistent if the 95% interval of the ratio of medians lies {side} 1 like the claimed "
+                    f"{r:.3g}× and within a factor {f:g} of it ({r / f:.3g}×–{r * f:.3g}×), contradicted if it "
+                    f"lies wholly outside, inconclusive otherwise")
         if self.rule == "order":
             word = "below" if self.order == "increasing" else "above"
-            return f"consistent if, in every check, each median is {word} the next one's; contradicted otherwise"
+            return (f"consistent if, in every check, each subject's values lie {word} the next one's by a one-sided "
+                    f"Mann-Whitney U test at α = {ALPHA}; contradicted if the reverse holds at α = {ALPHA}; "
+                    f"inconclusive (a tie) otherwise")
         return ""
 
 
@@ -142,6 +204,18 @@ class _Fields:
         if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
             raise self.fail(key, "must be a number > 0")
         return float(v)
+
+    def whole(self, key: str) -> int | None:
+        v = self.table.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise self.fail(key, "must be a whole number >= 1")
+        return v
+
+    def flag(self, key: str, default: bool) -> bool:
+        v = self.table.get(key, default)
+        if not isinstance(v, bool):
+            raise self.fail(key, "must be true or false")
+        return v
 
     def choice(self, key: str, choices: Sequence[str], default: str) -> str:
         v = self.table.get(key, default)
@@ -216,19 +290,26 @@ def _claim(path: Path, table: Any, index: int) -> Claim:
         raise f.fail("ratio", "is needed by rule = \"ratio\", with two subjects per check (numerator, denominator)")
     if rule == "order" and any(len(c) < 2 for c in checks):
         raise f.fail("subjects", "needs at least two subjects per check for rule = \"order\"")
-    cpus = table.get("cpus")
-    if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1):
-        raise f.fail("cpus", "must be a whole number >= 1")
-    invert = table.get("invert", False)
-    if not isinstance(invert, bool):
-        raise f.fail("invert", "must be true or false")
     return Claim(
         **common, workload=f.text("workload"), metric=f.text("metric"), scale=f.number("scale", 1.0),
-        invert=invert, unit=f.text("unit", required=False), label=f.text("label", required=False),
-        checks=checks, across_cases=f.choice("across_cases", ACROSS, "pool"), cpus=cpus, rule=rule,
+        invert=f.flag("invert", False), unit=f.text("unit", required=False), label=f.text("label", required=False),
+        checks=checks, across_cases=f.choice("across_cases", ACROSS, "each"), cpus=f.whole("cpus"),
+        min_cpus=f.whole("min_cpus"), per=f.text("per", required=False), per_param=f.text("per_param", required=False),
+        positive=f.flag("positive", True), extrapolate=_extrapolation(f), rule=rule,
         low=low, high=high, factor=f.number("factor", 1.0), ratio=ratio,
         order=f.choice("order", ("increasing", "decreasing"), "increasing"),
     )
+
+
+def _extrapolation(f: _Fields) -> Extrapolation | None:
+    raw = f.table.get("extrapolate")
+    if raw is None:
+        return None
+    x = _Fields(f.path, raw if isinstance(raw, dict) else {}, f"{f.where} extrapolate")
+    to = x.number("to")
+    if to is None:
+        raise x.fail("to", "must be a number > 0 (the size the claim is about)")
+    return Extrapolation(x.text("per"), x.text("size"), to)
 
 
 @dataclass(frozen=True)
@@ -240,9 +321,18 @@ class OutOfScope:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Seed claims that cannot all be true, shown side by side."""
+
+    claims: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
 class Ledger:
     claims: tuple[Claim, ...]
     out_of_scope: tuple[OutOfScope, ...]
+    conflicts: tuple[Conflict, ...] = ()
 
 
 def load_ledger(path: Path = CLAIMS_FILE) -> Ledger:
@@ -263,27 +353,76 @@ def load_ledger(path: Path = CLAIMS_FILE) -> Ledger:
     for i, t in enumerate(data.get("out_of_scope", [])):
         f = _Fields(path, t if isinstance(t, dict) else {}, f"out_of_scope[{i}]")
         oos.append(OutOfScope(f.text("document"), f.text("section"), f.text("figure"), f.text("reason")))
-    return Ledger(claims, tuple(oos))
+    conflicts = []
+    for i, t in enumerate(data.get("conflicts", [])):
+        f = _Fields(path, t if isinstance(t, dict) else {}, f"conflicts[{i}]")
+        ids = t.get("claims") if isinstance(t, dict) else None
+        if not isinstance(ids, list) or len(ids) < 2 or not all(isinstance(x, str) for x in ids):
+            raise f.fail("claims", "must list at least two claim ids")
+        unknown = [x for x in ids if x not in seen]
+        if unknown:
+            raise f.fail("claims", f"names '{unknown[0]}', which is not a claim id")
+        conflicts.append(Conflict(tuple(ids), f.text("note")))
+    return Ledger(claims, tuple(oos), tuple(conflicts))
 
 
 # --- verdicts -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Measured:
+class Evidence:
+    """One case that was looked at for one subject: what it gave, or why it did not count."""
+
     subject: Subject
-    summary: Summary
+    run_id: str
+    workload: str
+    case: str
+    impl: str
+    variant: str
+    n: int  # values that count (0 when excluded)
+    flags: tuple[str, ...]
+    status: str = "ok"
+    excluded: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "workload": self.workload, "case": self.case, "impl": self.impl,
+                "variant": self.variant, "n": self.n, "flags": list(self.flags), "status": self.status,
+                "used": not self.excluded, "excluded": self.excluded}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one subject gave in one check: its pooled values' summary, and where they came from."""
+
+    subject: Subject
+    values: tuple[float, ...]
+    where: str  # the shared parameters, e.g. "threads=4,increments=1000000"
     cases: tuple[str, ...]
+
+    @property
+    def summary(self):
+        return summarize(self.values)
 
 
 @dataclass(frozen=True)
 class CheckResult:
     subjects: tuple[Subject, ...]
-    passed: bool | None  # None: not measured
-    text: str  # the figures, or why there are none
-    run_id: str = ""
+    outcome: str  # PASS, FAIL, INCONCLUSIVE or NOT_JUDGED
+    text: str  # the figures and the test, or why there are none
+    source: str = ""  # the run or series, in words
     measured: tuple[Measured, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
     value: float | None = None  # the ratio, for rule = "ratio"
+
+    @property
+    def passed(self) -> bool | None:
+        """True, False, or None when the check has no verdict (not measured or a tie)."""
+        return {PASS: True, FAIL: False}.get(self.outcome)
+
+    @property
+    def run_id(self) -> str:
+        return ",".join(dict.fromkeys(e.run_id for e in self.evidence if not e.excluded))
 
 
 @dataclass(frozen=True)
@@ -291,126 +430,172 @@ class Verdict:
     claim: Claim
     verdict: str
     checks: tuple[CheckResult, ...]
-    reason: str = ""  # for "not measured"
+    reason: str = ""  # why it is not measured, or what was not
+    source: EvidenceSource | None = None
 
 
-def _matching(samples: pd.DataFrame, claim: Claim, s: Subject) -> pd.DataFrame:
-    rows = samples[(samples["workload"] == claim.workload) & (samples["metric"] == claim.metric)
-                   & (samples["impl"] == s.impl) & (samples["variant"] == s.variant)]
-    if s.params and len(rows):
-        wanted = s.params.items()
-        keep = [all(p.get(k) == v for k, v in wanted) for p in (parse_params(t) for t in rows["params"])]
-        rows = rows[keep]
-    return rows
-
-
-def _transform(values: pd.Series, claim: Claim) -> list[float]:
-    vals = values.astype(float)
-    if claim.invert:
-        vals = vals[vals > 0]
-        return (claim.scale / vals).tolist()
-    return (vals * claim.scale).tolist()
-
-
-def _measure(rows: pd.DataFrame, claim: Claim, s: Subject) -> Measured | None:
-    per_case = {case: _transform(g["value"], claim) for case, g in rows.groupby("case", sort=False)}
-    per_case = {k: v for k, v in per_case.items() if v}
-    if not per_case:
-        return None
-    if claim.across_cases == "pool" or len(per_case) == 1:
-        values = [v for vs in per_case.values() for v in vs]
-        return Measured(s, summarize(values), tuple(per_case))
-    summaries = {k: summarize(v) for k, v in per_case.items()}
-    pick = (max if claim.across_cases == "max" else min)(summaries, key=lambda k: summaries[k].median)
-    return Measured(s, summaries[pick], (pick,))
-
-
-def _run_cpus(results: Results, run_id: str, rows: pd.DataFrame) -> int | None:
-    for text in rows["params"]:
-        cpus = parse_params(text).get("cpus")
-        if cpus and cpus.isdigit():
-            return int(cpus)
-    meta_cpus = results.run(run_id).meta.get("cpus")
-    return len(meta_cpus) if isinstance(meta_cpus, list) else None
-
-
-def _describe(m: Measured, unit: str, across: str = "pool") -> str:
+def _describe(m: Measured, unit: str) -> str:
     s = m.summary
-    where = f" at {m.cases[0]}" if across != "pool" else ""
+    where = f" [{m.where}]" if m.where else ""
     spread = f"IQR {fmt_value(s.q1, unit)} – {fmt_value(s.q3, unit)}, " if s.n > 1 else ""
     return f"{m.subject.label}{where}: {fmt_value(s.median, unit)} ({spread}n={s.n})"
 
 
-def _apply(claim: Claim, measured: list[Measured], unit: str) -> tuple[bool, str, float | None]:
-    medians = [m.summary.median for m in measured]
+def _evidence(subject: Subject, pooled: Pooled) -> list[Evidence]:
+    return [Evidence(subject, c.run_id, c.workload, c.case, c.impl, c.variant, len(c.values) if c.usable else 0,
+                     c.flags, c.status, c.excluded, c.params) for c in pooled.cases]
+
+
+def _key_text(key: tuple[tuple[str, str], ...]) -> str:
+    return params_text(key)
+
+
+def _judge(claim: Claim, subjects: tuple[Subject, ...], pools: list[Pooled], source: EvidenceSource) -> CheckResult:
+    unit = claim.value_unit
+    measured = tuple(Measured(s, p.values, _key_text(p.key), tuple(dict.fromkeys(c.case for c in p.cases if c.usable)))
+                     for s, p in zip(subjects, pools))
+    evidence = tuple(e for s, p in zip(subjects, pools) for e in _evidence(s, p))
+    described = [_describe(m, unit) for m in measured]
+    base = dict(subjects=subjects, source=source.label, measured=measured, evidence=evidence)
     if claim.rule == "range":
-        lo = -float("inf") if claim.low is None else claim.low / claim.factor
-        hi = float("inf") if claim.high is None else claim.high * claim.factor
-        ok = all(lo <= v <= hi for v in medians)
-        return ok, "; ".join(_describe(m, unit, claim.across_cases) for m in measured), None
+        lo = -math.inf if claim.low is None else claim.low / claim.factor
+        hi = math.inf if claim.high is None else claim.high * claim.factor
+        outcomes = [judge_range(m.values, lo, hi, lambda v: fmt_value(v, unit)) for m in measured]
+        results = {o.result for o in outcomes}
+        result = FAIL if FAIL in results else INCONCLUSIVE if INCONCLUSIVE in results else PASS
+        text = "; ".join(f"{d} — {o.test}" for d, o in zip(described, outcomes))
+        return CheckResult(outcome=result, text=text, **base)
     if claim.rule == "ratio":
-        num, den = medians
-        if den == 0:
-            return False, "the denominator's median is 0", None
-        r = num / den
-        same_side = (r > 1) == (claim.ratio > 1) and r != 1
-        ok = same_side and claim.ratio / claim.factor <= r <= claim.ratio * claim.factor
-        text = (f"{measured[0].subject.label} / {measured[1].subject.label} = {r:.3g}× "
-                f"({'; '.join(_describe(m, unit, claim.across_cases) for m in measured)})")
-        return ok, text, r
-    pairs = list(zip(medians, medians[1:]))
-    ok = all(a < b for a, b in pairs) if claim.order == "increasing" else all(a > b for a, b in pairs)
-    sign = " < " if claim.order == "increasing" else " > "
-    overlap = any(x.summary.q3 >= y.summary.q1 and y.summary.q3 >= x.summary.q1
-                  for x, y in zip(measured, measured[1:]))
-    described = [_describe(m, unit, claim.across_cases) for m in measured]
-    text = (sign if ok else "; ").join(described)
-    if overlap:
-        text += " — the interquartile ranges overlap"
-    return ok, text, None
+        o = judge_ratio(measured[0].values, measured[1].values, claim.ratio, claim.factor)
+        if o is None:
+            return CheckResult(outcome=NOT_JUDGED, text=f"{'; '.join(described)} — the denominator's interval "
+                               "reaches 0, so no ratio can be formed", **base)
+        text = (f"{measured[0].subject.label} / {measured[1].subject.label}: {o.test} "
+                f"({'; '.join(described)})")
+        return CheckResult(outcome=o.result, text=text, value=o.value, **base)
+    below = claim.order == "increasing"
+    outcomes = [judge_order(a.values, b.values, below) for a, b in zip(measured, measured[1:])]
+    results = {o.result for o in outcomes}
+    result = FAIL if FAIL in results else INCONCLUSIVE if INCONCLUSIVE in results else PASS
+    text = "; ".join(described) + " — " + "; ".join(
+        f"{a.subject.label} {o.test}" for a, o in zip(measured, outcomes))
+    return CheckResult(outcome=result, text=text, **base)
 
 
-def _check(claim: Claim, subjects: tuple[Subject, ...], results: Results, samples: pd.DataFrame) -> CheckResult:
-    by_subject = [_matching(samples, claim, s) for s in subjects]
-    absent = [s.label for s, rows in zip(subjects, by_subject) if rows.empty]
+def _not_judged(subjects: tuple[Subject, ...], text: str, source: EvidenceSource,
+                pools: Sequence[Mapping[tuple, Pooled]] = ()) -> CheckResult:
+    evidence = tuple(e for s, p in zip(subjects, pools) for pooled in p.values() for e in _evidence(s, pooled))
+    return CheckResult(subjects, NOT_JUDGED, text, source.label, evidence=evidence)
+
+
+def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tuple[Subject, ...]) -> list[CheckResult]:
+    """The check's result in `source`: one per set of parameter values the subjects share."""
+    ask = claim.ask
+    pools = [gather(data, source, ask, s.impl, s.variant, s.params) for s in subjects]
+    absent = [s.label for s, p in zip(subjects, pools) if not p]
     if absent:
-        return CheckResult(subjects, None, f"no {claim.workload} {claim.metric} results for {', '.join(absent)}")
-    run_order = [r.run_id for r in results.runs]
-    common = set(run_order)
-    for rows in by_subject:
-        common &= set(rows["run_id"])
-    if not common:
-        return CheckResult(subjects, None, "the subjects were never measured in the same run")
-    run_id = max(common, key=run_order.index)
-    in_run = [rows[rows["run_id"] == run_id] for rows in by_subject]
+        return [_not_judged(subjects, f"no {claim.workload} {claim.metric} results for {', '.join(absent)} in "
+                            f"{source.label}", source, pools)]
+    if claim.across_cases != "each":
+        pick = max if claim.across_cases == "max" else min
+        chosen = []
+        for s, p in zip(subjects, pools):
+            usable = [x for x in p.values() if x.n >= MIN_N]
+            if not usable:
+                why = "; ".join(x.why_not() for x in p.values())
+                return [_not_judged(subjects, f"{s.label}: no case with {MIN_N} usable values ({why})", source, pools)]
+            chosen.append(pick(usable, key=lambda x: summarize(x.values).median))
+        return [_judge(claim, subjects, chosen, source)]
+    shared = set(pools[0])
+    for p in pools[1:]:
+        shared &= set(p)
+    if not shared:
+        ran = "; ".join(f"{s.label} ran {', '.join(_key_text(k) or 'no other parameters' for k in p)}"
+                        for s, p in zip(subjects, pools))
+        return [_not_judged(subjects, f"no case has the same parameters for every subject ({ran})", source, pools)]
+    out = []
+    for key in sorted(shared):
+        chosen = [p[key] for p in pools]
+        short = [f"{s.label}: {c.why_not()}" for s, c in zip(subjects, chosen) if c.n < MIN_N]
+        if short:
+            where = f" [{_key_text(key)}]" if key else ""
+            out.append(_not_judged(subjects, f"too little usable evidence{where}: {'; '.join(short)}", source,
+                                   [{key: c} for c in chosen]))
+        else:
+            out.append(_judge(claim, subjects, chosen, source))
+    return out
+
+
+def _sources_for(claim: Claim, data: LedgerData) -> tuple[list[EvidenceSource], str]:
+    """The sources whose CPU count suits the claim, and why there are none if so."""
+    sources = list(data.sources)
     if claim.cpus is not None:
-        cpus = _run_cpus(results, run_id, pd.concat(in_run))
-        if cpus != claim.cpus:
-            cores = f"{cpus} CPU{'' if cpus == 1 else 's'}"
-            return CheckResult(subjects, None, f"measured on {cores} (run {run_id}), the claim is for "
-                               f"{claim.cpus} cores: absolute figures do not transfer; compare ratios instead",
-                               run_id)
-    measured = [_measure(rows, claim, s) for rows, s in zip(in_run, subjects)]
-    if any(m is None for m in measured):
-        return CheckResult(subjects, None, "no usable samples (all zero)", run_id)
-    unit = claim.unit or str(in_run[0]["unit"].iloc[0]) or claim.value_unit
-    ok, text, value = _apply(claim, measured, unit)
-    return CheckResult(subjects, ok, text, run_id, tuple(measured), value)
+        sources = [s for s in sources if s.fingerprint.cpus == claim.cpus]
+    if claim.min_cpus is not None:
+        sources = [s for s in sources if (s.fingerprint.cpus or 0) >= claim.min_cpus]
+    if sources or not data.sources:
+        return sources, "" if sources else "no runs"
+    counts = sorted({s.fingerprint.cpus for s in data.sources if s.fingerprint.cpus})
+    seen = ", ".join(f"{c} CPU{'' if c == 1 else 's'}" for c in counts) or "an unknown number of CPUs"
+    if claim.cpus is not None:
+        return [], (f"measured only on {seen}, the claim is for {claim.cpus} CPU{'' if claim.cpus == 1 else 's'}: "
+                    f"run with --cpus {claim.cpus}" + ("" if claim.cpus == 1 else
+                                                       "; absolute figures do not transfer, compare ratios instead"))
+    return [], f"measured only on {seen}; the claim needs at least {claim.min_cpus} CPUs (--cpus {claim.min_cpus})"
 
 
-def evaluate(claim: Claim, results: Results) -> Verdict:
-    """The claim's verdict from `results` (only ok cases have samples, so failures never count)."""
+def _combine(checks: Sequence[CheckResult]) -> str:
+    outcomes = [c.outcome for c in checks]
+    judged = [o for o in outcomes if o != NOT_JUDGED]
+    if not judged:
+        return NOT_MEASURED
+    if FAIL in judged:
+        return CONTRADICTED
+    if len(judged) < len(outcomes):
+        return PARTIAL
+    if INCONCLUSIVE in judged:
+        return UNDECIDED
+    return CONSISTENT
+
+
+def evaluate(claim: Claim, results: Results | LedgerData) -> Verdict:
+    """The claim's verdict, all its checks from one source (see the module docstring)."""
     if not claim.workload:
         return Verdict(claim, NOT_MEASURED, (), claim.needs)
-    samples = results.samples
-    checks = tuple(_check(claim, subjects, results, samples) for subjects in claim.checks)
-    judged = [c for c in checks if c.passed is not None]
-    if not judged:
-        reasons = "; ".join(dict.fromkeys(c.text for c in checks))
-        return Verdict(claim, NOT_MEASURED, checks, f"{reasons}. Needs {claim.needs}.")
-    verdict = CONSISTENT if all(c.passed for c in judged) else CONTRADICTED
-    return Verdict(claim, verdict, checks)
+    data = results if isinstance(results, LedgerData) else LedgerData.build(results)
+    sources, why = _sources_for(claim, data)
+    if not sources:
+        return Verdict(claim, NOT_MEASURED, (), f"{why}. Needs {claim.needs}.")
+    best: tuple | None = None
+    for source in sources:
+        checks = tuple(r for subjects in claim.checks for r in _check(data, source, claim, subjects))
+        score = sum(c.outcome != NOT_JUDGED for c in checks)
+        key = (score, source.rank())
+        if best is None or key > best[0]:
+            best = (key, source, checks)
+    _, source, checks = best
+    verdict = _combine(checks)
+    missing = list(dict.fromkeys(c.text for c in checks if c.outcome == NOT_JUDGED))
+    if verdict == NOT_MEASURED:
+        return Verdict(claim, verdict, checks, f"{'; '.join(missing)}. Needs {claim.needs}.", source)
+    return Verdict(claim, verdict, checks, "; ".join(missing), source)
 
 
 def evaluate_all(ledger: Ledger, results: Results) -> list[Verdict]:
-    return [evaluate(c, results) for c in ledger.claims]
+    data = LedgerData.build(results)
+    return [evaluate(c, data) for c in ledger.claims]
+
+
+def claims_document(verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """claims.json: every claim's verdict and, per subject, the evidence looked at (versioned)."""
+    claims = []
+    for v in verdicts:
+        claims.append({
+            "id": v.claim.id, "verdict": v.verdict, "claimed": v.claim.claimed,
+            "source": v.source.label if v.source else "",
+            "fingerprint": v.source.fingerprint.text() if v.source else "",
+            "reason": v.reason,
+            "checks": [{"outcome": c.outcome, "text": c.text} for c in v.checks],
+            "evidence": [e.as_dict() for c in v.checks for e in c.evidence],
+        })
+    return {"schema": SCHEMA, "verdicts": list(VERDICTS), "claims": claims}

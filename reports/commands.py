@@ -18,10 +18,11 @@ from harness.changes import Change, DetectionConfig
 from harness.cli import Command
 from harness.errors import UserError
 from harness.history import ANALYSIS_COLUMNS, load_history, run_environments, sync
+from harness.vocab import params_text
 
 from .compare import render_terminal
 from .data import find_runs, load_results, resolve_run_paths
-from .site import COMPARE_DIR, MARKER, SiteSummary, build_compare_site, build_site
+from .site import COMPARE_DIR, MARKER, ImplInfo, SiteSummary, build_compare_site, build_site
 
 # Runs whose samples (results.csv) a site reads: the newest for the overview and workload pages, the one
 # before it for Compare. Every other run comes from the history store.
@@ -30,6 +31,17 @@ SAMPLE_RUNS = 2
 
 def default_site(root: Path) -> Path:
     return root / "reports" / "site"
+
+
+def impl_infos(catalog: Catalog) -> list[ImplInfo]:
+    """The implementations page's view of the catalog."""
+    return [ImplInfo(id=i.id, language=i.language, model=i.model, description=i.description, workloads=i.workloads,
+                     knobs=tuple(i.knobs.items()),
+                     variants=tuple((v.name, v.help, v.workloads) for v in i.variants[1:]),
+                     unsupported=tuple((u.workload, params_text(u.params), u.reason)
+                                       for u in i.unsupported),
+                     readme=i.path / "README.md")
+            for i in catalog.impls.values()]
 
 
 def _say(results_runs: int, summary: SiteSummary) -> None:
@@ -52,8 +64,8 @@ def render_results(results_dir: Path, out: Path, catalog: Catalog, *, detection:
         history = load_history(results_dir, ANALYSIS_COLUMNS)
     results = load_results(folders, sample_runs=SAMPLE_RUNS)
     summary = build_site(results, out, descriptions={w.name: w.summary for w in catalog.workloads.values()},
-                         history=history, environments=run_environments(results_dir), detection=detection,
-                         repo=catalog.root, changes=changes)
+                         impls=impl_infos(catalog), history=history, environments=run_environments(results_dir),
+                         detection=detection, repo=catalog.root, changes=changes)
     _say(len(results.runs), summary)
     return summary.index
 
@@ -67,7 +79,7 @@ def report(runs: list[str], out: str | None, catalog: Catalog) -> int:
         return 0
     results = load_results(resolve_run_paths(runs, root / "results"))
     summary = build_site(results, target, descriptions={w.name: w.summary for w in catalog.workloads.values()},
-                         repo=root)
+                         impls=impl_infos(catalog), repo=root)
     _say(len(results.runs), summary)
     print(summary.index)
     return 0

@@ -80,7 +80,7 @@ class Results:
 
 
 CASE_COLUMNS = ["run_id", "workload", "case", "impl", "variant", "implementation", "language", "model",
-                "status", "error", "params"]
+                "status", "error", "flags", "params", "extra"]
 
 
 def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) -> pd.DataFrame:
@@ -93,12 +93,14 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
             raise UserError(f"{path}: cases[{i}] has no '{missing[0]}'; the file is damaged, run the case again")
         variant = str(c.get("variant") or "default")
         params = c.get("params") or {}
+        extra = c.get("extra") if isinstance(c.get("extra"), dict) else {}
         rows.append({
             "run_id": run_id, "workload": str(c["workload"]), "case": str(c["case"]), "impl": str(c["impl"]),
             "variant": variant, "implementation": implementation_label(str(c["impl"]), variant),
             "language": str(c.get("language", "")), "model": str(c.get("model", "")),
             "status": str(c["status"]), "error": str(c.get("error") or ""),
-            "params": params_text(params) if isinstance(params, dict) else str(params),
+            "flags": "; ".join(str(f) for f in c.get("flags") or ()),
+            "params": params_text(params) if isinstance(params, dict) else str(params), "extra": extra,
         })
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 

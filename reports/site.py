@@ -29,7 +29,8 @@ from harness.history import environment_of, run_rows
 from harness.vocab import impl_label
 
 from . import plots
-from .claims import CONSISTENT, CONTRADICTED, NOT_MEASURED, Ledger, Verdict, evaluate_all, load_ledger
+from .claims import Ledger, evaluate_all, load_ledger
+from .claims_view import page_context, verdict_counts, write_claims_json
 from .compare import Comparison, compare_runs, comparison_table, verdict_class
 from .data import Results, Run, implementation_order, short_case_labels, summarize
 from .environment import run_environment, runs_table
@@ -37,7 +38,7 @@ from .history import build_history, run_labels, shown_series
 from .metrics import label, ranked
 from .overview import FAILED, build_overview, workload_cases
 from .regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, alerts_table
-from .table import Cell, Table
+from .table import Table
 from .workload import build_workload, headroom_rows, scaling_series, slug
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -139,6 +140,32 @@ def _staging(out: Path) -> Iterator[Path]:
         raise
 
 
+@dataclass(frozen=True)
+class ImplInfo:
+    """What the implementations page shows of one implementation (taken from its impl.toml)."""
+
+    id: str
+    language: str
+    model: str
+    description: str
+    workloads: tuple[str, ...]
+    knobs: tuple[tuple[str, str], ...] = ()
+    variants: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # name, help, workloads ("": all)
+    unsupported: tuple[tuple[str, str, str], ...] = ()  # workload, parameter values, reason
+    readme: Path | None = None  # the README in the project tree
+
+
+def _impl_rows(impls: Sequence[ImplInfo], out: Path) -> list[dict]:
+    """Each implementation with its README linked relative to the site folder (works from disk)."""
+    rows = []
+    for info in impls:
+        link = ""
+        if info.readme is not None and info.readme.is_file():
+            link = Path(os.path.relpath(info.readme.resolve(), out.resolve())).as_posix()
+        rows.append({"info": info, "anchor": slug(info.id), "readme": link})
+    return rows
+
+
 def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -146,7 +173,8 @@ def _size(folder: Path) -> int:
 def _nav(workloads: list[str]) -> list[dict[str, str]]:
     return ([{"href": "index.html", "label": "Overview"}]
             + [{"href": f"workload-{slug(w)}.html", "label": w} for w in workloads]
-            + [{"href": "history.html", "label": "History"}, {"href": "regressions.html", "label": "Regressions"},
+            + [{"href": "implementations.html", "label": "Implementations"},
+               {"href": "history.html", "label": "History"}, {"href": "regressions.html", "label": "Regressions"},
                {"href": "compare.html", "label": "Compare"},
                {"href": "claims.html", "label": "Claims"}, {"href": "environment.html", "label": "Environment"}])
 
@@ -174,30 +202,6 @@ def _tally(c: Comparison) -> list[tuple[tuple[str, str], int]]:
     counts = c.counts()
     order = ("faster", "better", "slower", "worse", "not significant", "too few samples", "not compared")
     return [((w, verdict_class(w)), counts[w]) for w in order if counts.get(w)]
-
-
-def _ledger_tables(verdicts: list[Verdict], ledger: Ledger) -> tuple[Table, Table]:
-    rows, raw = [], []
-    cls = {CONSISTENT: "good", CONTRADICTED: "bad", NOT_MEASURED: "neutral"}
-    for v in verdicts:
-        c = v.claim
-        judged = [k for k in v.checks if k.passed is not None]
-        measured = "; ".join(k.text for k in judged) if judged else ""
-        shown = measured or f"not measured: {v.reason}"
-        rows.append([Cell(c.id, cls="rowhead", href=f"#claim-{c.id}"), Cell(c.source.document, title=c.source.section),
-                     c.claimed, Cell(shown if len(shown) < 180 else shown[:177] + "…", title=shown,
-                                     cls="" if measured else "muted"),
-                     Cell(v.verdict, cls=f"verdict {cls[v.verdict]}", title=v.reason)])
-        raw.append({"id": c.id, "document": c.source.document, "section": c.source.section,
-                    "quote": c.source.quote, "claim_zh": c.zh, "claim_en": c.en, "claimed": c.claimed,
-                    "workload": c.workload, "metric": c.metric, "rule": c.rule_text(), "measured": measured,
-                    "runs": ",".join(dict.fromkeys(k.run_id for k in judged)), "verdict": v.verdict,
-                    "reason": v.reason})
-    summary = Table.build("claims", "Claims and verdicts", ["claim", "document", "claimed", "measured here",
-                                                            "verdict"], rows, raw=pd.DataFrame(raw))
-    oos = Table.build("claims-out-of-scope", "Figures left out", ["document", "section", "figure", "why"],
-                      [[o.document, o.section, o.figure, o.reason] for o in ledger.out_of_scope])
-    return summary, oos
 
 
 def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd.DataFrame, workload: str,
@@ -274,9 +278,10 @@ def _history_of(results: Results) -> pd.DataFrame:
 
 
 def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
-               descriptions: Mapping[str, str] | None = None, history: pd.DataFrame | None = None,
-               environments: Mapping[str, Mapping] | None = None, detection: DetectionConfig | None = None,
-               repo: Path | None = None, changes: Sequence[Change] | None = None) -> SiteSummary:
+               descriptions: Mapping[str, str] | None = None, impls: Sequence[ImplInfo] = (),
+               history: pd.DataFrame | None = None, environments: Mapping[str, Mapping] | None = None,
+               detection: DetectionConfig | None = None, repo: Path | None = None,
+               changes: Sequence[Change] | None = None) -> SiteSummary:
     """Render every page for `results` into `out`; the overview and workload pages show the latest run.
 
     `history`: the history store's rows (harness/history.py) behind the History and Regressions
@@ -303,9 +308,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                                                 + [i for r in results.runs for i in r.cases["implementation"]]))
     by_workload = workload_cases(run, lsum)
     verdicts = evaluate_all(ledger, results)
-    claim_counts = {"consistent": 0, "contradicted": 0, "not_measured": 0}
-    for v in verdicts:
-        claim_counts[v.verdict.replace(" ", "_")] += 1
+    claim_counts = verdict_counts(verdicts)
     runs_note = (f"run {run.run_id}" if len(results.runs) == 1
                  else f"{len(results.runs)} runs, the latest {run.run_id}")
     with _staging(out) as root:
@@ -342,6 +345,9 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                    key_label=label(view.key_metric) if view.key_metric else "", figures=figures, unstable=unstable,
                    headroom=headroom_rows(run, lsum) if name == "http_server" else [])
 
+        w.page("implementations.html", "implementations.html", title="Implementations",
+               impls=_impl_rows(impls, out))
+
         envs = [run_environment(r) for r in reversed(results.runs)]
         envs = [type(e)(e.run, w.table(e.facts), w.table(e.toolchains)) for e in envs]
         w.page("environment.html", "environment.html", title="Environment", runs_table=w.table(runs_table(results)),
@@ -373,12 +379,8 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
             w.page("compare.html", "compare.html", title="Compare", comparison=None, runs_count=len(results.runs),
                    saved=saved)
 
-        summary, oos = _ledger_tables(verdicts, ledger)
-        w.page("claims.html", "claims.html", title="Claims ledger", counts=claim_counts, summary=w.table(summary),
-               out_of_scope=w.table(oos),
-               verdicts=[{"claim": v.claim, "verdict": v.verdict, "checks": v.checks, "reason": v.reason,
-                          "cls": {CONSISTENT: "good", CONTRADICTED: "bad"}.get(v.verdict, "neutral")}
-                         for v in verdicts])
+        w.page("claims.html", "claims.html", title="Claims ledger", **page_context(verdicts, ledger, w.table))
+        write_claims_json(root / "claims.json", verdicts)
         pages, figures, tables = len(w.pages), len(w.figures), len(w.slugs)
     out = out.resolve()
     return SiteSummary(out / "index.html", pages, figures, tables, time.perf_counter() - began, _size(out))

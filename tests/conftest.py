@@ -48,6 +48,12 @@ class FakeExecutor:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, tuple[str, ...]]] = []
 
+    def argv(self, impl, variant, args, cpus) -> list[str]:
+        return ["fake", impl.id, *args, *variant.args]
+
+    def provenance(self, impl) -> dict[str, str]:
+        return {}
+
     def toolchain(self, impl) -> Toolchain:
         return Toolchain(impl.model != "notool", "fake 1.0")
 

@@ -25,7 +25,7 @@ def fake_commit(night: int) -> str:
 
 def make_run(results: Path, night: int, levels: Mapping[tuple[str, str], float], *, kernel: str = "Linux 6.1.0",
              toolchain: str = "go version go1.27.3", commit: str | None = None, noise: float = 0.005,
-             seed: int | None = None, folder: Path | None = None) -> Path:
+             seed: int | None = None, folder: Path | None = None, flags: list[str] | None = None) -> Path:
     """Run `night` (one a day from 2026-01-01) with wall_time samples around each level (seconds).
 
     The folder is results/<run id>, or `folder`."""
@@ -49,7 +49,8 @@ def make_run(results: Path, night: int, levels: Mapping[tuple[str, str], float],
             w.writerow((*ident, "peak_rss", METRICS["peak_rss"].unit, "lower", p, "", repr(2.0**20)))
         cases.append({"workload": workload, "case": CASE, "impl": impl, "variant": "default", "language": language,
                       "model": model, "params": {"n": 1, "cpus": 2, "executor": "native"}, "status": "ok",
-                      "error": "", "seconds": 1.0, "harness_overhead": 0.01, "processes": 2})
+                      "error": "", "flags": list(flags or []), "seconds": 1.0, "harness_overhead": 0.01,
+                      "processes": 2})
     (folder / "results.csv").write_text(buf.getvalue(), encoding="utf-8")
     started = f"{run_id[:4]}-{run_id[4:6]}-{run_id[6:8]}T02:00:00+00:00"
     meta = {"schema": 1, "run_id": run_id, "status": "complete", "started": started, "finished": started,

@@ -59,6 +59,12 @@ class Running(Protocol):
 class Executor(Protocol):
     name: str
 
+    def argv(self, impl: Impl, variant: Variant, args: Sequence[str], cpus: int) -> list[str]:
+        """The exact command line `run` and `start` give the program (inside the container for docker)."""
+
+    def provenance(self, impl: Impl) -> dict[str, str]:
+        """What identifies the built artifact beyond the sources (docker: the image tag and id)."""
+
     def toolchain(self, impl: Impl) -> Toolchain:
         """Whether the implementation's toolchain is present, and its version."""
 

@@ -131,6 +131,17 @@ class DockerExecutor:
             return BuildResult(False, time.perf_counter() - began, str(e))
         return BuildResult(True, time.perf_counter() - began, "")
 
+    def argv(self, impl: Impl, variant: Variant, args: Sequence[str], cpus: int) -> list[str]:
+        return command_line(impl, variant, args, cpus, PYTHON_IN_IMAGE)
+
+    def provenance(self, impl: Impl) -> dict[str, str]:
+        """The image the implementation runs in: its tag and its content id."""
+        try:
+            tag = self._existing_image(impl)
+            return {"image": tag, "image_id": self.client.images.get(tag).id}
+        except Exception as e:  # an engine that went away must not end the run; the case will say why
+            return {"image": "", "image_error": str(e)[:200]}
+
     def run(self, impl: Impl, variant: Variant, args: Sequence[str], *, cpus: Sequence[int],
             timeout: float) -> ContainerResult:
         box = self._container(impl, variant, args, cpus, network="none")
@@ -169,7 +180,7 @@ class DockerExecutor:
 
     def _container(self, impl: Impl, variant: Variant, args: Sequence[str], cpus: Sequence[int],
                    network: str) -> Container:
-        argv = command_line(impl, variant, args, len(cpus), PYTHON_IN_IMAGE)
+        argv = self.argv(impl, variant, args, len(cpus))
         return Container(self.client, self._existing_image(impl), argv, env=container_env(variant), cpus=cpus,
                          network=network, limits=self.limits, labels={**self.labels, "cmbench.impl": impl.id})
 
@@ -194,7 +205,7 @@ class DockerExecutor:
         df = read_dockerfile(impl)
         buildargs, base_ids = {}, {}
         for arg in df.bases:
-            ref = self.bases.resolve(df.args[arg])
+            ref = self.bases.resolve(df.args[arg], impl.path)
             buildargs[arg] = ref
             base_ids[arg] = self.client.images.get(ref).id
         files = context_files(df)

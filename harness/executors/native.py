@@ -40,13 +40,19 @@ class NativeExecutor:
             return BuildResult(False, seconds, f"{' '.join(impl.build)}: {why}: " + " | ".join(log))
         return BuildResult(True, seconds, "")
 
+    def argv(self, impl: Impl, variant: Variant, args: Sequence[str], cpus: int) -> list[str]:
+        return command_line(impl, variant, args, cpus)
+
+    def provenance(self, impl: Impl) -> dict[str, str]:
+        return {}
+
     def run(self, impl: Impl, variant: Variant, args: Sequence[str], *, cpus: Sequence[int],
             timeout: float) -> ChildResult:
-        argv = command_line(impl, variant, args, len(cpus))
+        argv = self.argv(impl, variant, args, len(cpus))
         return run_child(argv, cwd=impl.path, env=child_env(variant.env), cpus=cpus, timeout=timeout)
 
     def start(self, impl: Impl, variant: Variant, args: Sequence[str], *, cpus: Sequence[int]) -> RunningChild:
-        argv = command_line(impl, variant, args, len(cpus))
+        argv = self.argv(impl, variant, args, len(cpus))
         return RunningChild(argv, cwd=impl.path, env=child_env(variant.env), cpus=cpus)
 
     def close(self) -> None:

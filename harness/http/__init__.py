@@ -1,7 +1,7 @@
 """The http_server workload: verification, closed- and open-loop load, idle connections, headroom.
 
-The runner calls `iter_server_cases` (or `run_server_cases`) per implementation variant and
-turns each result into rows with `server_rows`; `cmbench verify` calls `verify_case` only.
+`ServerKind` (kind.py) is what the runner sees; `run_server_cases` and `verify_case` are the
+direct entry points tests and tools use.
 """
 
 from .cases import (
@@ -9,31 +9,35 @@ from .cases import (
     Setup,
     iter_server_cases,
     make_setup,
+    measure_phases,
     phases_for,
     run_server_cases,
     split_cpus,
-    status_cases,
     verify_case,
 )
 from .check import verify_http
+from .detail import PhaseDetail
 from .headroom import Headroom, headroom_table, measure_headroom
+from .kind import ServerKind
 from .rows import server_rows
 from .table import server_table
 
 __all__ = [
     "Headroom",
-    "headroom_table",
     "Phase",
+    "PhaseDetail",
+    "ServerKind",
     "Setup",
+    "headroom_table",
     "iter_server_cases",
     "make_setup",
     "measure_headroom",
+    "measure_phases",
     "phases_for",
     "run_server_cases",
     "server_rows",
     "server_table",
     "split_cpus",
-    "status_cases",
     "verify_case",
     "verify_http",
 ]

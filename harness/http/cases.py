@@ -23,13 +23,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..batch import CaseFailure
 from ..executors import Executor
 from ..manifest import Impl, ServerProfile, Variant, Workload
-from ..outcome import CaseKey, CaseResult, ProcessRun
+from ..outcome import CaseFailure, CaseKey, CaseResult, ProcessRun
 from ..process import ChildResult, Rusage
 from .check import verify_http
 from .client import Connection, ProtocolError
+from .detail import LoadSummary, PhaseDetail
 from .idle import FD_MARGIN, IdleError, measure_idle, raise_fd_limit
 from .loadgen import INSTALL_HINTS, LoadgenError, LoadResult, find_tool
 from .oha import run_oha
@@ -57,6 +57,28 @@ class Phase:
         if self.kind == "open":
             return f"open,rate={self.rate:g}"
         return f"{self.kind},connections={self.connections}"
+
+
+def phase_params(phase: Phase | None, profile: ServerProfile) -> dict[str, int | str | float]:
+    """What a phase is, as a case's parameters: `phase`, its connections or rate, its durations."""
+    p: dict[str, int | str | float] = {"phase": phase.kind if phase else "verify"}
+    if phase and phase.kind == "open":
+        p["rate"] = phase.rate
+    elif phase:
+        p["connections"] = phase.connections
+    if phase and phase.kind != "idle":
+        p.update(duration=profile.duration, warmup=profile.warmup)
+    elif phase:
+        p["hold"] = profile.idle_hold
+    return p
+
+
+def phase_of(params: Mapping[str, object]) -> Phase:
+    """The phase a case's parameters describe (the inverse of `phase_params`)."""
+    kind = str(params["phase"])
+    if kind == "open":
+        return Phase(kind, rate=float(params["rate"]))  # type: ignore[arg-type]
+    return Phase(kind, connections=int(params["connections"]))  # type: ignore[call-overload]
 
 
 def phases_for(profile: ServerProfile) -> tuple[Phase, ...]:
@@ -97,26 +119,22 @@ class Setup:
         return CaseKey(self.workload.name, label, self.impl.id, self.variant.name)
 
     def params(self, phase: Phase | None, **more: object) -> dict[str, int | str | float]:
-        p: dict[str, int | str | float] = {"phase": phase.kind if phase else "verify"}
-        if phase and phase.kind == "open":
-            p["rate"] = phase.rate
-        elif phase:
-            p["connections"] = phase.connections
-        if phase and phase.kind != "idle":
-            p.update(duration=self.profile.duration, warmup=self.profile.warmup)
+        """The phase's parameters, what it found (`more`), then where it ran."""
+        p = phase_params(phase, self.profile)
         p.update({k: v for k, v in more.items() if v is not None})
         p.update(cpus=len(self.cpus_server), load_cpus=len(self.cpus_load), executor=self.executor_name)
         return p
 
     def result(self, label: str, params: Mapping[str, int | str | float], status: str, error: str = "", *,
                began: float | None = None, server: ChildResult | None = None, baseline: Rusage | None = None,
-               served: int = 0, extra: Mapping[str, object] | None = None) -> CaseResult:
+               detail: PhaseDetail | None = None, flags: Sequence[str] = ()) -> CaseResult:
         ok = server and status == "ok"
         processes = (ProcessRun((), server.rusage, server.wall, server.cgroup_peak),) if ok else ()
         return CaseResult(
             key=self.key(label), language=self.impl.language, model=self.impl.model, params=dict(params),
-            status=status, error=error, operations=served, processes=processes, baseline=baseline,
-            seconds=time.perf_counter() - began if began is not None else 0.0, extra=dict(extra or {}),
+            status=status, error=error, operations=detail.requests_served if detail else 0, processes=processes,
+            baseline=baseline, seconds=time.perf_counter() - began if began is not None else 0.0, kind="server",
+            flags=tuple(flags), detail=detail,
         )
 
     def serving(self):
@@ -132,18 +150,13 @@ def _checked(load: LoadResult, server: Server, during: str) -> LoadResult:
     return load
 
 
-def host_flags() -> tuple[list[float], list[str]]:
+def host_flags() -> tuple[tuple[float, ...], list[str]]:
     """The host's load averages now, and a flag when other work competed for the CPUs."""
-    load = [round(x, 2) for x in os.getloadavg()]
+    load = tuple(round(x, 2) for x in os.getloadavg())
     cpus = os.cpu_count() or 1
     if load[0] > cpus + BUSY_HOST:
         return load, [f"host busy: 1-minute load average {load[0]:.1f} on {cpus} CPUs; figures may be disturbed"]
     return load, []
-
-
-def _summary(load: LoadResult | None) -> dict[str, object] | None:
-    return None if load is None else {"requests": load.requests, "duration": round(load.duration, 4),
-                                      "qps": round(load.qps, 1)}
 
 
 def verify_case(setup: Setup) -> CaseResult:
@@ -194,11 +207,10 @@ def _closed(setup: Setup, phase: Phase, wrk: str, baseline: Rusage) -> CaseResul
     if loadgen_cpu >= SATURATED:
         flags.append(f"load generator saturated: wrk kept {loadgen_cpu:.0%} of its {len(setup.cpus_load)} CPU(s) "
                      "busy; the server may be faster than measured")
-    extra = {"phase": "closed", "load": load.as_dict(), "primer": _summary(primer), "warmup": _summary(warm),
-             "loadgen_cpu": round(loadgen_cpu, 4), "requests_served": served, "flags": flags,
-             "host_loadavg": loadavg, "server_exit": stopped.returncode}
-    return setup.result(phase.label, setup.params(phase), "ok", "; ".join(flags), began=began, server=stopped,
-                        baseline=baseline, served=served, extra=extra)
+    detail = PhaseDetail("closed", served, loadavg, stopped.returncode, load=load, primer=LoadSummary.of(primer),
+                         warmup=LoadSummary.of(warm), loadgen_cpu=round(loadgen_cpu, 4))
+    return setup.result(phase.label, setup.params(phase), "ok", began=began, server=stopped, baseline=baseline,
+                        detail=detail, flags=flags)
 
 
 def _open(setup: Setup, phase: Phase, wrk: str, oha: str, baseline: Rusage, best_qps: float,
@@ -228,12 +240,13 @@ def _open(setup: Setup, phase: Phase, wrk: str, oha: str, baseline: Rusage, best
                      "busy at this rate in the warm-up")
     if load.qps < SHORT_OF_RATE * target:
         flags.append(f"achieved {load.qps:.0f} req/s of the {target:.0f} req/s asked")
-    extra = {"phase": "open", "target_qps": round(target, 1), "load": load.as_dict(), "primer": _summary(primer),
-             "warmup": _summary(warm), "loadgen_cpu": None if loadgen_cpu is None else round(loadgen_cpu, 4),
-             "requests_served": served, "flags": flags, "host_loadavg": loadavg, "server_exit": stopped.returncode}
+    detail = PhaseDetail("open", served, loadavg, stopped.returncode, load=load, primer=LoadSummary.of(primer),
+                         warmup=LoadSummary.of(warm),
+                         loadgen_cpu=None if loadgen_cpu is None else round(loadgen_cpu, 4),
+                         target_qps=round(target, 1))
     params = setup.params(phase, target_qps=round(target, 1), connections=connections)
-    return setup.result(phase.label, params, "ok", "; ".join(flags), began=began, server=stopped,
-                        baseline=baseline, served=served, extra=extra)
+    return setup.result(phase.label, params, "ok", began=began, server=stopped, baseline=baseline, detail=detail,
+                        flags=flags)
 
 
 def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
@@ -247,7 +260,8 @@ def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
             server.check_alive("the idle phase's primer")
             raise CaseFailure("verify_failed", f"the idle phase's primer: {e}") from None
         try:
-            m = measure_idle(server.port, phase.connections, server.running.memory, timeout=setup.slack)
+            m = measure_idle(server.port, phase.connections, server.running.memory, timeout=setup.slack,
+                             hold=setup.profile.idle_hold)
         except IdleError as e:
             server.check_alive("the idle connections")
             raise CaseFailure("verify_failed", str(e)) from None
@@ -255,10 +269,9 @@ def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
     stopped = server.stop()
     served = IDLE_PRIMER_REQUESTS + phase.connections
     loadavg, flags = host_flags()
-    extra = {"phase": "idle", "idle": m.as_dict(), "requests_served": served, "flags": flags,
-             "host_loadavg": loadavg, "server_exit": stopped.returncode}
-    return setup.result(phase.label, setup.params(phase), "ok", "; ".join(flags), began=began, server=stopped,
-                        baseline=baseline, served=served, extra=extra)
+    detail = PhaseDetail("idle", served, loadavg, stopped.returncode, idle=m)
+    return setup.result(phase.label, setup.params(phase), "ok", began=began, server=stopped, baseline=baseline,
+                        detail=detail, flags=flags)
 
 
 def _guard(setup: Setup, phase: Phase, run: Callable[..., CaseResult], *args: object) -> CaseResult:
@@ -272,31 +285,31 @@ def _guard(setup: Setup, phase: Phase, run: Callable[..., CaseResult], *args: ob
         return setup.result(phase.label, setup.params(phase), "crashed", f"load generator: {e}", began=began)
 
 
-def status_cases(setup: Setup, status: str, error: str) -> Iterator[CaseResult]:
+def status_cases(setup: Setup, phases: Sequence[Phase], status: str, error: str) -> Iterator[CaseResult]:
     """Every phase with one status, for an implementation that cannot run (skipped, build or verify failed)."""
-    for phase in phases_for(setup.profile):
+    for phase in phases:
         yield setup.result(phase.label, setup.params(phase), status, error)
 
 
-def iter_server_cases(setup: Setup) -> Iterator[CaseResult]:
-    """Verify, then every phase of the profile; each result as soon as its phase ends."""
+def measure_phases(setup: Setup, phases: Sequence[Phase]) -> Iterator[CaseResult]:
+    """A start-up baseline, then each phase; each result as soon as its phase ends.
+
+    Open-loop rates are fractions of the best closed-loop QPS measured before them here, so a
+    unit of phases keeps its closed-loop phases first.
+    """
     if not setup.cpus_load:
-        yield from status_cases(setup, "skipped", f"needs a CPU for the load generator besides the server's "
-                                                  f"{len(setup.cpus_server)}; pass a smaller --cpus")
+        yield from status_cases(setup, phases, "skipped", f"needs a CPU for the load generator besides the server's "
+                                                          f"{len(setup.cpus_server)}; pass a smaller --cpus")
         return
     tools = {"wrk": find_tool("wrk"), "oha": find_tool("oha")}
     wrk, oha = tools["wrk"], tools["oha"]
-    v = verify_case(setup)
-    if v.status != "ok":
-        yield from status_cases(setup, v.status, f"verify: {v.error}")
-        return
     try:
         baseline = _baseline(setup)
     except CaseFailure as f:
-        yield from status_cases(setup, f.status, f"start-up baseline: {f}")
+        yield from status_cases(setup, phases, f.status, f"start-up baseline: {f}")
         return
     best: tuple[float, int] | None = None  # (qps, connections)
-    for phase in phases_for(setup.profile):
+    for phase in phases:
         missing = [t for t in NEEDS[phase.kind] if tools[t] is None]
         if missing:
             yield setup.result(phase.label, setup.params(phase), "skipped",
@@ -310,20 +323,33 @@ def iter_server_cases(setup: Setup) -> Iterator[CaseResult]:
             continue
         if phase.kind == "closed":
             r = _guard(setup, phase, _closed, wrk, baseline)
-            if r.status == "ok":
-                qps = float(r.extra["load"]["qps"])
+            if r.status == "ok" and r.detail and r.detail.load:
+                qps = r.detail.load.qps
                 if best is None or qps > best[0]:
                     best = (qps, phase.connections)
         elif phase.kind == "open":
             if best is None:
                 yield setup.result(phase.label, setup.params(phase), "skipped",
                                    "no closed-loop saturation throughput to scale the rate from "
-                                   "(every closed-loop phase failed)")
+                                   "(every closed-loop phase failed, or none ran before it)")
                 continue
             r = _guard(setup, phase, _open, wrk, oha, baseline, *best)
         else:
             r = _guard(setup, phase, _idle, baseline)
         yield r
+
+
+def iter_server_cases(setup: Setup) -> Iterator[CaseResult]:
+    """Verify, then every phase of the profile."""
+    phases = phases_for(setup.profile)
+    if not setup.cpus_load:
+        yield from measure_phases(setup, phases)
+        return
+    v = verify_case(setup)
+    if v.status != "ok":
+        yield from status_cases(setup, phases, v.status, f"verify: {v.error}")
+        return
+    yield from measure_phases(setup, phases)
 
 
 def run_server_cases(executor: Executor, impl: Impl, variant: Variant, workload: Workload, profile: str,

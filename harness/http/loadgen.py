@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..process import child_env
 
@@ -48,6 +49,10 @@ class SocketErrors:
             out["other"] = dict(self.other)
         return out
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SocketErrors:
+        return cls(int(d["connect"]), int(d["read"]), int(d["write"]), int(d["timeout"]), dict(d.get("other", {})))
+
 
 @dataclass(frozen=True)
 class Latency:
@@ -61,6 +66,10 @@ class Latency:
 
     def as_dict(self) -> dict[str, float]:
         return {"p50": self.p50, "p90": self.p90, "p99": self.p99, "p99.9": self.p999, "max": self.max}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Latency:
+        return cls(float(d["p50"]), float(d["p90"]), float(d["p99"]), float(d["p99.9"]), float(d["max"]))
 
 
 @dataclass(frozen=True)
@@ -101,8 +110,8 @@ class LoadResult:
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "tool": self.tool, "argv": list(self.argv), "requests": self.requests,
-            "duration": round(self.duration, 6), "qps": round(self.qps, 3), "errors": self.errors.as_dict(),
-            "non_2xx": self.non_2xx, "cpu": round(self.cpu, 4), "wall": round(self.wall, 4),
+            "duration": self.duration, "qps": round(self.qps, 3), "errors": self.errors.as_dict(),
+            "non_2xx": self.non_2xx, "cpu": self.cpu, "wall": self.wall,
             "cpu_utilisation": round(self.cpu_utilisation, 4),
         }
         if self.latency:
@@ -110,3 +119,12 @@ class LoadResult:
         if self.histogram:
             out["histogram"] = dict(self.histogram)
         return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LoadResult:
+        """The inverse of `as_dict` (qps and cpu_utilisation are derived, so not read back)."""
+        return cls(tool=d["tool"], argv=tuple(d["argv"]), requests=int(d["requests"]), duration=float(d["duration"]),
+                   errors=SocketErrors.from_dict(d["errors"]), non_2xx=int(d["non_2xx"]),
+                   latency=Latency.from_dict(d["latency"]) if "latency" in d else None,
+                   histogram=dict(d["histogram"]) if "histogram" in d else None,
+                   cpu=float(d["cpu"]), wall=float(d["wall"]))

@@ -35,7 +35,7 @@ def server_table(results: Iterable[CaseResult], rows_by_case: Mapping[CaseKey, S
             _fmt(v, "latency_max", fmt_seconds), _fmt(v, "peak_rss", fmt_bytes),
             _fmt(v, "ctx_switches_per_request", lambda x: f"{x:.3g}"),
             _fmt(v, "cpu_time_per_request", fmt_seconds), _fmt(v, "loadgen_cpu", lambda x: f"{x:.2f}"),
-            _fmt(v, "memory_per_connection", fmt_bytes), "; ".join(r.extra.get("flags", ()))[:100],
+            _fmt(v, "memory_per_connection", fmt_bytes), "; ".join(r.flags)[:100],
         ])
     blocks = [f"{w}\n" + render_table(HEADERS, lines) for w, lines in by_workload.items()]
     if not blocks:

@@ -74,7 +74,7 @@ def test_go_server_smoke_profile(go_built):
     assert open_.params["target_qps"] == pytest.approx(0.5 * best, rel=0.01)
     assert 0 < rows["open,rate=0.5"]["latency_p50"] <= rows["open,rate=0.5"]["latency_p99"] \
         <= rows["open,rate=0.5"]["latency_p999"] <= rows["open,rate=0.5"]["latency_max"]
-    assert open_.extra["load"]["histogram"]["count"] == open_.extra["load"]["requests"]
+    assert open_.detail.load.histogram["count"] == open_.detail.load.requests
     # a goroutine and its buffers per connection: between 1 KiB and 1 MiB
     assert 1024 < rows["idle,connections=500"]["memory_per_connection"] < 1 << 20
     assert rows["idle,connections=500"]["peak_rss"] > 1 << 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -27,7 +28,7 @@ def site(tmp_path_factory):
         pytest.skip(f"{IMPL}: toolchain missing: {impl.toolchain_hint}")
     tmp = tmp_path_factory.mktemp("report")
     assert main(["--root", str(PROJECT), "run", "--profile", "smoke", "--impl", IMPL,
-                 "--workload", "ping_pong,spawn_idle", "--out", str(tmp / "run")]) == 0
+                 "--workload", "ping_pong,spawn_idle,worker_pool", "--out", str(tmp / "run")]) == 0
     out = tmp / "site"
     assert main(["--root", str(PROJECT), "report", str(tmp / "run"), "--out", str(out)]) == 0
     return out
@@ -61,11 +62,15 @@ def test_every_internal_link_resolves(site):
 
 def test_claims_are_judged_from_the_run(site):
     claims = (site / "claims.html").read_text(encoding="utf-8")
-    # spawn_idle of go/goroutines measures the 2 KB goroutine claim: a verdict either way, never "not measured"
-    start = claims.index('id="claim-goroutine-stack-2kb"')
-    article = claims[start:claims.index("</article>", start)]
-    assert "consistent" in article or "contradicted" in article
-    assert "not measured" not in article.split("</header>")[0]
+    # worker_pool of go/goroutines, pool and spawn mode at the same size, judges the pool/spawn ratio
+    start = claims.index('id="claim-pool-vs-spawn-throughput"')
+    header = claims[start:claims.index("</header>", start)]
+    assert any(f">{v}<" in header for v in ("consistent", "contradicted", "inconclusive")), header
+    verdicts = {c["id"]: c for c in json.loads((site / "claims.json").read_text(encoding="utf-8"))["claims"]}
+    used = [e for e in verdicts["pool-vs-spawn-throughput"]["evidence"] if e["used"]]
+    assert {e["case"].split(",")[0] for e in used} == {"tasks=5000"} and all(e["n"] >= 3 for e in used)
+    # claims made on one CPU are not judged from a run on two
+    assert verdicts["lightweight-switch"]["verdict"] == "not measured"
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")

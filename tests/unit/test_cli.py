@@ -22,3 +22,11 @@ def test_list_shows_missing_toolchain(fixture_root, capsys):
     assert main(["--root", str(fixture_root), "list"]) == 0
     out = capsys.readouterr().out
     assert "fake/notool" in out and "MISSING: install the imaginary toolchain" in out
+
+
+def test_list_impl_shows_knobs_variants_and_unsupported(project_root, capsys):
+    assert main(["--root", str(project_root), "list", "--impl", "python/asyncio"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("python/asyncio\n  description  asyncio tasks")
+    assert "  knobs\n    event_loop" in out and "uvloop: uvloop's event loop" in out and "[--loop uvloop]" in out
+    assert "mutex_counter mode=atomic: asyncio runs every task on one thread" in out

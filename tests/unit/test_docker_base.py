@@ -11,9 +11,8 @@ import pytest
 from harness.console import Console
 from harness.errors import UserError
 from harness.executors import docker_base
+from harness.executors.base_recipe import Copy, Recipe, RecipeBook, load_recipes
 from harness.executors.docker_base import (
-    RECIPES,
-    STAND_INS,
     BaseError,
     Bases,
     base_mode,
@@ -23,6 +22,10 @@ from harness.executors.docker_base import (
     slim_rootfs,
 )
 from harness.process import ChildResult, Rusage
+
+from ..conftest import PROJECT
+
+BOOK = load_recipes(PROJECT / "impls")
 
 
 def test_mirror_from_deb822(tmp_path, monkeypatch):
@@ -103,11 +106,12 @@ def test_mode_from_env(monkeypatch):
 
 
 def test_stand_ins_name_real_recipes_with_parents():
-    for name in STAND_INS.values():
-        recipe = RECIPES[name]
-        assert not (recipe.packages and recipe.parent), name
+    assert {"debian:bookworm-slim", "eclipse-temurin:17-jre", "eclipse-temurin:25-jre",
+            "python:3.11-slim-bookworm"} <= set(BOOK.shared)
+    for recipe in BOOK.recipes.values():
+        assert not (recipe.packages and recipe.parent), recipe.name
         if recipe.parent:
-            assert recipe.parent in RECIPES and recipe.files is not None
+            assert recipe.parent in BOOK.recipes and recipe.copies, recipe.name
 
 
 # --- resolving and building, with a fake engine and a fake debootstrap --------------------------
@@ -205,7 +209,7 @@ class FakeDebootstrap:
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(docker_base.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(docker_base, "find_debootstrap", lambda: "/usr/sbin/debootstrap")
     monkeypatch.setattr(docker_base.os, "geteuid", lambda: 0)
     return tmp_path / "cache"
 
@@ -213,14 +217,16 @@ def cache(tmp_path, monkeypatch):
 def test_present_image_is_used_as_is(cache):
     engine = Engine()
     engine.images["debian:bookworm-slim"] = Image("debian:bookworm-slim")
-    bases = Bases(engine.client, Console(), mode="auto", mirror="http://m/debian", runner=FakeDebootstrap())
+    bases = Bases(engine.client, Console(), recipes=BOOK, mode="auto", mirror="http://m/debian",
+                  runner=FakeDebootstrap())
     assert bases.resolve("debian:bookworm-slim") == "debian:bookworm-slim"
     assert engine.pulls == []
 
 
 def test_pullable_image_is_pulled(cache):
     engine = Engine(registry=["debian:bookworm-slim"])
-    bases = Bases(engine.client, Console(), mode="auto", mirror="http://m/debian", runner=FakeDebootstrap())
+    bases = Bases(engine.client, Console(), recipes=BOOK, mode="auto", mirror="http://m/debian",
+                  runner=FakeDebootstrap())
     assert bases.resolve("debian:bookworm-slim") == "debian:bookworm-slim"
     assert engine.pulls == ["debian:bookworm-slim"]
 
@@ -228,7 +234,7 @@ def test_pullable_image_is_pulled(cache):
 def test_no_registry_builds_the_stand_in_once(cache, capsys):
     engine = Engine()
     run = FakeDebootstrap()
-    bases = Bases(engine.client, Console(), mode="auto", mirror="http://m/debian", runner=run)
+    bases = Bases(engine.client, Console(), recipes=BOOK, mode="auto", mirror="http://m/debian", runner=run)
     ref = bases.resolve("debian:bookworm-slim")
     assert ref.startswith("cmbench-base/debian-bookworm:") and ref in engine.images
     debootstrap = run.calls[0]
@@ -241,7 +247,7 @@ def test_no_registry_builds_the_stand_in_once(cache, capsys):
     assert "no registry reachable for debian:bookworm-slim" in err and "debootstrap" in err
     assert not any(p.name.startswith("rootfs-") for p in cache.joinpath("cmbench").iterdir())  # work tree removed
 
-    again = Bases(engine.client, Console(), mode="auto", mirror="http://m/debian", runner=run)
+    again = Bases(engine.client, Console(), recipes=BOOK, mode="auto", mirror="http://m/debian", runner=run)
     assert again.resolve("debian:bookworm-slim") == ref
     assert len(run.calls) == 2  # debootstrap + tar, once
 
@@ -249,46 +255,67 @@ def test_no_registry_builds_the_stand_in_once(cache, capsys):
 def test_packages_are_included(cache):
     engine = Engine()
     run = FakeDebootstrap()
-    Bases(engine.client, Console(), mode="local", mirror="http://m/debian", runner=run).ensure("openjdk17")
+    bases = Bases(engine.client, Console(), recipes=BOOK, mode="local", mirror="http://m/debian", runner=run)
+    bases.ensure("openjdk17")
     assert "--include=openjdk-17-jre-headless" in run.calls[0]
 
 
 def test_derived_stand_in_copies_files_onto_its_parent(cache, tmp_path, monkeypatch):
     runtime = tmp_path / "java-runtime"
     (runtime / "bin").mkdir(parents=True)
-    (runtime / "bin" / "java").write_text("#!/bin/sh\n")
-    monkeypatch.setitem(RECIPES, "java25", docker_base.Recipe(
-        "java25", "test", parent="debian-bookworm", files=lambda: [(runtime, "/opt/java/openjdk")],
-        env=(("JAVA_HOME", "/opt/java/openjdk"),)))
+    (runtime / "bin" / "cmbench-test-java").write_text("#!/bin/sh\n")
+    (runtime / "bin" / "cmbench-test-java").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{runtime / 'bin'}:/usr/bin:/bin")
+    java25 = Recipe("java25", "test", image="eclipse-temurin:25-jre", parent="debian-bookworm",
+                    copies=(Copy(Path("java25.toml"), 0, "/opt/java/openjdk", program="cmbench-test-java",
+                                 part="home"),),
+                    env=(("JAVA_HOME", "/opt/java/openjdk"),), run=("java -version",))
+    book = RecipeBook({**BOOK.recipes, "java25": java25}, BOOK.shared, {})
     engine = Engine()
-    bases = Bases(engine.client, Console(), mode="local", mirror="http://m/debian", runner=FakeDebootstrap())
+    bases = Bases(engine.client, Console(), recipes=book, mode="local", mirror="http://m/debian",
+                  runner=FakeDebootstrap())
     ref = bases.resolve("eclipse-temurin:25-jre")
     tag, dockerfile, names = engine.builds[0]
     assert tag == ref
     parent = bases.ref("debian-bookworm")
     assert dockerfile.splitlines()[:2] == [f"FROM {parent}", "COPY rootfs/ /"]
-    assert "ENV JAVA_HOME=/opt/java/openjdk" in dockerfile
-    assert "rootfs/opt/java/openjdk/bin/java" in names
+    assert "ENV JAVA_HOME=/opt/java/openjdk" in dockerfile and "RUN java -version" in dockerfile
+    assert "rootfs/opt/java/openjdk/bin/cmbench-test-java" in names
     before = bases.digest("java25")
-    (runtime / "bin" / "java").write_text("#!/bin/sh\n# newer\n")
-    assert Bases(engine.client, Console(), mode="local", mirror="m").digest("java25") != before
+    (runtime / "bin" / "cmbench-test-java").write_text("#!/bin/sh\n# newer\n")
+    assert Bases(engine.client, Console(), recipes=book, mode="local", mirror="m").digest("java25") != before
+
+
+def test_missing_host_program_is_a_one_line_build_error(cache, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    copy = Copy(Path("impls/x/y/base.toml"), 0, "/usr/local/bin/cmbench-no-such", program="cmbench-no-such",
+                hint="install it")
+    own = Recipe("xy", "test", path=Path("impls/x/y/base.toml"), image="x:1", parent="debian-bookworm",
+                 copies=(copy,))
+    book = RecipeBook({**BOOK.recipes, "xy": own}, BOOK.shared, {Path("/p/impls/x/y"): own})
+    bases = Bases(Engine().client, Console(), recipes=book, mode="local", mirror="m", runner=FakeDebootstrap())
+    with pytest.raises(BaseError) as e:
+        bases.resolve("x:1", Path("/p/impls/x/y"))
+    assert str(e.value) == ("base xy: impls/x/y/base.toml: copy[0]: program 'cmbench-no-such' is not on PATH: "
+                            "install it")
 
 
 def test_registry_mode_never_builds(cache):
     engine = Engine()
-    bases = Bases(engine.client, Console(), mode="registry", mirror="m", runner=FakeDebootstrap())
+    bases = Bases(engine.client, Console(), recipes=BOOK, mode="registry", mirror="m", runner=FakeDebootstrap())
     with pytest.raises(BaseError, match="CMBENCH_DOCKER_BASES=registry"):
         bases.resolve("debian:bookworm-slim")
 
 
 def test_unknown_image_without_registry(cache):
-    bases = Bases(Engine().client, Console(), mode="auto", mirror="m", runner=FakeDebootstrap())
-    with pytest.raises(BaseError, match="stand-ins only for debian:bookworm-slim"):
+    bases = Bases(Engine().client, Console(), recipes=BOOK, mode="auto", mirror="m", runner=FakeDebootstrap())
+    with pytest.raises(BaseError, match="no base recipe stands in for it: declare one in .*base.toml") as e:
         bases.resolve("alpine:3.20")
+    assert "stand-ins exist for debian:bookworm-slim" in str(e.value)
 
 
 def test_debootstrap_failure_is_one_line(cache):
-    bases = Bases(Engine().client, Console(), mode="local", mirror="m", runner=FakeDebootstrap(fail=True))
+    bases = Bases(Engine().client, Console(), recipes=BOOK, mode="local", mirror="m", runner=FakeDebootstrap(fail=True))
     with pytest.raises(BaseError) as e:
         bases.resolve("debian:bookworm-slim")
     assert "debootstrap for base" in str(e.value) and "Couldn't download" in str(e.value)
@@ -297,23 +324,24 @@ def test_debootstrap_failure_is_one_line(cache):
 
 def test_not_root_is_a_clear_error(cache, monkeypatch):
     monkeypatch.setattr(docker_base.os, "geteuid", lambda: 1000)
-    bases = Bases(Engine().client, Console(), mode="local", mirror="m", runner=FakeDebootstrap())
+    bases = Bases(Engine().client, Console(), recipes=BOOK, mode="local", mirror="m", runner=FakeDebootstrap())
     with pytest.raises(BaseError, match="needs root"):
         bases.resolve("debian:bookworm-slim")
 
 
 def test_missing_debootstrap_is_a_clear_error(cache, monkeypatch):
     monkeypatch.setattr(docker_base, "find_debootstrap", lambda: None)
-    bases = Bases(Engine().client, Console(), mode="local", mirror="m", runner=FakeDebootstrap())
+    bases = Bases(Engine().client, Console(), recipes=BOOK, mode="local", mirror="m", runner=FakeDebootstrap())
     with pytest.raises(BaseError, match="apt-get install debootstrap"):
         bases.ensure("debian-bookworm")
 
 
 def test_digest_depends_on_the_recipe(cache, monkeypatch):
-    bases = Bases(Engine().client, Console(), mode="local", mirror="m")
+    bases = Bases(Engine().client, Console(), recipes=BOOK, mode="local", mirror="m")
     plain, java = bases.digest("debian-bookworm"), bases.digest("openjdk17")
     assert plain != java and len(plain) == 64
-    assert Bases(Engine().client, Console(), mode="local", mirror="other").digest("debian-bookworm") == plain
+    other = Bases(Engine().client, Console(), recipes=BOOK, mode="local", mirror="other")
+    assert other.digest("debian-bookworm") == plain
 
 
 def test_prune_spares_the_kept_the_young_and_the_used(cache):

@@ -191,7 +191,7 @@ class FakeBases:
     def __init__(self) -> None:
         self.asked: list[str] = []
 
-    def resolve(self, image: str) -> str:
+    def resolve(self, image: str, impl_dir=None) -> str:
         self.asked.append(image)
         return "base:1"
 
@@ -448,14 +448,29 @@ def test_limits_from_env(tmp_path):
 
 def test_every_implementation_has_a_dockerfile_whose_bases_have_stand_ins(project_root: Path):
     from harness.catalog import load_catalog
-    from harness.executors.docker_base import STAND_INS
+    from harness.executors.base_recipe import load_recipes
     from harness.executors.docker_image import read_dockerfile
 
     catalog = load_catalog(project_root)
+    book = load_recipes(project_root / "impls")
     assert catalog.impls
     for impl in catalog.impls.values():
         df = read_dockerfile(impl)
         assert df.bases, f"{df.path}: the base must come from a build argument"
         for arg in df.bases:
-            assert df.args[arg] in STAND_INS, f"{df.path}: no stand-in for {df.args[arg]}"
+            assert book.for_image(df.args[arg], impl.path), f"{df.path}: no stand-in for {df.args[arg]}"
         assert df.ignore, f"{df.path}: needs a Dockerfile.dockerignore"
+
+
+def test_placeholders_are_replaced_inside_a_word_too():
+    from harness.executors import command_line
+    from harness.executors import expand as expand_native
+    from harness.manifest import Impl
+
+    assert expand_native(["node", "--v8-pool-size={cpus}", "-Dx={python}/y"], 4, "/v/bin/python") == [
+        "node", "--v8-pool-size=4", "-Dx=/v/bin/python/y"]
+    assert expand(["--v8-pool-size={cpus}", "{python}-c"], 2) == ["--v8-pool-size=2", "python3-c"]
+    impl = Impl(id="node/event-loop", path=Path("."), language="node", model="event-loop", description="",
+                workloads=("ping_pong",), toolchain_check=("node",), toolchain_hint="", run=("node", "--p={cpus}"))
+    variant = Variant(name="v", args=("--threads={cpus}x",))
+    assert command_line(impl, variant, ["ping_pong"], 3) == ["node", "--p=3", "ping_pong", "--threads=3x"]

@@ -23,7 +23,6 @@ from harness.history import (
     run_environments,
     stored_runs,
     sync,
-    write_run_flags,
 )
 from harness.samples import read_samples, summarize_samples
 from harness.stats import summarize
@@ -86,11 +85,14 @@ def test_sync_adds_what_is_missing_and_runs_keep_their_facts(results):
     assert set(load_history(results, ANALYSIS_COLUMNS).columns) == set(ANALYSIS_COLUMNS)
 
 
-def test_run_flags_reach_every_case(results):
-    write_run_flags(results / "run-a", ["host busy: other processes used 1.20 CPUs"])
+def test_case_flags_are_kept(results):
+    meta = json.loads((results / "run-a" / "run.json").read_text())
+    for c in meta["cases"]:
+        c["flags"] = ["host busy: other processes used 1.20 CPUs"] if c["status"] == "ok" else []
+    (results / "run-a" / "run.json").write_text(json.dumps(meta))
     append_run(results, results / "run-a")
     h = load_history(results)
-    assert h["flags"].str.startswith("host busy").all()
+    assert h.loc[h["status"] == "ok", "flags"].str.startswith("host busy").all()
 
 
 def test_newer_formats_are_refused(results):

@@ -227,8 +227,8 @@ def test_idle_connections_measure_memory_per_connection():
     counter = [0]
     with fake_server(Behaviour(), FakeClock(), counter) as port:
         # 4 KiB per request answered so far stands in for the server's memory
-        m = measure_idle(port, 60, lambda: 10_000_000 + 4096 * counter[0], timeout=5)
-    assert counter[0] == 60  # each idle connection made one request first
+        m = measure_idle(port, 60, lambda: 10_000_000 + 4096 * counter[0], timeout=5, hold=0)
+    assert counter[0] == 120  # each idle connection made one request first and one after the idle time
     assert (m.connections, m.rss_before, m.rss_with) == (60, 10_000_000, 10_000_000 + 4096 * 60)
     assert m.per_connection == 4096
 
@@ -236,7 +236,7 @@ def test_idle_connections_measure_memory_per_connection():
 def test_idle_connections_dropped_by_the_server_fail_the_measurement():
     with fake_server(Behaviour(close_each=True), FakeClock()) as port:
         with pytest.raises(IdleError, match="closed 20 of 20 idle keep-alive connections"):
-            measure_idle(port, 20, lambda: 0, timeout=5)
+            measure_idle(port, 20, lambda: 0, timeout=5, hold=0)
 
 
 def test_idle_connections_to_nothing_fail_with_the_reason():

@@ -10,6 +10,8 @@ import pytest
 
 from harness.http import histogram
 from harness.http.cases import Phase, phases_for, split_cpus
+from harness.http.detail import PhaseDetail
+from harness.http.idle import IdleMeasurement
 from harness.http.loadgen import Latency, LoadgenError, LoadResult, SocketErrors
 from harness.http.oha import load_result as oha_result
 from harness.http.oha import oha_argv, parse_summary, read_durations
@@ -170,20 +172,19 @@ def test_cpu_split_is_disjoint(cpus, allowed, expected):
     assert split_cpus(cpus, allowed) == expected
 
 
-def _phase_result(extra, *, status="ok", served=1000):
+def _phase_result(detail, *, status="ok"):
     ru = Rusage(user=1.5, system=0.5, max_rss=20 << 20, voluntary=2100, involuntary=150)
     base = Rusage(user=0.1, system=0.1, max_rss=5 << 20, voluntary=100, involuntary=50)
     return CaseResult(key=CaseKey("http_server", "closed,connections=64", "go/goroutines", "default"),
-                      language="go", model="goroutines", params={"phase": extra.get("phase")}, status=status,
-                      operations=served, processes=(ProcessRun((), ru, 10.0),), baseline=base,
-                      extra={**extra, "requests_served": served})
+                      language="go", model="goroutines", params={"phase": detail.phase}, status=status,
+                      operations=detail.requests_served, processes=(ProcessRun((), ru, 10.0),), baseline=base,
+                      kind="server", detail=detail)
 
 
 def test_rows_of_a_load_phase():
     load = LoadResult("wrk", ("wrk",), 50_000, 5.0, SocketErrors(), 0, Latency(1e-4, 2e-4, 5e-4, 1e-3, 2e-3),
                       None, cpu=4.0, wall=5.0)
-    rows = {r.metric: r for r in server_rows(_phase_result({"phase": "closed", "load": load.as_dict(),
-                                                             "loadgen_cpu": 0.8}))}
+    rows = {r.metric: r for r in server_rows(_phase_result(PhaseDetail("closed", 1000, load=load, loadgen_cpu=0.8)))}
     assert rows["qps"].value == 10_000
     assert [rows[m].value for m in ("latency_p50", "latency_p90", "latency_p99", "latency_p999", "latency_max")] \
         == [1e-4, 2e-4, 5e-4, 1e-3, 2e-3]
@@ -196,8 +197,7 @@ def test_rows_of_a_load_phase():
 
 
 def test_rows_of_the_idle_phase_and_of_a_failed_phase():
-    idle = {"phase": "idle", "idle": {"connections": 100, "rss_before": 1000, "rss_with": 201000,
-                                      "memory_per_connection": 2000.0, "open_seconds": 0.1}}
+    idle = PhaseDetail("idle", 1000, idle=IdleMeasurement(100, 1000, 201000, 0.1))
     rows = {r.metric: r.value for r in server_rows(_phase_result(idle))}
     assert rows["memory_per_connection"] == 2000.0
     assert "ctx_switches_per_request" not in rows and "qps" not in rows

@@ -21,8 +21,8 @@ command = ["./prog"]
 """
 
 
-def make_root(tmp_path: Path, project_root: Path, impl_text: str) -> Path:
-    shutil.copytree(project_root / "workloads", tmp_path / "workloads")
+def make_root(tmp_path: Path, fixture_root: Path, impl_text: str) -> Path:
+    shutil.copytree(fixture_root / "workloads", tmp_path / "workloads")
     folder = tmp_path / "impls" / "lang" / "model"
     folder.mkdir(parents=True)
     (folder / "impl.toml").write_text(impl_text)
@@ -34,14 +34,14 @@ def test_project_catalog_loads(project_root):
     assert {"worker_pool", "pipeline", "mutex_counter", "ping_pong", "spawn_idle", "http_server"} <= set(
         catalog.workloads)
     wp = catalog.workloads["worker_pool"]
-    assert [c.as_dict()["workers"] for c in wp.cases_for("quick")] == [4, 0]
+    assert [c.as_dict()["workers"] for c in wp.cases_for("quick")] == [4, 4, 0]
     reduced = wp.cases_for("quick", reduced=True)
     assert all(c.as_dict()["tasks"] < wp.cases_for("quick")[0].as_dict()["tasks"] for c in reduced)
     assert wp.operations_per_iteration(wp.cases_for("quick")[0].as_dict()) == 200000
 
 
-def test_good_impl_loads(tmp_path, project_root):
-    catalog = load_catalog(make_root(tmp_path, project_root, GOOD_IMPL))
+def test_good_impl_loads(tmp_path, fixture_root):
+    catalog = load_catalog(make_root(tmp_path, fixture_root, GOOD_IMPL))
     impl = catalog.impls["lang/model"]
     assert impl.run == ("./prog",) and impl.variants[0].name == "default"
 
@@ -55,9 +55,13 @@ def test_good_impl_loads(tmp_path, project_root):
     (lambda t: t.replace("schema = 1", "schema = 99"), "schema"),
     (lambda t: t + '\n[[variants]]\nname = "x"\nenv = { A = 1 }\n', "variants[0].env.A"),
     (lambda t: t + '\n[[unsupported]]\nworkload = "pipeline"\nreason = "r"\n', "unsupported[0].workload"),
+    (lambda t: t + '\n[[unsupported]]\nworkload = "ping_pong"\nparams = { rounds = 1 }\nreason = "r"\n',
+     "unsupported[0].params.rounds"),
+    (lambda t: t + '\n[[unsupported]]\nworkload = "ping_pong"\nvariants = ["turbo"]\nreason = "r"\n',
+     "unsupported[0].variants"),
 ])
-def test_bad_impl_field_is_named(tmp_path, project_root, edit, field):
-    root = make_root(tmp_path, project_root, edit(GOOD_IMPL))
+def test_bad_impl_field_is_named(tmp_path, fixture_root, edit, field):
+    root = make_root(tmp_path, fixture_root, edit(GOOD_IMPL))
     with pytest.raises(UserError) as e:
         load_catalog(root)
     message = str(e.value)
@@ -65,24 +69,66 @@ def test_bad_impl_field_is_named(tmp_path, project_root, edit, field):
     assert "\n" not in message
 
 
-def test_invalid_toml_names_file(tmp_path, project_root):
-    root = make_root(tmp_path, project_root, GOOD_IMPL + "\nthis is = = not toml\n")
+@pytest.mark.parametrize("edit, key, allowed", [
+    (lambda t: t.replace('model = "model"\n', 'model = "model"\nreduced_size = true\n'), "reduced_size",
+     "reduced_sizes"),
+    (lambda t: t + '[[variant]]\nname = "x"\n', "variant", "variants"),
+    (lambda t: t.replace('command = ["./prog"]', 'command = ["./prog"]\ncwd = "."'), "run.cwd", "command"),
+    (lambda t: t + '[[variants]]\nname = "x"\nenvs = { A = "1" }\n', "variants[0].envs", "env"),
+    (lambda t: t + '[[unsupported]]\nworkload = "ping_pong"\nvariant = "x"\nreason = "r"\n',
+     "unsupported[0].variant", "variants"),
+])
+def test_unknown_impl_key_is_refused_naming_the_allowed_ones(tmp_path, fixture_root, edit, key, allowed):
+    root = make_root(tmp_path, fixture_root, edit(GOOD_IMPL))
+    with pytest.raises(UserError) as e:
+        load_catalog(root)
+    message = str(e.value)
+    assert "impl.toml" in message and f"unknown key '{key}'" in message and allowed in message
+    assert "\n" not in message
+
+
+def test_unknown_workload_keys_are_refused(tmp_path, fixture_root):
+    folder = tmp_path / "ping_pong"
+    shutil.copytree(fixture_root / "workloads" / "ping_pong", folder)
+    path = folder / "workload.toml"
+    original = path.read_text()
+    for edit, key in [(original.replace('name = "ping_pong"', 'name = "ping_pong"\nresult_field = []'), "result_field"),
+                      (original.replace("[profiles.quick]", "[profiles.quik]\ncases = []\n[profiles.quick]"),
+                       "profiles.quik"),
+                      (original.replace("[profiles.full]", "[profiles.full]\nprocesess = 2"),
+                       "profiles.full.procesess"),
+                      (original.replace('help = "number', 'hlep = "x"\nhelp = "number'), "params.roundtrips.hlep")]:
+        path.write_text(edit)
+        with pytest.raises(UserError, match=f"unknown key '{key}'"):
+            load_workload(path)
+
+
+def test_unsupported_may_name_variants(tmp_path, fixture_root):
+    text = GOOD_IMPL + ('[[variants]]\nname = "fast"\nargs = ["--fast"]\n'
+                        '[[unsupported]]\nworkload = "ping_pong"\nvariants = ["fast"]\nreason = "no fast path"\n')
+    impl = load_catalog(make_root(tmp_path, fixture_root, text)).impls["lang/model"]
+    assert impl.unsupported_reason("ping_pong", {"roundtrips": 5}, "fast") == "no fast path"
+    assert impl.unsupported_reason("ping_pong", {"roundtrips": 5}, "default") is None
+
+
+def test_invalid_toml_names_file(tmp_path, fixture_root):
+    root = make_root(tmp_path, fixture_root, GOOD_IMPL + "\nthis is = = not toml\n")
     with pytest.raises(UserError, match=r"impl\.toml: not valid TOML"):
         load_catalog(root)
 
 
-def test_workload_case_missing_a_parameter(tmp_path, project_root):
+def test_workload_case_missing_a_parameter(tmp_path, fixture_root):
     folder = tmp_path / "ping_pong"
-    shutil.copytree(project_root / "workloads" / "ping_pong", folder)
-    text = (folder / "workload.toml").read_text().replace("cases = [{ roundtrips = 1000 }]", "cases = [{ }]")
+    shutil.copytree(fixture_root / "workloads" / "ping_pong", folder)
+    text = (folder / "workload.toml").read_text().replace("cases = [{ roundtrips = 100 }]", "cases = [{ }]")
     (folder / "workload.toml").write_text(text)
     with pytest.raises(UserError, match=r"profiles\.verify\.cases\[0\]\.roundtrips' is missing"):
         load_workload(folder / "workload.toml")
 
 
-def test_workload_bad_choice(tmp_path, project_root):
+def test_workload_bad_choice(tmp_path, fixture_root):
     folder = tmp_path / "mutex_counter"
-    shutil.copytree(project_root / "workloads" / "mutex_counter", folder)
+    shutil.copytree(fixture_root / "workloads" / "mutex_counter", folder)
     path = folder / "workload.toml"
     path.write_text(path.read_text().replace('mode = "atomic" },\n]\n\n[profiles.smoke]',
                                              'mode = "spin" },\n]\n\n[profiles.smoke]'))
@@ -94,5 +140,5 @@ def test_profile_shape_override(project_root):
     from harness.manifest import PROFILE_SHAPES
 
     catalog = load_catalog(project_root)
-    assert catalog.workloads["spawn_idle"].shape_for("quick").processes == 2
+    assert catalog.workloads["spawn_idle"].shape_for("quick").iterations == 2
     assert catalog.workloads["ping_pong"].shape_for("quick") == PROFILE_SHAPES["quick"]

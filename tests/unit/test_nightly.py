@@ -103,12 +103,13 @@ def fake_run_plan(monkeypatch):
     """The runner, faked: each call writes the next night's run, go/goroutines 10% slower from night 4."""
     nights = iter(range(100))
 
-    def run_plan(catalog, options, out, console):
+    def run_selection(catalog, options, out, console, before_case):
         night = next(nights)
+        flags = before_case(None)  # the runner asks the gate once per case; one case is enough here
         make_run(out.parent, night, {GO: 0.010 * (1.10 if night >= 4 else 1.0), ("ping_pong", "c/pthreads"): 0.02},
-                 folder=out)
+                 folder=out, flags=flags)
         return RunOutcome()
-    monkeypatch.setattr(nightly_module, "run_plan", run_plan)
+    monkeypatch.setattr(nightly_module, "run_selection", run_selection)
     for name in ("bar_grid", "latency_curves", "scaling", "overview_heatmap", "history_grid", "change_series"):
         monkeypatch.setattr(plots, name, lambda *a, path, **kw: path.parent.mkdir(parents=True, exist_ok=True)
                             or path.write_bytes(b"") or path.name)

@@ -1,4 +1,4 @@
-from harness.reference import MASK64, expected, splitmix64
+from harness.reference import MASK64, check, expected, splitmix64
 
 
 def _scalar_worker_pool(tasks: int, rounds: int) -> int:
@@ -42,3 +42,26 @@ def test_simple_models():
     assert expected("mutex_counter", {"threads": 4, "increments": 7, "mode": "atomic"}) == {"final": 28}
     assert expected("ping_pong", {"roundtrips": 5}) == {"roundtrips": 5, "token": 10}
     assert expected("spawn_idle", {"tasks": 9, "sleep_ms": 1}) == {"done": 9}
+
+
+def test_racy_mode_accepts_any_count_up_to_t_times_i():
+    want = expected("mutex_counter", {"threads": 2, "increments": 100, "mode": "racy"})["final"]
+    assert want == 200 and want == 1 and want == 137
+    assert want != 201 and want != 0 and want != True and want != "137"  # noqa: E712
+    assert str(want) == "an integer in [1, 200]"
+    # the harness compares `got != expected`: an int on the left defers to Within
+    assert not (137 != want) and (0 != want)
+
+
+def test_check_names_what_is_wrong():
+    racy = {"threads": 2, "increments": 100, "mode": "racy"}
+    assert check("mutex_counter", racy, {"final": 150, "lost_updates": 50}) is None
+    assert check("mutex_counter", racy, {"final": 150}) is None  # lost_updates is optional
+    assert "lost_updates is 3" in check("mutex_counter", racy, {"final": 150, "lost_updates": 3})
+    assert "wrong final" in check("mutex_counter", racy, {"final": 201, "lost_updates": -1})
+    assert check("mutex_counter", {"threads": 2, "increments": 100, "mode": "mutex"}, {"final": 200}) is None
+    assert "wrong final: got 199, expected 200" in check(
+        "mutex_counter", {"threads": 2, "increments": 100, "mode": "mutex"}, {"final": 199})
+    assert "roundtrips is missing" in check("ping_pong", {"roundtrips": 5}, {"token": 10})
+    assert "wrong token" in check("ping_pong", {"roundtrips": 1}, {"roundtrips": 1, "token": True})
+    assert check("preemption", {"sleeps": 20}, {"sleeps": 20, "timer_late_p50": 5}) is None

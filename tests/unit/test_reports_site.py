@@ -140,3 +140,23 @@ def test_compare_command_writes_a_page_and_a_terminal_table(stub_plots, tmp_path
     assert broken_links(out) == []
     assert main(["--root", str(PROJECT), "compare", str(RUN_A), str(RUN_A)]) == 1
     assert "the same run" in capsys.readouterr().err
+
+
+def test_implementations_page_shows_knobs_variants_and_links_the_readme(tmp_path):
+    from reports.site import ImplInfo
+
+    readme = tmp_path / "project/impls/node/event-loop/README.md"
+    readme.parent.mkdir(parents=True)
+    readme.write_text("# node/event-loop\n")
+    info = ImplInfo(id="node/event-loop", language="node", model="event-loop", description="one event loop",
+                    workloads=("ping_pong",), knobs=(("v8_pool_size", "--v8-pool-size={cpus}"),),
+                    variants=(("worker-threads", "Worker threads", ("ping_pong",)),),
+                    unsupported=(("mutex_counter", "mode=atomic", "one thread"),), readme=readme)
+    out = tmp_path / "project/reports/site"
+    build_site(load_results([RUN_A]), out, impls=[info])
+    page = (out / "implementations.html").read_text()
+    for text in ("one event loop", "v8_pool_size", "--v8-pool-size={cpus}", "worker-threads", "Worker threads",
+                 "only ping_pong", "mode=atomic", 'href="../../impls/node/event-loop/README.md"'):
+        assert text in page, text
+    assert (out / "../../impls/node/event-loop/README.md").resolve() == readme.resolve()
+    assert 'href="implementations.html"' in (out / "index.html").read_text()

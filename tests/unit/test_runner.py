@@ -6,7 +6,7 @@ import pytest
 
 from harness.console import Console
 from harness.runner import run_cases
-from harness.store import RESULTS_COLUMNS
+from harness.store import RESULTS_COLUMNS, RUN_SCHEMA
 
 
 def run(catalog, executor, tmp_path, impls, workloads=("ping_pong", "mutex_counter")):
@@ -32,12 +32,12 @@ def test_good_run_stores_every_metric(fixture_catalog, fake_executor, tmp_path):
             "cpu_time_per_op", "startup_peak_rss", "harness_overhead"} <= metrics
     walls = [r for r in rows if r["metric"] == "wall_time" and r["workload"] == "ping_pong"]
     assert len(walls) == 2 * 3  # smoke: 2 processes x 3 measured iterations
-    # per-op switches subtract the baseline: the fake reports 5 + N; (8 - 5) over (1 + 3) x 20000 round trips
+    # per-op switches subtract the baseline: the fake reports 5 + N; (8 - 5) over (1 + 3) x 2000 round trips
     per_op = [float(r["value"]) for r in rows if r["metric"] == "ctx_switches_voluntary_per_op"
               and r["workload"] == "ping_pong"]
-    assert per_op == [pytest.approx(3 / (4 * 20000))] * 2
+    assert per_op == [pytest.approx(3 / (4 * 2000))] * 2
     run_json = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run_json["schema"] == 1 and run_json["status"] == "complete"
+    assert run_json["schema"] == RUN_SCHEMA == 3 and run_json["status"] == "complete"
     assert run_json["profile"] == "smoke" and run_json["toolchains"]["fake/good"] == "fake 1.0"
     unsupported = [c for c in run_json["cases"] if c["status"] == "unsupported"]
     assert unsupported[0]["error"] == "fixture declares atomic unsupported"
@@ -66,7 +66,7 @@ def test_verify_failure_skips_measurement(fixture_catalog, fake_executor, tmp_pa
     run(fixture_catalog, fake_executor, tmp_path, ["fake/wrong"], workloads=["ping_pong"])
     # one verify case (with its baseline), then nothing measured
     assert len(fake_executor.calls) == 2
-    assert all("1000" in call[2] for call in fake_executor.calls)
+    assert all("100" in call[2] for call in fake_executor.calls)  # the verify size
 
 
 def test_existing_run_folder_is_refused(fixture_catalog, fake_executor, tmp_path):

@@ -22,7 +22,12 @@ var batches = map[string]setup{
 	"mutex_counter": mutexCounter,
 	"ping_pong":     pingPong,
 	"spawn_idle":    spawnIdle,
+	"preemption":    preemption,
 }
+
+// defaultProcs is GOMAXPROCS as the runtime chose it at start, before setMaxProcs sizes it
+// from --cpus: the runtime's default (the CPUs the process may use).
+var defaultProcs = runtime.GOMAXPROCS(0)
 
 func main() {
 	if len(os.Args) < 2 {

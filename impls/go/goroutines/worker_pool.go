@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,11 +15,26 @@ func workerPool(fs *flag.FlagSet) func() result {
 	fs.Var(&workers, "workers", "pool size N; 0 selects spawn mode")
 	fs.Var(&rounds, "rounds", "splitmix64 applications R per task")
 	return func() result {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var res result
 		if workers == 0 {
-			return workerPoolSpawn(int(tasks), int(rounds))
+			res = workerPoolSpawn(int(tasks), int(rounds))
+		} else {
+			res = workerPoolQueue(int(tasks), int(queue), int(workers), int(rounds))
 		}
-		return workerPoolQueue(int(tasks), int(queue), int(workers), int(rounds))
+		runtime.ReadMemStats(&after)
+		return withGC(res, &before, &after)
 	}
+}
+
+// withGC adds the garbage collections that ended and the heap bytes allocated
+// between two runtime.MemStats readings, taken just outside the timed region.
+func withGC(res result, before, after *runtime.MemStats) result {
+	res.fields = append(res.fields,
+		field{"gc_cycles", uint64(after.NumGC - before.NumGC)},
+		field{"alloc_bytes", after.TotalAlloc - before.TotalAlloc})
+	return res
 }
 
 // workerPoolQueue feeds the ids through a buffered channel to a fixed pool of

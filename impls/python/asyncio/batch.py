@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import mutex_counter
 import ping_pong
 import pipeline
+import preemption
 import spawn_idle
 import worker_pool
 
@@ -18,6 +19,7 @@ WORKLOADS: dict[str, Callable[..., Awaitable[Result]]] = {
     "mutex_counter": mutex_counter.run,
     "ping_pong": ping_pong.run,
     "spawn_idle": spawn_idle.run,
+    "preemption": preemption.run,
 }
 
 

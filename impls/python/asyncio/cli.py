@@ -13,6 +13,7 @@ BATCH_PARAMS: dict[str, dict[str, int]] = {
     "mutex_counter": {"threads": 0, "increments": 0},
     "ping_pong": {"roundtrips": 0},
     "spawn_idle": {"tasks": 0, "sleep_ms": 0},
+    "preemption": {"sleeps": 1, "sleep_us": 0, "spinners": 0, "spin_limit_ms": 0},
 }
 
 _DECIMAL = re.compile(r"[0-9]+")
@@ -43,13 +44,13 @@ def _integer(minimum: int, maximum: int | None = None):
 
 
 def _mode(text: str) -> str:
-    if text == "mutex":
+    if text in ("mutex", "racy"):
         return text
     if text == "atomic":
         raise argparse.ArgumentTypeError(
             "atomic is unsupported: asyncio runs every task on one thread and Python has no atomic integer type"
         )
-    raise argparse.ArgumentTypeError(f"unknown mode {text!r} (choose from mutex, atomic)")
+    raise argparse.ArgumentTypeError(f"unknown mode {text!r} (choose from mutex, atomic, racy)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
             flag = "--" + param.replace("_", "-")
             sub.add_argument(flag, dest=param, type=_integer(minimum), required=True)
         if name == "mutex_counter":
-            sub.add_argument("--mode", type=_mode, required=True, help="mutex")
+            sub.add_argument("--mode", type=_mode, required=True, help="mutex or racy")
         sub.add_argument("--warmups", type=_integer(0), default=0)
         sub.add_argument("--iterations", type=_integer(0), default=1)
         _common(sub)

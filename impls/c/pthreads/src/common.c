@@ -39,6 +39,25 @@ void join_thread(pthread_t thread)
         fatal("pthread_join", err);
 }
 
+static void *report_own_stack(void *arg)
+{
+    size_t *size = arg;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return NULL;
+    if (pthread_attr_getstacksize(&attr, size) != 0)
+        *size = 0;
+    pthread_attr_destroy(&attr);
+    return NULL;
+}
+
+uint64_t default_stack_bytes(void)
+{
+    size_t size = 0;
+    join_thread(spawn_thread(NULL, report_own_stack, &size));
+    return size;
+}
+
 void sleep_ns(uint64_t ns)
 {
     struct timespec left = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};

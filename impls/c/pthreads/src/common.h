@@ -36,6 +36,10 @@ pthread_t spawn_thread(const pthread_attr_t *attr, void *(*fn)(void *), void *ar
 /* Joins a thread, exiting through fatal() on failure. */
 void join_thread(pthread_t thread);
 
+/* The stack size a thread created with default attributes gets, read inside such a thread with
+ * pthread_getattr_np (glibc takes it from RLIMIT_STACK at start: `ulimit -s`). 0 if unknown. */
+uint64_t default_stack_bytes(void);
+
 /* Sleeps for the given number of nanoseconds, resuming after signals. */
 void sleep_ns(uint64_t ns);
 

@@ -25,6 +25,7 @@ static const struct workload WORKLOADS[] = {
     {"mutex_counter", {"threads", "increments", "mode"}, run_mutex_counter},
     {"ping_pong", {"roundtrips"}, run_ping_pong},
     {"spawn_idle", {"tasks", "sleep-ms"}, run_spawn_idle},
+    {"preemption", {"sleeps", "sleep-us", "spinners", "spin-limit-ms"}, run_preemption},
     {"http_server", {"port", "server"}, NULL},
 };
 
@@ -54,6 +55,10 @@ static const struct int_flag INT_FLAGS[] = {
     {"increments", P(increments), 0, UINT64_C(1) << 40},
     {"roundtrips", P(roundtrips), 0, UINT64_C(1) << 40},
     {"sleep-ms", P(sleep_ms), 0, 3600000},
+    {"sleeps", P(sleeps), 1, 1000000},
+    {"sleep-us", P(sleep_us), 0, 3600000000},
+    {"spinners", P(spinners), 0, 4096},
+    {"spin-limit-ms", P(spin_limit_ms), 0, 3600000},
     {"warmups", offsetof(struct options, warmups), 0, 1000000},
     {"iterations", offsetof(struct options, iterations), 0, 1000000},
     {"cpus", offsetof(struct options, cpus), 1, 65536},
@@ -64,7 +69,7 @@ static const struct int_flag INT_FLAGS[] = {
 static const char USAGE[] =
     "usage: cmbench-c <workload> --<param> <value> ... [--warmups W] [--iterations N] [--cpus P]\n"
     "       cmbench-c http_server --port P [--cpus C] [--server threads|epoll]\n"
-    "workloads: worker_pool pipeline mutex_counter ping_pong spawn_idle http_server\n";
+    "workloads: worker_pool pipeline mutex_counter ping_pong spawn_idle preemption http_server\n";
 
 _Noreturn __attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, ...)
 {
@@ -116,8 +121,10 @@ static void set_value(struct options *o, const char *flag, const char *value)
             o->p.mode = MODE_MUTEX;
         else if (strcmp(value, "atomic") == 0)
             o->p.mode = MODE_ATOMIC;
+        else if (strcmp(value, "racy") == 0)
+            o->p.mode = MODE_RACY;
         else
-            usage_error("--mode must be mutex or atomic, not '%s'", value);
+            usage_error("--mode must be mutex, atomic or racy, not '%s'", value);
         return;
     }
     if (strcmp(flag, "server") == 0) {

@@ -33,6 +33,21 @@ static void *mutex_worker_main(void *arg)
     return NULL;
 }
 
+/* The deliberate race: a relaxed load, an add and a relaxed store, with no atomic
+ * read-modify-write, so another thread's store between the load and the store is overwritten.
+ * Relaxed atomics keep it free of the undefined behaviour of a plain data race, and the compiler
+ * keeps one load and one store per increment. */
+static void *racy_worker_main(void *arg)
+{
+    struct counter_worker *w = arg;
+    struct counter *c = w->counter;
+    for (uint64_t i = 0; i < w->increments; i++) {
+        uint64_t v = atomic_load_explicit(&c->atomic_value, memory_order_relaxed);
+        atomic_store_explicit(&c->atomic_value, v + 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
 static void *atomic_worker_main(void *arg)
 {
     struct counter_worker *w = arg;
@@ -50,7 +65,9 @@ uint64_t run_mutex_counter(const struct params *p, char *fields, size_t size)
     struct counter_worker *workers = calloc(p->threads, sizeof *workers);
     if (workers == NULL && p->threads > 0)
         fatal("mutex_counter", ENOMEM);
-    void *(*worker_main)(void *) = p->mode == MODE_MUTEX ? mutex_worker_main : atomic_worker_main;
+    void *(*worker_main)(void *) = p->mode == MODE_MUTEX    ? mutex_worker_main
+                                   : p->mode == MODE_ATOMIC ? atomic_worker_main
+                                                            : racy_worker_main;
 
     uint64_t start = now_ns();
     for (uint64_t i = 0; i < p->threads; i++) {
@@ -64,6 +81,10 @@ uint64_t run_mutex_counter(const struct params *p, char *fields, size_t size)
 
     free(workers);
     pthread_mutex_destroy(&c.mutex);
-    snprintf(fields, size, ", \"final\": %" PRIu64, final);
+    if (p->mode == MODE_RACY)
+        snprintf(fields, size, ", \"final\": %" PRIu64 ", \"lost_updates\": %" PRIu64, final,
+                 p->threads * p->increments - final);
+    else
+        snprintf(fields, size, ", \"final\": %" PRIu64, final);
     return elapsed;
 }

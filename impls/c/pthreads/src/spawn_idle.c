@@ -29,6 +29,7 @@ static void *idle_main(void *arg)
 uint64_t run_spawn_idle(const struct params *p, char *fields, size_t size)
 {
     size_t n = p->tasks;
+    uint64_t default_stack = default_stack_bytes();
     pthread_t *threads = malloc(n * sizeof *threads);
     if (threads == NULL && n > 0)
         fatal("spawn_idle", ENOMEM);
@@ -63,6 +64,7 @@ uint64_t run_spawn_idle(const struct params *p, char *fields, size_t size)
     pthread_barrier_destroy(&args.gate);
     pthread_attr_destroy(&attr);
     free(threads);
-    snprintf(fields, size, ", \"done\": %" PRIu64 ", \"stack_bytes\": %d", done, SMALL_STACK_BYTES);
+    snprintf(fields, size, ", \"done\": %" PRIu64 ", \"stack_bytes\": %d, \"default_stack_bytes\": %" PRIu64, done,
+             SMALL_STACK_BYTES, default_stack);
     return elapsed;
 }

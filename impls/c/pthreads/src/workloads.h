@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum counter_mode { MODE_MUTEX, MODE_ATOMIC };
+enum counter_mode { MODE_MUTEX, MODE_ATOMIC, MODE_RACY };
 
 /* The parameters of every batch workload; each workload reads only its own. */
 struct params {
@@ -14,6 +14,7 @@ struct params {
     enum counter_mode mode;
     uint64_t roundtrips;                     /* ping_pong */
     uint64_t sleep_ms;                       /* spawn_idle */
+    uint64_t sleeps, sleep_us, spinners, spin_limit_ms; /* preemption */
 };
 
 /* One iteration of a workload: builds everything, runs it, joins it. Returns the timed region
@@ -26,5 +27,6 @@ workload_fn run_pipeline;
 workload_fn run_mutex_counter;
 workload_fn run_ping_pong;
 workload_fn run_spawn_idle;
+workload_fn run_preemption;
 
 #endif

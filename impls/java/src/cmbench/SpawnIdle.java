@@ -23,6 +23,7 @@ final class SpawnIdle implements Batch {
 
     @Override
     public Result run(Threads threads) throws InterruptedException {
+        long defaultStack = threads.defaultStackBytes();
         AtomicLong done = new AtomicLong();
         Thread[] sleepers = new Thread[tasks];
         CountDownLatch gate = new CountDownLatch(1);
@@ -41,7 +42,10 @@ final class SpawnIdle implements Batch {
         }
         long finished = done.get();
         long elapsed = System.nanoTime() - start;
-        return new Result(elapsed,
-                new Fields().u64("done", finished).u64("stack_bytes", threads.stackBytes()));
+        Fields fields = new Fields().u64("done", finished).u64("stack_bytes", threads.stackBytes());
+        if (defaultStack > 0) {
+            fields.u64("default_stack_bytes", defaultStack);
+        }
+        return new Result(elapsed, fields);
     }
 }

@@ -1,5 +1,7 @@
 package cmbench;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -49,6 +51,23 @@ final class Threads {
     /** The stack size each thread gets: the requested size, 0 where the runtime manages stacks. */
     long stackBytes() {
         return stackBytes;
+    }
+
+    /**
+     * The stack a platform thread gets when it asks for none: HotSpot's {@code ThreadStackSize}
+     * option (in KiB, set by {@code -Xss}), read from the running JVM. 0 for virtual threads,
+     * whose stacks live on the heap, or when the JVM does not have the option.
+     */
+    long defaultStackBytes() {
+        if (stackBytes == 0) {
+            return 0;
+        }
+        try {
+            HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+            return Long.parseLong(vm.getVMOption("ThreadStackSize").getValue()) * 1024;
+        } catch (IllegalArgumentException e) {
+            return 0;
+        }
     }
 
     /** Creates a thread from the model's factory and starts it. */

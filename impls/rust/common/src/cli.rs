@@ -8,14 +8,17 @@ use std::process;
 const WORKLOADS: &str = "workloads:
   worker_pool   --tasks M --queue Q --workers N --rounds R   (N = 0: one thread per task)
   pipeline      --items M --stages K --capacity C
-  mutex_counter --threads T --increments I --mode mutex|atomic
+  mutex_counter --threads T --increments I --mode mutex|atomic|racy
   ping_pong     --roundtrips R
-  spawn_idle    --tasks N --sleep-ms S";
+  spawn_idle    --tasks N --sleep-ms S
+  preemption    --sleeps S --sleep-us T --spinners K --spin-limit-ms L";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CounterMode {
     Mutex,
     Atomic,
+    /// Unsynchronised: a relaxed load and a relaxed store, so concurrent updates may be lost.
+    Racy,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +46,12 @@ pub enum Workload {
         tasks: usize,
         sleep_ms: u64,
     },
+    Preemption {
+        sleeps: usize,
+        sleep_us: u64,
+        spinners: usize,
+        spin_limit_ms: u64,
+    },
 }
 
 impl Workload {
@@ -53,6 +62,7 @@ impl Workload {
             Workload::MutexCounter { .. } => "mutex_counter",
             Workload::PingPong { .. } => "ping_pong",
             Workload::SpawnIdle { .. } => "spawn_idle",
+            Workload::Preemption { .. } => "preemption",
         }
     }
 }
@@ -130,7 +140,8 @@ pub fn parse<M>(
                 mode: match flags.word("mode")?.as_str() {
                     "mutex" => CounterMode::Mutex,
                     "atomic" => CounterMode::Atomic,
-                    other => return Err(format!("--mode {other}: expected mutex or atomic")),
+                    "racy" => CounterMode::Racy,
+                    other => return Err(format!("--mode {other}: expected mutex, atomic or racy")),
                 },
             },
             "ping_pong" => Workload::PingPong {
@@ -139,6 +150,12 @@ pub fn parse<M>(
             "spawn_idle" => Workload::SpawnIdle {
                 tasks: flags.required("tasks", 0)?,
                 sleep_ms: flags.required("sleep-ms", 0)?,
+            },
+            "preemption" => Workload::Preemption {
+                sleeps: flags.required("sleeps", 1)?,
+                sleep_us: flags.required("sleep-us", 0)?,
+                spinners: flags.required("spinners", 0)?,
+                spin_limit_ms: flags.required("spin-limit-ms", 0)?,
             },
             other => return Err(format!("unknown workload {other:?}")),
         };
@@ -288,7 +305,7 @@ mod tests {
             ("http_server --port 70000", "--port 70000: out of range"),
             (
                 "mutex_counter --threads 1 --increments 1 --mode spin",
-                "--mode spin: expected mutex or atomic",
+                "--mode spin: expected mutex, atomic or racy",
             ),
             ("ping_pong --roundtrips 1 --extra 1", "unknown flag --extra"),
         ];

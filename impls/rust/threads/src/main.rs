@@ -4,6 +4,7 @@ mod http;
 mod mutex_counter;
 mod ping_pong;
 mod pipeline;
+mod preemption;
 mod spawn_idle;
 mod threads;
 mod worker_pool;
@@ -13,12 +14,20 @@ use std::process;
 use cmbench_common::cli::{self, Task, Workload};
 use cmbench_common::report::{self, Sample};
 
+use ping_pong::Channel;
+
 fn main() {
     // --cpus sizes nothing here: every thread is an OS thread that the kernel schedules on
-    // the CPUs the process is pinned to. It is still validated.
-    let args = cli::parse_args("cmbench-rust-threads", "", |_| Ok(()));
+    // the CPUs the process is pinned to. It is still validated. The binary's own flag,
+    // --channel, picks ping_pong's channel.
+    let args = cli::parse_args(
+        "cmbench-rust-threads",
+        " [--channel condvar|one-slot|rendezvous]",
+        |flags| Channel::parse(flags.take("channel").as_deref()),
+    );
+    let channel = args.model;
     match args.task {
-        Task::Batch(batch) => report::run(&batch, iteration),
+        Task::Batch(batch) => report::run(&batch, |workload| iteration(workload, channel)),
         Task::HttpServer { port } => {
             if let Err(err) = http::serve(port) {
                 eprintln!("cmbench-rust-threads: http_server: {err}");
@@ -28,7 +37,7 @@ fn main() {
     }
 }
 
-fn iteration(workload: &Workload) -> Sample {
+fn iteration(workload: &Workload, channel: Channel) -> Sample {
     match *workload {
         Workload::WorkerPool {
             tasks,
@@ -46,7 +55,13 @@ fn iteration(workload: &Workload) -> Sample {
             increments,
             mode,
         } => mutex_counter::run(threads, increments, mode),
-        Workload::PingPong { roundtrips } => ping_pong::run(roundtrips),
+        Workload::PingPong { roundtrips } => ping_pong::run(roundtrips, channel),
         Workload::SpawnIdle { tasks, sleep_ms } => spawn_idle::run(tasks, sleep_ms),
+        Workload::Preemption {
+            sleeps,
+            sleep_us,
+            spinners,
+            spin_limit_ms,
+        } => preemption::run(sleeps, sleep_us, spinners, spin_limit_ms),
     }
 }

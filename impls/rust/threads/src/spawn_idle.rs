@@ -10,6 +10,7 @@ use cmbench_common::report::Sample;
 use crate::threads::{self, STACK_SIZE};
 
 pub fn run(tasks: usize, sleep_ms: u64) -> Sample {
+    let default_stack = threads::default_stack_bytes();
     let nap = Duration::from_millis(sleep_ms);
     let done = AtomicU64::new(0);
     let start = Instant::now();
@@ -32,6 +33,7 @@ pub fn run(tasks: usize, sleep_ms: u64) -> Sample {
         fields: vec![
             ("done", done.into_inner()),
             ("stack_bytes", STACK_SIZE as u64),
+            ("default_stack_bytes", default_stack),
         ],
     }
 }

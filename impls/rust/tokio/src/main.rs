@@ -6,6 +6,7 @@ mod http;
 mod mutex_counter;
 mod ping_pong;
 mod pipeline;
+mod preemption;
 mod spawn_idle;
 mod worker_pool;
 
@@ -29,14 +30,21 @@ fn main() {
     }
     .unwrap_or_else(|err| fail(&format!("cannot build the runtime: {err}")));
     match args.task {
-        Task::Batch(batch) => report::run(&batch, |&workload| {
+        Task::Batch(batch) => report::run(&batch, |&workload| match workload {
+            // preemption builds its own one-worker runtime for each iteration.
+            Workload::Preemption {
+                sleeps,
+                sleep_us,
+                spinners,
+                spin_limit_ms,
+            } => preemption::run(sleeps, sleep_us, spinners, spin_limit_ms),
             // The iteration runs as a task, so its own part (the producer, the sink, task A)
             // is scheduled like every task it spawns.
-            runtime.block_on(async {
+            _ => runtime.block_on(async {
                 tokio::spawn(iteration(workload))
                     .await
                     .expect("iteration task")
-            })
+            }),
         }),
         Task::HttpServer { port } => {
             if let Err(err) = http::serve(&runtime, port) {
@@ -66,6 +74,7 @@ async fn iteration(workload: Workload) -> Sample {
         } => mutex_counter::run(threads, increments, mode).await,
         Workload::PingPong { roundtrips } => ping_pong::run(roundtrips).await,
         Workload::SpawnIdle { tasks, sleep_ms } => spawn_idle::run(tasks, sleep_ms).await,
+        Workload::Preemption { .. } => unreachable!("preemption runs on its own runtime"),
     }
 }
 

@@ -1,0 +1,231 @@
+"""The cluster runner with real hosts: a Dask scheduler and `cmbench worker`s in containers on a private network.
+
+Needs a Docker engine; the worker image is built the first time (see cluster_env.py). The plans
+are the fixture implementations' (tests/fixtures/root), so the hosts need no toolchain but Python.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+
+import pyperf
+import pytest
+
+from .cluster_env import Cluster, host_image, make_certificates, snapshot
+
+pytestmark = pytest.mark.integration
+
+SMOKE = ("--profile", "smoke", "--workload", "ping_pong,mutex_counter")
+FAULTY = "fake/good,fake/crash,fake/wrong,fake/garbage,fake/notool,fake/badbuild"
+HANG_RUN = (
+    "--profile",
+    "smoke",
+    "--workload",
+    "ping_pong",
+    "--impl",
+    "fake/good,fake/hang",
+    "--timeout",
+    "600",
+    "--out",
+    "/out/run",
+)
+HANG = "fake_impl.py hang ping_pong --roundtrips 100 --warmups 0 --iterations 1"
+
+
+@pytest.fixture(scope="module")
+def image(engine):
+    return host_image(engine)
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory):
+    return snapshot(tmp_path_factory.mktemp("checkout"))
+
+
+@pytest.fixture
+def make_cluster(engine, image, checkout):
+    made = []
+
+    def make(**kwargs) -> Cluster:
+        cluster = Cluster(engine, image, checkout, **kwargs)
+        made.append(cluster)
+        cluster.start_scheduler()
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def shared(engine, image, checkout, tmp_path_factory):
+    """Two good hosts and one at another commit, for the tests that leave the cluster as they found it."""
+    cluster = Cluster(engine, image, checkout)
+    try:
+        cluster.start_scheduler()
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        other = snapshot(tmp_path_factory.mktemp("other"), extra_commit=True)
+        cluster.start_worker("w3", checkout=other)
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def finish(cluster: Cluster, container, timeout: float = 240) -> tuple[int, str]:
+    import requests
+
+    try:
+        code = container.wait(timeout=timeout)["StatusCode"]
+    except requests.exceptions.ConnectionError:
+        others = "\n".join(f"--- {role}:\n{cluster.logs(role)[-1500:]}" for role in cluster.containers)
+        raise AssertionError(
+            f"still running after {timeout:g} s:\n{container.logs().decode()[-3000:]}\n{others}"
+        ) from None
+    return code, container.logs().decode("utf-8", "replace")
+
+
+def wait_for(check, what: str, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError(f"no {what} within {timeout:g} s")
+
+
+def hanging_on(cluster: Cluster, hosts) -> list[str]:
+    return [h for h in hosts if cluster.processes(h, HANG)]
+
+
+def cases(run_dir) -> dict:
+    return {(c["impl"], c["workload"], c["case"]): c for c in json.loads((run_dir / "run.json").read_text())["cases"]}
+
+
+def test_a_plan_runs_across_hosts_and_is_stored_as_a_local_run_is(shared, tmp_path):
+    local = shared._run(
+        "local",
+        [
+            "python3",
+            "-m",
+            "cmbench",
+            "--root",
+            "/cmbench/tests/fixtures/root",
+            "run",
+            *SMOKE,
+            "--impl",
+            FAULTY,
+            "--out",
+            "/out/local",
+        ],
+        out=tmp_path,
+    )
+    code, log = finish(shared, local)
+    assert code == 1, log  # the faulty fixtures fail
+    code, log = finish(shared, shared.controller(tmp_path, *SMOKE, "--impl", FAULTY, "--out", "/out/cluster"))
+    assert code == 1, log
+    assert "host w3 REFUSED" in log and "commit" in log.split("host w3 REFUSED")[1].splitlines()[0]
+    here, there = cases(tmp_path / "local"), cases(tmp_path / "cluster")
+    assert {k: c["status"] for k, c in here.items()} == {k: c["status"] for k, c in there.items()}
+    assert {c["status"] for c in there.values()} >= {
+        "ok",
+        "crashed",
+        "verify_failed",
+        "skipped",
+        "build_failed",
+        "unsupported",
+    }
+    measured = [c for c in there.values() if c["status"] not in ("unsupported", "skipped")]
+    assert {c["host"] for c in measured} <= {"w1", "w2"} and len({c["host"] for c in measured}) == 2
+    run = json.loads((tmp_path / "cluster" / "run.json").read_text())
+    assert set(run["hosts"]) == {"w1", "w2"} and run["hosts"]["w1"]["hostname"] == "w1"
+    assert run["status"] == "complete" and run["cluster"]["unit_overhead_seconds"]
+    assert set(json.loads((tmp_path / "local" / "run.json").read_text())) <= set(run) | {"host"}
+    for k, c in here.items():  # the same entry, field for field, but where and how long
+        assert set(c) == set(there[k]), k
+
+    def rows(folder):
+        with open(folder / "results.csv") as f:
+            return {
+                (r["workload"], r["case"], r["impl"], r["metric"], r["process"], r["iteration"])
+                for r in csv.DictReader(f)
+            }
+
+    assert rows(tmp_path / "local") == rows(tmp_path / "cluster") != set()
+    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "cluster" / "samples.pyperf.json"))
+    assert sorted(suite.get_benchmark_names()) == sorted(
+        pyperf.BenchmarkSuite.load(str(tmp_path / "local" / "samples.pyperf.json")).get_benchmark_names()
+    )
+
+
+def test_ctrl_c_on_the_controller_stops_the_remote_processes(shared, tmp_path):
+    controller = shared.controller(tmp_path, *HANG_RUN)
+    wait_for(lambda: hanging_on(shared, ("w1", "w2")), "hanging process on a host")
+    wait_for(lambda: "ping_pong[roundtrips=2000] fake/good" in controller.logs().decode(), "finished good case")
+    controller.kill(signal="SIGINT")
+    code, log = finish(shared, controller, timeout=60)
+    assert code == 130, log
+    wait_for(lambda: not hanging_on(shared, ("w1", "w2")), "stop of the hanging process", timeout=15)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["status"] == "interrupted"
+    assert [c["status"] for c in run["cases"] if c["impl"] == "fake/good"] == ["ok"]
+    for host in ("w1", "w2"):  # the hosts serve on
+        shared.containers[host].reload()
+        assert shared.containers[host].status == "running"
+
+
+def test_a_host_dying_mid_unit_loses_it_to_one_retry_then_the_cases_are_lost(make_cluster, tmp_path):
+    cluster = make_cluster()
+    hosts = ("h1", "h2", "h3")
+    for h in hosts:
+        cluster.start_worker(h)
+    controller = cluster.controller(tmp_path, *HANG_RUN)
+    first = wait_for(lambda: hanging_on(cluster, hosts), "hanging process")[0]
+    cluster.kill(first)
+    second = wait_for(lambda: hanging_on(cluster, [h for h in hosts if h != first]), "the retry")[0]
+    cluster.kill(second)
+    code, log = finish(cluster, controller, timeout=120)
+    assert code == 1, log
+    run = cases(tmp_path / "run")
+    lost = run[("fake/hang", "ping_pong", "roundtrips=2000")]
+    assert lost["status"] == "lost", lost
+    assert f"host {first} went away" in lost["error"] and f"retried on host {second}" in lost["error"]
+    assert run[("fake/good", "ping_pong", "roundtrips=2000")]["status"] == "ok"
+    last = next(h for h in hosts if h not in (first, second))
+    wait_for(lambda: not hanging_on(cluster, [last]), "stop of the third attempt", timeout=15)
+
+
+def test_the_scheduler_going_away_interrupts_the_run_and_keeps_what_finished(make_cluster, tmp_path):
+    cluster = make_cluster()
+    for h in ("s1", "s2"):
+        cluster.start_worker(h)
+    controller = cluster.controller(tmp_path, *HANG_RUN)
+    wait_for(lambda: hanging_on(cluster, ("s1", "s2")), "hanging process")
+    wait_for(lambda: "fake/good on" in controller.logs().decode(), "finished good case")
+    cluster.kill("scheduler")
+    code, log = finish(cluster, controller, timeout=90)
+    assert code == 1 and "lost the connection to the scheduler" in log, log
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["status"] == "interrupted" and "scheduler" in run["stopped"], log
+    assert [c["status"] for c in run["cases"]] == ["ok"]
+    for h in ("s1", "s2"):  # the workers stop their cases and exit
+        cluster.containers[h].wait(timeout=60)
+        assert "lost the scheduler" in cluster.logs(h)
+
+
+def test_tls_end_to_end(make_cluster, tmp_path):
+    cluster = make_cluster(tls=make_certificates(tmp_path / "tls"))
+    assert cluster.address.startswith("tls://")
+    cluster.start_worker("t1")
+    code, log = finish(
+        cluster,
+        cluster.controller(
+            tmp_path, "--profile", "smoke", "--workload", "ping_pong", "--impl", "fake/good", "--out", "/out/run"
+        ),
+    )
+    assert code == 0, log
+    assert [c["status"] for c in cases(tmp_path / "run").values()] == ["ok"]
+    assert "tls://" in cluster.logs("scheduler")

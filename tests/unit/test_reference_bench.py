@@ -1,0 +1,96 @@
+"""Reference measurements: perf and reference-spawn are faked at the process boundary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import reference_bench
+from harness.errors import UserError
+from harness.reference_bench import ReferenceMeasurements, measure_references
+
+
+class FakeRunner:
+    def __init__(self, perf_seconds=(0.4, 0.5, 0.6), spawn="30000\n31000\n29000\n", perf_code=0):
+        self.perf_seconds = list(perf_seconds)
+        self.spawn, self.perf_code = spawn, perf_code
+        self.calls: list[tuple[tuple[str, ...], int]] = []
+
+    def __call__(self, argv, cpu):
+        self.calls.append((tuple(argv), cpu))
+        if "perf" in argv[0]:
+            if self.perf_code:
+                return self.perf_code, "", "perf_event_open: Permission denied\n"
+            return 0, f"{self.perf_seconds[len(self.calls) % len(self.perf_seconds)]}\n", ""
+        return 0, self.spawn, ""
+
+
+@pytest.fixture
+def perf_present(monkeypatch):
+    monkeypatch.setattr(reference_bench.shutil, "which", lambda name: f"/usr/bin/{name}")
+
+
+def fake_program() -> Path:
+    return Path("/cache/reference-spawn")
+
+
+def idle() -> tuple:
+    return (0.1, 0.1, 0.1), []
+
+
+def test_switches_are_per_switch_and_every_command_is_pinned(perf_present):
+    run = FakeRunner(perf_seconds=(0.4,))
+    r = measure_references(3, repeats=3, switch_loops=100_000, spawn_count=10, run=run, program=fake_program,
+                           busy=idle)
+    assert r.cpu == 3 and not r.skipped
+    # 0.4 s for 100,000 round trips = 2 us per round trip = 2,000 ns per switch
+    assert r.get("thread_switch").values == (2000.0, 2000.0, 2000.0)
+    assert "-T" in run.calls[3][0] and "-T" not in run.calls[0][0]
+    assert all(cpu == 3 for _, cpu in run.calls)
+    assert r.get("thread_create").summary.median == 30000.0
+    assert r.get("process_create").method.startswith("taskset -c 3 reference-spawn fork 10 3")
+    assert run.calls[-1][0] == ("/cache/reference-spawn", "thread", "10", "3")
+
+
+def test_missing_or_refused_perf_is_a_reason_not_an_error(monkeypatch):
+    monkeypatch.setattr(reference_bench.shutil, "which", lambda name: None)
+    r = measure_references(0, repeats=3, run=FakeRunner(), program=fake_program, busy=idle)
+    assert {s.name for s in r.skipped} == {"process_switch", "thread_switch"}
+    assert "perf is not installed" in r.skipped[0].reason
+    assert {m.name for m in r.measured} == {"process_create", "thread_create"}
+    monkeypatch.setattr(reference_bench.shutil, "which", lambda name: "/usr/bin/perf")
+    refused = measure_references(0, repeats=3, run=FakeRunner(perf_code=255), program=fake_program,
+                                 busy=idle)
+    assert "Permission denied" in refused.skipped[0].reason and "not be permitted" in refused.skipped[0].reason
+
+
+def test_bad_output_and_no_compiler_are_skipped(perf_present):
+    def no_gcc() -> Path:
+        raise UserError("gcc: not found")
+
+    r = measure_references(0, repeats=3, run=FakeRunner(spawn="12\n"), program=no_gcc, busy=idle)
+    assert {s.name: s.reason for s in r.skipped}["thread_create"] == "gcc: not found"
+    short = measure_references(0, repeats=3, run=FakeRunner(spawn="12\n"), program=fake_program, busy=idle)
+    assert "printed 1 values, expected 3" in {s.name: s.reason for s in short.skipped}["process_create"]
+
+
+def test_the_stored_form_round_trips_and_is_versioned(perf_present):
+    r = measure_references(1, repeats=3, run=FakeRunner(), program=fake_program, busy=idle)
+    stored = json.loads(json.dumps(r.as_dict()))
+    assert stored["schema"] == 1 and stored["measured"][0]["n"] == 3 and "median" in stored["measured"][0]
+    assert ReferenceMeasurements.from_dict(stored) == r
+    with pytest.raises(UserError, match="schema 2 is newer"):
+        ReferenceMeasurements.from_dict({**stored, "schema": 2})
+    with pytest.raises(UserError, match="malformed"):
+        ReferenceMeasurements.from_dict({"schema": 1, "measured": [{"name": "x"}]})
+
+
+def test_a_busy_host_flags_the_figures(perf_present):
+    def busy():
+        return (9.0, 5.0, 3.0), ["host busy: 1-minute load average 9.0 on 2 CPUs; figures may be disturbed"]
+
+    r = measure_references(0, repeats=3, run=FakeRunner(), program=fake_program, busy=busy)
+    assert r.flags == ("host busy: 1-minute load average 9.0 on 2 CPUs; figures may be disturbed",)
+    assert ReferenceMeasurements.from_dict(json.loads(json.dumps(r.as_dict()))).flags == r.flags
