@@ -95,6 +95,18 @@ def test_case_flags_are_kept(results):
     assert h.loc[h["status"] == "ok", "flags"].str.startswith("host busy").all()
 
 
+def test_a_cluster_runs_cases_take_their_own_hosts_fingerprint(results):
+    meta = json.loads((results / "run-a" / "run.json").read_text())
+    other = {**meta["host"], "kernel": "Linux 6.12.0"}
+    meta["hosts"] = {"a": meta["host"], "b": other}
+    for i, c in enumerate(meta["cases"]):
+        c["host"] = "ab"[i % 2]
+    (results / "run-a" / "run.json").write_text(json.dumps(meta))
+    append_run(results, results / "run-a")
+    h = load_history(results)
+    assert set(h["fingerprint"]) == {fingerprint(meta).key, fingerprint(meta, other).key}
+
+
 def test_newer_formats_are_refused(results):
     append_run(results, results / "run-a")
     store = results / "history" / "store.json"
