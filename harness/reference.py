@@ -183,7 +183,7 @@ def check(workload: str, params: Params, fields: Mapping[str, Any]) -> str | Non
         got = fields.get(name)
         if got is None:
             return f"{name} is missing, expected {want}"
-        if isinstance(got, bool) or got != want:
+        if isinstance(got, bool) or not isinstance(got, int) or got != want:  # 100.0 is not the integer 100
             return f"wrong {name}: got {got!r}, expected {want}"
     consistent = CONSISTENCY.get(workload)
     return consistent(params, fields) if consistent else None

@@ -1,24 +1,31 @@
 """`cmbench report` and `cmbench compare`: thin commands that find the runs and call the site code.
 
-They join the harness's command table in the layer above both packages (`cmbench.cli`), so the
-harness never imports the reports.
+They join the harness's command table in the layer above both packages (`cmbench.cli`), which
+imports this module only when one of them runs (their arguments are declared there).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from harness.catalog import Catalog
-from harness.cli import Command
+from harness.changes import Change, DetectionConfig
 from harness.errors import UserError
+from harness.history import ANALYSIS_COLUMNS, load_history, run_environments, sync
 from harness.vocab import params_text
 
 from .compare import render_terminal
 from .data import find_runs, load_results, resolve_run_paths
-from .site import COMPARE_DIR, MARKER, ImplInfo, build_compare_site, build_site
+from .site import COMPARE_DIR, MARKER, ImplInfo, SiteSummary, build_compare_site, build_site
+
+# Runs whose samples (results.csv) a site reads: the newest for the overview and workload pages, the one
+# before it for Compare. Every other run comes from the history store.
+SAMPLE_RUNS = 2
 
 
 def default_site(root: Path) -> Path:
@@ -36,22 +43,53 @@ def impl_infos(catalog: Catalog) -> list[ImplInfo]:
             for i in catalog.impls.values()]
 
 
-def report(runs: list[str], out: str | None, root: Path, descriptions: Mapping[str, str] | None = None,
-           impls: Sequence[ImplInfo] = ()) -> int:
-    results_dir = root / "results"
-    if runs:
-        folders = resolve_run_paths(runs, results_dir)
-    else:
-        folders = find_runs(results_dir)
-        if not folders:
-            raise UserError(f"{results_dir}: no runs found; run `cmbench run` first, or name run folders")
-    damaged: list[str] = []
-    results = load_results(folders, damaged)
+def _say(results_runs: int, summary: SiteSummary) -> None:
+    print(f"report: {results_runs} run(s), {summary.pages} pages, {summary.plots} plots, {summary.tables} "
+          f"tables, {summary.size / 1e6:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)
+
+
+def _warn(damaged: Sequence[str]) -> None:
+    """Each damaged file, one line: the site renders the rest."""
     for note in damaged:
         print(f"cmbench: warning: {note}", file=sys.stderr)
-    summary = build_site(results, Path(out) if out else default_site(root), descriptions=descriptions, impls=impls)
-    print(f"report: {len(results.runs)} run(s), {summary.pages} pages, {summary.plots} plots, {summary.tables} "
-          f"tables, {summary.size / 1e6:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)
+
+
+def render_results(results_dir: Path, out: Path, catalog: Catalog, *, detection: DetectionConfig | None = None,
+                   history: pd.DataFrame | None = None, changes: Sequence[Change] | None = None) -> Path:
+    """The site of every run under `results_dir`: history from its store (brought up to date first),
+    samples from the newest runs only. Returns the path of index.html.
+
+    `history` (the store's ANALYSIS_COLUMNS) and `changes` (detect() over it): when the caller has them.
+    """
+    folders = find_runs(results_dir)
+    if not folders:
+        raise UserError(f"{results_dir}: no runs found; run `cmbench run` first, or name run folders")
+    if history is None:
+        sync(results_dir)
+        history = load_history(results_dir, ANALYSIS_COLUMNS)
+    damaged: list[str] = []
+    results = load_results(folders, damaged, sample_runs=SAMPLE_RUNS)
+    _warn(damaged)
+    summary = build_site(results, out, descriptions={w.name: w.summary for w in catalog.workloads.values()},
+                         impls=impl_infos(catalog), history=history, environments=run_environments(results_dir),
+                         detection=detection, repo=catalog.root, changes=changes)
+    _say(len(results.runs), summary)
+    return summary.index
+
+
+def report(runs: list[str], out: str | None, catalog: Catalog) -> int:
+    """Named runs: a site of those alone; none: every run under results/, history from its store."""
+    root = catalog.root
+    target = Path(out) if out else default_site(root)
+    if not runs:
+        print(render_results(root / "results", target, catalog))
+        return 0
+    damaged: list[str] = []
+    results = load_results(resolve_run_paths(runs, root / "results"), damaged)
+    _warn(damaged)
+    summary = build_site(results, target, descriptions={w.name: w.summary for w in catalog.workloads.values()},
+                         impls=impl_infos(catalog), repo=root)
+    _say(len(results.runs), summary)
     print(summary.index)
     return 0
 
@@ -80,28 +118,8 @@ def compare(run_a: str, run_b: str, out: str | None, root: Path) -> int:
 
 def cmd_report(args: argparse.Namespace, catalog: Catalog) -> int:
     """Render the static report site; the last line printed is the path of its index.html."""
-    return report(args.runs, args.out, catalog.root, {w.name: w.summary for w in catalog.workloads.values()},
-                  impl_infos(catalog))
+    return report(args.runs, args.out, catalog)
 
 
 def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:
     return compare(args.run_a, args.run_b, args.out, catalog.root)
-
-
-def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("runs", nargs="*", metavar="RUN_DIR",
-                   help="run folders or run ids under results/ (default: every run under results/); the overview "
-                        "shows the newest, history and comparisons use all")
-    p.add_argument("--out", help="site folder (default: reports/site)")
-
-
-def _compare_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_a", metavar="RUN_A", help="the baseline run: a folder, or a run id under results/")
-    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it")
-    p.add_argument("--out", help="folder for the comparison page (default: reports/site/compare/<A>_vs_<B>)")
-
-
-COMMANDS: dict[str, Command] = {
-    "report": Command(cmd_report, "render the static report site from stored runs", _report_args),
-    "compare": Command(cmd_compare, "compare two runs case by case, with a significance test", _compare_args),
-}

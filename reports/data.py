@@ -4,15 +4,14 @@
 outcomes, oldest first) and one tidy sample table. A damaged file is a UserError naming it; given
 a `damaged` list, it is noted there instead and the rest is read (a folder whose run.json is
 damaged is left out, one whose results.csv is damaged keeps its case outcomes without figures),
-which is how `cmbench report` still renders every run it can. `summarize` turns samples into one row per
-(run, workload, case, implementation, metric) with the median, the interquartile range and the
-instability flag of harness/stats.py, so the site and the terminal agree on both.
+which is how `cmbench report` still renders every run it can. `summarize` (harness/samples.py) turns samples
+into one row per (run, workload, case, implementation, metric) with the median, the interquartile
+range and the instability flag of harness/stats.py, so the site, the terminal and the history
+store agree on all three.
 """
 
 from __future__ import annotations
 
-import csv
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,19 +20,18 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UserError
-from harness.stats import summarize as summarize_values
-from harness.store import RESULTS_COLUMNS, load_run
+
+# Re-exported: the reports' names for the one sample reader and summary, which live in the harness.
+from harness.samples import DIRECTIONS as DIRECTIONS
+from harness.samples import KEY as KEY
+from harness.samples import SUMMARY_COLUMNS as SUMMARY_COLUMNS
+from harness.samples import empty_samples, read_samples, summarize_samples
+from harness.store import load_run
 from harness.vocab import PLACEMENT_PARAMS, params_text, parse_params
 from harness.vocab import impl_label as implementation_label
 
-DIRECTIONS = ("lower", "higher", "info")
 OK = "ok"
-# Columns that identify what a sample measures (everything but process, iteration and value).
-KEY = ["run_id", "workload", "case", "impl", "variant", "metric"]
-SUMMARY_COLUMNS = [
-    "run_id", "workload", "case", "impl", "variant", "implementation", "language", "model", "params",
-    "metric", "unit", "direction", "n", "median", "q1", "q3", "low", "high", "spread", "unstable",
-]
+summarize = summarize_samples
 
 
 def label_parts(label: str) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -110,80 +108,11 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 
 
-def _damaged(path: Path, why: str) -> UserError:
-    return UserError(f"{path}: damaged ({why}); run the cases again, or leave this run out")
+def load_run_folder(folder: Path, *, samples: bool = True, damaged: list[str] | None = None,
+                    ) -> tuple[Run, pd.DataFrame]:
+    """A run's metadata and case outcomes, and its samples (an empty table when `samples` is false).
 
-
-def _read_samples(path: Path, run_id: str) -> pd.DataFrame:
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            header = next(csv.reader(f), [])
-    except FileNotFoundError:
-        raise UserError(f"{path}: not found; pass a folder written by `cmbench run`") from None
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise _damaged(path, f"not UTF-8 CSV: {e}") from None
-    with path.open("rb") as f:  # the store ends the file with a newline: without one, it was cut short
-        if f.seek(0, os.SEEK_END):
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                raise _damaged(path, "cut short: its last line has no end")
-    missing = [c for c in RESULTS_COLUMNS if c not in header]
-    if missing:
-        raise UserError(f"{path}: column '{missing[0]}' is missing; expected the header "
-                        f"{','.join(RESULTS_COLUMNS)} (a results.csv written by `cmbench run`)")
-    try:
-        # every column read, so that a row with a cell too many is an error rather than shifted values
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")[list(RESULTS_COLUMNS)]
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
-        raise _damaged(path, str(e).strip().split("\n")[-1][:200]) from None
-    short = frame["value"].eq("")
-    if short.any():
-        i = int(short.to_numpy().nonzero()[0][0])
-        raise _damaged(path, f"line {i + 2} is cut short")
-    values = pd.to_numeric(frame["value"], errors="coerce")
-    bad = values.isna()
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise UserError(f"{path}: line {i + 2}: value {frame['value'].iloc[i]!r} is not a number; "
-                        "the file is damaged, run the case again")
-    frame["value"] = values.astype(float)
-    for col in ("process", "iteration"):
-        frame[col] = pd.to_numeric(frame[col].replace("", None), errors="coerce")
-    bad_dir = ~frame["direction"].isin(DIRECTIONS)
-    if bad_dir.any():
-        i = int(bad_dir.to_numpy().nonzero()[0][0])
-        raise UserError(f"{path}: line {i + 2}: direction {frame['direction'].iloc[i]!r} is not one of "
-                        f"{', '.join(DIRECTIONS)}")
-    other = frame.loc[frame["run_id"] != run_id, "run_id"]
-    if len(other):
-        raise UserError(f"{path}: holds rows of run {other.iloc[0]!r}, but run.json says {run_id!r}; "
-                        "keep each run in its own folder")
-    frame["variant"] = frame["variant"].replace("", "default")
-    frame["implementation"] = [implementation_label(i, v) for i, v in zip(frame["impl"], frame["variant"])]
-    return frame
-
-
-def _empty_samples() -> pd.DataFrame:
-    return pd.DataFrame(columns=[*RESULTS_COLUMNS, "implementation"])
-
-
-def _listed_only(samples: pd.DataFrame, cases: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
-    """The rows of cases run.json lists; others (a write cut short between the two files) are dropped."""
-    if samples.empty:
-        return samples
-    listed = pd.MultiIndex.from_frame(cases[["workload", "case", "impl", "variant"]])
-    keys = pd.MultiIndex.from_frame(samples[["workload", "case", "impl", "variant"]])
-    stray = ~keys.isin(listed)
-    if stray.any():
-        first = samples[stray].iloc[0]
-        notes.append(f"{path}: {int(stray.sum())} row(s) of cases run.json does not list (the first: "
-                     f"{first['workload']}[{first['case']}] {first['implementation']}); left out")
-        samples = samples[~stray]
-    return samples
-
-
-def load_run_folder(folder: Path, damaged: list[str] | None = None) -> tuple[Run, pd.DataFrame]:
-    """One run folder; a damaged results.csv is noted in `damaged` (when given) and read as no samples."""
+    A damaged results.csv is noted in `damaged` (when given) and read as no samples."""
     meta = load_run(folder)
     if "run_id" not in meta:
         raise UserError(f"{folder / 'run.json'}: has no run_id; the file is damaged")
@@ -193,24 +122,37 @@ def load_run_folder(folder: Path, damaged: list[str] | None = None) -> tuple[Run
         raise UserError(f"{folder / 'run.json'}: 'cases' is not a list; the file is damaged")
     run = Run(folder, {k: v for k, v in meta.items() if k != "cases"},
               _cases_frame(run_id, cases, folder / "run.json"))
-    samples_path = folder / "results.csv"
-    notes: list[str] = []
+    return run, _run_samples(run, damaged) if samples else empty_samples()
+
+
+def _run_samples(run: Run, damaged: list[str] | None = None) -> pd.DataFrame:
+    path = run.path / "results.csv"
     try:
-        if samples_path.exists():
-            samples = _listed_only(_read_samples(samples_path, run_id), run.cases, samples_path, notes)
-        elif cases and any(c.get("status") == OK for c in cases):
-            raise UserError(f"{samples_path}: not found, but run.json lists finished cases; copy the whole run "
-                            "folder")
-        else:
-            samples = _empty_samples()
+        if path.exists():
+            return _listed_only(read_samples(path, run.run_id), run.cases, path, damaged)
+        if (run.cases["status"] == OK).any():
+            raise UserError(f"{path}: not found, but run.json lists finished cases; copy the whole run folder")
     except UserError as e:
         if damaged is None:
             raise
-        notes.append(f"{e}; showing the run's case outcomes without figures")
-        samples = _empty_samples()
-    if damaged is not None:
-        damaged.extend(notes)
-    return run, samples
+        damaged.append(f"{e}; showing the run's case outcomes without figures")
+    return empty_samples()
+
+
+def _listed_only(samples: pd.DataFrame, cases: pd.DataFrame, path: Path, notes: list[str] | None) -> pd.DataFrame:
+    """The rows of cases run.json lists; others (a write cut short between the two files) are dropped."""
+    if samples.empty:
+        return samples
+    listed = pd.MultiIndex.from_frame(cases[["workload", "case", "impl", "variant"]])
+    keys = pd.MultiIndex.from_frame(samples[["workload", "case", "impl", "variant"]])
+    stray = ~keys.isin(listed)
+    if stray.any():
+        first = samples[stray].iloc[0]
+        if notes is not None:
+            notes.append(f"{path}: {int(stray.sum())} row(s) of cases run.json does not list (the first: "
+                         f"{first['workload']}[{first['case']}] {first['implementation']}); left out")
+        samples = samples[~stray]
+    return samples
 
 
 def find_runs(results_dir: Path) -> list[Path]:
@@ -235,17 +177,20 @@ def resolve_run_paths(args: Iterable[str], results_dir: Path, flag: str = "RUN_D
     return out
 
 
-def load_results(folders: Sequence[Path], damaged: list[str] | None = None) -> Results:
-    """Load and validate runs, ordered by start time (then id).
+def load_results(folders: Sequence[Path], damaged: list[str] | None = None, *,
+                 sample_runs: int | None = None) -> Results:
+    """Load and validate runs; they are ordered by start time (then id).
 
     A damaged file is a UserError; with a `damaged` list, it is noted there and the rest is read.
+    `sample_runs`: read the samples (results.csv) of only the newest so many runs; the others
+    contribute their metadata and case outcomes (the history store holds their summaries).
     """
     if not folders:
         raise UserError("no runs to read: run `cmbench run` first, or name run folders")
     loaded = []
     for f in folders:
         try:
-            loaded.append(load_run_folder(Path(f), damaged))
+            loaded.append(load_run_folder(Path(f), samples=sample_runs is None, damaged=damaged))
         except UserError as e:
             if damaged is None:
                 raise
@@ -258,28 +203,12 @@ def load_results(folders: Sequence[Path], damaged: list[str] | None = None) -> R
             raise UserError(f"run {run.run_id} appears twice ({seen[run.run_id]} and {run.path}); pass it once")
         seen[run.run_id] = run.path
     loaded.sort(key=lambda pair: (pair[0].started, pair[0].run_id))
+    if sample_runs is not None:
+        newest = loaded[len(loaded) - sample_runs:] if sample_runs > 0 else []
+        loaded[len(loaded) - len(newest):] = [(run, _run_samples(run, damaged)) for run, _ in newest]
     frames = [s for _, s in loaded if len(s)]
-    samples = pd.concat(frames, ignore_index=True) if frames else _empty_samples()
+    samples = pd.concat(frames, ignore_index=True) if frames else empty_samples()
     return Results(tuple(r for r, _ in loaded), samples)
-
-
-def summarize(samples: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, workload, case, implementation, metric): n, median, quartiles, flag.
-
-    The quartiles, the spread and the instability rule are harness/stats.py's, so a case the
-    terminal flagged is flagged here too.
-    """
-    if samples.empty:
-        return pd.DataFrame(columns=SUMMARY_COLUMNS)
-    rows = []
-    first = ["implementation", "language", "model", "params", "unit", "direction"]
-    for key, group in samples.groupby(KEY, sort=False):
-        s = summarize_values(group["value"].tolist())
-        head = group.iloc[0]
-        rows.append({**dict(zip(KEY, key)), **{c: head[c] for c in first}, "n": s.n, "median": s.median,
-                     "q1": s.q1, "q3": s.q3, "low": s.low, "high": s.high, "spread": s.spread,
-                     "unstable": s.unstable})
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 def implementation_order(labels: Iterable[str]) -> list[str]:

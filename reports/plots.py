@@ -296,33 +296,82 @@ def overview_heatmap(fractions: pd.DataFrame, path: Path) -> str | None:
         return _save(fig, path)
 
 
+REGRESSION_COLOR, IMPROVEMENT_COLOR, ENVIRONMENT_COLOR = "#c0392b", "#1e8449", "#7f8c8d"
+
+
+def _environment_starts(frame: pd.DataFrame) -> list[float]:
+    """Run indices where a new environment fingerprint starts (none when the frame has one or no fingerprint)."""
+    if "fingerprint" not in frame or frame["fingerprint"].nunique() < 2:
+        return []
+    firsts = frame.sort_values("run_index").drop_duplicates("fingerprint")["run_index"].tolist()
+    return [float(x) - 0.5 for x in firsts[1:]]
+
+
+def _mark_environments(ax, starts: Sequence[float]) -> None:
+    for x in starts:
+        ax.axvline(x, color=ENVIRONMENT_COLOR, linestyle=":", linewidth=1.2, label="new environment")
+
+
 def history_grid(frame: pd.DataFrame, metrics: Sequence[str], colors: dict[str, tuple], path: Path,
-                 title: str) -> str | None:
-    """Median per run (IQR whiskers), one panel per case and metric measured, one line per implementation."""
+                 title: str, marks: pd.DataFrame | None = None) -> str | None:
+    """Median per run (IQR whiskers), one panel per case and metric measured, one line per implementation.
+
+    `marks`: change points (case, implementation, metric, run_index, kind, after), drawn as a ring at
+    the first run after the change, red for a regression, green for an improvement; a dotted grey
+    line marks where a new environment fingerprint starts.
+    """
     if frame.empty:
         return None
     cases = list(dict.fromkeys(frame["case"]))
-    panels = [(c, m) for c in cases for m in metrics
-              if not frame[(frame["case"] == c) & (frame["metric"] == m)].empty]
+    by_panel = frame.groupby(["case", "metric"], sort=False).indices
+    panels = [(c, m) for c in cases for m in metrics if (c, m) in by_panel]
     ncols = min(len(metrics), len(panels), 3)
     nrows = math.ceil(len(panels) / ncols)
     runs = frame.drop_duplicates("run_index").sort_values("run_index")
     ticks, names = runs["run_index"].tolist(), runs["run_label"].tolist()
+    many = len(ticks) > 60  # a year of nightlies: lines without whiskers, or the panel is a blur
+    # A fixed layout in inches (a layout engine costs more than the drawing on a grid of dozens of
+    # panels): y tick labels left of each panel, a title above, rotated run labels below, legend right.
+    # Every panel spans the same runs, so only a panel with none below it labels them.
+    left_in, panel_w, gap_in, legend_in = 0.85, 3.3, 0.95, 2.3
+    top_in, title_in, panel_h, below_in, labels_in = 0.45, 0.3, 1.9, 0.25, 0.55
+    width = left_in + ncols * panel_w + (ncols - 1) * gap_in + legend_in
+    height = top_in + nrows * (title_in + panel_h + below_in) + labels_in
+    labelled = [k + ncols >= len(panels) for k in range(len(panels))]
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
-        fig = _figure(3.9 * ncols + 2.2, 2.8 * nrows + 0.6)
-        grid = fig.subplots(nrows, ncols, squeeze=False)
-        axes = list(grid.flat)
-        for ax in axes[len(panels):]:
-            ax.set_axis_off()
-        for ax, (case, metric) in zip(axes, panels):
-            d = frame[(frame["case"] == case) & (frame["metric"] == metric)]
+        fig = Figure(figsize=(width, height), dpi=DPI)
+        FigureCanvasAgg(fig)
+        axes = []
+        for k in range(len(panels)):
+            r, c = divmod(k, ncols)
+            x = left_in + c * (panel_w + gap_in)
+            y = top_in + r * (title_in + panel_h + below_in) + title_in  # labels above an empty slot hang into it
+            axes.append(fig.add_axes((x / width, 1 - (y + panel_h) / height, panel_w / width, panel_h / height)))
+        lo, hi = min(ticks) - 0.5, max(ticks) + 0.5
+        for k, (ax, (case, metric)) in enumerate(zip(axes, panels)):
+            d = frame.iloc[by_panel[(case, metric)]]
             for impl in [x for x in colors if x in set(d["implementation"])]:
                 s = d[d["implementation"] == impl].sort_values("run_index")
+                x = s["run_index"].to_numpy(dtype=float)
                 med, q1, q3 = (s[c].to_numpy(dtype=float) for c in ("median", "q1", "q3"))
-                ax.errorbar(s["run_index"].to_numpy(dtype=float), med, yerr=np.vstack([med - q1, q3 - med]),
-                            marker="o", markersize=3.5, linewidth=1.4, capsize=2, color=colors[impl], label=impl)
-            step = max(1, math.ceil(len(ticks) / 12))  # at most a dozen run labels on the axis
-            ax.set_xticks(ticks[::step], names[::step], rotation=30, ha="right")
+                if many:
+                    ax.plot(x, med, linewidth=1.0, color=colors[impl], label=impl)
+                    ax.fill_between(x, q1, q3, color=colors[impl], alpha=0.15, linewidth=0)
+                else:
+                    ax.errorbar(x, med, yerr=np.vstack([med - q1, q3 - med]), marker="o", markersize=3.5,
+                                linewidth=1.4, capsize=2, color=colors[impl], label=impl)
+            _mark_environments(ax, _environment_starts(d))
+            if marks is not None and len(marks):
+                m = marks[(marks["case"] == case) & (marks["metric"] == metric)]
+                for kind, color in (("regression", REGRESSION_COLOR), ("improvement", IMPROVEMENT_COLOR)):
+                    hit = m[m["kind"] == kind]
+                    if len(hit):
+                        ax.scatter(hit["run_index"].to_numpy(dtype=float), hit["after"].to_numpy(dtype=float), s=70,
+                                   facecolors="none", edgecolors=color, linewidths=1.8, zorder=5,
+                                   label=f"change point: {kind}")
+            step = max(1, math.ceil(len(ticks) / 8))  # at most eight run labels on the axis
+            ax.set_xlim(lo, hi)
+            ax.set_xticks(ticks[::step], names[::step] if labelled[k] else [], rotation=30, ha="right")
             _value_axis(ax, d["unit"].iloc[0], pd.concat([d["q1"], d["q3"]]).to_numpy(), axis="y",
                         name=label(metric))
             ax.set_title(f"{label(metric)} — {d['case_label'].iloc[0]}", loc="left")
@@ -332,6 +381,46 @@ def history_grid(frame: pd.DataFrame, metrics: Sequence[str], colors: dict[str, 
                 if lab not in labels:
                     handles.append(h)
                     labels.append(lab)
-        fig.legend(handles, labels, loc="outside right upper", frameon=False)
-        fig.suptitle(title, x=0.01, ha="left", fontsize=10.5, fontweight="bold")
+        fig.legend(handles, labels, loc="upper left", frameon=False,
+                   bbox_to_anchor=(1 - (legend_in - 0.15) / width, 1 - top_in / height))
+        fig.suptitle(title, x=0.1 / width, y=1 - 0.12 / height, ha="left", va="top", fontsize=10.5,
+                     fontweight="bold")
+        return _save(fig, path)
+
+
+def change_series(series: pd.DataFrame, index: int, before: tuple[int, float], after: tuple[int, float],
+                  kind: str, unit: str, metric: str, color: tuple, path: Path, title: str) -> str | None:
+    """One series around a change: per-run medians with the IQR band, the change point as a vertical line,
+    and the medians before and after it as horizontal segments over the runs they summarise.
+
+    `series`: the series' rows (every environment of it, oldest first, with run_label); `index`:
+    position of the first run after the change; `before`/`after`: (runs, median) of the segments.
+    """
+    if series.empty:
+        return None
+    s = series.reset_index(drop=True)
+    x = np.arange(len(s), dtype=float)
+    med, q1, q3 = (s[c].to_numpy(dtype=float) for c in ("median", "q1", "q3"))
+    change_color = REGRESSION_COLOR if kind == "regression" else IMPROVEMENT_COLOR
+    with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
+        fig = Figure(figsize=(8.2, 3.0), dpi=DPI)  # fixed layout: axes left, legend right
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.85 / 8.2, 0.75 / 3.0, 5.0 / 8.2, 1.9 / 3.0))
+        ax.fill_between(x, q1, q3, color=color, alpha=0.18, linewidth=0, label="interquartile range")
+        ax.plot(x, med, marker="o", markersize=2.8, linewidth=1.1, color=color, label="median per run")
+        ax.axvline(index - 0.5, color=change_color, linewidth=1.5, label=f"change point ({kind})")
+        (nb, mb), (na, ma) = before, after
+        ax.hlines(mb, index - nb - 0.4, index - 0.6, colors="#333333", linewidth=2.0, linestyles="--",
+                  label="median before / after")
+        ax.hlines(ma, index - 0.4, index + na - 0.6, colors="#333333", linewidth=2.0, linestyles="--")
+        starts = [float(i) - 0.5 for i in range(1, len(s)) if s["fingerprint"].iloc[i] != s["fingerprint"].iloc[i - 1]]
+        _mark_environments(ax, starts)
+        step = max(1, math.ceil(len(s) / 10))
+        ax.set_xticks(x[::step], s["run_label"].tolist()[::step], rotation=30, ha="right")
+        _value_axis(ax, unit, np.concatenate([q1, q3]), axis="y", name=label(metric))
+        handles, names = ax.get_legend_handles_labels()
+        keep = dict(zip(names, handles))
+        fig.legend(keep.values(), keep.keys(), loc="upper left", bbox_to_anchor=(6.0 / 8.2, 1 - 0.35 / 3.0),
+                   frameon=False)
+        ax.set_title(title, loc="left")
         return _save(fig, path)

@@ -21,7 +21,12 @@ import jinja2
 import markupsafe
 import pandas as pd
 
+from harness.alerts import Alert, open_alerts
+from harness.changes import REGRESSION, SERIES_KEY, Change, DetectionConfig, detect, measured
 from harness.errors import UserError
+from harness.folders import replace_folder
+from harness.history import environment_of, run_rows
+from harness.vocab import impl_label
 
 from . import plots
 from .claims import Ledger, evaluate_all, load_ledger
@@ -29,9 +34,10 @@ from .claims_view import page_context, verdict_counts, write_claims_json
 from .compare import Comparison, compare_runs, comparison_table, verdict_class
 from .data import Results, Run, implementation_order, short_case_labels, summarize
 from .environment import run_environment, runs_table
-from .history import build_history
+from .history import build_history, run_labels, shown_series
 from .metrics import label, ranked
 from .overview import FAILED, build_overview, workload_cases
+from .regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, alerts_table
 from .table import Table
 from .workload import build_workload, headroom_rows, scaling_series, slug
 
@@ -126,15 +132,9 @@ def _staging(out: Path) -> Iterator[Path]:
         os.chmod(tmp, 0o755)
         yield tmp
         (tmp / MARKER).write_text("written by cmbench report; replaced on every render\n", encoding="utf-8")
-        old = None
-        if out.exists():
-            if (out / COMPARE_DIR).is_dir() and not (tmp / COMPARE_DIR).exists():
-                os.rename(out / COMPARE_DIR, tmp / COMPARE_DIR)
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-            os.rename(out, old / "site")
-        os.rename(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        if (out / COMPARE_DIR).is_dir() and not (tmp / COMPARE_DIR).exists():
+            os.rename(out / COMPARE_DIR, tmp / COMPARE_DIR)
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -174,7 +174,8 @@ def _nav(workloads: list[str]) -> list[dict[str, str]]:
     return ([{"href": "index.html", "label": "Overview"}]
             + [{"href": f"workload-{slug(w)}.html", "label": w} for w in workloads]
             + [{"href": "implementations.html", "label": "Implementations"},
-               {"href": "history.html", "label": "History"}, {"href": "compare.html", "label": "Compare"},
+               {"href": "history.html", "label": "History"}, {"href": "regressions.html", "label": "Regressions"},
+               {"href": "compare.html", "label": "Compare"},
                {"href": "claims.html", "label": "Claims"}, {"href": "environment.html", "label": "Environment"}])
 
 
@@ -244,10 +245,68 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
     return [f for f in figs if f is not None]
 
 
+def _regressions_page(w: _Writer, history: pd.DataFrame, alerts: list[Alert], colors: dict, runs_count: int,
+                      series: int, config: DetectionConfig) -> None:
+    views = []
+    labels = run_labels(list(dict.fromkeys(history["run_id"])))
+    index_of = SeriesIndex(history) if alerts else None
+    for i, a in enumerate(alerts):
+        view = alert_view(a)
+        fig = None
+        if i < PLOTTED_ALERTS:
+            rows, index = index_of.series(a)
+            rows = rows.assign(run_label=rows["run_id"].map(labels))
+            c = a.change
+            fig = w.figure(plots.change_series, view.anchor, f"series of {view.title}",
+                           f"Median per run with the interquartile range; the line marks the change point, dashes the "
+                           f"medians over the {c.before_runs} runs before and the {c.after_runs} after.",
+                           rows, index, (c.before_runs, c.before), (c.after_runs, c.after), c.kind, c.unit,
+                           c.series.metric, colors.get(impl_label(c.series.impl, c.series.variant), (0.2, 0.3, 0.6)),
+                           title=view.title)
+        views.append({"view": view, "figure": fig})
+    counts = {"regression": sum(a.kind == REGRESSION for a in alerts),
+              "improvement": sum(a.kind != REGRESSION for a in alerts)}
+    w.page("regressions.html", "regressions.html", title="Regressions", alerts=views, counts=counts,
+           table=w.table(alerts_table(alerts)) if alerts else None, runs_count=runs_count, series=series, config=config,
+           unplotted=max(0, len(alerts) - PLOTTED_ALERTS))
+
+
+def _with_samples(results: Results) -> Results:
+    """The runs whose samples were read (a site over the history store reads the newest only): the claims
+    are judged from samples, and going through a year of runs without any costs minutes."""
+    sampled = set(results.samples["run_id"])
+    if not sampled or len(sampled) == len(results.runs):
+        return results
+    return Results(tuple(r for r in results.runs if r.run_id in sampled), results.samples)
+
+
+def _history_of(results: Results) -> pd.DataFrame:
+    """The history store's rows for the given runs, computed as the store would from the samples already read."""
+    frames = [run_rows(r.path, results.samples_of(r.run_id)) for r in results.runs]
+    return pd.concat(frames, ignore_index=True).sort_values(["started", "run_id"], kind="stable", ignore_index=True)
+
+
 def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
-               descriptions: Mapping[str, str] | None = None, impls: Sequence[ImplInfo] = ()) -> SiteSummary:
-    """Render every page for `results` into `out`; the overview and workload pages show the latest run."""
+               descriptions: Mapping[str, str] | None = None, impls: Sequence[ImplInfo] = (),
+               history: pd.DataFrame | None = None, environments: Mapping[str, Mapping] | None = None,
+               detection: DetectionConfig | None = None, repo: Path | None = None,
+               changes: Sequence[Change] | None = None) -> SiteSummary:
+    """Render every page for `results` into `out`; the overview and workload pages show the latest run.
+
+    `history`: the history store's rows (harness/history.py) behind the History and Regressions
+    pages, with `environments` (run id -> environment) for the alerts; by default both come from
+    the runs' folders. `detection` configures change points; `repo` is the git repository that
+    knows the runs' commits; `changes`: what detect() found over `history`, when known.
+    """
     began = time.perf_counter()
+    detection = detection or DetectionConfig()
+    if history is None:
+        history = _history_of(results)
+    if environments is None:
+        environments = {r.run_id: environment_of(r.meta) for r in results.runs}
+    if changes is None:
+        changes = detect(history, detection, series=shown_series(history))
+    alerts = open_alerts(history, detection, repo, changes=changes, environments=environments)
     ledger = ledger or load_ledger()
     descriptions = descriptions or {}
     summaries = summarize(results.samples)
@@ -257,7 +316,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
     colors = plots.palette(implementation_order(list(results.samples["implementation"])
                                                 + [i for r in results.runs for i in r.cases["implementation"]]))
     by_workload = workload_cases(run, lsum)
-    verdicts = evaluate_all(ledger, results)
+    verdicts = evaluate_all(ledger, _with_samples(results))
     claim_counts = verdict_counts(verdicts)
     runs_note = (f"run {run.run_id}" if len(results.runs) == 1
                  else f"{len(results.runs)} runs, the latest {run.run_id}")
@@ -304,13 +363,16 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                envs=envs)
 
         histories = []
-        for h in build_history(results, summaries):
+        for h in build_history(results, history, changes):
             fig = w.figure(plots.history_grid, f"history-{slug(h.workload)}", f"history of {h.workload}",
-                           "Median per run with the interquartile range, one line per implementation.",
-                           h.frame, h.plotted, colors, title=f"{h.workload}: medians per run")
+                           "Median per run with the interquartile range, one line per implementation; rings mark "
+                           "change points, a dotted line a new environment.",
+                           h.frame, h.plotted, colors, title=f"{h.workload}: medians per run", marks=h.marks)
             histories.append({"workload": h.workload, "slug": slug(h.workload), "figure": fig,
-                              "table": w.table(h.table)})
+                              "table": w.table(h.table), "changes": w.table(h.changes) if h.changes else None})
         w.page("history.html", "history.html", title="History", histories=histories, runs_count=len(results.runs))
+        series = measured(history).groupby(SERIES_KEY).ngroups if len(history) else 0
+        _regressions_page(w, history, alerts, colors, len(results.runs), series, detection)
 
         previous = _previous_run(results)
         saved = []

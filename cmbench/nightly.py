@@ -1,0 +1,182 @@
+"""`cmbench nightly`: run the plan, store the run, append it to history, detect changes, render, alert.
+
+Each step is a plain function, so a scheduler or a test can call them one by one:
+
+    with nightly_lock(results):          # two nightlies never overlap (fcntl on results/.nightly.lock)
+        run_selection(...)               # harness.runner: build, verify, measure, store the run folder;
+                                         # before each case HostGate waits for a quiet host, else flags it
+        append_run(results, folder)      # the history store (harness/history.py)
+        alerts_for_run(results, run_id)  # change points -> alerts.json, alerts.md (harness/alerts.py)
+        render_site(results, ...)        # the report site, with the History and Regressions pages
+
+Exit statuses (README "Nightly runs"): 0 done; 1 a case failed or bad input; 3 `--fail-on
+regression` and this run reported a new regression; 75 another nightly holds the lock; 130
+interrupted (the finished cases are stored and appended to history).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.alerts import Alert, alerts_for_run
+from harness.catalog import Catalog, split_ids
+from harness.changes import REGRESSION, DetectionConfig, detect
+from harness.console import Console
+from harness.errors import UserError
+from harness.executors import make_executor
+from harness.history import ANALYSIS_COLUMNS, append_run, load_history, sync
+from harness.hostgate import HostGate
+from harness.runner import RunOutcome, choose_cpus, run_cases
+from harness.store import load_run, new_run_id, now_iso
+from reports.commands import render_results
+from reports.history import shown_series
+
+LOCK_FILE = ".nightly.lock"
+EXIT_OK, EXIT_FAILED, EXIT_REGRESSION, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 3, 75, 130
+FAIL_ON = ("regression",)
+
+
+class NightlyLocked(UserError):
+    """Another nightly holds the lock on this results folder."""
+
+
+@contextmanager
+def nightly_lock(results: Path) -> Iterator[Path]:
+    """Hold an exclusive, non-blocking fcntl lock on `results/.nightly.lock` for the block.
+
+    The kernel drops the lock when the process dies, so a crashed nightly never blocks the next.
+    """
+    try:
+        results.mkdir(parents=True, exist_ok=True)
+        fd = os.open(results / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise UserError(f"--results {results}: cannot create the lock file: {e.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+            raise NightlyLocked(f"--results {results}: another nightly is running ({holder}); "
+                                f"this one exits with status {EXIT_LOCKED}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {now_iso()}\n".encode(), 0)
+        try:
+            yield results / LOCK_FILE
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class NightlyOptions:
+    results: Path
+    profile: str = "full"
+    impl: str | None = None
+    workload: str | None = None
+    cpus: int | None = None
+    executor: str = "native"
+    timeout: float | None = None
+    fail_on: str | None = None
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    quiet_wait: float = 300.0  # seconds to wait for a quiet host before each case
+    argv: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class NightlyResult:
+    status: int
+    run_id: str
+    folder: Path
+    alerts: tuple[Alert, ...]
+    site: Path | None
+    gate_flags: tuple[str, ...]  # what the quiet-host gate flagged, case by case
+
+
+def run_selection(catalog: Catalog, options: NightlyOptions, out: Path, console: Console,
+                  before_case: Callable[[Any], Sequence[str]] | None = None) -> RunOutcome:
+    """Build, verify and measure the selection into `out`: the one call into the harness's runner.
+
+    `before_case` runs before each case and returns the flags its results carry (the quiet-host gate).
+    """
+    impls = catalog.select_impls(split_ids(options.impl))
+    workloads = catalog.select_workloads(split_ids(options.workload))
+    cpus = choose_cpus(options.cpus)
+    executor = make_executor(options.executor)
+    try:
+        return run_cases(catalog, executor, impls, workloads, profile=options.profile, cpus=cpus, out=out,
+                         console=console, timeout=options.timeout, argv=list(options.argv), before_case=before_case)
+    finally:
+        executor.close()
+
+
+def _settle_folder(results: Path, out: Path) -> tuple[str, Path]:
+    """The run's id from its run.json; the folder is renamed to it when the runner chose another second."""
+    run_id = str(load_run(out)["run_id"])
+    target = results / run_id
+    if target != out and not target.exists():
+        os.rename(out, target)
+        return run_id, target
+    return run_id, out
+
+
+def nightly(catalog: Catalog, options: NightlyOptions, console: Console | None = None,
+            gate: HostGate | None = None) -> NightlyResult:
+    console = console or Console()
+    results = options.results
+    with nightly_lock(results):
+        gate = gate or HostGate(max_wait=options.quiet_wait)
+        flagged: list[str] = []
+
+        def quiet(_case: Any) -> list[str]:
+            flags = gate.wait_quiet([os.getpid()])
+            flagged.extend(flags)
+            for f in flags:
+                console.say(f"nightly: {f}")
+            return flags
+        out = results / new_run_id()
+        outcome = run_selection(catalog, options, out, console, before_case=quiet)
+        run_id, folder = _settle_folder(results, out)
+        stored = append_run(results, folder)
+        others = [r for r in sync(results) if r != run_id]
+        console.say(f"nightly: history: run {run_id} stored ({stored.rows} rows, {stored.bytes / 1e3:.0f} kB)"
+                    + (f"; {len(others)} other run(s) caught up" if others else ""))
+        if outcome.interrupted:
+            return NightlyResult(EXIT_INTERRUPTED, run_id, folder, (), None, tuple(flagged))
+        history = load_history(results, ANALYSIS_COLUMNS)
+        # Once, for the alerts (every series this run measured is current) and the site.
+        changes = detect(history, options.detection, series=shown_series(history))
+        alerts = alerts_for_run(results, run_id, options.detection, repo=catalog.root, history=history,
+                                changes=changes)
+        regressions = [a for a in alerts if a.kind == REGRESSION]
+        console.say(f"nightly: {len(alerts)} open change(s) in this run's series: {len(regressions)} regression(s), "
+                    f"{len(alerts) - len(regressions)} improvement(s), {sum(1 for a in alerts if a.new)} new; "
+                    f"see {folder / 'alerts.md'}")
+        site = render_results(results, results / "site", catalog, detection=options.detection, history=history,
+                              changes=changes)
+        status = EXIT_OK
+        if options.fail_on == REGRESSION and any(a.new for a in regressions):
+            status = EXIT_REGRESSION
+        elif outcome.failed:
+            status = EXIT_FAILED
+        return NightlyResult(status, run_id, folder, tuple(alerts), site, tuple(flagged))
+
+
+def main_nightly(catalog: Catalog, options: NightlyOptions) -> int:
+    """What `cmbench nightly` runs: the nightly, then its site's index on stdout; a held lock is status 75."""
+    try:
+        result = nightly(catalog, options)
+    except NightlyLocked as e:
+        print(f"cmbench: {e}", file=sys.stderr)
+        return EXIT_LOCKED
+    if result.site is not None:
+        print(result.site)
+    return result.status

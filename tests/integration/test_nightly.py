@@ -1,0 +1,77 @@
+"""`cmbench nightly` end to end with real processes: ten nightlies of a fixture whose one case slows down."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import PROJECT
+
+pytestmark = pytest.mark.integration
+
+FIXTURE = PROJECT / "tests" / "fixtures" / "nightly_root"
+RUNS, CHANGED_AFTER = 10, 6
+SLOWER = 1.3  # the knob: fake/knob's ping_pong sleeps 30% longer from the seventh nightly on
+
+
+def nightly(root, results, *extra):
+    return subprocess.run([sys.executable, "-m", "cmbench", "--root", str(root), "nightly", "--profile", "smoke",
+                           "--results", str(results), "--quiet-wait", "0", "--fail-on", "regression", *extra],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def nightlies(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nightly") / "root"
+    shutil.copytree(FIXTURE, root)
+    results = root / "results"
+    knobs = root / "knobs.toml"
+    statuses = []
+    for i in range(RUNS):
+        if i == CHANGED_AFTER:
+            knobs.write_text(knobs.read_text().replace("[knob]\nping_pong = 1.0", f"[knob]\nping_pong = {SLOWER}"))
+        r = nightly(root, results)
+        assert r.returncode in (0, 3), r.stderr
+        statuses.append(r.returncode)
+    runs = sorted(p for p in results.iterdir() if (p / "run.json").is_file())
+    return root, results, runs, statuses
+
+
+def test_only_the_slowed_series_alerts(nightlies):
+    _, _, runs, statuses = nightlies
+    assert len(runs) == RUNS
+    alerts = json.loads((runs[-1] / "alerts.json").read_text())
+    assert alerts["schema"] == 1 and alerts["run_id"] == runs[-1].name
+    found = {(a["workload"], a["case"], a["impl"], a["variant"], a["metric"], a["kind"]) for a in alerts["alerts"]}
+    assert ("ping_pong", "roundtrips=1000", "fake/knob", "default", "wall_time", "regression") in found
+    assert {f[:4] for f in found} == {("ping_pong", "roundtrips=1000", "fake/knob", "default")}, found
+    assert {f[4] for f in found} <= {"wall_time", "throughput"}, found
+    wall = next(a for a in alerts["alerts"] if a["metric"] == "wall_time")
+    assert wall["change"] == pytest.approx(SLOWER - 1, abs=0.1)
+    assert wall["first_bad"]["run_id"] == runs[CHANGED_AFTER].name
+    assert wall["last_good"]["run_id"] == runs[CHANGED_AFTER - 1].name
+    assert wall["pvalue"] < 0.001 and wall["before"] < wall["after"]
+    # No run before the change alerted; one run reported the regression first (exit 3), within five runs.
+    for folder in runs[:CHANGED_AFTER]:
+        assert json.loads((folder / "alerts.json").read_text())["alerts"] == []
+    assert statuses[:CHANGED_AFTER] == [0] * CHANGED_AFTER
+    assert statuses[CHANGED_AFTER:].count(3) == 1 and 3 in statuses[CHANGED_AFTER:CHANGED_AFTER + 5], statuses
+
+
+def test_store_site_and_regressions_command(nightlies):
+    root, results, runs, _ = nightlies
+    assert len(list((results / "history" / "runs").glob("*.parquet"))) == RUNS
+    regressions = (results / "site" / "regressions.html").read_text(encoding="utf-8")
+    assert "fake/knob" in regressions and "roundtrips=1000" in regressions
+    assert "change point" in (results / "site" / "history.html").read_text(encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "cmbench", "--root", str(root), "regressions", "--results",
+                        str(results)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("first bad run") and any("fake/knob" in line and "regression" in line
+                                                        for line in lines[2:])
+    assert not any("fake/steady" in line or "mutex_counter" in line for line in lines[2:])
