@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
+from .memory import EMPTY, TreeMemory, read_tree
 from .wrapper import read_report, wrapper_path
 
 # Environment variables passed through to every child; everything else is dropped.
@@ -270,6 +271,11 @@ class RunningChild:
         except OSError:
             pass
         return 0
+
+    def tree_memory(self) -> TreeMemory:
+        """RSS and PSS summed over the implementation's process tree (harness/memory.py)."""
+        pid = self.program_pid()
+        return read_tree(pid) if pid is not None else EMPTY
 
     def stderr_text(self) -> str:
         self._err.seek(0)
