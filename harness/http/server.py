@@ -16,9 +16,9 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from ..batch import CaseFailure
 from ..executors import Executor, Running
 from ..manifest import Impl, Variant
+from ..outcome import CaseFailure
 from ..process import ChildResult
 
 READY_TIMEOUT = 60.0  # seconds; a JVM with a cold page cache can take several
