@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UserError
+from harness.http.bound import is_bound
 from harness.stats import summarize as summarize_values
 from harness.store import RESULTS_COLUMNS, load_run
 from harness.vocab import PLACEMENT_PARAMS, params_text, parse_params
@@ -81,7 +82,7 @@ class Results:
 
 
 CASE_COLUMNS = ["run_id", "workload", "case", "impl", "variant", "implementation", "language", "model",
-                "status", "error", "flags", "params"]
+                "status", "error", "flags", "bound", "params"]
 
 
 def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) -> pd.DataFrame:
@@ -100,6 +101,7 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
             "language": str(c.get("language", "")), "model": str(c.get("model", "")),
             "status": str(c["status"]), "error": str(c.get("error") or ""),
             "flags": "; ".join(str(f) for f in c.get("flags") or ()),
+            "bound": c.get("status") == OK and is_bound([str(f) for f in c.get("flags") or ()]),
             "params": params_text(params) if isinstance(params, dict) else str(params),
         })
     return pd.DataFrame(rows, columns=CASE_COLUMNS)

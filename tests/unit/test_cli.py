@@ -22,3 +22,8 @@ def test_list_shows_missing_toolchain(fixture_root, capsys):
     assert main(["--root", str(fixture_root), "list"]) == 0
     out = capsys.readouterr().out
     assert "fake/notool" in out and "MISSING: install the imaginary toolchain" in out
+
+
+def test_headroom_pipeline_depth_is_checked(fixture_root, capsys):
+    assert main(["--root", str(fixture_root), "loadgen-headroom", "--cpus", "1", "--pipeline", "1"]) == 1
+    assert "--pipeline: 1 is not a depth to pipeline at" in capsys.readouterr().err
