@@ -92,8 +92,13 @@ def bound_flag(tool: str, loadgen_cpu: float, cpus: int, qps: float, ceiling: Ce
     if loadgen_cpu >= SATURATED:
         reasons.append(f"{tool} kept {loadgen_cpu:.0%} of its {cpus} CPU(s) busy")
     if ceiling is not None and ceiling.qps > 0 and qps >= NEAR_CEILING * ceiling.qps:
-        reasons.append(f"{qps:,.0f} req/s is {qps / ceiling.qps:.0%} of {tool}'s ceiling on these CPUs "
-                       f"({ceiling.qps:,.0f} req/s against a trivial responder at {ceiling.connections} connections)")
+        where = f"against a trivial responder at {ceiling.connections} connections"
+        if qps > ceiling.qps:  # the ceiling run had less of the host than this phase: a lower bound of the ceiling
+            reasons.append(f"{qps:,.0f} req/s is above {tool}'s measured ceiling on these CPUs ({ceiling.qps:,.0f} "
+                           f"req/s {where}, bottleneck: {ceiling.bottleneck or 'unknown'}), so at it")
+        else:
+            reasons.append(f"{qps:,.0f} req/s is {qps / ceiling.qps:.0%} of {tool}'s ceiling on these CPUs "
+                           f"({ceiling.qps:,.0f} req/s {where})")
     if not reasons:
         return None
     return f"{BOUND_PREFIX} {'; '.join(reasons)}: the server may be faster; read the figure as a lower bound"

@@ -157,6 +157,11 @@ def test_a_figure_near_the_ceiling_or_with_a_busy_generator_is_bound(cpu, qps, b
         assert is_bound([flag]) and is_bound(f"host busy: x; {flag}")
 
 
+def test_a_rate_above_a_disturbed_ceiling_says_so():
+    flag = bound_flag("wrk", 0.4, 1, 120_000, CEILINGS.of("wrk", 1, 64))
+    assert is_bound([flag]) and "120,000 req/s is above wrk's measured ceiling on these CPUs (90,000 req/s" in flag
+
+
 def test_flags_have_stable_prefixes_and_old_runs_are_read_alike():
     assert is_bound(["load generator saturated: wrk kept 97% of its 1 CPU(s) busy"])  # runs before the prefix
     assert not is_bound(["load generator saturated: oha kept 97% of its 1 CPU(s) busy at this rate"])

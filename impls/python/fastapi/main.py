@@ -20,6 +20,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 SERVER = "cmbench-python-fastapi"
+KEEP_ALIVE_SECONDS = 3600  # the contract keeps idle connections until the client closes them; Uvicorn's default is 5
 WORKER_READY_TIMEOUT = 60.0  # seconds a worker may take to import the app and start serving
 log = logging.getLogger("cmbench.fastapi")
 
@@ -97,6 +98,7 @@ def main(argv: list[str]) -> int:
         backlog=1024,
         server_header=False,
         headers=[("server", SERVER)],
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     sock = config.bind_socket()
     if config.workers > 1:

@@ -1,8 +1,7 @@
 //! http_server with axum: a `Router` with one route and a fallback, served by `axum::serve` on
 //! the same tokio runtime (and the same sizing) as the hyper server.
 
-use std::io::{self, Write as _};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::io;
 use std::process;
 
 use axum::http::header::SERVER;
@@ -11,30 +10,24 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
-use tokio::net::TcpSocket;
 use tokio::runtime::Runtime;
 use tokio::signal::unix::{signal, SignalKind};
+
+use crate::http;
 
 const SERVER_NAME: &str = "cmbench-rust-axum";
 
 pub fn serve(runtime: &Runtime, port: u16) -> io::Result<()> {
     runtime.block_on(async {
         let mut sigterm = signal(SignalKind::terminate())?;
-        // A TcpSocket rather than TcpListener::bind, for SO_REUSEADDR and the contract's backlog.
-        let socket = TcpSocket::new_v4()?;
-        socket.set_reuseaddr(true)?;
-        socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
-        let listener = socket.listen(1024)?.tap_io(|stream| {
+        let listener = http::listen(port)?.tap_io(|stream| {
             // A connection whose option cannot be set is served anyway, only slower.
             let _ = stream.set_nodelay(true);
         });
         let app = Router::new()
             .route("/plaintext", get(plaintext))
             .fallback(not_found);
-        let mut stdout = io::stdout().lock();
-        writeln!(stdout, "{{\"ready\": true, \"port\": {port}}}")?;
-        stdout.flush()?;
-        drop(stdout);
+        http::announce(port)?;
         // axum::serve drives keep-alive, pipelining, Content-Length and Date (hyper's); on
         // SIGTERM the process exits at once, as the hyper server does, without draining.
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
