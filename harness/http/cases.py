@@ -191,7 +191,7 @@ def _checked(load: LoadResult, server: Server, during: str) -> LoadResult:
     problems = load.problems()
     if problems:
         raise CaseFailure("verify_failed", f"{during}: {'; '.join(problems)} ({load.tool}, {load.requests} "
-                                           "requests)")
+                                           f"requests){server.stderr_note()}")
     return load
 
 
@@ -374,7 +374,8 @@ def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
                              timeout=min(IDLE_TIMEOUT, setup.slack))
         except IdleError as e:
             server.check_alive(f"the idle connections ({e})")
-            raise CaseFailure("verify_failed", f"{phase.connections} idle connections: {e}") from None
+            raise CaseFailure("verify_failed",
+                              f"{phase.connections} idle connections: {e}{server.stderr_note()}") from None
         server.check_alive("the idle connections")
     stopped = server.stop()
     served = IDLE_PRIMER_REQUESTS + phase.connections

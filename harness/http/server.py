@@ -60,6 +60,11 @@ class Server:
             raise CaseFailure("crashed", f"the server exited ({how}) during {during}; "
                                          f"stderr: {_tail(result.stderr) or '(empty)'}")
 
+    def stderr_note(self) -> str:
+        """'; stderr: <tail>' when the server has said something on stderr (a diagnostic), else ''."""
+        tail = _tail(self.running.stderr_text(), 3)
+        return f"; server stderr: {tail[:400]}" if tail else ""
+
     def check_quiet(self) -> None:
         """CaseFailure when the server printed more on stdout after its ready line (the contract forbids it)."""
         line = self.running.read_line(0.05)

@@ -38,7 +38,8 @@ class FakeRunning:
         self.loaded = self.stopped = self.dead = False
         self.sock = None
         self.stderr = {"busy": "listen tcp 127.0.0.1: bind: address already in use\n",
-                       "crash": "fatal: cannot start\n"}.get(kind, "")
+                       "crash": "fatal: cannot start\n",
+                       "threadless": "cmbench-c: pthread_create: Resource temporarily unavailable\n"}.get(kind, "")
         if kind in ("busy", "crash"):
             self.dead = True
         else:
@@ -516,3 +517,13 @@ def test_a_host_that_cannot_hold_the_connections_skips_the_phase(world, monkeypa
     assert results["closed,connections=8"].status == "skipped"
     assert results["closed,connections=8"].error == "this host: needs 8 local ports"
     assert results["closed,connections=4"].status == "ok"
+
+
+def test_a_server_diagnostic_on_stderr_is_part_of_the_failure(world):
+    servers, load, _ = world
+    servers.kinds = ["ok", "ok", "threadless"]  # verification, baseline, then the first phase's server
+    load.errors = SocketErrors(read=3)
+    r = by_case(run(servers))["closed,connections=4"]
+    assert r.status == "verify_failed"
+    assert r.error.endswith("(wrk, 16000 requests); server stderr: cmbench-c: pthread_create: Resource temporarily "
+                            "unavailable")
