@@ -197,9 +197,11 @@ def cmd_merge(args: argparse.Namespace, catalog: Catalog) -> int:
 
 
 def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
-    """How fast wrk and oha go on the load CPUs against a trivial responder on the server CPUs."""
+    """How fast wrk (plain and pipelined) and oha go on the load CPUs against a trivial responder on the server CPUs."""
     from .http import headroom_table, measure_headroom, split_cpus
 
+    if args.pipeline < 0 or args.pipeline == 1:
+        raise UserError(f"--pipeline: {args.pipeline} is not a depth to pipeline at: pass 0 (none) or at least 2")
     server, load = split_cpus(choose_cpus(args.cpus), sorted(os.sched_getaffinity(0)))
     if not load:
         raise UserError("--cpus: leaves no CPU for the load generator; pass a smaller --cpus")
@@ -210,7 +212,9 @@ def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
     if not connections or min(connections) < 1:
         raise UserError(f"--connections: {args.connections!r} is not a comma-separated list of whole numbers >= 1")
     print(f"server CPUs {list(server)}, load generator CPUs {list(load)}, {args.duration:g} s per run")
-    print(headroom_table(measure_headroom(server, load, duration=args.duration, connections=connections)))
+    print(headroom_table(measure_headroom(server, load, duration=args.duration, connections=connections,
+                                          pipelined=connections if args.pipeline else (),
+                                          pipeline=args.pipeline or 16)))
     return 0
 
 
@@ -218,6 +222,8 @@ def _headroom_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus", type=int, help="CPUs for the responder, as for `run` (default: half of those allowed)")
     p.add_argument("--duration", type=_seconds, default=5.0, help="seconds per run (default: 5)")
     p.add_argument("--connections", default="64,256", help="comma-separated connection counts (default: 64,256)")
+    p.add_argument("--pipeline", type=int, default=16,
+                   help="also wrk pipelined at this depth, as the pipelined phases load (default: 16; 0: not)")
 
 
 def _seconds(text: str) -> float:

@@ -68,14 +68,25 @@ class Case:
 
 @dataclass(frozen=True)
 class ServerProfile:
-    """Load phases of a server workload for one profile."""
+    """Load phases of a server workload for one profile (validated in harness/http/kind.py)."""
 
-    connections: tuple[int, ...]
-    rates: tuple[float, ...]
-    duration: float
+    connections: tuple[int, ...]  # closed loop, one request at a time per connection
+    rates: tuple[float, ...]  # open loop, fractions of saturation
+    min_duration: float  # seconds a measured load runs at least ...
     warmup: float
     idle_connections: int
     idle_hold: float = 7.0  # seconds the idle connections stay silent before they must still answer
+    max_duration: float = 0.0  # ... and at most, stopping once its rate has settled (0: min_duration)
+    settle_window: float = 3.0  # seconds of per-second rates that must agree ...
+    settle_tolerance: float = 0.05  # ... within this fraction of their mean
+    pipelined_connections: tuple[int, ...] = ()  # closed loop with HTTP/1.1 pipelining
+    pipeline_depth: int = 16  # requests written at once on each pipelined connection
+    startup_runs: int = 0  # fresh starts timed to the first answer (0: no start-up phase)
+
+    @property
+    def longest(self) -> float:
+        """The most seconds a measured load may run."""
+        return max(self.min_duration, self.max_duration)
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,17 @@ METRICS: dict[str, Metric] = {
     "errors": Metric("count", "lower", "case", "socket errors + non-2xx responses in the measured load"),
     "loadgen_cpu": Metric("CPU", "info", "case",
                           "load generator CPU time / (wall time x its CPUs); from 0.9 it may be the bottleneck"),
-    "memory_per_connection": Metric("B", "lower", "case",
-                                    "(RSS with N idle keep-alive connections - RSS before them) / N"),
+    "memory_per_connection": Metric(
+        "B", "lower", "case",
+        "(server tree memory with N idle keep-alive connections - before them) / N; PSS where available"),
+    "memory_with_connections": Metric(
+        "B", "lower", "case", "server tree memory with N idle keep-alive connections open; PSS where available"),
+    "peak_tree_rss": Metric("B", "lower", "case",
+                            "largest summed RSS of the server's process tree, sampled during the phase"),
+    "peak_tree_pss": Metric("B", "lower", "case",
+                            "largest summed PSS of the server's process tree (shared pages counted once)"),
+    "time_to_ready": Metric("s", "lower", "process",
+                            "process start -> first 200 answer to GET /plaintext, one value per fresh start"),
     "ctx_switches_per_request": Metric(
         "count/req", "lower", "process",
         "(voluntary + involuntary switches - start-up baseline) / requests the server process answered"),

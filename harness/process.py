@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
+from .memory import EMPTY, TreeMemory, read_tree
 from .wrapper import read_report, wrapper_path
 
 # Environment variables passed through to every child; everything else is dropped.
@@ -438,8 +439,29 @@ class RunningChild:
             pass
         return 0
 
+    def tree_memory(self) -> TreeMemory:
+        """RSS and PSS summed over the implementation's process tree (harness/memory.py)."""
+        pid = self.program_pid()
+        return read_tree(pid) if pid is not None else EMPTY
+
     def stderr_text(self) -> str:
         return self._child.stderr()
+
+    def send(self, sig: int) -> None:
+        """A signal for the program (the wrapper forwards SIGTERM, SIGINT and SIGHUP), unless it is gone."""
+        if self.result is None and not self._child.exited():
+            self._child.signal(sig)
+
+    def finish(self, timeout: float) -> ChildResult:
+        """Wait for the program to end on its own (stopping everything after `timeout`), with its stdout."""
+        if self.result is not None:
+            return self.result
+        try:
+            code, rusage, timed_out = self._child.wait(timeout)
+        finally:
+            self._child._drop_report()
+        self.result = self._child.result(code, rusage, timed_out)
+        return self.result
 
     def stop(self, grace: float = 5.0) -> ChildResult:
         if self.result is not None:

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UserError
+from harness.http.bound import is_bound
 
 # Re-exported: the reports' names for the one sample reader and summary, which live in the harness.
 from harness.samples import DIRECTIONS as DIRECTIONS
@@ -83,7 +84,7 @@ class Results:
 
 
 CASE_COLUMNS = ["run_id", "workload", "case", "impl", "variant", "implementation", "language", "model",
-                "status", "error", "flags", "params", "extra"]
+                "status", "error", "flags", "bound", "params", "extra"]
 
 
 def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) -> pd.DataFrame:
@@ -103,6 +104,7 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
             "language": str(c.get("language", "")), "model": str(c.get("model", "")),
             "status": str(c["status"]), "error": str(c.get("error") or ""),
             "flags": "; ".join(str(f) for f in c.get("flags") or ()),
+            "bound": c.get("status") == OK and is_bound([str(f) for f in c.get("flags") or ()]),
             "params": params_text(params) if isinstance(params, dict) else str(params), "extra": extra,
         })
     return pd.DataFrame(rows, columns=CASE_COLUMNS)

@@ -20,7 +20,8 @@ KEY_METRICS = ("throughput", "qps")
 MAIN_METRICS = (
     "throughput", "qps", "wall_time",
     "latency_p50", "latency_p90", "latency_p99", "latency_p999", "latency_max",
-    "memory_per_task", "memory_per_connection", "peak_rss",
+    "time_to_ready", "memory_per_task", "memory_per_connection", "memory_with_connections", "peak_tree_pss",
+    "peak_rss",
     "ctx_switches_voluntary_per_op", "ctx_switches_involuntary_per_op", "cpu_time_per_op",
     "ctx_switches_per_request", "cpu_time_per_request",
 )
@@ -28,10 +29,11 @@ MAIN_METRICS = (
 DETAIL_METRICS = (
     "cpu_user", "cpu_system", "ctx_switches_voluntary", "ctx_switches_involuntary",
     "startup_peak_rss", "startup_cpu_time", "stack_bytes", "harness_overhead", "errors", "loadgen_cpu",
+    "peak_tree_rss",
 )
 # Cases in these server phases are not ranked by the key metric: an open-loop phase's requests/s
-# is the rate the harness asked for, an idle phase serves nothing.
-UNRANKED_PHASES = ("open", "idle", "verify")
+# is the rate the harness asked for, an idle phase serves nothing, a start-up phase one request.
+UNRANKED_PHASES = ("open", "idle", "verify", "startup")
 
 LABELS = {
     "throughput": "throughput",
@@ -40,6 +42,10 @@ LABELS = {
     "latency_max": "max latency",
     "memory_per_task": "memory / task",
     "memory_per_connection": "memory / connection",
+    "memory_with_connections": "memory with the idle connections",
+    "peak_tree_rss": "peak RSS, process tree",
+    "peak_tree_pss": "peak PSS, process tree",
+    "time_to_ready": "time to ready",
     "peak_rss": "peak RSS",
     "ctx_switches_voluntary_per_op": "voluntary ctx sw / op",
     "ctx_switches_involuntary_per_op": "involuntary ctx sw / op",

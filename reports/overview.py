@@ -11,6 +11,7 @@ import pandas as pd
 from harness.vocab import FAILED as FAILED_STATUSES
 from harness.vocab import Status, params_text
 
+from .bound import BOUND_NOTE, bound_set, bound_text, rank
 from .data import Run, implementation_order, parse_params, ran_params, short_case_labels
 from .fmt import fmt_interval, fmt_value
 from .metrics import key_metric, label, ranked
@@ -53,6 +54,13 @@ def factor_text(factor: float, metric: str) -> str:
     return f"{factor:.2f}× {word}" if np.isfinite(factor) else word
 
 
+def factor_below(factor: float, metric: str) -> str:
+    """How far from the top figure of a row that has no best (its top is a lower bound or tied with one)."""
+    if factor <= 1.0 + 1e-12:
+        return "top figure, no best"
+    return f"{factor:.2f}× below the top" if np.isfinite(factor) else "below the top"
+
+
 def reduced_note(case: str, ran_text: str) -> str:
     """The sizes a case ran with, when they differ from its profile's case (reduced sizes)."""
     ran = ran_params(ran_text)
@@ -82,6 +90,7 @@ def workload_cases(run: Run, summaries: pd.DataFrame) -> dict[str, list[str]]:
 def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
     """`summaries` are those of `run` (see data.summarize)."""
     impls = implementation_order(list(run.cases["implementation"]) + list(summaries["implementation"]))
+    bounds = bound_set(run)
     outcome = {(r.workload, r.case, r.implementation): r for r in run.cases.itertuples()}
     columns = ["workload", *impls]
     rows, raw, frac_rows, frac_index, frac_labels = [], [], [], [], {}
@@ -95,11 +104,16 @@ def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
                 continue
             csum = wsum[(wsum["case"] == case) & (wsum["metric"] == metric)] if metric else wsum.iloc[0:0]
             by_impl = {r.implementation: r for r in csum.itertuples()}
-            best = None
+            bound = {i for i in by_impl if (workload, case, i) in bounds}
+            ranking = None
             if by_impl:
                 direction = next(iter(by_impl.values())).direction
-                medians = [r.median for r in by_impl.values()]
-                best = max(medians) if direction == "higher" else min(medians)
+                ranking = rank({i: r.median for i, r in by_impl.items()}, bound, direction)
+                if ranking.note:
+                    notes.add(f"{workload} [{short[case]}]: {ranking.note}.")
+                if bound:
+                    notes.add("≥ X: the load generator, not the server, set the rate (load-generator bound): the "
+                              "figure is a lower bound and is not ranked above another such figure.")
             if not by_impl and not any((workload, case, i) in outcome for i in impls):
                 continue
             cells: list[object] = [Cell(workload, cls="rowhead", href=f"workload-{page_slug(workload)}.html",
@@ -109,7 +123,8 @@ def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
                 s = by_impl.get(impl)
                 o = outcome.get((workload, case, impl))
                 if s is not None:
-                    f = factor_to_best(s.median, best, s.direction)
+                    f = factor_to_best(s.median, ranking.top, s.direction)
+                    is_best = impl == ranking.best
                     frac[impl] = 1 / f if f else np.nan
                     reduced = reduced_note(case, s.params)
                     mark = " †" if reduced else ""
@@ -121,20 +136,26 @@ def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
                              f"{fmt_interval(s.q1, s.q3, s.unit)}, n={s.n}"
                              + (f"; ran {reduced}" if reduced else "")
                              + ("; unstable: IQR above 10% of the median" if s.unstable else ""))
-                    cls = "num" + (" best" if f <= 1.0 + 1e-12 else "") + (" unstable" if s.unstable else "")
-                    cells.append(Cell(fmt_value(s.median, s.unit) + mark + flag, cls=cls, title=title,
-                                      sub=factor_text(f, metric)))
+                    is_bound = impl in bound
+                    if is_bound:
+                        title += f"; {BOUND_NOTE}: a lower bound"
+                    cls = ("num" + (" best" if is_best else "") + (" unstable" if s.unstable else "")
+                           + (" bound" if is_bound else ""))
+                    value = bound_text(s.median, s.unit) if is_bound else fmt_value(s.median, s.unit)
+                    sub = BOUND_NOTE if is_bound and not is_best else (
+                        "best" if is_best else factor_text(f, metric) if ranking.best else factor_below(f, metric))
+                    cells.append(Cell(value + mark + flag, cls=cls, title=title, sub=sub))
                     raw.append({"workload": workload, "case": case, "implementation": impl, "status": "ok",
                                 "metric": metric, "unit": s.unit, "median": s.median, "q1": s.q1, "q3": s.q3,
-                                "n": s.n, "factor_to_best": f, "best": f <= 1.0 + 1e-12,
-                                "unstable": bool(s.unstable), "ran": reduced, "error": ""})
+                                "n": s.n, "factor_to_best": f if ranking.best else np.nan, "best": is_best,
+                                "bound": is_bound, "unstable": bool(s.unstable), "ran": reduced, "error": ""})
                 elif o is not None and o.status != "ok":
                     cells.append(Cell(status_text(o.status), cls=status_class(o.status),
                                       title=o.error or o.status))
                     raw.append({"workload": workload, "case": case, "implementation": impl, "status": o.status,
                                 "metric": metric or "", "unit": "", "median": np.nan, "q1": np.nan, "q3": np.nan,
-                                "n": 0, "factor_to_best": np.nan, "best": False, "unstable": False, "ran": "",
-                                "error": o.error})
+                                "n": 0, "factor_to_best": np.nan, "best": False, "bound": False, "unstable": False,
+                                "ran": "", "error": o.error})
                 else:
                     cells.append(Cell("—", cls="absent", title="not run"))
             rows.append(cells)
@@ -148,7 +169,8 @@ def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
         notes=[
             "Under each workload its case (the parameters that differ between its cases). "
             "Each cell: the median of the workload's key metric (throughput for batch workloads, requests/s "
-            "for http_server); below it, how many times slower than the best of its row.",
+            "for http_server); below it, how many times slower than the best of its row (a row whose top "
+            "figures are load-generator bound has no best: factors are to its top figure).",
             "! marks an unstable case: its interquartile range exceeds 10% of its median (harness/stats.py).",
             "Statuses: failed (build, verify, crash, timeout), skipped (toolchain missing), unsupported "
             "(the case has no meaning in that model); — not run. Hover a cell for the figures or the error.",

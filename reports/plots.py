@@ -19,6 +19,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, Locator, LogLocator, MaxNLocator, NullFormatter
 
 from .fmt import fmt_value
@@ -32,6 +33,8 @@ RC = {
     "legend.fontsize": 8, "axes.titleweight": "bold", "figure.dpi": DPI,
 }
 LOG_SPAN = 50  # a value axis spanning more than this factor is drawn on a log scale
+BOUND_HATCH = "////"  # bars of load-generator bound figures (lower bounds)
+BOUND_METRICS = ("qps",)  # the figures a load-generator bound case flags
 
 
 def palette(implementations: Sequence[str]) -> dict[str, tuple]:
@@ -126,13 +129,30 @@ def _value_axis(ax, unit: str, values: np.ndarray, axis: str = "x", name: str = 
         (ax.set_xlabel if axis == "x" else ax.set_ylabel)(f"{name} ({unit_name})" if unit_name else name)
 
 
+def _mark_bound(ax, order: Sequence[str], bound: set[str]) -> bool:
+    """Hatch the bars of load-generator bound implementations (lower bounds); True when any was."""
+    marked = False
+    for patch in ax.patches:
+        row = int(round(patch.get_y() + patch.get_height() / 2))
+        if 0 <= row < len(order) and order[row] in bound:
+            patch.set_hatch(BOUND_HATCH)
+            patch.set_edgecolor("#333333")
+            patch.set_alpha(0.55)
+            marked = True
+    return marked
+
+
 def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str], short: dict[str, str],
-             colors: dict[str, tuple], path: Path, title: str) -> str | None:
+             colors: dict[str, tuple], path: Path, title: str,
+             bound: set[tuple[str, str]] | None = None) -> str | None:
     """Bars at the median per implementation, whiskers over the IQR, one panel per case and metric.
 
     When every case has every metric the panels form a matrix (rows: cases, columns: metrics);
-    otherwise they flow, up to three per row.
+    otherwise they flow, up to three per row. `bound` holds the (case, implementation) pairs
+    whose figure is a lower bound (load-generator bound): their bars are hatched and labelled ≥.
     """
+    bound = bound or set()
+    any_bound = False
     data = samples[samples["metric"].isin(metrics) & samples["case"].isin(cases)]
     present = {c: [m for m in metrics if not data[(data["case"] == c) & (data["metric"] == m)].empty] for c in cases}
     panels = [(c, m) for c in cases for m in present[c]]
@@ -156,8 +176,9 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
     axes_in = [0.3 * max(len(impls[c]) for c, _ in row) + 0.15 for row in rows_of]
     title_in = [0.42 if any("\n" in titles[p] for p in row) else 0.28 for row in rows_of]
     below_in = [0.5 if (not matrix or r == nrows - 1) else 0.3 for r in range(nrows)]
+    legend_in = 0.3 if any(c in cases for c, _ in bound) and set(metrics) & set(BOUND_METRICS) else 0.0
     width = label_in + ncols * panel_in + (ncols - 1) * gap_in + right_in
-    height = top_in + sum(axes_in) + sum(title_in) + sum(below_in)
+    height = top_in + sum(axes_in) + sum(title_in) + sum(below_in) + legend_in
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
         fig = Figure(figsize=(width, height), dpi=DPI)
         FigureCanvasAgg(fig)
@@ -185,9 +206,12 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
                 ax.set_xlabel("")
             grouped = d.groupby("implementation")["value"]
             medians, q3 = grouped.median(), grouped.quantile(0.75)
+            here = {impl for c, impl in bound if c == case} if metric in BOUND_METRICS else set()
+            any_bound |= _mark_bound(ax, order, here)
             for y, impl in enumerate(order):
                 if impl in medians:
-                    ax.annotate(fmt_value(medians[impl], unit), (q3[impl], y), xytext=(4, 0),
+                    text = ("≥ " if impl in here else "") + fmt_value(medians[impl], unit)
+                    ax.annotate(text, (q3[impl], y), xytext=(4, 0),
                                 textcoords="offset points", va="center", ha="left", fontsize=7.5, color="#333333")
             top = float(q3.max()) if len(q3) else 0.0
             if top > 0:
@@ -198,6 +222,10 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
             ax.set_title(titles[(case, metric)], loc="left")
         fig.suptitle(title, x=0.1 / width, y=1 - 0.12 / height, ha="left", va="top", fontsize=10.5,
                      fontweight="bold")
+        if any_bound:
+            fig.legend(handles=[Patch(facecolor="white", edgecolor="#333333", hatch=BOUND_HATCH,
+                                      label="≥: load-generator bound (a lower bound)")],
+                       loc="lower left", bbox_to_anchor=(0.1 / width, 0.02 / height), frameon=False)
         return _save(fig, path)
 
 
@@ -252,8 +280,11 @@ def latency_curves(summaries: pd.DataFrame, cases: Sequence[str], short: dict[st
 
 
 def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, float], colors: dict[str, tuple],
-            path: Path, title: str) -> str | None:
-    """`metric` against a numeric parameter (`cases`: case label -> the parameter's value)."""
+            path: Path, title: str, bound: set[tuple[str, str]] | None = None) -> str | None:
+    """`metric` against a numeric parameter (`cases`: case label -> the parameter's value).
+
+    Points of `bound` (case, implementation) pairs, lower bounds, get a hollow ring of their own.
+    """
     d = samples[(samples["metric"] == metric) & samples["case"].isin(cases)].copy()
     if d.empty or len(set(d["case"])) < 2:
         return None
@@ -270,6 +301,14 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
         ax.set_xticks(range(len(order)), [f"{v:g}" for v in order])
         _value_axis(ax, d["unit"].iloc[0], d["value"].to_numpy(), axis="y", name=label(metric))
         ax.set_xlabel(param)
+        marks = [(order.index(cases[c]), hue_order.index(i), d[(d["case"] == c) & (d["implementation"] == i)])
+                 for c, i in sorted(bound or ()) if c in cases and i in hue_order and metric in BOUND_METRICS]
+        marks = [(x, h, g["value"].median()) for x, h, g in marks if len(g)]
+        if marks:
+            width = 0.12 if len(hue_order) > 1 else 0.0  # pointplot's dodge: levels spread evenly over it
+            offsets = np.linspace(-width / 2, width / 2, len(hue_order)) if width else np.zeros(len(hue_order))
+            ax.scatter([x + offsets[h] for x, h, _ in marks], [v for _, _, v in marks], s=110, facecolors="none",
+                       edgecolors="#333333", linewidths=1.2, zorder=5, label="≥: load-generator bound")
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), frameon=False, title=None)
         ax.set_title(title, loc="left")
         return _save(fig, path)

@@ -29,6 +29,7 @@ from harness.history import environment_of, run_rows
 from harness.vocab import impl_label
 
 from . import plots
+from .bound import bound_set
 from .claims import Ledger, evaluate_all, load_ledger
 from .claims_view import page_context, verdict_counts, write_claims_json
 from .compare import Comparison, compare_runs, comparison_table, verdict_class
@@ -213,11 +214,20 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
     name = slug(workload)
     figs = []
     if key:
+        bound = {(c, i) for w_, c, i in bound_set(run) if w_ == workload}
         figs.append(w.figure(plots.bar_grid, f"{name}-{key}", f"{label(key)} per implementation, {workload}",
-                             f"{label(key)}: bars at the median, whiskers over the interquartile range.",
+                             f"{label(key)}: bars at the median, whiskers over the interquartile range"
+                             + ("; hatched bars (≥) are load-generator bound: lower bounds, the generator set the "
+                                "rate." if bound else "."),
                              ws, [key], [c for c in cases if ranked(c)], short, colors,
-                             title=f"{workload}: {label(key)}"))
-    per_unit = [m for m in ("memory_per_task", "memory_per_connection") if m in present]
+                             title=f"{workload}: {label(key)}", bound=bound))
+    if "time_to_ready" in present:
+        starts = [c for c in cases if not ws[(ws["case"] == c) & (ws["metric"] == "time_to_ready")].empty]
+        figs.append(w.figure(plots.bar_grid, f"{name}-startup", f"time to ready per implementation, {workload}",
+                             "Time from process start to the first answer: bars at the median of the fresh starts, "
+                             "whiskers over the interquartile range.", ws, ["time_to_ready"], starts, short, colors,
+                             title=f"{workload}: time to ready"))
+    per_unit = [m for m in ("memory_per_task", "memory_per_connection", "memory_with_connections") if m in present]
     memory = [*per_unit, "peak_rss"] if "peak_rss" in present else per_unit
     if memory:
         # With a per-task or per-connection figure, only the cases that measure it (the idle phase of a server).
@@ -239,9 +249,12 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
     series = scaling_series(cases)
     if series and key:
         param, values = series
+        ringed = {(c, i) for w_, c, i in bound_set(run) if w_ == workload}
         figs.append(w.figure(plots.scaling, f"{name}-scaling-{slug(param)}", f"{label(key)} by {param}",
-                             f"{label(key)} as {param} grows (median, whiskers over the IQR).",
-                             ws, key, param, values, colors, title=f"{workload}: {label(key)} by {param}"))
+                             f"{label(key)} as {param} grows (median, whiskers over the IQR)"
+                             + ("; ringed points are load-generator bound (lower bounds)." if ringed else "."),
+                             ws, key, param, values, colors, title=f"{workload}: {label(key)} by {param}",
+                             bound=ringed))
     return [f for f in figs if f is not None]
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .bound import BOUND_NOTE, bound_set, bound_text, rank
 from .data import Run, implementation_order, label_parts, short_case_labels
 from .fmt import fmt_value
 from .metrics import help_text, key_metric, label, main_metrics, ranked
-from .overview import factor_text, factor_to_best, page_slug, reduced_note, status_class, status_text
+from .overview import factor_below, factor_text, factor_to_best, page_slug, reduced_note, status_class, status_text
 from .table import Cell, Table
 
 
@@ -35,12 +36,15 @@ class WorkloadView:
 slug = page_slug
 
 
-def metric_cell(s, metric: str) -> Cell:
+def metric_cell(s, metric: str, *, bound: bool = False) -> Cell:
     flag = " !" if s.unstable else ""
     title = (f"{label(metric)}: median {fmt_value(s.median, s.unit)}, interquartile range "
              f"{fmt_value(s.q1, s.unit)} – {fmt_value(s.q3, s.unit)}, min {fmt_value(s.low, s.unit)}, "
-             f"max {fmt_value(s.high, s.unit)}, n={s.n}" + (" — unstable (IQR > 10% of median)" if s.unstable else ""))
-    return Cell(fmt_value(s.median, s.unit) + flag, cls="num" + (" unstable" if s.unstable else ""), title=title,
+             f"max {fmt_value(s.high, s.unit)}, n={s.n}" + (" — unstable (IQR > 10% of median)" if s.unstable else "")
+             + (f" — {BOUND_NOTE}: a lower bound" if bound else ""))
+    value = bound_text(s.median, s.unit) + f" ({BOUND_NOTE})" if bound else fmt_value(s.median, s.unit)
+    return Cell(value + flag, cls="num" + (" unstable" if s.unstable else "") + (" bound" if bound else ""),
+                title=title,
                 sub=f"{fmt_value(s.q1, s.unit)} – {fmt_value(s.q3, s.unit)} · n={s.n}" if s.n > 1 else "n=1")
 
 
@@ -51,6 +55,7 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
     metrics = main_metrics(present)
     key = key_metric(present)
     outcomes = run.cases[run.cases["workload"] == workload]
+    bounds = bound_set(run)
     short = short_case_labels(cases)
     sections = []
     for case in cases:
@@ -60,10 +65,12 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
                                      + list(outcomes.loc[outcomes["case"] == case, "implementation"]))
         by = {(r.implementation, r.metric): r for r in csum.itertuples()}
         best = None
+        bound = {i for (w, c, i) in bounds if w == workload and c == case}
+        ranking = None
         if key in cmetrics and ranked(case):
             keyed = [r for r in csum.itertuples() if r.metric == key]
-            direction = keyed[0].direction
-            best = (max if direction == "higher" else min)(r.median for r in keyed)
+            ranking = rank({r.implementation: r.median for r in keyed}, bound, keyed[0].direction)
+            best = ranking.top
         case_outcomes = outcomes[outcomes["case"] == case]
         show_status = bool((case_outcomes["status"] != "ok").any())
         columns = ["implementation", *(["status"] if show_status else []), *[label(m) for m in cmetrics]]
@@ -94,22 +101,33 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
                 if s is None:
                     cells.append(Cell("—", cls="absent"))
                     continue
-                cells.append(metric_cell(s, m))
+                cells.append(metric_cell(s, m, bound=m == key and impl in bound))
                 flagged |= bool(s.unstable)
                 record.update({f"{m}_median": s.median, f"{m}_q1": s.q1, f"{m}_q3": s.q3, f"{m}_n": s.n,
                                f"{m}_unit": s.unit, f"{m}_unstable": bool(s.unstable)})
             if best is not None:
                 s = by.get((impl, key))
                 f = factor_to_best(s.median, best, s.direction) if s is not None else np.nan
-                cells.append(Cell(factor_text(f, key) if s is not None else "—",
-                                  cls="num" + (" best" if s is not None and f <= 1 + 1e-12 else "")))
-                record["factor_to_best"] = f
+                if s is None:
+                    text = "—"
+                elif impl in bound and impl != ranking.best:
+                    text = BOUND_NOTE
+                else:
+                    text = factor_text(f, key) if ranking.best else factor_below(f, key)
+                cells.append(Cell(text, cls="num" + (" best" if impl == ranking.best else "")))
+                record["factor_to_best"] = f if ranking.best else np.nan
+                record["bound"] = impl in bound
             if flagged:
                 unstable.append(impl)
             rows.append(cells)
             row_classes.append("unstable-row" if flagged else "")
             raw.append(record)
         notes = [f"{label(m)}: {help_text(m)}" for m in cmetrics if help_text(m)]
+        if bound & set(i for i, _ in by):
+            notes.append(f"≥ X ({BOUND_NOTE}): the load generator, not the server, set the rate; the figure is a "
+                         "lower bound, never ranked above another such figure.")
+        if ranking is not None and ranking.note:
+            notes.append(ranking.note[0].upper() + ranking.note[1:] + "; factors are to the top figure.")
         table = Table.build(f"{slug(workload)}-{slug(short[case])}", f"{workload} [{case}]", columns, rows,
                             raw=pd.DataFrame(raw), notes=notes, row_classes=row_classes)
         sections.append(CaseSection(case, short[case], table, tuple(unstable)))
@@ -117,25 +135,31 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
 
 
 def headroom_rows(run: Run, summaries: pd.DataFrame) -> list[dict]:
-    """The run's load-generator ceiling (wrk against a trivial responder) beside its fastest server.
+    """The run's load-generator ceilings (each tool and mode against a trivial responder) beside the fastest
+    server measured in that mode.
 
-    ratio = generator ceiling / fastest closed-loop server: above 1 the generator had room to spare;
-    near or below 1 the fastest servers were measured at the generator's limit, not their own.
+    ratio = generator ceiling / fastest server in the same mode (closed loop: the `closed` phases, pipelined:
+    the `pipelined` ones): above 1 the generator had room to spare; near or below 1 the fastest servers were
+    measured at the generator's limit, not their own. oha's ceiling caps the open-loop rates.
     """
     headroom = run.meta.get("loadgen_headroom") or {}
-    closed = summaries[(summaries["workload"] == "http_server") & (summaries["metric"] == "qps")
-                       & summaries["case"].str.startswith("closed")]
-    best = closed.loc[closed["median"].idxmax()] if len(closed) else None
+    records = headroom.get("layouts") or [headroom]
+    qps = summaries[(summaries["workload"] == "http_server") & (summaries["metric"] == "qps")]
     rows = []
-    for h in headroom.get("runs", []):
-        row = {"tool": h["tool"], "connections": h["connections"], "qps": h["qps"],
-               "loadgen_cpu": h["loadgen_cpu"], "responder_cpu": h["responder_cpu"], "bottleneck": h["bottleneck"]}
-        if best is not None:
-            row.update(fastest=f"{best['implementation']} [{best['case']}]", fastest_qps=float(best["median"]),
-                       ratio=h["qps"] / float(best["median"]))
-        rows.append(row)
-    if headroom.get("error"):
-        rows.append({"error": headroom["error"]})
+    for record in records:
+        for h in record.get("runs", []):
+            mode = h.get("mode", "closed")
+            row = {"tool": h["tool"], "mode": mode + (f" x{h['pipeline']}" if h.get("pipeline", 1) > 1 else ""),
+                   "connections": h["connections"], "qps": h["qps"], "loadgen_cpu": h["loadgen_cpu"],
+                   "responder_cpu": h["responder_cpu"], "bottleneck": h["bottleneck"]}
+            same = qps[qps["case"].str.startswith(f"{mode},")] if h["tool"] == "wrk" else qps.iloc[0:0]
+            if len(same):
+                best = same.loc[same["median"].idxmax()]
+                row.update(fastest=f"{best['implementation']} [{best['case']}]", fastest_qps=float(best["median"]),
+                           ratio=h["qps"] / float(best["median"]))
+            rows.append(row)
+        if record.get("error"):
+            rows.append({"error": record["error"]})
     return rows
 
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from ..errors import UserError
 from ..manifest import Impl, Variant
+from ..memory import TreeMemory
 from ..process import ChildResult
 
 
@@ -50,6 +51,10 @@ class Running(Protocol):
 
     def memory(self) -> int:
         """Current resident memory in bytes (VmRSS natively, the cgroup's usage in a container)."""
+
+    def tree_memory(self) -> TreeMemory:
+        """Memory of the whole program: RSS and PSS summed over its process tree natively, the
+        cgroup's usage (as `rss`, source "cgroup") in a container."""
 
     def stderr_text(self) -> str: ...
 

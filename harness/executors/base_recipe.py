@@ -22,9 +22,12 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from ..errors import UserError
 from ..manifest import TableReader, check_schema, read_toml
@@ -43,6 +46,34 @@ class RecipeError(Exception):
     """A recipe's host files cannot be had; the message is one line saying what to do."""
 
 
+def dist_closure(names: Sequence[str]) -> list[importlib.metadata.Distribution]:
+    """The distributions `names`, with their requirements (extras left out), as installed next to the harness."""
+    seen: dict[str, importlib.metadata.Distribution] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        key = canonicalize_name(name)
+        if key in seen:
+            continue
+        dist = importlib.metadata.distribution(name)
+        seen[key] = dist
+        for text in dist.requires or ():
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return list(seen.values())
+
+
+def dist_files(dist: importlib.metadata.Distribution, to: str) -> FileList:
+    """A distribution's installed files (no byte code), placed under the site folder `to` in the image."""
+    files = []
+    for rel in dist.files or ():
+        if "__pycache__" in rel.parts or rel.suffix == ".pyc" or rel.parts[0] == "..":
+            continue
+        files.append((Path(dist.locate_file(rel)), f"{to.rstrip('/')}/{rel.as_posix()}"))
+    return files
+
+
 @dataclass(frozen=True)
 class Copy:
     """Files of this host copied into a derived stand-in."""
@@ -54,6 +85,7 @@ class Copy:
     part: str = "file"  # "file": the program itself; "home": the folder above its bin/ (a JDK's home)
     dist: str = ""  # a Python distribution installed next to the harness
     python: str = ""  # "3.11": the harness must run this Python (the distribution has compiled modules)
+    requirements: bool = False  # the distribution's requirements too, as installed here (extras left out)
     hint: str = ""  # what to do when the files are missing
 
     @property
@@ -81,15 +113,10 @@ class Copy:
             raise self._missing(f"distribution '{self.dist}' is built for this harness's Python "
                                 f"{sys.version_info[0]}.{sys.version_info[1]}, the image runs {self.python}")
         try:
-            dist = importlib.metadata.distribution(self.dist)
-        except importlib.metadata.PackageNotFoundError:
-            raise self._missing(f"Python distribution '{self.dist}' is not installed next to the harness") from None
-        files = []
-        for rel in dist.files or ():
-            if "__pycache__" in rel.parts or rel.suffix == ".pyc" or rel.parts[0] == "..":
-                continue
-            files.append((Path(dist.locate_file(rel)), f"{self.to.rstrip('/')}/{rel.as_posix()}"))
-        return files
+            dists = dist_closure([self.dist]) if self.requirements else [importlib.metadata.distribution(self.dist)]
+        except importlib.metadata.PackageNotFoundError as e:
+            raise self._missing(f"Python distribution '{e.name}' is not installed next to the harness") from None
+        return [pair for dist in dists for pair in dist_files(dist, self.to)]
 
 
 @dataclass(frozen=True)
@@ -164,9 +191,13 @@ def load_recipe(path: Path) -> Recipe:
         if part not in PROGRAM_PARTS:
             raise c.fail("part", f"must be one of {', '.join(PROGRAM_PARTS)}")
         python = c.str("python", "the Python version the image runs, e.g. '3.11'", required=False)
+        requirements = c.bool("requirements", "copy the distribution's requirements too (dist only)")
+        if requirements and not dist:
+            raise c.fail("requirements", "goes with 'dist' only")
         if python and not re.fullmatch(r"3\.\d+", python):
             raise c.fail("python", f"must be a Python version like '3.11', not '{python}'")
         copies.append(Copy(source=path, index=i, to=to, program=program, part=part, dist=dist, python=python,
+                           requirements=requirements,
                            hint=c.str("hint", "what to do when the files are missing", required=False)))
         c.reject_unknown()
     if packages and parent:

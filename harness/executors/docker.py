@@ -29,6 +29,7 @@ from ..console import Console
 from ..errors import UserError
 from ..liveness import gone, identity
 from ..manifest import Impl, Variant
+from ..memory import TreeMemory
 from ..vocab import fmt_bytes
 from . import BuildResult, Toolchain, command_line
 from . import expand as expand_placeholders
@@ -327,6 +328,11 @@ class DockerRunning:
             return stats_usage(self.client.api.stats(self.box.id, stream=False))
         except Exception:
             return 0
+
+    def tree_memory(self) -> TreeMemory:
+        """The container's cgroup usage: every process in it, page cache excluded as in `memory`."""
+        usage = self.memory()
+        return TreeMemory(usage, None, 1 if usage else 0, source="cgroup")
 
     def stderr_text(self) -> str:
         if self.result is not None:

@@ -6,11 +6,21 @@ RSS) belongs to that phase alone:
 
 - verification (TechEmpower-style, check.py) on its own process, which must also exit 0 on SIGTERM;
 - a start-up baseline: a process started until ready and stopped, serving nothing;
-- closed loop (wrk) at each connection count: primer, warm-up, measured run; saturation QPS =
-  requests / duration;
+- start-up: `startup_runs` fresh processes, each timed from its start to its first 200 answer;
+- closed loop (wrk) at each connection count, and pipelined (wrk, `pipeline_depth` requests
+  written at once per connection, TechEmpower's plaintext rules) at each pipelined count: a
+  single-connection probe, a primer, a warm-up, then the measured run, which ends once its
+  per-second rate has settled (settle.py); saturation QPS = requests / duration;
 - open loop (oha, coordinated-omission corrected) at each rate, a fraction of this server's best
-  closed-loop QPS, with the connection count that reached it: primer, warm-up, measured run;
-- idle: memory before and with N idle keep-alive connections open.
+  closed-loop QPS (capped below what oha sustains, bound.py), with the connection count that
+  reached it: primer, warm-up, measured run;
+- idle: memory of the server's process tree before and with N idle keep-alive connections open.
+
+A measured load fails the phase (never becomes a figure) when it had socket errors or non-2xx
+answers, when requests were left unanswered (the probe hangs, or the load's one-second rates
+fall to zero for `STALL_SECONDS` while its connections wait), or when its rate is far below what
+one connection got just before (the probe). A closed-loop figure the generator limited is kept,
+flagged load-generator bound (bound.py).
 
 Per-request figures subtract the baseline from the phase process's rusage and divide by every
 request that process answered (primer and warm-up included, as rusage covers them).
@@ -25,49 +35,68 @@ from dataclasses import dataclass
 from ..executors import Executor
 from ..hostinfo import host_flags
 from ..manifest import Impl, ServerProfile, Variant, Workload
+from ..memory import PeakSampler
 from ..outcome import CaseFailure, CaseKey, CaseResult, ProcessRun
 from ..process import ChildResult, Rusage
+from .bound import SATURATED, SHORT_PREFIX, Ceilings, bound_flag, open_target
 from .check import verify_http
 from .client import Connection, ProtocolError
 from .detail import LoadSummary, PhaseDetail
-from .idle import FD_MARGIN, IdleError, measure_idle, raise_fd_limit
+from .idle import IdleError, measure_idle
+from .limits import capacity_problem
 from .loadgen import INSTALL_HINTS, LoadgenError, LoadResult, find_tool
 from .oha import run_oha
 from .server import READY_TIMEOUT, STOP_GRACE, Server, serving
+from .settle import Settling, longest_stall
+from .startup import time_one_start
 from .wrk import run_wrk
 
 PRIMER_SECONDS = 1.0  # a short, light load first, as TechEmpower primes
 PRIMER_CONNECTIONS = 8
 IDLE_PRIMER_REQUESTS = 100  # on one connection before the idle phase's memory baseline
-SATURATED = 0.9  # load generator CPU time / (wall time x its CPUs) from which a phase is flagged
+IDLE_TIMEOUT = 10.0  # seconds for each idle connection's connect and first answer
 SHORT_OF_RATE = 0.95  # achieved / target QPS below which an open-loop phase is flagged
-NEEDS = {"closed": ("wrk",), "open": ("wrk", "oha"), "idle": ()}  # the tools each phase runs
+PROBE_SECONDS = 0.3  # the single-connection probe before a closed-loop load
+PROBE_FACTOR = 10.0  # a closed-loop rate below probe rate / this fails the phase
+STALL_SECONDS = 2  # consecutive one-second intervals with no answer that fail a closed-loop phase
+NEEDS = {"startup": (), "closed": ("wrk",), "pipelined": ("wrk",), "open": ("wrk", "oha"), "idle": ()}
+LOADS = ("closed", "pipelined", "open")
 
 
 @dataclass(frozen=True)
 class Phase:
-    kind: str  # "closed", "open" or "idle"
+    kind: str  # "startup", "closed", "pipelined", "open" or "idle"
     connections: int = 0
     rate: float = 0.0
+    runs: int = 0  # start-up: how many starts
+    pipeline: int = 1  # pipelined: requests written at once per connection
 
     @property
     def label(self) -> str:
         """The case label, shared by every implementation: `closed,connections=64`, `open,rate=0.5`."""
         if self.kind == "open":
             return f"open,rate={self.rate:g}"
+        if self.kind == "startup":
+            return "startup"
         return f"{self.kind},connections={self.connections}"
 
 
 def phase_params(phase: Phase | None, profile: ServerProfile) -> dict[str, int | str | float]:
     """What a phase is, as a case's parameters: `phase`, its connections or rate, its durations."""
     p: dict[str, int | str | float] = {"phase": phase.kind if phase else "verify"}
-    if phase and phase.kind == "open":
+    if phase is None:
+        return p
+    if phase.kind == "open":
         p["rate"] = phase.rate
-    elif phase:
+    elif phase.kind == "startup":
+        p["runs"] = phase.runs
+    else:
         p["connections"] = phase.connections
-    if phase and phase.kind != "idle":
-        p.update(duration=profile.duration, warmup=profile.warmup)
-    elif phase:
+    if phase.kind == "pipelined":
+        p["pipeline"] = phase.pipeline
+    if phase.kind in LOADS:
+        p.update(min_duration=profile.min_duration, max_duration=profile.longest, warmup=profile.warmup)
+    elif phase.kind == "idle":
         p["hold"] = profile.idle_hold
     return p
 
@@ -77,11 +106,17 @@ def phase_of(params: Mapping[str, object]) -> Phase:
     kind = str(params["phase"])
     if kind == "open":
         return Phase(kind, rate=float(params["rate"]))  # type: ignore[arg-type]
-    return Phase(kind, connections=int(params["connections"]))  # type: ignore[call-overload]
+    if kind == "startup":
+        return Phase(kind, runs=int(params["runs"]))  # type: ignore[call-overload]
+    return Phase(kind, connections=int(params["connections"]),  # type: ignore[call-overload]
+                 pipeline=int(params.get("pipeline", 1)))  # type: ignore[call-overload]
 
 
 def phases_for(profile: ServerProfile) -> tuple[Phase, ...]:
-    return (tuple(Phase("closed", connections=c) for c in profile.connections)
+    return (((Phase("startup", runs=profile.startup_runs),) if profile.startup_runs else ())
+            + tuple(Phase("closed", connections=c) for c in profile.connections)
+            + tuple(Phase("pipelined", connections=c, pipeline=profile.pipeline_depth)
+                    for c in profile.pipelined_connections)
             + tuple(Phase("open", rate=r) for r in profile.rates)
             + ((Phase("idle", connections=profile.idle_connections),) if profile.idle_connections else ()))
 
@@ -113,6 +148,12 @@ class Setup:
     cpus_load: tuple[int, ...]
     executor_name: str
     slack: float  # seconds: the ready timeout, and how long a load process may overrun its duration
+    ceilings: Ceilings | None = None  # the generators' ceilings in this CPU layout (bound.py)
+
+    @property
+    def settling(self) -> Settling:
+        p = self.profile
+        return Settling(p.min_duration, p.longest, max(1, round(p.settle_window)), p.settle_tolerance)
 
     def key(self, label: str) -> CaseKey:
         return CaseKey(self.workload.name, label, self.impl.id, self.variant.name)
@@ -125,10 +166,11 @@ class Setup:
         return p
 
     def result(self, label: str, params: Mapping[str, int | str | float], status: str, error: str = "", *,
-               began: float | None = None, server: ChildResult | None = None, baseline: Rusage | None = None,
-               detail: PhaseDetail | None = None, flags: Sequence[str] = ()) -> CaseResult:
-        ok = server and status == "ok"
-        processes = (ProcessRun((), server.rusage, server.wall, server.cgroup_peak),) if ok else ()
+               began: float | None = None, server: ChildResult | Sequence[ChildResult] | None = None,
+               baseline: Rusage | None = None, detail: PhaseDetail | None = None,
+               flags: Sequence[str] = ()) -> CaseResult:
+        servers = [server] if isinstance(server, ChildResult) else list(server or ())
+        processes = tuple(ProcessRun((), s.rusage, s.wall, s.cgroup_peak) for s in servers) if status == "ok" else ()
         return CaseResult(
             key=self.key(label), language=self.impl.language, model=self.impl.model, params=dict(params),
             status=status, error=error, operations=detail.requests_served if detail else 0, processes=processes,
@@ -139,13 +181,18 @@ class Setup:
     def serving(self):
         return serving(self.executor, self.impl, self.variant, self.cpus_server, ready_timeout=self.slack)
 
+    def start(self, port: int):
+        """Start a server on `port` without waiting for it (the start-up phase times that)."""
+        args = ["http_server", "--port", str(port), "--cpus", str(len(self.cpus_server))]
+        return self.executor.start(self.impl, self.variant, args, cpus=self.cpus_server)
+
 
 def _checked(load: LoadResult, server: Server, during: str) -> LoadResult:
     server.check_alive(during)
     problems = load.problems()
     if problems:
         raise CaseFailure("verify_failed", f"{during}: {'; '.join(problems)} ({load.tool}, {load.requests} "
-                                           "requests)")
+                                           f"requests){server.stderr_note()}")
     return load
 
 
@@ -176,29 +223,85 @@ def _baseline(setup: Setup) -> Rusage:
     return server.stop().rusage
 
 
+def probe_rate(port: int, seconds: float = PROBE_SECONDS) -> tuple[int, float]:
+    """(requests, requests per second) on one keep-alive connection, one request at a time, for `seconds`.
+
+    CaseFailure when the server stops answering: a request it leaves hanging shows here, before
+    any load, as the request number that got no response.
+    """
+    done = 0
+    began = time.perf_counter()
+    try:
+        with Connection(port) as conn:
+            while (elapsed := time.perf_counter() - began) < seconds or done == 0:
+                r = conn.get("/plaintext")
+                if r.status != 200:
+                    raise CaseFailure("verify_failed", f"the single-connection probe before the load: request "
+                                                       f"{done + 1} answered {r.status}, expected 200")
+                done += 1
+    except ProtocolError as e:
+        raise CaseFailure("verify_failed", f"the single-connection probe before the load: request {done + 1} on "
+                                           f"one keep-alive connection: {e}") from None
+    return done, done / max(elapsed, 1e-6)
+
+
+def _broken(load: LoadResult, connections: int, probe_qps: float) -> str | None:
+    """Why a measured closed-loop load counts as broken (requests left unanswered, a collapsed rate), or None.
+
+    A closed-loop connection sends its next request only once the last is answered, so a server
+    that leaves requests hanging shows no socket error until wrk's 8 s timeout, longer than many
+    phases: it shows instead as a load whose one-second rates fall to zero while every
+    connection waits, or as a rate far below what one connection got just before the load.
+    """
+    if load.requests == 0:
+        return (f"the measured load completed no request in {load.duration:.1f} s on {connections} connections: "
+                "the server left every request unanswered")
+    rates = load.settled.rates if load.settled else ()
+    stall = longest_stall(rates)
+    if stall >= STALL_SECONDS:
+        return (f"requests left unanswered: nothing was answered for {stall} consecutive seconds of the measured "
+                f"load while {connections} connections waited (one-second rates "
+                f"{', '.join(f'{r:,.0f}' for r in rates)} req/s)")
+    if probe_qps > 0 and load.rate < probe_qps / PROBE_FACTOR:
+        return (f"the measured rate collapsed: {load.rate:,.1f} req/s on {connections} connections, below "
+                f"1/{PROBE_FACTOR:g} of the {probe_qps:,.0f} req/s one connection got, one request at a time, just "
+                "before the load (requests left unanswered hold their connections)")
+    return None
+
+
 def _closed(setup: Setup, phase: Phase, wrk: str, baseline: Rusage) -> CaseResult:
+    """A closed-loop phase, pipelined or not."""
     began = time.perf_counter()
     prof = setup.profile
     kw = dict(cpus=setup.cpus_load, timeout=setup.slack)
     warm = None
-    with setup.serving() as server:
+    with setup.serving() as server, PeakSampler(server.running.tree_memory) as sampler:
+        probed, probe = probe_rate(server.port)
         primer = _checked(run_wrk(wrk, server.port, connections=min(PRIMER_CONNECTIONS, phase.connections),
                                   duration=PRIMER_SECONDS, **kw), server, "the primer")
         if prof.warmup:
-            warm = _checked(run_wrk(wrk, server.port, connections=phase.connections, duration=prof.warmup, **kw),
-                            server, "the warm-up")
-        load = _checked(run_wrk(wrk, server.port, connections=phase.connections, duration=prof.duration, **kw),
-                        server, "the measured load")
+            warm = _checked(run_wrk(wrk, server.port, connections=phase.connections, duration=prof.warmup,
+                                    pipeline=phase.pipeline, **kw), server, "the warm-up")
+        load = _checked(run_wrk(wrk, server.port, connections=phase.connections, duration=prof.min_duration,
+                                pipeline=phase.pipeline, settling=setup.settling, **kw), server, "the measured load")
         server.check_quiet()
     stopped = server.stop()
-    served = primer.requests + (warm.requests if warm else 0) + load.requests
+    broken = _broken(load, phase.connections, probe)
+    if broken:
+        raise CaseFailure("verify_failed", broken)
+    served = probed + primer.requests + (warm.requests if warm else 0) + load.requests
     loadgen_cpu = load.cpu_utilisation / len(setup.cpus_load)
+    ceiling = setup.ceilings.of("wrk", phase.pipeline, phase.connections) if setup.ceilings else None
     loadavg, flags = host_flags()
-    if loadgen_cpu >= SATURATED:
-        flags.append(f"load generator saturated: wrk kept {loadgen_cpu:.0%} of its {len(setup.cpus_load)} CPU(s) "
-                     "busy; the server may be faster than measured")
-    detail = PhaseDetail("closed", served, loadavg, stopped.returncode, load=load, primer=LoadSummary.of(primer),
-                         warmup=LoadSummary.of(warm), loadgen_cpu=round(loadgen_cpu, 4))
+    bound = bound_flag("wrk", loadgen_cpu, len(setup.cpus_load), load.rate, ceiling)
+    if bound:
+        flags.insert(0, bound)
+    if load.settled is not None and load.settled.reason == "max_duration":
+        flags.append(f"rate did not settle: {load.settled.describe()}")
+    detail = PhaseDetail(phase.kind, served, loadavg, stopped.returncode, load=load, primer=LoadSummary.of(primer),
+                         warmup=LoadSummary.of(warm), loadgen_cpu=round(loadgen_cpu, 4), bound=bound is not None,
+                         ceiling_qps=round(ceiling.qps, 1) if ceiling else None, probe_qps=round(probe, 1),
+                         peak_memory=sampler.peaks())
     return setup.result(phase.label, setup.params(phase), "ok", began=began, server=stopped, baseline=baseline,
                         detail=detail, flags=flags)
 
@@ -207,16 +310,17 @@ def _open(setup: Setup, phase: Phase, wrk: str, oha: str, baseline: Rusage, best
           connections: int) -> CaseResult:
     began = time.perf_counter()
     prof = setup.profile
-    target = phase.rate * best_qps
+    ceiling = setup.ceilings.of("oha", 1, connections) if setup.ceilings else None
+    target, reference, why = open_target(phase.rate, best_qps, ceiling)
     kw = dict(cpus=setup.cpus_load, timeout=setup.slack)
     warm = None
-    with setup.serving() as server:
+    with setup.serving() as server, PeakSampler(server.running.tree_memory) as sampler:
         primer = _checked(run_wrk(wrk, server.port, connections=PRIMER_CONNECTIONS, duration=PRIMER_SECONDS, **kw),
                           server, "the primer")
         if prof.warmup:
             warm = _checked(run_oha(oha, server.port, rate=target, connections=connections, duration=prof.warmup,
                                     per_request=False, **kw), server, "the warm-up")
-        load = _checked(run_oha(oha, server.port, rate=target, connections=connections, duration=prof.duration,
+        load = _checked(run_oha(oha, server.port, rate=target, connections=connections, duration=prof.min_duration,
                                 **kw), server, "the measured load")
         server.check_quiet()
     stopped = server.stop()
@@ -225,15 +329,23 @@ def _open(setup: Setup, phase: Phase, wrk: str, oha: str, baseline: Rusage, best
     # the warm-up at the same rate, which keeps no rows, gives the generator's utilisation.
     loadgen_cpu = warm.cpu_utilisation / len(setup.cpus_load) if warm else None
     loadavg, flags = host_flags()
+    short = load.qps < SHORT_OF_RATE * target
+    if short:
+        flags.insert(0, f"{SHORT_PREFIX} achieved {load.qps:,.0f} req/s of the {target:,.0f} req/s asked; its "
+                        "latencies describe a backlog, not the server at this rate (kept in run.json, not reported)")
     if loadgen_cpu is not None and loadgen_cpu >= SATURATED:
         flags.append(f"load generator saturated: oha kept {loadgen_cpu:.0%} of its {len(setup.cpus_load)} CPU(s) "
                      "busy at this rate in the warm-up")
-    if load.qps < SHORT_OF_RATE * target:
-        flags.append(f"achieved {load.qps:.0f} req/s of the {target:.0f} req/s asked")
+    if reference != best_qps:
+        flags.append(f"rate is a fraction of {why}")
+    if ceiling is None:
+        flags.append("oha's ceiling was not measured: the target was not capped to what it sustains")
     detail = PhaseDetail("open", served, loadavg, stopped.returncode, load=load, primer=LoadSummary.of(primer),
                          warmup=LoadSummary.of(warm),
                          loadgen_cpu=None if loadgen_cpu is None else round(loadgen_cpu, 4),
-                         target_qps=round(target, 1))
+                         target_qps=round(target, 1), reference_qps=round(reference, 1), reference=why,
+                         rate_short=short, ceiling_qps=round(ceiling.qps, 1) if ceiling else None,
+                         peak_memory=sampler.peaks())
     params = setup.params(phase, target_qps=round(target, 1), connections=connections)
     return setup.result(phase.label, params, "ok", began=began, server=stopped, baseline=baseline, detail=detail,
                         flags=flags)
@@ -241,7 +353,7 @@ def _open(setup: Setup, phase: Phase, wrk: str, oha: str, baseline: Rusage, best
 
 def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
     began = time.perf_counter()
-    with setup.serving() as server:
+    with setup.serving() as server, PeakSampler(server.running.tree_memory) as sampler:
         try:
             with Connection(server.port) as conn:
                 for _ in range(IDLE_PRIMER_REQUESTS):
@@ -250,18 +362,29 @@ def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
             server.check_alive("the idle phase's primer")
             raise CaseFailure("verify_failed", f"the idle phase's primer: {e}") from None
         try:
-            m = measure_idle(server.port, phase.connections, server.running.memory, timeout=setup.slack,
-                             hold=setup.profile.idle_hold)
+            m = measure_idle(server.port, phase.connections, server.running.tree_memory,
+                             timeout=min(IDLE_TIMEOUT, setup.slack), hold=setup.profile.idle_hold)
         except IdleError as e:
-            server.check_alive("the idle connections")
-            raise CaseFailure("verify_failed", str(e)) from None
+            server.check_alive(f"the idle connections ({e})")
+            raise CaseFailure("verify_failed",
+                              f"{phase.connections} idle connections: {e}{server.stderr_note()}") from None
         server.check_alive("the idle connections")
     stopped = server.stop()
     served = IDLE_PRIMER_REQUESTS + phase.connections
     loadavg, flags = host_flags()
-    detail = PhaseDetail("idle", served, loadavg, stopped.returncode, idle=m)
+    detail = PhaseDetail("idle", served, loadavg, stopped.returncode, idle=m, peak_memory=sampler.peaks())
     return setup.result(phase.label, setup.params(phase), "ok", began=began, server=stopped, baseline=baseline,
                         detail=detail, flags=flags)
+
+
+def _startup(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
+    began = time.perf_counter()
+    starts = [time_one_start(setup.start, setup.cpus_load, setup.slack) for _ in range(phase.runs)]
+    loadavg, flags = host_flags()
+    detail = PhaseDetail("startup", len(starts), loadavg, 0,
+                         startup_seconds=tuple(round(s.seconds, 6) for s in starts))
+    return setup.result(phase.label, setup.params(phase), "ok", began=began, server=[s.process for s in starts],
+                        baseline=baseline, detail=detail, flags=flags)
 
 
 def _guard(setup: Setup, phase: Phase, run: Callable[..., CaseResult], *args: object) -> CaseResult:
@@ -298,7 +421,7 @@ def measure_phases(setup: Setup, phases: Sequence[Phase]) -> Iterator[CaseResult
     except CaseFailure as f:
         yield from status_cases(setup, phases, f.status, f"start-up baseline: {f}")
         return
-    best: tuple[float, int] | None = None  # (qps, connections)
+    best: tuple[float, int] | None = None  # (qps, connections) of the best non-pipelined closed loop
     for phase in phases:
         missing = [t for t in NEEDS[phase.kind] if tools[t] is None]
         if missing:
@@ -306,15 +429,14 @@ def measure_phases(setup: Setup, phases: Sequence[Phase]) -> Iterator[CaseResult
                                "; ".join(f"{t} not found: {INSTALL_HINTS[t]}" for t in missing))
             continue
         connections = best[1] if phase.kind == "open" and best else phase.connections
-        try:
-            raise_fd_limit(connections + FD_MARGIN)
-        except IdleError as e:
-            yield setup.result(phase.label, setup.params(phase), "skipped", str(e))
+        problem = capacity_problem(connections) if connections else None
+        if problem:
+            yield setup.result(phase.label, setup.params(phase), "skipped", f"this host: {problem}")
             continue
-        if phase.kind == "closed":
+        if phase.kind in ("closed", "pipelined"):
             r = _guard(setup, phase, _closed, wrk, baseline)
-            if r.status == "ok" and r.detail and r.detail.load:
-                qps = r.detail.load.qps
+            if phase.kind == "closed" and r.status == "ok" and r.detail and r.detail.load:
+                qps = r.detail.load.rate
                 if best is None or qps > best[0]:
                     best = (qps, phase.connections)
         elif phase.kind == "open":
@@ -324,6 +446,8 @@ def measure_phases(setup: Setup, phases: Sequence[Phase]) -> Iterator[CaseResult
                                    "(every closed-loop phase failed, or none ran before it)")
                 continue
             r = _guard(setup, phase, _open, wrk, oha, baseline, *best)
+        elif phase.kind == "startup":
+            r = _guard(setup, phase, _startup, baseline)
         else:
             r = _guard(setup, phase, _idle, baseline)
         yield r
@@ -344,14 +468,14 @@ def iter_server_cases(setup: Setup) -> Iterator[CaseResult]:
 
 def run_server_cases(executor: Executor, impl: Impl, variant: Variant, workload: Workload, profile: str,
                      cpus_server: Sequence[int], cpus_load: Sequence[int], *, timeout: float | None = None,
-                     executor_name: str | None = None) -> list[CaseResult]:
+                     executor_name: str | None = None, ceilings: Ceilings | None = None) -> list[CaseResult]:
     """Every case of one implementation variant on a server workload, in order."""
     return list(iter_server_cases(make_setup(executor, impl, variant, workload, profile, cpus_server, cpus_load,
-                                             timeout=timeout, executor_name=executor_name)))
+                                             timeout=timeout, executor_name=executor_name, ceilings=ceilings)))
 
 
 def make_setup(executor: Executor, impl: Impl, variant: Variant, workload: Workload, profile: str,
                cpus_server: Sequence[int], cpus_load: Sequence[int], *, timeout: float | None = None,
-               executor_name: str | None = None) -> Setup:
+               executor_name: str | None = None, ceilings: Ceilings | None = None) -> Setup:
     return Setup(executor, impl, variant, workload, workload.servers[profile], tuple(cpus_server), tuple(cpus_load),
-                 executor_name or executor.name, timeout or READY_TIMEOUT)
+                 executor_name or executor.name, timeout or READY_TIMEOUT, ceilings)

@@ -11,6 +11,9 @@ the others; each problem is one precise message. The rules (workloads/http_serve
 - a Date header that is an IMF-fixdate (RFC 9110), close to the harness's clock, and later on
   a request made more than a second after the first;
 - several requests, and two sent back to back before reading, are answered on one connection;
+- a pipelined burst (TechEmpower's plaintext rules): 16 requests written with one send are
+  answered by 16 correct responses, in order; two of them ask for an unknown path, so a server
+  that answers out of order (or drops or repeats a request) shows 404 and 200 in the wrong places;
 - an unknown path answers 404 with Content-Length;
 - `Connection: close` from the client closes the connection after the response.
 """
@@ -30,6 +33,8 @@ UNKNOWN_PATH = "/cmbench-no-such-path"
 BODY = b"Hello, World!"
 CONTENT_TYPE = re.compile(r"text/plain(; ?charset=(UTF|utf)-8)?")
 KEEPALIVE_REQUESTS = 5
+PIPELINE_DEPTH = 16  # TechEmpower's plaintext test pipelines 16 requests per connection
+PIPELINE_NOT_FOUND = (5, 11)  # 0-based positions in the burst that ask for the unknown path
 DATE_WAIT = 1.1  # seconds between the two requests whose Date headers must differ
 DATE_SKEW = 5.0  # seconds a Date may differ from the harness's clock
 CLOSE_WAIT = 2.0  # seconds the server has to close after `Connection: close`
@@ -135,6 +140,41 @@ def _check_back_to_back(port: int, problems: list[str]) -> None:
                                            f"request {k} of 2 sent back to back before reading")
 
 
+def pipelined_burst(port: int, depth: int = PIPELINE_DEPTH) -> tuple[bytes, list[int]]:
+    """The bytes of a pipelined burst and the status each response must have, in order."""
+    paths = [UNKNOWN_PATH if k in PIPELINE_NOT_FOUND else PATH for k in range(depth)]
+    return b"".join(request_bytes(p, port) for p in paths), [404 if p == UNKNOWN_PATH else 200 for p in paths]
+
+
+def _check_pipelined(port: int, problems: list[str]) -> None:
+    burst, statuses = pipelined_burst(port)
+    depth = len(statuses)
+    expected = " ".join(map(str, statuses))
+    received: list[int] = []
+    with Connection(port, READ_TIMEOUT) as conn:
+        conn.send(burst)
+        for k, want in enumerate(statuses):
+            burst = f"pipelined burst of {depth} requests in one send"
+            where = f"{burst}, response {k + 1}"
+            try:
+                r = conn.read_response()
+            except ProtocolError as e:
+                got = " ".join(map(str, received)) or "nothing"
+                problems.append(f"{burst}: {e}; expected {depth} responses in order (statuses {expected}), "
+                                f"received {len(received)} ({got}): the server does not answer pipelined "
+                                "requests")
+                return
+            received.append(r.status)
+            if r.status != want:
+                problems.append(f"{where}: status {r.status}, expected {want} (request {k + 1} asked for "
+                                f"{UNKNOWN_PATH if want == 404 else PATH}); expected statuses in order {expected}, "
+                                f"received so far {' '.join(map(str, received))}: responses out of order")
+                return
+            if want == 200 and r.body != BODY:  # the other rules are checked once, on their own connection
+                problems.append(f"{where}: body {r.body[:60]!r}, expected exactly {BODY!r}")
+                return
+
+
 def _check_not_found(port: int, problems: list[str]) -> None:
     with Connection(port, READ_TIMEOUT) as conn:
         r = conn.get(UNKNOWN_PATH)
@@ -154,6 +194,7 @@ def _check_close(port: int, problems: list[str]) -> None:
 CHECKS: dict[str, Callable[[int, Clock, list[str]], None]] = {
     "plaintext, Date and keep-alive": _check_keepalive_and_date,
     "two requests back to back": lambda port, clock, problems: _check_back_to_back(port, problems),
+    "pipelined burst": lambda port, clock, problems: _check_pipelined(port, problems),
     "unknown path": lambda port, clock, problems: _check_not_found(port, problems),
     "Connection: close": lambda port, clock, problems: _check_close(port, problems),
 }

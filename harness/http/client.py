@@ -53,6 +53,7 @@ class Connection:
             raise ProtocolError(f"cannot connect to 127.0.0.1:{port}: {e.strerror or e}") from None
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
+        self.responses = 0  # responses read so far on this connection
 
     def __enter__(self) -> Connection:
         return self
@@ -85,6 +86,15 @@ class Connection:
         self.buffer += chunk
 
     def read_response(self) -> Response:
+        """The next response; ProtocolError naming which response of the connection went wrong."""
+        try:
+            response = self._read_response()
+        except ProtocolError as e:
+            raise ProtocolError(f"response {self.responses + 1} on one connection: {e}") from None
+        self.responses += 1
+        return response
+
+    def _read_response(self) -> Response:
         while b"\r\n\r\n" not in self.buffer:
             if len(self.buffer) > MAX_HEAD:
                 raise ProtocolError(f"no end of headers (blank line) within {MAX_HEAD} bytes")

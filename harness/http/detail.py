@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..memory import MemoryPeaks
 from .idle import IdleMeasurement
 from .loadgen import LoadResult
 
-DETAIL_SCHEMA = 1
+DETAIL_SCHEMA = 2  # 2: bound, ceiling, probe, peak memory, start-up times, open-loop reference
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,9 @@ class LoadSummary:
 
 @dataclass(frozen=True)
 class PhaseDetail:
-    """One measured server phase: closed or open loop (`load`) or idle connections (`idle`)."""
+    """One measured server phase: start-up, closed or pipelined or open loop (`load`), or idle connections."""
 
-    phase: str  # "closed", "open" or "idle"
+    phase: str  # "startup", "closed", "pipelined", "open" or "idle"
     requests_served: int  # every request the phase's server process answered (primer and warm-up too)
     host_loadavg: tuple[float, ...] = ()
     server_exit: int | None = None
@@ -54,21 +55,37 @@ class PhaseDetail:
     loadgen_cpu: float | None = None  # the generator's CPU time / (wall x its CPUs)
     target_qps: float | None = None  # open loop: the rate asked
     idle: IdleMeasurement | None = None
+    bound: bool = False  # closed/pipelined: the load generator, not the server, set the rate (bound.py)
+    ceiling_qps: float | None = None  # the generator's ceiling in this layout that the rate was compared with
+    probe_qps: float | None = None  # one connection, one request at a time, just before the load
+    reference_qps: float | None = None  # open loop: the rate the fractions apply to
+    reference: str = ""  # open loop: what that rate is (the server's saturation or the generator's cap)
+    rate_short: bool = False  # open loop: achieved below the target (its latencies are not the server's)
+    peak_memory: MemoryPeaks | None = None  # the server tree's largest memory readings during the phase
+    startup_seconds: tuple[float, ...] = ()  # start-up phase: process start -> first 200 response, per start
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema": DETAIL_SCHEMA, "phase": self.phase, "requests_served": self.requests_served,
                                "host_loadavg": list(self.host_loadavg), "server_exit": self.server_exit}
         if self.load is not None:
             out.update(load=self.load.as_dict(), primer=_or_none(self.primer), warmup=_or_none(self.warmup),
-                       loadgen_cpu=self.loadgen_cpu)
+                       loadgen_cpu=self.loadgen_cpu, bound=self.bound, ceiling_qps=self.ceiling_qps,
+                       probe_qps=self.probe_qps)
         if self.target_qps is not None:
-            out["target_qps"] = self.target_qps
+            out.update(target_qps=self.target_qps, reference_qps=self.reference_qps, reference=self.reference,
+                       rate_short=self.rate_short)
         if self.idle is not None:
             out["idle"] = self.idle.as_dict()
+        if self.peak_memory is not None:
+            out["peak_memory"] = {"rss": self.peak_memory.rss, "pss": self.peak_memory.pss,
+                                  "samples": self.peak_memory.samples}
+        if self.startup_seconds:
+            out["startup_seconds"] = list(self.startup_seconds)
         return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PhaseDetail:
+        peak = d.get("peak_memory")
         return cls(
             phase=d["phase"], requests_served=int(d["requests_served"]),
             host_loadavg=tuple(float(x) for x in d.get("host_loadavg", ())), server_exit=d.get("server_exit"),
@@ -76,6 +93,11 @@ class PhaseDetail:
             primer=LoadSummary.from_dict(d.get("primer")), warmup=LoadSummary.from_dict(d.get("warmup")),
             loadgen_cpu=d.get("loadgen_cpu"), target_qps=d.get("target_qps"),
             idle=IdleMeasurement.from_dict(d["idle"]) if d.get("idle") else None,
+            bound=bool(d.get("bound", False)), ceiling_qps=d.get("ceiling_qps"), probe_qps=d.get("probe_qps"),
+            reference_qps=d.get("reference_qps"), reference=d.get("reference", ""),
+            rate_short=bool(d.get("rate_short", False)),
+            peak_memory=MemoryPeaks(int(peak["rss"]), peak.get("pss"), int(peak["samples"])) if peak else None,
+            startup_seconds=tuple(float(x) for x in d.get("startup_seconds", ())),
         )
 
 

@@ -2,10 +2,12 @@
 
 A measured server's throughput counts only if the generator had room to ask for more. This
 runs each generator, closed loop, on the load CPUs against responder.c (an epoll server that
-answers a fixed response and parses nothing) on the server CPUs, and reports the rate and both
-sides' CPU utilisation. When the generator is at ~1.0 CPU per CPU and the responder is not,
-that rate is the generator's ceiling: a server measured near it is limited by the generator.
-Each closed-loop phase of a run also records the generator's utilisation (`loadgen_cpu`).
+answers a fixed response to every request it finds and parses nothing else) on the server
+CPUs, and reports the rate and both sides' CPU utilisation; wrk also pipelined (16 requests per
+connection written at once, as the pipelined phases send them). When the generator is at ~1.0
+CPU per CPU and the responder is not, that rate is the generator's ceiling: a server measured
+near it is limited by the generator (bound.py). A run records these ceilings in run.json
+(`loadgen_headroom`) and each closed-loop phase its generator's utilisation (`loadgen_cpu`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ def responder_path() -> Path:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """One headroom measurement to take: a tool, a connection count, a pipelining depth."""
+
+    tool: str
+    connections: int
+    pipeline: int = 1
+
+
+@dataclass(frozen=True)
 class Headroom:
     tool: str
     connections: int
@@ -47,6 +58,14 @@ class Headroom:
         return self.load.cpu_utilisation / self.load_cpus
 
     @property
+    def pipeline(self) -> int:
+        return self.load.pipeline
+
+    @property
+    def mode(self) -> str:
+        return "pipelined" if self.pipeline > 1 else "closed"
+
+    @property
     def bottleneck(self) -> str:
         gen = self.loadgen_cpu >= SATURATED
         srv = self.responder_cpu >= SATURATED
@@ -57,13 +76,14 @@ class Headroom:
         return "both" if gen else "neither (kernel or scheduling)"
 
     def as_dict(self) -> dict[str, object]:
-        return {"tool": self.tool, "connections": self.connections, "qps": round(self.load.qps, 1),
+        return {"tool": self.tool, "mode": self.mode, "pipeline": self.pipeline, "connections": self.connections,
+                "qps": round(self.load.qps, 1),
                 "loadgen_cpu": round(self.loadgen_cpu, 3), "responder_cpu": round(self.responder_cpu, 3),
                 "server_cpus": self.server_cpus, "load_cpus": self.load_cpus, "bottleneck": self.bottleneck,
                 "errors": self.load.errors.total + self.load.non_2xx}
 
 
-def _one(tool: str, path: str, connections: int, cpus_server: Sequence[int], cpus_load: Sequence[int],
+def _one(path: str, probe: Probe, cpus_server: Sequence[int], cpus_load: Sequence[int],
          duration: float) -> Headroom:
     port = free_port()
     responder = RunningChild([str(responder_path()), "--port", str(port), "--threads", str(len(cpus_server))],
@@ -72,46 +92,59 @@ def _one(tool: str, path: str, connections: int, cpus_server: Sequence[int], cpu
         line = responder.read_line(READY_TIMEOUT)
         if not line or '"ready": true' not in line:
             raise UserError(f"{SOURCE}: the responder did not start: {responder.stderr_text().strip()[-200:]}")
-        if tool == "wrk":
-            load = run_wrk(path, port, connections=connections, duration=duration, cpus=cpus_load,
-                           timeout=READY_TIMEOUT)
+        if probe.tool == "wrk":
+            load = run_wrk(path, port, connections=probe.connections, duration=duration, cpus=cpus_load,
+                           timeout=READY_TIMEOUT, pipeline=probe.pipeline)
         else:
-            load = run_oha(path, port, rate=None, connections=connections, duration=duration, cpus=cpus_load,
+            load = run_oha(path, port, rate=None, connections=probe.connections, duration=duration, cpus=cpus_load,
                            timeout=READY_TIMEOUT, per_request=False)
     finally:
         stopped = responder.stop()
     ru = stopped.rusage
     busy = (ru.user + ru.system) / (load.wall * len(cpus_server)) if load.wall else 0.0
-    return Headroom(tool, connections, load, busy, len(cpus_server), len(cpus_load))
+    return Headroom(probe.tool, probe.connections, load, busy, len(cpus_server), len(cpus_load))
 
 
-def measure_headroom(cpus_server: Sequence[int], cpus_load: Sequence[int], *, duration: float,
-                     connections: Sequence[int], tools: Sequence[str] = ("wrk", "oha")) -> list[Headroom]:
-    """Each available tool at each connection count against the responder; UserError when no tool is found."""
+def probes_for(connections: Sequence[int], tools: Sequence[str] = ("wrk", "oha"),
+               pipelined: Sequence[int] = (), pipeline: int = 16) -> list[Probe]:
+    """Each tool at each connection count, then wrk pipelined at `pipelined` counts."""
+    out = [Probe(t, c) for t in tools for c in connections]
+    if "wrk" in tools:
+        out += [Probe("wrk", c, pipeline) for c in pipelined]
+    return out
+
+
+def measure_probes(cpus_server: Sequence[int], cpus_load: Sequence[int], *, duration: float,
+                   probes: Sequence[Probe]) -> list[Headroom]:
+    """Each probe whose tool is installed, against the responder; UserError when no tool is found."""
+    tools = tuple(dict.fromkeys(p.tool for p in probes))
     found = {t: find_tool(t) for t in tools}
     if not any(found.values()):
         raise UserError("no load generator found: " + "; ".join(f"{t}: {INSTALL_HINTS[t]}" for t in tools))
-    out = []
-    for tool, path in found.items():
-        if path is None:
-            continue
-        for c in connections:
-            out.append(_one(tool, path, c, cpus_server, cpus_load, duration))
-    return out
+    return [_one(found[p.tool], p, cpus_server, cpus_load, duration) for p in probes if found[p.tool]]
+
+
+def measure_headroom(cpus_server: Sequence[int], cpus_load: Sequence[int], *, duration: float,
+                     connections: Sequence[int], tools: Sequence[str] = ("wrk", "oha"),
+                     pipelined: Sequence[int] = (), pipeline: int = 16) -> list[Headroom]:
+    """Each available tool at each connection count (and wrk pipelined at `pipelined`) against the responder."""
+    return measure_probes(cpus_server, cpus_load, duration=duration,
+                          probes=probes_for(connections, tools, pipelined, pipeline))
 
 
 def headroom_table(results: Sequence[Headroom]) -> str:
     """The measurements and what they mean, for the terminal."""
     from ..vocab import fmt_rate, render_table
 
-    rows = [[h.tool, str(h.connections), fmt_rate(h.load.qps), f"{h.loadgen_cpu:.2f}", f"{h.responder_cpu:.2f}",
-             h.bottleneck, str(h.load.errors.total + h.load.non_2xx)] for h in results]
-    text = render_table(["generator", "connections", "QPS", "generator CPU", "responder CPU", "bottleneck",
+    rows = [[h.tool, h.mode if h.pipeline == 1 else f"{h.mode} x{h.pipeline}", str(h.connections),
+             fmt_rate(h.load.qps), f"{h.loadgen_cpu:.2f}", f"{h.responder_cpu:.2f}", h.bottleneck,
+             str(h.load.errors.total + h.load.non_2xx)] for h in results]
+    text = render_table(["generator", "mode", "connections", "QPS", "generator CPU", "responder CPU", "bottleneck",
                          "errors"], rows)
     lines = [text, ""]
-    for tool in dict.fromkeys(h.tool for h in results):
-        best = max((h for h in results if h.tool == tool), key=lambda h: h.load.qps)
-        rate = f"{tool}: up to {fmt_rate(best.load.qps)} on {best.load_cpus} CPU(s)"
+    for tool, mode in dict.fromkeys((h.tool, h.mode) for h in results):
+        best = max((h for h in results if (h.tool, h.mode) == (tool, mode)), key=lambda h: h.load.qps)
+        rate = f"{tool} ({mode}): up to {fmt_rate(best.load.qps)} on {best.load_cpus} CPU(s)"
         if best.bottleneck == "load generator":
             lines.append(f"{rate}, its ceiling: a server measured near this rate is limited by the generator")
         elif best.bottleneck == "responder":

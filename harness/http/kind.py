@@ -7,6 +7,7 @@ the open-loop rates are fractions of the best closed-loop throughput measured be
 from __future__ import annotations
 
 import os
+import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -15,9 +16,12 @@ from ..manifest import PROFILES, Impl, ServerProfile, TableReader, Variant, Work
 from ..metrics import Row
 from ..outcome import CaseKey, CaseResult
 from ..plan import CaseSpec, PlanContext, RunContext
-from ..vocab import Status, fmt_rate, fmt_seconds
+from ..startup import MIN_STARTS
+from ..vocab import Status, fmt_bytes, fmt_rate, fmt_seconds
+from .bound import Ceilings
 from .cases import (
     PRIMER_SECONDS,
+    PROBE_SECONDS,
     make_setup,
     measure_phases,
     phase_of,
@@ -27,7 +31,8 @@ from .cases import (
     verify_case,
 )
 from .detail import PhaseDetail
-from .headroom import measure_headroom
+from .headroom import Probe, measure_probes
+from .loadgen import LoadgenError
 from .rows import server_rows
 from .server import READY_TIMEOUT
 from .table import server_table
@@ -36,32 +41,83 @@ START_GUESS = 2.0  # seconds to start a server, wait for it to be ready, and sto
 UNIT_GUESS = 4.0  # seconds of verification and the start-up baseline, once per implementation variant
 
 
+def _read_profile(p: TableReader, prof: str) -> ServerProfile:
+    """One [profiles.<name>] table of a server workload, every field checked against the others."""
+    def counts(key: str, help: str) -> tuple[int, ...]:
+        values = p.numbers(key, help)
+        if any(v != int(v) for v in values):
+            raise p.fail(key, f"must list whole numbers ({help})")
+        return tuple(int(v) for v in values)
+
+    connections = counts("connections", "closed-loop connection counts")
+    pipelined = counts("pipelined_connections", "connection counts of the pipelined closed loop")
+    depth = p.int("pipeline_depth", "requests written at once per pipelined connection", required=False,
+                  default=16)
+    if depth < 2:
+        raise p.fail("pipeline_depth", "must be at least 2 (TechEmpower's plaintext test pipelines 16)")
+    rates = p.numbers("rates", "open-loop rates as fractions of saturation")
+    if any(r > 1 for r in rates):
+        raise p.fail("rates", "must be fractions of saturation in (0, 1]")
+    min_duration = p.number("min_duration", "seconds a measured load runs at least")
+    max_duration = p.number("max_duration", "seconds a measured load runs at most, stopping once its rate has "
+                                             "settled", required=False, default=min_duration)
+    if min_duration < 1 or max_duration < min_duration:
+        raise p.fail("max_duration", f"must be >= min_duration >= 1 (min_duration {min_duration:g}, max_duration "
+                                     f"{max_duration:g})")
+    window = p.int("settle_window", "one-second rates that must agree before a load stops early", required=False,
+                   default=3)
+    tolerance = p.number("settle_tolerance", "how far (a fraction of their mean) those rates may spread",
+                         required=False, default=0.05)
+    if max_duration > min_duration and not (1 <= window <= min_duration and 0 < tolerance < 1):
+        raise p.fail("settle_window", f"must be 1..min_duration and settle_tolerance in (0, 1) when max_duration > "
+                                      f"min_duration (settle_window {window}, settle_tolerance {tolerance:g})")
+    runs = p.int("startup_runs", "fresh starts timed to the first answer (0: no start-up phase)", required=False,
+                 default=0)
+    if 0 < runs < MIN_STARTS:
+        raise p.fail("startup_runs", f"must be 0 or at least {MIN_STARTS} (a median of cold starts)")
+    profile = ServerProfile(
+        connections=connections, rates=rates, min_duration=min_duration, max_duration=max_duration,
+        warmup=p.number("warmup", "seconds of warm-up load"),
+        idle_connections=p.int("idle_connections", "idle keep-alive connections for memory"),
+        idle_hold=p.number("idle_hold", "seconds the idle connections are held before each must still answer; "
+                           "longer than common keep-alive timeouts (Node 5 s)", required=False, default=7.0),
+        settle_window=window, settle_tolerance=tolerance, pipelined_connections=pipelined, pipeline_depth=depth,
+        startup_runs=runs,
+    )
+    if prof != "verify" and rates and not connections:
+        raise p.fail("rates", "need closed-loop connections to scale from")
+    p.reject_unknown()
+    return profile
+
+
 def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
-    servers = {}
-    for prof, p in profile_tables(r, "the load phases of this profile").items():
-        servers[prof] = ServerProfile(
-            connections=tuple(int(c) for c in p.numbers("connections", "closed-loop connection counts")),
-            rates=p.numbers("rates", "open-loop rates as fractions of saturation"),
-            duration=p.number("duration", "seconds per load phase"),
-            warmup=p.number("warmup", "seconds of warm-up load"),
-            idle_connections=p.int("idle_connections", "idle keep-alive connections for memory"),
-            idle_hold=p.number("idle_hold", "seconds the idle connections are held before each must still "
-                               "answer; longer than common keep-alive timeouts (Node 5 s)", required=False,
-                               default=7.0),
-        )
-        p.reject_unknown()
+    servers = {prof: _read_profile(p, prof)
+               for prof, p in profile_tables(r, "the load phases of this profile").items()}
     assert set(servers) == set(PROFILES)
     return Workload(**common, servers=servers)
 
 
 def _guess(params: Mapping[str, Any]) -> float:
-    if params["phase"] == "idle":
+    phase = params["phase"]
+    if phase == "idle":
         return START_GUESS + 2.0 + float(params["hold"]) + int(params["connections"]) / 2000
-    return START_GUESS + PRIMER_SECONDS + float(params["warmup"]) + float(params["duration"])
+    if phase == "startup":
+        return int(params["runs"]) * START_GUESS
+    probe = PROBE_SECONDS if phase != "open" else 0.0
+    return START_GUESS + probe + PRIMER_SECONDS + float(params["warmup"]) + float(params["min_duration"])
+
+
+def _layout(cpus: Sequence[int], load: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return tuple(cpus), tuple(load)
 
 
 class ServerKind:
+    """The server kind. It keeps the generators' ceilings it measured, per CPU layout, for the run's phases."""
+
     name = "server"
+
+    def __init__(self) -> None:
+        self._ceilings: dict[tuple[tuple[int, ...], tuple[int, ...]], Ceilings] = {}
 
     def read_workload(self, r: TableReader, common: Mapping[str, Any]) -> Workload:
         return _read_workload(r, common)
@@ -98,8 +154,11 @@ class ServerKind:
     def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
         first = unit[0]
         workload, impl, variant = ctx.catalog.resolve(first)
+        layout = _layout(first.cpus, first.load_cpus)
+        if layout not in self._ceilings and first.load_cpus:  # a plan run without before_run (a remote worker)
+            self._ceilings[layout] = self._measure(ctx, [s for s in unit if not s.status])[1]
         setup = make_setup(ctx.executor, impl, variant, workload, first.profile, first.cpus, first.load_cpus,
-                           timeout=first.timeout)
+                           timeout=first.timeout, ceilings=self._ceilings.get(layout))
         yield from measure_phases(setup, [phase_of(s.params) for s in unit])
 
     def rows(self, result: CaseResult, workload: Workload) -> Iterator[Row]:
@@ -107,10 +166,20 @@ class ServerKind:
 
     def progress(self, result: CaseResult) -> str:
         d = result.detail
+        if isinstance(d, PhaseDetail) and d.startup_seconds:
+            return f"ready in {fmt_seconds(statistics.median(d.startup_seconds))} (median of {len(d.startup_seconds)})"
+        if isinstance(d, PhaseDetail) and d.idle is not None:
+            return (f"{d.idle.connections} idle connections: {fmt_bytes(d.idle.per_connection)} each, "
+                    f"{fmt_bytes(d.idle.memory_with)} in all ({d.idle.kind})")
         if not isinstance(d, PhaseDetail) or d.load is None:
             return "ok"
-        text = f"{fmt_rate(d.load.qps)} requests"
-        return text + (f", p99 {fmt_seconds(d.load.latency.p99)}" if d.load.latency else "")
+        text = ("≥ " if d.bound else "") + f"{fmt_rate(d.load.rate)} requests" + (" (load-generator bound)"
+                                                                               if d.bound else "")
+        if d.load.latency and not d.rate_short:
+            text += f", p99 {fmt_seconds(d.load.latency.p99)}"
+        if d.load.settled is not None and d.load.settled.reason != "fixed":
+            text += f", {d.load.settled.reason} after {d.load.settled.seconds:.0f} s"
+        return text
 
     def table(self, results: Sequence[CaseResult], rows: Mapping[CaseKey, Sequence[Row]]) -> str:
         return server_table(results, rows)
@@ -118,22 +187,49 @@ class ServerKind:
     def read_detail(self, d: Mapping[str, Any]) -> PhaseDetail:
         return PhaseDetail.from_dict(d)
 
+    def _measure(self, ctx: RunContext, specs: Sequence[CaseSpec]) -> tuple[dict[str, Any], Ceilings]:
+        """The generators' ceilings for the load phases of `specs` (one CPU layout): run.json's record and Ceilings."""
+        if not specs:
+            return {}, Ceilings()
+        first = specs[0]
+        if not first.load_cpus:
+            return {"error": "no CPU left for the load generator"}, Ceilings(error="no CPU left")
+        closed = sorted({int(s.params["connections"]) for s in specs if s.params["phase"] == "closed"})
+        pipelined = sorted({(int(s.params["connections"]), int(s.params["pipeline"])) for s in specs
+                            if s.params["phase"] == "pipelined"})
+        has_open = any(s.params["phase"] == "open" for s in specs)
+        probes = [Probe("wrk", c) for c in closed] + [Probe("wrk", c, depth) for c, depth in pipelined]
+        probes += [Probe("oha", c) for c in closed] if has_open else []
+        if not probes:
+            return {"error": "no load phase"}, Ceilings(error="no load phase")
+        duration = float(next(s.params["min_duration"] for s in specs if "min_duration" in s.params))
+        try:
+            found = measure_probes(first.cpus, first.load_cpus, duration=duration, probes=probes)
+        except (UserError, LoadgenError) as e:
+            return {"error": str(e)}, Ceilings(error=str(e))
+        for mode in dict.fromkeys((h.tool, h.mode) for h in found):
+            best = max((h for h in found if (h.tool, h.mode) == mode), key=lambda h: h.load.qps)
+            ctx.console.say(f"load generator headroom: {best.tool} ({best.mode}) {best.load.qps:,.0f} req/s against "
+                            f"a trivial responder at {best.connections} connections (generator CPU "
+                            f"{best.loadgen_cpu:.2f}, responder CPU {best.responder_cpu:.2f})")
+        record = {"runs": [h.as_dict() for h in found]}
+        return record, Ceilings.from_record(record)
+
     def before_run(self, ctx: RunContext, specs: Sequence[CaseSpec]) -> dict[str, Any]:
-        """wrk's ceiling on the load CPUs against a trivial responder on the server CPUs, for the report."""
+        """The generators' ceilings on the load CPUs against a trivial responder on the server CPUs.
+
+        Kept for the run's phases (bound.py: which figures the generator limited, how fast oha
+        may be asked to go) and recorded for the report.
+        """
         measured = [s for s in specs if not s.status]
         if not measured:
             return {}
-        first = measured[0]
-        closed = [int(s.params["connections"]) for s in measured if s.params["phase"] == "closed"]
-        if not first.load_cpus or not closed:
-            return {"loadgen_headroom": {"error": "no CPU left for the load generator" if not first.load_cpus
-                                         else "no closed-loop phase"}}
-        try:
-            found = measure_headroom(first.cpus, first.load_cpus, duration=float(first.params["duration"]),
-                                     connections=[max(closed)], tools=("wrk",))
-        except UserError as e:
-            return {"loadgen_headroom": {"error": str(e)}}
-        best = max(found, key=lambda h: h.load.qps)
-        ctx.console.say(f"load generator headroom: wrk {best.load.qps:,.0f} req/s against a trivial responder "
-                        f"(wrk CPU {best.loadgen_cpu:.2f}, responder CPU {best.responder_cpu:.2f})")
-        return {"loadgen_headroom": {"runs": [h.as_dict() for h in found]}}
+        self._ceilings = {}  # a new run measures afresh
+        layouts: dict[tuple, list[CaseSpec]] = {}
+        for s in measured:
+            layouts.setdefault(_layout(s.cpus, s.load_cpus), []).append(s)
+        records = []
+        for layout, group in layouts.items():
+            record, self._ceilings[layout] = self._measure(ctx, group)
+            records.append(record)
+        return {"loadgen_headroom": records[0] if len(records) == 1 else {"layouts": records}}

@@ -16,9 +16,9 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from ..batch import CaseFailure
 from ..executors import Executor, Running
 from ..manifest import Impl, Variant
+from ..outcome import CaseFailure
 from ..process import ChildResult
 
 READY_TIMEOUT = 60.0  # seconds; a JVM with a cold page cache can take several
@@ -59,6 +59,11 @@ class Server:
             how = f"killed by signal {-result.returncode}" if result.returncode < 0 else f"status {result.returncode}"
             raise CaseFailure("crashed", f"the server exited ({how}) during {during}; "
                                          f"stderr: {_tail(result.stderr) or '(empty)'}")
+
+    def stderr_note(self) -> str:
+        """'; stderr: <tail>' when the server has said something on stderr (a diagnostic), else ''."""
+        tail = _tail(self.running.stderr_text(), 3)
+        return f"; server stderr: {tail[:400]}" if tail else ""
 
     def check_quiet(self) -> None:
         """CaseFailure when the server printed more on stdout after its ready line (the contract forbids it)."""

@@ -2,8 +2,17 @@
 
 wrk runs with a Lua script (`wrk -s`) whose `done` hook prints one line, `CMBENCH-WRK {json}`,
 with the request count, the measured duration, the socket errors, wrk's latency percentiles
-(1 us resolution) and, when cheap enough to extract, its whole latency histogram. Only that line
-is parsed, never wrk's human-readable text.
+(1 us resolution) and mean and, when cheap enough to extract, its whole latency histogram. Only
+that line is parsed, never wrk's human-readable text.
+
+Pipelining (TechEmpower's plaintext rules): the script's `init` hook formats the request
+`depth` times into one buffer and its `request` hook returns that buffer, so each connection
+writes `depth` requests at once; wrk counts the responses in it and writes the next batch once
+all have arrived. wrk then records one latency per batch (first write to last response).
+
+A measured run is watched (settle.py): wrk is started for the longest allowed duration, its
+progress is read once a second from /proc/PID/io, and it is stopped with SIGINT once the rate
+has settled; its `done` hook still runs and reports the time it actually ran.
 
 wrk counts responses with status >= 400 as status errors; those are the phase's non-2xx count
 (a 1xx or 3xx answer to /plaintext is caught by verification, which requires 200).
@@ -15,13 +24,16 @@ compare.
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..process import child_env, run_child
+from ..process import RunningChild, child_env, run_child
 from . import histogram
 from .loadgen import REQUEST_TIMEOUT, Latency, LoadgenError, LoadResult, SocketErrors
+from .settle import ENDED, Clock, Settled, Settling, watch
 
 MARKER = "CMBENCH-WRK "
 # wrk's stats object finds the k-th distinct latency by scanning from the minimum, so reading
@@ -41,8 +53,8 @@ done = function(summary, latency, requests)
   for _, q in ipairs({50, 90, 99, 99.9}) do
     p[#p + 1] = string.format('"%s": %d', q, latency:percentile(q))
   end
-  out[#out + 1] = string.format('"latency_us": {"min": %d, "max": %d, %s}', latency.min, latency.max,
-    table.concat(p, ', '))
+  out[#out + 1] = string.format('"latency_us": {"min": %d, "max": %d, "mean": %.3f, %s}', latency.min,
+    latency.max, latency.mean, table.concat(p, ', '))
   local n = #latency
   if summary.requests > 0 and n * (latency.max - latency.min + 1) <= BUDGET then
     local parts = {}
@@ -55,6 +67,27 @@ done = function(summary, latency, requests)
   io.write('\\nCMBENCH-WRK ' .. table.concat(out) .. '}\\n')
 end
 """.replace("BUDGET", str(HISTOGRAM_BUDGET))
+
+PIPELINE_LUA = """\
+init = function(args)
+  local batch = {}
+  for i = 1, DEPTH do
+    batch[i] = wrk.format()
+  end
+  pipelined = table.concat(batch)
+end
+
+request = function()
+  return pipelined
+end
+"""
+
+
+def script(depth: int = 1) -> str:
+    """The Lua script: the report, and with `depth` > 1 the pipelined request."""
+    if depth < 1:
+        raise ValueError(f"pipeline depth {depth} < 1")
+    return (PIPELINE_LUA.replace("DEPTH", str(depth)) if depth > 1 else "") + REPORT_LUA
 
 
 def wrk_argv(wrk: str, url: str, *, connections: int, duration: float, threads: int, script: Path) -> list[str]:
@@ -77,36 +110,85 @@ def parse_wrk(stdout: str) -> dict:
     raise LoadgenError(f"wrk printed no {MARKER.strip()} line; its output: {tail[:400]!r}")
 
 
-def load_result(report: dict, argv: Sequence[str], cpu: float, wall: float) -> LoadResult:
+def load_result(report: dict, argv: Sequence[str], cpu: float, wall: float, *, pipeline: int = 1,
+                settled: Settled | None = None) -> LoadResult:
     """A LoadResult from a parsed report and the wrk process's rusage."""
     e = report["errors"]
     lat = report["latency_us"]
     requests = int(report["requests"])
     latency = None
     if requests > 0:
+        mean = lat.get("mean")
         latency = Latency(p50=lat["50"] / 1e6, p90=lat["90"] / 1e6, p99=lat["99"] / 1e6, p999=lat["99.9"] / 1e6,
-                          max=lat["max"] / 1e6)
+                          max=lat["max"] / 1e6, mean=None if mean is None else float(mean) / 1e6)
     hist = report.get("histogram_us")
     return LoadResult(
         tool="wrk", argv=tuple(argv), requests=requests, duration=report["duration_us"] / 1e6,
         errors=SocketErrors(int(e["connect"]), int(e["read"]), int(e["write"]), int(e["timeout"])),
         non_2xx=int(e["status"]), latency=latency,
         histogram=histogram.described(histogram.build(hist)) if hist else None, cpu=cpu, wall=wall,
+        pipeline=pipeline, bytes=int(report.get("bytes", 0)), settled=settled,
     )
 
 
+def read_rchar(pid: int) -> int | None:
+    """Bytes the process has read so far (/proc/PID/io `rchar`); None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _watched(argv: Sequence[str], tmp: Path, cpus: Sequence[int], settling: Settling, timeout: float,
+             clock: Clock | None) -> tuple[float, float, str, Settled]:
+    """Run wrk, stopped with SIGINT once settled or at the maximum: (CPU seconds, wall seconds, stdout, how)."""
+    began = time.perf_counter()
+    child = RunningChild(argv, cwd=tmp, env=child_env(), cpus=cpus)
+    try:
+        def rchar() -> int | None:
+            pid = child.program_pid()
+            return None if pid is None else read_rchar(pid)
+
+        how = watch(rchar, child.alive, settling, clock)
+        if how.reason != ENDED:
+            child.send(signal.SIGINT)  # wrk prints its report on SIGINT
+    finally:
+        r = child.finish(timeout)
+    wall = time.perf_counter() - began
+    if r.timed_out:
+        raise LoadgenError(f"wrk did not finish within {timeout:g} s of its stop; killed")
+    if r.returncode != 0:
+        raise LoadgenError(f"wrk exited with status {r.returncode}: {r.stderr.strip()[-300:]}")
+    return r.rusage.user + r.rusage.system, wall, r.stdout, how
+
+
 def run_wrk(wrk: str, port: int, *, connections: int, duration: float, cpus: Sequence[int],
-            timeout: float) -> LoadResult:
-    """One closed-loop run against 127.0.0.1:port/plaintext, pinned to `cpus`, one thread per CPU."""
+            timeout: float, pipeline: int = 1, settling: Settling | None = None,
+            clock: Clock | None = None) -> LoadResult:
+    """One closed-loop run against 127.0.0.1:port/plaintext, pinned to `cpus`, one thread per CPU.
+
+    With `settling` the run is watched: its one-second rates are recorded and, with a maximum
+    above its minimum, it ends once they have settled (settle.py). Without, it runs `duration` s.
+    """
     threads = max(1, min(len(cpus), connections))
     with tempfile.TemporaryDirectory(prefix="cmbench-wrk-") as tmp:
-        script = Path(tmp) / "report.lua"
-        script.write_text(REPORT_LUA, encoding="utf-8")
-        argv = wrk_argv(wrk, f"http://127.0.0.1:{port}/plaintext", connections=connections, duration=duration,
-                        threads=threads, script=script)
+        path = Path(tmp) / "report.lua"
+        path.write_text(script(pipeline), encoding="utf-8")
+        url = f"http://127.0.0.1:{port}/plaintext"
+        if settling is not None:
+            argv = wrk_argv(wrk, url, connections=connections, duration=settling.max_duration + 1, threads=threads,
+                            script=path)
+            cpu, wall, stdout, how = _watched(argv, Path(tmp), cpus, settling, timeout, clock)
+            report = parse_wrk(stdout)
+            per_byte = int(report["requests"]) / int(report["bytes"]) if report.get("bytes") else 0.0
+            return load_result(report, argv, cpu, wall, pipeline=pipeline, settled=how.scaled(per_byte))
+        argv = wrk_argv(wrk, url, connections=connections, duration=duration, threads=threads, script=path)
         r = run_child(argv, cwd=Path(tmp), env=child_env(), cpus=cpus, timeout=duration + timeout, measure=False)
     if r.timed_out:
         raise LoadgenError(f"wrk did not finish within {duration + timeout:g} s; killed")
     if r.returncode != 0:
         raise LoadgenError(f"wrk exited with status {r.returncode}: {r.stderr_tail() or r.stdout[-300:]}")
-    return load_result(parse_wrk(r.stdout), argv, r.rusage.user + r.rusage.system, r.wall)
+    return load_result(parse_wrk(r.stdout), argv, r.rusage.user + r.rusage.system, r.wall, pipeline=pipeline)

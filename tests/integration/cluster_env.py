@@ -28,7 +28,15 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from harness.console import Console
-from harness.executors.base_recipe import PYTHON_SITE, FileList, Recipe, RecipeBook, load_recipes
+from harness.executors.base_recipe import (
+    PYTHON_SITE,
+    FileList,
+    Recipe,
+    RecipeBook,
+    dist_closure,
+    dist_files,
+    load_recipes,
+)
 from harness.executors.docker_base import Bases
 from harness.wrapper import wrapper_path
 
@@ -41,31 +49,10 @@ LABEL = "org.cmbench.test"
 SESSION_LABEL = "org.cmbench.test.session"
 
 
-def _closure(names: tuple[str, ...]) -> list[importlib.metadata.Distribution]:
-    """The distributions `names` need, with their requirements (extras left out), as installed here."""
-    seen: dict[str, importlib.metadata.Distribution] = {}
-    todo = list(names)
-    while todo:
-        name = todo.pop()
-        key = name.lower().replace("_", "-")
-        if key in seen:
-            continue
-        dist = importlib.metadata.distribution(name)
-        seen[key] = dist
-        for text in dist.requires or ():
-            req = Requirement(text)
-            if req.marker is None or req.marker.evaluate({"extra": ""}):
-                todo.append(req.name)
-    return list(seen.values())
-
-
 def host_files() -> FileList:
     files: FileList = []
-    for dist in _closure(HOST_DISTRIBUTIONS):
-        for rel in dist.files or ():
-            if "__pycache__" in rel.parts or rel.suffix == ".pyc" or rel.parts[0] == "..":
-                continue
-            files.append((Path(dist.locate_file(rel)), f"{PYTHON_SITE}/{rel.as_posix()}"))
+    for dist in dist_closure(HOST_DISTRIBUTIONS):
+        files.extend(dist_files(dist, PYTHON_SITE))
     pth = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cmbench" / "cluster-test-cmbench.pth"
     pth.parent.mkdir(parents=True, exist_ok=True)
     pth.write_text(MOUNT + "\n")  # the mounted project on every interpreter's path, children included

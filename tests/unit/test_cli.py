@@ -30,3 +30,8 @@ def test_list_impl_shows_knobs_variants_and_unsupported(project_root, capsys):
     assert out.startswith("python/asyncio\n  description  asyncio tasks")
     assert "  knobs\n    event_loop" in out and "uvloop: uvloop's event loop" in out and "[--loop uvloop]" in out
     assert "mutex_counter mode=atomic: asyncio runs every task on one thread" in out
+
+
+def test_headroom_pipeline_depth_is_checked(fixture_root, capsys):
+    assert main(["--root", str(fixture_root), "loadgen-headroom", "--cpus", "1", "--pipeline", "1"]) == 1
+    assert "--pipeline: 1 is not a depth to pipeline at" in capsys.readouterr().err

@@ -13,15 +13,21 @@ from harness.catalog import load_catalog
 from harness.console import Console
 from harness.executors import BuildResult, Toolchain
 from harness.http import cases, run_server_cases, server_rows
+from harness.http import kind as http_kind
+from harness.http.bound import Ceiling, Ceilings, is_bound, is_short
 from harness.http.idle import IdleMeasurement
 from harness.http.loadgen import Latency, LoadResult, SocketErrors
+from harness.http.settle import Settled
+from harness.http.startup import Start
 from harness.manifest import DEFAULT_VARIANT, Impl, ServerProfile, Workload
+from harness.memory import TreeMemory
 from harness.process import ChildResult, Rusage
 from harness.runner import run_cases
 
 LOADED = Rusage(user=2.0, system=1.0, max_rss=30 << 20, voluntary=5000, involuntary=500)
 IDLE = Rusage(user=0.05, system=0.05, max_rss=5 << 20, voluntary=40, involuntary=10)
-PROFILE = ServerProfile(connections=(4, 8), rates=(0.5,), duration=2, warmup=1, idle_connections=10)
+PROFILE = ServerProfile(connections=(4, 8), rates=(0.5,), min_duration=2, warmup=1, idle_connections=10)
+PROBED = 300  # requests of the single-connection probe before each closed-loop load
 
 
 class FakeRunning:
@@ -32,7 +38,8 @@ class FakeRunning:
         self.loaded = self.stopped = self.dead = False
         self.sock = None
         self.stderr = {"busy": "listen tcp 127.0.0.1: bind: address already in use\n",
-                       "crash": "fatal: cannot start\n"}.get(kind, "")
+                       "crash": "fatal: cannot start\n",
+                       "threadless": "cmbench-c: pthread_create: Resource temporarily unavailable\n"}.get(kind, "")
         if kind in ("busy", "crash"):
             self.dead = True
         else:
@@ -50,6 +57,9 @@ class FakeRunning:
 
     def memory(self) -> int:
         return 8 << 20
+
+    def tree_memory(self) -> TreeMemory:
+        return TreeMemory(12 << 20, 8 << 20, 1)
 
     def stderr_text(self) -> str:
         return self.stderr
@@ -102,7 +112,10 @@ class FakeServers:
 
 
 class FakeLoad:
-    """wrk and oha: requests = qps x duration, with the errors and CPU asked for."""
+    """wrk and oha: requests = qps x duration, with the errors, CPU and latency asked for.
+
+    The measured load's one-second rates are `rates` when set (a stalling server), else steady.
+    """
 
     def __init__(self, servers: FakeServers, qps=None, *, errors=None, non_2xx=0, cpu=0.5,
                  on_measured=None) -> None:
@@ -110,26 +123,31 @@ class FakeLoad:
         self.qps = qps or {4: 8000.0, 8: 12000.0}
         self.errors = errors or SocketErrors()
         self.non_2xx, self.cpu, self.on_measured = non_2xx, cpu, on_measured
+        self.rates: tuple[float, ...] | None = None
+        self.achieved = 1.0  # oha: the fraction of the asked rate achieved
         self.calls: list[dict] = []
 
-    def _result(self, tool, qps, duration, measured) -> LoadResult:
+    def _result(self, tool, qps, duration, measured, connections, pipeline=1) -> LoadResult:
         self.servers.current.loaded = True
         if measured and self.on_measured:
             self.on_measured(self.servers.current)
+        rates = self.rates or (qps,) * 3
         return LoadResult(tool, (tool,), int(qps * duration), duration, self.errors if measured else SocketErrors(),
                           self.non_2xx if measured else 0, Latency(1e-4, 2e-4, 4e-4, 8e-4, 1e-3), None,
-                          cpu=self.cpu * duration, wall=duration)
+                          cpu=self.cpu * duration, wall=duration, pipeline=pipeline,
+                          settled=Settled("settled", duration, rates, 3, 0.05) if measured else None)
 
-    def wrk(self, path, port, *, connections, duration, cpus, timeout) -> LoadResult:
+    def wrk(self, path, port, *, connections, duration, cpus, timeout, pipeline=1, settling=None) -> LoadResult:
         self.calls.append({"tool": "wrk", "port": port, "connections": connections, "duration": duration,
-                           "cpus": tuple(cpus)})
-        return self._result("wrk", self.qps.get(connections, 5000.0), duration,
-                            duration == PROFILE.duration)
+                           "cpus": tuple(cpus), "pipeline": pipeline, "settling": settling})
+        qps = self.qps.get(connections, 5000.0) * (4 if pipeline > 1 else 1)
+        return self._result("wrk", qps, duration, settling is not None, connections, pipeline)
 
     def oha(self, path, port, *, rate, connections, duration, cpus, timeout, per_request=True) -> LoadResult:
         self.calls.append({"tool": "oha", "port": port, "rate": rate, "connections": connections,
                            "duration": duration, "cpus": tuple(cpus), "per_request": per_request})
-        return self._result("oha", rate, duration, per_request)
+        return self._result("oha", rate * (self.achieved if per_request else 1.0), duration, per_request,
+                            connections)
 
 
 class FakeConnection:
@@ -147,7 +165,12 @@ class FakeConnection:
 
 
 def fake_idle(port, count, memory, *, timeout, hold):
-    return IdleMeasurement(count, memory(), memory() + 2048 * count, 0.01)
+    m = memory()
+    return IdleMeasurement(count, m, TreeMemory(m.rss + 4096 * count, m.pss + 2048 * count, 1), 0.01)
+
+
+def fake_start(start, cpus_poll, timeout):
+    return Start(0.25, ChildResult((), 0, "", "", 0.3, IDLE, False))
 
 
 IMPL = Impl(id="fake/server", path=Path("."), language="fake", model="server", description="", workloads=(
@@ -169,11 +192,18 @@ def world(monkeypatch):
     monkeypatch.setattr(cases, "measure_idle", fake_idle)
     monkeypatch.setattr(cases, "Connection", FakeConnection)
     monkeypatch.setattr(cases, "find_tool", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(cases, "probe_rate", lambda port: (PROBED, 1000.0))
+    monkeypatch.setattr(cases, "capacity_problem", lambda connections: None)
+    monkeypatch.setattr(cases, "time_one_start", fake_start)
+    monkeypatch.setattr(http_kind, "measure_probes", lambda *a, **k: [])
     return servers, load, problems
 
 
-def run(servers, cpus_load=(1,)):
-    return run_server_cases(servers, IMPL, DEFAULT_VARIANT, WORKLOAD, "smoke", (0,), cpus_load, timeout=5)
+def run(servers, cpus_load=(1,), profile=PROFILE, ceilings=None):
+    workload = Workload(name="http_server", path=Path("."), summary="", kind="server", operation="request",
+                        servers={"smoke": profile})
+    return run_server_cases(servers, IMPL, DEFAULT_VARIANT, workload, "smoke", (0,), cpus_load, timeout=5,
+                            ceilings=ceilings)
 
 
 def by_case(results):
@@ -193,12 +223,13 @@ def test_every_phase_runs_on_a_fresh_server_pinned_apart_from_the_load(world):
     assert {c["cpus"] for c in load.calls} == {(1,)}
     # primer (at most 8 connections), warm-up, measured run per closed phase
     assert [(c["connections"], c["duration"]) for c in load.calls[:6]] == [
-        (4, cases.PRIMER_SECONDS), (4, PROFILE.warmup), (4, PROFILE.duration),
-        (8, cases.PRIMER_SECONDS), (8, PROFILE.warmup), (8, PROFILE.duration)]
+        (4, cases.PRIMER_SECONDS), (4, PROFILE.warmup), (4, PROFILE.min_duration),
+        (8, cases.PRIMER_SECONDS), (8, PROFILE.warmup), (8, PROFILE.min_duration)]
+    assert [c["settling"] is not None for c in load.calls[:3]] == [False, False, True]
     assert len({c["port"] for c in load.calls[:6]}) == 2
     assert results["closed,connections=8"].params == {
-        "phase": "closed", "connections": 8, "duration": 2, "warmup": 1, "cpus": 1, "load_cpus": 1,
-        "executor": "fake"}
+        "phase": "closed", "connections": 8, "min_duration": 2, "max_duration": 2, "warmup": 1, "cpus": 1,
+        "load_cpus": 1, "executor": "fake"}
 
 
 def test_open_loop_runs_at_a_fraction_of_this_servers_best_saturation(world):
@@ -214,7 +245,7 @@ def test_open_loop_runs_at_a_fraction_of_this_servers_best_saturation(world):
 def test_per_request_figures_are_net_of_the_start_up_baseline(world):
     servers, _, _ = world
     r = by_case(run(servers))["closed,connections=4"]
-    served = int(8000 * cases.PRIMER_SECONDS) + int(8000 * PROFILE.warmup) + int(8000 * PROFILE.duration)
+    served = PROBED + int(8000 * cases.PRIMER_SECONDS) + int(8000 * PROFILE.warmup) + int(8000 * PROFILE.min_duration)
     assert r.detail.requests_served == served
     rows = {row.metric: row.value for row in server_rows(r)}
     assert rows["ctx_switches_per_request"] == pytest.approx((5500 - 50) / served)
@@ -223,10 +254,14 @@ def test_per_request_figures_are_net_of_the_start_up_baseline(world):
     assert r.baseline == IDLE
 
 
-def test_idle_phase_gives_memory_per_connection(world):
+def test_idle_phase_gives_memory_per_connection_from_the_trees_pss(world):
     servers, _, _ = world
     r = by_case(run(servers))["idle,connections=10"]
-    assert {row.metric: row.value for row in server_rows(r)}["memory_per_connection"] == 2048
+    rows = {row.metric: row.value for row in server_rows(r)}
+    assert rows["memory_per_connection"] == 2048  # PSS, not the RSS that grew 4096 per connection
+    assert rows["memory_with_connections"] == (8 << 20) + 2048 * 10
+    assert rows["peak_tree_rss"] == 12 << 20 and rows["peak_tree_pss"] == 8 << 20
+    assert r.detail.idle.kind == "pss"
 
 
 def test_socket_errors_and_non_2xx_fail_the_phase_with_their_counts(world):
@@ -235,8 +270,9 @@ def test_socket_errors_and_non_2xx_fail_the_phase_with_their_counts(world):
     results = by_case(run(servers))
     r = results["closed,connections=4"]
     assert r.status == "verify_failed"
-    assert r.error == ("the measured load: 5 socket errors (read 3, timeout 2); 7 non-2xx responses "
-                       "(wrk, 16000 requests)")
+    assert r.error == ("the measured load: 5 socket errors (read 3, timeout 2); wrk counts a timeout each time "
+                       "(every 2 s) it finds a connection's request unanswered for over 8 s: the server left some "
+                       "connections waiting that long; 7 non-2xx responses (wrk, 16000 requests)")
     assert list(server_rows(r)) == []
     assert results["idle,connections=10"].status == "ok"  # later phases still run
 
@@ -296,8 +332,10 @@ def test_a_busy_host_is_flagged_not_failed(world, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     results = run(servers)
     assert {r.status for r in results} == {"ok"}
-    assert all(r.flags == ("host busy: 1-minute load average 40.0 on 2 CPUs; figures may be disturbed",)
-               for r in results)
+    busy = "host busy: 1-minute load average 40.0 on 2 CPUs; figures may be disturbed"
+    assert all(r.flags == (busy,) for r in results if r.key.case != "open,rate=0.5")
+    assert by_case(results)["open,rate=0.5"].flags == (
+        busy, "oha's ceiling was not measured: the target was not capped to what it sustains")
     assert results[0].detail.host_loadavg == (40.0, 30.0, 20.0)
 
 
@@ -306,9 +344,10 @@ def test_a_saturated_load_generator_is_flagged_not_failed(world):
     load.cpu = 0.97
     r = by_case(run(servers))["closed,connections=8"]
     assert r.status == "ok"
-    assert r.flags == ("load generator saturated: wrk kept 97% of its 1 CPU(s) busy; the server may be "
-                       "faster than measured",)
+    assert r.flags == ("load-generator bound: wrk kept 97% of its 1 CPU(s) busy: the server may be faster; read "
+                       "the figure as a lower bound",)
     assert r.error == ""  # a flag is not an error: the figure counts, read with care
+    assert is_bound(r.flags) and r.detail.bound
     assert {row.metric: row.value for row in server_rows(r)}["loadgen_cpu"] == 0.97
 
 
@@ -357,15 +396,134 @@ def test_runner_stores_one_case_per_phase(world, tmp_path, fixture_root):
                             profile="smoke", cpus=(0,), out=tmp_path / "run", console=Console(stream=stream))
     assert not outcome.failed
     assert [r.key.case for r in outcome.results] == [
-        "closed,connections=4", "closed,connections=8", "open,rate=0.5", "idle,connections=20"]
+        "startup", "closed,connections=4", "closed,connections=8", "pipelined,connections=4", "open,rate=0.5",
+        "idle,connections=20"]
     with open(tmp_path / "run" / "results.csv") as f:
         rows = list(csv.DictReader(f))
     qps = [r for r in rows if r["metric"] == "qps"]
-    assert [r["case"] for r in qps] == ["closed,connections=4", "closed,connections=8", "open,rate=0.5"]
-    assert qps[0]["params"].startswith("phase=closed,connections=4,duration=2.0,warmup=1.0,cpus=1,load_cpus=")
+    assert [r["case"] for r in qps] == ["closed,connections=4", "closed,connections=8", "pipelined,connections=4",
+                                        "open,rate=0.5"]
+    assert qps[0]["params"].startswith("phase=closed,connections=4,min_duration=2.0,max_duration=2.0,warmup=1.0,"
+                                       "cpus=1,load_cpus=")
     assert {r["metric"] for r in rows} >= {"qps", "latency_p99", "errors", "loadgen_cpu", "peak_rss",
                                            "memory_per_connection", "ctx_switches_per_request",
-                                           "cpu_time_per_request"}
+                                           "cpu_time_per_request", "time_to_ready", "memory_with_connections",
+                                           "peak_tree_rss"}
+    assert len([r for r in rows if r["metric"] == "time_to_ready"]) == 5
     cases_json = json.loads((tmp_path / "run" / "run.json").read_text())["cases"]
-    assert cases_json[0]["extra"]["phase"] == "closed" and cases_json[0]["extra"]["load"]["tool"] == "wrk"
-    assert "[4/4] http_server[idle,connections=20] fake/server" in (tmp_path / "console.txt").read_text()
+    assert cases_json[1]["extra"]["phase"] == "closed" and cases_json[1]["extra"]["load"]["tool"] == "wrk"
+    assert "[6/6] http_server[idle,connections=20] fake/server" in (tmp_path / "console.txt").read_text()
+
+
+FULL = ServerProfile(connections=(4, 8), rates=(0.5,), min_duration=2, max_duration=6, warmup=1,
+                     idle_connections=10, pipelined_connections=(8,), pipeline_depth=16, startup_runs=5)
+
+
+def test_startup_and_pipelined_phases(world):
+    servers, load, _ = world
+    results = by_case(run(servers, profile=FULL))
+    assert list(results)[:1] == ["startup"] and "pipelined,connections=8" in results
+    startup = results["startup"]
+    assert startup.status == "ok" and startup.params["runs"] == 5
+    rows = list(server_rows(startup))
+    assert [r.value for r in rows if r.metric == "time_to_ready"] == [0.25] * 5
+    assert not any(r.metric == "cpu_time_per_request" for r in rows)  # a start serves one request
+    piped = results["pipelined,connections=8"]
+    assert piped.params["pipeline"] == 16 and piped.status == "ok"
+    measured = [c for c in load.calls if c["tool"] == "wrk" and c["pipeline"] == 16 and c["settling"]]
+    assert len(measured) == 1 and measured[0]["settling"].max_duration == 6
+    # the open loop scales from the best non-pipelined closed loop (pipelined QPS is 4x here)
+    assert results["open,rate=0.5"].params["target_qps"] == 6000.0
+
+
+def test_requests_left_unanswered_fail_the_phase(world):
+    servers, load, _ = world
+    load.rates = (0.0, 8000.0, 0.0, 0.0, 5.0)  # connecting, a first answer each, then nothing for two seconds
+    r = by_case(run(servers))["closed,connections=4"]
+    assert r.status == "verify_failed"
+    assert r.error.startswith("requests left unanswered: nothing was answered for 2 consecutive seconds of the "
+                              "measured load while 4 connections waited (one-second rates 0, 8,000, 0, 0, 5 req/s)")
+    assert list(server_rows(r)) == []
+
+
+def test_a_slow_start_is_not_a_stall(world):
+    servers, load, _ = world
+    load.rates = (0.0, 0.0, 0.0, 8000.0, 0.0, 7000.0)  # nothing while 10,000 connections open, one quiet second
+    assert by_case(run(servers))["closed,connections=4"].status == "ok"
+
+
+def test_a_rate_far_below_one_connections_fails_the_phase(world, monkeypatch):
+    servers, _, _ = world
+    monkeypatch.setattr(cases, "probe_rate", lambda port: (30000, 100000.0))
+    r = by_case(run(servers))["closed,connections=4"]
+    assert r.status == "verify_failed"
+    assert "the measured rate collapsed: 8,000.0 req/s on 4 connections, below 1/10 of the 100,000" in r.error
+
+
+def test_pipelined_phases_report_no_latency(world):
+    servers, _, _ = world
+    r = by_case(run(servers, profile=FULL))["pipelined,connections=8"]
+    metrics = {row.metric for row in server_rows(r)}
+    assert "qps" in metrics and not {m for m in metrics if m.startswith("latency_")}
+
+
+def test_a_probe_that_hangs_fails_before_any_load(world, monkeypatch):
+    servers, load, _ = world
+
+    def hang(port):
+        raise cases.CaseFailure("verify_failed", "the single-connection probe before the load: request 2 on one "
+                                                 "keep-alive connection: no response within 5 s")
+
+    monkeypatch.setattr(cases, "probe_rate", hang)
+    r = by_case(run(servers))["closed,connections=4"]
+    assert r.status == "verify_failed" and "request 2" in r.error
+    assert not [c for c in load.calls if c["connections"] == 4]
+
+
+def test_near_the_generators_ceiling_a_figure_is_bound(world):
+    servers, _, _ = world
+    ceilings = Ceilings((Ceiling("wrk", 1, 8, 12500.0, "load generator"), Ceiling("wrk", 1, 4, 20000.0, "both")))
+    results = by_case(run(servers, ceilings=ceilings))
+    eight, four = results["closed,connections=8"], results["closed,connections=4"]
+    assert is_bound(eight.flags) and eight.detail.bound and eight.detail.ceiling_qps == 12500.0
+    assert "12,000 req/s is 96% of wrk's ceiling on these CPUs (12,500 req/s" in eight.flags[0]
+    assert not is_bound(four.flags) and four.detail.ceiling_qps == 20000.0
+
+
+def test_open_loop_targets_stay_below_what_oha_sustains(world):
+    servers, load, _ = world
+    ceilings = Ceilings((Ceiling("oha", 1, 8, 10000.0, "load generator"),))
+    r = by_case(run(servers, ceilings=ceilings))["open,rate=0.5"]
+    assert r.params["target_qps"] == 4000.0  # 0.5 x 80% of oha's 10,000, not 0.5 x the server's 12,000
+    assert r.detail.reference_qps == 8000.0 and "oha's ceiling" in r.detail.reference
+    assert any(f.startswith("rate is a fraction of 80% of oha's ceiling") for f in r.flags)
+
+
+def test_an_open_loop_rate_short_of_its_target_reports_no_latency(world):
+    servers, load, _ = world
+    load.achieved = 0.6
+    r = by_case(run(servers))["open,rate=0.5"]
+    assert r.status == "ok" and is_short(r.flags) and r.detail.rate_short
+    metrics = {row.metric for row in server_rows(r)}
+    assert "qps" in metrics and not {m for m in metrics if m.startswith("latency_")}
+    assert r.detail.load.latency is not None  # kept in run.json
+
+
+def test_a_host_that_cannot_hold_the_connections_skips_the_phase(world, monkeypatch):
+    servers, _, _ = world
+    monkeypatch.setattr(cases, "capacity_problem",
+                        lambda c: "needs 8 local ports" if c == 8 else None)
+    results = by_case(run(servers))
+    assert results["closed,connections=8"].status == "skipped"
+    assert results["closed,connections=8"].error == "this host: needs 8 local ports"
+    assert results["closed,connections=4"].status == "ok"
+
+
+def test_a_server_diagnostic_on_stderr_is_part_of_the_failure(world):
+    servers, load, _ = world
+    servers.kinds = ["ok", "ok", "threadless"]  # verification, baseline, then the first phase's server
+    load.errors = SocketErrors(read=3)
+    r = by_case(run(servers))["closed,connections=4"]
+    assert r.status == "verify_failed"
+    assert r.error.endswith("(wrk, 16000 requests); server stderr: cmbench-c: pthread_create: Resource temporarily "
+                            "unavailable")

@@ -15,6 +15,7 @@ import pytest
 from harness.http import check, idle
 from harness.http.check import Clock, parse_imf_fixdate, verify_http
 from harness.http.idle import IdleError, measure_idle
+from harness.memory import EMPTY, TreeMemory
 
 
 class FakeClock:
@@ -46,6 +47,7 @@ class Behaviour:
     say_close: bool = False  # send Connection: close
     honour_close: bool = True
     pipelining: bool = True  # answer every request in a read, not just the first
+    reverse: bool = False  # answer the requests of one read last first
     chunked: bool = False
 
 
@@ -94,13 +96,20 @@ def _serve_connection(conn: socket.socket, b: Behaviour, clock: FakeClock, count
             if not chunk:
                 return
             buf += chunk
+            if b.reverse and buf.count(b"\r\n\r\n") > 1:
+                heads = buf.split(b"\r\n\r\n")
+                buf = heads.pop()
+                buf = b"".join(h + b"\r\n\r\n" for h in reversed(heads)) + buf
             while b"\r\n\r\n" in buf:
                 head, buf = buf.split(b"\r\n\r\n", 1)
                 if not b.pipelining:
                     buf = b""
                 path = head.split(b" ")[1].decode()
                 counter[0] += 1
-                conn.sendall(_response(b, clock, path))
+                try:
+                    conn.sendall(_response(b, clock, path))
+                except OSError:  # the checker hung up after the problem it was looking for
+                    return
                 wants_close = b"connection: close" in head.lower()
                 if b.close_each or b.say_close or (wants_close and b.honour_close):
                     return
@@ -182,6 +191,12 @@ def test_charset_utf8_is_accepted_as_techempower_does(content_type):
     (Behaviour(close_each=True), "the server closed the connection before sending the response"),
     (Behaviour(say_close=True), "the server sent 'Connection: close'"),
     (Behaviour(pipelining=False), "back to back"),
+    (Behaviour(pipelining=False),
+     "pipelined burst of 16 requests in one send: response 2 on one connection: no response within"),
+    (Behaviour(reverse=True), "pipelined burst of 16 requests in one send, response 5: status 404, expected 200 "
+                              "(request 5 asked for /plaintext); expected statuses in order 200 200 200 200 200 404 "
+                              "200 200 200 200 200 404 200 200 200 200, received so far 200 200 200 200 404: "
+                              "responses out of order"),
     (Behaviour(not_found_status=200), "GET /cmbench-no-such-path: status 200, expected 404"),
     (Behaviour(honour_close=False), "did not close the connection"),
 ])
@@ -225,24 +240,46 @@ def test_imf_fixdate_parsing_is_strict(text, ok):
 
 def test_idle_connections_measure_memory_per_connection():
     counter = [0]
+
+    def memory() -> TreeMemory:  # 4 KiB of PSS (8 KiB of RSS) per request answered so far
+        return TreeMemory(20_000_000 + 8192 * counter[0], 10_000_000 + 4096 * counter[0], 3)
+
     with fake_server(Behaviour(), FakeClock(), counter) as port:
-        # 4 KiB per request answered so far stands in for the server's memory
-        m = measure_idle(port, 60, lambda: 10_000_000 + 4096 * counter[0], timeout=5, hold=0)
+        m = measure_idle(port, 60, memory, timeout=5, hold=0)
     assert counter[0] == 120  # each idle connection made one request first and one after the idle time
-    assert (m.connections, m.rss_before, m.rss_with) == (60, 10_000_000, 10_000_000 + 4096 * 60)
-    assert m.per_connection == 4096
+    assert (m.connections, m.before.pss, m.with_open.pss) == (60, 10_000_000, 10_000_000 + 4096 * 60)
+    assert m.kind == "pss" and m.per_connection == 4096 and m.memory_with == 10_000_000 + 4096 * 60
+    assert type(m).from_dict(m.as_dict()) == m
+
+
+def test_idle_memory_falls_back_to_rss_without_pss():
+    counter = [0]
+    with fake_server(Behaviour(), FakeClock(), counter) as port:
+        m = measure_idle(port, 10, lambda: TreeMemory(1_000_000 + 1000 * counter[0], None, 1), timeout=5, hold=0)
+    assert m.kind == "rss" and m.per_connection == 1000
+
+
+def test_a_server_that_stops_answering_fails_the_idle_phase_saying_what_timed_out():
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(64)  # accepts (in the kernel) but never answers
+    try:
+        with pytest.raises(IdleError, match=r"first GET /plaintext got no complete response within 0.5 s"):
+            measure_idle(lsock.getsockname()[1], 3, lambda: EMPTY, timeout=0.5)
+    finally:
+        lsock.close()
 
 
 def test_idle_connections_dropped_by_the_server_fail_the_measurement():
     with fake_server(Behaviour(close_each=True), FakeClock()) as port:
         with pytest.raises(IdleError, match="closed 20 of 20 idle keep-alive connections"):
-            measure_idle(port, 20, lambda: 0, timeout=5, hold=0)
+            measure_idle(port, 20, lambda: EMPTY, timeout=5, hold=0)
 
 
 def test_idle_connections_to_nothing_fail_with_the_reason():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(IdleError, match="opening an idle connection failed: ConnectionRefusedError"):
-        measure_idle(port, 5, lambda: 0, timeout=2)
+    with pytest.raises(IdleError, match=f"connecting to 127.0.0.1:{port} failed: "):
+        measure_idle(port, 5, lambda: EMPTY, timeout=2)
 

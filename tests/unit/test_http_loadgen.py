@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness.http import histogram
-from harness.http.cases import Phase, phases_for, split_cpus
+from harness.http.cases import Phase, phase_of, phase_params, phases_for, split_cpus
 from harness.http.detail import PhaseDetail
 from harness.http.idle import IdleMeasurement
 from harness.http.loadgen import Latency, LoadgenError, LoadResult, SocketErrors
@@ -18,6 +18,7 @@ from harness.http.oha import oha_argv, parse_summary, read_durations
 from harness.http.rows import server_rows
 from harness.http.wrk import REPORT_LUA, load_result, parse_wrk, wrk_argv
 from harness.manifest import ServerProfile
+from harness.memory import TreeMemory
 from harness.metrics import METRICS
 from harness.outcome import CaseKey, CaseResult, ProcessRun
 from harness.process import Rusage
@@ -54,7 +55,7 @@ OHA_JSON = {
 
 def test_wrk_report_line_is_parsed_not_the_human_text():
     result = load_result(parse_wrk(WRK_STDOUT), ["wrk"], cpu=2.7, wall=3.05)
-    assert result.requests == 234567
+    assert result.requests == 234567 and result.pipeline == 1 and result.settled is None
     assert result.duration == pytest.approx(3.000123)
     assert result.qps == pytest.approx(234567 / 3.000123)
     assert result.errors == SocketErrors(connect=0, read=2, write=1, timeout=3)
@@ -65,7 +66,10 @@ def test_wrk_report_line_is_parsed_not_the_human_text():
     assert h.get_total_count() == 234311 == result.histogram["count"]
     assert h.get_value_at_percentile(50) == pytest.approx(800, rel=1e-3)
     assert result.histogram["unit"] == "us"
-    assert result.problems() == ["6 socket errors (read 2, write 1, timeout 3)", "5 non-2xx responses"]
+    assert result.problems() == ["6 socket errors (read 2, write 1, timeout 3)",
+                                 "wrk counts a timeout each time (every 2 s) it finds a connection's request "
+                                 "unanswered for over 8 s: the server left some connections waiting that long",
+                                 "5 non-2xx responses"]
 
 
 def test_wrk_report_without_histogram_keeps_percentiles():
@@ -155,10 +159,14 @@ def test_missing_database_is_no_rows(tmp_path):
 
 
 def test_phases_and_their_labels():
-    profile = ServerProfile(connections=(16, 64), rates=(0.5, 0.9), duration=3, warmup=1, idle_connections=500)
+    profile = ServerProfile(connections=(16, 64), rates=(0.5, 0.9), min_duration=3, warmup=1, idle_connections=500,
+                            pipelined_connections=(256,), startup_runs=5)
     assert [p.label for p in phases_for(profile)] == [
-        "closed,connections=16", "closed,connections=64", "open,rate=0.5", "open,rate=0.9", "idle,connections=500"]
+        "startup", "closed,connections=16", "closed,connections=64", "pipelined,connections=256", "open,rate=0.5",
+        "open,rate=0.9", "idle,connections=500"]
     assert Phase("open", rate=0.25).label == "open,rate=0.25"
+    for phase in phases_for(profile):
+        assert phase_of(phase_params(phase, profile)) == phase
 
 
 @pytest.mark.parametrize("cpus, allowed, expected", [
@@ -197,9 +205,10 @@ def test_rows_of_a_load_phase():
 
 
 def test_rows_of_the_idle_phase_and_of_a_failed_phase():
-    idle = PhaseDetail("idle", 1000, idle=IdleMeasurement(100, 1000, 201000, 0.1))
+    idle = PhaseDetail("idle", 1000, idle=IdleMeasurement(100, TreeMemory(1000, None, 1),
+                                                          TreeMemory(201000, None, 1), 0.1))
     rows = {r.metric: r.value for r in server_rows(_phase_result(idle))}
-    assert rows["memory_per_connection"] == 2000.0
+    assert rows["memory_per_connection"] == 2000.0 and rows["memory_with_connections"] == 201000
     assert "ctx_switches_per_request" not in rows and "qps" not in rows
     assert list(server_rows(_phase_result(idle, status="crashed"))) == []
 
@@ -224,4 +233,36 @@ def test_headroom_names_the_bottleneck(gen_cpu, responder_cpu, bottleneck, text)
     h = Headroom("wrk", 64, load, responder_cpu, server_cpus=1, load_cpus=1)
     assert h.bottleneck == bottleneck
     table = headroom_table([h])
-    assert "wrk: up to 100k/s on 1 CPU(s)" in table and text in table
+    assert "wrk (closed): up to 100k/s on 1 CPU(s)" in table and text in table
+
+
+def test_the_pipelined_script_writes_depth_requests_at_once():
+    from harness.http.wrk import script
+
+    assert script(1) == REPORT_LUA
+    piped = script(16)
+    assert "for i = 1, 16 do" in piped and "request = function()" in piped and piped.endswith(REPORT_LUA)
+    with pytest.raises(ValueError):
+        script(0)
+
+
+def test_a_settled_load_reports_its_settled_window():
+    from harness.http.settle import Settled
+
+    def load(reason):
+        return LoadResult("wrk", ("wrk",), 90_000, 10.0, SocketErrors(), 0, None, None, cpu=1.0, wall=10.0,
+                          settled=Settled(reason, 10.0, (0.0, 5_000.0, 9_900.0, 10_000.0, 10_100.0), 3, 0.05))
+
+    assert load("settled").rate == pytest.approx(10_000.0)  # the connections' opening does not weigh on it
+    assert load("max_duration").rate == load("fixed").rate == 9_000.0
+    back = LoadResult.from_dict(load("settled").as_dict())
+    assert back.settled == load("settled").settled and back.rate == pytest.approx(10_000.0)
+
+
+def test_wrk_progress_is_read_from_proc():
+    import os
+
+    from harness.http.wrk import read_rchar
+
+    assert read_rchar(os.getpid()) > 0
+    assert read_rchar(2**22 + 12345) is None

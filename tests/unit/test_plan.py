@@ -9,7 +9,9 @@ from harness.errors import UserError
 from harness.http.detail import LoadSummary, PhaseDetail
 from harness.http.idle import IdleMeasurement
 from harness.http.loadgen import Latency, LoadResult, SocketErrors
+from harness.http.settle import Settled
 from harness.kinds import KINDS, plan_cases, result_from_dict
+from harness.memory import MemoryPeaks, TreeMemory
 from harness.outcome import CaseKey, CaseResult, Iteration, ProcessRun
 from harness.plan import CaseSpec, Plan, PlanContext
 from harness.process import Rusage
@@ -45,7 +47,8 @@ def test_a_spec_says_what_runs_and_where(plan):
     assert atomic.status == "unsupported" and atomic.reason == "fixture declares atomic unsupported"
     closed = by_case[("http_server", "closed,connections=4")]
     assert closed.cpus == (0,) and closed.load_cpus == (1,) and "{port}" in closed.command
-    assert closed.params == {"phase": "closed", "connections": 4, "duration": 2.0, "warmup": 1.0}
+    assert closed.params == {"phase": "closed", "connections": 4, "min_duration": 2.0, "max_duration": 2.0,
+                             "warmup": 1.0}
     idle = by_case[("http_server", "idle,connections=20")]
     assert idle.params == {"phase": "idle", "connections": 20, "hold": 7.0}
 
@@ -73,9 +76,22 @@ def _server_results():
                                           target_qps=1000.0))
     idle = CaseResult(CaseKey("http_server", "idle,connections=20", "fake/server", "default"), "fake", "server",
                       {"phase": "idle", "connections": 20}, "ok", kind="server",
-                      detail=PhaseDetail("idle", 120, idle=IdleMeasurement(20, 1 << 20, 2 << 20, 0.0123)))
+                      detail=PhaseDetail("idle", 120, idle=IdleMeasurement(20, TreeMemory(2 << 20, 1 << 20, 2),
+                                                                           TreeMemory(3 << 20, 2 << 20, 2), 0.0123),
+                                         peak_memory=MemoryPeaks(3 << 20, 2 << 20, 4)))
+    startup = CaseResult(CaseKey("http_server", "startup", "fake/server", "default"), "fake", "server",
+                         {"phase": "startup", "runs": 5}, "ok", kind="server",
+                         detail=PhaseDetail("startup", 5, startup_seconds=(0.01, 0.012, 0.011, 0.02, 0.013)))
+    settled = Settled("settled", 7.0, (9000.0, 9100.0, 9050.0), 3, 0.05)
+    closed_load = LoadResult("wrk", ("wrk",), 64000, 7.0, SocketErrors(), 0, Latency(1e-4, 2e-4, 3e-4, 4e-4, 9e-3,
+                             2e-4), None, cpu=6.9, wall=7.1, pipeline=16, bytes=8_000_000, settled=settled)
+    bound = CaseResult(CaseKey("http_server", "pipelined,connections=4", "fake/server", "default"), "fake", "server",
+                       {"phase": "pipelined", "connections": 4, "pipeline": 16}, "ok", kind="server",
+                       flags=("load-generator bound: wrk kept 97% of its 1 CPU(s) busy",),
+                       detail=PhaseDetail("pipelined", 64000, load=closed_load, loadgen_cpu=0.97, bound=True,
+                                          ceiling_qps=9500.0, probe_qps=3000.0))
     failed = CaseResult(key, "fake", "server", {"phase": "open"}, "crashed", "the server exited", kind="server")
-    return [open_, idle, failed]
+    return [open_, idle, startup, bound, failed]
 
 
 @pytest.mark.parametrize("result", [_batch_result(), *_server_results()], ids=lambda r: f"{r.kind}-{r.status}")
@@ -103,7 +119,7 @@ def test_plan_json_is_what_scripts_read(fixture_root, capsys):
 def test_plan_table_ends_with_count_and_estimate(fixture_root, capsys):
     assert main(["--root", str(fixture_root), "plan", "--impl", "fake/good", "--profile", "smoke"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[-1].startswith("7 cases (6 measured), profile smoke, executor native: about ")
+    assert out[-1].startswith("9 cases (8 measured), profile smoke, executor native: about ")
     assert any("fake_impl.py good ping_pong --roundtrips 2000" in line for line in out)
     assert any("UNSUPPORTED: fixture declares atomic unsupported" in line for line in out)
 

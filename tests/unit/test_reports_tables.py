@@ -227,3 +227,117 @@ def test_headroom_ratio_against_the_fastest_closed_loop_server():
     assert rows[0]["ratio"] == 2.0 and rows[0]["fastest_qps"] == fastest
     assert headroom_rows(replace(run, meta={**run.meta, "loadgen_headroom": {"error": "no wrk"}}),
                          summaries) == [{"error": "no wrk"}]
+
+
+def _with_bound(run, *pairs):
+    """The run with the given (case, implementation) server cases flagged load-generator bound."""
+    from dataclasses import replace
+
+    cases = run.cases.copy()
+    cases["bound"] = [(c, i) in pairs for c, i in zip(cases["case"], cases["implementation"])]
+    return replace(run, cases=cases)
+
+
+def test_two_bound_figures_are_lower_bounds_with_no_best(results, latest):
+    run = _with_bound(results.latest, ("closed,connections=64", "rust/tokio"), ("closed,connections=64",
+                                                                               "go/goroutines"))
+    ov = build_overview(run, latest)
+    cols = list(ov.table.columns)
+    row = _row(ov.table, "http_server", "closed,connections=64")
+    tokio, go = row[cols.index("rust/tokio")], row[cols.index("go/goroutines")]
+    assert tokio.text.startswith("≥ 47") and "bound" in tokio.cls and "best" not in tokio.cls
+    assert go.text.startswith("≥ ") and go.sub == "load-generator bound"
+    assert any("no best: 2 figures are load-generator bound" in n for n in ov.table.notes)
+    raw = ov.table.raw
+    assert not raw[(raw["case"] == "closed,connections=64") & raw["best"]].size
+    view = build_workload(run, latest, "http_server", ["closed,connections=16", "closed,connections=64"])
+    table = view.sections[1].table
+    assert any("no best" in n.lower() for n in table.notes)
+    assert any("≥ X (load-generator bound)" in n for n in table.notes)
+    assert any("(load-generator bound)" in c.text for r in table.rows for c in r if isinstance(c, Cell))
+
+
+def test_a_bound_figure_below_a_measured_one_leaves_no_best(results, latest):
+    run = _with_bound(results.latest, ("closed,connections=64", "go/goroutines"))
+    cols = list(build_overview(run, latest).table.columns)
+    row = _row(build_overview(run, latest).table, "http_server", "closed,connections=64")
+    tokio = row[cols.index("rust/tokio")]
+    assert "best" not in tokio.cls and tokio.sub == "top figure, no best"
+
+
+def test_a_single_bound_figure_that_is_the_highest_is_still_the_best(results, latest):
+    run = _with_bound(results.latest, ("closed,connections=64", "rust/tokio"))
+    cols = list(build_overview(run, latest).table.columns)
+    tokio = _row(build_overview(run, latest).table, "http_server", "closed,connections=64")[cols.index("rust/tokio")]
+    assert "best" in tokio.cls and tokio.text.startswith("≥ 47") and tokio.sub == "best"
+
+
+def test_bound_is_read_from_run_json_flags(tmp_path):
+    import json
+    import shutil
+
+    from reports.bound import bound_in, bound_set
+
+    shutil.copytree(FIXTURES / "run-b", tmp_path / "run")
+    path = tmp_path / "run" / "run.json"
+    data = json.loads(path.read_text())
+    for c in data["cases"]:
+        if c["case"] == "closed,connections=64":
+            c["flags"] = (["host busy: x", "load-generator bound: wrk kept 97% of its 1 CPU(s) busy"]
+                          if c["impl"] == "rust/tokio" else ["load generator saturated: wrk kept 95% busy"])
+    path.write_text(json.dumps(data))
+    res = load_results([tmp_path / "run"])
+    run = res.latest
+    assert bound_set(run) == {("http_server", "closed,connections=64", "rust/tokio"),
+                              ("http_server", "closed,connections=64", "go/goroutines")}  # old runs' wording too
+    assert bound_in(res, run.run_id, "http_server", "closed,connections=64", "rust/tokio")
+    assert not bound_in(res, run.run_id, "http_server", "closed,connections=16", "rust/tokio")
+
+
+def test_headroom_is_compared_with_the_fastest_server_of_its_mode(results):
+    from dataclasses import replace
+
+    from reports.workload import headroom_rows
+
+    run = results.runs[-1]
+    summaries = summarize(results.samples)
+    summaries = summaries[summaries["run_id"] == run.run_id]
+    piped = summaries[(summaries["metric"] == "qps") & (summaries["case"] == "closed,connections=64")].copy()
+    piped["case"] = "pipelined,connections=64"
+    piped["median"] = piped["median"] * 3
+    both = summaries._append(piped)
+    runs = [{"tool": "wrk", "mode": "closed", "pipeline": 1, "connections": 64, "qps": 100_000.0, "loadgen_cpu": 1.0,
+             "responder_cpu": 0.5, "bottleneck": "load generator"},
+            {"tool": "wrk", "mode": "pipelined", "pipeline": 16, "connections": 64, "qps": 400_000.0,
+             "loadgen_cpu": 1.0, "responder_cpu": 0.9, "bottleneck": "both"},
+            {"tool": "oha", "mode": "closed", "pipeline": 1, "connections": 64, "qps": 50_000.0, "loadgen_cpu": 1.0,
+             "responder_cpu": 0.3, "bottleneck": "load generator"}]
+    rows = headroom_rows(replace(run, meta={**run.meta, "loadgen_headroom": {"runs": runs}}), both)
+    closed_best = float(summaries[(summaries["metric"] == "qps")
+                                  & summaries["case"].str.startswith("closed")]["median"].max())
+    assert rows[0]["mode"] == "closed" and rows[0]["ratio"] == pytest.approx(100_000 / closed_best)
+    assert rows[1]["mode"] == "pipelined x16" and rows[1]["fastest"].endswith("[pipelined,connections=64]")
+    assert "ratio" not in rows[2]  # oha caps the open loop; no server runs closed loops under it
+
+
+def test_bound_bars_are_hatched_and_bound_points_ringed(results, tmp_path, monkeypatch):
+    from reports import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.append(fig) or path.name)
+    samples = results.samples_of(results.latest.run_id)
+    cases = ["closed,connections=16", "closed,connections=64"]
+    colors = plots.palette(sorted(set(samples["implementation"])))
+    bound = {("closed,connections=64", "rust/tokio")}
+    plots.bar_grid(samples[samples["workload"] == "http_server"], ["qps"], cases, {c: c for c in cases}, colors,
+                   path=tmp_path / "bars.png", title="t", bound=bound)
+    axes = drawn[-1].axes
+    hatched = [p for ax in axes for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == 1  # rust/tokio at 64 connections only
+    assert any(t.get_text().startswith("≥ 47") for ax in axes for t in ax.texts)
+    assert any("load-generator bound" in t.get_text() for lg in drawn[-1].legends for t in lg.get_texts())
+    plots.scaling(samples[samples["workload"] == "http_server"], "qps", "connections",
+                  {"closed,connections=16": 16, "closed,connections=64": 64}, colors, path=tmp_path / "s.png",
+                  title="t", bound=bound)
+    rings = [c for c in drawn[-1].axes[0].collections if c.get_label() == "≥: load-generator bound"]
+    assert len(rings) == 1 and len(rings[0].get_offsets()) == 1

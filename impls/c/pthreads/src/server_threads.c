@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -78,8 +80,17 @@ static void *acceptor_main(void *arg)
         while ((err = pthread_create(&thread, &attr, connection_main, (void *)(intptr_t)fd)) == EAGAIN &&
                ++tries <= 100)
             sleep_ns(1000000);
-        if (err != 0)
-            close(fd); /* no thread for it: the client sees the connection closed */
+        if (err != 0) {
+            /* No thread for it: the client sees the connection closed. Said once, on stderr. */
+            static bool told = false;
+            if (!told) {
+                told = true;
+                fprintf(stderr, "cmbench-c: pthread_create: %s: connections that get no thread are closed "
+                                "(limits: ulimit -u, kernel.threads-max, a container's pids limit)\n",
+                        strerror(err));
+            }
+            close(fd);
+        }
     }
     return NULL;
 }

@@ -20,18 +20,28 @@ use tokio::signal::unix::{signal, SignalKind};
 pub fn serve(runtime: &Runtime, port: u16) -> io::Result<()> {
     runtime.block_on(async {
         let mut sigterm = signal(SignalKind::terminate())?;
-        let socket = TcpSocket::new_v4()?;
-        socket.set_reuseaddr(true)?;
-        socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
-        let listener = socket.listen(1024)?;
-        let mut stdout = io::stdout().lock();
-        writeln!(stdout, "{{\"ready\": true, \"port\": {port}}}")?;
-        stdout.flush()?;
-        drop(stdout);
+        let listener = listen(port)?;
+        announce(port)?;
         tokio::spawn(accept_loop(listener));
         sigterm.recv().await;
         process::exit(0)
     })
+}
+
+/// The contract's listener on 127.0.0.1:`port`: a `TcpSocket` rather than `TcpListener::bind`,
+/// for `SO_REUSEADDR` and a backlog of 1024. Call it inside the runtime.
+pub fn listen(port: u16) -> io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+    socket.listen(1024)
+}
+
+/// Prints the ready line the harness waits for, once the socket accepts connections.
+pub fn announce(port: u16) -> io::Result<()> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{{\"ready\": true, \"port\": {port}}}")?;
+    stdout.flush()
 }
 
 async fn accept_loop(listener: TcpListener) {

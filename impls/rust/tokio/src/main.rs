@@ -1,6 +1,7 @@
 //! cmbench, Rust with tokio: tasks on a multi-thread (or current-thread) runtime, tokio::sync,
-//! hyper.
+//! hyper (or axum).
 
+mod axum_server;
 mod cli;
 mod http;
 mod mutex_counter;
@@ -15,11 +16,11 @@ use std::process;
 use cmbench_common::cli::{Task, Workload};
 use cmbench_common::report::{self, Sample};
 
-use cli::Runtime;
+use cli::{Runtime, Server};
 
 fn main() {
     let args = cli::parse_args();
-    let runtime = match args.model {
+    let runtime = match args.model.runtime {
         Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(args.cpus)
             .enable_all()
@@ -30,6 +31,11 @@ fn main() {
     }
     .unwrap_or_else(|err| fail(&format!("cannot build the runtime: {err}")));
     match args.task {
+        Task::Batch(_) if args.model.server == Server::Axum => {
+            // A flag that does not apply to the workload is a usage error, as an unknown one is.
+            eprintln!("cmbench-rust-tokio: --server axum: only http_server has a server to choose");
+            process::exit(2)
+        }
         Task::Batch(batch) => report::run(&batch, |&workload| match workload {
             // preemption builds its own one-worker runtime for each iteration.
             Workload::Preemption {
@@ -47,7 +53,11 @@ fn main() {
             }),
         }),
         Task::HttpServer { port } => {
-            if let Err(err) = http::serve(&runtime, port) {
+            let served = match args.model.server {
+                Server::Hyper => http::serve(&runtime, port),
+                Server::Axum => axum_server::serve(&runtime, port),
+            };
+            if let Err(err) = served {
                 fail(&format!("http_server: {err}"));
             }
         }

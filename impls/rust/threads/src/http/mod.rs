@@ -18,6 +18,7 @@ pub fn serve(port: u16) -> io::Result<()> {
     writeln!(stdout, "{{\"ready\": true, \"port\": {port}}}")?;
     stdout.flush()?;
     drop(stdout);
+    let mut told = false;
     loop {
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,
@@ -35,7 +36,16 @@ pub fn serve(port: u16) -> io::Result<()> {
         if stream.set_nodelay(true).is_err() {
             continue;
         }
-        // If no thread can be created the connection is dropped (closed).
-        let _ = threads::builder().spawn(move || conn::serve(stream));
+        // If no thread can be created the connection is dropped (closed); said once, on stderr.
+        if let Err(err) = threads::builder().spawn(move || conn::serve(stream)) {
+            if !told {
+                told = true;
+                eprintln!(
+                    "cmbench-rust-threads: cannot start a connection thread: {err}; connections that \
+                     get no thread are closed (limits: ulimit -u, kernel.threads-max, a container's \
+                     pids limit)"
+                );
+            }
+        }
     }
 }
