@@ -17,15 +17,12 @@ Every container and network carries the label `org.cmbench.test=cluster` and one
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
 import subprocess
 import time
 import uuid
 from pathlib import Path
-
-from packaging.requirements import Requirement
 
 from harness.console import Console
 from harness.executors.base_recipe import (
