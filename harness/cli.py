@@ -72,11 +72,18 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
     return 1 if failed else 0
 
 
+def _results_dir(args: argparse.Namespace, catalog: Catalog) -> Path:
+    """The folder of stored runs and calibration.json: the one holding --out, else the project's results/."""
+    out = getattr(args, "out", None)
+    return Path(out).resolve().parent if out else catalog.root / "results"
+
+
 def _plan_from_args(args: argparse.Namespace, catalog: Catalog, executor) -> Plan:
     impls = catalog.select_impls(split_ids(args.impl))
     workloads = catalog.select_workloads(split_ids(args.workload))
     return make_plan(catalog, executor, impls, workloads, profile=args.profile or "quick",
-                     cpus=choose_cpus(args.cpus), timeout=args.timeout)
+                     cpus=choose_cpus(args.cpus), timeout=args.timeout, results=_results_dir(args, catalog),
+                     recalibrate=args.recalibrate)
 
 
 def cmd_plan(args: argparse.Namespace, catalog: Catalog) -> int:
@@ -103,7 +110,8 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
         else:
             plan = _plan_from_args(args, catalog, executor)
         outcome = run_plan(plan, catalog, executor, out=Path(args.out) if args.out else None, console=console,
-                           timeout=args.timeout, argv=sys.argv)
+                           timeout=args.timeout, argv=sys.argv, results=_results_dir(args, catalog), seed=args.seed,
+                           recalibrate=args.recalibrate)
     finally:
         executor.close()
     if outcome.interrupted:
@@ -174,9 +182,15 @@ def _profile_arg(p: argparse.ArgumentParser) -> None:
                    help="sizes and repetitions (default: quick)")
 
 
+def _recalibrate_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recalibrate", action="store_true",
+                   help="size calibrated cases again, replacing the sizes stored for this environment")
+
+
 def _plan_args(p: argparse.ArgumentParser) -> None:
     _selection_args(p)
     _profile_arg(p)
+    _recalibrate_arg(p)
     p.add_argument("--json", action="store_true", help="print the plan as JSON (for `cmbench run --plan FILE`)")
 
 
@@ -185,7 +199,10 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     _profile_arg(p)
     p.add_argument("--plan", metavar="FILE", help="run a plan saved by `cmbench plan --json` (instead of "
                                                    "--impl/--workload/--profile/--cpus/--timeout)")
-    p.add_argument("--out", help="output folder (default: results/<run-id>)")
+    p.add_argument("--out", help="output folder (default: results/<run-id>); calibration.json is kept beside it")
+    _recalibrate_arg(p)
+    p.add_argument("--seed", type=int, help="seed of the order processes interleave in (default: random; "
+                                            "recorded in run.json)")
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,19 @@ stays thin and tests can drive a run with a fake executor.
 from __future__ import annotations
 
 import os
+import random
 import signal
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+from .calibration import CALIBRATION_GUESS, CalibrationStore
 from .catalog import Catalog
 from .console import Console
 from .errors import UserError
 from .executors import Executor
-from .hostinfo import host_metadata
+from .hostinfo import environment_fingerprint, host_metadata, local_environment
 from .kinds import kind_of, plan_cases
 from .manifest import Impl
 from .metrics import Row
@@ -72,12 +73,17 @@ def prepare(executor: Executor, impls: Sequence[Impl], console: Console, *, buil
 
 
 def make_plan(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
-              cpus: tuple[int, ...], timeout: float | None = None, results: Path | None = None) -> Plan:
-    """Every case the selection holds, with estimates from the newest stored runs under `results`."""
-    ctx = PlanContext(profile, cpus, executor, timeout=timeout)
+              cpus: tuple[int, ...], timeout: float | None = None, results: Path | None = None,
+              recalibrate: bool = False) -> Plan:
+    """Every case the selection holds, with the sizes calibrated in this environment and estimates from the
+    newest stored runs under `results` (default: the project's results/); `recalibrate` ignores stored sizes."""
+    results = results if results is not None else catalog.root / "results"
+    fingerprint = environment_fingerprint(local_environment(executor.name, cpus, profile))
+    stored = {} if recalibrate else CalibrationStore(results).sizes(fingerprint)
+    ctx = PlanContext(profile, cpus, executor, timeout=timeout, fingerprint=fingerprint, calibrations=stored)
     specs = plan_cases(ctx, impls, workloads)
-    past = past_durations(results if results is not None else catalog.root / "results")
-    return Plan(profile=profile, executor=executor.name, cpus=cpus, cases=tuple(with_estimates(specs, past)))
+    cases = with_estimates(specs, past_durations(results), CALIBRATION_GUESS)
+    return Plan(profile=profile, executor=executor.name, cpus=cpus, cases=tuple(cases))
 
 
 def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> None:
@@ -132,20 +138,27 @@ def _status_result(spec: CaseSpec, status: str, error: str) -> CaseResult:
 
 @dataclass
 class _Progress:
-    """Cases done, and the time left: the plan's estimates, scaled by how the finished ones compared."""
+    """Cases done, and the time left: the estimates of the cases not finished, scaled by how long the finished
+    ones took against their own estimates (calibrations and adaptive stopping make both move).
+
+    The scale starts at 1 and follows the finished cases as their estimates add up: it is
+    (seconds taken + prior) / (seconds estimated + prior), the prior a tenth of the plan.
+    """
 
     plan: Plan
     console: Console
     done: int = 0
     estimated_done: float = 0.0
-    began: float = field(default_factory=time.perf_counter)
+    taken: float = 0.0
 
-    def eta(self, spec: CaseSpec) -> str:
+    def eta(self, spec: CaseSpec, seconds: float) -> str:
         self.estimated_done += spec.estimate
+        self.taken += seconds
         left = self.plan.estimate - self.estimated_done
         if left <= 0 or self.estimated_done <= 0:
             return ""
-        pace = (time.perf_counter() - self.began) / self.estimated_done
+        prior = self.plan.estimate / 10
+        pace = (self.taken + prior) / (self.estimated_done + prior)
         return f"about {fmt_duration(left * pace)} left"
 
 
@@ -166,20 +179,28 @@ def _units(plan: Plan) -> Iterator[list[CaseSpec]]:
 
 def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | None, console: Console,
              timeout: float | None = None, argv: Sequence[str] = (),
-             before_case: Callable[[CaseSpec], Sequence[str]] | None = None) -> RunOutcome:
+             before_case: Callable[[CaseSpec], Sequence[str]] | None = None, results: Path | None = None,
+             seed: int | None = None, recalibrate: bool = False) -> RunOutcome:
     """Build, verify and measure every case of `plan`; store each one as soon as it is done.
 
     `before_case`, when given, runs before each unit (a quiet-host gate, say) and returns flags
-    that every result of that unit carries.
+    that every result of that unit carries. Calibrated sizes are read from and stored in
+    `results` (default: the folder holding `out`, else the project's results/); `seed` orders
+    the processes of each unit (default: a random one; either way recorded in run.json).
     """
     run_id = new_run_id()
     out = out or catalog.root / "results" / run_id
+    seed = random.randrange(2**31) if seed is None else seed
     store = RunStore.create(out, run_id, {"profile": plan.profile, "executor": executor.name,
                                           "cpus": list(plan.cpus), "argv": list(argv),
                                           "host": host_metadata(catalog.root),
-                                          "plan": {"cases": len(plan.cases), "estimate_seconds": round(plan.estimate)}})
+                                          "plan": {"cases": len(plan.cases), "estimate_seconds": round(plan.estimate)},
+                                          "seed": seed})
+    store.meta["environment_fingerprint"] = fingerprint = environment_fingerprint(store.meta)
     outcome = RunOutcome(out=out)
-    ctx = RunContext(catalog, executor, console, timeout)
+    ctx = RunContext(catalog, executor, console, timeout, seed=seed,
+                     calibrations=CalibrationStore(results if results is not None else out.parent),
+                     environment=store.meta, fingerprint=fingerprint, recalibrate=recalibrate)
     progress = _Progress(plan, console)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
 
@@ -189,7 +210,7 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | No
         outcome.rows[result.key] = rows
         progress.done += 1
         figures = kind_of(result.kind).progress(result) if result.status == Status.OK else ""
-        console.case_done(progress.done, len(plan.cases), result, figures, progress.eta(spec))
+        console.case_done(progress.done, len(plan.cases), result, figures, progress.eta(spec, result.seconds))
 
     try:
         impls = [catalog.impls[i] for i in plan.impls]
@@ -202,36 +223,41 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | No
             store.meta.update(kind_of(kind).before_run(ctx, specs))
         store.flush()
         verified: dict[tuple[str, str, str], CaseResult | None] = {}
+        provenance: dict[str, dict[str, str]] = {}
         for unit in _units(plan):
-            workload, impl, variant = catalog.resolve(unit[0])
-            kind = kind_of(workload.kind)
-            provenance = executor.provenance(impl) if ready[impl.id].status == "ok" else {}
             todo = []
-            for spec in unit:
+            for spec in unit:  # a unit may hold several implementations: each is verified, and fails, alone
+                workload, impl, variant = catalog.resolve(spec)
                 state = ready[spec.impl]
                 if spec.status:
                     record(_status_result(spec, spec.status, spec.reason), spec, [], {})
-                elif state.status != "ok":
+                    continue
+                if state.status != "ok":
                     record(_status_result(spec, state.status, state.message), spec, [], {})
-                else:
-                    todo.append(spec)
+                    continue
+                vkey = (workload.name, impl.id, variant.name)
+                if vkey not in verified:
+                    failures = [r for r in kind_of(workload.kind).verify(ctx, impl, variant, workload, plan.cpus)
+                                if r.failed]
+                    verified[vkey] = failures[0] if failures else None
+                bad = verified[vkey]
+                if bad is not None:
+                    record(_status_result(spec, bad.status, f"verify [{bad.key.case}]: {bad.error}"), spec, [], {})
+                    continue
+                if impl.id not in provenance:
+                    provenance[impl.id] = executor.provenance(impl)
+                todo.append(spec)
             if not todo:
                 continue
-            vkey = (workload.name, impl.id, variant.name)
-            if vkey not in verified:
-                failures = [r for r in kind.verify(ctx, impl, variant, workload, plan.cpus) if r.failed]
-                verified[vkey] = failures[0] if failures else None
-            bad = verified[vkey]
-            if bad is not None:
-                for spec in todo:
-                    record(_status_result(spec, bad.status, f"verify [{bad.key.case}]: {bad.error}"), spec, [], {})
-                continue
+            workload = catalog.resolve(todo[0])[0]
+            kind = kind_of(workload.kind)
             flags = tuple(before_case(todo[0])) if before_case else ()
             specs = {s.key: s for s in todo}
             for result in kind.execute(ctx, todo):
                 if flags and result.status == Status.OK:
                     result = replace(result, flags=result.flags + flags)
-                record(result, specs[result.key], list(kind.rows(result, workload)), provenance)
+                ran = ctx.ran.pop(result.key, specs[result.key])  # with the size it ran at, where calibrated
+                record(result, ran, list(kind.rows(result, workload)), provenance[result.key.impl])
         store.finish("complete")
     except KeyboardInterrupt:
         outcome.interrupted = True
@@ -249,11 +275,17 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | No
 def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
               cpus: tuple[int, ...], out: Path | None, console: Console, timeout: float | None = None,
               argv: Sequence[str] = (), before_case: Callable[[CaseSpec], Sequence[str]] | None = None,
-              ) -> RunOutcome:
-    """Plan the selection, then run the plan (what `cmbench run` does without --plan)."""
-    plan = make_plan(catalog, executor, impls, workloads, profile=profile, cpus=cpus, timeout=timeout)
+              results: Path | None = None, seed: int | None = None, recalibrate: bool = False) -> RunOutcome:
+    """Plan the selection, then run the plan (what `cmbench run` does without --plan).
+
+    `results` holds the stored runs (estimates) and calibration.json: by default the folder that
+    holds `out`, else the project's results/.
+    """
+    results = results if results is not None else (out.parent if out is not None else None)
+    plan = make_plan(catalog, executor, impls, workloads, profile=profile, cpus=cpus, timeout=timeout,
+                     results=results, recalibrate=recalibrate)
     return run_plan(plan, catalog, executor, out=out, console=console, timeout=timeout, argv=argv,
-                    before_case=before_case)
+                    before_case=before_case, results=results, seed=seed, recalibrate=recalibrate)
 
 
 def verify_impls(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *,
