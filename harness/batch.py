@@ -184,7 +184,7 @@ class _Case:
 
     def measure(self, ctx: RunContext, slot: int) -> None:
         """One more process, of as many iterations as the repetition policy asks."""
-        iterations = next_iterations(self.spec, self.processes)
+        iterations = next_iterations(self.spec, self.processes, self.spent)
         r, its = self.launch(ctx, self.spec.params, self.spec.warmups, iterations)
         self.spent += r.wall
         self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak))
@@ -195,7 +195,7 @@ class _Case:
         if len(self.processes) < self.spec.processes:
             return None
         ci = case_ci(self.processes, self.seed)
-        cost = process_cost(self.processes, next_iterations(self.spec, self.processes))
+        cost = process_cost(self.processes, next_iterations(self.spec, self.processes, self.spent))
         why = stop_reason(self.spec, ci, len(self.processes), self.spent, cost)
         return (why, ci) if why else None
 

@@ -54,23 +54,39 @@ def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next
     return None
 
 
-def next_iterations(spec: CaseSpec, processes: Sequence[ProcessRun]) -> int:
-    """Measured iterations for the case's next process (the spec's own until two processes have run)."""
-    if not spec.adaptive or len(processes) < 2:
+def costs(processes: Sequence[ProcessRun]) -> tuple[float, float]:
+    """Seconds of a process beyond its measured iterations (start, warm-ups, exit), and of one iteration."""
+    fixed = statistics.fmean(p.wall - sum(it.elapsed for it in p.measured) for p in processes)
+    return max(0.0, fixed), statistics.fmean(it.elapsed for p in processes for it in p.measured)
+
+
+def next_iterations(spec: CaseSpec, processes: Sequence[ProcessRun], spent: float = 0.0) -> int:
+    """Measured iterations for the case's next process.
+
+    The spec's own until two processes have run, then the split that buys the most precision
+    (`optimal_iterations`, between `iterations` and `max_iterations`). Where an iteration is slow,
+    the budget left, shared among the processes the minimum still asks for, may cut that count,
+    never below one.
+    """
+    if not spec.adaptive or not processes:
         return spec.iterations
-    walls = [it.elapsed for p in processes for it in p.measured]
-    per_process = statistics.fmean(p.wall - sum(it.elapsed for it in p.measured) for p in processes)
-    return optimal_iterations(per_process, statistics.fmean(walls), variance_components(samples(processes)),
-                              spec.iterations, max(spec.max_iterations, spec.iterations))
+    fixed, per_iteration = costs(processes)
+    n = spec.iterations
+    if len(processes) >= 2:
+        n = optimal_iterations(fixed, per_iteration, variance_components(samples(processes)), spec.iterations,
+                               max(spec.max_iterations, spec.iterations))
+    if spec.budget and per_iteration > 0:
+        owed = max(1, spec.processes - len(processes))
+        n = min(n, max(1, int(((spec.budget - spent) / owed - fixed) / per_iteration)))
+    return n
 
 
 def process_cost(processes: Sequence[ProcessRun], iterations: int) -> float:
     """Seconds a process of `iterations` measured iterations is expected to take, from those that ran."""
     if not processes:
         return 0.0
-    fixed = statistics.fmean(p.wall - sum(it.elapsed for it in p.measured) for p in processes)
-    per_iteration = statistics.fmean(it.elapsed for p in processes for it in p.measured)
-    return max(0.0, fixed) + iterations * per_iteration
+    fixed, per_iteration = costs(processes)
+    return fixed + iterations * per_iteration
 
 
 def unconverged_flag(spec: CaseSpec, stop: str, ci: Interval) -> str:

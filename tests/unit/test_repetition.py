@@ -89,7 +89,8 @@ class ScalingExecutor(FakeExecutor):
         ops = params["roundtrips"] if workload == "ping_pong" else params["threads"] * params["increments"]
         if self.crash_above and impl.id == self.crash_above[0] and ops > self.crash_above[1]:
             return replace(r, returncode=-11, stdout="", stderr="segfault at this size\n")
-        shift = 1 + self.between * (1 if len(self.calls) % 2 else -1)
+        mine = sum(1 for c in self.calls if c[0] == impl.id)  # this implementation's processes so far
+        shift = 1 + self.between * (1 if mine % 2 else -1)
         lines, total = [], 0.0
         for k, line in enumerate(line for line in r.stdout.splitlines() if line):
             obj = json.loads(line)
@@ -311,3 +312,12 @@ def test_run_plan_records_the_seed_it_chose(fixture_catalog, tmp_path):
         run_plan(plan, fixture_catalog, ex, out=tmp_path / "run", console=Console(stream=stream))
     data = run_json(tmp_path)
     assert isinstance(data["seed"], int) and data["cases"][0]["extra"]["seed"] == data["seed"]
+
+
+def test_slow_iterations_are_cut_to_fit_the_budget(fixture_catalog, tmp_path):
+    # mutex_counter is not calibrated in the fixture: 2 x 5000 increments at 100 us each is a 1 s iteration
+    ex = ScalingExecutor({"fake/good": 100_000.0}, within=0.2)
+    outcome = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"])
+    r = outcome.results[0]
+    assert [len(p.measured) for p in r.processes] == [5, 1, 1]  # after 7 s, 3 s left for two more processes
+    assert r.detail.stop == BUDGET and r.flags
