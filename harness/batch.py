@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import statistics
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -163,14 +164,14 @@ class _Case:
         start = min(int(c.as_dict()[param]) for c in self.workload.cases_for("verify"))
         written = next(int(c.as_dict()[param]) for c in self.workload.cases_for(spec.profile) if c.label == spec.case)
 
-        def measure(size: int) -> float:
+        def measure(size: int, iterations: int) -> float:
             try:
-                _, its = self.launch(ctx, {**spec.params, param: size}, min(1, spec.warmups), 1)
+                _, its = self.launch(ctx, {**spec.params, param: size}, spec.warmups, iterations)
             except CaseFailure as f:  # the case fails at the size that failed, which its spec then shows
                 self.spec = spec.sized(size, ctx.fingerprint)
                 ctx.ran[spec.key] = self.spec
                 raise CaseFailure(f.status, f"calibrating {param}={size}: {f}") from None
-            return its[-1].elapsed
+            return statistics.median(it.elapsed for it in its if not it.warmup)
 
         found = search(measure, param=param, start=start, cap=CAP * written, target=spec.iteration_seconds,
                        clock=time.perf_counter)
@@ -333,12 +334,16 @@ def _read_scaling(r: TableReader, operations: Sequence[str], by_name: Mapping[st
 
 
 def _guess(shape: ProfileShape, profile: str, calibrated: bool, pending: bool) -> float:
-    """Seconds a case is expected to take when no stored run has it: the minimum repetitions, within budget."""
+    """Seconds a case is expected to take when no stored run has it.
+
+    Fixed repetitions: what they cost. Adaptive ones: the budget (a shared host rarely lets a case
+    converge at its minimum), or the minimum where that costs more.
+    """
     per_iteration = shape.iteration_seconds if calibrated else ITERATION_GUESS[profile]
     seconds = ((shape.processes + 1) * PROCESS_GUESS
                + shape.processes * (shape.warmups + shape.iterations) * per_iteration)
-    if shape.budget:
-        seconds = min(seconds, shape.budget)
+    if shape.adaptive and shape.budget:
+        seconds = max(seconds, shape.budget + PROCESS_GUESS)
     return seconds + (CALIBRATION_GUESS if pending else 0.0)
 
 

@@ -236,11 +236,13 @@ class RunContext:
 
 
 def _estimate_key(spec: CaseSpec) -> tuple:
-    """What makes two cases take the same time: a calibrated size is left open (it aims at the same seconds)."""
+    """What makes two cases take about the same time: the same case, implementation and place.
+
+    A calibrated size is left open (it aims at the same seconds per iteration), and so are the
+    repetitions: where they adapt, the host's noise decides more of the time than the profile.
+    """
     s = spec.unsized()
-    return (s.workload, s.case, s.impl, s.variant, s.profile, s.executor, len(s.cpus), s.processes, s.warmups,
-            s.iterations, s.max_processes, s.max_iterations, s.budget, s.precision, s.iteration_seconds,
-            params_text(s.params))
+    return (s.workload, s.case, s.impl, s.variant, s.profile, s.executor, len(s.cpus), params_text(s.params))
 
 
 @dataclass(frozen=True)

@@ -15,29 +15,39 @@ def fake_clock(step=0.5):
     return lambda: next(ticks) * step
 
 
-def test_search_grows_then_scales_to_the_target():
-    sizes = []
+def test_search_grows_then_scales_to_the_target_and_confirms_it():
+    attempts = []
 
-    def measure(n):
-        sizes.append(n)
+    def measure(n, iterations):
+        attempts.append((n, iterations))
         return n * 1e-6  # one microsecond per operation
 
     found = search(measure, param="roundtrips", start=100, cap=10**7, target=0.1, clock=fake_clock())
-    assert sizes == [100, 6400, 50000]  # x64 at most, then the ratio still missing, then close enough
+    # x64 at most, then the ratio still missing, then close enough to scale; then three iterations confirm
+    assert attempts == [(100, 1), (6400, 1), (50000, 1), (100000, 3)]
     assert found.value == 100000 and found.iteration_seconds == pytest.approx(0.1)
-    assert [n for n, _ in found.steps] == sizes and found.seconds == 0.5
-    assert [t for _, t in found.steps] == pytest.approx([1e-4, 6.4e-3, 0.05])
+    assert [n for n, _ in found.steps] == [n for n, _ in attempts] and found.seconds == 0.5
+    assert [t for _, t in found.steps] == pytest.approx([1e-4, 6.4e-3, 0.05, 0.1])
+
+
+def test_a_size_measured_before_the_runtime_warmed_up_is_scaled_again():
+    def measure(n, iterations):  # a JIT: single iterations at small sizes run ten times slower
+        return n * (1e-6 if iterations > 1 or n > 50000 else 1e-5)
+
+    found = search(measure, param="items", start=100, cap=10**7, target=0.1, clock=fake_clock())
+    assert [n for n, _ in found.steps] == [100, 5000, 10000, 100000]
+    assert found.value == 100000 and found.iteration_seconds == pytest.approx(0.1)
 
 
 def test_search_stops_at_the_cap_and_never_goes_below_the_start():
-    flat = search(lambda n: 1e-6, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
-    assert flat.value == 5000 and flat.steps[-1][0] == 5000
-    slow = search(lambda n: 2.0, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
-    assert slow.value == 100 and len(slow.steps) == 1
+    flat = search(lambda n, i: 1e-6, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
+    assert flat.value == 5000 and [n for n, _ in flat.steps] == [100, 5000, 5000]
+    slow = search(lambda n, i: 2.0, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
+    assert slow.value == 100 and [n for n, _ in slow.steps] == [100, 100]
 
 
 def test_a_failing_attempt_ends_the_search():
-    def measure(n):
+    def measure(n, iterations):
         raise RuntimeError("crashed")
 
     with pytest.raises(RuntimeError):

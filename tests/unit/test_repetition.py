@@ -121,14 +121,14 @@ def run_json(tmp_path, name="run"):
 
 
 def measured_calls(executor):
-    """(impl, iterations) of every measured process (not a baseline, a verification or a size search), in order."""
-    return [(impl, parse_args(args)[3]) for impl, _, args in executor.calls if parse_args(args)[2] > 1]
+    """(impl, iterations) of every measured process of at least the quick minimum (5), in order."""
+    return [(impl, parse_args(args)[3]) for impl, _, args in executor.calls if parse_args(args)[3] >= 5]
 
 
 def searches(executor):
-    """Sizes the size searches tried (one warm-up, one iteration), in order."""
+    """Sizes the size searches tried (after the quick profile's 2 warm-ups: 1 iteration, or 3 to confirm)."""
     return [parse_args(args)[1]["roundtrips"] for _, _, args in executor.calls
-            if parse_args(args)[2:] == (1, 1)]
+            if parse_args(args)[2] == 2 and parse_args(args)[3] in (1, 3)]
 
 
 def test_a_unit_holds_every_implementation_of_a_case(twin_catalog, fake_executor):
@@ -187,7 +187,7 @@ def test_a_size_is_calibrated_once_per_environment_and_reused(twin_catalog, tmp_
 
     assert "roundtrips=2500 (calibrated)" in plan_table(plan)
 
-    assert sorted(searches(ex)) == sorted([100, 1250] + [100, 6400, 12800])  # x64 at most, x2 at least
+    assert sorted(searches(ex)) == sorted([100, 1250, 2500] + [100, 6400, 12800, 25000])  # x64 at most, x2 at least
     second = ScalingExecutor(speeds)
     quick_run(twin_catalog, second, tmp_path, name="second")
     assert not searches(second)
@@ -244,12 +244,12 @@ def test_noisy_cases_run_more_processes_until_the_maximum_and_say_so(twin_catalo
 def test_a_spent_budget_stops_an_unconverged_case(twin_catalog, tmp_path):
     outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=3.0), tmp_path)
     for r in outcome.results:
-        assert len(r.processes) == 3 and r.detail.stop == BUDGET  # baseline + 3 x 3.5 s > the 10 s budget
-        assert "its 10 s budget was spent" in r.flags[0]
+        assert len(r.processes) == 3 and r.detail.stop == BUDGET  # baseline + 3 x 3.5 s > the 5 s budget
+        assert "its 5 s budget was spent" in r.flags[0]
 
 
 def test_iterations_follow_the_variance_within_processes(twin_catalog, tmp_path):
-    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.2, start=1.0), tmp_path)
+    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.2, start=0.5), tmp_path)
     for r in outcome.results:
         counts = [len(p.measured) for p in r.processes]
         assert counts[:2] == [5, 5] and all(n == 20 for n in counts[2:])
@@ -271,6 +271,7 @@ def test_a_failure_while_sizing_fails_that_case_at_that_size(twin_catalog, tmp_p
     assert by_impl["fake/good"].status == "ok"
     crash = by_impl["fake/twin"]  # verification (100 round trips) passed; the second size search attempt crashed
     assert crash.status == "crashed" and crash.error.startswith("calibrating roundtrips=6400: killed by signal 11")
+    # the second attempt: 100 round trips lasted 0.1 ms, so the search grew x64
     stored = {c["impl"]: c for c in run_json(tmp_path)["cases"]}
     assert stored["fake/twin"]["params"]["roundtrips"] == 6400 and "6400" in stored["fake/twin"]["command"]
 
@@ -319,5 +320,5 @@ def test_slow_iterations_are_cut_to_fit_the_budget(fixture_catalog, tmp_path):
     ex = ScalingExecutor({"fake/good": 100_000.0}, within=0.2)
     outcome = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"])
     r = outcome.results[0]
-    assert [len(p.measured) for p in r.processes] == [5, 1, 1]  # after 7 s, 3 s left for two more processes
+    assert [len(p.measured) for p in r.processes] == [5, 1, 1]  # the first took 7 s of the 5 s budget
     assert r.detail.stop == BUDGET and r.flags
