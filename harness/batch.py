@@ -151,15 +151,20 @@ class _Case:
         self.slots.append(slot)
 
     def size(self, ctx: RunContext) -> CaseSpec:
+        """The spec at its calibrated size: the plan's when it was calibrated in this environment, else the one
+        stored for this environment, else (and always with --recalibrate) one searched now and stored."""
         spec = self.spec
         key = case_key(spec.workload, spec.case, spec.impl, spec.variant)
         stored = ctx.calibrations.sizes(ctx.fingerprint).get(key) if ctx.calibrations and ctx.fingerprint else None
         if stored is not None and stored.param != spec.calibrate:
             stored = None
-        fresh = spec.calibrated_for == ctx.fingerprint and not spec.pending
-        if not ctx.recalibrate and (fresh or stored is not None):
-            self.calibrated, self.calibration = "stored", stored
-            return spec if fresh else spec.sized(stored.value, ctx.fingerprint)  # type: ignore[union-attr]
+        if not ctx.recalibrate:
+            if spec.calibrated_for == ctx.fingerprint and not spec.pending:
+                self.calibrated, self.calibration = "stored", stored
+                return spec
+            if stored is not None:
+                self.calibrated, self.calibration = "stored", stored
+                return spec.sized(stored.value, ctx.fingerprint)
         param = spec.calibrate
         start = min(int(c.as_dict()[param]) for c in self.workload.cases_for("verify"))
         written = next(int(c.as_dict()[param]) for c in self.workload.cases_for(spec.profile) if c.label == spec.case)
