@@ -323,3 +323,22 @@ def test_slow_iterations_are_cut_to_fit_the_budget(fixture_catalog, tmp_path):
     r = outcome.results[0]
     assert [len(p.measured) for p in r.processes] == [5, 1, 1]  # the first took 7 s of the 5 s budget
     assert r.detail.stop == BUDGET and r.flags
+
+
+def test_a_saved_plan_calibrates_at_run_time_and_stores_the_size_beside_the_run(fixture_root, tmp_path, capsys):
+    from cmbench.cli import main
+
+    assert main(["--root", str(fixture_root), "plan", "--impl", "fake/good", "--workload", "ping_pong",
+                 "--profile", "quick", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["schema"] == 2 and "{roundtrips}" in plan["cases"][0]["command"]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert main(["--root", str(fixture_root), "run", "--plan", str(path), "--out", str(tmp_path / "run"),
+                 "--seed", "4"]) == 0
+    case = run_json(tmp_path)["cases"][0]
+    size = case["params"]["roundtrips"]
+    assert isinstance(size, int) and str(size) in case["command"] and "{roundtrips}" not in case["command"]
+    assert run_json(tmp_path)["seed"] == 4 and case["extra"]["calibrated"] == "run"
+    stored = json.loads((tmp_path / "calibration.json").read_text())
+    assert [s["value"] for e in stored["environments"].values() for s in e["sizes"].values()] == [size]
