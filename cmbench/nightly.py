@@ -113,7 +113,8 @@ def run_selection(catalog: Catalog, options: NightlyOptions, out: Path, console:
     executor = make_executor(options.executor)
     try:
         return run_cases(catalog, executor, impls, workloads, profile=options.profile, cpus=cpus, out=out,
-                         console=console, timeout=options.timeout, argv=list(options.argv), before_case=before_case)
+                         console=console, timeout=options.timeout, argv=list(options.argv), before_case=before_case,
+                         references=True)
     finally:
         executor.close()
 

@@ -1,19 +1,29 @@
 """The batch kind: a program that runs W warm-ups and N measured iterations and prints one JSON line each.
 
-A batch case is a start-up baseline process (zero iterations) and then P processes of W + N
-iterations. Every line every process prints is parsed and checked against the reference model;
-the first failure ends the case with a status and the error text: it never becomes a figure.
+A batch case is a calibrated size (where the workload asks for one, harness/calibration.py), a
+start-up baseline process (zero iterations) and then processes of W + N iterations until the
+repetition policy stops it (harness/repetition.py). The cases of one workload case, across every
+implementation, form one unit whose processes interleave in a seeded random order. Every line
+every process prints is parsed and checked against the reference model at the size that ran; the
+first failure ends that case with a status and the error text: it never becomes a figure.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
+import statistics
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from . import reference
+from .calibration import CALIBRATION_GUESS, CAP, Calibration, case_key, search
 from .console import comparison_tables, fmt_summary
+from .hostinfo import environment
 from .manifest import (
     PROFILE_SHAPES,
     Case,
@@ -21,6 +31,7 @@ from .manifest import (
     Param,
     ParamValue,
     ProfileShape,
+    Scaling,
     TableReader,
     Variant,
     Workload,
@@ -30,10 +41,20 @@ from .manifest import (
 from .metrics import Row, case_rows
 from .outcome import CaseFailure, CaseKey, CaseResult, Detail, Iteration, ProcessRun
 from .plan import CaseSpec, PlanContext, RunContext
-from .process import ChildResult
+from .process import ChildResult, Rusage
 from .reference_bench import measure_references
-from .stats import summarize
-from .vocab import Status
+from .repetition import (
+    BUDGET,
+    MAX_PROCESSES,
+    BatchDetail,
+    case_ci,
+    next_iterations,
+    process_cost,
+    stop_reason,
+    unconverged_flag,
+)
+from .stats import Interval, summarize
+from .vocab import Status, fmt_seconds
 
 # Profiles whose runs also measure the host's reference switch and creation costs (about 13 s).
 REFERENCE_PROFILES = ("quick", "full")
@@ -108,36 +129,150 @@ def _check_exit(r: ChildResult, timeout: float) -> None:
         raise CaseFailure("crashed", f"{how}; stderr: {r.stderr_tail()}")
 
 
-def run_batch_case(ctx: RunContext, spec: CaseSpec) -> CaseResult:
-    """Measure one case: a start-up baseline, then the spec's processes; the status says whether figures count."""
-    workload, impl, variant = ctx.catalog.resolve(spec)
-    began = time.perf_counter()
-    processes: list[ProcessRun] = []
-    baseline = None
-    ncpus = len(spec.cpus)
+class _Case:
+    """One spec of a unit being measured: its processes so far, the seconds they took, where they ran in the order."""
 
-    def run(warmups: int, iterations: int) -> ChildResult:
-        args = workload_args(workload, spec.params, warmups, iterations, ncpus)
-        r = ctx.executor.run(impl, variant, args, cpus=spec.cpus, timeout=spec.timeout)
-        _check_exit(r, spec.timeout)
-        return r
+    def __init__(self, ctx: RunContext, spec: CaseSpec) -> None:
+        self.spec = spec
+        self.workload, self.impl, self.variant = ctx.catalog.resolve(spec)
+        self.processes: list[ProcessRun] = []
+        self.baseline: Rusage | None = None
+        self.spent = 0.0  # seconds inside the baseline and measured processes (their walls): the budget's
+        self.seconds = 0.0  # seconds the harness spent on the case, calibration included
+        self.slots: list[int] = []
+        self.calibrated = ""
+        self.calibration: Calibration | None = None
+        self.run_seed = ctx.seed
+        self.seed = zlib.crc32(f"{ctx.seed}/{spec.key}".encode())  # the bootstrap's
 
-    try:
-        r = run(0, 0)  # the start-up baseline: the same program doing no iteration
-        parse_output(r.stdout, workload, spec.params, 0, 0, wall=r.wall)
-        baseline = r.rusage
-        for _ in range(spec.processes):
-            r = run(spec.warmups, spec.iterations)
-            its = parse_output(r.stdout, workload, spec.params, spec.warmups, spec.iterations, wall=r.wall)
-            processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak))
-        status, error = Status.OK, ""
-    except CaseFailure as f:
-        status, error, processes, baseline = f.status, str(f), [], None
-    return CaseResult(
-        key=spec.key, language=spec.language, model=spec.model, params={**spec.params, **spec.placement},
-        status=status, error=error, operations=workload.operations_per_iteration(spec.params),
-        processes=tuple(processes), baseline=baseline, seconds=time.perf_counter() - began, kind="batch",
-    )
+    def launch(self, ctx: RunContext, params: Mapping[str, ParamValue], warmups: int,
+               iterations: int) -> tuple[ChildResult, tuple[Iteration, ...]]:
+        """One process of the implementation; its output checked line by line (CaseFailure otherwise)."""
+        spec = self.spec
+        began = time.perf_counter()
+        try:
+            args = workload_args(self.workload, params, warmups, iterations, len(spec.cpus))
+            r = ctx.executor.run(self.impl, self.variant, args, cpus=spec.cpus, timeout=spec.timeout)
+            _check_exit(r, spec.timeout)
+            return r, parse_output(r.stdout, self.workload, params, warmups, iterations, wall=r.wall)
+        finally:
+            self.seconds += time.perf_counter() - began
+
+    def prepare(self, ctx: RunContext, slot: int) -> None:
+        """Size the case (a stored calibration, or a search now), then run its start-up baseline."""
+        if self.spec.calibrate:
+            self.spec = self.size(ctx)
+            ctx.ran[self.spec.key] = self.spec
+        r, _ = self.launch(ctx, self.spec.params, 0, 0)  # the same program doing no iteration
+        self.spent += r.wall
+        self.baseline = r.rusage
+        self.slots.append(slot)
+
+    def size(self, ctx: RunContext) -> CaseSpec:
+        """The spec at its calibrated size: the plan's when it was calibrated in this environment, else the one
+        stored for this environment, else (and always with --recalibrate) one searched now and stored."""
+        spec = self.spec
+        key = case_key(spec.workload, spec.case, spec.impl, spec.variant)
+        stored = ctx.calibrations.sizes(ctx.fingerprint).get(key) if ctx.calibrations and ctx.fingerprint else None
+        if stored is not None and stored.param != spec.calibrate:
+            stored = None
+        if not ctx.recalibrate:
+            if spec.calibrated_for == ctx.fingerprint and not spec.pending:
+                self.calibrated, self.calibration = "stored", stored
+                return spec
+            if stored is not None:
+                self.calibrated, self.calibration = "stored", stored
+                return spec.sized(stored.value, ctx.fingerprint)
+        param = spec.calibrate
+        start = min(int(c.as_dict()[param]) for c in self.workload.cases_for("verify"))
+        written = next(int(c.as_dict()[param]) for c in self.workload.cases_for(spec.profile) if c.label == spec.case)
+
+        def measure(size: int, iterations: int) -> float:
+            try:
+                _, its = self.launch(ctx, {**spec.params, param: size}, spec.warmups, iterations)
+            except CaseFailure as f:  # the case fails at the size that failed, which its spec then shows
+                self.spec = spec.sized(size, ctx.fingerprint)
+                ctx.ran[spec.key] = self.spec
+                raise CaseFailure(f.status, f"calibrating {param}={size}: {f}") from None
+            return statistics.median(it.elapsed for it in its if not it.warmup)
+
+        found = search(measure, param=param, start=start, cap=CAP * written, target=spec.iteration_seconds,
+                       clock=time.perf_counter)
+        self.calibrated, self.calibration = "run", found
+        if ctx.calibrations is not None and ctx.fingerprint:
+            ctx.calibrations.save(ctx.fingerprint, environment(ctx.environment), key, found)
+        ctx.console.say(f"calibrated {spec.workload}[{spec.case}] {spec.label}: {param}={found.value} "
+                        f"(~{fmt_seconds(found.iteration_seconds)} per iteration, {len(found.steps)} attempts, "
+                        f"{found.seconds:.1f} s)")
+        return spec.sized(found.value, ctx.fingerprint)
+
+    def measure(self, ctx: RunContext, slot: int) -> None:
+        """One more process, of as many iterations as the repetition policy asks."""
+        iterations = next_iterations(self.spec, self.processes, self.spent)
+        r, its = self.launch(ctx, self.spec.params, self.spec.warmups, iterations)
+        self.spent += r.wall
+        self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak))
+        self.slots.append(slot)
+
+    def stop(self) -> tuple[str, Interval] | None:
+        """Why the case is finished, with its CI; None while it needs another process."""
+        if len(self.processes) < self.spec.processes:
+            return None
+        ci = case_ci(self.processes, self.seed)
+        cost = process_cost(self.processes, next_iterations(self.spec, self.processes, self.spent))
+        why = stop_reason(self.spec, ci, len(self.processes), self.spent, cost)
+        return (why, ci) if why else None
+
+    def result(self, status: str = Status.OK, error: str = "", stop: tuple[str, Interval] | None = None) -> CaseResult:
+        spec = self.spec
+        flags: tuple[str, ...] = ()
+        detail = None
+        if stop is not None:
+            why, ci = stop
+            if why in (BUDGET, MAX_PROCESSES):
+                flags = (unconverged_flag(spec, why, ci),)
+            detail = BatchDetail(why, ci, spec.precision, self.run_seed, tuple(self.slots), self.calibrated,
+                                 self.calibration)
+        ok = status == Status.OK
+        return CaseResult(
+            key=spec.key, language=spec.language, model=spec.model, params={**spec.params, **spec.placement},
+            status=status, error=error, operations=self.workload.operations_per_iteration(spec.params) if ok else 0,
+            processes=tuple(self.processes) if ok else (), baseline=self.baseline if ok else None,
+            seconds=self.seconds, kind="batch", flags=flags, detail=detail,
+        )
+
+
+def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
+    """Measure the cases of one unit, their processes interleaved in a seeded random order; each result when done.
+
+    Every case is sized and gets its start-up baseline first (in a random order); then rounds
+    follow, each running one process of every unfinished case in a fresh random order, so that a
+    change of the host's load spreads over every implementation instead of hitting whichever ran
+    last. A case leaves the rounds when the repetition policy stops it (harness/repetition.py) or
+    when it fails; a failure ends only that case.
+    """
+    first = unit[0]
+    order = random.Random(f"{ctx.seed}/{first.workload}/{first.case}")
+    slots = itertools.count()
+    live: list[_Case] = []
+    for case in order.sample([_Case(ctx, s) for s in unit], len(unit)):
+        try:
+            case.prepare(ctx, next(slots))
+            live.append(case)
+        except CaseFailure as f:
+            yield case.result(f.status, str(f))
+    while live:
+        for case in order.sample(live, len(live)):
+            try:
+                case.measure(ctx, next(slots))
+            except CaseFailure as f:
+                live.remove(case)
+                yield case.result(f.status, str(f))
+        for case in list(live):
+            stop = case.stop()
+            if stop is not None:
+                live.remove(case)
+                yield case.result(stop=stop)
 
 
 def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
@@ -158,6 +293,7 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
     memory_per = r.str("memory_per", "parameter counting live tasks", required=False)
     if memory_per and memory_per not in by_name:
         raise r.fail("memory_per", f"names '{memory_per}', which is not under [params]")
+    scaling = _read_scaling(r, operations, by_name)
 
     cases: dict[str, tuple[Case, ...]] = {}
     reduced: dict[str, dict[str, ParamValue]] = {}
@@ -165,11 +301,19 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
     for prof, p in profile_tables(r, "the cases of this profile").items():
         default = PROFILE_SHAPES[prof]
         shape = ProfileShape(
-            processes=p.int("processes", "processes per case", required=False, default=default.processes),
+            processes=p.int("processes", "processes per case (adaptive profiles: the minimum)", required=False,
+                            default=default.processes),
             warmups=p.int("warmups", "warm-up iterations per process", required=False, default=default.warmups),
-            iterations=p.int("iterations", "measured iterations per process", required=False,
-                             default=default.iterations),
-            timeout=p.number("timeout", "seconds per process", required=False, default=default.timeout))
+            iterations=p.int("iterations", "measured iterations per process (adaptive profiles: the minimum)",
+                             required=False, default=default.iterations),
+            timeout=p.number("timeout", "seconds per process", required=False, default=default.timeout),
+            max_processes=p.int("max_processes", "the most processes an adaptive case runs", required=False,
+                                default=default.max_processes),
+            max_iterations=p.int("max_iterations", "the most measured iterations a process of an adaptive case runs",
+                                 required=False, default=default.max_iterations),
+            budget=p.number("budget", "seconds of measurement per case before it stops unconverged",
+                            required=False, default=default.budget),
+            precision=default.precision, iteration_seconds=default.iteration_seconds)
         if shape.processes < 1 or shape.iterations < 1:
             raise p.fail("processes", "and 'iterations' must be at least 1")
         if shape != default:
@@ -193,8 +337,37 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
         **common, operations=operations,
         result_fields=r.strings("result_fields", "the fields every iteration prints and the harness checks"),
         info_fields=r.strings("info_fields", "fields recorded but not checked", required=False),
-        memory_per=memory_per, params=tuple(params), cases=cases, reduced=reduced, shapes=shapes,
+        memory_per=memory_per, params=tuple(params), cases=cases, reduced=reduced, shapes=shapes, calibrate=scaling,
     )
+
+
+def _read_scaling(r: TableReader, operations: Sequence[str], by_name: Mapping[str, Param]) -> Scaling | None:
+    """The optional `[calibrate]` table: `param` (one of `operations`) and the cases to `keep` as written."""
+    t = r.table_of("calibrate", "the parameter that scales an iteration's work, calibrated per implementation")
+    if not t.table:
+        return None
+    param = t.str("param", "the parameter whose size is calibrated, one of 'operations'")
+    if param not in operations:
+        raise t.fail("param", f"names '{param}', which is not one of operations ({', '.join(operations)}): only a "
+                     "size that the figures are divided by can be calibrated")
+    keep = tuple({k: param_value(c, k, v, by_name.get(k)) for k, v in c.table.items()}
+                 for c in t.tables("keep", "parameter values of cases whose size is the point (kept as written)"))
+    t.reject_unknown()
+    return Scaling(param, keep)
+
+
+def _guess(shape: ProfileShape, profile: str, calibrated: bool, pending: bool) -> float:
+    """Seconds a case is expected to take when no stored run has it.
+
+    Fixed repetitions: what they cost. Adaptive ones: the budget (a shared host rarely lets a case
+    converge at its minimum), or the minimum where that costs more.
+    """
+    per_iteration = shape.iteration_seconds if calibrated else ITERATION_GUESS[profile]
+    seconds = ((shape.processes + 1) * PROCESS_GUESS
+               + shape.processes * (shape.warmups + shape.iterations) * per_iteration)
+    if shape.adaptive and shape.budget:
+        seconds = max(seconds, shape.budget + PROCESS_GUESS)
+    return seconds + (CALIBRATION_GUESS if pending else 0.0)
 
 
 class BatchKind:
@@ -206,55 +379,73 @@ class BatchKind:
     def plan(self, ctx: PlanContext, impl: Impl, variant: Variant, workload: Workload) -> list[CaseSpec]:
         shape = workload.shape_for(ctx.profile)
         timeout = ctx.timeout or shape.timeout
+        scaling = workload.calibrate if shape.iteration_seconds else None
         labels = [c.label for c in workload.cases_for(ctx.profile)]
         specs = []
         for label, case in zip(labels, workload.cases_for(ctx.profile, reduced=impl.reduced_sizes)):
             params = case.as_dict()
             args = workload_args(workload, params, shape.warmups, shape.iterations, len(ctx.cpus))
             reason = impl.unsupported_reason(workload.name, params, variant.name)
-            guess = ((shape.processes + 1) * PROCESS_GUESS
-                     + shape.processes * (shape.warmups + shape.iterations) * ITERATION_GUESS[ctx.profile])
-            specs.append(CaseSpec(
+            calibrate = scaling.param if scaling is not None and scaling.applies(params) else ""
+            spec = CaseSpec(
                 kind=self.name, workload=workload.name, case=label, impl=impl.id, variant=variant.name,
                 language=impl.language, model=impl.model, profile=ctx.profile, executor=ctx.executor.name,
                 params=params, cpus=ctx.cpus, command=tuple(ctx.executor.argv(impl, variant, args, len(ctx.cpus))),
                 processes=shape.processes, warmups=shape.warmups, iterations=shape.iterations, timeout=timeout,
-                status=Status.UNSUPPORTED.value if reason else "", reason=reason or "",
-                estimate=0.0 if reason else guess))
+                max_processes=shape.max_processes, max_iterations=shape.max_iterations, budget=shape.budget,
+                precision=shape.precision, calibrate=calibrate,
+                iteration_seconds=shape.iteration_seconds if calibrate else 0.0,
+                status=Status.UNSUPPORTED.value if reason else "", reason=reason or "")
+            if calibrate:
+                stored = ctx.calibrations.get(case_key(workload.name, label, impl.id, variant.name))
+                spec = (spec.sized(stored.value, ctx.fingerprint) if stored is not None and stored.param == calibrate
+                        else spec.unsized())
+            specs.append(replace(spec, estimate=0.0 if reason else _guess(shape, ctx.profile, bool(calibrate),
+                                                                          spec.pending)))
         return specs
 
     def units(self, specs: Sequence[CaseSpec]) -> list[list[CaseSpec]]:
-        return [[s] for s in specs]
+        """Every implementation and variant of one case together, so that their processes interleave."""
+        groups: dict[tuple, list[CaseSpec]] = {}
+        for s in specs:
+            groups.setdefault((s.workload, s.case, s.profile, s.cpus), []).append(s)
+        return list(groups.values())
 
     def verify(self, ctx: RunContext, impl: Impl, variant: Variant, workload: Workload,
                cpus: tuple[int, ...]) -> list[CaseResult]:
         """Every case of the verify profile, once (one process, one iteration), every answer checked."""
         plan_ctx = PlanContext("verify", cpus, ctx.executor, timeout=ctx.timeout)
-        return [run_batch_case(ctx, spec) if not spec.status else
+        return [next(measure_unit(ctx, [spec])) if not spec.status else
                 CaseResult(spec.key, spec.language, spec.model, {**spec.params, **spec.placement}, spec.status,
                            spec.reason) for spec in self.plan(plan_ctx, impl, variant, workload)]
 
     def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
-        for spec in unit:
-            yield run_batch_case(ctx, spec)
+        return measure_unit(ctx, unit)
 
     def rows(self, result: CaseResult, workload: Workload) -> Iterator[Row]:
         return case_rows(result, workload.memory_per)
 
     def progress(self, result: CaseResult) -> str:
         walls = [it.elapsed for p in result.processes for it in p.measured]
-        return fmt_summary(summarize(walls)) if walls else "ok"
+        text = fmt_summary(summarize(walls)) if walls else "ok"
+        d = result.detail
+        if isinstance(d, BatchDetail):
+            text += f", CI ±{d.ci.half_width:.1%}, {len(result.processes)} processes, {d.stop}"
+            if d.calibration is not None or d.calibrated:
+                param = d.calibration.param if d.calibration else ""
+                text += f", {param}={result.params.get(param)}" if param else ""
+        return text
 
     def table(self, results: Sequence[CaseResult], rows: Mapping[CaseKey, Sequence[Row]]) -> str:
         return comparison_tables(results, rows) if results else ""
 
     def read_detail(self, d: Mapping[str, Any]) -> Detail:
-        raise ValueError("batch results carry no detail")
+        return BatchDetail.from_dict(d)
 
     def before_run(self, ctx: RunContext, specs: Sequence[CaseSpec]) -> dict[str, Any]:
         """The host's own switch and creation costs (perf bench sched pipe, fork vs thread), once per quick
         or full run, as the reference the claims ledger judges the implementations' hand-offs against."""
-        if not specs or specs[0].profile not in REFERENCE_PROFILES:
+        if not ctx.references or not specs or specs[0].profile not in REFERENCE_PROFILES:
             return {}
         ctx.console.say("reference measurements: perf bench sched pipe, fork and pthread_create on one CPU")
         return {"reference_measurements": measure_references(min(specs[0].cpus)).as_dict()}

@@ -123,6 +123,12 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
     return 1 if failed else 0
 
 
+def _results_dir(args: argparse.Namespace, catalog: Catalog) -> Path:
+    """The folder of stored runs and calibration.json: the one holding --out, else the project's results/."""
+    out = getattr(args, "out", None)
+    return Path(out).resolve().parent if out else catalog.root / "results"
+
+
 def _plan_from_args(args: argparse.Namespace, catalog: Catalog, executor) -> Plan:
     """The plan the selection flags (or `--plan FILE`) describe, cut to `--shard I/N` when given."""
     shard = parse_shard(args.shard) if args.shard else None
@@ -137,7 +143,8 @@ def _plan_from_args(args: argparse.Namespace, catalog: Catalog, executor) -> Pla
         workloads = catalog.select_workloads(split_ids(args.workload))
         # a shard planned here must be cut from the plan every other job makes: the manifests' estimates only
         plan = make_plan(catalog, executor, impls, workloads, profile=args.profile or "quick",
-                         cpus=choose_cpus(args.cpus), timeout=args.timeout, stored_estimates=shard is None)
+                         cpus=choose_cpus(args.cpus), timeout=args.timeout, stored_estimates=shard is None,
+                         results=_results_dir(args, catalog), recalibrate=args.recalibrate)
     return shard_plan(plan, *shard) if shard else plan
 
 
@@ -165,7 +172,9 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
             outcome = run_on_cluster(plan, catalog, executor, address=args.cluster, security=security, out=out,
                                      console=console, timeout=args.timeout, argv=sys.argv)
         else:
-            outcome = run_plan(plan, catalog, executor, out=out, console=console, timeout=args.timeout, argv=sys.argv)
+            outcome = run_plan(plan, catalog, executor, out=out, console=console, timeout=args.timeout,
+                               argv=sys.argv, results=_results_dir(args, catalog), seed=args.seed,
+                               recalibrate=args.recalibrate, references=True)
     finally:
         executor.close()
     if outcome.stopped:
@@ -261,10 +270,16 @@ def _profile_arg(p: argparse.ArgumentParser) -> None:
                    help="sizes and repetitions (default: quick)")
 
 
+def _recalibrate_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recalibrate", action="store_true",
+                   help="size calibrated cases again, replacing the sizes stored for this environment")
+
+
 def _plan_args(p: argparse.ArgumentParser) -> None:
     _selection_args(p)
     _profile_arg(p)
     _shard_arg(p)
+    _recalibrate_arg(p)
     p.add_argument("--json", action="store_true", help="print the plan as JSON (for `cmbench run --plan FILE`)")
 
 
@@ -284,8 +299,11 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     _profile_arg(p)
     p.add_argument("--plan", metavar="FILE", help="run a plan saved by `cmbench plan --json` (instead of "
                                                    "--impl/--workload/--profile/--cpus/--timeout)")
-    p.add_argument("--out", help="output folder (default: results/<run-id>)")
+    p.add_argument("--out", help="output folder (default: results/<run-id>); calibration.json is kept beside it")
     _shard_arg(p)
+    _recalibrate_arg(p)
+    p.add_argument("--seed", type=int, help="seed of the order processes interleave in (default: random; "
+                                            "recorded in run.json)")
     p.add_argument("--cluster", metavar="ADDRESS", help="run on the benchmark hosts of the Dask scheduler at "
                                                          "ADDRESS (tcp://HOST:8786 or tls://...)")
     _tls_args(p)

@@ -263,7 +263,7 @@ class HostService:
             )
             if why:
                 return {"refused": "; ".join(why)}
-            ctx = RunContext(self.catalog, executor, self.console, request.get("timeout"))
+            ctx = RunContext(self.catalog, executor, self.console, request.get("timeout"), references=True)
             host = HostRun(ctx, plan.cpus)
             cached = {
                 i: r

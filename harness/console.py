@@ -9,6 +9,7 @@ from typing import TextIO
 
 from .metrics import Row
 from .outcome import CaseResult
+from .repetition import BUDGET, MAX_PROCESSES, BatchDetail
 from .stats import Summary, summarize
 from .vocab import PLACEMENT_PARAMS, fmt_bytes, fmt_rate, fmt_seconds, impl_label, params_text, render_table
 
@@ -40,6 +41,13 @@ TABLE_METRICS = ("wall_time", "throughput", "peak_rss", "ctx_switches_voluntary_
 SWITCH_METRICS = TABLE_METRICS[3:]
 
 
+def _ci_text(r: CaseResult) -> str:
+    d = r.detail
+    if not isinstance(d, BatchDetail):
+        return ""
+    return f"±{d.ci.half_width:.1%}" + (" ~" if d.stop in (BUDGET, MAX_PROCESSES) else "")
+
+
 def _values_by_metric(rows: Iterable[Row]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = defaultdict(list)
     for row in rows:
@@ -69,18 +77,20 @@ def comparison_tables(results: Iterable[CaseResult], rows_by_case: dict) -> str:
             size = "" if size == case else size
             s = summaries.get(r.key)
             if not s:
-                lines.append([name, size, r.status, "", "", "", ""])
+                lines.append([name, size, r.status, "", "", "", "", ""])
                 continue
             tp = s["throughput"].median
             cs = sum(s[m].median for m in SWITCH_METRICS if m in s)
             ratio = "best" if tp == best else f"{best / tp:.2f}x slower"
-            lines.append([name, size, fmt_summary(s["wall_time"]), fmt_rate(tp),
+            lines.append([name, size, fmt_summary(s["wall_time"]), _ci_text(r), fmt_rate(tp),
                           fmt_bytes(s["peak_rss"].median), f"{cs:.3g}", ratio])
-        headers = ["implementation", "size (if reduced)", "wall time per iteration", "throughput",
-                   "peak RSS", "ctx sw/op", "vs best"]
+        headers = ["implementation", "size run (if not the case's)", "wall time per iteration", "95% CI",
+                   "throughput", "peak RSS", "ctx sw/op", "vs best"]
         if not any(line[1] for line in lines):
             headers.pop(1)
             lines = [line[:1] + line[2:] for line in lines]
         blocks.append(f"{workload} [{case}]\n" + render_table(headers, lines))
-    legend = "median ±half-IQR (n samples); ! = IQR above 10% of median; ctx sw/op net of start-up"
+    legend = ("median ±half-IQR (n samples); ! = IQR above 10% of median; 95% CI = the median's confidence interval "
+              "(half-width; two-level bootstrap over processes and iterations), ~ = stopped before reaching the "
+              "profile's precision; ctx sw/op net of start-up")
     return "\n\n".join(blocks) + ("\n\n" + legend if blocks else "")

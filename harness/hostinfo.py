@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +122,33 @@ def host_metadata(root: Path) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "git": git_commit(root),
     }
+
+
+# What a calibration and a nightly series must not mix: a faster CPU, more CPUs, another kernel, a
+# container, another pinning or another profile each change how long an iteration lasts.
+FINGERPRINT_FIELDS = ("cpu_model", "cpu_count", "kernel", "executor", "cpus", "profile")
+
+
+def environment(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a run's metadata (run.json's top level, with `host`) that make its environment.
+
+    `cpus` counts the CPUs the implementations were pinned to (a list or a count is accepted).
+    """
+    host = meta.get("host") or {}
+    cpus = meta.get("cpus")
+    return {"cpu_model": host.get("cpu_model"), "cpu_count": host.get("cpu_count"), "kernel": host.get("kernel"),
+            "executor": meta.get("executor"), "cpus": len(cpus) if isinstance(cpus, list | tuple) else cpus,
+            "profile": meta.get("profile")}
+
+
+def environment_fingerprint(meta: Mapping[str, Any]) -> str:
+    """A short stable id of the environment a run measured in (see `environment`)."""
+    text = json.dumps(environment(meta), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def local_environment(executor: str, cpus: Sequence[int], profile: str) -> dict[str, Any]:
+    """Run metadata for this host, as far as the fingerprint needs it (cheaper than host_metadata)."""
+    uname = platform.uname()
+    host = {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "kernel": f"{uname.system} {uname.release}"}
+    return {"host": host, "executor": executor, "cpus": list(cpus), "profile": profile}

@@ -21,19 +21,38 @@ PROFILES = ("verify", "smoke", "quick", "full")
 
 @dataclass(frozen=True)
 class ProfileShape:
-    """How many processes, warm-ups and measured iterations a profile runs per case."""
+    """How a profile repeats a batch case: processes, warm-ups, iterations, and when to stop.
+
+    With `precision` 0 the repetition is fixed: `processes` x (`warmups` + `iterations`). Otherwise
+    `processes` and `iterations` are minima: more processes run, and later ones run up to
+    `max_iterations` iterations, until the 95% confidence interval of the median is within
+    `precision` (a fraction of the median), or `max_processes` ran, or `budget` seconds are spent
+    (harness/repetition.py). Cases of a calibrated workload size each implementation so one
+    iteration lasts about `iteration_seconds` (harness/calibration.py); 0 keeps the written sizes.
+    """
 
     processes: int
     warmups: int
     iterations: int
     timeout: float  # seconds per process
+    max_processes: int = 0  # 0: exactly `processes`
+    max_iterations: int = 0  # 0: exactly `iterations`
+    budget: float = 0.0  # seconds of measurement per case (0: no limit)
+    precision: float = 0.0  # the target half-width of the median's 95% CI, relative (0: fixed repetitions)
+    iteration_seconds: float = 0.0  # calibrated workloads: target seconds per iteration (0: sizes as written)
+
+    @property
+    def adaptive(self) -> bool:
+        return self.precision > 0
 
 
 PROFILE_SHAPES: dict[str, ProfileShape] = {
     "verify": ProfileShape(processes=1, warmups=0, iterations=1, timeout=120.0),
     "smoke": ProfileShape(processes=2, warmups=1, iterations=3, timeout=180.0),
-    "quick": ProfileShape(processes=3, warmups=2, iterations=5, timeout=600.0),
-    "full": ProfileShape(processes=5, warmups=3, iterations=10, timeout=1800.0),
+    "quick": ProfileShape(processes=3, warmups=2, iterations=5, timeout=600.0, max_processes=10, max_iterations=20,
+                          budget=5.0, precision=0.02, iteration_seconds=0.1),
+    "full": ProfileShape(processes=5, warmups=3, iterations=10, timeout=1800.0, max_processes=30, max_iterations=50,
+                         budget=90.0, precision=0.01, iteration_seconds=0.3),
 }
 
 ParamValue = int | str
@@ -47,7 +66,24 @@ class Param:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return param_flag(self.name)
+
+
+def param_flag(name: str) -> str:
+    """The command-line flag of a parameter: `sleep_ms` -> `--sleep-ms`."""
+    return "--" + name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """A workload whose figure is per operation and does not depend on the size: which parameter scales
+    an iteration's work (calibrated per implementation), and the cases whose size is the point."""
+
+    param: str
+    keep: tuple[Mapping[str, ParamValue], ...] = ()  # cases matching one of these keep their written size
+
+    def applies(self, params: Mapping[str, ParamValue]) -> bool:
+        return not any(all(params.get(k) == v for k, v in m.items()) for m in self.keep)
 
 
 @dataclass(frozen=True)
@@ -105,6 +141,7 @@ class Workload:
     reduced: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)
     servers: Mapping[str, ServerProfile] = field(default_factory=dict)
     shapes: Mapping[str, ProfileShape] = field(default_factory=dict)  # profiles that repeat less than usual
+    calibrate: Scaling | None = None  # batch: the parameter calibrated per implementation, if any
 
     def shape_for(self, profile: str) -> ProfileShape:
         """Processes, warm-ups and iterations of `profile` for this workload."""

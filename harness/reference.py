@@ -8,6 +8,11 @@ Most fields have one right value. A few have a range of right values (mutex_coun
 mode, where lost updates are the point): those expect a `Within`, which compares equal to every
 integer in its range, the way `pytest.approx` compares equal to every number near its value.
 `check` applies the whole model to one printed line and says what is wrong, if anything.
+
+Calibrated sizes give every implementation, and every attempt of a size search, its own item
+count, up to millions. worker_pool and pipeline fold their items in order from the first, so a
+fold's state is kept at every multiple of `CHUNK` items: any count then costs the items past
+the nearest kept state below it (at most `CHUNK`), plus whatever extends the largest count seen.
 """
 
 from __future__ import annotations
@@ -83,13 +88,51 @@ def _splitmix64_array(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+CHUNK = 1 << 16  # items between two kept states of a fold
+SPAN = 64  # chunks whose values numpy computes at once when a fold extends
+
+
+class _Fold:
+    """A fold over items 0, 1, 2, ... in order, with its state kept at every multiple of CHUNK.
+
+    `values(lo, hi)` gives the items [lo, hi) as a uint64 array; `fold(state, values)` the state
+    after also folding them.
+    """
+
+    def __init__(self, initial: tuple[int, ...], values: Callable[[int, int], np.ndarray],
+                 fold: Callable[[tuple[int, ...], np.ndarray], tuple[int, ...]]) -> None:
+        self.states = [initial]  # states[k]: the state after items [0, k * CHUNK)
+        self.values, self.fold = values, fold
+
+    def after(self, n: int) -> tuple[int, ...]:
+        """The state after items [0, n)."""
+        k = n // CHUNK
+        while len(self.states) <= k:
+            lo = (len(self.states) - 1) * CHUNK
+            block = self.values(lo, lo + min(SPAN, k + 1 - len(self.states)) * CHUNK)
+            for i in range(0, len(block), CHUNK):
+                self.states.append(self.fold(self.states[-1], block[i:i + CHUNK]))
+        return self.fold(self.states[k], self.values(k * CHUNK, n)) if n % CHUNK else self.states[k]
+
+
+def _wrapping_sum(state: tuple[int, ...], values: np.ndarray) -> tuple[int, ...]:
+    return ((state[0] + int(values.sum(dtype=np.uint64))) & MASK64,)
+
+
+@functools.lru_cache(maxsize=16)
+def _worker_pool_fold(rounds: int) -> _Fold:
+    def values(lo: int, hi: int) -> np.ndarray:
+        out = np.arange(lo, hi, dtype=np.uint64)
+        for _ in range(rounds):
+            out = _splitmix64_array(out)
+        return out
+
+    return _Fold((0,), values, _wrapping_sum)
+
+
 @functools.lru_cache(maxsize=64)
 def _worker_pool(tasks: int, rounds: int) -> Expected:
-    values = np.arange(tasks, dtype=np.uint64)
-    for _ in range(rounds):
-        values = _splitmix64_array(values)
-    checksum = int(values.sum(dtype=np.uint64)) if tasks else 0
-    return {"count": tasks, "checksum": checksum}
+    return {"count": tasks, "checksum": _worker_pool_fold(rounds).after(tasks)[0]}
 
 
 def worker_pool(p: Params) -> Expected:
@@ -97,16 +140,28 @@ def worker_pool(p: Params) -> Expected:
     return _worker_pool(int(p["tasks"]), int(p["rounds"]))
 
 
-@functools.lru_cache(maxsize=64)
-def _pipeline(items: int, stages: int) -> Expected:
-    values = np.arange(1, items + 1, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for stage in range(1, stages + 1):
-            values = values * np.uint64(PIPELINE_MUL) + np.uint64(stage)
-    order = FNV_OFFSET
+def _sum_and_order(state: tuple[int, ...], values: np.ndarray) -> tuple[int, ...]:
+    total, order = state
     for x in values.tolist():
         order = ((order ^ x) * FNV_PRIME) & MASK64
-    total = int(values.sum(dtype=np.uint64)) if items else 0
+    return (total + int(values.sum(dtype=np.uint64))) & MASK64, order
+
+
+@functools.lru_cache(maxsize=16)
+def _pipeline_fold(stages: int) -> _Fold:
+    def values(lo: int, hi: int) -> np.ndarray:
+        out = np.arange(lo + 1, hi + 1, dtype=np.uint64)  # item k carries the value k + 1
+        with np.errstate(over="ignore"):
+            for stage in range(1, stages + 1):
+                out = out * np.uint64(PIPELINE_MUL) + np.uint64(stage)
+        return out
+
+    return _Fold((0, FNV_OFFSET), values, _sum_and_order)
+
+
+@functools.lru_cache(maxsize=64)
+def _pipeline(items: int, stages: int) -> Expected:
+    total, order = _pipeline_fold(stages).after(items)
     return {"count": items, "sum": total, "ord": order}
 
 

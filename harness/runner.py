@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import os
 import platform
-import time
+import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .calibration import CALIBRATION_GUESS, CalibrationStore
 from .catalog import Catalog
 from .console import Console
 from .errors import UserError
 from .executors import Executor
-from .hostinfo import host_metadata
+from .hostinfo import environment_fingerprint, host_metadata, local_environment
 from .interrupts import Interrupts
 from .kinds import kind_of, plan_cases, plan_units
 from .manifest import Impl
@@ -100,16 +101,22 @@ def prepare(executor: Executor, impls: Sequence[Impl], console: Console, *, buil
 
 def make_plan(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
               cpus: tuple[int, ...], timeout: float | None = None, results: Path | None = None,
-              stored_estimates: bool = True) -> Plan:
-    """Every case the selection holds, with estimates from the newest stored runs under `results`.
+              stored_estimates: bool = True, recalibrate: bool = False) -> Plan:
+    """Every case the selection holds, with the sizes calibrated in this environment and estimates from the
+    newest stored runs under `results` (default: the project's results/); `recalibrate` ignores stored sizes.
 
-    Without `stored_estimates` every estimate is the kind's guess from the profile, so that the
-    same manifests give the same plan on every machine (what shards planned apart rely on).
+    Without `stored_estimates` every estimate is the kind's guess from the profile and no stored
+    size is used (sizes are calibrated where the case runs), so that the same manifests give the
+    same plan on every machine (what shards planned apart rely on).
     """
-    ctx = PlanContext(profile, cpus, executor, timeout=timeout)
+    results = results if results is not None else catalog.root / "results"
+    fingerprint = environment_fingerprint(local_environment(executor.name, cpus, profile))
+    stored = CalibrationStore(results).sizes(fingerprint) if stored_estimates and not recalibrate else {}
+    ctx = PlanContext(profile, cpus, executor, timeout=timeout, fingerprint=fingerprint, calibrations=stored)
     specs = plan_cases(ctx, impls, workloads)
-    past = past_durations(results if results is not None else catalog.root / "results") if stored_estimates else {}
-    return Plan(profile=profile, executor=executor.name, cpus=cpus, cases=tuple(with_estimates(specs, past)))
+    past = past_durations(results) if stored_estimates else {}
+    return Plan(profile=profile, executor=executor.name, cpus=cpus,
+                cases=tuple(with_estimates(specs, past, CALIBRATION_GUESS)))
 
 
 def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> None:
@@ -150,6 +157,7 @@ class Measured:
 
     result: CaseResult
     provenance: Mapping[str, str] = field(default_factory=dict)
+    spec: CaseSpec | None = None  # the spec as it ran (a calibrated size), when it differs from the plan's
 
 
 def status_result(spec: CaseSpec, status: str, error: str) -> CaseResult:
@@ -225,36 +233,44 @@ class HostRun:
         return HostReport(name, host_metadata(catalog.root), {i: self.ready[i] for i in plan.impls}, measured)
 
     def execute_unit(self, unit: Sequence[CaseSpec], stop: Callable[[], bool] = lambda: False) -> Iterator[Measured]:
-        """Every case of `unit`, each as soon as it is known; `stop` is asked before each verification and result."""
+        """Every case of `unit`, each as soon as it is known; `stop` is asked before each verification and result.
+
+        A unit may hold several implementations (the batch kind interleaves them): each is verified
+        on its own, and a failure leaves out that implementation only.
+        """
         catalog, executor = self.ctx.catalog, self.ctx.executor
-        workload, impl, variant = catalog.resolve(unit[0])
-        kind = kind_of(workload.kind)
         todo = []
+        provenance: dict[str, Mapping[str, str]] = {}
         for spec in unit:
             known = preset_result(spec, self.ready)
             if known is not None:
                 yield Measured(known)
-            else:
-                todo.append(spec)
+                continue
+            if stop():
+                return
+            workload, impl, variant = catalog.resolve(spec)
+            vkey = (workload.name, impl.id, variant.name)
+            if vkey not in self._verified:
+                verified = kind_of(workload.kind).verify(self.ctx, impl, variant, workload, self.cpus)
+                failures = [r for r in verified if r.failed]
+                self._verified[vkey] = failures[0] if failures else None
+            bad = self._verified[vkey]
+            if bad is not None:
+                yield Measured(status_result(spec, bad.status, f"verify [{bad.key.case}]: {bad.error}"))
+                continue
+            if impl.id not in provenance:
+                provenance[impl.id] = executor.provenance(impl)
+            todo.append(spec)
         if not todo or stop():
             return
-        vkey = (workload.name, impl.id, variant.name)
-        if vkey not in self._verified:
-            failures = [r for r in kind.verify(self.ctx, impl, variant, workload, self.cpus) if r.failed]
-            self._verified[vkey] = failures[0] if failures else None
-        bad = self._verified[vkey]
-        if bad is not None:
-            for spec in todo:
-                yield Measured(status_result(spec, bad.status, f"verify [{bad.key.case}]: {bad.error}"))
-            return
-        provenance = executor.provenance(impl)
+        kind = kind_of(catalog.resolve(todo[0])[0].kind)
         flags = tuple(self.before_case(todo[0])) if self.before_case else ()
         for result in kind.execute(self.ctx, todo):
             if stop():
                 return
             if flags and result.status == Status.OK:
                 result = replace(result, flags=result.flags + flags)
-            yield Measured(result, provenance)
+            yield Measured(result, provenance[result.key.impl], self.ctx.ran.pop(result.key, None))
 
 
 # --- the controller's part ---------------------------------------------------------------------
@@ -280,14 +296,16 @@ class _Progress:
     plan: Plan
     done: int = 0
     estimated_done: float = 0.0
-    began: float = field(default_factory=time.perf_counter)
+    taken: float = 0.0
 
-    def eta(self, spec: CaseSpec) -> str:
+    def eta(self, spec: CaseSpec, seconds: float) -> str:
         self.estimated_done += spec.estimate
+        self.taken += seconds
         left = self.plan.estimate - self.estimated_done
         if left <= 0 or self.estimated_done <= 0:
             return ""
-        pace = (time.perf_counter() - self.began) / self.estimated_done
+        prior = self.plan.estimate / 10
+        pace = (self.taken + prior) / (self.estimated_done + prior)
         return f"about {fmt_duration(left * pace)} left"
 
 
@@ -337,14 +355,16 @@ class Recorder:
 
     def record(self, measured: Measured, host: str = "") -> None:
         result = measured.result
-        spec = self.specs[result.key]
+        planned = self.specs[result.key]
+        spec = measured.spec or planned  # with the size it ran at, where calibrated
         rows = list(kind_of(result.kind).rows(result, self.catalog.workloads[spec.workload]))
         self.store.add(result, rows, spec, {**measured.provenance, "host": host})  # "": no host measured it
         self.outcome.results.append(result)
         self.outcome.rows[result.key] = rows
         self.progress.done += 1
         figures = kind_of(result.kind).progress(result) if result.status == Status.OK else ""
-        self.console.case_done(self.progress.done, len(self.plan.cases), result, figures, self.progress.eta(spec),
+        eta = self.progress.eta(planned, result.seconds)
+        self.console.case_done(self.progress.done, len(self.plan.cases), result, figures, eta,
                                host=host if len(self.store.meta["hosts"]) > 1 else "")
 
     def finish(self, status: str, stopped: str = "") -> RunOutcome:
@@ -373,11 +393,24 @@ def by_kind(items: Iterable[T]) -> dict[str, list[T]]:
 
 def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | None, console: Console,
              timeout: float | None = None, argv: Sequence[str] = (),
-             before_case: Callable[[CaseSpec], Sequence[str]] | None = None) -> RunOutcome:
-    """Build, verify and measure every case of `plan` on this host; store each one as soon as it is done."""
+             before_case: Callable[[CaseSpec], Sequence[str]] | None = None, results: Path | None = None,
+             seed: int | None = None, recalibrate: bool = False, references: bool = False) -> RunOutcome:
+    """Build, verify and measure every case of `plan` on this host; store each one as soon as it is done.
+
+    Calibrated sizes are read from and stored in `results` (default: the folder holding the run
+    folder); `seed` orders the processes of each unit (default: a random one; either way recorded
+    in run.json). `references`: the kinds also take their run-level reference measurements (the
+    host's switch and creation costs in quick and full runs, for the claims ledger).
+    """
+    seed = random.randrange(2**31) if seed is None else seed
     recorder = Recorder.start(plan, catalog, out=out, console=console,
-                              meta={"argv": list(argv), "host": host_metadata(catalog.root)})
-    host = HostRun(RunContext(catalog, executor, console, timeout), plan.cpus, before_case)
+                              meta={"argv": list(argv), "host": host_metadata(catalog.root), "seed": seed})
+    meta = recorder.store.meta
+    meta["environment_fingerprint"] = fingerprint = environment_fingerprint(meta)
+    store = CalibrationStore(results if results is not None else recorder.store.out.parent)
+    ctx = RunContext(catalog, executor, console, timeout, seed=seed, calibrations=store, environment=meta,
+                     fingerprint=fingerprint, recalibrate=recalibrate, references=references)
+    host = HostRun(ctx, plan.cpus, before_case)
     name = this_host()
     status = "complete"
     with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished
@@ -394,11 +427,19 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | No
 def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
               cpus: tuple[int, ...], out: Path | None, console: Console, timeout: float | None = None,
               argv: Sequence[str] = (), before_case: Callable[[CaseSpec], Sequence[str]] | None = None,
-              ) -> RunOutcome:
-    """Plan the selection, then run the plan (what `cmbench run` does without --plan)."""
-    plan = make_plan(catalog, executor, impls, workloads, profile=profile, cpus=cpus, timeout=timeout)
+              results: Path | None = None, seed: int | None = None, recalibrate: bool = False,
+              references: bool = False) -> RunOutcome:
+    """Plan the selection, then run the plan (what `cmbench run` does without --plan).
+
+    `results` holds the stored runs (estimates) and calibration.json: by default the folder that
+    holds `out`, else the project's results/.
+    """
+    results = results if results is not None else (out.parent if out is not None else None)
+    plan = make_plan(catalog, executor, impls, workloads, profile=profile, cpus=cpus, timeout=timeout,
+                     results=results, recalibrate=recalibrate)
     return run_plan(plan, catalog, executor, out=out, console=console, timeout=timeout, argv=argv,
-                    before_case=before_case)
+                    before_case=before_case, results=results, seed=seed, recalibrate=recalibrate,
+                    references=references)
 
 
 def verify_impls(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *,

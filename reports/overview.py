@@ -62,7 +62,7 @@ def factor_below(factor: float, metric: str) -> str:
 
 
 def reduced_note(case: str, ran_text: str) -> str:
-    """The sizes a case ran with, when they differ from its profile's case (reduced sizes)."""
+    """The sizes a case ran with, when they differ from its profile's case (calibrated or reduced sizes)."""
     ran = ran_params(ran_text)
     label_params = parse_params(case)
     return params_text({k: v for k, v in ran.items() if label_params.get(k) not in (None, v)})
@@ -129,8 +129,9 @@ def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
                     reduced = reduced_note(case, s.params)
                     mark = " †" if reduced else ""
                     if reduced:
-                        notes.add("† ran reduced sizes (the implementation asks for them; per-operation "
-                                  "figures stay comparable)")
+                        notes.add("† ran other sizes than the case's: calibrated so one iteration lasts the "
+                                  "profile's target, or reduced sizes the implementation asks for; per-operation "
+                                  "figures stay comparable")
                     flag = " !" if s.unstable else ""
                     title = (f"{label(metric)}: median {fmt_value(s.median, s.unit)}, IQR "
                              f"{fmt_interval(s.q1, s.q3, s.unit)}, n={s.n}"

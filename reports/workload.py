@@ -84,7 +84,7 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
             first = next((by[(impl, m)] for m in cmetrics if (impl, m) in by), None)
             reduced = reduced_note(case, first.params) if first is not None else ""
             name = Cell(impl + (" †" if reduced else ""), cls="rowhead",
-                        title=f"ran {reduced} (reduced sizes)" if reduced else "")
+                        title=f"ran {reduced} (calibrated or reduced sizes)" if reduced else "")
             if status != "ok" or first is None:
                 rows.append([name, Cell(status_text(status), cls=status_class(status), title=error),
                              *[Cell("") for _ in cmetrics], *([Cell("")] if best is not None else [])])

@@ -1,3 +1,5 @@
+import numpy as np
+
 from harness.reference import MASK64, check, expected, splitmix64
 
 
@@ -65,3 +67,21 @@ def test_check_names_what_is_wrong():
     assert "roundtrips is missing" in check("ping_pong", {"roundtrips": 5}, {"token": 10})
     assert "wrong token" in check("ping_pong", {"roundtrips": 1}, {"roundtrips": 1, "token": True})
     assert check("preemption", {"sleeps": 20}, {"sleeps": 20, "timer_late_p50": 5}) is None
+
+
+def test_folds_kept_in_chunks_give_every_size_the_whole_fold():
+    from harness import reference
+
+    for n in (0, 1, reference.CHUNK - 1, reference.CHUNK, reference.CHUNK + 1, 3 * reference.CHUNK + 5):
+        values = np.arange(1, n + 1, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for stage in (1, 2):
+                values = values * np.uint64(reference.PIPELINE_MUL) + np.uint64(stage)
+        order = reference.FNV_OFFSET
+        for x in values.tolist():
+            order = ((order ^ x) * reference.FNV_PRIME) & MASK64
+        assert expected("pipeline", {"items": n, "stages": 2}) == {
+            "count": n, "sum": int(values.sum(dtype=np.uint64)), "ord": order}
+        pool = np.arange(n, dtype=np.uint64)
+        pool = reference._splitmix64_array(reference._splitmix64_array(pool))
+        assert expected("worker_pool", {"tasks": n, "rounds": 2})["checksum"] == int(pool.sum(dtype=np.uint64))

@@ -1,0 +1,166 @@
+"""Calibrated sizes: how much work one iteration of an implementation does, where the size is not the point.
+
+A workload whose figure is per operation and does not depend on the size names the parameter that
+scales an iteration (`[calibrate]` in its workload.toml). Each implementation then runs the size
+at which one of its iterations lasts about the profile's `iteration_seconds`: C pthreads hands a
+token back and forth across two CPUs 100 times slower than Go does on one, and the same 200,000
+round trips cost one 8 s and the other 50 ms per iteration, for no more information.
+
+The search is cheap: one process per attempt, starting from the workload's verify size. It grows
+the size by the ratio still missing (at least x2, at most x64), one measured iteration after the
+profile's warm-ups, until an iteration lasts `FRACTION` of the target; scales it to the target,
+rounded to two significant digits and kept within [verify size, `CAP` x the profile's size]; then
+confirms it: `CONFIRM_ITERATIONS` iterations at that size, whose median must lie within
+`TOLERANCE` of the target, else the size is scaled again (at most `MAX_CONFIRMS` times). The
+confirmation matters for JIT runtimes: a small size's first iterations run interpreted and can be
+ten times slower than the same work compiled. Every answer of every attempt is checked like any
+other.
+
+A size is stored per environment fingerprint (harness/hostinfo.py) in `calibration.json` next to
+the run folders, and reused, so a nightly series keeps its sizes from night to night; it changes
+only with `cmbench run --recalibrate` or when the fingerprint changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .store import now_iso, write_atomic
+from .vocab import impl_label
+
+CALIBRATION_SCHEMA = 1
+FILE_NAME = "calibration.json"
+FRACTION = 0.3  # an attempt whose iteration lasts this fraction of the target is scaled, not grown
+GROWTH = (2.0, 64.0)  # bounds of the factor from one attempt's size to the next
+MAX_ATTEMPTS = 12
+CONFIRM_ITERATIONS = 3  # iterations whose median confirms a size
+TOLERANCE = 0.3  # a confirmed size's iterations last the target within this fraction
+MAX_CONFIRMS = 3
+CAP = 10  # at most this many times the profile's size
+CALIBRATION_GUESS = 2.0  # seconds a search is expected to take (three to six short processes), for estimates
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The size found for one case of one implementation in one environment."""
+
+    param: str
+    value: int
+    target: float  # seconds per iteration asked
+    iteration_seconds: float  # seconds per iteration expected at `value` (scaled from the last attempt)
+    steps: tuple[tuple[int, float], ...]  # (size, seconds per iteration: the median of the measured ones) per attempt
+    seconds: float  # wall time the search took
+    calibrated: str = field(default_factory=now_iso)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "value": self.value, "target_seconds": self.target,
+                "iteration_seconds": self.iteration_seconds, "steps": [list(s) for s in self.steps],
+                "seconds": self.seconds, "calibrated": self.calibrated}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
+        return cls(param=str(d["param"]), value=int(d["value"]), target=float(d["target_seconds"]),
+                   iteration_seconds=float(d["iteration_seconds"]),
+                   steps=tuple((int(n), float(t)) for n, t in d["steps"]), seconds=float(d["seconds"]),
+                   calibrated=str(d["calibrated"]))
+
+
+def case_key(workload: str, case: str, impl: str, variant: str) -> str:
+    """How calibration.json names a case: `ping_pong[roundtrips=200000] go/goroutines:gomaxprocs1`."""
+    return f"{workload}[{case}] {impl_label(impl, variant)}"
+
+
+def nice(value: float) -> int:
+    """`value` rounded to two significant digits (123456 -> 120000), so sizes read well in tables."""
+    return int(float(f"{max(value, 1.0):.2g}"))
+
+
+def search(measure: Callable[[int, int], float], *, param: str, start: int, cap: int, target: float,
+           clock: Callable[[], float]) -> Calibration:
+    """The size at which one iteration lasts about `target` seconds.
+
+    `measure(size, iterations)` runs one attempt (one process: warm-ups, then `iterations`
+    measured iterations) and returns the median seconds of its measured iterations; it raises (a
+    CaseFailure) when the implementation fails, which ends the search.
+    """
+    began = clock()
+    size, steps = max(1, start), []
+
+    def attempt(n: int, iterations: int) -> float:
+        seconds = measure(n, iterations)
+        steps.append((n, seconds))
+        return seconds
+
+    for _ in range(MAX_ATTEMPTS):  # grow until an iteration is long enough to scale from
+        seconds = attempt(size, 1)
+        if seconds >= FRACTION * target or size >= cap:
+            break
+        factor = min(GROWTH[1], max(GROWTH[0], target / 2 / max(seconds, 1e-9)))
+        size = min(cap, int(size * factor))
+
+    def scaled(n: int, seconds: float) -> int:
+        return min(cap, max(start, nice(n * target / max(seconds, 1e-9))))
+
+    value = scaled(size, seconds)
+    for _ in range(MAX_CONFIRMS):  # confirm at the size chosen, warmed up; scale again where it is off
+        seconds = attempt(value, CONFIRM_ITERATIONS)
+        again = scaled(value, seconds)
+        if abs(seconds / target - 1) <= TOLERANCE or again == value:
+            break
+        value = again
+    return Calibration(param, value, target, seconds, tuple(steps), round(clock() - began, 3))
+
+
+class CalibrationStore:
+    """`calibration.json`: sizes per environment fingerprint, then per case; rewritten atomically.
+
+    ```
+    {"schema": 1, "environments": {"<fingerprint>": {"environment": {cpu_model, ...},
+                                                      "sizes": {"<case key>": {calibration}}}}}
+    ```
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / FILE_NAME
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"schema": CALIBRATION_SCHEMA, "environments": {}}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UserError(f"{self.path}: not a calibration file ({e}); delete it to calibrate again") from None
+        schema = data.get("schema") if isinstance(data, dict) else None
+        if schema != CALIBRATION_SCHEMA or not isinstance(data.get("environments"), dict):
+            if isinstance(schema, int) and schema > CALIBRATION_SCHEMA:
+                raise UserError(f"{self.path}: schema {schema} is newer than this cmbench reads "
+                                f"({CALIBRATION_SCHEMA}); update cmbench")
+            raise UserError(f"{self.path}: not a calibration file of schema {CALIBRATION_SCHEMA}; "
+                            "delete it to calibrate again")
+        return data
+
+    def sizes(self, fingerprint: str) -> dict[str, Calibration]:
+        """Every stored calibration of one environment, by case key."""
+        env = self._read()["environments"].get(fingerprint) or {}
+        out = {}
+        for key, d in (env.get("sizes") or {}).items():
+            try:
+                out[key] = Calibration.from_dict(d)
+            except (KeyError, TypeError, ValueError):
+                raise UserError(f"{self.path}: entry {key!r} is damaged; delete it (or the file) to calibrate "
+                                "again") from None
+        return out
+
+    def save(self, fingerprint: str, environment: Mapping[str, Any], key: str, calibration: Calibration) -> None:
+        """Add or replace one case's size (read, change, write: other environments and cases stay)."""
+        data = self._read()
+        env = data["environments"].setdefault(fingerprint, {"environment": dict(environment), "sizes": {}})
+        env["environment"] = dict(environment)
+        env.setdefault("sizes", {})[key] = calibration.to_dict()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -1,0 +1,109 @@
+"""Calibrated sizes: the search, the store, and the environment fingerprint they are kept under."""
+
+import itertools
+import json
+
+import pytest
+
+from harness.calibration import Calibration, CalibrationStore, nice, search
+from harness.errors import UserError
+from harness.hostinfo import environment_fingerprint, local_environment
+
+
+def fake_clock(step=0.5):
+    ticks = itertools.count()
+    return lambda: next(ticks) * step
+
+
+def test_search_grows_then_scales_to_the_target_and_confirms_it():
+    attempts = []
+
+    def measure(n, iterations):
+        attempts.append((n, iterations))
+        return n * 1e-6  # one microsecond per operation
+
+    found = search(measure, param="roundtrips", start=100, cap=10**7, target=0.1, clock=fake_clock())
+    # x64 at most, then the ratio still missing, then close enough to scale; then three iterations confirm
+    assert attempts == [(100, 1), (6400, 1), (50000, 1), (100000, 3)]
+    assert found.value == 100000 and found.iteration_seconds == pytest.approx(0.1)
+    assert [n for n, _ in found.steps] == [n for n, _ in attempts] and found.seconds == 0.5
+    assert [t for _, t in found.steps] == pytest.approx([1e-4, 6.4e-3, 0.05, 0.1])
+
+
+def test_a_size_measured_before_the_runtime_warmed_up_is_scaled_again():
+    def measure(n, iterations):  # a JIT: single iterations at small sizes run ten times slower
+        return n * (1e-6 if iterations > 1 or n > 50000 else 1e-5)
+
+    found = search(measure, param="items", start=100, cap=10**7, target=0.1, clock=fake_clock())
+    assert [n for n, _ in found.steps] == [100, 5000, 10000, 100000]
+    assert found.value == 100000 and found.iteration_seconds == pytest.approx(0.1)
+
+
+def test_search_stops_at_the_cap_and_never_goes_below_the_start():
+    flat = search(lambda n, i: 1e-6, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
+    assert flat.value == 5000 and [n for n, _ in flat.steps] == [100, 5000, 5000]
+    slow = search(lambda n, i: 2.0, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
+    assert slow.value == 100 and [n for n, _ in slow.steps] == [100, 100]
+
+
+def test_a_failing_attempt_ends_the_search():
+    def measure(n, iterations):
+        raise RuntimeError("crashed")
+
+    with pytest.raises(RuntimeError):
+        search(measure, param="p", start=1, cap=10, target=0.1, clock=fake_clock())
+
+
+@pytest.mark.parametrize("value, rounded", [(123456, 120000), (99.4, 99), (0.2, 1), (1950, 2000)])
+def test_sizes_are_rounded_to_two_digits(value, rounded):
+    assert nice(value) == rounded
+
+
+def calibration(value=1000):
+    return Calibration("roundtrips", value, 0.1, 0.09, ((100, 0.01), (1000, 0.09)), 1.5, "2026-01-01T00:00:00+00:00")
+
+
+def test_store_keeps_other_environments_and_cases(tmp_path):
+    store = CalibrationStore(tmp_path)
+    assert store.sizes("env-a") == {}
+    store.save("env-a", {"cpus": 2}, "ping_pong[r=1] go/goroutines", calibration(1000))
+    store.save("env-b", {"cpus": 1}, "ping_pong[r=1] go/goroutines", calibration(2000))
+    store.save("env-a", {"cpus": 2}, "ping_pong[r=1] c/pthreads", calibration(30))
+    assert {k: c.value for k, c in store.sizes("env-a").items()} == {"ping_pong[r=1] go/goroutines": 1000,
+                                                                     "ping_pong[r=1] c/pthreads": 30}
+    assert store.sizes("env-b")["ping_pong[r=1] go/goroutines"] == calibration(2000)
+    data = json.loads((tmp_path / "calibration.json").read_text())
+    assert data["schema"] == 1 and data["environments"]["env-b"]["environment"] == {"cpus": 1}
+    assert not list(tmp_path.glob(".calibration.json*"))  # written through a temporary file, renamed
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{", "not a calibration file"),
+    ('{"schema": 9, "environments": {}}', "newer than this cmbench"),
+    ('{"schema": 1}', "not a calibration file of schema 1"),
+    ('{"schema": 1, "environments": {"e": {"sizes": {"k": {"value": 1}}}}}', "entry 'k' is damaged"),
+])
+def test_a_bad_store_is_one_clear_error(tmp_path, text, message):
+    (tmp_path / "calibration.json").write_text(text)
+    with pytest.raises(UserError, match=message) as e:
+        CalibrationStore(tmp_path).sizes("e")
+    assert "calibration.json" in str(e.value)
+
+
+def test_fingerprint_names_what_changes_speed():
+    meta = {"host": {"cpu_model": "X", "cpu_count": 2, "kernel": "Linux 6", "hostname": "a", "loadavg": [1, 2, 3]},
+            "executor": "native", "cpus": [0, 1], "profile": "quick", "run_id": "r1"}
+    same = {**meta, "host": {**meta["host"], "hostname": "b", "loadavg": [9, 9, 9]}, "run_id": "r2", "cpus": 2}
+    assert environment_fingerprint(meta) == environment_fingerprint(same)
+    for change in ({"cpus": [0]}, {"profile": "full"}, {"executor": "docker"},
+                   {"host": {**meta["host"], "kernel": "Linux 7"}}, {"host": {**meta["host"], "cpu_model": "Y"}}):
+        assert environment_fingerprint({**meta, **change}) != environment_fingerprint(meta)
+
+
+def test_local_environment_is_what_a_run_records():
+    from pathlib import Path
+
+    from harness.hostinfo import host_metadata
+
+    run = {"host": host_metadata(Path(".")), "executor": "native", "cpus": [0], "profile": "quick"}
+    assert environment_fingerprint(local_environment("native", (0,), "quick")) == environment_fingerprint(run)

@@ -1,0 +1,344 @@
+"""Repetitions that follow the variance, calibrated sizes in a run, and interleaved processes (fake executor)."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from harness.catalog import Catalog
+from harness.console import Console
+from harness.kinds import KINDS, result_from_dict
+from harness.plan import CaseSpec, Plan
+from harness.repetition import BUDGET, CONVERGED, FIXED, MAX_PROCESSES, stop_reason
+from harness.runner import _Progress, make_plan, run_cases, run_plan
+from harness.stats import Components, Interval, median_ci, optimal_iterations, variance_components
+from tests.conftest import FakeExecutor, parse_args
+
+# --- statistics ----------------------------------------------------------------------------------
+
+
+def test_median_ci_is_deterministic_and_holds_the_median():
+    groups = [[10.0, 10.1, 9.9, 10.2], [10.4, 10.5, 10.3], [9.8, 9.9, 10.0, 9.7, 9.9]]
+    ci = median_ci(groups, seed=7)
+    assert ci == median_ci(groups, seed=7)
+    assert ci.low <= ci.median <= ci.high and ci.level == 0.95
+    assert ci.median == 10.0 and 0 < ci.half_width < 0.05
+
+
+def test_differences_between_processes_widen_the_interval():
+    within = [[1.0 + 0.01 * (k % 5) for k in range(10)] for _ in range(4)]
+    shifted = [[v + 0.05 * p for v in g] for p, g in enumerate(within)]
+    assert median_ci(shifted).half_width > 3 * median_ci(within).half_width
+
+
+def test_variance_components_split_the_levels():
+    assert variance_components([[1.0, 1.0, 1.0], [3.0, 3.0, 3.0]]) == Components(2.0, 0.0)
+    parts = variance_components([[1.0, 3.0], [1.0, 3.0], [1.0, 3.0]])
+    assert parts == Components(0.0, 2.0)
+    assert variance_components([[5.0]]) == Components(0.0, 0.0)
+
+
+@pytest.mark.parametrize("process, iteration, parts, expected", [
+    (1.0, 0.1, Components(0.1, 1.0), 10),  # sqrt(1 x 1 / (0.1 x 0.1))
+    (1.0, 0.1, Components(0.0, 1.0), 20),  # nothing differs between processes: as many as allowed
+    (1.0, 0.1, Components(1.0, 0.0), 5),  # iterations never differ: as few as allowed
+    (100.0, 0.1, Components(0.01, 1.0), 20),  # clamped to the maximum
+])
+def test_optimal_iterations(process, iteration, parts, expected):
+    assert optimal_iterations(process, iteration, parts, 5, 20) == expected
+
+
+def spec(**changes):
+    base = CaseSpec(kind="batch", workload="w", case="c", impl="a/b", variant="default", language="a", model="b",
+                    profile="quick", executor="fake", params={}, cpus=(0,), command=("x",), processes=3,
+                    iterations=5, max_processes=10, max_iterations=20, budget=10.0, precision=0.02)
+    return replace(base, **changes)
+
+
+@pytest.mark.parametrize("changes, half_width, processes, spent, next_cost, expected", [
+    ({}, 0.01, 2, 1.0, 1.0, None),  # below the minimum processes
+    ({}, 0.01, 3, 1.0, 1.0, CONVERGED),
+    ({}, 0.05, 3, 1.0, 1.0, None),  # wide, with budget and processes left: another process
+    ({}, 0.05, 3, 9.5, 1.0, BUDGET),
+    ({}, 0.05, 10, 1.0, 1.0, MAX_PROCESSES),
+    ({"budget": 0.0}, 0.05, 9, 1e6, 1.0, None),  # no budget: only the processes bound it
+    ({"precision": 0.0}, 0.5, 3, 1.0, 1.0, FIXED),
+])
+def test_stop_reason(changes, half_width, processes, spent, next_cost, expected):
+    ci = Interval(1.0, 1.0 - half_width, 1.0 + half_width)
+    assert stop_reason(spec(**changes), ci, processes, spent, next_cost) == expected
+
+
+# --- runs with a fake executor --------------------------------------------------------------------
+
+
+class ScalingExecutor(FakeExecutor):
+    """The fake implementation, with iterations lasting `ns_per_op` x operations (per impl id) times a noise:
+    `between` shifts every other process, `within` every other iteration. A process's wall is `start` plus
+    its iterations."""
+
+    def __init__(self, ns_per_op=None, *, between=0.0, within=0.0, start=0.05, crash_above=None) -> None:
+        super().__init__()
+        self.ns_per_op = ns_per_op or {}
+        self.between, self.within, self.start = between, within, start
+        self.crash_above = crash_above  # (impl id, size): that implementation crashes beyond that size
+
+    def run(self, impl, variant, args, *, cpus, timeout):
+        r = super().run(impl, variant, args, cpus=cpus, timeout=timeout)
+        workload, params, _, _ = parse_args(args)
+        ops = params["roundtrips"] if workload == "ping_pong" else params["threads"] * params["increments"]
+        if self.crash_above and impl.id == self.crash_above[0] and ops > self.crash_above[1]:
+            return replace(r, returncode=-11, stdout="", stderr="segfault at this size\n")
+        mine = sum(1 for c in self.calls if c[0] == impl.id)  # this implementation's processes so far
+        shift = 1 + self.between * (1 if mine % 2 else -1)
+        lines, total = [], 0.0
+        for k, line in enumerate(line for line in r.stdout.splitlines() if line):
+            obj = json.loads(line)
+            noise = shift * (1 + self.within * (1 if k % 2 else -1))
+            obj["elapsed_ns"] = max(1, round(self.ns_per_op.get(impl.id, 1000.0) * ops * noise))
+            total += obj["elapsed_ns"] / 1e9
+            lines.append(json.dumps(obj))
+        return replace(r, stdout="".join(line + "\n" for line in lines), wall=self.start + total)
+
+
+@pytest.fixture
+def twin_catalog(fixture_catalog):
+    """The fixture catalog with a second correct implementation, so that a unit holds two."""
+    good = fixture_catalog.impls["fake/good"]
+    return Catalog(fixture_catalog.root, fixture_catalog.workloads,
+                   {**fixture_catalog.impls, "fake/twin": replace(good, id="fake/twin")})
+
+
+def quick_run(catalog, executor, tmp_path, impls=("fake/good", "fake/twin"), workloads=("ping_pong",), name="run",
+              **kw):
+    with open(tmp_path / "console.txt", "a") as stream:
+        return run_cases(catalog, executor, catalog.select_impls(impls), catalog.select_workloads(workloads),
+                         profile="quick", cpus=(0,), out=tmp_path / name, console=Console(stream=stream), **kw)
+
+
+def run_json(tmp_path, name="run"):
+    return json.loads((tmp_path / name / "run.json").read_text())
+
+
+def measured_calls(executor):
+    """(impl, iterations) of every measured process of at least the quick minimum (5), in order."""
+    return [(impl, parse_args(args)[3]) for impl, _, args in executor.calls if parse_args(args)[3] >= 5]
+
+
+def searches(executor):
+    """Sizes the size searches tried (after the quick profile's 2 warm-ups: 1 iteration, or 3 to confirm)."""
+    return [parse_args(args)[1]["roundtrips"] for _, _, args in executor.calls
+            if parse_args(args)[2] == 2 and parse_args(args)[3] in (1, 3)]
+
+
+def test_a_unit_holds_every_implementation_of_a_case(twin_catalog, fake_executor):
+    plan = make_plan(twin_catalog, fake_executor, twin_catalog.select_impls(["fake/good", "fake/twin"]),
+                     twin_catalog.select_workloads(["ping_pong", "mutex_counter"]), profile="quick", cpus=(0,))
+    units = KINDS["batch"].units(plan.cases)
+    assert [[(s.workload, s.impl) for s in u] for u in units] == [
+        [("ping_pong", "fake/good"), ("ping_pong", "fake/twin")],
+        [("mutex_counter", "fake/good"), ("mutex_counter", "fake/twin")]]
+
+
+def test_processes_of_a_unit_interleave_in_a_recorded_seeded_order(twin_catalog, tmp_path):
+    first = ScalingExecutor(within=0.002)
+    quick_run(twin_catalog, first, tmp_path, seed=11)
+    data = run_json(tmp_path)
+    assert data["seed"] == 11
+    impls = [impl for impl, _ in measured_calls(first)]  # three processes each (they converge)
+    assert sorted(impls) == ["fake/good"] * 3 + ["fake/twin"] * 3
+    assert all(sorted(impls[i:i + 2]) == ["fake/good", "fake/twin"] for i in (0, 2, 4))  # one of each per round
+    slots = {c["impl"]: c["extra"]["slots"] for c in data["cases"]}
+    assert sorted(slots["fake/good"] + slots["fake/twin"]) == list(range(8))  # baselines, then 3 rounds of 2
+    order = [impl for _, impl in sorted((s, impl) for impl, ss in slots.items() for s in ss)]
+    assert order[2:] == impls
+    again = ScalingExecutor(within=0.002)
+    quick_run(twin_catalog, again, tmp_path, seed=11, name="again")
+    assert measured_calls(again) == measured_calls(first) and not searches(again)  # sizes stored: no search
+    orders = set()
+    for seed in range(8):
+        ex = ScalingExecutor(within=0.002)
+        quick_run(twin_catalog, ex, tmp_path, seed=seed, name=f"seed{seed}")
+        orders.add(tuple(impl for impl, _ in measured_calls(ex)))
+    assert len(orders) > 1
+
+
+def test_a_size_is_calibrated_once_per_environment_and_reused(twin_catalog, tmp_path, capsys):
+    speeds = {"fake/good": 40_000.0, "fake/twin": 4_000.0}  # 40 us and 4 us per round trip
+    ex = ScalingExecutor(speeds)
+    outcome = quick_run(twin_catalog, ex, tmp_path)
+    sizes = {r.key.impl: r.params["roundtrips"] for r in outcome.results}
+    assert sizes == {"fake/good": 2500, "fake/twin": 25000}  # 0.1 s per iteration, the quick target
+    data = run_json(tmp_path)
+    for case in data["cases"]:
+        assert case["case"] == "roundtrips=5000"  # the profile's label, whatever size ran
+        assert case["spec"]["params"]["roundtrips"] == case["params"]["roundtrips"]
+        assert str(case["params"]["roundtrips"]) in case["command"]
+        assert case["spec"]["calibrated_for"] == data["environment_fingerprint"]
+        assert case["extra"]["calibrated"] == "run" and case["extra"]["calibration"]["steps"]
+    stored = json.loads((tmp_path / "calibration.json").read_text())
+    assert set(stored["environments"]) == {data["environment_fingerprint"]}
+
+    plan = make_plan(twin_catalog, ex, twin_catalog.select_impls(["fake/good"]),
+                     twin_catalog.select_workloads(["ping_pong"]), profile="quick", cpus=(0,), results=tmp_path)
+    assert plan.cases[0].params["roundtrips"] == 2500 and "2500" in plan.cases[0].command
+    assert not plan.cases[0].pending
+    from harness.plan import plan_table
+
+    assert "roundtrips=2500 (calibrated)" in plan_table(plan)
+
+    assert sorted(searches(ex)) == sorted([100, 1250, 2500] + [100, 6400, 12800, 25000])  # x64 at most, x2 at least
+    second = ScalingExecutor(speeds)
+    quick_run(twin_catalog, second, tmp_path, name="second")
+    assert not searches(second)
+    assert {c["extra"]["calibrated"] for c in run_json(tmp_path, "second")["cases"]} == {"stored"}
+
+    third = ScalingExecutor(speeds)
+    quick_run(twin_catalog, third, tmp_path, name="third", recalibrate=True)
+    assert searches(third)
+    assert {c["extra"]["calibrated"] for c in run_json(tmp_path, "third")["cases"]} == {"run"}
+
+
+def test_sizes_stay_within_the_verify_size_and_ten_times_the_written_one(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor({"fake/good": 10.0, "fake/twin": 1e7}), tmp_path)
+    assert {r.key.impl: r.params["roundtrips"] for r in outcome.results} == {"fake/good": 50000, "fake/twin": 100}
+
+
+def test_another_environment_calibrates_again(fixture_catalog, tmp_path):
+    quick_run(fixture_catalog, ScalingExecutor(), tmp_path, impls=["fake/good"])
+    with open(tmp_path / "console.txt", "a") as stream:
+        run_cases(fixture_catalog, ScalingExecutor(), fixture_catalog.select_impls(["fake/good"]),
+                  fixture_catalog.select_workloads(["ping_pong"]), profile="full", cpus=(0,), out=tmp_path / "full",
+                  console=Console(stream=stream))
+    assert len(json.loads((tmp_path / "calibration.json").read_text())["environments"]) == 2
+    assert run_json(tmp_path, "full")["cases"][0]["extra"]["calibrated"] == "run"
+
+
+def test_a_saved_plan_with_a_stored_size_still_matches(fixture_catalog, tmp_path):
+    from harness.runner import check_plan
+
+    ex = ScalingExecutor()
+    pending = make_plan(fixture_catalog, ex, fixture_catalog.select_impls(["fake/good"]),
+                        fixture_catalog.select_workloads(["ping_pong"]), profile="quick", cpus=(0,), results=tmp_path)
+    assert pending.cases[0].pending and "{roundtrips}" in pending.cases[0].command
+    quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"])
+    check_plan(Plan.from_dict(json.loads(pending.dumps()), "plan"), fixture_catalog, ex)  # no error
+
+
+def test_stable_cases_converge_at_the_minimum(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.002), tmp_path)
+    for r in outcome.results:
+        assert r.status == "ok" and len(r.processes) == 3 and not r.flags
+        assert r.detail.stop == CONVERGED and r.detail.ci.half_width <= 0.02
+
+
+def test_noisy_cases_run_more_processes_until_the_maximum_and_say_so(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=0.01), tmp_path)
+    for r in outcome.results:
+        assert r.status == "ok" and len(r.processes) == 10 and r.detail.stop == MAX_PROCESSES
+        assert r.flags and r.flags[0].startswith("unconverged: 95% CI of the median ±")
+        # no variance within a process: later processes run as few iterations as allowed
+        assert [len(p.measured) for p in r.processes] == [5] * 10
+
+
+def test_a_spent_budget_stops_an_unconverged_case(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=3.0), tmp_path)
+    for r in outcome.results:
+        assert len(r.processes) == 3 and r.detail.stop == BUDGET  # baseline + 3 x 3.5 s > the 5 s budget
+        assert "its 5 s budget was spent" in r.flags[0]
+
+
+def test_iterations_follow_the_variance_within_processes(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.2, start=0.5), tmp_path)
+    for r in outcome.results:
+        counts = [len(p.measured) for p in r.processes]
+        # the third process runs the most iterations allowed; the last only what the budget still holds
+        assert counts == [5, 5, 20, 12] and r.detail.stop == BUDGET
+
+
+def test_a_failure_excludes_only_that_implementation(fixture_catalog, tmp_path):
+    impls = ["fake/good", "fake/wrong", "fake/crash"]
+    outcome = quick_run(fixture_catalog, ScalingExecutor(crash_above=("fake/twin", 1000)), tmp_path,
+                        impls=impls)
+    by_impl = {r.key.impl: r for r in outcome.results}
+    assert by_impl["fake/good"].status == "ok"
+    assert by_impl["fake/wrong"].status == "verify_failed" and by_impl["fake/wrong"].error.startswith("verify")
+    assert by_impl["fake/crash"].status == "crashed"
+
+
+def test_a_failure_while_sizing_fails_that_case_at_that_size(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(crash_above=("fake/twin", 1000)), tmp_path)
+    by_impl = {r.key.impl: r for r in outcome.results}
+    assert by_impl["fake/good"].status == "ok"
+    crash = by_impl["fake/twin"]  # verification (100 round trips) passed; the second size search attempt crashed
+    assert crash.status == "crashed" and crash.error.startswith("calibrating roundtrips=6400: killed by signal 11")
+    # the second attempt: 100 round trips lasted 0.1 ms, so the search grew x64
+    stored = {c["impl"]: c for c in run_json(tmp_path)["cases"]}
+    assert stored["fake/twin"]["params"]["roundtrips"] == 6400 and "6400" in stored["fake/twin"]["command"]
+
+
+def test_a_batch_result_with_detail_round_trips(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.01), tmp_path)
+    for r in outcome.results:
+        assert result_from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def test_smoke_stays_fixed(fixture_catalog, tmp_path):
+    with open(tmp_path / "console.txt", "a") as stream:
+        outcome = run_cases(fixture_catalog, ScalingExecutor(between=0.3), fixture_catalog.select_impls(["fake/good"]),
+                            fixture_catalog.select_workloads(["ping_pong"]), profile="smoke", cpus=(0,),
+                            out=tmp_path / "run", console=Console(stream=stream))
+    r = outcome.results[0]
+    assert r.params["roundtrips"] == 2000 and len(r.processes) == 2 and r.detail.stop == FIXED and not r.flags
+    assert not (tmp_path / "calibration.json").exists()
+
+
+def test_progress_eta_follows_the_finished_cases(fixture_catalog, fake_executor):
+    plan = make_plan(fixture_catalog, fake_executor, fixture_catalog.select_impls(["fake/good"]),
+                     fixture_catalog.select_workloads(["ping_pong"]), profile="quick", cpus=(0,))
+    case = replace(plan.cases[0], estimate=10.0)
+    plan = Plan("quick", "fake", (0,), (case,) * 10)
+    fast, slow = _Progress(plan, Console()), _Progress(plan, Console())
+    assert fast.eta(case, 10.0) == "about 1 min 30 s left"  # on time: 9 cases of 10 s left
+    fast_eta = [fast.eta(case, 2.0) for _ in range(4)][-1]
+    slow_eta = [slow.eta(case, 30.0) for _ in range(5)][-1]
+    assert fast_eta == "about 23 s left" and slow_eta == "about 2 min 13 s left"  # (150 + 10) / (50 + 10) x 50
+    assert slow.eta(case, 30.0) != "" and _Progress(plan, Console()).eta(replace(case, estimate=100.0), 1.0) == ""
+
+
+def test_run_plan_records_the_seed_it_chose(fixture_catalog, tmp_path):
+    ex = ScalingExecutor()
+    plan = make_plan(fixture_catalog, ex, fixture_catalog.select_impls(["fake/good"]),
+                     fixture_catalog.select_workloads(["ping_pong"]), profile="quick", cpus=(0,), results=tmp_path)
+    with open(tmp_path / "console.txt", "a") as stream:
+        run_plan(plan, fixture_catalog, ex, out=tmp_path / "run", console=Console(stream=stream))
+    data = run_json(tmp_path)
+    assert isinstance(data["seed"], int) and data["cases"][0]["extra"]["seed"] == data["seed"]
+
+
+def test_slow_iterations_are_cut_to_fit_the_budget(fixture_catalog, tmp_path):
+    # mutex_counter is not calibrated in the fixture: 2 x 5000 increments at 100 us each is a 1 s iteration
+    ex = ScalingExecutor({"fake/good": 100_000.0}, within=0.2)
+    outcome = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"])
+    r = outcome.results[0]
+    assert [len(p.measured) for p in r.processes] == [5, 1, 1]  # the first took 7 s of the 5 s budget
+    assert r.detail.stop == BUDGET and r.flags
+
+
+def test_a_saved_plan_calibrates_at_run_time_and_stores_the_size_beside_the_run(fixture_root, tmp_path, capsys):
+    from cmbench.cli import main
+
+    assert main(["--root", str(fixture_root), "plan", "--impl", "fake/good", "--workload", "ping_pong",
+                 "--profile", "quick", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["schema"] == 3 and "{roundtrips}" in plan["cases"][0]["command"]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert main(["--root", str(fixture_root), "run", "--plan", str(path), "--out", str(tmp_path / "run"),
+                 "--seed", "4"]) == 0
+    case = run_json(tmp_path)["cases"][0]
+    size = case["params"]["roundtrips"]
+    assert isinstance(size, int) and str(size) in case["command"] and "{roundtrips}" not in case["command"]
+    assert run_json(tmp_path)["seed"] == 4 and case["extra"]["calibrated"] == "run"
+    stored = json.loads((tmp_path / "calibration.json").read_text())
+    assert [s["value"] for e in stored["environments"].values() for s in e["sizes"].values()] == [size]
