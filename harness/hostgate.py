@@ -1,4 +1,4 @@
-"""Is the host quiet enough to measure? Other processes' CPU time over a short window, from /proc.
+"""Is the host quiet enough to measure? Other processes' CPU time over a window, from /proc.
 
 The load average is the wrong signal on a benchmark host: it counts the benchmark's own runnable
 threads (a thread-per-connection server under load pushes it to 40 on 2 CPUs). `HostGate`
@@ -7,6 +7,11 @@ leaves out the benchmark's own process trees (the given pids and all their desce
 this process), and calls the host busy when the others used more than a threshold of CPU. A
 busy host is waited for, up to a bound; when it stays busy the case is measured anyway and
 flagged, never silently mixed with quiet measurements.
+
+`OthersWatch` applies the same count to the time a case was measured: every case a host runs
+is flagged `host busy` when other processes used more than `BUSY_CPUS` while it ran. Processes
+in containers (below a containerd shim) count as the benchmark's own: under the docker executor
+the measured programs run there, and the harness does not tell its containers from others'.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from dataclasses import dataclass
 import psutil
 
 BUSY_FLAG = "host busy"
+BUSY_CPUS = 0.25  # CPUs other processes may use, on average, while a case is measured before it is flagged
+CONTAINER_PARENTS = ("containerd-shim", "containerd-shim-runc-v2", "docker-containerd-shim")
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,53 @@ class Busy:
         return ", ".join(f"{name} (pid {pid}) {cpu:.0%}" for pid, name, cpu in self.top)
 
 
+def others(first: Mapping[int, Proc], second: Mapping[int, Proc], elapsed: float, own_pids: Iterable[int] = (),
+           containers_own: bool = False) -> Busy:
+    """CPUs used between two samples by every process outside this one's tree and `own_pids`' trees
+    (and, with `containers_own`, outside every container)."""
+    roots = [os.getpid(), *own_pids]
+    if containers_own:
+        roots += [p.pid for p in second.values() if p.name in CONTAINER_PARENTS]
+    mine = descendants(second, roots) | descendants(first, roots)
+    used = []
+    for pid, p in second.items():
+        if pid in mine:
+            continue
+        before = first.get(pid)
+        delta = p.cpu - (before.cpu if before is not None and before.created == p.created else 0.0)
+        if delta > 0:
+            used.append((pid, p.name, delta / elapsed))
+    used.sort(key=lambda u: u[2], reverse=True)
+    return Busy(sum(u[2] for u in used), tuple(used[:3]))
+
+
+class OthersWatch:
+    """Other processes' CPU use since the watch began (or was last read): the busy-host flag of a measurement.
+
+    `flags()` reads the interval and starts the next one, so a runner can read it after each case.
+    """
+
+    def __init__(self, busy_cpus: float = BUSY_CPUS, *, containers_own: bool = True,
+                 sample: Callable[[], Mapping[int, Proc]] = sample_processes,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.busy_cpus = busy_cpus
+        self.containers_own = containers_own
+        self.sample = sample
+        self.clock = clock
+        self._first = sample()
+        self._began = clock()
+
+    def flags(self) -> list[str]:
+        second, now = self.sample(), self.clock()
+        elapsed = max(now - self._began, 1e-6)
+        busy = others(self._first, second, elapsed, containers_own=self.containers_own)
+        self._first, self._began = second, now
+        if busy.cpus <= self.busy_cpus:
+            return []
+        return [f"{BUSY_FLAG}: other processes used {busy.cpus:.2f} CPUs while this was measured ({elapsed:.0f} s; "
+                f"{busy.text()}); figures may be disturbed"]
+
+
 @dataclass
 class HostGate:
     """Waits, before each case, until other processes leave the CPUs alone.
@@ -90,18 +144,7 @@ class HostGate:
         t0 = self.clock()
         self.sleep(self.window)
         second = self.sample()
-        elapsed = max(self.clock() - t0, 1e-6)
-        mine = descendants(second, [os.getpid(), *own_pids]) | descendants(first, [os.getpid(), *own_pids])
-        used = []
-        for pid, p in second.items():
-            if pid in mine:
-                continue
-            before = first.get(pid)
-            delta = p.cpu - (before.cpu if before is not None and before.created == p.created else 0.0)
-            if delta > 0:
-                used.append((pid, p.name, delta / elapsed))
-        used.sort(key=lambda u: u[2], reverse=True)
-        return Busy(sum(u[2] for u in used), tuple(used[:3]))
+        return others(first, second, max(self.clock() - t0, 1e-6), own_pids)
 
     def wait_quiet(self, own_pids: Iterable[int] = ()) -> list[str]:
         """Wait (bounded) until the host is quiet; the flags to attach to the case (none when it was quiet)."""

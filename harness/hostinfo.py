@@ -95,16 +95,10 @@ def read_head(root: Path) -> str:
     return ""
 
 
-BUSY_HOST = 1.0  # 1-minute load average beyond the CPU count (plus this) from which a figure is flagged
-
-
-def host_flags() -> tuple[tuple[float, ...], list[str]]:
-    """The host's load averages now, and a flag when other work competed for the CPUs."""
-    load = tuple(round(x, 2) for x in os.getloadavg())
-    cpus = os.cpu_count() or 1
-    if load[0] > cpus + BUSY_HOST:
-        return load, [f"host busy: 1-minute load average {load[0]:.1f} on {cpus} CPUs; figures may be disturbed"]
-    return load, []
+def load_averages() -> tuple[float, ...]:
+    """The host's 1-, 5- and 15-minute load averages, recorded beside a figure (the busy-host flag is
+    harness/hostgate.py's: the load average counts the benchmark's own threads)."""
+    return tuple(round(x, 2) for x in os.getloadavg())
 
 
 def host_metadata(root: Path) -> dict[str, Any]:

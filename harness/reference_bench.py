@@ -15,8 +15,8 @@ workloads, each pinned to one CPU (the same as `taskset -c N`), and stored in ru
 A switch here includes the pipe read and write around it, as a ping_pong hop includes the
 model's hand-off. Each is repeated R times, so every figure has n = R values. A measurement
 that cannot be taken (perf missing or not permitted, no C compiler) is listed as skipped with
-the reason; nothing else is affected. When other work kept the host busy before or after the
-measurements (the server phases' rule, harness/hostinfo.py `host_flags`), the result carries
+the reason; nothing else is affected. When other processes kept the host busy while they ran
+(harness/hostgate.py `OthersWatch`, the rule every case is flagged by), the result carries
 that flag, and the claims ledger does not judge from flagged figures.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 
 from .ccache import compiled
 from .errors import UserError
-from .hostinfo import host_flags
+from .hostgate import OthersWatch
 from .process import child_env, run_child
 from .stats import Summary, summarize
 
@@ -166,18 +166,18 @@ def spawn_program() -> Path:
 
 def measure_references(cpu: int | None = None, *, repeats: int = 5, switch_loops: int = 100_000,
                        spawn_count: int = 2000, run: Runner = _run, program: Callable[[], Path] = spawn_program,
-                       busy: Callable[[], tuple[Any, list[str]]] = host_flags) -> ReferenceMeasurements:
+                       watch: Callable[[], OthersWatch] = OthersWatch) -> ReferenceMeasurements:
     """Measure every reference figure on one CPU (default: the first this process may use)."""
     if repeats < 1 or switch_loops < 1 or spawn_count < 1:
         raise ValueError("repeats, switch_loops and spawn_count must be at least 1")
     cpu = min(os.sched_getaffinity(0)) if cpu is None else cpu
-    flags = list(busy()[1])
+    others = watch()
     found = [
         _switches("process_switch", False, cpu, repeats, switch_loops, run),
         _switches("thread_switch", True, cpu, repeats, switch_loops, run),
         _creations("process_create", "fork", cpu, repeats, spawn_count, run, program),
         _creations("thread_create", "thread", cpu, repeats, spawn_count, run, program),
     ]
-    flags += [f for f in busy()[1] if f not in flags]
+    flags = others.flags()
     return ReferenceMeasurements(cpu, tuple(f for f in found if isinstance(f, Reference)),
                                  tuple(f for f in found if isinstance(f, Skipped)), tuple(flags))

@@ -29,6 +29,7 @@ from .catalog import Catalog
 from .console import Console
 from .errors import UserError
 from .executors import Executor
+from .hostgate import OthersWatch
 from .hostinfo import environment_fingerprint, host_metadata, local_environment
 from .interrupts import Interrupts
 from .kinds import kind_of, plan_cases, plan_units
@@ -264,10 +265,12 @@ class HostRun:
         if not todo or stop():
             return
         kind = kind_of(catalog.resolve(todo[0])[0].kind)
-        flags = tuple(self.before_case(todo[0])) if self.before_case else ()
+        gate = tuple(self.before_case(todo[0])) if self.before_case else ()
+        watch = OthersWatch()  # other processes' CPU while each result was measured (read after each)
         for result in kind.execute(self.ctx, todo):
             if stop():
                 return
+            flags = gate + tuple(watch.flags())
             if flags and result.status == Status.OK:
                 result = replace(result, flags=result.flags + flags)
             yield Measured(result, provenance[result.key.impl], self.ctx.ran.pop(result.key, None))

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..executors import Executor
-from ..hostinfo import host_flags
+from ..hostinfo import load_averages
 from ..manifest import Impl, ServerProfile, Variant, Workload
 from ..memory import PeakSampler
 from ..outcome import CaseFailure, CaseKey, CaseResult, ProcessRun
@@ -276,7 +276,11 @@ def _closed(setup: Setup, phase: Phase, wrk: str, baseline: Rusage) -> CaseResul
     kw = dict(cpus=setup.cpus_load, timeout=setup.slack)
     warm = None
     with setup.serving() as server, PeakSampler(server.running.tree_memory) as sampler:
-        probed, probe = probe_rate(server.port)
+        try:
+            probed, probe = probe_rate(server.port)
+        except CaseFailure:
+            server.check_alive("the single-connection probe before the load", grace=1.0)  # a dead server says so
+            raise
         primer = _checked(run_wrk(wrk, server.port, connections=min(PRIMER_CONNECTIONS, phase.connections),
                                   duration=PRIMER_SECONDS, **kw), server, "the primer")
         if prof.warmup:
@@ -292,7 +296,7 @@ def _closed(setup: Setup, phase: Phase, wrk: str, baseline: Rusage) -> CaseResul
     served = probed + primer.requests + (warm.requests if warm else 0) + load.requests
     loadgen_cpu = load.cpu_utilisation / len(setup.cpus_load)
     ceiling = setup.ceilings.of("wrk", phase.pipeline, phase.connections) if setup.ceilings else None
-    loadavg, flags = host_flags()
+    loadavg, flags = load_averages(), []
     bound = bound_flag("wrk", loadgen_cpu, len(setup.cpus_load), load.rate, ceiling)
     if bound:
         flags.insert(0, bound)
@@ -328,7 +332,7 @@ def _open(setup: Setup, phase: Phase, wrk: str, oha: str, baseline: Rusage, best
     # The measured run's CPU includes oha writing one sqlite row per request after the load;
     # the warm-up at the same rate, which keeps no rows, gives the generator's utilisation.
     loadgen_cpu = warm.cpu_utilisation / len(setup.cpus_load) if warm else None
-    loadavg, flags = host_flags()
+    loadavg, flags = load_averages(), []
     short = load.qps < SHORT_OF_RATE * target
     if short:
         flags.insert(0, f"{SHORT_PREFIX} achieved {load.qps:,.0f} req/s of the {target:,.0f} req/s asked; its "
@@ -371,7 +375,7 @@ def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
         server.check_alive("the idle connections")
     stopped = server.stop()
     served = IDLE_PRIMER_REQUESTS + phase.connections
-    loadavg, flags = host_flags()
+    loadavg, flags = load_averages(), []
     detail = PhaseDetail("idle", served, loadavg, stopped.returncode, idle=m, peak_memory=sampler.peaks())
     return setup.result(phase.label, setup.params(phase), "ok", began=began, server=stopped, baseline=baseline,
                         detail=detail, flags=flags)
@@ -380,7 +384,7 @@ def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
 def _startup(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
     began = time.perf_counter()
     starts = [time_one_start(setup.start, setup.cpus_load, setup.slack) for _ in range(phase.runs)]
-    loadavg, flags = host_flags()
+    loadavg, flags = load_averages(), []
     detail = PhaseDetail("startup", len(starts), loadavg, 0,
                          startup_seconds=tuple(round(s.seconds, 6) for s in starts))
     return setup.result(phase.label, setup.params(phase), "ok", began=began, server=[s.process for s in starts],

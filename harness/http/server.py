@@ -52,8 +52,12 @@ class Server:
         self.port = port
         self.result: ChildResult | None = None
 
-    def check_alive(self, during: str) -> None:
-        """CaseFailure("crashed") with the stderr tail when the server has exited."""
+    def check_alive(self, during: str, grace: float = 0.0) -> None:
+        """CaseFailure("crashed") with the stderr tail when the server has exited (or exits within `grace` s:
+        after a failed request, a dying server may close its sockets a moment before it is gone)."""
+        deadline = time.monotonic() + grace
+        while self.running.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
         if not self.running.alive():
             result = self.stop()
             how = f"killed by signal {-result.returncode}" if result.returncode < 0 else f"status {result.returncode}"

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from harness.http.idle import IdleError, measure_idle
+from harness.memory import EMPTY
 
 pytestmark = pytest.mark.integration
 
@@ -52,12 +53,12 @@ def server(idle_timeout: float | None) -> Iterator[int]:
 def test_a_server_closing_idle_connections_after_2_s_fails_a_3_s_hold():
     with server(idle_timeout=2.0) as port:
         with pytest.raises(IdleError) as e:
-            measure_idle(port, 10, lambda: 0, timeout=5, hold=3.0)
+            measure_idle(port, 10, lambda: EMPTY, timeout=5, hold=3.0)
     assert str(e.value).startswith("the server closed 10 of 10 idle keep-alive connections within 3.")
     assert "Node's 5 s default" in str(e.value)
 
 
 def test_a_server_keeping_idle_connections_passes_and_answers_again():
     with server(idle_timeout=None) as port:
-        m = measure_idle(port, 10, lambda: 0, timeout=5, hold=3.0)
+        m = measure_idle(port, 10, lambda: EMPTY, timeout=5, hold=3.0)
     assert m.connections == 10

@@ -326,16 +326,15 @@ def test_a_port_taken_twice_fails(world):
     assert "address already in use" in results[0].error
 
 
-def test_a_busy_host_is_flagged_not_failed(world, monkeypatch):
+def test_a_high_load_average_alone_flags_nothing_but_is_recorded(world, monkeypatch):
+    """The load average counts the benchmark's own threads: it is recorded, and the busy-host flag comes
+    from other processes' CPU (harness/hostgate.py OthersWatch, read by the runner for every case)."""
     servers, _, _ = world
     monkeypatch.setattr("os.getloadavg", lambda: (40.0, 30.0, 20.0))
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     results = run(servers)
     assert {r.status for r in results} == {"ok"}
-    busy = "host busy: 1-minute load average 40.0 on 2 CPUs; figures may be disturbed"
-    assert all(r.flags == (busy,) for r in results if r.key.case != "open,rate=0.5")
-    assert by_case(results)["open,rate=0.5"].flags == (
-        busy, "oha's ceiling was not measured: the target was not capped to what it sustains")
+    assert not any(f.startswith("host busy") for r in results for f in r.flags)
     assert results[0].detail.host_loadavg == (40.0, 30.0, 20.0)
 
 

@@ -36,14 +36,17 @@ def fake_program() -> Path:
     return Path("/cache/reference-spawn")
 
 
-def idle() -> tuple:
-    return (0.1, 0.1, 0.1), []
+class Quiet:
+    """A watch that saw no other process."""
+
+    def flags(self) -> list[str]:
+        return []
 
 
 def test_switches_are_per_switch_and_every_command_is_pinned(perf_present):
     run = FakeRunner(perf_seconds=(0.4,))
     r = measure_references(3, repeats=3, switch_loops=100_000, spawn_count=10, run=run, program=fake_program,
-                           busy=idle)
+                           watch=Quiet)
     assert r.cpu == 3 and not r.skipped
     # 0.4 s for 100,000 round trips = 2 us per round trip = 2,000 ns per switch
     assert r.get("thread_switch").values == (2000.0, 2000.0, 2000.0)
@@ -56,13 +59,13 @@ def test_switches_are_per_switch_and_every_command_is_pinned(perf_present):
 
 def test_missing_or_refused_perf_is_a_reason_not_an_error(monkeypatch):
     monkeypatch.setattr(reference_bench.shutil, "which", lambda name: None)
-    r = measure_references(0, repeats=3, run=FakeRunner(), program=fake_program, busy=idle)
+    r = measure_references(0, repeats=3, run=FakeRunner(), program=fake_program, watch=Quiet)
     assert {s.name for s in r.skipped} == {"process_switch", "thread_switch"}
     assert "perf is not installed" in r.skipped[0].reason
     assert {m.name for m in r.measured} == {"process_create", "thread_create"}
     monkeypatch.setattr(reference_bench.shutil, "which", lambda name: "/usr/bin/perf")
     refused = measure_references(0, repeats=3, run=FakeRunner(perf_code=255), program=fake_program,
-                                 busy=idle)
+                                 watch=Quiet)
     assert "Permission denied" in refused.skipped[0].reason and "not be permitted" in refused.skipped[0].reason
 
 
@@ -70,14 +73,14 @@ def test_bad_output_and_no_compiler_are_skipped(perf_present):
     def no_gcc() -> Path:
         raise UserError("gcc: not found")
 
-    r = measure_references(0, repeats=3, run=FakeRunner(spawn="12\n"), program=no_gcc, busy=idle)
+    r = measure_references(0, repeats=3, run=FakeRunner(spawn="12\n"), program=no_gcc, watch=Quiet)
     assert {s.name: s.reason for s in r.skipped}["thread_create"] == "gcc: not found"
-    short = measure_references(0, repeats=3, run=FakeRunner(spawn="12\n"), program=fake_program, busy=idle)
+    short = measure_references(0, repeats=3, run=FakeRunner(spawn="12\n"), program=fake_program, watch=Quiet)
     assert "printed 1 values, expected 3" in {s.name: s.reason for s in short.skipped}["process_create"]
 
 
 def test_the_stored_form_round_trips_and_is_versioned(perf_present):
-    r = measure_references(1, repeats=3, run=FakeRunner(), program=fake_program, busy=idle)
+    r = measure_references(1, repeats=3, run=FakeRunner(), program=fake_program, watch=Quiet)
     stored = json.loads(json.dumps(r.as_dict()))
     assert stored["schema"] == 1 and stored["measured"][0]["n"] == 3 and "median" in stored["measured"][0]
     assert ReferenceMeasurements.from_dict(stored) == r
@@ -88,9 +91,10 @@ def test_the_stored_form_round_trips_and_is_versioned(perf_present):
 
 
 def test_a_busy_host_flags_the_figures(perf_present):
-    def busy():
-        return (9.0, 5.0, 3.0), ["host busy: 1-minute load average 9.0 on 2 CPUs; figures may be disturbed"]
+    class Busy:
+        def flags(self):
+            return ["host busy: other processes used 0.90 CPUs while this was measured"]
 
-    r = measure_references(0, repeats=3, run=FakeRunner(), program=fake_program, busy=busy)
-    assert r.flags == ("host busy: 1-minute load average 9.0 on 2 CPUs; figures may be disturbed",)
+    r = measure_references(0, repeats=3, run=FakeRunner(), program=fake_program, watch=Busy)
+    assert r.flags == ("host busy: other processes used 0.90 CPUs while this was measured",)
     assert ReferenceMeasurements.from_dict(json.loads(json.dumps(r.as_dict()))).flags == r.flags
