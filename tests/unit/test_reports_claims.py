@@ -15,6 +15,7 @@ import pytest
 
 from harness.errors import UserError
 from harness.http.bound import BOUND_PREFIX, LEGACY_BOUND, SHORT_PREFIX, Ceiling, bound_flag
+from harness.store import load_run
 from reports.claims import (
     CONSISTENT,
     CONTRADICTED,
@@ -542,6 +543,33 @@ def test_runs_from_before_the_prefix_flag_the_same_way():
                per_case=True, label="closed,connections=64", flags=[f"{LEGACY_BOUND} kept 95% of its 1 CPU(s) busy"])
     v = evaluate(at_least, make_results([{"id": f"r{k}", "cases": [old]} for k in range(3)]))
     assert v.verdict == CONSISTENT and v.checks[0].measured[0].bound == AT_LEAST
+
+
+def test_a_bound_flag_read_from_run_json_keeps_its_semicolons(tmp_path):
+    """The whole path from a stored run: the flag list of run.json, not its "; "-joined text, is judged."""
+    go_faster = claim(workload="http_server", metric="qps", rule="range", low=10_000, across_cases="max",
+                      checks=((Subject("rust/tokio", params={"phase": "closed"}),),))
+    for flags, verdict in (([BOUND], CONSISTENT), ([BOUND, HOST_BUSY], NOT_MEASURED)):
+        folders = []
+        for k in range(3):
+            run = load_run(FIXTURES / "run-a")
+            run_id = f"20260101T00000{k}Z"
+            run["run_id"] = run_id
+            for c in run["cases"]:
+                if c["workload"] == "http_server" and c["impl"] == "rust/tokio" and c["case"].startswith("closed"):
+                    c["flags"] = list(flags)
+            folder = tmp_path / f"{len(flags)}-{k}"
+            folder.mkdir()
+            (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
+            csv = (FIXTURES / "run-a" / "results.csv").read_text(encoding="utf-8")
+            (folder / "results.csv").write_text(csv.replace("20260101T000000Z", run_id), encoding="utf-8")
+            folders.append(folder)
+        v = evaluate(go_faster, load_results(folders))
+        assert v.verdict == verdict, v.reason
+        if verdict == CONSISTENT:
+            assert v.checks[0].measured[0].bound == AT_LEAST and "≥ 47k req/s, load-generator bound" in v.checks[0].text
+        else:
+            assert "flagged: " in v.reason and "host busy" in v.reason
 
 
 def test_claims_json_lists_each_claims_verdict_and_evidence():
