@@ -5,7 +5,10 @@ A claim names a workload, a metric, the implementations and parameters that meas
 one source (one run, or one series of runs on one environment fingerprint: see
 claims_evidence.py), only from ok, unflagged cases with the parameters the claim names and at
 least three values per subject, and decides each check with a stated confidence
-(claims_rules.py). The verdict is one of:
+(claims_rules.py). A load-generator bound throughput figure is the one flagged case that counts:
+as a lower bound, shown "≥ X, load-generator bound", which can confirm "at least", contradict
+only what it already exceeds, and is never ordered against another bound figure. The verdict
+is one of:
 
 - consistent: every check was measured and agrees with the claim;
 - contradicted: a measured check disagrees with the claim;
@@ -28,10 +31,21 @@ from typing import Any
 from harness.errors import UserError
 from harness.manifest import read_toml
 from harness.stats import summarize
-from harness.vocab import params_text
+from harness.vocab import params_text, parse_params
 
 from .claims_evidence import MIN_N, Ask, EvidenceSource, LedgerData, Pooled, gather
-from .claims_rules import ALPHA, FAIL, INCONCLUSIVE, PASS, judge_order, judge_range, judge_ratio
+from .claims_rules import (
+    ALPHA,
+    AT_LEAST,
+    AT_MOST,
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    bound_text,
+    judge_order,
+    judge_range,
+    judge_ratio,
+)
 from .data import Results, implementation_label
 from .fmt import fmt_value
 from .metrics import unit_of
@@ -179,6 +193,23 @@ class Claim:
                     f"Mann-Whitney U test at α = {ALPHA}; contradicted if the reverse holds at α = {ALPHA}; "
                     f"inconclusive (a tie) otherwise")
         return ""
+
+    def bound_rule_text(self) -> str:
+        """How a load-generator bound figure is read for this claim ("" when such figures are refused)."""
+        sense = self.ask.bound_sense
+        if not sense:
+            return ""
+        what = "a lower bound (≥ X)" if sense == AT_LEAST else "an upper bound (≤ X, the metric being inverted)"
+        by_rule = {
+            "range": "it is consistent only if the bound alone settles it, and contradicted only if it already lies "
+                     "beyond the range on its own side",
+            "ratio": "the ratio is then itself a bound (\"at least\" with a bound numerator); two bound figures have "
+                     "no ratio",
+            "order": "an ordering it could undo by being higher is inconclusive, never contradicted; two bound "
+                     "figures are never ordered",
+        }
+        return (f"a load-generator bound figure (the generator, not the server, set the rate) counts as {what}: "
+                f"{by_rule.get(self.rule, '')}")
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -384,11 +415,13 @@ class Evidence:
     status: str = "ok"
     excluded: str = ""
     params: Mapping[str, str] = field(default_factory=dict)
+    bound: str = ""  # AT_LEAST: a used figure that is a lower bound (load-generator bound); AT_MOST inverted
 
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "workload": self.workload, "case": self.case, "impl": self.impl,
                 "variant": self.variant, "n": self.n, "flags": list(self.flags), "status": self.status,
-                "used": not self.excluded, "excluded": self.excluded}
+                "used": not self.excluded, "excluded": self.excluded,
+                "bound": {AT_LEAST: "at least", AT_MOST: "at most"}.get(self.bound, "")}
 
 
 @dataclass(frozen=True)
@@ -399,6 +432,7 @@ class Measured:
     values: tuple[float, ...]
     where: str  # the shared parameters, e.g. "threads=4,increments=1000000"
     cases: tuple[str, ...]
+    bound: str = ""  # AT_LEAST / AT_MOST: the true values are at least / at most these (load-generator bound)
 
     @property
     def summary(self):
@@ -414,6 +448,7 @@ class CheckResult:
     measured: tuple[Measured, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     value: float | None = None  # the ratio, for rule = "ratio"
+    value_sense: str = ""  # AT_LEAST / AT_MOST when the ratio is a bound (from a bound figure)
 
     @property
     def passed(self) -> bool | None:
@@ -434,47 +469,59 @@ class Verdict:
     source: EvidenceSource | None = None
 
 
-def _describe(m: Measured, unit: str) -> str:
+def describe(m: Measured, unit: str) -> str:
+    """A subject's figure: its median (as a bound when it is one), IQR and n, with the parameters it ran at."""
     s = m.summary
     where = f" [{m.where}]" if m.where else ""
     spread = f"IQR {fmt_value(s.q1, unit)} – {fmt_value(s.q3, unit)}, " if s.n > 1 else ""
-    return f"{m.subject.label}{where}: {fmt_value(s.median, unit)} ({spread}n={s.n})"
+    return f"{m.subject.label}{where}: {bound_text(fmt_value(s.median, unit), m.bound)} ({spread}n={s.n})"
+
+
+def ratio_text(c: CheckResult) -> str:
+    """A check's ratio of medians, as a bound when it is one ("" without a ratio)."""
+    if c.value is None:
+        return ""
+    return f"ratio {c.value_sense + ' ' if c.value_sense else ''}{c.value:.3g}×"
 
 
 def _evidence(subject: Subject, pooled: Pooled) -> list[Evidence]:
     return [Evidence(subject, c.run_id, c.workload, c.case, c.impl, c.variant, len(c.values) if c.usable else 0,
-                     c.flags, c.status, c.excluded, c.params) for c in pooled.cases]
+                     c.flags, c.status, c.excluded, c.params, c.bound if c.usable else "") for c in pooled.cases]
 
 
 def _key_text(key: tuple[tuple[str, str], ...]) -> str:
     return params_text(key)
 
 
-def _judge(claim: Claim, subjects: tuple[Subject, ...], pools: list[Pooled], source: EvidenceSource) -> CheckResult:
+def _judge(claim: Claim, subjects: tuple[Subject, ...], pools: list[Pooled], source: EvidenceSource,
+           senses: Sequence[str] | None = None) -> CheckResult:
+    """The check decided on the chosen pools; `senses` overrides the pools' own bound senses (an extremum)."""
     unit = claim.value_unit
-    measured = tuple(Measured(s, p.values, _key_text(p.key), tuple(dict.fromkeys(c.case for c in p.cases if c.usable)))
-                     for s, p in zip(subjects, pools))
+    senses = tuple(senses) if senses is not None else tuple(p.bound for p in pools)
+    measured = tuple(Measured(s, p.values, _key_text(p.key), tuple(dict.fromkeys(c.case for c in p.cases if c.usable)),
+                              sense) for s, p, sense in zip(subjects, pools, senses))
     evidence = tuple(e for s, p in zip(subjects, pools) for e in _evidence(s, p))
-    described = [_describe(m, unit) for m in measured]
+    described = [describe(m, unit) for m in measured]
     base = dict(subjects=subjects, source=source.label, measured=measured, evidence=evidence)
     if claim.rule == "range":
         lo = -math.inf if claim.low is None else claim.low / claim.factor
         hi = math.inf if claim.high is None else claim.high * claim.factor
-        outcomes = [judge_range(m.values, lo, hi, lambda v: fmt_value(v, unit)) for m in measured]
+        outcomes = [judge_range(m.values, lo, hi, lambda v: fmt_value(v, unit), m.bound) for m in measured]
         results = {o.result for o in outcomes}
         result = FAIL if FAIL in results else INCONCLUSIVE if INCONCLUSIVE in results else PASS
         text = "; ".join(f"{d} — {o.test}" for d, o in zip(described, outcomes))
         return CheckResult(outcome=result, text=text, **base)
     if claim.rule == "ratio":
-        o = judge_ratio(measured[0].values, measured[1].values, claim.ratio, claim.factor)
+        o = judge_ratio(measured[0].values, measured[1].values, claim.ratio, claim.factor,
+                        (measured[0].bound, measured[1].bound))
         if o is None:
             return CheckResult(outcome=NOT_JUDGED, text=f"{'; '.join(described)} — the denominator's interval "
                                "reaches 0, so no ratio can be formed", **base)
         text = (f"{measured[0].subject.label} / {measured[1].subject.label}: {o.test} "
                 f"({'; '.join(described)})")
-        return CheckResult(outcome=o.result, text=text, value=o.value, **base)
+        return CheckResult(outcome=o.result, text=text, value=o.value, value_sense=o.sense, **base)
     below = claim.order == "increasing"
-    outcomes = [judge_order(a.values, b.values, below) for a, b in zip(measured, measured[1:])]
+    outcomes = [judge_order(a.values, b.values, below, (a.bound, b.bound)) for a, b in zip(measured, measured[1:])]
     results = {o.result for o in outcomes}
     result = FAIL if FAIL in results else INCONCLUSIVE if INCONCLUSIVE in results else PASS
     text = "; ".join(described) + " — " + "; ".join(
@@ -492,20 +539,26 @@ def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tup
     """The check's result in `source`: one per set of parameter values the subjects share."""
     ask = claim.ask
     pools = [gather(data, source, ask, s.impl, s.variant, s.params) for s in subjects]
-    absent = [s.label for s, p in zip(subjects, pools) if not p]
+    absent = [s.label + _ran_instead(data, source, claim, s) for s, p in zip(subjects, pools) if not p]
     if absent:
         return [_not_judged(subjects, f"no {claim.workload} {claim.metric} results for {', '.join(absent)} in "
                             f"{source.label}", source, pools)]
     if claim.across_cases != "each":
         pick = max if claim.across_cases == "max" else min
-        chosen = []
+        chosen, senses = [], []
         for s, p in zip(subjects, pools):
             usable = [x for x in p.values() if x.n >= MIN_N]
             if not usable:
                 why = "; ".join(x.why_not() for x in p.values())
                 return [_not_judged(subjects, f"{s.label}: no case with {MIN_N} usable values ({why})", source, pools)]
-            chosen.append(pick(usable, key=lambda x: summarize(x.values).median))
-        return [_judge(claim, subjects, chosen, source)]
+            best = pick(usable, key=lambda x: summarize(x.values).median)
+            sense = extremum_sense(best.bound, [x.bound for x in usable if x is not best], claim.across_cases)
+            if sense is None:
+                return [_not_judged(subjects, f"{s.label}: its {claim.across_cases} over the cases is bounded neither "
+                                    "way (bound figures on both sides)", source, pools)]
+            chosen.append(best)
+            senses.append(sense)
+        return [_judge(claim, subjects, chosen, source, senses)]
     shared = set(pools[0])
     for p in pools[1:]:
         shared &= set(p)
@@ -524,6 +577,31 @@ def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tup
         else:
             out.append(_judge(claim, subjects, chosen, source))
     return out
+
+
+def _ran_instead(data: LedgerData, source: EvidenceSource, claim: Claim, subject: Subject) -> str:
+    """The parameters the subject names that none of its cases in the source ran with, and what they ran with."""
+    seen: dict[str, set[str]] = {k: set() for k in subject.params}
+    for c in data.case_list(source.runs, claim.workload, subject.impl, subject.variant):
+        params = parse_params(c["params"])
+        for k in seen:
+            if k in params:
+                seen[k].add(params[k])
+    other = {k: "/".join(sorted(v)) for k, v in sorted(seen.items()) if v and subject.params[k] not in v}
+    return f" (its cases ran with {', '.join(f'{k}={v}' for k, v in other.items())})" if other else ""
+
+
+def extremum_sense(chosen: str, others: Sequence[str], across: str) -> str | None:
+    """Whether the largest (`across` = "max") or smallest figure over a subject's cases is a bound.
+
+    A case not chosen may still hold the true extremum when its own figure is a bound pointing
+    past the chosen one (a lower bound, for the max): the extremum is then at least (at most)
+    the chosen figure. None when that and the chosen figure's own bound point opposite ways."""
+    beyond = AT_LEAST if across == "max" else AT_MOST
+    sense = beyond if beyond in others else ""
+    if chosen and sense and chosen != sense:
+        return None
+    return chosen or sense
 
 
 def _sources_for(claim: Claim, data: LedgerData) -> tuple[list[EvidenceSource], str]:

@@ -7,7 +7,11 @@ never mixes hosts, kernels, CPU counts, executors or profiles.
 
 Within a source a subject's values come only from cases that
 
-- ended `ok` and carry no flag (load generator saturated, host busy, rate short of target);
+- ended `ok` and carry no flag (host busy, rate short of target, not settled), with one
+  exception: a throughput figure (`BOUND_METRICS`) flagged only load-generator bound
+  (harness/http/bound.py `is_bound`) counts as the lower bound it is, marked so (`bound`); the
+  rules of claims_rules.py then read it as "at least X". Any other metric of such a case, and
+  a case with any other flag besides, is refused;
 - ran with the parameters the subject names, and, in a comparison, with the same values of
   every other workload parameter as the other subjects (mutex and atomic at the same T and I;
   pool and spawn at the same number of tasks): cases are never pooled across sizes;
@@ -30,15 +34,18 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UserError
+from harness.http.bound import is_bound
 from harness.reference_bench import ReferenceMeasurements
 from harness.vocab import PLACEMENT_PARAMS, params_text, parse_params
 
+from .claims_rules import AT_LEAST, AT_MOST
 from .data import Results, Run
 
 MIN_N = 3
 NO_SAMPLES = "no samples of the metric"  # the case does not measure what the claim reads
 PROFILE_RANK = {"full": 3, "quick": 2, "smoke": 1}
 REFERENCE_WORKLOAD, REFERENCE_IMPL, REFERENCE_METRIC = "reference", "host/os", "time_per_op"
+BOUND_METRICS = ("qps",)  # what a load-generator bound phase gives a lower bound of (its other figures are refused)
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,7 @@ class CaseValues:
     flags: tuple[str, ...]
     values: tuple[float, ...] = ()
     excluded: str = ""  # why this case's values do not count ("" when they do)
+    bound: str = ""  # AT_LEAST / AT_MOST: the values are bounds of the true ones (load-generator bound)
 
     @property
     def usable(self) -> bool:
@@ -132,6 +140,11 @@ class Pooled:
     @property
     def n(self) -> int:
         return len(self.values)
+
+    @property
+    def bound(self) -> str:
+        """AT_LEAST (AT_MOST) when a usable case's values are lower (upper) bounds: then so is the pool's median."""
+        return next((c.bound for c in self.cases if c.usable and c.bound), "")
 
     def why_not(self) -> str:
         """Why these cases do not give MIN_N usable values ("" when they do)."""
@@ -159,6 +172,14 @@ class Ask:
     scale: float = 1.0
     invert: bool = False
     positive: bool = True  # values <= 0 are failed readings
+
+    @property
+    def bound_sense(self) -> str:
+        """What a load-generator bound case's value is of the true one: AT_LEAST (a lower bound), AT_MOST
+        (inverted), or "" when such a case is refused (another metric, or a projection added to it)."""
+        if self.metric not in BOUND_METRICS or self.extra_metric:
+            return ""
+        return AT_MOST if self.invert else AT_LEAST
 
 
 @dataclass
@@ -297,7 +318,8 @@ def _with_references(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
             case = f"op={ref.name}"
             extra_cases.append({"run_id": run.run_id, "workload": REFERENCE_WORKLOAD, "case": case,
                                 "impl": REFERENCE_IMPL, "variant": "default", "status": "ok",
-                                "flags": "; ".join(refs.flags), "extra": {"method": ref.method}, "params": params})
+                                "flags": "; ".join(refs.flags), "flag_list": tuple(refs.flags),
+                                "extra": {"method": ref.method}, "params": params})
             for i, v in enumerate(ref.values):
                 extra_rows.append({"run_id": run.run_id, "workload": REFERENCE_WORKLOAD, "case": case,
                                    "impl": REFERENCE_IMPL, "variant": "default", "params": params,
@@ -314,8 +336,12 @@ def free_key(params: Mapping[str, str], named: Mapping[str, str]) -> tuple[tuple
     return tuple(sorted((k, v) for k, v in params.items() if k not in named and k not in PLACEMENT_PARAMS))
 
 
-def _flags(value: Any) -> tuple[str, ...]:
-    """A case's flags, from the cases frame ("; "-joined text) or a list."""
+def _flags(case: Mapping[str, Any]) -> tuple[str, ...]:
+    """A case's flags, each whole: the frame's `flag_list`, else its "; "-joined text (or a list) split."""
+    whole = case.get("flag_list")
+    if isinstance(whole, tuple | list):
+        return tuple(str(f) for f in whole)
+    value = case.get("flags")
     if isinstance(value, str):
         return tuple(f.strip() for f in value.split("; ") if f.strip())
     return tuple(str(f) for f in value or ())
@@ -329,7 +355,7 @@ def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, varian
         params = parse_params(c["params"])
         if any(params.get(k) != v for k, v in named.items()):
             continue
-        flags = _flags(c.get("flags"))
+        flags = _flags(c)
         status = str(c.get("status") or "ok")
         extra = c.get("extra") if isinstance(c.get("extra"), Mapping) else {}
         base = dict(run_id=c["run_id"], workload=ask.workload, case=c["case"], impl=impl, variant=variant,
@@ -341,9 +367,17 @@ def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, varian
         values, why = data.values(c["run_id"], ask.workload, c["case"], impl, variant, ask, params)
         if why == NO_SAMPLES:
             continue  # another phase or mode of the workload (an idle phase has no requests/s)
-        if flags:
-            why, values = "flagged: " + "; ".join(flags), ()
+        refused, bound = _flagged(flags, ask) if flags else ("", "")
+        if refused:
+            why, values = refused, ()
         elif idle_read_failed(extra):
             why, values = idle_read_failed(extra), ()
-        groups[free_key(params, named)].append(CaseValues(**base, values=values, excluded=why))
+        groups[free_key(params, named)].append(CaseValues(**base, values=values, excluded=why, bound=bound))
     return {k: Pooled(k, tuple(v)) for k, v in groups.items()}
+
+
+def _flagged(flags: Sequence[str], ask: Ask) -> tuple[str, str]:
+    """(why a flagged case's values do not count, or "" when they count as bounds; their bound sense)."""
+    if ask.bound_sense and all(is_bound([f]) for f in flags):
+        return "", ask.bound_sense
+    return "flagged: " + "; ".join(flags), ""

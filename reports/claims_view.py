@@ -22,8 +22,9 @@ from .claims import (
     Ledger,
     Verdict,
     claims_document,
+    describe,
+    ratio_text,
 )
-from .fmt import fmt_value
 from .table import Cell, Table
 
 CLASSES = {CONSISTENT: "good", CONTRADICTED: "bad", PARTIAL: "unsure", UNDECIDED: "unsure", NOT_MEASURED: "neutral"}
@@ -39,20 +40,16 @@ def verdict_counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
 
 
 def measured_text(v: Verdict) -> str:
-    """The figures a verdict rests on: per subject the median, IQR, n and the parameters it ran
-    with (the measured size), and the projection formula where one is used."""
+    """The figures a verdict rests on: per subject the median (as "≥ X, load-generator bound" when it is
+    a lower bound), IQR, n and the parameters it ran with (the measured size), and the projection
+    formula where one is used."""
     parts = []
     for c in v.checks:
         if c.outcome == NOT_JUDGED:
             continue
-        unit = v.claim.value_unit
-        for m in c.measured:
-            s = m.summary
-            where = f" [{m.where}]" if m.where else ""
-            parts.append(f"{m.subject.label}{where}: {fmt_value(s.median, unit)} "
-                         f"(IQR {fmt_value(s.q1, unit)} – {fmt_value(s.q3, unit)}, n={s.n})")
+        parts.extend(describe(m, v.claim.value_unit) for m in c.measured)
         if c.value is not None:
-            parts.append(f"ratio {c.value:.3g}×")
+            parts.append(ratio_text(c))
     text = "; ".join(dict.fromkeys(parts))
     judged = sum(c.outcome != NOT_JUDGED for c in v.checks)
     if text and judged < len(v.checks):
@@ -83,7 +80,8 @@ def ledger_tables(verdicts: Sequence[Verdict], ledger: Ledger) -> tuple[Table, T
         raw.append({"id": c.id, "document": c.source.document, "section": c.source.section,
                     "quote": c.source.quote, "claim_zh": c.zh, "claim_en": c.en, "claimed": c.claimed,
                     "workload": c.workload, "metric": c.metric, "formula": c.formula if c.workload else "",
-                    "projection": c.projection, "rule": c.rule_text(), "measured": measured,
+                    "projection": c.projection, "rule": " ".join(filter(None, (c.rule_text(), c.bound_rule_text()))),
+                    "measured": measured,
                     "source": v.source.label if where else "",
                     "fingerprint": v.source.fingerprint.text() if where else "",
                     "verdict": v.verdict, "reason": v.reason})

@@ -84,7 +84,7 @@ class Results:
 
 
 CASE_COLUMNS = ["run_id", "workload", "case", "impl", "variant", "implementation", "language", "model",
-                "status", "error", "flags", "bound", "params", "extra"]
+                "status", "error", "flags", "flag_list", "bound", "params", "extra"]
 
 
 def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) -> pd.DataFrame:
@@ -104,6 +104,7 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
             "language": str(c.get("language", "")), "model": str(c.get("model", "")),
             "status": str(c["status"]), "error": str(c.get("error") or ""),
             "flags": "; ".join(str(f) for f in c.get("flags") or ()),
+            "flag_list": tuple(str(f) for f in c.get("flags") or ()),  # each flag whole (a flag may hold "; ")
             "bound": c.get("status") == OK and is_bound([str(f) for f in c.get("flags") or ()]),
             "params": params_text(params) if isinstance(params, dict) else str(params), "extra": extra,
         })

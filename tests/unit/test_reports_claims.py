@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 
 from harness.errors import UserError
+from harness.http.bound import BOUND_PREFIX, LEGACY_BOUND, SHORT_PREFIX, Ceiling, bound_flag
+from harness.store import load_run
 from reports.claims import (
     CONSISTENT,
     CONTRADICTED,
@@ -29,7 +31,8 @@ from reports.claims import (
     evaluate_all,
     load_ledger,
 )
-from reports.claims_rules import judge_order, median_interval
+from reports.claims_rules import AT_LEAST, AT_MOST, judge_order, judge_range, judge_ratio, median_interval
+from reports.claims_view import measured_text
 from reports.data import CASE_COLUMNS, Results, Run, implementation_label, load_results
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reports"
@@ -58,8 +61,8 @@ def make_results(runs: list[dict]) -> Results:
             outcomes.append({"run_id": run_id, "workload": c["workload"], "case": label, "impl": base,
                              "variant": variant, "implementation": implementation_label(base, variant),
                              "language": base.split("/")[0], "model": base.split("/")[1], "status": c["status"],
-                             "error": "; ".join(c["flags"]), "params": params, "flags": c["flags"],
-                             "extra": c["extra"]})
+                             "error": "", "params": params, "flags": "; ".join(c["flags"]),
+                             "flag_list": c["flags"], "extra": c["extra"]})
             if c["status"] != "ok":
                 continue
             for i, v in enumerate(c["values"]):
@@ -115,12 +118,27 @@ def test_the_ledger_loads_and_every_measured_claim_is_well_formed():
             assert c.rule in ("range", "ratio", "order") and c.checks and c.rule_text()
             assert c.across_cases in ("each", "max", "min")
     by_id = {c.id: c for c in ledger.claims}
-    assert by_id["http-qps-go"].cpus == 4 and by_id["thread-handoff-one-cpu"].cpus == 1
-    assert "FastAPI" in by_id["http-qps-fastapi"].needs and not by_id["http-qps-fastapi"].workload
+    assert by_id["thread-handoff-one-cpu"].cpus == 1
+    # seed 003's table is TechEmpower plaintext: pipelined phases; absolute requests/s only for a 4-CPU server
+    for cid, impl in (("http-qps-go", "go/goroutines"), ("http-qps-fastapi", "python/fastapi"),
+                      ("http-qps-axum", "rust/tokio:axum")):
+        (subject,), = by_id[cid].checks
+        assert implementation_label(subject.impl, subject.variant) == implementation_label(*impl.split(":") + [
+            "default"][: 2 - len(impl.split(":"))])
+        assert dict(subject.params) == {"phase": "pipelined", "cpus": "4"} and by_id[cid].metric == "qps"
+    for cid in ("http-qps-order", "http-qps-axum-vs-go", "http-qps-go-vs-fastapi"):
+        assert all(dict(s.params) == {"phase": "pipelined"} for s in by_id[cid].checks[0])
+    assert [s.variant for s in by_id["http-qps-axum-vs-go"].checks[0]] == ["axum", "default"]
     # platform threads are compared with virtual threads on the same JVM
     assert [s.variant for s in by_id["lightweight-switch"].checks[1]] == ["default", "jdk25"]
-    # memory at N connections is a total, projected from the size measured, not per connection x N
-    assert by_id["http-memory-go-10k"].metric == "peak_rss" and by_id["http-memory-go-10k"].extrapolate.to == 10000
+    # memory at 10,000 connections is read directly at 10,000 idle connections: no projection
+    for cid in ("http-memory-go-10k", "http-memory-fastapi-10k", "http-memory-axum-10k", "http-memory-axum-vs-go"):
+        c = by_id[cid]
+        assert c.metric == "memory_with_connections" and c.extrapolate is None
+        assert all(dict(s.params) == {"phase": "idle", "connections": "10000"} for s in c.checks[0])
+    assert by_id["http-startup-go"].metric == "time_to_ready" and by_id["http-startup-go"].checks[0][0].impl == \
+        "go/goroutines"
+    assert not by_id["control-plane-startup"].workload and "startup_cpu_time" in by_id["control-plane-startup"].needs
     assert {frozenset(c.claims) for c in ledger.conflicts} >= {
         frozenset({"memory-100k-connections", "http-memory-go-10k"}), frozenset({"go-preemption-10ms",
                                                                                  "go-preemption-1ms"})}
@@ -132,7 +150,7 @@ def test_the_claims_the_documents_make_are_in_the_ledger():
     for figure in ("500 – 2000", "3000 – 10000", "2KB", "1MB", "~32,000", "~18,500", "~41,000", "~1.2GB",
                    "~3.8GB", "~860MB", "8,200", "22,700", "10万级并发连接仅需百MB内存", "小于预期", "原子操作",
                    "每任务一goroutine", "数万QPS", "8 MB", "fork()", "默认为CPU核心数", "不可动态增减",
-                   "10ms 降至 1ms", "超过 10ms", "M:N协作"):
+                   "10ms 降至 1ms", "超过 10ms", "M:N协作", "| 启动时间 | ~300ms |", "启动延迟"):
         assert figure in quotes, figure
     left_out = " ".join(o.figure for o in ledger.out_of_scope)
     for figure in ("Istio", "EX280", "42 µs", "256 goroutines", "98k QPS"):
@@ -370,6 +388,190 @@ def test_rates_and_projections_combine_metrics_of_the_same_process():
     assert "(100,000 − tasks) × memory_per_task" in total.projection and v.checks[0].measured[0].where == "tasks=10000"
 
 
+# --- load-generator bound figures: lower bounds ---------------------------------------------
+
+# the flag the harness writes (two reasons joined with "; " inside the one flag)
+BOUND = bound_flag("wrk", 0.97, 1, 400_000, Ceiling("wrk", 16, 256, 410_000, "load generator"))
+HOST_BUSY = "host busy: 1-minute load average 5.6 on 2 CPUs; figures may be disturbed"
+
+
+def pipelined(impl: str, center: float, *, bound: bool = False, flags=(), conns: int = 256, k: int = 0) -> dict:
+    return case("http_server", impl, {"phase": "pipelined", "connections": conns}, "qps",
+                [center * (1 + 0.01 * (k - 1.5))], unit="req/s", per_case=True, label=f"pipelined,connections={conns}",
+                flags=([BOUND] if bound else []) + list(flags))
+
+
+def series(*subjects: tuple, runs: int = 4) -> Results:
+    """Runs on one fingerprint, each with one figure per subject: (impl, requests/s, bound, extra flags)."""
+    return make_results([{"id": f"r{k}", "cases": [pipelined(i, q, bound=b, flags=f, k=k) for i, q, b, f in subjects]}
+                         for k in range(runs)])
+
+
+def piped(name: str) -> Subject:
+    """The pipelined phases of an implementation named "language/model[:variant]"."""
+    impl, _, variant = name.partition(":")
+    return Subject(impl, variant or "default", {"phase": "pipelined"})
+
+
+def faster(a: str, b: str) -> Claim:
+    """a serves more requests/s than b."""
+    return claim(workload="http_server", metric="qps", rule="order", order="decreasing", across_cases="max",
+                 checks=((piped(a), piped(b)),))
+
+
+def test_the_bound_flag_is_one_flag_though_it_holds_semicolons():
+    assert BOUND.startswith(BOUND_PREFIX) and "; " in BOUND
+
+
+def test_a_bound_figure_is_a_lower_bound_in_an_ordering():
+    axum, go = "rust/tokio:axum", "go/goroutines"
+    # A bound and at or above B: A's true value is at least its figure, so A is faster
+    v = evaluate(faster(axum, go), series((axum, 400_000, True, ()), (go, 300_000, False, ())))
+    assert v.verdict == CONSISTENT
+    assert "≥ 400k req/s, load-generator bound" in v.checks[0].text
+    assert "≥ 400k req/s, load-generator bound" in measured_text(v)
+    used = [e for e in claims_document([v])["claims"][0]["evidence"] if e["impl"] == "rust/tokio"]
+    assert used and all(e["used"] and e["bound"] == "at least" and e["flags"] == [BOUND] for e in used)
+    # A bound and below B: A may really be faster: inconclusive, never contradicted
+    v = evaluate(faster(axum, go), series((axum, 300_000, True, ()), (go, 400_000, False, ())))
+    assert v.verdict == UNDECIDED and "lower figure is load-generator bound" in v.checks[0].text
+    # B bound and above A: B's true value is higher still, so A is not faster
+    v = evaluate(faster(go, axum), series((axum, 400_000, True, ()), (go, 300_000, False, ())))
+    assert v.verdict == CONTRADICTED
+    # B bound and below A: B may really be faster than A
+    v = evaluate(faster(go, axum), series((axum, 300_000, True, ()), (go, 400_000, False, ())))
+    assert v.verdict == UNDECIDED
+    # the same figures unbound would decide: the bound alone makes it inconclusive
+    assert evaluate(faster(axum, go), series((axum, 300_000, False, ()), (go, 400_000, False, ()))).verdict == \
+        CONTRADICTED
+
+
+def test_two_bound_figures_are_never_ordered():
+    axum, go = "rust/tokio:axum", "go/goroutines"
+    for a, b in ((400_000, 300_000), (300_000, 400_000)):
+        v = evaluate(faster(axum, go), series((axum, a, True, ()), (go, b, True, ())))
+        assert v.verdict == UNDECIDED and "inconclusive: both load-generator bound" in v.checks[0].text
+    assert judge_order([1, 2, 3], [7, 8, 9], True, (AT_LEAST, AT_LEAST)).result == "inconclusive"
+    assert judge_order([1, 2, 3], [7, 8, 9], True, (AT_MOST, "")).result == "pass"  # an upper bound below: holds
+
+
+def test_a_ratio_with_a_bound_numerator_is_at_least():
+    axum, go = "rust/tokio:axum", "go/goroutines"
+    ratio = claim(workload="http_server", metric="qps", rule="ratio", ratio=1.28, factor=1.5, across_cases="max",
+                  checks=((piped(axum), piped(go)),))
+    v = evaluate(ratio, series((axum, 420_000, True, ()), (go, 300_000, False, ())))  # 1.4x, band 1x-1.92x
+    assert v.verdict == UNDECIDED and v.checks[0].value_sense == AT_LEAST and "ratio ≥ 1.4×" in measured_text(v)
+    # at least 3x is already above the band: contradicted, bound or not
+    v = evaluate(ratio, series((axum, 900_000, True, ()), (go, 300_000, False, ())))
+    assert v.verdict == CONTRADICTED and "ratio ≥ 3×" in v.checks[0].text
+    # a bound denominator makes the ratio "at most": below the band contradicts, inside is inconclusive
+    v = evaluate(ratio, series((axum, 240_000, False, ()), (go, 300_000, True, ())))
+    assert v.verdict == CONTRADICTED and v.checks[0].value_sense == AT_MOST
+    assert evaluate(ratio, series((axum, 420_000, False, ()), (go, 300_000, True, ()))).verdict == UNDECIDED
+    # both bound: no ratio at all
+    v = evaluate(ratio, series((axum, 420_000, True, ()), (go, 300_000, True, ())))
+    assert v.verdict == UNDECIDED and "both load-generator bound" in v.checks[0].text and v.checks[0].value is None
+    # the unbound figures would be consistent
+    assert evaluate(ratio, series((axum, 420_000, False, ()), (go, 300_000, False, ()))).verdict == CONSISTENT
+    o = judge_ratio([5, 5, 5], [1, 1, 1], 2, 1.5, (AT_LEAST, ""))
+    assert o.result == "fail" and o.sense == AT_LEAST  # at least 5x, above 3x
+
+
+def test_a_range_with_a_bound_figure():
+    go = "go/goroutines"
+    about = claim(workload="http_server", metric="qps", rule="range", low=32_000, high=32_000, factor=1.5,
+                  across_cases="max", checks=((Subject(go, params={"phase": "pipelined"}),),))  # 21.3k - 48k
+    below = evaluate(about, series((go, 15_000, True, ())))
+    assert below.verdict == UNDECIDED and "≥ 15k req/s, load-generator bound" in below.checks[0].text
+    assert evaluate(about, series((go, 30_000, True, ()))).verdict == UNDECIDED  # inside: it may be above
+    assert evaluate(about, series((go, 60_000, True, ()))).verdict == CONTRADICTED  # already above the top
+    assert evaluate(about, series((go, 30_000, False, ()))).verdict == CONSISTENT
+    at_least = claim(workload="http_server", metric="qps", rule="range", low=10_000, across_cases="max",
+                     checks=((Subject(go, params={"phase": "pipelined"}),),))
+    assert evaluate(at_least, series((go, 30_000, True, ()))).verdict == CONSISTENT  # ≥ 30k is ≥ 10k
+    assert evaluate(at_least, series((go, 5_000, True, ()))).verdict == UNDECIDED
+    fmt = str
+    assert judge_range([5, 6, 7], 1, 10, fmt, AT_MOST).result == "inconclusive"  # at most 7: maybe below 1
+    assert judge_range([5, 6, 7], 8, 10, fmt, AT_MOST).result == "fail"  # at most 7, below 8
+
+
+def test_other_flags_still_refuse_the_evidence_bound_or_not():
+    go = "go/goroutines"
+    at_least = claim(workload="http_server", metric="qps", rule="range", low=10_000, across_cases="max",
+                     checks=((Subject(go, params={"phase": "pipelined"}),),))
+    settle = "rate did not settle: stopped at the maximum duration, 15 s, without settling"
+    for flags in ((HOST_BUSY,), (settle,)):
+        for bound in (True, False):
+            v = evaluate(at_least, series((go, 30_000, bound, flags)))
+            assert v.verdict == NOT_MEASURED and "flagged: " in v.reason and flags[0] in v.reason, v.reason
+            assert all(not e["used"] for e in claims_document([v])["claims"][0]["evidence"])
+    short = case("http_server", go, {"phase": "open", "rate": 0.5}, "qps", [30_000], unit="req/s", per_case=True,
+                 label="open,rate=0.5", flags=[f"{SHORT_PREFIX} achieved 30,000 req/s of the 40,000 asked"])
+    open_claim = claim(workload="http_server", metric="qps", rule="range", low=10_000,
+                       checks=((Subject(go, params={"phase": "open"}),),))
+    v = evaluate(open_claim, make_results([{"id": f"r{k}", "cases": [short]} for k in range(3)]))
+    assert v.verdict == NOT_MEASURED and "flagged: rate short of target" in v.reason
+    # the bound flag qualifies requests/s only: the same phase's latency is refused
+    p99 = case("http_server", go, {"phase": "pipelined", "connections": 256}, "latency_p99", [0.01], unit="s",
+               per_case=True, label="pipelined,connections=256", flags=[BOUND])
+    latency = claim(workload="http_server", metric="latency_p99", rule="range", high=1.0,
+                    checks=((Subject(go, params={"phase": "pipelined"}),),))
+    v = evaluate(latency, make_results([{"id": f"r{k}", "cases": [p99]} for k in range(3)]))
+    assert v.verdict == NOT_MEASURED and "flagged: load-generator bound" in v.reason
+
+
+def test_an_unchosen_bound_case_makes_the_peak_a_lower_bound():
+    go = "go/goroutines"
+    peak = claim(workload="http_server", metric="qps", rule="range", low=20_000, high=40_000, across_cases="max",
+                 checks=((Subject(go, params={"phase": "pipelined"}),),))
+    runs = [{"id": f"r{k}", "cases": [pipelined(go, 30_000, k=k), pipelined(go, 25_000, bound=True, conns=16, k=k)]}
+            for k in range(4)]
+    v = evaluate(peak, make_results(runs))
+    # the 16-connection figure is at least 25k and may be the true peak: 30k is only a lower bound of the peak
+    assert v.verdict == UNDECIDED and v.checks[0].measured[0].bound == AT_LEAST
+    assert v.checks[0].measured[0].where == "connections=256"
+    runs = [{"id": f"r{k}", "cases": [pipelined(go, 30_000, k=k), pipelined(go, 25_000, conns=16, k=k)]}
+            for k in range(4)]
+    assert evaluate(peak, make_results(runs)).verdict == CONSISTENT
+
+
+def test_runs_from_before_the_prefix_flag_the_same_way():
+    go = "go/goroutines"
+    at_least = claim(workload="http_server", metric="qps", rule="range", low=10_000, across_cases="max",
+                     checks=((Subject(go, params={"phase": "closed"}),),))
+    old = case("http_server", go, {"phase": "closed", "connections": 64}, "qps", [30_000], unit="req/s",
+               per_case=True, label="closed,connections=64", flags=[f"{LEGACY_BOUND} kept 95% of its 1 CPU(s) busy"])
+    v = evaluate(at_least, make_results([{"id": f"r{k}", "cases": [old]} for k in range(3)]))
+    assert v.verdict == CONSISTENT and v.checks[0].measured[0].bound == AT_LEAST
+
+
+def test_a_bound_flag_read_from_run_json_keeps_its_semicolons(tmp_path):
+    """The whole path from a stored run: the flag list of run.json, not its "; "-joined text, is judged."""
+    go_faster = claim(workload="http_server", metric="qps", rule="range", low=10_000, across_cases="max",
+                      checks=((Subject("rust/tokio", params={"phase": "closed"}),),))
+    for flags, verdict in (([BOUND], CONSISTENT), ([BOUND, HOST_BUSY], NOT_MEASURED)):
+        folders = []
+        for k in range(3):
+            run = load_run(FIXTURES / "run-a")
+            run_id = f"20260101T00000{k}Z"
+            run["run_id"] = run_id
+            for c in run["cases"]:
+                if c["workload"] == "http_server" and c["impl"] == "rust/tokio" and c["case"].startswith("closed"):
+                    c["flags"] = list(flags)
+            folder = tmp_path / f"{len(flags)}-{k}"
+            folder.mkdir()
+            (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
+            csv = (FIXTURES / "run-a" / "results.csv").read_text(encoding="utf-8")
+            (folder / "results.csv").write_text(csv.replace("20260101T000000Z", run_id), encoding="utf-8")
+            folders.append(folder)
+        v = evaluate(go_faster, load_results(folders))
+        assert v.verdict == verdict, v.reason
+        if verdict == CONSISTENT:
+            assert v.checks[0].measured[0].bound == AT_LEAST and "≥ 47k req/s, load-generator bound" in v.checks[0].text
+        else:
+            assert "flagged: " in v.reason and "host busy" in v.reason
+
+
 def test_claims_json_lists_each_claims_verdict_and_evidence():
     results = make_results([{"id": "r1", "cases": [ping("c/pthreads", 400_000)]}])
     verdicts = evaluate_all(load_ledger(), results)
@@ -391,6 +593,6 @@ def test_the_real_ledger_on_the_fixture_runs():
     # one closed-loop phase per run: requests/s have n = 2 over the two runs, too few to judge
     assert verdicts["http-qps-axum-vs-go"].verdict == NOT_MEASURED
     go = verdicts["http-qps-go"]
-    assert go.verdict == NOT_MEASURED and "the claim is for 4 CPUs" in go.reason
+    assert go.verdict == NOT_MEASURED and "its cases ran with cpus=1" in go.reason  # a 1-CPU server
     assert verdicts["http-qps-fastapi"].verdict == NOT_MEASURED
     assert verdicts["pool-vs-spawn-throughput"].verdict == CONSISTENT  # 3.0x against 2.77x within a factor 2
