@@ -223,6 +223,7 @@ class RunContext:
     executor: Executor
     console: Console
     timeout: float | None = None
+    loadgen: Any = None  # server kinds: where the load generator runs (harness/http/generator.py); None: here
 
 
 # --- estimates ---------------------------------------------------------------------------------
