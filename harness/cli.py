@@ -157,13 +157,17 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
     security = make_security(args.cluster or "", args.tls_ca_file, args.tls_cert, args.tls_key)
     if security is not None and not args.cluster:
         raise UserError("--tls-*: only with --cluster")
+    if args.loadgen_host and not args.cluster:
+        raise UserError("--loadgen-host: only with --cluster (the load generator goes to a `cmbench worker --loadgen` "
+                        "host of the scheduler)")
     executor = make_executor(args.executor)
     try:
         plan = _plan_from_args(args, catalog, executor)
         out = Path(args.out) if args.out else None
         if args.cluster:
             outcome = run_on_cluster(plan, catalog, executor, address=args.cluster, security=security, out=out,
-                                     console=console, timeout=args.timeout, argv=sys.argv)
+                                     console=console, timeout=args.timeout, argv=sys.argv,
+                                     loadgen_host=args.loadgen_host)
         else:
             outcome = run_plan(plan, catalog, executor, out=out, console=console, timeout=args.timeout, argv=sys.argv)
     finally:
@@ -288,12 +292,16 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     _shard_arg(p)
     p.add_argument("--cluster", metavar="ADDRESS", help="run on the benchmark hosts of the Dask scheduler at "
                                                          "ADDRESS (tcp://HOST:8786 or tls://...)")
+    p.add_argument("--loadgen-host", action="store_true",
+                   help="with --cluster: HTTP servers on a benchmark host, their load generator on a host started "
+                        "with `cmbench worker --loadgen` (TechEmpower's layout)")
     _tls_args(p)
 
 
 def _worker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("address", metavar="SCHEDULER_ADDRESS", help="the Dask scheduler (tcp://HOST:8786 or tls://...)")
-    p.add_argument("--loadgen", action="store_true", help="also offer this host as a load generator")
+    p.add_argument("--loadgen", action="store_true",
+                   help="also offer this host as a load generator (in `run --loadgen-host` runs it only drives load)")
     p.add_argument("--name", help="this host's name in runs (default: its hostname)")
     _tls_args(p)
 

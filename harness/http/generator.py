@@ -282,6 +282,8 @@ class RemoteGenerator:
 
     def take_over(self) -> bool:
         """After a lost phase: whether another generator host took over (then it is this generator's host)."""
+        if self.lost:
+            return False
         found = self.link.replacement()
         if found is None:
             self.lost = f"went away and no other load generator host took over (after {self.host})"
