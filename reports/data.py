@@ -84,7 +84,7 @@ class Results:
 
 
 CASE_COLUMNS = ["run_id", "workload", "case", "impl", "variant", "implementation", "language", "model",
-                "status", "error", "flags", "bound", "params", "extra"]
+                "status", "error", "flags", "bound", "params", "extra", "host", "layout", "loadgen_host"]
 
 
 def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) -> pd.DataFrame:
@@ -106,6 +106,8 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
             "flags": "; ".join(str(f) for f in c.get("flags") or ()),
             "bound": c.get("status") == OK and is_bound([str(f) for f in c.get("flags") or ()]),
             "params": params_text(params) if isinstance(params, dict) else str(params), "extra": extra,
+            "host": str(c.get("host") or ""), "layout": str(extra.get("layout") or ""),
+            "loadgen_host": str(extra.get("loadgen_host") or ""),
         })
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 
