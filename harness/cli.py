@@ -206,15 +206,26 @@ def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
 
     if args.pipeline < 0 or args.pipeline == 1:
         raise UserError(f"--pipeline: {args.pipeline} is not a depth to pipeline at: pass 0 (none) or at least 2")
-    server, load = split_cpus(choose_cpus(args.cpus), sorted(os.sched_getaffinity(0)))
-    if not load:
-        raise UserError("--cpus: leaves no CPU for the load generator; pass a smaller --cpus")
     try:
         connections = [int(c) for c in args.connections.split(",")]
     except ValueError:
         connections = []
     if not connections or min(connections) < 1:
         raise UserError(f"--connections: {args.connections!r} is not a comma-separated list of whole numbers >= 1")
+    if args.cluster:
+        from .cluster import headroom_on_cluster
+
+        security = make_security(args.cluster, args.tls_ca_file, args.tls_cert, args.tls_key)
+        answer = headroom_on_cluster(args.cluster, security, cpus=args.cpus, duration=args.duration,
+                                     connections=connections, pipelined=connections if args.pipeline else (),
+                                     pipeline=args.pipeline or 16, console=Console())
+        print(f"host {answer['host']}: server CPUs {answer['server_cpus']}, load generator CPUs "
+              f"{answer['load_cpus']} (the same ids on host {answer['loadgen_host']}), {args.duration:g} s per run")
+        print(answer["table"])
+        return 0
+    server, load = split_cpus(choose_cpus(args.cpus), sorted(os.sched_getaffinity(0)))
+    if not load:
+        raise UserError("--cpus: leaves no CPU for the load generator; pass a smaller --cpus")
     print(f"server CPUs {list(server)}, load generator CPUs {list(load)}, {args.duration:g} s per run")
     print(headroom_table(measure_headroom(server, load, duration=args.duration, connections=connections,
                                           pipelined=connections if args.pipeline else (),
@@ -228,6 +239,10 @@ def _headroom_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--connections", default="64,256", help="comma-separated connection counts (default: 64,256)")
     p.add_argument("--pipeline", type=int, default=16,
                    help="also wrk pipelined at this depth, as the pipelined phases load (default: 16; 0: not)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="the responder on a benchmark host of the Dask scheduler at ADDRESS; each probe with the "
+                        "generator there, then on a `cmbench worker --loadgen` host through the relay")
+    _tls_args(p)
 
 
 def _seconds(text: str) -> float:

@@ -36,6 +36,7 @@ layout, and the controller says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -323,6 +324,27 @@ class HostService:
         finally:
             self._end(key)
 
+    def headroom(self, request: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """`cmbench loadgen-headroom --cluster`: each probe with the generator here, then on the loadgen host."""
+        from .http import headroom_table, measure_headroom, split_cpus
+
+        stopped = self._begin(key)
+        generator = self._generator(request, stopped)
+        try:
+            allowed = sorted(os.sched_getaffinity(0))
+            count = request.get("cpus")
+            if count is not None and not 1 <= int(count) < len(allowed):
+                raise UserError(f"--cpus: host {self.host} has {len(allowed)} CPUs; leave one for the generator")
+            server, load = split_cpus(allowed[: int(count)] if count else allowed, allowed)
+            kw = dict(duration=float(request["duration"]), connections=list(request["connections"]),
+                      pipelined=list(request["pipelined"]), pipeline=int(request["pipeline"]))
+            found = measure_headroom(server, load, **kw) + measure_headroom(server, load, generator=generator, **kw)
+            return {"host": self.host, "server_cpus": list(server), "load_cpus": list(load),
+                    "runs": [h.as_dict() for h in found], "table": headroom_table(found)}
+        finally:
+            generator.link.close()
+            self._end(key)
+
     def _generator(self, request: Mapping[str, Any], stopped: Callable[[], bool]) -> RemoteGenerator:
         from distributed import get_client
         from distributed.comm import get_address_host
@@ -433,6 +455,12 @@ def unit_task(request: dict[str, Any]) -> dict[str, Any]:
     """Runs on a host: one unit of the plan."""
     service, key = _service()
     return service.run_unit(request, key)
+
+
+def headroom_task(request: dict[str, Any]) -> dict[str, Any]:
+    """Runs on a benchmark host: the generators' ceilings here, then from a `--loadgen` host through the relay."""
+    service, key = _service()
+    return service.headroom(request, key)
 
 
 def prepare_loadgen_task(request: dict[str, Any]) -> dict[str, Any]:
@@ -1038,6 +1066,62 @@ def run_on_cluster(
     finally:
         if cluster is None:
             client.close()
+
+
+def headroom_on_cluster(address: str, security: Security | None, *, cpus: int | None, duration: float,
+                        connections: Sequence[int], pipelined: Sequence[int], pipeline: int, console: Console,
+                        host_wait: float = HOST_WAIT) -> dict[str, Any]:
+    """`cmbench loadgen-headroom --cluster`: the ceilings on a benchmark host, with the generator there and on a
+    `--loadgen` host (through the relay); the answer of the benchmark host (`table`, `runs`)."""
+    from distributed import wait
+
+    from .http.generator import tools_here
+
+    client = connect(address, security)
+    futures: list[Future] = []
+    try:
+        deadline = time.monotonic() + host_wait
+        while True:
+            workers = client.scheduler_info(n_workers=-1).get("workers", {})
+            generators = [(a, w) for a, w in workers.items() if w.get("resources", {}).get(LOADGEN)]
+            benches = [(a, w) for a, w in workers.items()
+                       if w.get("resources", {}).get(BENCH) and not w.get("resources", {}).get(LOADGEN)]
+            if generators and benches:
+                break
+            if time.monotonic() > deadline:
+                raise UserError(f"--cluster {address}: needs a benchmark host (`cmbench worker {address}`) and a load "
+                                f"generator host (`cmbench worker {address} --loadgen`); found "
+                                f"{len(benches)} and {len(generators)} after {host_wait:g} s")
+            time.sleep(TICK)
+        (lg, lg_info), (bench, bench_info) = generators[0], benches[0]
+        lg_name, bench_name = str(lg_info.get("name", lg)), str(bench_info.get("name", bench))
+        console.say(f"loadgen-headroom: responder on host {bench_name}, generator there and on host {lg_name}")
+        token = os.urandom(4).hex()
+        tools = client.submit(tools_here, workers=[lg], allow_other_workers=False, resources={LOADGEN: 1},
+                              pure=False, key=f"cmbench-headroom-tools-{token}")
+        futures.append(tools)
+        channel = f"cmbench-lg-headroom-{token}"
+        futures.append(client.submit(loadgen_task, {"channel": channel, "hello": False}, workers=[lg],
+                                     allow_other_workers=False, resources={LOADGEN: 1}, pure=False,
+                                     key=f"cmbench-headroom-loadgen-{token}"))
+        request = {"loadgen": {"channel": channel, "host": lg_name, "tools": tools.result(timeout=CONNECT_TIMEOUT)},
+                   "cpus": cpus, "duration": duration, "connections": list(connections),
+                   "pipelined": list(pipelined), "pipeline": pipeline}
+        answer = client.submit(headroom_task, request, workers=[bench], allow_other_workers=False,
+                               resources={BENCH: 1}, pure=False, key=f"cmbench-headroom-{token}")
+        futures.append(answer)
+        with client.as_current():
+            wait([answer])
+        if answer.status == "error":
+            error = answer.exception()
+            if isinstance(error, UserError):
+                raise error
+            raise UserError(f"loadgen-headroom on host {bench_name} failed: {_error_text(answer)}")
+        return {**answer.result(), "loadgen_host": lg_name}
+    finally:
+        with contextlib.suppress(Exception):
+            client.cancel(futures, force=True)
+        client.close()
 
 
 def make_security(address: str, ca_file: str | None, cert: str | None, key: str | None) -> Security | None:

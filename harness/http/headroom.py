@@ -151,16 +151,20 @@ def headroom_table(results: Sequence[Headroom]) -> str:
     from ..vocab import fmt_rate, render_table
 
     relayed = any(h.relay_cpu is not None for h in results)
-    rows = [[h.tool, h.mode if h.pipeline == 1 else f"{h.mode} x{h.pipeline}", str(h.connections),
+    rows = [[*([h.loadgen_host or "this host"] if relayed else []), h.tool,
+             h.mode if h.pipeline == 1 else f"{h.mode} x{h.pipeline}", str(h.connections),
              fmt_rate(h.load.qps), f"{h.loadgen_cpu:.2f}", f"{h.responder_cpu:.2f}",
              *([f"{h.relay_cpu:.2f}" if h.relay_cpu is not None else "-"] if relayed else []), h.bottleneck,
              str(h.load.errors.total + h.load.non_2xx)] for h in results]
-    text = render_table(["generator", "mode", "connections", "QPS", "generator CPU", "responder CPU",
+    text = render_table([*(["generator on"] if relayed else []), "generator", "mode", "connections", "QPS",
+                         "generator CPU", "responder CPU",
                          *(["relay CPU"] if relayed else []), "bottleneck", "errors"], rows)
     lines = [text, ""]
-    for tool, mode in dict.fromkeys((h.tool, h.mode) for h in results):
-        best = max((h for h in results if (h.tool, h.mode) == (tool, mode)), key=lambda h: h.load.qps)
-        rate = f"{tool} ({mode}): up to {fmt_rate(best.load.qps)} on {best.load_cpus} CPU(s)"
+    for tool, mode, host in dict.fromkeys((h.tool, h.mode, h.loadgen_host) for h in results):
+        best = max((h for h in results if (h.tool, h.mode, h.loadgen_host) == (tool, mode, host)),
+                   key=lambda h: h.load.qps)
+        where = f" on host {host} through the relay" if host else ""
+        rate = f"{tool} ({mode}){where}: up to {fmt_rate(best.load.qps)} on {best.load_cpus} CPU(s)"
         if best.bottleneck == "load generator":
             lines.append(f"{rate}, its ceiling: a server measured near this rate is limited by the generator")
         elif best.bottleneck == "responder":

@@ -103,3 +103,16 @@ def test_a_loadgen_host_dying_mid_phase_loses_the_phase_naming_it_and_stops_the_
     assert all(cases[label]["status"] == "lost" for label in ("pipelined,connections=4", "open,rate=0.5"))
     assert cases["idle,connections=20"]["status"] == "ok"  # needs no generator
     assert not leftovers(cluster, ("b3",))
+
+
+def test_loadgen_headroom_measures_the_generators_ceiling_on_one_host_and_from_a_loadgen_host(cluster, tmp_path):
+    cluster.start_worker("b4")
+    cluster.start_worker("lg4", loadgen=True)
+    command = ["python3", "-m", "cmbench", "--root", "/cmbench/tests/fixtures/root", "loadgen-headroom", "--cluster",
+               cluster.address, "--duration", "1", "--connections", "16", "--pipeline", "0"]
+    code, log = finish(cluster, cluster._run("headroom", command), timeout=200)
+    assert code == 0, log
+    assert "host b4: server CPUs" in log and "relay CPU" in log and "lg4" in log, log
+    rows = [line.split()[:2] for line in log.splitlines() if " closed " in line and line.endswith(" 0")]
+    assert rows == [["this", "host"]] * 2 + [["lg4", "wrk"], ["lg4", "oha"]], log  # on b4, then from lg4
+    assert not leftovers(cluster, ("b4", "lg4"))
