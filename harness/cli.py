@@ -164,13 +164,17 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
     security = make_security(args.cluster or "", args.tls_ca_file, args.tls_cert, args.tls_key)
     if security is not None and not args.cluster:
         raise UserError("--tls-*: only with --cluster")
+    if args.loadgen_host and not args.cluster:
+        raise UserError("--loadgen-host: only with --cluster (the load generator goes to a `cmbench worker --loadgen` "
+                        "host of the scheduler)")
     executor = make_executor(args.executor)
     try:
         plan = _plan_from_args(args, catalog, executor)
         out = Path(args.out) if args.out else None
         if args.cluster:
             outcome = run_on_cluster(plan, catalog, executor, address=args.cluster, security=security, out=out,
-                                     console=console, timeout=args.timeout, argv=sys.argv)
+                                     console=console, timeout=args.timeout, argv=sys.argv,
+                                     loadgen_host=args.loadgen_host)
         else:
             outcome = run_plan(plan, catalog, executor, out=out, console=console, timeout=args.timeout,
                                argv=sys.argv, results=_results_dir(args, catalog), seed=args.seed,
@@ -211,15 +215,26 @@ def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
 
     if args.pipeline < 0 or args.pipeline == 1:
         raise UserError(f"--pipeline: {args.pipeline} is not a depth to pipeline at: pass 0 (none) or at least 2")
-    server, load = split_cpus(choose_cpus(args.cpus), sorted(os.sched_getaffinity(0)))
-    if not load:
-        raise UserError("--cpus: leaves no CPU for the load generator; pass a smaller --cpus")
     try:
         connections = [int(c) for c in args.connections.split(",")]
     except ValueError:
         connections = []
     if not connections or min(connections) < 1:
         raise UserError(f"--connections: {args.connections!r} is not a comma-separated list of whole numbers >= 1")
+    if args.cluster:
+        from .cluster import headroom_on_cluster
+
+        security = make_security(args.cluster, args.tls_ca_file, args.tls_cert, args.tls_key)
+        answer = headroom_on_cluster(args.cluster, security, cpus=args.cpus, duration=args.duration,
+                                     connections=connections, pipelined=connections if args.pipeline else (),
+                                     pipeline=args.pipeline or 16, console=Console())
+        print(f"host {answer['host']}: server CPUs {answer['server_cpus']}, load generator CPUs "
+              f"{answer['load_cpus']} (the same ids on host {answer['loadgen_host']}), {args.duration:g} s per run")
+        print(answer["table"])
+        return 0
+    server, load = split_cpus(choose_cpus(args.cpus), sorted(os.sched_getaffinity(0)))
+    if not load:
+        raise UserError("--cpus: leaves no CPU for the load generator; pass a smaller --cpus")
     print(f"server CPUs {list(server)}, load generator CPUs {list(load)}, {args.duration:g} s per run")
     print(headroom_table(measure_headroom(server, load, duration=args.duration, connections=connections,
                                           pipelined=connections if args.pipeline else (),
@@ -233,6 +248,10 @@ def _headroom_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--connections", default="64,256", help="comma-separated connection counts (default: 64,256)")
     p.add_argument("--pipeline", type=int, default=16,
                    help="also wrk pipelined at this depth, as the pipelined phases load (default: 16; 0: not)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="the responder on a benchmark host of the Dask scheduler at ADDRESS; each probe with the "
+                        "generator there, then on a `cmbench worker --loadgen` host through the relay")
+    _tls_args(p)
 
 
 def _seconds(text: str) -> float:
@@ -306,12 +325,16 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                                             "recorded in run.json)")
     p.add_argument("--cluster", metavar="ADDRESS", help="run on the benchmark hosts of the Dask scheduler at "
                                                          "ADDRESS (tcp://HOST:8786 or tls://...)")
+    p.add_argument("--loadgen-host", action="store_true",
+                   help="with --cluster: HTTP servers on a benchmark host, their load generator on a host started "
+                        "with `cmbench worker --loadgen` (TechEmpower's layout)")
     _tls_args(p)
 
 
 def _worker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("address", metavar="SCHEDULER_ADDRESS", help="the Dask scheduler (tcp://HOST:8786 or tls://...)")
-    p.add_argument("--loadgen", action="store_true", help="also offer this host as a load generator")
+    p.add_argument("--loadgen", action="store_true",
+                   help="also offer this host as a load generator (in `run --loadgen-host` runs it only drives load)")
     p.add_argument("--name", help="this host's name in runs (default: its hostname)")
     _tls_args(p)
 

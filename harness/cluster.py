@@ -23,15 +23,20 @@ cases are `lost`, naming the hosts. A lost scheduler stops the controller: the r
 kills the running case's process group (and the executor's containers) when its task is
 cancelled, and when it shuts down.
 
-A unit is the grain of work here. A later phase can split a unit over two hosts (a server on
-one, its load generator on a `loadgen` host) by giving its task a second, coordinated task
-through a Dask Event or Variable named after the unit's key; nothing here assumes one host per
-unit beyond `_Unit.hosts` recording who started it.
+A unit is the grain of work here. With `--loadgen-host` (TechEmpower's layout), an HTTP unit
+is split over two hosts: its servers on a benchmark host, its load generator on a host started
+with `--loadgen`, which then measures nothing of its own. The controller pairs them: it sends the
+unit with a channel name and a generator task for that channel to a free generator host
+(harness/cluster_loadgen.py carries the jobs and results over Dask queues). A generator host that
+goes away mid-phase is replaced by a free one, and the phase runs once more; without one the
+phase is `lost`, naming the host. With no generator host connected, units run in the one-host
+layout, and the controller says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -46,10 +51,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .catalog import Catalog, load_catalog
+from .cluster_loadgen import DaskLink, notify, serve_channel
 from .console import Console
 from .errors import UserError
 from .executors import Executor, make_executor
 from .hostinfo import git_commit, host_metadata
+from .http.generator import RemoteGenerator, tools_here
+from .http.loadgen import INSTALL_HINTS
 from .interrupts import Interrupts
 from .kinds import plan_units, result_from_dict
 from .plan import CaseSpec, Plan, RunContext
@@ -73,7 +81,7 @@ if TYPE_CHECKING:
 
 CLUSTER_SCHEMA = 1
 BENCH = "bench"  # the resource every benchmark host offers once: one unit at a time
-LOADGEN = "loadgen"  # offered by `cmbench worker --loadgen`: a host that can drive load (a later phase)
+LOADGEN = "loadgen"  # offered by `cmbench worker --loadgen`: a host that drives load in `--loadgen-host` runs
 CONNECT_TIMEOUT = 30.0  # seconds to reach the scheduler
 TICK = 0.5  # seconds between the controller's looks at hosts, events and futures
 HOST_WAIT = 60.0  # seconds the controller waits for a host when none is left, before it stops
@@ -287,15 +295,77 @@ class HostService:
         finally:
             self._end(key)
 
+    def prepare_loadgen(self, request: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """Check this host as a load generator for the controller's run: its commit, the load CPUs, wrk and oha."""
+        self._begin(key)
+        try:
+            expected = Expectation.from_dict(request["expect"])
+            mine = Expectation(expected.commit, expected.executor, {}, tuple(request["load_cpus"]))
+            why = differences(mine, git_commit(self.root)["commit"], self.started_at, {},
+                              sorted(os.sched_getaffinity(0)))
+            tools = tools_here()
+            if not tools:
+                why.append("has neither wrk nor oha: " + "; ".join(INSTALL_HINTS.values()))
+            if why:
+                return {"refused": "; ".join(why)}
+            return {"loadgen": {"name": self.host, "metadata": host_metadata(self.root), "tools": tools}}
+        finally:
+            self._end(key)
+
+    def serve_loadgen(self, request: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """Be the load generator of one unit: run the jobs of its channel until the unit ends."""
+        stopped = self._begin(key)
+        try:
+            from distributed import get_client
+
+            jobs = serve_channel(get_client(), str(request["channel"]), self.host, stopped,
+                                 hello=bool(request.get("hello")))
+            return {"host": self.host, "jobs": jobs}
+        finally:
+            self._end(key)
+
+    def headroom(self, request: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """`cmbench loadgen-headroom --cluster`: each probe with the generator here, then on the loadgen host."""
+        from .http import headroom_table, measure_headroom, split_cpus
+
+        stopped = self._begin(key)
+        generator = self._generator(request, stopped)
+        try:
+            allowed = sorted(os.sched_getaffinity(0))
+            count = request.get("cpus")
+            if count is not None and not 1 <= int(count) < len(allowed):
+                raise UserError(f"--cpus: host {self.host} has {len(allowed)} CPUs; leave one for the generator")
+            server, load = split_cpus(allowed[: int(count)] if count else allowed, allowed)
+            kw = dict(duration=float(request["duration"]), connections=list(request["connections"]),
+                      pipelined=list(request["pipelined"]), pipeline=int(request["pipeline"]))
+            found = measure_headroom(server, load, **kw) + measure_headroom(server, load, generator=generator, **kw)
+            return {"host": self.host, "server_cpus": list(server), "load_cpus": list(load),
+                    "runs": [h.as_dict() for h in found], "table": headroom_table(found)}
+        finally:
+            generator.link.close()
+            self._end(key)
+
+    def _generator(self, request: Mapping[str, Any], stopped: Callable[[], bool]) -> RemoteGenerator:
+        from distributed import get_client
+        from distributed.comm import get_address_host
+
+        lg = request["loadgen"]
+        link = DaskLink(get_client(), str(lg["channel"]), str(lg["host"]), stopped)
+        return RemoteGenerator(link, get_address_host(self.worker.address), str(lg["host"]), lg["tools"])
+
     def run_unit(self, request: Mapping[str, Any], key: str) -> dict[str, Any]:
         """Execute one unit; publish each case as it finishes and return them all."""
         stopped = self._begin(key)
+        generator = None
         try:
             run = str(request["run"])
             host = self._runs.get(run)
             if host is None:
                 raise RuntimeError(f"host {self.host} was not prepared for run {run}")
             host.ctx.executor = self.executor(host.ctx.executor.name)  # made anew after a cancellation
+            if request.get("loadgen"):
+                generator = self._generator(request, stopped)
+            host.ctx.loadgen = generator
             topic = str(request["topic"])
             unit = int(request["unit"])
             self._log(topic, {"type": "start", "unit": unit, "host": self.host, "key": key})
@@ -317,8 +387,14 @@ class HostService:
                 "results": done,
                 "stopped": stopped(),
                 "busy": time.perf_counter() - began,
+                "headroom": [{"host": self.host, **r} for r in (generator.headroom if generator else [])],
             }
         finally:
+            if generator is not None:
+                generator.link.close()
+            host = self._runs.get(str(request["run"]))
+            if host is not None:
+                host.ctx.loadgen = None
             self._end(key)
 
     def _set_resources(self, resources: dict[str, float]) -> None:
@@ -379,6 +455,24 @@ def unit_task(request: dict[str, Any]) -> dict[str, Any]:
     """Runs on a host: one unit of the plan."""
     service, key = _service()
     return service.run_unit(request, key)
+
+
+def headroom_task(request: dict[str, Any]) -> dict[str, Any]:
+    """Runs on a benchmark host: the generators' ceilings here, then from a `--loadgen` host through the relay."""
+    service, key = _service()
+    return service.headroom(request, key)
+
+
+def prepare_loadgen_task(request: dict[str, Any]) -> dict[str, Any]:
+    """Runs on a `--loadgen` host: check it as the run's load generator."""
+    service, key = _service()
+    return service.prepare_loadgen(request, key)
+
+
+def loadgen_task(request: dict[str, Any]) -> dict[str, Any]:
+    """Runs on a `--loadgen` host: the load generator of one unit."""
+    service, key = _service()
+    return service.serve_loadgen(request, key)
 
 
 def serve(
@@ -444,6 +538,10 @@ class _Host:
     name: str
     state: str = "preparing"  # preparing, ready, refused, gone
     future: Future | None = None
+    role: str = BENCH  # BENCH, or LOADGEN: a `--loadgen` host driving the load of `--loadgen-host` runs
+    tools: dict[str, str] = field(default_factory=dict)  # LOADGEN: wrk and oha there
+    serving: int | None = None  # LOADGEN: the unit whose load it generates
+    attempts: int = 0  # LOADGEN: generator tasks sent to it
 
 
 @dataclass
@@ -454,6 +552,12 @@ class _Unit:
     future: Future | None = None
     hosts: list[str] = field(default_factory=list)  # the hosts that started it, in order
     submitted: float = 0.0
+    channel: str = ""  # split over two hosts: the channel to its load generator (cluster_loadgen.py)
+    loadgen: _Host | None = None  # the generator host serving the channel now
+
+    @property
+    def http(self) -> bool:
+        return self.cases[0].kind == "server"
 
 
 class _Stop(Exception):
@@ -487,7 +591,10 @@ class ClusterRun:
         console: Console,
         timeout: float | None,
         host_wait: float = HOST_WAIT,
+        loadgen_host: bool = False,
     ) -> None:
+        self.split = loadgen_host  # HTTP units get their generator on a `--loadgen` host
+        self.alone_said = False  # the fallback to the one-host layout was announced
         self.plan = plan
         self.recorder = recorder
         self.client = client
@@ -574,24 +681,34 @@ class ClusterRun:
             raise _Stop(f"lost the connection to the scheduler at {self.address} ({e})") from None
         self._check_scheduler()  # an answer from a client that lost the scheduler meanwhile says nothing
         for address, info in workers.items():
-            if address in self.hosts or not info.get("resources", {}).get(BENCH):
+            resources = info.get("resources", {})
+            if address in self.hosts or not (resources.get(BENCH) or resources.get(LOADGEN)):
                 continue
-            host = _Host(address, str(info.get("name", address)))
+            role = LOADGEN if self.split and resources.get(LOADGEN) else BENCH
+            if role == BENCH and not resources.get(BENCH):
+                continue
+            host = _Host(address, str(info.get("name", address)), role=role)
             self.hosts[address] = host
-            self.console.say(f"cluster: host {host.name} ({address}) joined: checking it and building")
-            request = {
-                "expect": self.expected.to_dict(),
-                "plan": self.plan.to_dict(),
-                "run": self.token,
-                "timeout": self.timeout,
-            }
+            if role == LOADGEN:
+                self.console.say(f"cluster: host {host.name} ({address}) joined as a load generator: checking it")
+                request = {"expect": self.expected.to_dict(), "load_cpus": sorted(self._load_cpus())}
+                task, resource = prepare_loadgen_task, LOADGEN
+            else:
+                self.console.say(f"cluster: host {host.name} ({address}) joined: checking it and building")
+                request = {
+                    "expect": self.expected.to_dict(),
+                    "plan": self.plan.to_dict(),
+                    "run": self.token,
+                    "timeout": self.timeout,
+                }
+                task, resource = prepare_task, BENCH
             host.future = self.client.submit(
-                prepare_task,
+                task,
                 request,
                 key=f"cmbench-prepare-{self.token}-{host.name}",
                 workers=[address],
                 allow_other_workers=False,
-                resources={BENCH: 1},
+                resources={resource: 1},
                 pure=False,
             )
         for address, host in self.hosts.items():
@@ -601,6 +718,8 @@ class ClusterRun:
                     host.future.cancel()
                     host.future = None
                 host.state = "gone"
+                if host.role == LOADGEN and host.serving is not None:
+                    self._generator_lost(host, "went away")
 
     def _read_events(self) -> None:
         while True:
@@ -644,6 +763,16 @@ class ClusterRun:
                     host.state = "refused"
                     self.console.say(f"cluster: host {host.name} REFUSED, no work is sent there: {answer['refused']}")
                     continue
+                if host.role == LOADGEN and host.state == "ready":  # a generator task ended
+                    self._generator_done(host)
+                    continue
+                if host.role == LOADGEN:
+                    host.tools = dict(answer["loadgen"]["tools"])
+                    self._note_generator(host, answer["loadgen"]["metadata"])
+                    host.state = "ready"
+                    self.console.say(f"cluster: host {host.name} ready as a load generator "
+                                     f"({', '.join(host.tools)})")
+                    continue
                 self.recorder.note_host(HostReport.from_dict(answer["report"]))
                 host.state = "ready"
                 self.console.say(f"cluster: host {host.name} ready")
@@ -651,6 +780,9 @@ class ClusterRun:
                 host.state = "refused"
                 why = _error_text(future) if future.status == "error" else future.status
                 self.console.say(f"cluster: host {host.name} REFUSED, no work is sent there: {why}")
+            elif host.role == LOADGEN and host.serving is not None:  # its generator task failed
+                why = _error_text(future) if future.status == "error" else "cancelled"
+                self._generator_lost(host, f"failed ({why})")
         for unit in list(self.inflight.values()):
             if unit.future is None or not unit.future.done():
                 continue
@@ -660,6 +792,8 @@ class ClusterRun:
                 future.release()
                 for item in answer["results"]:
                     self._record(unit, item, str(answer["host"]))
+                for record in answer.get("headroom", ()):
+                    self.recorder.store.meta.setdefault("loadgen_headroom_separate", []).append(record)
                 self.overheads.append(max(0.0, time.perf_counter() - unit.submitted - float(answer["busy"])))
                 self._settle(unit, _lost_text(unit.hosts or [str(answer["host"])]))
             elif future.status == "error":
@@ -686,10 +820,21 @@ class ClusterRun:
                 raise _Stop(f"the scheduler at {self.address} cancelled unit {unit.index} ({_what(unit)})")
 
     def _ready(self) -> list[_Host]:
-        return [h for h in self.hosts.values() if h.state == "ready"]
+        return [h for h in self.hosts.values() if h.state == "ready" and h.role == BENCH]
+
+    def _load_cpus(self) -> set[int]:
+        return {c for s in self.plan.cases for c in s.load_cpus}
+
+    def _free_generator(self) -> _Host | None:
+        return next((h for h in self.hosts.values() if h.role == LOADGEN and h.state == "ready"
+                     and h.serving is None and h.future is None), None)
+
+    def _generators_coming(self) -> bool:
+        return any(h.role == LOADGEN and h.state in ("preparing", "ready") for h in self.hosts.values())
 
     def _submit(self) -> None:
         ready = self._ready()
+        waiting: list[_Unit] = []
         while self.pending and len(self.inflight) < len(ready):
             unit = self.pending.popleft()
             request = {
@@ -698,14 +843,87 @@ class ClusterRun:
                 "unit": unit.index,
                 "cases": [s.to_dict() for s in unit.cases],
             }
+            if self.split and unit.http:
+                if unit.channel:  # a retry keeps its channel and generator
+                    request["loadgen"] = {"channel": unit.channel, "host": unit.loadgen.name if unit.loadgen else "",
+                                          "tools": unit.loadgen.tools if unit.loadgen else {}}
+                elif self._generators_coming():
+                    generator = self._free_generator()
+                    if generator is None:  # every generator host is busy or still being checked
+                        waiting.append(unit)
+                        continue
+                    request["loadgen"] = self._pair(unit, generator)
+                elif not self.alone_said:
+                    self.alone_said = True
+                    self.console.say(f"cluster: --loadgen-host: no host offers the `{LOADGEN}` resource (start one "
+                                     f"with `cmbench worker {self.address} --loadgen`); HTTP units run with their "
+                                     "load generator on their own host")
             unit.submitted = time.perf_counter()
             unit.future = self.client.submit(
                 unit_task, request, key=_key(unit), pure=False, resources={BENCH: 1, run_resource(self.token): 1}
             )
             self.inflight[unit.index] = unit
+        self.pending.extendleft(reversed(waiting))
+
+    def _pair(self, unit: _Unit, generator: _Host, *, hello: bool = False) -> dict[str, Any]:
+        """Give `unit` a generator task on `generator`; the unit's request's `loadgen` part."""
+        unit.channel = unit.channel or f"cmbench-lg-{self.token}-{unit.index}"
+        unit.loadgen = generator
+        generator.serving = unit.index
+        generator.attempts += 1
+        generator.future = self.client.submit(
+            loadgen_task,
+            {"channel": unit.channel, "hello": hello},
+            key=f"cmbench-loadgen-{self.token}-{unit.index}-{generator.name}-{generator.attempts}",
+            workers=[generator.address],
+            allow_other_workers=False,
+            resources={LOADGEN: 1},
+            pure=False,
+        )
+        self.console.say(f"cluster: unit {unit.index} ({_what(unit)}): load generator on host {generator.name}")
+        return {"channel": unit.channel, "host": generator.name, "tools": generator.tools}
+
+    def _generator_lost(self, host: _Host, why: str) -> None:
+        """`host` stopped generating load for its unit: tell the unit's host, and hand the channel to a free one."""
+        unit = self.units.get(host.serving) if host.serving is not None else None
+        host.serving = None
+        if host.future is not None:
+            host.future.cancel(force=True)
+            host.future = None
+        if unit is None or unit.index not in self.inflight or unit.loadgen is not host:
+            return
+        notify(self.client, unit.channel, {"op": "lost", "host": host.name})
+        other = self._free_generator()
+        if other is None:
+            self.console.say(f"cluster: unit {unit.index} ({_what(unit)}): load generator host {host.name} {why}; "
+                             "no other is free: its load phases are lost")
+            unit.loadgen = None
+            notify(self.client, unit.channel, {"op": "none"})
+            return
+        self.console.say(f"cluster: unit {unit.index} ({_what(unit)}): load generator host {host.name} {why}; "
+                         f"host {other.name} takes over")
+        self._pair(unit, other, hello=True)
+
+    def _note_generator(self, host: _Host, metadata: Mapping[str, Any]) -> None:
+        """run.json `loadgen_hosts`: each generator host's metadata and tools (`hosts` holds the measuring ones)."""
+        meta = self.recorder.store.meta
+        meta.setdefault("loadgen_hosts", {})[host.name] = {**metadata, "tools": dict(host.tools)}
+        self.recorder.store.flush()
+
+    def _generator_done(self, host: _Host) -> None:
+        host.serving = None
+
+    def _release_generator(self, unit: _Unit) -> None:
+        generator, unit.loadgen = unit.loadgen, None
+        if generator is None or generator.serving not in (None, unit.index):
+            return  # already serving another unit
+        if generator.future is not None and not generator.future.done():
+            generator.future.cancel(force=True)  # the unit is over: its generator task stops (and its processes)
+        generator.future = None
+        generator.serving = None
 
     def _check_hosts_left(self) -> None:
-        if any(h.state in ("preparing", "ready") for h in self.hosts.values()):
+        if any(h.state in ("preparing", "ready") and h.role == BENCH for h in self.hosts.values()):
             self.no_host_since = None
             return
         if not self.hosts and self.no_host_since is None:
@@ -743,6 +961,7 @@ class ClusterRun:
             )
         unit.future = None
         self.inflight.pop(unit.index, None)
+        self._release_generator(unit)
 
 
 def _key(unit: _Unit) -> str:
@@ -786,6 +1005,7 @@ def run_on_cluster(
     timeout: float | None = None,
     argv: Sequence[str] = (),
     host_wait: float = HOST_WAIT,
+    loadgen_host: bool = False,
 ) -> RunOutcome:
     """`cmbench run --cluster`: the plan on the scheduler's benchmark hosts, stored here as a local run would be.
 
@@ -812,7 +1032,11 @@ def run_on_cluster(
             catalog,
             out=out,
             console=console,
-            meta={"argv": list(argv), "controller": host_metadata(catalog.root), "cluster": {"scheduler": address}},
+            meta={
+                "argv": list(argv),
+                "controller": host_metadata(catalog.root),
+                "cluster": {"scheduler": address, "loadgen_host": loadgen_host},
+            },
         )
         cluster = ClusterRun(
             plan,
@@ -824,6 +1048,7 @@ def run_on_cluster(
             console=console,
             timeout=timeout,
             host_wait=host_wait,
+            loadgen_host=loadgen_host,
         )
         status, stopped = "complete", ""
         with Interrupts():
@@ -841,6 +1066,62 @@ def run_on_cluster(
     finally:
         if cluster is None:
             client.close()
+
+
+def headroom_on_cluster(address: str, security: Security | None, *, cpus: int | None, duration: float,
+                        connections: Sequence[int], pipelined: Sequence[int], pipeline: int, console: Console,
+                        host_wait: float = HOST_WAIT) -> dict[str, Any]:
+    """`cmbench loadgen-headroom --cluster`: the ceilings on a benchmark host, with the generator there and on a
+    `--loadgen` host (through the relay); the answer of the benchmark host (`table`, `runs`)."""
+    from distributed import wait
+
+    from .http.generator import tools_here
+
+    client = connect(address, security)
+    futures: list[Future] = []
+    try:
+        deadline = time.monotonic() + host_wait
+        while True:
+            workers = client.scheduler_info(n_workers=-1).get("workers", {})
+            generators = [(a, w) for a, w in workers.items() if w.get("resources", {}).get(LOADGEN)]
+            benches = [(a, w) for a, w in workers.items()
+                       if w.get("resources", {}).get(BENCH) and not w.get("resources", {}).get(LOADGEN)]
+            if generators and benches:
+                break
+            if time.monotonic() > deadline:
+                raise UserError(f"--cluster {address}: needs a benchmark host (`cmbench worker {address}`) and a load "
+                                f"generator host (`cmbench worker {address} --loadgen`); found "
+                                f"{len(benches)} and {len(generators)} after {host_wait:g} s")
+            time.sleep(TICK)
+        (lg, lg_info), (bench, bench_info) = generators[0], benches[0]
+        lg_name, bench_name = str(lg_info.get("name", lg)), str(bench_info.get("name", bench))
+        console.say(f"loadgen-headroom: responder on host {bench_name}, generator there and on host {lg_name}")
+        token = os.urandom(4).hex()
+        tools = client.submit(tools_here, workers=[lg], allow_other_workers=False, resources={LOADGEN: 1},
+                              pure=False, key=f"cmbench-headroom-tools-{token}")
+        futures.append(tools)
+        channel = f"cmbench-lg-headroom-{token}"
+        futures.append(client.submit(loadgen_task, {"channel": channel, "hello": False}, workers=[lg],
+                                     allow_other_workers=False, resources={LOADGEN: 1}, pure=False,
+                                     key=f"cmbench-headroom-loadgen-{token}"))
+        request = {"loadgen": {"channel": channel, "host": lg_name, "tools": tools.result(timeout=CONNECT_TIMEOUT)},
+                   "cpus": cpus, "duration": duration, "connections": list(connections),
+                   "pipelined": list(pipelined), "pipeline": pipeline}
+        answer = client.submit(headroom_task, request, workers=[bench], allow_other_workers=False,
+                               resources={BENCH: 1}, pure=False, key=f"cmbench-headroom-{token}")
+        futures.append(answer)
+        with client.as_current():
+            wait([answer])
+        if answer.status == "error":
+            error = answer.exception()
+            if isinstance(error, UserError):
+                raise error
+            raise UserError(f"loadgen-headroom on host {bench_name} failed: {_error_text(answer)}")
+        return {**answer.result(), "loadgen_host": lg_name}
+    finally:
+        with contextlib.suppress(Exception):
+            client.cancel(futures, force=True)
+        client.close()
 
 
 def make_security(address: str, ca_file: str | None, cert: str | None, key: str | None) -> Security | None:

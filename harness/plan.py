@@ -278,6 +278,7 @@ class RunContext:
     recalibrate: bool = False  # --recalibrate: calibrate again even where a size is stored
     ran: dict[CaseKey, CaseSpec] = field(default_factory=dict)  # specs as run, where a kind changed them (sized)
     references: bool = False  # take the host's reference measurements before the cases (`cmbench run`, nightly)
+    loadgen: Any = None  # server kinds: where the load generator runs (harness/http/generator.py); None: here
 
 
 # --- estimates ---------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ class Results:
 
 
 CASE_COLUMNS = ["run_id", "workload", "case", "impl", "variant", "implementation", "language", "model",
-                "status", "error", "flags", "flag_list", "bound", "params", "extra"]
+                "status", "error", "flags", "flag_list", "bound", "params", "extra", "host", "layout",
+                "loadgen_host"]
 
 
 def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) -> pd.DataFrame:
@@ -107,6 +108,8 @@ def _cases_frame(run_id: str, cases: Sequence[Mapping[str, Any]], path: Path) ->
             "flag_list": tuple(str(f) for f in c.get("flags") or ()),  # each flag whole (a flag may hold "; ")
             "bound": c.get("status") == OK and is_bound([str(f) for f in c.get("flags") or ()]),
             "params": params_text(params) if isinstance(params, dict) else str(params), "extra": extra,
+            "host": str(c.get("host") or ""), "layout": str(extra.get("layout") or ""),
+            "loadgen_host": str(extra.get("loadgen_host") or ""),
         })
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 

@@ -42,14 +42,13 @@ from .bound import SATURATED, SHORT_PREFIX, Ceilings, bound_flag, open_target
 from .check import verify_http
 from .client import Connection, ProtocolError
 from .detail import LoadSummary, PhaseDetail
+from .generator import LOCAL, Generator, LostGenerator
 from .idle import IdleError, measure_idle
 from .limits import capacity_problem
-from .loadgen import INSTALL_HINTS, LoadgenError, LoadResult, find_tool
-from .oha import run_oha
+from .loadgen import INSTALL_HINTS, LoadgenError, LoadResult
 from .server import READY_TIMEOUT, STOP_GRACE, Server, serving
 from .settle import Settling, longest_stall
 from .startup import time_one_start
-from .wrk import run_wrk
 
 PRIMER_SECONDS = 1.0  # a short, light load first, as TechEmpower primes
 PRIMER_CONNECTIONS = 8
@@ -149,6 +148,7 @@ class Setup:
     executor_name: str
     slack: float  # seconds: the ready timeout, and how long a load process may overrun its duration
     ceilings: Ceilings | None = None  # the generators' ceilings in this CPU layout (bound.py)
+    generator: Generator = LOCAL  # where wrk and oha run (generator.py): this host, or a host of their own
 
     @property
     def settling(self) -> Settling:
@@ -269,24 +269,26 @@ def _broken(load: LoadResult, connections: int, probe_qps: float) -> str | None:
     return None
 
 
-def _closed(setup: Setup, phase: Phase, wrk: str, baseline: Rusage) -> CaseResult:
+def _closed(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
     """A closed-loop phase, pipelined or not."""
     began = time.perf_counter()
     prof = setup.profile
+    gen = setup.generator
     kw = dict(cpus=setup.cpus_load, timeout=setup.slack)
     warm = None
-    with setup.serving() as server, PeakSampler(server.running.tree_memory) as sampler:
+    with (setup.serving() as server, gen.reach(server.port, setup.cpus_load) as target,
+          PeakSampler(server.running.tree_memory) as sampler):
         try:
             probed, probe = probe_rate(server.port)
         except CaseFailure:
             server.check_alive("the single-connection probe before the load", grace=1.0)  # a dead server says so
             raise
-        primer = _checked(run_wrk(wrk, server.port, connections=min(PRIMER_CONNECTIONS, phase.connections),
+        primer = _checked(gen.wrk(target, connections=min(PRIMER_CONNECTIONS, phase.connections),
                                   duration=PRIMER_SECONDS, **kw), server, "the primer")
         if prof.warmup:
-            warm = _checked(run_wrk(wrk, server.port, connections=phase.connections, duration=prof.warmup,
+            warm = _checked(gen.wrk(target, connections=phase.connections, duration=prof.warmup,
                                     pipeline=phase.pipeline, **kw), server, "the warm-up")
-        load = _checked(run_wrk(wrk, server.port, connections=phase.connections, duration=prof.min_duration,
+        load = _checked(gen.wrk(target, connections=phase.connections, duration=prof.min_duration,
                                 pipeline=phase.pipeline, settling=setup.settling, **kw), server, "the measured load")
         server.check_quiet()
     stopped = server.stop()
@@ -305,26 +307,27 @@ def _closed(setup: Setup, phase: Phase, wrk: str, baseline: Rusage) -> CaseResul
     detail = PhaseDetail(phase.kind, served, loadavg, stopped.returncode, load=load, primer=LoadSummary.of(primer),
                          warmup=LoadSummary.of(warm), loadgen_cpu=round(loadgen_cpu, 4), bound=bound is not None,
                          ceiling_qps=round(ceiling.qps, 1) if ceiling else None, probe_qps=round(probe, 1),
-                         peak_memory=sampler.peaks())
+                         peak_memory=sampler.peaks(), **_placement(gen, served))
     return setup.result(phase.label, setup.params(phase), "ok", began=began, server=stopped, baseline=baseline,
                         detail=detail, flags=flags)
 
 
-def _open(setup: Setup, phase: Phase, wrk: str, oha: str, baseline: Rusage, best_qps: float,
-          connections: int) -> CaseResult:
+def _open(setup: Setup, phase: Phase, baseline: Rusage, best_qps: float, connections: int) -> CaseResult:
     began = time.perf_counter()
     prof = setup.profile
     ceiling = setup.ceilings.of("oha", 1, connections) if setup.ceilings else None
     target, reference, why = open_target(phase.rate, best_qps, ceiling)
+    gen = setup.generator
     kw = dict(cpus=setup.cpus_load, timeout=setup.slack)
     warm = None
-    with setup.serving() as server, PeakSampler(server.running.tree_memory) as sampler:
-        primer = _checked(run_wrk(wrk, server.port, connections=PRIMER_CONNECTIONS, duration=PRIMER_SECONDS, **kw),
+    with (setup.serving() as server, gen.reach(server.port, setup.cpus_load) as to,
+          PeakSampler(server.running.tree_memory) as sampler):
+        primer = _checked(gen.wrk(to, connections=PRIMER_CONNECTIONS, duration=PRIMER_SECONDS, **kw),
                           server, "the primer")
         if prof.warmup:
-            warm = _checked(run_oha(oha, server.port, rate=target, connections=connections, duration=prof.warmup,
+            warm = _checked(gen.oha(to, rate=target, connections=connections, duration=prof.warmup,
                                     per_request=False, **kw), server, "the warm-up")
-        load = _checked(run_oha(oha, server.port, rate=target, connections=connections, duration=prof.min_duration,
+        load = _checked(gen.oha(to, rate=target, connections=connections, duration=prof.min_duration,
                                 **kw), server, "the measured load")
         server.check_quiet()
     stopped = server.stop()
@@ -349,7 +352,7 @@ def _open(setup: Setup, phase: Phase, wrk: str, oha: str, baseline: Rusage, best
                          loadgen_cpu=None if loadgen_cpu is None else round(loadgen_cpu, 4),
                          target_qps=round(target, 1), reference_qps=round(reference, 1), reference=why,
                          rate_short=short, ceiling_qps=round(ceiling.qps, 1) if ceiling else None,
-                         peak_memory=sampler.peaks())
+                         peak_memory=sampler.peaks(), **_placement(gen, served))
     params = setup.params(phase, target_qps=round(target, 1), connections=connections)
     return setup.result(phase.label, params, "ok", began=began, server=stopped, baseline=baseline, detail=detail,
                         flags=flags)
@@ -392,14 +395,32 @@ def _startup(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
 
 
 def _guard(setup: Setup, phase: Phase, run: Callable[..., CaseResult], *args: object) -> CaseResult:
-    """Run one phase; its failure becomes the case's status and message, never an exception."""
+    """Run one phase; its failure becomes the case's status and message, never an exception.
+
+    A phase whose generator host went away (LostGenerator) runs once more, on a fresh server,
+    when another generator host took over; otherwise it is `lost`, naming the host.
+    """
     began = time.perf_counter()
-    try:
-        return run(setup, phase, *args)
-    except CaseFailure as f:
-        return setup.result(phase.label, setup.params(phase), f.status, str(f), began=began)
-    except LoadgenError as e:
-        return setup.result(phase.label, setup.params(phase), "crashed", f"load generator: {e}", began=began)
+    for attempt in (1, 2):
+        try:
+            return run(setup, phase, *args)
+        except LostGenerator as f:
+            if attempt == 1 and setup.generator.take_over():
+                continue
+            return setup.result(phase.label, setup.params(phase), f.status, str(f), began=began)
+        except CaseFailure as f:
+            return setup.result(phase.label, setup.params(phase), f.status, str(f), began=began)
+        except LoadgenError as e:
+            return setup.result(phase.label, setup.params(phase), "crashed", f"load generator: {e}", began=began)
+    raise AssertionError("unreachable")
+
+
+def _placement(gen: Generator, served: int) -> dict[str, object]:
+    """Where a load phase's generator ran, and what the relay to it cost (PhaseDetail fields)."""
+    relay, cost = gen.relay, None
+    if relay is not None and relay.wall > 0:
+        cost = {**relay.as_dict(), "cpu_per_request": relay.cpu / served if served else None}
+    return {"layout": gen.layout, "loadgen_host": gen.host, "relay": cost}
 
 
 def status_cases(setup: Setup, phases: Sequence[Phase], status: str, error: str) -> Iterator[CaseResult]:
@@ -418,8 +439,7 @@ def measure_phases(setup: Setup, phases: Sequence[Phase]) -> Iterator[CaseResult
         yield from status_cases(setup, phases, "skipped", f"needs a CPU for the load generator besides the server's "
                                                           f"{len(setup.cpus_server)}; pass a smaller --cpus")
         return
-    tools = {"wrk": find_tool("wrk"), "oha": find_tool("oha")}
-    wrk, oha = tools["wrk"], tools["oha"]
+    tools = {"wrk": setup.generator.find("wrk"), "oha": setup.generator.find("oha")}
     try:
         baseline = _baseline(setup)
     except CaseFailure as f:
@@ -438,7 +458,7 @@ def measure_phases(setup: Setup, phases: Sequence[Phase]) -> Iterator[CaseResult
             yield setup.result(phase.label, setup.params(phase), "skipped", f"this host: {problem}")
             continue
         if phase.kind in ("closed", "pipelined"):
-            r = _guard(setup, phase, _closed, wrk, baseline)
+            r = _guard(setup, phase, _closed, baseline)
             if phase.kind == "closed" and r.status == "ok" and r.detail and r.detail.load:
                 qps = r.detail.load.rate
                 if best is None or qps > best[0]:
@@ -449,7 +469,7 @@ def measure_phases(setup: Setup, phases: Sequence[Phase]) -> Iterator[CaseResult
                                    "no closed-loop saturation throughput to scale the rate from "
                                    "(every closed-loop phase failed, or none ran before it)")
                 continue
-            r = _guard(setup, phase, _open, wrk, oha, baseline, *best)
+            r = _guard(setup, phase, _open, baseline, *best)
         elif phase.kind == "startup":
             r = _guard(setup, phase, _startup, baseline)
         else:
@@ -472,14 +492,17 @@ def iter_server_cases(setup: Setup) -> Iterator[CaseResult]:
 
 def run_server_cases(executor: Executor, impl: Impl, variant: Variant, workload: Workload, profile: str,
                      cpus_server: Sequence[int], cpus_load: Sequence[int], *, timeout: float | None = None,
-                     executor_name: str | None = None, ceilings: Ceilings | None = None) -> list[CaseResult]:
+                     executor_name: str | None = None, ceilings: Ceilings | None = None,
+                     generator: Generator = LOCAL) -> list[CaseResult]:
     """Every case of one implementation variant on a server workload, in order."""
     return list(iter_server_cases(make_setup(executor, impl, variant, workload, profile, cpus_server, cpus_load,
-                                             timeout=timeout, executor_name=executor_name, ceilings=ceilings)))
+                                             timeout=timeout, executor_name=executor_name, ceilings=ceilings,
+                                             generator=generator)))
 
 
 def make_setup(executor: Executor, impl: Impl, variant: Variant, workload: Workload, profile: str,
                cpus_server: Sequence[int], cpus_load: Sequence[int], *, timeout: float | None = None,
-               executor_name: str | None = None, ceilings: Ceilings | None = None) -> Setup:
+               executor_name: str | None = None, ceilings: Ceilings | None = None,
+               generator: Generator = LOCAL) -> Setup:
     return Setup(executor, impl, variant, workload, workload.servers[profile], tuple(cpus_server), tuple(cpus_load),
-                 executor_name or executor.name, timeout or READY_TIMEOUT, ceilings)
+                 executor_name or executor.name, timeout or READY_TIMEOUT, ceilings, generator)

@@ -15,7 +15,7 @@ from ..memory import MemoryPeaks
 from .idle import IdleMeasurement
 from .loadgen import LoadResult
 
-DETAIL_SCHEMA = 2  # 2: bound, ceiling, probe, peak memory, start-up times, open-loop reference
+DETAIL_SCHEMA = 3  # 2: bound, ceiling, probe, peak memory, start-up times, open-loop reference; 3: layout
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,9 @@ class PhaseDetail:
     rate_short: bool = False  # open loop: achieved below the target (its latencies are not the server's)
     peak_memory: MemoryPeaks | None = None  # the server tree's largest memory readings during the phase
     startup_seconds: tuple[float, ...] = ()  # start-up phase: process start -> first 200 response, per start
+    layout: str = ""  # load phases: where the generator ran, generator.py SAME_HOST or SEPARATE ("": no generator)
+    loadgen_host: str = ""  # SEPARATE: the generator's host
+    relay: Mapping[str, Any] | None = None  # SEPARATE: the relay's cpu and wall seconds and cpu_per_request
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema": DETAIL_SCHEMA, "phase": self.phase, "requests_served": self.requests_served,
@@ -81,6 +84,10 @@ class PhaseDetail:
                                   "samples": self.peak_memory.samples}
         if self.startup_seconds:
             out["startup_seconds"] = list(self.startup_seconds)
+        if self.layout:
+            out.update(layout=self.layout, loadgen_host=self.loadgen_host)
+        if self.relay is not None:
+            out["relay"] = dict(self.relay)
         return out
 
     @classmethod
@@ -98,6 +105,8 @@ class PhaseDetail:
             rate_short=bool(d.get("rate_short", False)),
             peak_memory=MemoryPeaks(int(peak["rss"]), peak.get("pss"), int(peak["samples"])) if peak else None,
             startup_seconds=tuple(float(x) for x in d.get("startup_seconds", ())),
+            layout=str(d.get("layout", "")), loadgen_host=str(d.get("loadgen_host", "")),
+            relay=dict(d["relay"]) if d.get("relay") else None,
         )
 
 

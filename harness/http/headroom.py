@@ -8,6 +8,10 @@ connection written at once, as the pipelined phases send them). When the generat
 CPU per CPU and the responder is not, that rate is the generator's ceiling: a server measured
 near it is limited by the generator (bound.py). A run records these ceilings in run.json
 (`loadgen_headroom`) and each closed-loop phase its generator's utilisation (`loadgen_cpu`).
+
+With a generator on a host of its own (generator.py `RemoteGenerator`, `cmbench loadgen-headroom
+--cluster`), the responder stays on this host and the generator reaches it through the same relay
+the phases use, so the ceiling is that layout's; the relay's CPU is reported beside it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,9 @@ from pathlib import Path
 from ..ccache import compiled
 from ..errors import UserError
 from ..process import RunningChild, child_env
-from .loadgen import INSTALL_HINTS, LoadResult, find_tool
-from .oha import run_oha
+from .generator import LOCAL, SAME_HOST, Generator
+from .loadgen import INSTALL_HINTS, LoadResult
 from .server import READY_TIMEOUT, free_port
-from .wrk import run_wrk
 
 SOURCE = Path(__file__).with_name("responder.c")
 SATURATED = 0.9  # CPU time / (wall time x CPUs) from which a side counts as the bottleneck
@@ -51,6 +54,9 @@ class Headroom:
     responder_cpu: float  # the responder's CPU time / (wall time x its CPUs)
     server_cpus: int
     load_cpus: int
+    layout: str = SAME_HOST
+    loadgen_host: str = ""
+    relay_cpu: float | None = None  # the relay's CPU time / (wall time x the load CPUs it was pinned to)
 
     @property
     def loadgen_cpu(self) -> float:
@@ -80,10 +86,12 @@ class Headroom:
                 "qps": round(self.load.qps, 1),
                 "loadgen_cpu": round(self.loadgen_cpu, 3), "responder_cpu": round(self.responder_cpu, 3),
                 "server_cpus": self.server_cpus, "load_cpus": self.load_cpus, "bottleneck": self.bottleneck,
-                "errors": self.load.errors.total + self.load.non_2xx}
+                "errors": self.load.errors.total + self.load.non_2xx, "layout": self.layout,
+                **({"loadgen_host": self.loadgen_host} if self.loadgen_host else {}),
+                **({"relay_cpu": round(self.relay_cpu, 3)} if self.relay_cpu is not None else {})}
 
 
-def _one(path: str, probe: Probe, cpus_server: Sequence[int], cpus_load: Sequence[int],
+def _one(gen: Generator, probe: Probe, cpus_server: Sequence[int], cpus_load: Sequence[int],
          duration: float) -> Headroom:
     port = free_port()
     responder = RunningChild([str(responder_path()), "--port", str(port), "--threads", str(len(cpus_server))],
@@ -92,17 +100,21 @@ def _one(path: str, probe: Probe, cpus_server: Sequence[int], cpus_load: Sequenc
         line = responder.read_line(READY_TIMEOUT)
         if not line or '"ready": true' not in line:
             raise UserError(f"{SOURCE}: the responder did not start: {responder.stderr_text().strip()[-200:]}")
-        if probe.tool == "wrk":
-            load = run_wrk(path, port, connections=probe.connections, duration=duration, cpus=cpus_load,
-                           timeout=READY_TIMEOUT, pipeline=probe.pipeline)
-        else:
-            load = run_oha(path, port, rate=None, connections=probe.connections, duration=duration, cpus=cpus_load,
-                           timeout=READY_TIMEOUT, per_request=False)
+        with gen.reach(port, cpus_load) as target:
+            if probe.tool == "wrk":
+                load = gen.wrk(target, connections=probe.connections, duration=duration, cpus=cpus_load,
+                               timeout=READY_TIMEOUT, pipeline=probe.pipeline)
+            else:
+                load = gen.oha(target, rate=None, connections=probe.connections, duration=duration, cpus=cpus_load,
+                               timeout=READY_TIMEOUT, per_request=False)
     finally:
         stopped = responder.stop()
     ru = stopped.rusage
     busy = (ru.user + ru.system) / (load.wall * len(cpus_server)) if load.wall else 0.0
-    return Headroom(probe.tool, probe.connections, load, busy, len(cpus_server), len(cpus_load))
+    relay = gen.relay
+    relay_cpu = relay.cpu / (relay.wall * len(cpus_load)) if relay is not None and relay.wall > 0 else None
+    return Headroom(probe.tool, probe.connections, load, busy, len(cpus_server), len(cpus_load), gen.layout,
+                    gen.host, relay_cpu)
 
 
 def probes_for(connections: Sequence[int], tools: Sequence[str] = ("wrk", "oha"),
@@ -115,36 +127,44 @@ def probes_for(connections: Sequence[int], tools: Sequence[str] = ("wrk", "oha")
 
 
 def measure_probes(cpus_server: Sequence[int], cpus_load: Sequence[int], *, duration: float,
-                   probes: Sequence[Probe]) -> list[Headroom]:
-    """Each probe whose tool is installed, against the responder; UserError when no tool is found."""
+                   probes: Sequence[Probe], generator: Generator = LOCAL) -> list[Headroom]:
+    """Each probe whose tool the generator has, against the responder; UserError when it has none."""
     tools = tuple(dict.fromkeys(p.tool for p in probes))
-    found = {t: find_tool(t) for t in tools}
+    found = {t: generator.find(t) for t in tools}
     if not any(found.values()):
-        raise UserError("no load generator found: " + "; ".join(f"{t}: {INSTALL_HINTS[t]}" for t in tools))
-    return [_one(found[p.tool], p, cpus_server, cpus_load, duration) for p in probes if found[p.tool]]
+        where = f" on host {generator.host}" if generator.host else ""
+        raise UserError(f"no load generator found{where}: " + "; ".join(f"{t}: {INSTALL_HINTS[t]}" for t in tools))
+    return [_one(generator, p, cpus_server, cpus_load, duration) for p in probes if found[p.tool]]
 
 
 def measure_headroom(cpus_server: Sequence[int], cpus_load: Sequence[int], *, duration: float,
                      connections: Sequence[int], tools: Sequence[str] = ("wrk", "oha"),
-                     pipelined: Sequence[int] = (), pipeline: int = 16) -> list[Headroom]:
+                     pipelined: Sequence[int] = (), pipeline: int = 16,
+                     generator: Generator = LOCAL) -> list[Headroom]:
     """Each available tool at each connection count (and wrk pipelined at `pipelined`) against the responder."""
     return measure_probes(cpus_server, cpus_load, duration=duration,
-                          probes=probes_for(connections, tools, pipelined, pipeline))
+                          probes=probes_for(connections, tools, pipelined, pipeline), generator=generator)
 
 
 def headroom_table(results: Sequence[Headroom]) -> str:
     """The measurements and what they mean, for the terminal."""
     from ..vocab import fmt_rate, render_table
 
-    rows = [[h.tool, h.mode if h.pipeline == 1 else f"{h.mode} x{h.pipeline}", str(h.connections),
-             fmt_rate(h.load.qps), f"{h.loadgen_cpu:.2f}", f"{h.responder_cpu:.2f}", h.bottleneck,
+    relayed = any(h.relay_cpu is not None for h in results)
+    rows = [[*([h.loadgen_host or "this host"] if relayed else []), h.tool,
+             h.mode if h.pipeline == 1 else f"{h.mode} x{h.pipeline}", str(h.connections),
+             fmt_rate(h.load.qps), f"{h.loadgen_cpu:.2f}", f"{h.responder_cpu:.2f}",
+             *([f"{h.relay_cpu:.2f}" if h.relay_cpu is not None else "-"] if relayed else []), h.bottleneck,
              str(h.load.errors.total + h.load.non_2xx)] for h in results]
-    text = render_table(["generator", "mode", "connections", "QPS", "generator CPU", "responder CPU", "bottleneck",
-                         "errors"], rows)
+    text = render_table([*(["generator on"] if relayed else []), "generator", "mode", "connections", "QPS",
+                         "generator CPU", "responder CPU",
+                         *(["relay CPU"] if relayed else []), "bottleneck", "errors"], rows)
     lines = [text, ""]
-    for tool, mode in dict.fromkeys((h.tool, h.mode) for h in results):
-        best = max((h for h in results if (h.tool, h.mode) == (tool, mode)), key=lambda h: h.load.qps)
-        rate = f"{tool} ({mode}): up to {fmt_rate(best.load.qps)} on {best.load_cpus} CPU(s)"
+    for tool, mode, host in dict.fromkeys((h.tool, h.mode, h.loadgen_host) for h in results):
+        best = max((h for h in results if (h.tool, h.mode, h.loadgen_host) == (tool, mode, host)),
+                   key=lambda h: h.load.qps)
+        where = f" on host {host} through the relay" if host else ""
+        rate = f"{tool} ({mode}){where}: up to {fmt_rate(best.load.qps)} on {best.load_cpus} CPU(s)"
         if best.bottleneck == "load generator":
             lines.append(f"{rate}, its ceiling: a server measured near this rate is limited by the generator")
         elif best.bottleneck == "responder":
@@ -154,4 +174,8 @@ def headroom_table(results: Sequence[Headroom]) -> str:
                          f"(load average {os.getloadavg()[0]:.1f}: other processes may be competing)")
     lines.append("CPU columns: CPU time / (wall time x CPUs); responder: harness/http/responder.c, epoll, "
                  "no parsing, on the server CPUs")
+    hosts = sorted({h.loadgen_host for h in results if h.loadgen_host})
+    if hosts:
+        lines.append(f"layout: the generator on host {', '.join(hosts)}, the responder here behind "
+                     "harness/http/relay.c on this host's load CPUs (relay CPU)")
     return "\n".join(lines)

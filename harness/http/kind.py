@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import UserError
 from ..manifest import PROFILES, Impl, ServerProfile, TableReader, Variant, Workload, profile_tables
 from ..metrics import Row
-from ..outcome import CaseKey, CaseResult
+from ..outcome import CaseFailure, CaseKey, CaseResult
 from ..plan import CaseSpec, PlanContext, RunContext
 from ..startup import MIN_STARTS
 from ..vocab import Status, fmt_bytes, fmt_rate, fmt_seconds
@@ -31,6 +31,7 @@ from .cases import (
     verify_case,
 )
 from .detail import PhaseDetail
+from .generator import LOCAL, Generator
 from .headroom import Probe, measure_probes
 from .loadgen import LoadgenError
 from .rows import server_rows
@@ -107,8 +108,9 @@ def _guess(params: Mapping[str, Any]) -> float:
     return START_GUESS + probe + PRIMER_SECONDS + float(params["warmup"]) + float(params["min_duration"])
 
 
-def _layout(cpus: Sequence[int], load: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    return tuple(cpus), tuple(load)
+def _layout(cpus: Sequence[int], load: Sequence[int], generator: Generator = LOCAL) -> tuple:
+    """What the generators' ceilings depend on: the CPUs on both sides and where the generator runs."""
+    return tuple(cpus), tuple(load), generator.key
 
 
 class ServerKind:
@@ -117,7 +119,7 @@ class ServerKind:
     name = "server"
 
     def __init__(self) -> None:
-        self._ceilings: dict[tuple[tuple[int, ...], tuple[int, ...]], Ceilings] = {}
+        self._ceilings: dict[tuple, Ceilings] = {}
 
     def read_workload(self, r: TableReader, common: Mapping[str, Any]) -> Workload:
         return _read_workload(r, common)
@@ -154,11 +156,13 @@ class ServerKind:
     def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
         first = unit[0]
         workload, impl, variant = ctx.catalog.resolve(first)
-        layout = _layout(first.cpus, first.load_cpus)
-        if layout not in self._ceilings and first.load_cpus:  # a plan run without before_run (a remote worker)
-            self._ceilings[layout] = self._measure(ctx, [s for s in unit if not s.status])[1]
+        generator = ctx.loadgen or LOCAL  # a cluster host may place the generator on a host of its own
+        layout = _layout(first.cpus, first.load_cpus, generator)
+        if layout not in self._ceilings and first.load_cpus:  # a plan run without before_run, or a new generator
+            record, self._ceilings[layout] = self._measure(ctx, [s for s in unit if not s.status], generator)
+            generator.note_headroom(record)
         setup = make_setup(ctx.executor, impl, variant, workload, first.profile, first.cpus, first.load_cpus,
-                           timeout=first.timeout, ceilings=self._ceilings.get(layout))
+                           timeout=first.timeout, ceilings=self._ceilings.get(layout), generator=generator)
         yield from measure_phases(setup, [phase_of(s.params) for s in unit])
 
     def rows(self, result: CaseResult, workload: Workload) -> Iterator[Row]:
@@ -187,8 +191,10 @@ class ServerKind:
     def read_detail(self, d: Mapping[str, Any]) -> PhaseDetail:
         return PhaseDetail.from_dict(d)
 
-    def _measure(self, ctx: RunContext, specs: Sequence[CaseSpec]) -> tuple[dict[str, Any], Ceilings]:
-        """The generators' ceilings for the load phases of `specs` (one CPU layout): run.json's record and Ceilings."""
+    def _measure(self, ctx: RunContext, specs: Sequence[CaseSpec],
+                 generator: Generator = LOCAL) -> tuple[dict[str, Any], Ceilings]:
+        """The generators' ceilings for the load phases of `specs` (one CPU layout, one generator place): run.json's
+        record and Ceilings."""
         if not specs:
             return {}, Ceilings()
         first = specs[0]
@@ -204,15 +210,18 @@ class ServerKind:
             return {"error": "no load phase"}, Ceilings(error="no load phase")
         duration = float(next(s.params["min_duration"] for s in specs if "min_duration" in s.params))
         try:
-            found = measure_probes(first.cpus, first.load_cpus, duration=duration, probes=probes)
-        except (UserError, LoadgenError) as e:
+            found = measure_probes(first.cpus, first.load_cpus, duration=duration, probes=probes, generator=generator)
+        except (UserError, LoadgenError, CaseFailure) as e:  # CaseFailure: the relay, or a lost generator host
             return {"error": str(e)}, Ceilings(error=str(e))
         for mode in dict.fromkeys((h.tool, h.mode) for h in found):
             best = max((h for h in found if (h.tool, h.mode) == mode), key=lambda h: h.load.qps)
-            ctx.console.say(f"load generator headroom: {best.tool} ({best.mode}) {best.load.qps:,.0f} req/s against "
-                            f"a trivial responder at {best.connections} connections (generator CPU "
+            where = f" on host {generator.host} (through the relay)" if generator.host else ""
+            ctx.console.say(f"load generator headroom: {best.tool} ({best.mode}){where} {best.load.qps:,.0f} req/s "
+                            f"against a trivial responder at {best.connections} connections (generator CPU "
                             f"{best.loadgen_cpu:.2f}, responder CPU {best.responder_cpu:.2f})")
-        record = {"runs": [h.as_dict() for h in found]}
+        record: dict[str, Any] = {"runs": [h.as_dict() for h in found]}
+        if generator.host:
+            record.update(layout=generator.layout, loadgen_host=generator.host)
         return record, Ceilings.from_record(record)
 
     def before_run(self, ctx: RunContext, specs: Sequence[CaseSpec]) -> dict[str, Any]:

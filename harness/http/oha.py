@@ -101,11 +101,12 @@ def load_result(report: dict, durations: np.ndarray | None, argv: Sequence[str],
 
 
 def run_oha(oha: str, port: int, *, rate: float | None, connections: int, duration: float, cpus: Sequence[int],
-            timeout: float, per_request: bool = True) -> LoadResult:
-    """One run against 127.0.0.1:port/plaintext pinned to `cpus`; per-request rows kept when asked."""
+            timeout: float, per_request: bool = True, host: str = "127.0.0.1") -> LoadResult:
+    """One run against host:port/plaintext (the server's own host by default) pinned to `cpus`; per-request rows
+    kept when asked."""
     with tempfile.TemporaryDirectory(prefix="cmbench-oha-") as tmp:
         db = Path(tmp) / "requests.sqlite" if per_request else None
-        argv = oha_argv(oha, f"http://127.0.0.1:{port}/plaintext", rate=rate, connections=connections,
+        argv = oha_argv(oha, f"http://{host}:{port}/plaintext", rate=rate, connections=connections,
                         duration=duration, db=db)
         env = child_env({"NO_COLOR": "1"})
         r = run_child(argv, cwd=Path(tmp), env=env, cpus=cpus, timeout=duration + timeout, measure=False)

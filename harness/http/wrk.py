@@ -167,8 +167,9 @@ def _watched(argv: Sequence[str], tmp: Path, cpus: Sequence[int], settling: Sett
 
 def run_wrk(wrk: str, port: int, *, connections: int, duration: float, cpus: Sequence[int],
             timeout: float, pipeline: int = 1, settling: Settling | None = None,
-            clock: Clock | None = None) -> LoadResult:
-    """One closed-loop run against 127.0.0.1:port/plaintext, pinned to `cpus`, one thread per CPU.
+            clock: Clock | None = None, host: str = "127.0.0.1") -> LoadResult:
+    """One closed-loop run against host:port/plaintext (the server's own host by default), pinned to `cpus`, one
+    thread per CPU.
 
     With `settling` the run is watched: its one-second rates are recorded and, with a maximum
     above its minimum, it ends once they have settled (settle.py). Without, it runs `duration` s.
@@ -177,7 +178,7 @@ def run_wrk(wrk: str, port: int, *, connections: int, duration: float, cpus: Seq
     with tempfile.TemporaryDirectory(prefix="cmbench-wrk-") as tmp:
         path = Path(tmp) / "report.lua"
         path.write_text(script(pipeline), encoding="utf-8")
-        url = f"http://127.0.0.1:{port}/plaintext"
+        url = f"http://{host}:{port}/plaintext"
         if settling is not None:
             argv = wrk_argv(wrk, url, connections=connections, duration=settling.max_duration + 1, threads=threads,
                             script=path)

@@ -4,7 +4,10 @@ private Docker network, and a controller beside them.
 The image is the docker executor's `python3` stand-in (Debian bookworm's Python 3.11, built with
 debootstrap when no registry is reachable) plus the installed files of the distributions a
 measuring host needs (distributed, pyperf, numpy, hdrhistogram, docker, and what they require),
-copied from this environment, plus the static rusage-exec wrapper. It is tagged by the hash of
+copied from this environment, plus the static rusage-exec wrapper, the load generators (wrk and
+oha, with the shared libraries this Debian bookworm host links them against that the image lacks)
+and the HTTP helpers the harness would otherwise compile there (the headroom responder and the
+relay; the image has no compiler). It is tagged by the hash of
 those inputs, so it is built once per machine (the base takes minutes the first time; this
 layer about half a minute). Every process of a test, the controller included, runs in it, so
 that the controller and the hosts have the same interpreter (the fixture implementations'
@@ -35,6 +38,9 @@ from harness.executors.base_recipe import (
     load_recipes,
 )
 from harness.executors.docker_base import Bases
+from harness.http.generator import relay_path
+from harness.http.headroom import responder_path
+from harness.http.loadgen import find_tool
 from harness.wrapper import wrapper_path
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -42,6 +48,10 @@ MOUNT = "/cmbench"
 ROOT = f"{MOUNT}/tests/fixtures/root"
 # What a measuring host imports; the reporting stack (pandas, matplotlib, seaborn) stays out.
 HOST_DISTRIBUTIONS = ("distributed", "pyperf", "numpy", "hdrhistogram", "docker")
+LOAD_GENERATORS = ("wrk", "oha")
+# What the python3 stand-in has already: the C library and the compiler's runtime.
+BASE_LIBRARIES = ("libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libgcc_s.so", "ld-linux")
+LIBRARY_DIR = "/usr/lib/x86_64-linux-gnu"
 LABEL = "org.cmbench.test"
 SESSION_LABEL = "org.cmbench.test.session"
 
@@ -54,9 +64,26 @@ def host_files() -> FileList:
     pth.parent.mkdir(parents=True, exist_ok=True)
     pth.write_text(MOUNT + "\n")  # the mounted project on every interpreter's path, children included
     files.append((pth, f"{PYTHON_SITE}/cmbench-project.pth"))
-    wrapper = wrapper_path()
-    files.append((wrapper, f"/root/.cache/cmbench/{wrapper.name}"))
+    for helper in (wrapper_path(), responder_path(), relay_path()):  # where `compiled` looks for them
+        files.append((helper, f"/root/.cache/cmbench/{helper.name}"))
+    for tool in LOAD_GENERATORS:
+        path = find_tool(tool)
+        if path is None:
+            raise RuntimeError(f"{tool} is not installed here; the cluster hosts copy it from this machine")
+        files.append((Path(path).resolve(), f"/usr/local/bin/{tool}"))
+        files.extend((lib, f"{LIBRARY_DIR}/{soname}") for soname, lib in shared_libraries(path))
     return files
+
+
+def shared_libraries(program: str) -> list[tuple[str, Path]]:
+    """(soname, file) of each shared library `program` loads that the base image does not have (from ldd)."""
+    out = subprocess.run(["ldd", program], check=True, capture_output=True, text=True).stdout
+    found = []
+    for line in out.splitlines():
+        name, sep, rest = line.strip().partition(" => ")
+        if sep and rest.startswith("/") and not name.startswith(BASE_LIBRARIES):
+            found.append((name, Path(rest.split()[0]).resolve()))
+    return found
 
 
 class HostRecipe(Recipe):
@@ -70,7 +97,8 @@ HOST_RECIPE = HostRecipe(
     "cluster-test-host",
     "python3 + what a measuring cmbench host imports (cluster tests)",
     parent="python3",
-    run=("python3 -c 'import distributed, numpy, pyperf, hdrh, docker'",),
+    run=("python3 -c 'import distributed, numpy, pyperf, hdrh, docker'", "wrk -v 2>&1 | grep -q '^wrk '",
+         "oha --version"),
 )
 
 
@@ -160,10 +188,12 @@ class Cluster:
         self._run("scheduler", command)
         self.wait_log("scheduler", "Scheduler at:")
 
-    def start_worker(self, name: str, *, checkout: Path | None = None, wait: str = "serving") -> None:
+    def start_worker(self, name: str, *, checkout: Path | None = None, wait: str = "serving",
+                     loadgen: bool = False) -> None:
         self._run(
             name,
-            ["python3", "-m", "cmbench", "--root", ROOT, "worker", self.address, "--name", name, *self._tls_args()],
+            ["python3", "-m", "cmbench", "--root", ROOT, "worker", self.address, "--name", name, *self._tls_args(),
+             *(["--loadgen"] if loadgen else [])],
             checkout=checkout,
         )
         self.wait_log(name, wait)

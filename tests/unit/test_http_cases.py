@@ -12,7 +12,7 @@ import pytest
 from harness.catalog import load_catalog
 from harness.console import Console
 from harness.executors import BuildResult, Toolchain
-from harness.http import cases, run_server_cases, server_rows
+from harness.http import cases, generator, run_server_cases, server_rows
 from harness.http import kind as http_kind
 from harness.http.bound import Ceiling, Ceilings, is_bound, is_short
 from harness.http.idle import IdleMeasurement
@@ -137,14 +137,16 @@ class FakeLoad:
                           cpu=self.cpu * duration, wall=duration, pipeline=pipeline,
                           settled=Settled("settled", duration, rates, 3, 0.05) if measured else None)
 
-    def wrk(self, path, port, *, connections, duration, cpus, timeout, pipeline=1, settling=None) -> LoadResult:
-        self.calls.append({"tool": "wrk", "port": port, "connections": connections, "duration": duration,
+    def wrk(self, path, port, *, connections, duration, cpus, timeout, pipeline=1, settling=None,
+            host="127.0.0.1") -> LoadResult:
+        self.calls.append({"tool": "wrk", "port": port, "host": host, "connections": connections, "duration": duration,
                            "cpus": tuple(cpus), "pipeline": pipeline, "settling": settling})
         qps = self.qps.get(connections, 5000.0) * (4 if pipeline > 1 else 1)
         return self._result("wrk", qps, duration, settling is not None, connections, pipeline)
 
-    def oha(self, path, port, *, rate, connections, duration, cpus, timeout, per_request=True) -> LoadResult:
-        self.calls.append({"tool": "oha", "port": port, "rate": rate, "connections": connections,
+    def oha(self, path, port, *, rate, connections, duration, cpus, timeout, per_request=True,
+            host="127.0.0.1") -> LoadResult:
+        self.calls.append({"tool": "oha", "port": port, "host": host, "rate": rate, "connections": connections,
                            "duration": duration, "cpus": tuple(cpus), "per_request": per_request})
         return self._result("oha", rate * (self.achieved if per_request else 1.0), duration, per_request,
                             connections)
@@ -186,12 +188,12 @@ def world(monkeypatch):
     servers = FakeServers()
     load = FakeLoad(servers)
     problems: list[str] = []
-    monkeypatch.setattr(cases, "run_wrk", lambda *a, **k: load.wrk(*a, **k))
-    monkeypatch.setattr(cases, "run_oha", lambda *a, **k: load.oha(*a, **k))
+    monkeypatch.setattr(generator, "run_wrk", lambda *a, **k: load.wrk(*a, **k))
+    monkeypatch.setattr(generator, "run_oha", lambda *a, **k: load.oha(*a, **k))
     monkeypatch.setattr(cases, "verify_http", lambda port: list(problems))
     monkeypatch.setattr(cases, "measure_idle", fake_idle)
     monkeypatch.setattr(cases, "Connection", FakeConnection)
-    monkeypatch.setattr(cases, "find_tool", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(generator, "find_tool", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(cases, "probe_rate", lambda port: (PROBED, 1000.0))
     monkeypatch.setattr(cases, "capacity_problem", lambda connections: None)
     monkeypatch.setattr(cases, "time_one_start", fake_start)
@@ -352,7 +354,7 @@ def test_a_saturated_load_generator_is_flagged_not_failed(world):
 
 def test_missing_tools_skip_the_phases_that_need_them(world, monkeypatch):
     servers, _, _ = world
-    monkeypatch.setattr(cases, "find_tool", lambda name: None if name == "oha" else f"/usr/bin/{name}")
+    monkeypatch.setattr(generator, "find_tool", lambda name: None if name == "oha" else f"/usr/bin/{name}")
     results = by_case(run(servers))
     assert results["open,rate=0.5"].status == "skipped"
     assert "oha not found: cargo install --locked oha --version 1.16.0" in results["open,rate=0.5"].error
