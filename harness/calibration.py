@@ -18,7 +18,9 @@ other.
 
 A size is stored per environment fingerprint (harness/hostinfo.py) in `calibration.json` next to
 the run folders, and reused, so a nightly series keeps its sizes from night to night; it changes
-only with `cmbench run --recalibrate` or when the fingerprint changes.
+only with `cmbench run --recalibrate` or when the fingerprint changes. A cluster run ships the
+controller's file to its hosts, and each size a host finds comes back with the case it sized, to be
+stored by the controller.
 """
 
 from __future__ import annotations
@@ -144,6 +146,10 @@ class CalibrationStore:
                             "delete it to calibrate again")
         return data
 
+    def environments(self) -> dict[str, Any]:
+        """The file's `environments`, as plain data (what a cluster run ships to its hosts)."""
+        return self._read()["environments"]
+
     def sizes(self, fingerprint: str) -> dict[str, Calibration]:
         """Every stored calibration of one environment, by case key."""
         env = self._read()["environments"].get(fingerprint) or {}
@@ -164,3 +170,32 @@ class CalibrationStore:
         env.setdefault("sizes", {})[key] = calibration.to_dict()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+    def save_found(self, found: list[Mapping[str, Any]]) -> None:
+        """Store the sizes a cluster host found (`ShippedCalibrations.drain`)."""
+        for f in found:
+            self.save(str(f["fingerprint"]), f["environment"], str(f["key"]), Calibration.from_dict(f["calibration"]))
+
+
+class ShippedCalibrations(CalibrationStore):
+    """A cluster host's view of the controller's calibration.json: read from the copy the controller sent,
+    and each size found here kept in memory until `drain` hands it back to be stored by the controller."""
+
+    def __init__(self, environments: Mapping[str, Any]) -> None:
+        self.path = Path(f"<the controller's {FILE_NAME}>")
+        self.data = {"schema": CALIBRATION_SCHEMA, "environments": json.loads(json.dumps(environments))}
+        self.found: list[dict[str, Any]] = []
+
+    def _read(self) -> dict[str, Any]:
+        return self.data
+
+    def save(self, fingerprint: str, environment: Mapping[str, Any], key: str, calibration: Calibration) -> None:
+        env = self.data["environments"].setdefault(fingerprint, {"environment": dict(environment), "sizes": {}})
+        env.setdefault("sizes", {})[key] = calibration.to_dict()
+        self.found.append({"fingerprint": fingerprint, "environment": dict(environment), "key": key,
+                           "calibration": calibration.to_dict()})
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The sizes found since the last call, as plain data for `CalibrationStore.save_found`."""
+        found, self.found = self.found, []
+        return found

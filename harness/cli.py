@@ -174,7 +174,8 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
         if args.cluster:
             outcome = run_on_cluster(plan, catalog, executor, address=args.cluster, security=security, out=out,
                                      console=console, timeout=args.timeout, argv=sys.argv,
-                                     loadgen_host=args.loadgen_host)
+                                     loadgen_host=args.loadgen_host, results=_results_dir(args, catalog),
+                                     seed=args.seed, recalibrate=args.recalibrate)
         else:
             outcome = run_plan(plan, catalog, executor, out=out, console=console, timeout=args.timeout,
                                argv=sys.argv, results=_results_dir(args, catalog), seed=args.seed,

@@ -40,6 +40,7 @@ import contextlib
 import json
 import os
 import queue
+import random
 import signal
 import socket
 import threading
@@ -50,12 +51,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .calibration import CalibrationStore, ShippedCalibrations
 from .catalog import Catalog, load_catalog
 from .cluster_loadgen import DaskLink, notify, serve_channel
 from .console import Console
 from .errors import UserError
 from .executors import Executor, make_executor
-from .hostinfo import git_commit, host_metadata
+from .hostinfo import environment_fingerprint, git_commit, host_metadata, local_environment
 from .http.generator import RemoteGenerator, tools_here
 from .http.loadgen import INSTALL_HINTS
 from .interrupts import Interrupts
@@ -271,7 +273,12 @@ class HostService:
             )
             if why:
                 return {"refused": "; ".join(why)}
-            ctx = RunContext(self.catalog, executor, self.console, request.get("timeout"), references=True)
+            environment = local_environment(executor.name, plan.cpus, plan.profile)
+            ctx = RunContext(self.catalog, executor, self.console, request.get("timeout"), references=True,
+                             seed=int(request.get("seed", 0)), environment=environment,
+                             fingerprint=environment_fingerprint(environment),
+                             calibrations=ShippedCalibrations(request.get("calibrations") or {}),
+                             recalibrate=bool(request.get("recalibrate")))
             host = HostRun(ctx, plan.cpus)
             cached = {
                 i: r
@@ -375,7 +382,9 @@ class HostService:
             for measured in host.execute_unit(specs, stop=stopped):
                 if stopped():
                     break
-                item = {"result": measured.result.to_dict(), "provenance": dict(measured.provenance)}
+                item = {"result": measured.result.to_dict(), "provenance": dict(measured.provenance),
+                        "spec": measured.spec.to_dict() if measured.spec else None,
+                        "calibrations": host.ctx.calibrations.drain()}
                 # as JSON text: Dask's events take plain types only (a Status is a str subclass)
                 self._log(
                     topic, {"type": "case", "unit": unit, "host": self.host, "key": key, "item": json.dumps(item)}
@@ -592,7 +601,11 @@ class ClusterRun:
         timeout: float | None,
         host_wait: float = HOST_WAIT,
         loadgen_host: bool = False,
+        calibrations: CalibrationStore | None = None,
+        recalibrate: bool = False,
     ) -> None:
+        self.calibrations = calibrations or CalibrationStore(recorder.store.out.parent)
+        self.recalibrate = recalibrate
         self.split = loadgen_host  # HTTP units get their generator on a `--loadgen` host
         self.alone_said = False  # the fallback to the one-host layout was announced
         self.plan = plan
@@ -700,6 +713,9 @@ class ClusterRun:
                     "plan": self.plan.to_dict(),
                     "run": self.token,
                     "timeout": self.timeout,
+                    "seed": self.recorder.store.meta["seed"],
+                    "calibrations": self.calibrations.environments(),
+                    "recalibrate": self.recalibrate,
                 }
                 task, resource = prepare_task, BENCH
             host.future = self.client.submit(
@@ -749,7 +765,10 @@ class ClusterRun:
         result = result_from_dict(item["result"])
         if result.key in self.recorder.recorded or result.key not in {s.key for s in unit.cases}:
             return
-        self.recorder.record(Measured(result, dict(item.get("provenance", {}))), host)
+        if item.get("calibrations"):
+            self.calibrations.save_found(item["calibrations"])
+        spec = CaseSpec.from_dict(item["spec"]) if item.get("spec") else None
+        self.recorder.record(Measured(result, dict(item.get("provenance", {})), spec), host)
 
     def _collect(self) -> None:
         for host in self.hosts.values():
@@ -1006,8 +1025,15 @@ def run_on_cluster(
     argv: Sequence[str] = (),
     host_wait: float = HOST_WAIT,
     loadgen_host: bool = False,
+    results: Path | None = None,
+    seed: int | None = None,
+    recalibrate: bool = False,
 ) -> RunOutcome:
     """`cmbench run --cluster`: the plan on the scheduler's benchmark hosts, stored here as a local run would be.
+
+    As in a local run, `seed` (default: a random one, recorded in run.json) orders the processes of
+    each unit, and calibrated sizes come from and go to calibration.json in `results` (default: the
+    folder holding the run folder): the hosts get a copy and send back each size they find.
 
     run.json's `cluster` records the scheduler and, per unit that finished, the seconds the
     cluster path added to it (`unit_overhead_seconds`: from submitting it to having its result,
@@ -1024,6 +1050,7 @@ def run_on_cluster(
     if commit["dirty"]:
         console.say("cluster: this checkout has uncommitted changes; hosts are checked against its commit only")
     expected = Expectation(commit["commit"], executor.name, toolchain_versions(ready), plan.cpus)
+    seed = random.randrange(2**31) if seed is None else seed
     client = connect(address, security)
     cluster: ClusterRun | None = None
     try:
@@ -1036,8 +1063,10 @@ def run_on_cluster(
                 "argv": list(argv),
                 "controller": host_metadata(catalog.root),
                 "cluster": {"scheduler": address, "loadgen_host": loadgen_host},
+                "seed": seed,
             },
         )
+        calibrations = CalibrationStore(results if results is not None else recorder.store.out.parent)
         cluster = ClusterRun(
             plan,
             recorder,
@@ -1049,6 +1078,8 @@ def run_on_cluster(
             timeout=timeout,
             host_wait=host_wait,
             loadgen_host=loadgen_host,
+            calibrations=calibrations,
+            recalibrate=recalibrate,
         )
         status, stopped = "complete", ""
         with Interrupts():

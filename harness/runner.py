@@ -350,6 +350,8 @@ class Recorder:
                   for k, v in report.ready.items()}
         if not meta["hosts"]:
             meta.setdefault("host", dict(report.metadata))
+            # a cluster run's environment is its hosts' (a local run set it from this host already)
+            meta.setdefault("environment_fingerprint", environment_fingerprint({**meta, "host": report.metadata}))
             meta["toolchains"] = {k: v.version for k, v in report.ready.items()}
             meta["builds"] = builds
             meta.update(report.measured)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from harness.calibration import Calibration, CalibrationStore, nice, search
+from harness.calibration import Calibration, CalibrationStore, ShippedCalibrations, nice, search
 from harness.errors import UserError
 from harness.hostinfo import environment_fingerprint, local_environment
 
@@ -75,6 +75,21 @@ def test_store_keeps_other_environments_and_cases(tmp_path):
     data = json.loads((tmp_path / "calibration.json").read_text())
     assert data["schema"] == 1 and data["environments"]["env-b"]["environment"] == {"cpus": 1}
     assert not list(tmp_path.glob(".calibration.json*"))  # written through a temporary file, renamed
+
+
+def test_a_cluster_host_reads_the_shipped_copy_and_the_controller_stores_what_it_found(tmp_path):
+    controller = CalibrationStore(tmp_path)
+    controller.save("env-a", {"cpus": 2}, "ping_pong[r=1] go/goroutines", calibration(1000))
+    host = ShippedCalibrations(json.loads(json.dumps(controller.environments())))  # as it crosses the wire
+    assert host.sizes("env-a")["ping_pong[r=1] go/goroutines"].value == 1000
+    host.save("env-a", {"cpus": 2}, "ping_pong[r=1] c/pthreads", calibration(30))
+    assert host.sizes("env-a")["ping_pong[r=1] c/pthreads"].value == 30  # reused by the host's later units
+    assert "c/pthreads" not in (tmp_path / "calibration.json").read_text()  # the host writes nothing
+    found = json.loads(json.dumps(host.drain()))
+    assert host.drain() == []
+    controller.save_found(found)
+    assert {k: c.value for k, c in controller.sizes("env-a").items()} == {"ping_pong[r=1] go/goroutines": 1000,
+                                                                          "ping_pong[r=1] c/pthreads": 30}
 
 
 @pytest.mark.parametrize("text, message", [
