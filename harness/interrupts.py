@@ -20,30 +20,43 @@ class Interrupts:
     """SIGINT, SIGTERM and SIGHUP (a closed terminal) all raise KeyboardInterrupt, once.
 
     Later signals, while the first is being handled (children stopped, finished cases saved),
-    only say so: a second Ctrl-C must not break the clean-up. Only the main thread can install
-    handlers; elsewhere this does nothing.
+    only say so: a second Ctrl-C must not break the clean-up. "Once" holds across nesting (the
+    command's handler around a run's): after the first signal, none raises again until the
+    outermost block is left. Only the main thread can install handlers; elsewhere this does nothing.
     """
 
+    _depth = 0  # nested blocks installed now
+    _raised = False  # a signal was turned into KeyboardInterrupt inside the outermost block
+
     def __init__(self) -> None:
-        self.raised = False
         self._previous: dict[int, object] = {}
 
+    @property
+    def raised(self) -> bool:
+        return Interrupts._raised
+
     def _handle(self, signum: int, frame) -> None:
-        if self.raised:
+        if Interrupts._raised:
             print("cmbench: already stopping; wait for the clean-up", file=sys.stderr)
             return
-        self.raised = True
+        Interrupts._raised = True
         raise KeyboardInterrupt
 
     def install(self) -> Interrupts:
         if threading.current_thread() is threading.main_thread():
             self._previous = {s: signal.signal(s, self._handle) for s in INTERRUPTS}
+            Interrupts._depth += 1
         return self
 
     def restore(self) -> None:
+        if not self._previous:
+            return
         for s, handler in self._previous.items():
             signal.signal(s, handler)
         self._previous = {}
+        Interrupts._depth -= 1
+        if Interrupts._depth == 0:
+            Interrupts._raised = False
 
     def __enter__(self) -> Interrupts:
         return self.install()

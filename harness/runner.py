@@ -31,7 +31,7 @@ from .errors import UserError
 from .executors import Executor
 from .hostgate import OthersWatch
 from .hostinfo import environment_fingerprint, host_metadata, local_environment
-from .interrupts import Interrupts
+from .interrupts import Interrupts, signals_deferred
 from .kinds import kind_of, plan_cases, plan_units
 from .manifest import Impl
 from .metrics import Row
@@ -378,7 +378,8 @@ class Recorder:
         self.outcome.stopped = stopped
         if stopped:
             self.store.meta["stopped"] = stopped
-        self.store.finish(status)
+        with signals_deferred():  # a signal now waits until run.json says how the run ended
+            self.store.finish(status)
         results = self.outcome.results
         tables = [kind_of(kind).table(rs, self.outcome.rows) for kind, rs in by_kind(results).items()]
         text = "\n\n".join(t for t in tables if t)
