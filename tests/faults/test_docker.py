@@ -7,14 +7,19 @@ import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
 from harness.console import Console
+from harness.executors.base_recipe import load_recipes
 from harness.executors.docker import DockerExecutor
+from harness.executors.docker_base import Bases
 from harness.liveness import identity
 
 from .conftest import assert_none_left, env_for, fault, marker
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 class _Container:
@@ -67,7 +72,9 @@ def test_only_containers_of_harnesses_that_are_gone_are_removed(tmp_path):
 
 HARNESS = """
 import sys, time
+from harness.executors.base_recipe import load_recipes
 from harness.executors.docker import DockerExecutor
+from harness.executors.docker_base import Bases
 executor = DockerExecutor()
 c = executor.client.containers.run(sys.argv[1], ["sleep", "300"], detach=True,
                                    labels={**executor.labels, "cmbench.test": sys.argv[2]})
@@ -85,10 +92,8 @@ def test_a_container_outlives_a_killed_harness_only_until_the_next_session(tmp_p
         client.ping()
     except Exception as e:  # no engine here
         pytest.skip(f"no docker engine: {e}")
-    image = next((t for i in client.images.list() for t in i.tags if t.startswith("cmbench-base/debian-bookworm")),
-                 None)
-    if image is None:
-        pytest.skip("no cmbench base image here (built by `cmbench build --executor docker`)")
+    # the project's own Debian stand-in (built here on a machine that has none; later docker tests reuse it)
+    image = Bases(client, Console(), mode="local", recipes=load_recipes(PROJECT / "impls")).ensure("debian-bookworm")
     tag = uuid.uuid4().hex
     mine = {"label": f"cmbench.test={tag}"}
     tmpdir = marker("docker")
