@@ -17,7 +17,7 @@ pub enum Runtime {
 pub enum Server {
     /// hyper's `server::conn::http1` with a `service_fn` (the default).
     Hyper,
-    /// An axum `Router` served by `axum::serve`.
+    /// An axum `Router` served by the hyper server's connection loop.
     Axum,
 }
 

@@ -1,16 +1,17 @@
 //! http_server: hyper 1.x HTTP/1.1 connections, one task each, on the tokio runtime.
 
 use std::convert::Infallible;
+use std::error::Error as StdError;
 use std::io::{self, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process;
 use std::time::Duration;
 
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes, Incoming};
 use hyper::header::{HeaderValue, CONTENT_TYPE, SERVER};
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
+use hyper::service::{service_fn, Service};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpSocket};
@@ -22,7 +23,7 @@ pub fn serve(runtime: &Runtime, port: u16) -> io::Result<()> {
         let mut sigterm = signal(SignalKind::terminate())?;
         let listener = listen(port)?;
         announce(port)?;
-        tokio::spawn(accept_loop(listener));
+        tokio::spawn(accept_loop(listener, service_fn(respond)));
         sigterm.recv().await;
         process::exit(0)
     })
@@ -44,8 +45,20 @@ pub fn announce(port: u16) -> io::Result<()> {
     stdout.flush()
 }
 
-async fn accept_loop(listener: TcpListener) {
-    let http = http1::Builder::new();
+/// Serves every connection `listener` accepts with its own task and a clone of `service`.
+pub async fn accept_loop<S, B>(listener: TcpListener, service: S)
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    let mut http = http1::Builder::new();
+    // Answers to pipelined requests go out in one write per burst instead of one each, as
+    // TechEmpower's hyper entry does for its plaintext test.
+    http.pipeline_flush(true);
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -65,7 +78,7 @@ async fn accept_loop(listener: TcpListener) {
         }
         // Keep-alive is hyper's default; it also writes Content-Length (from the body) and
         // Date (rendered at most once a second per worker thread).
-        let connection = http.serve_connection(TokioIo::new(stream), service_fn(respond));
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
         tokio::spawn(async move {
             let _ = connection.await;
         });
