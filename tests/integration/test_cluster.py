@@ -13,7 +13,7 @@ import time
 import pyperf
 import pytest
 
-from .cluster_env import Cluster, host_image, make_certificates, snapshot
+from .cluster_env import Cluster, make_certificates, snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -34,16 +34,6 @@ HANG_RUN = (
     "/out/run",
 )
 HANG = "fake_impl.py hang ping_pong --roundtrips 100 --warmups 0 --iterations 1"
-
-
-@pytest.fixture(scope="module")
-def image(engine):
-    return host_image(engine)
-
-
-@pytest.fixture(scope="module")
-def checkout(tmp_path_factory):
-    return snapshot(tmp_path_factory.mktemp("checkout"))
 
 
 @pytest.fixture

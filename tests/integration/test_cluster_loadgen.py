@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from .cluster_env import Cluster, host_image, snapshot
+from .cluster_env import Cluster
 from .test_cluster import finish, wait_for
 
 pytestmark = pytest.mark.integration
@@ -20,16 +20,6 @@ HTTP = ("--profile", "smoke", "--workload", "http_server", "--impl", "fake/good"
 LOAD_PHASES = ("closed,connections=4", "closed,connections=8", "pipelined,connections=4", "open,rate=0.5")
 # What a phase leaves running if it is not stopped: the fixture server, the relay, the generators.
 LEFTOVERS = ("fake_impl.py good http_server", "relay-", "wrk ", "oha ")
-
-
-@pytest.fixture(scope="module")
-def image(engine):
-    return host_image(engine)
-
-
-@pytest.fixture(scope="module")
-def checkout(tmp_path_factory):
-    return snapshot(tmp_path_factory.mktemp("checkout"))
 
 
 @pytest.fixture
