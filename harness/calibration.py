@@ -118,6 +118,14 @@ def search(measure: Callable[[int, int], float], *, param: str, start: int, cap:
     return Calibration(param, value, target, seconds, tuple(steps), round(clock() - began, 3))
 
 
+def _put(data: dict[str, Any], fingerprint: str, environment: Mapping[str, Any], key: str,
+         calibration: Calibration) -> None:
+    """Add or replace one case's size in calibration.json's data."""
+    env = data["environments"].setdefault(fingerprint, {"sizes": {}})
+    env["environment"] = dict(environment)
+    env.setdefault("sizes", {})[key] = calibration.to_dict()
+
+
 class CalibrationStore:
     """`calibration.json`: sizes per environment fingerprint, then per case; rewritten atomically.
 
@@ -165,9 +173,7 @@ class CalibrationStore:
     def save(self, fingerprint: str, environment: Mapping[str, Any], key: str, calibration: Calibration) -> None:
         """Add or replace one case's size (read, change, write: other environments and cases stay)."""
         data = self._read()
-        env = data["environments"].setdefault(fingerprint, {"environment": dict(environment), "sizes": {}})
-        env["environment"] = dict(environment)
-        env.setdefault("sizes", {})[key] = calibration.to_dict()
+        _put(data, fingerprint, environment, key, calibration)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
@@ -190,8 +196,7 @@ class ShippedCalibrations(CalibrationStore):
         return self.data
 
     def save(self, fingerprint: str, environment: Mapping[str, Any], key: str, calibration: Calibration) -> None:
-        env = self.data["environments"].setdefault(fingerprint, {"environment": dict(environment), "sizes": {}})
-        env.setdefault("sizes", {})[key] = calibration.to_dict()
+        _put(self.data, fingerprint, environment, key, calibration)
         self.found.append({"fingerprint": fingerprint, "environment": dict(environment), "key": key,
                            "calibration": calibration.to_dict()})
 

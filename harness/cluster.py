@@ -1051,6 +1051,9 @@ def run_on_cluster(
         console.say("cluster: this checkout has uncommitted changes; hosts are checked against its commit only")
     expected = Expectation(commit["commit"], executor.name, toolchain_versions(ready), plan.cpus)
     seed = random.randrange(2**31) if seed is None else seed
+    calibrations = CalibrationStore(results if results is not None else (out.parent if out else
+                                                                         catalog.root / "results"))
+    calibrations.environments()  # a damaged calibration.json is one error, before any run folder exists
     client = connect(address, security)
     cluster: ClusterRun | None = None
     try:
@@ -1066,7 +1069,6 @@ def run_on_cluster(
                 "seed": seed,
             },
         )
-        calibrations = CalibrationStore(results if results is not None else recorder.store.out.parent)
         cluster = ClusterRun(
             plan,
             recorder,
