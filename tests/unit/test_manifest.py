@@ -140,5 +140,5 @@ def test_profile_shape_override(project_root):
     from harness.manifest import PROFILE_SHAPES
 
     catalog = load_catalog(project_root)
-    assert catalog.workloads["spawn_idle"].shape_for("quick").iterations == 2
+    assert catalog.workloads["spawn_idle"].shape_for("quick").iterations == 1
     assert catalog.workloads["ping_pong"].shape_for("quick") == PROFILE_SHAPES["quick"]

@@ -8,6 +8,7 @@ import pytest
 from harness.catalog import Catalog
 from harness.console import Console
 from harness.kinds import KINDS, result_from_dict
+from harness.manifest import PROFILE_SHAPES
 from harness.plan import CaseSpec, Plan
 from harness.repetition import BUDGET, CONVERGED, FIXED, MAX_PROCESSES, stop_reason
 from harness.runner import _Progress, make_plan, run_cases, run_plan
@@ -121,14 +122,16 @@ def run_json(tmp_path, name="run"):
 
 
 def measured_calls(executor):
-    """(impl, iterations) of every measured process of at least the quick minimum (5), in order."""
-    return [(impl, parse_args(args)[3]) for impl, _, args in executor.calls if parse_args(args)[3] >= 5]
+    """(impl, iterations) of every measured process of at least the quick minimum, in order."""
+    least = PROFILE_SHAPES["quick"].iterations
+    return [(impl, parse_args(args)[3]) for impl, _, args in executor.calls if parse_args(args)[3] >= least]
 
 
 def searches(executor):
-    """Sizes the size searches tried (after the quick profile's 2 warm-ups: 1 iteration, or 3 to confirm)."""
+    """Sizes the size searches tried (after the quick profile's warm-ups: 1 iteration, or 3 to confirm)."""
+    warmups = PROFILE_SHAPES["quick"].warmups
     return [parse_args(args)[1]["roundtrips"] for _, _, args in executor.calls
-            if parse_args(args)[2] == 2 and parse_args(args)[3] in (1, 3)]
+            if parse_args(args)[2] == warmups and parse_args(args)[3] in (1, 3)]
 
 
 def test_a_unit_holds_every_implementation_of_a_case(twin_catalog, fake_executor):
@@ -238,22 +241,22 @@ def test_noisy_cases_run_more_processes_until_the_maximum_and_say_so(twin_catalo
         assert r.status == "ok" and len(r.processes) == 10 and r.detail.stop == MAX_PROCESSES
         assert r.flags and r.flags[0].startswith("unconverged: 95% CI of the median ±")
         # no variance within a process: later processes run as few iterations as allowed
-        assert [len(p.measured) for p in r.processes] == [5] * 10
+        assert [len(p.measured) for p in r.processes] == [4] * 10
 
 
 def test_a_spent_budget_stops_an_unconverged_case(twin_catalog, tmp_path):
     outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=3.0), tmp_path)
     for r in outcome.results:
-        assert len(r.processes) == 3 and r.detail.stop == BUDGET  # baseline + 3 x 3.5 s > the 5 s budget
-        assert "its 5 s budget was spent" in r.flags[0]
+        assert len(r.processes) == 3 and r.detail.stop == BUDGET  # baseline + 3 x 3.5 s > the 4 s budget
+        assert "its 4 s budget was spent" in r.flags[0]
 
 
 def test_iterations_follow_the_variance_within_processes(twin_catalog, tmp_path):
-    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.2, start=0.5), tmp_path)
+    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.2, start=0.4), tmp_path)
     for r in outcome.results:
         counts = [len(p.measured) for p in r.processes]
         # the third process runs the most iterations allowed; the last only what the budget still holds
-        assert counts == [5, 5, 20, 12] and r.detail.stop == BUDGET
+        assert counts == [4, 4, 20, 8] and r.detail.stop == BUDGET
 
 
 def test_a_failure_excludes_only_that_implementation(fixture_catalog, tmp_path):
@@ -321,7 +324,7 @@ def test_slow_iterations_are_cut_to_fit_the_budget(fixture_catalog, tmp_path):
     ex = ScalingExecutor({"fake/good": 100_000.0}, within=0.2)
     outcome = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"])
     r = outcome.results[0]
-    assert [len(p.measured) for p in r.processes] == [5, 1, 1]  # the first took 7 s of the 5 s budget
+    assert [len(p.measured) for p in r.processes] == [4, 1, 1]  # the first took 6 s of the 4 s budget
     assert r.detail.stop == BUDGET and r.flags
 
 
