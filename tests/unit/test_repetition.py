@@ -241,22 +241,22 @@ def test_noisy_cases_run_more_processes_until_the_maximum_and_say_so(twin_catalo
         assert r.status == "ok" and len(r.processes) == 10 and r.detail.stop == MAX_PROCESSES
         assert r.flags and r.flags[0].startswith("unconverged: 95% CI of the median ±")
         # no variance within a process: later processes run as few iterations as allowed
-        assert [len(p.measured) for p in r.processes] == [4] * 10
+        assert [len(p.measured) for p in r.processes] == [5] * 10
 
 
 def test_a_spent_budget_stops_an_unconverged_case(twin_catalog, tmp_path):
     outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=3.0), tmp_path)
     for r in outcome.results:
-        assert len(r.processes) == 3 and r.detail.stop == BUDGET  # baseline + 3 x 3.5 s > the 4 s budget
-        assert "its 4 s budget was spent" in r.flags[0]
+        assert len(r.processes) == 3 and r.detail.stop == BUDGET  # baseline + 3 x 3.5 s > the 5 s budget
+        assert "its 5 s budget was spent" in r.flags[0]
 
 
 def test_iterations_follow_the_variance_within_processes(twin_catalog, tmp_path):
-    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.2, start=0.4), tmp_path)
+    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.2, start=0.5), tmp_path)
     for r in outcome.results:
         counts = [len(p.measured) for p in r.processes]
         # the third process runs the most iterations allowed; the last only what the budget still holds
-        assert counts == [4, 4, 20, 8] and r.detail.stop == BUDGET
+        assert counts == [5, 5, 20, 12] and r.detail.stop == BUDGET
 
 
 def test_a_failure_excludes_only_that_implementation(fixture_catalog, tmp_path):
@@ -324,7 +324,7 @@ def test_slow_iterations_are_cut_to_fit_the_budget(fixture_catalog, tmp_path):
     ex = ScalingExecutor({"fake/good": 100_000.0}, within=0.2)
     outcome = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"])
     r = outcome.results[0]
-    assert [len(p.measured) for p in r.processes] == [4, 1, 1]  # the first took 6 s of the 4 s budget
+    assert [len(p.measured) for p in r.processes] == [5, 1, 1]  # the first took 7 s of the 5 s budget
     assert r.detail.stop == BUDGET and r.flags
 
 
