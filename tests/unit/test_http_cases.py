@@ -435,6 +435,10 @@ def test_startup_and_pipelined_phases(world):
     assert len(measured) == 1 and measured[0]["settling"].max_duration == 6
     # the open loop scales from the best non-pipelined closed loop (pipelined QPS is 4x here)
     assert results["open,rate=0.5"].params["target_qps"] == 6000.0
+    # wrk's latency under pipelining is per batch: the progress line gives it for closed loops only
+    progress = http_kind.ServerKind().progress
+    assert ", p99 " in progress(results["closed,connections=8"])
+    assert ", p99 " not in progress(piped) and "requests" in progress(piped)
 
 
 def test_requests_left_unanswered_fail_the_phase(world):
