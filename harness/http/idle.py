@@ -190,20 +190,9 @@ async def _hold(port: int, count: int, memory: Callable[[], TreeMemory], timeout
     return IdleMeasurement(count, before, sorted(readings, key=lambda m: m.best)[len(readings) // 2], opened)
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (`make install` puts it in the venv): it opens and answers
-    10,000 connections in about 60% of the time asyncio's own loop takes, the harness's side of the phase."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
 def measure_idle(port: int, count: int, memory: Callable[[], TreeMemory], *,
                  timeout: float = 10.0, hold: float = DEFAULT_HOLD) -> IdleMeasurement:
     """Open `count` keep-alive connections to 127.0.0.1:port, read the server's memory around them, keep
     them idle `hold` seconds, then check that every one is still open and answers."""
     raise_fd_limit(count + FD_MARGIN)
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(_hold(port, count, memory, timeout, hold))
+    return asyncio.run(_hold(port, count, memory, timeout, hold))
