@@ -25,8 +25,10 @@ def fake_commit(night: int) -> str:
 
 def make_run(results: Path, night: int, levels: Mapping[tuple[str, str], float], *, kernel: str = "Linux 6.1.0",
              toolchain: str = "go version go1.27.3", commit: str | None = None, noise: float = 0.005,
-             seed: int | None = None, folder: Path | None = None, flags: list[str] | None = None) -> Path:
-    """Run `night` (one a day from 2026-01-01) with wall_time samples around each level (seconds).
+             seed: int | None = None, folder: Path | None = None, flags: list[str] | None = None,
+             rss: float = 2.0**20) -> Path:
+    """Run `night` (one a day from 2026-01-01) with wall_time samples around each level (seconds)
+    and a peak_rss of `rss` bytes.
 
     The folder is results/<run id>, or `folder`."""
     rng = np.random.default_rng(night if seed is None else seed)
@@ -46,7 +48,7 @@ def make_run(results: Path, night: int, levels: Mapping[tuple[str, str], float],
             for i in range(5):
                 v = level * (1 + noise * rng.standard_normal())
                 w.writerow((*ident, "wall_time", "s", "lower", p, i, repr(v)))
-            w.writerow((*ident, "peak_rss", METRICS["peak_rss"].unit, "lower", p, "", repr(2.0**20)))
+            w.writerow((*ident, "peak_rss", METRICS["peak_rss"].unit, "lower", p, "", repr(rss)))
         cases.append({"workload": workload, "case": CASE, "impl": impl, "variant": "default", "language": language,
                       "model": model, "params": {"n": 1, "cpus": 2, "executor": "native"}, "status": "ok",
                       "error": "", "flags": list(flags or []), "seconds": 1.0, "harness_overhead": 0.01,

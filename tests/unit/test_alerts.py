@@ -53,6 +53,19 @@ def test_the_run_that_finds_a_regression_writes_it_and_later_runs_keep_it_open(s
     assert len(later) == 1 and not later[0].new
 
 
+def test_a_change_its_metrics_show_a_run_apart_is_new_once(tmp_path):
+    results = tmp_path / "results"
+    for night in range(10):  # slower from night 6 on; peak_rss shows the change from night 7 on
+        make_run(results, night, {GO: 0.010 * (1.2 if night >= 6 else 1.0)}, rss=2.0**20 * (1.2 if night >= 7 else 1))
+    sync(results)
+    runs = sorted(p.name for p in results.iterdir() if p.name.startswith("2026"))
+    [first] = alerts_for_run(results, runs[8])
+    assert first.change.series.metric == "wall_time" and first.new
+    both = alerts_for_run(results, runs[9])
+    assert {a.change.series.metric for a in both} == {"wall_time", "peak_rss"}
+    assert not any(a.new for a in both)
+
+
 def test_open_alerts_newest_first_and_since(stepped):
     history = load_history(stepped, ANALYSIS_COLUMNS)
     [a] = open_alerts(history)
