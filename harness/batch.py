@@ -44,8 +44,7 @@ from .plan import CaseSpec, PlanContext, RunContext
 from .process import ChildResult, Rusage
 from .reference_bench import measure_references
 from .repetition import (
-    BUDGET,
-    MAX_PROCESSES,
+    UNCONVERGED,
     BatchDetail,
     case_ci,
     next_iterations,
@@ -229,7 +228,7 @@ class _Case:
         detail = None
         if stop is not None:
             why, ci = stop
-            if why in (BUDGET, MAX_PROCESSES):
+            if why in UNCONVERGED:
                 flags = (unconverged_flag(spec, why, ci),)
             detail = BatchDetail(why, ci, spec.precision, self.run_seed, tuple(self.slots), self.calibrated,
                                  self.calibration)

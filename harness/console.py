@@ -9,7 +9,7 @@ from typing import TextIO
 
 from .metrics import Row
 from .outcome import CaseResult
-from .repetition import BUDGET, MAX_PROCESSES, BatchDetail
+from .repetition import UNCONVERGED, BatchDetail
 from .stats import Summary, summarize
 from .vocab import PLACEMENT_PARAMS, fmt_bytes, fmt_rate, fmt_seconds, impl_label, params_text, render_table
 
@@ -45,7 +45,7 @@ def _ci_text(r: CaseResult) -> str:
     d = r.detail
     if not isinstance(d, BatchDetail):
         return ""
-    return f"±{d.ci.half_width:.1%}" + (" ~" if d.stop in (BUDGET, MAX_PROCESSES) else "")
+    return f"±{d.ci.half_width:.1%}" + (" ~" if d.stop in UNCONVERGED else "")
 
 
 def _values_by_metric(rows: Iterable[Row]) -> dict[str, list[float]]:

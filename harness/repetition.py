@@ -7,7 +7,9 @@ its minimum processes; from then on, after every round of processes:
 - it stops `converged` once the 95% confidence interval of its median (harness/stats.py: a
   two-level bootstrap over processes, then iterations) is within the spec's `precision`;
 - it stops at `max_processes`, or at `budget` when the next process would overrun the case's
-  seconds of measurement; both leave it unconverged, and the result carries a flag saying so;
+  seconds of measurement, or `out_of_reach` when even the processes the budget still pays for
+  would leave the interval wider than `REACH` times the precision; all three leave it
+  unconverged, and the result carries a flag saying so;
 - otherwise it runs another process, of the number of iterations that buys the most precision
   for the time given what a process costs to start and how the variance splits between
   processes and iterations (`optimal_iterations`).
@@ -30,8 +32,13 @@ from .stats import CI_METHOD, Interval, median_ci, optimal_iterations, variance_
 CONVERGED = "converged"
 BUDGET = "budget"
 MAX_PROCESSES = "max_processes"
+OUT_OF_REACH = "out_of_reach"
 FIXED = "fixed"
-STOPS = (CONVERGED, BUDGET, MAX_PROCESSES, FIXED)
+STOPS = (CONVERGED, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED)
+UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH)
+# How far above the precision the projected interval may be and the case still runs on: a
+# projection from three processes is coarse, and later processes may run more iterations.
+REACH = 1.5
 
 
 def samples(processes: Sequence[ProcessRun]) -> list[list[float]]:
@@ -51,7 +58,22 @@ def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next
         return MAX_PROCESSES
     if spec.budget and spent + next_cost > spec.budget:
         return BUDGET
+    if spec.budget and out_of_reach(spec, ci, processes, spent, next_cost):
+        return OUT_OF_REACH
     return None
+
+
+def out_of_reach(spec: CaseSpec, ci: Interval, processes: int, spent: float, next_cost: float) -> bool:
+    """Whether every process the budget still pays for would leave the interval wider than `REACH`
+    times the precision, the interval narrowing as one over the root of the processes.
+
+    Those processes would be spent on a case that stops unconverged all the same; a case near
+    its precision runs on.
+    """
+    more = min(int((spec.budget - spent) / next_cost) if next_cost > 0 else 0,
+               max(spec.max_processes, spec.processes) - processes)
+    projected = ci.half_width * (processes / (processes + max(0, more))) ** 0.5
+    return projected > REACH * spec.precision
 
 
 def costs(processes: Sequence[ProcessRun]) -> tuple[float, float]:
@@ -91,8 +113,9 @@ def process_cost(processes: Sequence[ProcessRun], iterations: int) -> float:
 
 def unconverged_flag(spec: CaseSpec, stop: str, ci: Interval) -> str:
     """The flag of a case that stopped before its CI reached the spec's precision."""
-    why = f"its {spec.budget:g} s budget was spent" if stop == BUDGET else \
-        f"{max(spec.max_processes, spec.processes)} processes ran"
+    why = {BUDGET: f"its {spec.budget:g} s budget was spent",
+           OUT_OF_REACH: f"what was left of its {spec.budget:g} s budget could not narrow it that far"}.get(
+        stop, f"{max(spec.max_processes, spec.processes)} processes ran")
     return f"unconverged: 95% CI of the median ±{ci.half_width:.1%}, wider than the ±{spec.precision:.0%} asked; {why}"
 
 

@@ -10,7 +10,7 @@ from harness.console import Console
 from harness.kinds import KINDS, result_from_dict
 from harness.manifest import PROFILE_SHAPES
 from harness.plan import CaseSpec, Plan
-from harness.repetition import BUDGET, CONVERGED, FIXED, MAX_PROCESSES, stop_reason
+from harness.repetition import BUDGET, CONVERGED, FIXED, MAX_PROCESSES, OUT_OF_REACH, stop_reason
 from harness.runner import _Progress, make_plan, run_cases, run_plan
 from harness.stats import Components, Interval, median_ci, optimal_iterations, variance_components
 from tests.conftest import FakeExecutor, parse_args
@@ -60,6 +60,9 @@ def spec(**changes):
     ({}, 0.01, 2, 1.0, 1.0, None),  # below the minimum processes
     ({}, 0.01, 3, 1.0, 1.0, CONVERGED),
     ({}, 0.05, 3, 1.0, 1.0, None),  # wide, with budget and processes left: another process
+    ({}, 0.10, 3, 1.0, 1.0, OUT_OF_REACH),  # seven more processes would leave it at ±5.5%, above 1.5 x 2%
+    ({}, 0.05, 3, 7.0, 1.0, OUT_OF_REACH),  # three more would leave it at ±3.5%
+    ({}, 0.05, 3, 7.0, 0.5, None),  # six more would bring it to ±2.9%: within reach
     ({}, 0.05, 3, 9.5, 1.0, BUDGET),
     ({}, 0.05, 10, 1.0, 1.0, MAX_PROCESSES),
     ({"budget": 0.0}, 0.05, 9, 1e6, 1.0, None),  # no budget: only the processes bound it
@@ -236,12 +239,19 @@ def test_stable_cases_converge_at_the_minimum(twin_catalog, tmp_path):
 
 
 def test_noisy_cases_run_more_processes_until_the_maximum_and_say_so(twin_catalog, tmp_path):
-    outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=0.01), tmp_path)
+    outcome = quick_run(twin_catalog, ScalingExecutor(between=0.03, start=0.01), tmp_path)
     for r in outcome.results:
         assert r.status == "ok" and len(r.processes) == 10 and r.detail.stop == MAX_PROCESSES
-        assert r.flags and r.flags[0].startswith("unconverged: 95% CI of the median ±")
+        assert r.flags and r.flags[0].startswith("unconverged: 95% CI of the median ±3.0%")
         # no variance within a process: later processes run as few iterations as allowed
         assert [len(p.measured) for p in r.processes] == [5] * 10
+
+
+def test_a_case_its_budget_cannot_bring_near_the_precision_stops_at_the_minimum(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=0.01), tmp_path)
+    for r in outcome.results:  # ±25% after three processes: seven more would leave ±14%
+        assert r.status == "ok" and len(r.processes) == 3 and r.detail.stop == OUT_OF_REACH
+        assert r.flags[0].startswith("unconverged: 95% CI of the median ±25.0%, wider than the ±2% asked; what was")
 
 
 def test_a_spent_budget_stops_an_unconverged_case(twin_catalog, tmp_path):
@@ -252,7 +262,7 @@ def test_a_spent_budget_stops_an_unconverged_case(twin_catalog, tmp_path):
 
 
 def test_iterations_follow_the_variance_within_processes(twin_catalog, tmp_path):
-    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.2, start=0.5), tmp_path)
+    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.03, start=0.5), tmp_path)
     for r in outcome.results:
         counts = [len(p.measured) for p in r.processes]
         # the third process runs the most iterations allowed; the last only what the budget still holds
