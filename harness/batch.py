@@ -312,7 +312,7 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
                                  required=False, default=default.max_iterations),
             budget=p.number("budget", "seconds of measurement per case before it stops unconverged",
                             required=False, default=default.budget),
-            precision=default.precision, iteration_seconds=default.iteration_seconds)
+            precision=default.precision, reach=default.reach, iteration_seconds=default.iteration_seconds)
         if shape.processes < 1 or shape.iterations < 1:
             raise p.fail("processes", "and 'iterations' must be at least 1")
         if shape != default:
@@ -392,7 +392,7 @@ class BatchKind:
                 params=params, cpus=ctx.cpus, command=tuple(ctx.executor.argv(impl, variant, args, len(ctx.cpus))),
                 processes=shape.processes, warmups=shape.warmups, iterations=shape.iterations, timeout=timeout,
                 max_processes=shape.max_processes, max_iterations=shape.max_iterations, budget=shape.budget,
-                precision=shape.precision, calibrate=calibrate,
+                precision=shape.precision, reach=shape.reach, calibrate=calibrate,
                 iteration_seconds=shape.iteration_seconds if calibrate else 0.0,
                 status=Status.UNSUPPORTED.value if reason else "", reason=reason or "")
             if calibrate:

@@ -39,6 +39,7 @@ class ProfileShape:
     max_iterations: int = 0  # 0: exactly `iterations`
     budget: float = 0.0  # seconds of measurement per case (0: no limit)
     precision: float = 0.0  # the target half-width of the median's 95% CI, relative (0: fixed repetitions)
+    reach: float = 0.0  # give a case up once its budget cannot bring the CI within reach x precision (0: never)
     iteration_seconds: float = 0.0  # calibrated workloads: target seconds per iteration (0: sizes as written)
 
     @property
@@ -50,7 +51,7 @@ PROFILE_SHAPES: dict[str, ProfileShape] = {
     "verify": ProfileShape(processes=1, warmups=0, iterations=1, timeout=120.0),
     "smoke": ProfileShape(processes=2, warmups=1, iterations=3, timeout=180.0),
     "quick": ProfileShape(processes=3, warmups=2, iterations=5, timeout=600.0, max_processes=10, max_iterations=20,
-                          budget=5.0, precision=0.02, iteration_seconds=0.1),
+                          budget=5.0, precision=0.02, reach=1.5, iteration_seconds=0.1),
     "full": ProfileShape(processes=5, warmups=3, iterations=10, timeout=1800.0, max_processes=30, max_iterations=50,
                          budget=90.0, precision=0.01, iteration_seconds=0.3),
 }

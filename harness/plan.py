@@ -68,6 +68,7 @@ class CaseSpec:
     max_iterations: int = 0  # 0: exactly `iterations`
     budget: float = 0.0  # seconds of measurement past which no further process starts (0: none)
     precision: float = 0.0  # stop once the median's 95% CI is within this fraction of it (0: fixed repetitions)
+    reach: float = 0.0  # stop once the budget left cannot bring that CI within reach x precision (0: never)
     calibrate: str = ""  # the parameter whose size is calibrated per implementation ("" : sizes as written)
     iteration_seconds: float = 0.0  # calibrated specs: the target seconds per iteration
     calibrated_for: str = ""  # the environment fingerprint whose stored size `params` holds ("": at run time)

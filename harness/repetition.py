@@ -7,9 +7,10 @@ its minimum processes; from then on, after every round of processes:
 - it stops `converged` once the 95% confidence interval of its median (harness/stats.py: a
   two-level bootstrap over processes, then iterations) is within the spec's `precision`;
 - it stops at `max_processes`, or at `budget` when the next process would overrun the case's
-  seconds of measurement, or `out_of_reach` when even the processes the budget still pays for
-  would leave the interval wider than `REACH` times the precision; all three leave it
-  unconverged, and the result carries a flag saying so;
+  seconds of measurement, or (where the spec has a `reach`: the quick profile, which trades
+  precision for time) `out_of_reach` when even the processes the budget still pays for would
+  leave the interval wider than `reach` times the precision; all three leave it unconverged,
+  and the result carries a flag saying so;
 - otherwise it runs another process, of the number of iterations that buys the most precision
   for the time given what a process costs to start and how the variance splits between
   processes and iterations (`optimal_iterations`).
@@ -36,9 +37,6 @@ OUT_OF_REACH = "out_of_reach"
 FIXED = "fixed"
 STOPS = (CONVERGED, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED)
 UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH)
-# How far above the precision the projected interval may be and the case still runs on: a
-# projection from three processes is coarse, and later processes may run more iterations.
-REACH = 1.5
 
 
 def samples(processes: Sequence[ProcessRun]) -> list[list[float]]:
@@ -58,22 +56,23 @@ def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next
         return MAX_PROCESSES
     if spec.budget and spent + next_cost > spec.budget:
         return BUDGET
-    if spec.budget and out_of_reach(spec, ci, processes, spent, next_cost):
+    if spec.reach and spec.budget and out_of_reach(spec, ci, processes, spent, next_cost):
         return OUT_OF_REACH
     return None
 
 
 def out_of_reach(spec: CaseSpec, ci: Interval, processes: int, spent: float, next_cost: float) -> bool:
-    """Whether every process the budget still pays for would leave the interval wider than `REACH`
-    times the precision, the interval narrowing as one over the root of the processes.
+    """Whether every process the budget still pays for would leave the interval wider than the
+    spec's `reach` times its precision, the interval narrowing as one over the root of the processes.
 
-    Those processes would be spent on a case that stops unconverged all the same; a case near
-    its precision runs on.
+    Those processes would be spent on a case that stops unconverged all the same. `reach` is above
+    1 because a projection from a few processes is coarse and later processes may run more
+    iterations: a case near its precision runs on.
     """
     more = min(int((spec.budget - spent) / next_cost) if next_cost > 0 else 0,
                max(spec.max_processes, spec.processes) - processes)
     projected = ci.half_width * (processes / (processes + max(0, more))) ** 0.5
-    return projected > REACH * spec.precision
+    return projected > spec.reach * spec.precision
 
 
 def costs(processes: Sequence[ProcessRun]) -> tuple[float, float]:

@@ -52,7 +52,7 @@ def test_optimal_iterations(process, iteration, parts, expected):
 def spec(**changes):
     base = CaseSpec(kind="batch", workload="w", case="c", impl="a/b", variant="default", language="a", model="b",
                     profile="quick", executor="fake", params={}, cpus=(0,), command=("x",), processes=3,
-                    iterations=5, max_processes=10, max_iterations=20, budget=10.0, precision=0.02)
+                    iterations=5, max_processes=10, max_iterations=20, budget=10.0, precision=0.02, reach=1.5)
     return replace(base, **changes)
 
 
@@ -66,6 +66,7 @@ def spec(**changes):
     ({}, 0.05, 3, 9.5, 1.0, BUDGET),
     ({}, 0.05, 10, 1.0, 1.0, MAX_PROCESSES),
     ({"budget": 0.0}, 0.05, 9, 1e6, 1.0, None),  # no budget: only the processes bound it
+    ({"reach": 0.0}, 0.10, 3, 1.0, 1.0, None),  # no reach (the full profile): the budget is spent
     ({"precision": 0.0}, 0.5, 3, 1.0, 1.0, FIXED),
 ])
 def test_stop_reason(changes, half_width, processes, spent, next_cost, expected):
