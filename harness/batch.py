@@ -359,12 +359,13 @@ def _guess(shape: ProfileShape, profile: str, calibrated: bool, pending: bool) -
     """Seconds a case is expected to take when no stored run has it.
 
     Fixed repetitions: what they cost. Adaptive ones: the budget (a shared host rarely lets a case
-    converge at its minimum), or the minimum where that costs more.
+    converge at its minimum), or the minimum where that costs more; where a case gives up once its
+    budget is out of reach (`reach`, quick), the minimum: most cases stop there, converged or not.
     """
     per_iteration = shape.iteration_seconds if calibrated else ITERATION_GUESS[profile]
     seconds = ((shape.processes + 1) * PROCESS_GUESS
                + shape.processes * (shape.warmups + shape.iterations) * per_iteration)
-    if shape.adaptive and shape.budget:
+    if shape.adaptive and shape.budget and not shape.reach:
         seconds = max(seconds, shape.budget + PROCESS_GUESS)
     return seconds + (CALIBRATION_GUESS if pending else 0.0)
 

@@ -38,7 +38,7 @@ from .rows import server_rows
 from .server import READY_TIMEOUT
 from .table import server_table
 
-START_GUESS = 2.0  # seconds to start a server, wait for it to be ready, and stop it
+START_GUESS = 1.0  # seconds to start a server, wait for it to be ready, and stop it (a JVM: about 0.5)
 UNIT_GUESS = 4.0  # seconds of verification and the start-up baseline, once per implementation variant
 
 
