@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from harness.reference import expected
 
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURE_ROOT = PROJECT / "tests" / "fixtures" / "root"
+
+# A shell without job control starts `make test &` with Ctrl-C ignored, and the processes the
+# tests start inherit that: the tests of Ctrl-C handling need it delivered as a terminal would.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
