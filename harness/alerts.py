@@ -110,13 +110,17 @@ def _case(change: Change) -> SeriesKey:
 
 
 def _same(a: Change, b: Change) -> bool:
-    """One change of one case: the same kind, found this close, in any of its metrics.
+    """One change of one case: of the same kind, and in the same metric found within `NEAR` runs
+    of where it was, or in another metric of the case at the very same run.
 
-    A change to the code that moves one of a case's metrics usually moves others (wall_time and
-    throughput are one measurement), and each may clear its noise floor in a different run: the
-    run that reports the first of them reports the change, and the rest are listed as not new.
+    A change point wanders by a run or two as runs arrive. A change to the code that moves one of
+    a case's metrics moves others at the same run (wall_time and throughput are one measurement),
+    and each may clear its noise floor in a different nightly: the first reports the change, and
+    the rest are listed as not new. Another metric moving at another run is another change.
     """
-    return _case(a) == _case(b) and a.kind == b.kind and abs(a.index - b.index) <= NEAR
+    if _case(a) != _case(b) or a.kind != b.kind:
+        return False
+    return abs(a.index - b.index) <= NEAR if a.series == b.series else a.index == b.index
 
 
 def run_alerts(history: pd.DataFrame, run_id: str, config: DetectionConfig | None = None,

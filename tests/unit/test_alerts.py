@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 
 import pytest
 
 from cmbench.cli import main
-from harness.alerts import alerts_for_run, load_alerts, open_alerts
+from harness.alerts import _same, alerts_for_run, load_alerts, open_alerts
 from harness.changes import DetectionConfig
 from harness.errors import UserError
 from harness.history import ANALYSIS_COLUMNS, load_history, sync
@@ -53,17 +54,28 @@ def test_the_run_that_finds_a_regression_writes_it_and_later_runs_keep_it_open(s
     assert len(later) == 1 and not later[0].new
 
 
-def test_a_change_its_metrics_show_a_run_apart_is_new_once(tmp_path):
+def test_another_metric_moving_at_another_run_is_another_change(tmp_path):
     results = tmp_path / "results"
-    for night in range(10):  # slower from night 6 on; peak_rss shows the change from night 7 on
+    for night in range(10):  # slower from night 6 on; a larger peak RSS from night 7 on
         make_run(results, night, {GO: 0.010 * (1.2 if night >= 6 else 1.0)}, rss=2.0**20 * (1.2 if night >= 7 else 1))
     sync(results)
     runs = sorted(p.name for p in results.iterdir() if p.name.startswith("2026"))
     [first] = alerts_for_run(results, runs[8])
     assert first.change.series.metric == "wall_time" and first.new
-    both = alerts_for_run(results, runs[9])
-    assert {a.change.series.metric for a in both} == {"wall_time", "peak_rss"}
-    assert not any(a.new for a in both)
+    both = {a.change.series.metric: a for a in alerts_for_run(results, runs[9])}
+    assert both["peak_rss"].new and not both["wall_time"].new
+
+
+def test_one_change_is_the_same_in_a_metric_of_its_case_at_its_run_or_in_its_metric_nearby(stepped):
+    runs = sorted(p.name for p in stepped.iterdir() if p.name.startswith("2026"))
+    [alert] = alerts_for_run(stepped, runs[8])
+    wall = alert.change
+
+    def moved(metric="wall_time", by=0, **changes):
+        return replace(wall, series=replace(wall.series, metric=metric, **changes), index=wall.index + by)
+    assert _same(wall, moved(by=2)) and not _same(wall, moved(by=3))
+    assert _same(wall, moved("throughput")) and not _same(wall, moved("throughput", by=1))
+    assert not _same(wall, moved(impl="c/pthreads")) and not _same(wall, replace(wall, kind="improvement"))
 
 
 def test_open_alerts_newest_first_and_since(stepped):
