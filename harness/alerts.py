@@ -104,9 +104,9 @@ def _upto(history: pd.DataFrame, run_id: str) -> pd.DataFrame:
     return history[keep]
 
 
-def _case(change: Change) -> SeriesKey:
-    """The change's series with the metric left out: one case measured in one environment."""
-    return replace(change.series, metric="")
+def _case(series: SeriesKey) -> SeriesKey:
+    """The series with the metric left out: one case measured in one environment."""
+    return replace(series, metric="")
 
 
 def _same(a: Change, b: Change) -> bool:
@@ -118,7 +118,7 @@ def _same(a: Change, b: Change) -> bool:
     and each may clear its noise floor in a different nightly: the first reports the change, and
     the rest are listed as not new. Another metric moving at another run is another change.
     """
-    if _case(a) != _case(b) or a.kind != b.kind:
+    if _case(a.series) != _case(b.series) or a.kind != b.kind:
         return False
     return abs(a.index - b.index) <= NEAR if a.series == b.series else a.index == b.index
 
@@ -142,9 +142,8 @@ def run_alerts(history: pd.DataFrame, run_id: str, config: DetectionConfig | Non
     now = [c for c in changes if c.is_open and c.series in keys]
     if not now:
         return []
-    cases = {_case(c) for c in now}
-    before = detect(upto[upto["run_id"] != run_id], config,
-                    series=[k for k in keys if replace(k, metric="") in cases])
+    cases = {_case(c.series) for c in now}
+    before = detect(upto[upto["run_id"] != run_id], config, series=[k for k in keys if _case(k) in cases])
     return _order([describe(c, repo, environments or {}, new=not any(_same(c, b) for b in before)) for c in now])
 
 

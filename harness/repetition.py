@@ -44,6 +44,10 @@ def samples(processes: Sequence[ProcessRun]) -> list[list[float]]:
     return [[it.elapsed for it in p.measured] for p in processes]
 
 
+def most_processes(spec: CaseSpec) -> int:
+    return max(spec.max_processes, spec.processes)
+
+
 def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next_cost: float) -> str | None:
     """Why the case stops after `processes` processes and `spent` seconds, or None to run another."""
     if processes < spec.processes:
@@ -52,7 +56,7 @@ def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next
         return FIXED
     if ci.half_width <= spec.precision:
         return CONVERGED
-    if processes >= max(spec.max_processes, spec.processes):
+    if processes >= most_processes(spec):
         return MAX_PROCESSES
     if spec.budget and spent + next_cost > spec.budget:
         return BUDGET
@@ -70,7 +74,7 @@ def out_of_reach(spec: CaseSpec, ci: Interval, processes: int, spent: float, nex
     iterations: a case near its precision runs on.
     """
     more = min(int((spec.budget - spent) / next_cost) if next_cost > 0 else 0,
-               max(spec.max_processes, spec.processes) - processes)
+               most_processes(spec) - processes)
     projected = ci.half_width * (processes / (processes + max(0, more))) ** 0.5
     return projected > spec.reach * spec.precision
 
@@ -114,7 +118,7 @@ def unconverged_flag(spec: CaseSpec, stop: str, ci: Interval) -> str:
     """The flag of a case that stopped before its CI reached the spec's precision."""
     why = {BUDGET: f"its {spec.budget:g} s budget was spent",
            OUT_OF_REACH: f"what was left of its {spec.budget:g} s budget could not narrow it that far"}.get(
-        stop, f"{max(spec.max_processes, spec.processes)} processes ran")
+        stop, f"{most_processes(spec)} processes ran")
     return f"unconverged: 95% CI of the median ±{ci.half_width:.1%}, wider than the ±{spec.precision:.0%} asked; {why}"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..memory import MemoryPeaks
 from .idle import IdleMeasurement
-from .loadgen import LoadResult
+from .loadgen import Latency, LoadResult
 
 DETAIL_SCHEMA = 3  # 2: bound, ceiling, probe, peak memory, start-up times, open-loop reference; 3: layout
 
@@ -66,6 +66,14 @@ class PhaseDetail:
     layout: str = ""  # load phases: where the generator ran, generator.py SAME_HOST or SEPARATE ("": no generator)
     loadgen_host: str = ""  # SEPARATE: the generator's host
     relay: Mapping[str, Any] | None = None  # SEPARATE: the relay's cpu and wall seconds and cpu_per_request
+
+    @property
+    def server_latency(self) -> Latency | None:
+        """The load's latency where it describes the server: not an open loop short of its rate (the
+        generator's backlog) nor a pipelined one (wrk times whole batches; see rows.py)."""
+        if self.load is None or self.rate_short or self.phase == "pipelined":
+            return None
+        return self.load.latency
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema": DETAIL_SCHEMA, "phase": self.phase, "requests_served": self.requests_served,

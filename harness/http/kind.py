@@ -179,8 +179,8 @@ class ServerKind:
             return "ok"
         text = ("≥ " if d.bound else "") + f"{fmt_rate(d.load.rate)} requests" + (" (load-generator bound)"
                                                                                if d.bound else "")
-        if d.load.latency and not d.rate_short and d.phase != "pipelined":  # wrk's is per batch (rows.py)
-            text += f", p99 {fmt_seconds(d.load.latency.p99)}"
+        if d.server_latency:
+            text += f", p99 {fmt_seconds(d.server_latency.p99)}"
         if d.load.settled is not None and d.load.settled.reason != "fixed":
             text += f", {d.load.settled.reason} after {d.load.settled.seconds:.0f} s"
         return text

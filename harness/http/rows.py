@@ -27,9 +27,9 @@ def server_rows(result: CaseResult) -> Iterator[Row]:
     d = result.detail
     if d.load is not None:
         yield Row("qps", None, None, d.load.rate)
-        if d.load.latency is not None and not d.rate_short and d.phase != "pipelined":
+        if d.server_latency is not None:
             for metric, attr in LATENCY_METRICS:
-                yield Row(metric, None, None, getattr(d.load.latency, attr))
+                yield Row(metric, None, None, getattr(d.server_latency, attr))
         yield Row("errors", None, None, d.load.errors.total + d.load.non_2xx)
         if d.loadgen_cpu is not None:
             yield Row("loadgen_cpu", None, None, d.loadgen_cpu)
