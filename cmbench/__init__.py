@@ -4,6 +4,6 @@ This package is the layer above `harness` (measure and store) and `reports` (rea
 the only place that imports both, so neither has to import the other upwards.
 """
 
-from .cli import COMMANDS, main
+from cmbench.cli import COMMANDS, main
 
 __all__ = ["COMMANDS", "main"]

@@ -1,59 +1,47 @@
-"""The command table of `cmbench`: the harness's commands, then those of the reports and the nightly.
+"""The `cmbench` command line: argparse parses the command table, a plain function per command does the work.
 
-The upper commands' handlers are imported when one of them runs, so `cmbench run`, `plan` or
-`worker` load no reporting stack (pandas, seaborn, pyarrow, the change-point library) and a
-benchmark host can go without it.
+Every command lives in `cmbench.commands`, one module per family; this module only builds the
+parser and runs the command a user named, turning a user's mistake into one line.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-import harness.cli
-from harness.catalog import Catalog
+from cmbench.commands import COMMANDS
+from cmbench.commands.base import Command
+from harness.catalog import find_root, load_catalog
 from harness.errors import UserError
+from harness.measure.interrupts import Interrupts
+from harness.measure.process import LIVE
 
-from . import arguments
-
-# Packages of the reporting stack: when one is missing, a report command says how to install it.
-REPORTING = ("pandas", "numpy", "seaborn", "matplotlib", "jinja2", "pyarrow", "otava", "psutil")
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 
-def lazy(target: str) -> Callable[[argparse.Namespace, Catalog], int]:
-    """The handler `module:function`, imported when the command runs."""
-    module, name = target.split(":")
+def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cmbench", description="Compare concurrency models across languages.")
+    parser.add_argument("--root", help="project folder holding workloads/ and impls/ (default: found upwards)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in commands.items():
+        command.add_args(sub.add_parser(name, help=command.help, description=command.help))
+    return parser
 
-    def handler(args: argparse.Namespace, catalog: Catalog) -> int:
+
+def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = COMMANDS) -> int:
+    """Parse `argv` against the command table and run the command; a UserError is one line and status 1."""
+    args = build_parser(commands).parse_args(argv)
+    with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop every command the same way
         try:
-            found = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name and e.name.split(".")[0] in REPORTING:
-                raise UserError(f"cmbench {args.command} needs the reporting packages ({e.name} is missing): "
-                                "pip install -e . (or make install)") from None
-            raise
-        return getattr(found, name)(args, catalog)
-
-    return handler
-
-
-Command = harness.cli.Command
-COMMANDS: dict[str, Command] = {
-    **harness.cli.COMMANDS,
-    "report": Command(lazy("reports.commands:cmd_report"), "render the static report site from stored runs",
-                      arguments.report_args),
-    "compare": Command(lazy("reports.commands:cmd_compare"),
-                       "compare two runs case by case, with a significance test", arguments.compare_args),
-    "nightly": Command(lazy("cmbench.commands:cmd_nightly"),
-                       "run, store, append to history, detect changes, render and alert", arguments.nightly_args),
-    "history": Command(lazy("cmbench.commands:cmd_history"), "the history store of every run's per-case summaries",
-                       arguments.history_args),
-    "regressions": Command(lazy("cmbench.commands:cmd_regressions"),
-                           "print the open alerts (changes in the nightly series), newest first",
-                           arguments.regressions_args),
-}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return harness.cli.main(argv, COMMANDS)
+            root = Path(args.root).resolve() if args.root else find_root()
+            catalog = load_catalog(root)
+            return commands[args.command].handler(args, catalog)
+        except UserError as e:
+            print(f"cmbench: error: {e}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            LIVE.kill_all()
+            print("cmbench: interrupted", file=sys.stderr)
+            return 130

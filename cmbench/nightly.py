@@ -5,8 +5,8 @@ Each step is a plain function, so a scheduler or a test can call them one by one
     with nightly_lock(results):          # two nightlies never overlap (fcntl on results/.nightly.lock)
         run_selection(...)               # harness.runner: build, verify, measure, store the run folder;
                                          # before each case HostGate waits for a quiet host, else flags it
-        append_run(results, folder)      # the history store (harness/history.py)
-        alerts_for_run(results, run_id)  # change points -> alerts.json, alerts.md (harness/alerts.py)
+        append_run(results, folder)      # the history store (reports/history/store.py)
+        alerts_for_run(results, run_id)  # change points -> alerts.json, alerts.md (reports/history/alerts.py)
         render_site(results, ...)        # the report site, with the History and Regressions pages
 
 Exit statuses (README "Nightly runs"): 0 done; 1 a case failed or bad input; 3 `--fail-on
@@ -25,18 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.alerts import Alert, alerts_for_run
 from harness.catalog import Catalog, split_ids
-from harness.changes import REGRESSION, DetectionConfig, detect
 from harness.console import Console
+from harness.engine.local import run_cases
+from harness.engine.ready import choose_cpus
+from harness.engine.recorder import RunOutcome
 from harness.errors import UserError
 from harness.executors import make_executor
-from harness.history import ANALYSIS_COLUMNS, append_run, load_history, sync
-from harness.hostgate import HostGate
-from harness.runner import RunOutcome, choose_cpus, run_cases
-from harness.store import load_run, new_run_id, now_iso
-from reports.commands import render_results
-from reports.history import shown_series
+from harness.host.gate import HostGate
+from harness.store.run import load_run, new_run_id, now_iso
+from reports.history.alerts import Alert, alerts_for_run
+from reports.history.changes import REGRESSION, DetectionConfig, detect
+from reports.history.store import ANALYSIS_COLUMNS, append_run, load_history, sync
+from reports.pages.history import shown_series
+from reports.render import render_results
 
 LOCK_FILE = ".nightly.lock"
 EXIT_OK, EXIT_FAILED, EXIT_REGRESSION, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 3, 75, 130

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import UserError
-from .manifest import Impl, Variant, Workload, load_impl, load_workload
+from harness.errors import UserError
+from harness.kinds import KINDS
+from harness.manifests.load import load_impl, read_workload
+from harness.manifests.model import Impl, Variant, Workload
 
 if TYPE_CHECKING:
-    from .plan import CaseSpec
+    from harness.plan.spec import CaseSpec
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ def find_root(start: Path | None = None) -> Path:
     if (packaged / "workloads").is_dir():
         return packaged
     raise UserError(f"{here}: no workloads/ and impls/ here or above; run cmbench inside the project (or pass --root)")
+
+
+def load_workload(path: Path) -> Workload:
+    """Load and validate `<dir>/workload.toml`, its kind-specific part read by its kind."""
+    return read_workload(path, {name: kind.read_workload for name, kind in KINDS.items()})
 
 
 def load_catalog(root: Path) -> Catalog:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import UserError
-from .manifest import Workload
+from harness.errors import UserError
+from harness.manifests.model import Workload
 
 ID = re.compile(r"^[a-z][a-z0-9_-]*/[a-z][a-z0-9_-]*$")
 FIRST_WORKLOAD = "ping_pong"

@@ -4,11 +4,12 @@ Reports read only what the store wrote (results/<run>/run.json and results.csv).
 surface: load runs, build the site, compare two runs, evaluate the claims ledger.
 """
 
-from .claims import Ledger, Verdict, evaluate, evaluate_all, load_ledger
-from .compare import Comparison, compare_runs, render_terminal
-from .data import Results, Run, load_results, summarize
-from .significance import mann_whitney, verdict
-from .site import SiteSummary, build_compare_site, build_site
+from reports.claims import Verdict, evaluate, evaluate_all
+from reports.claims_ledger import Ledger, load_ledger
+from reports.compare import Comparison, compare_runs, render_terminal
+from reports.data import Results, Run, load_results, summarize
+from reports.significance import mann_whitney, verdict
+from reports.site import SiteSummary, build_compare_site, build_site
 
 __all__ = [
     "Comparison",

@@ -1,6 +1,6 @@
 """Load-generator bound figures in the reports: shown as lower bounds, never ranked above one another.
 
-A server case whose run.json `flags` carry the harness's stable prefix (harness/http/bound.py)
+A server case whose run.json `flags` carry the harness's stable prefix (harness/kinds/server/bound.py)
 measured the load generator's ceiling, not the server's: its figure X means "at least X". Every
 page shows it as "≥ X (load-generator bound)"; a best is named only when the bounds allow it
 (`rank`); plots draw it hatched or hollow. The claims ledger asks `bound_in(results, ...)`
@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from harness.http.bound import rank_bounds
-
-from .data import Results, Run
-from .fmt import fmt_value
+from harness.kinds.server.bound import rank_bounds
+from reports.data import Results, Run
+from reports.fmt import fmt_value
 
 BOUND_NOTE = "load-generator bound"
 HATCH = "////"

@@ -9,7 +9,7 @@ Within a source a subject's values come only from cases that
 
 - ended `ok` and carry no flag (host busy, rate short of target, not settled), with one
   exception: a throughput figure (`BOUND_METRICS`) flagged only load-generator bound
-  (harness/http/bound.py `is_bound`) counts as the lower bound it is, marked so (`bound`); the
+  (harness/kinds/server/bound.py `is_bound`) counts as the lower bound it is, marked so (`bound`); the
   rules of claims_rules.py then read it as "at least X". Any other metric of such a case, and
   a case with any other flag besides, is refused;
 - ran with the parameters the subject names, and, in a comparison, with the same values of
@@ -18,7 +18,7 @@ Within a source a subject's values come only from cases that
 - read their figures (a memory reading of 0 is a failed read, not a figure);
 - give at least MIN_N values.
 
-Run metadata also holds reference measurements of the host (harness/reference_bench.py); they
+Run metadata also holds reference measurements of the host (harness/host/oscosts.py); they
 are read here as the workload `reference`, implementation `host/os`, metric `time_per_op`,
 parameter `op` (process_switch, thread_switch, process_create, thread_create).
 """
@@ -34,12 +34,11 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UserError
-from harness.http.bound import is_bound
-from harness.reference_bench import ReferenceMeasurements
+from harness.host.oscosts import ReferenceMeasurements
+from harness.kinds.server.bound import is_bound
 from harness.vocab import PLACEMENT_PARAMS, params_text, parse_params
-
-from .claims_rules import AT_LEAST, AT_MOST
-from .data import Results, Run
+from reports.claims_rules import AT_LEAST, AT_MOST
+from reports.data import Results, Run
 
 MIN_N = 3
 NO_SAMPLES = "no samples of the metric"  # the case does not measure what the claim reads

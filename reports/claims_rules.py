@@ -13,7 +13,7 @@
   direction reaches p <= alpha, contradicted when the opposite direction does, and inconclusive
   (a tie) otherwise.
 
-**Bounds.** A load-generator bound figure (harness/http/bound.py) is a lower bound: the server's
+**Bounds.** A load-generator bound figure (harness/kinds/server/bound.py) is a lower bound: the server's
 true value is at least it. Every true value being at least its figure, each true order
 statistic is at least the measured one, so [x(k), +inf) covers the true median with the
 interval's coverage; an inverted figure (scale / v) is an upper bound, (0, x(n-k+1)]. The rules
@@ -37,7 +37,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .significance import mann_whitney
+from reports.significance import mann_whitney
 
 ALPHA = 0.05
 CONFIDENCE = 0.95

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import KEY, Results, implementation_order
-from .fmt import fmt_change, fmt_p, fmt_value
-from .metrics import MAIN_METRICS, label, main_metrics
-from .significance import ALPHA, verdict
-from .table import Cell, Table
+from reports.data import KEY, Results, implementation_order
+from reports.fmt import fmt_change, fmt_p, fmt_value
+from reports.metric_names import MAIN_METRICS, label, main_metrics
+from reports.significance import ALPHA, verdict
+from reports.table import Cell, Table
 
 COMPARE_COLUMNS = ["workload", "case", "implementation", "metric", "unit", "direction", "n_a", "median_a",
                    "n_b", "median_b", "ratio", "p_value", "method", "verdict"]

@@ -4,9 +4,9 @@
 outcomes, oldest first) and one tidy sample table. A damaged file is a UserError naming it; given
 a `damaged` list, it is noted there instead and the rest is read (a folder whose run.json is
 damaged is left out, one whose results.csv is damaged keeps its case outcomes without figures),
-which is how `cmbench report` still renders every run it can. `summarize` (harness/samples.py) turns samples
+which is how `cmbench report` still renders every run it can. `summarize` (reports/samples.py) turns samples
 into one row per (run, workload, case, implementation, metric) with the median, the interquartile
-range and the instability flag of harness/stats.py, so the site, the terminal and the history
+range and the instability flag of harness/measure/stats.py, so the site, the terminal and the history
 store agree on all three.
 """
 
@@ -20,16 +20,16 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UserError
-from harness.http.bound import is_bound
-
-# Re-exported: the reports' names for the one sample reader and summary, which live in the harness.
-from harness.samples import DIRECTIONS as DIRECTIONS
-from harness.samples import KEY as KEY
-from harness.samples import SUMMARY_COLUMNS as SUMMARY_COLUMNS
-from harness.samples import empty_samples, read_samples, summarize_samples
-from harness.store import load_run
+from harness.kinds.server.bound import is_bound
+from harness.store.run import load_run
 from harness.vocab import PLACEMENT_PARAMS, params_text, parse_params
 from harness.vocab import impl_label as implementation_label
+
+# Re-exported: the reports' names for the one sample reader and summary, which live in the harness.
+from reports.samples import DIRECTIONS as DIRECTIONS
+from reports.samples import KEY as KEY
+from reports.samples import SUMMARY_COLUMNS as SUMMARY_COLUMNS
+from reports.samples import empty_samples, read_samples, summarize_samples
 
 OK = "ok"
 summarize = summarize_samples

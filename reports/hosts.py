@@ -1,7 +1,7 @@
 """Which host measured each case, in which environment and HTTP layout: the groups figures are ranked within.
 
 A run on several hosts (a cluster or merged run: run.json `hosts`, and a `host` per case) may mix
-machines. Figures from hosts with different environment fingerprints (harness/fingerprint.py: CPU
+machines. Figures from hosts with different environment fingerprints (harness/host/fingerprint.py: CPU
 model and count, kernel, executor, CPUs, profile) are never ranked as if they came from one
 machine, and neither are HTTP figures whose load generator ran in different layouts (on the
 server's host, or on a host of its own: a case's `extra.layout`). `comparability` gives each case
@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from harness.fingerprint import Fingerprint, fingerprint
+from harness.host.fingerprint import Fingerprint, fingerprint
+from reports.data import Run
 
-from .data import Run
-
-SEPARATE = "separate"  # harness/http/generator.py SEPARATE
+SEPARATE = "separate"  # harness/kinds/server/generator.py SEPARATE
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, Locator, LogLocator, MaxNLocator, NullFormatter
 
-from .fmt import fmt_value
-from .metrics import label, latency_percentile
+from reports.fmt import fmt_value
+from reports.metric_names import label, latency_percentile
 
 matplotlib.use("Agg")  # headless: figures are only ever written to files (pyplot is never used)
 

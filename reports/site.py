@@ -21,26 +21,26 @@ import jinja2
 import markupsafe
 import pandas as pd
 
-from harness.alerts import Alert, open_alerts
-from harness.changes import REGRESSION, SERIES_KEY, Change, DetectionConfig, detect, measured
+import reports.plots as plots
 from harness.errors import UserError
-from harness.folders import replace_folder
-from harness.history import environment_of, run_rows
+from harness.store.folders import replace_folder
 from harness.vocab import impl_label
-
-from . import plots
-from .bound import bound_set
-from .claims import Ledger, evaluate_all, load_ledger
-from .claims_view import page_context, verdict_counts, write_claims_json
-from .compare import Comparison, compare_runs, comparison_table, verdict_class
-from .data import Results, Run, implementation_order, short_case_labels, summarize
-from .environment import run_environment, runs_table
-from .history import build_history, run_labels, shown_series
-from .metrics import label, ranked
-from .overview import FAILED, build_overview, workload_cases
-from .regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, alerts_table
-from .table import Table
-from .workload import build_workload, headroom_rows, scaling_series, slug
+from reports.bound import bound_set
+from reports.claims import evaluate_all
+from reports.claims_ledger import Ledger, load_ledger
+from reports.compare import Comparison, compare_runs, comparison_table, verdict_class
+from reports.data import Results, Run, implementation_order, short_case_labels, summarize
+from reports.history.alerts import Alert, open_alerts
+from reports.history.changes import REGRESSION, SERIES_KEY, Change, DetectionConfig, detect, measured
+from reports.history.store import environment_of, run_rows
+from reports.metric_names import label, ranked
+from reports.pages.claims import page_context, verdict_counts, write_claims_json
+from reports.pages.environment import run_environment, runs_table
+from reports.pages.history import build_history, run_labels, shown_series
+from reports.pages.overview import FAILED, build_overview, workload_cases
+from reports.pages.regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, alerts_table
+from reports.pages.workload import build_workload, headroom_rows, scaling_series, slug
+from reports.table import Table
 
 TEMPLATES = Path(__file__).with_name("templates")
 MARKER = ".cmbench-site"
@@ -306,7 +306,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                changes: Sequence[Change] | None = None) -> SiteSummary:
     """Render every page for `results` into `out`; the overview and workload pages show the latest run.
 
-    `history`: the history store's rows (harness/history.py) behind the History and Regressions
+    `history`: the history store's rows (reports/history/store.py) behind the History and Regressions
     pages, with `environments` (run id -> environment) for the alerts; by default both come from
     the runs' folders. `detection` configures change points; `repo` is the git repository that
     knows the runs' commits; `changes`: what detect() found over `history`, when known.

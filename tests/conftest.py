@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import load_catalog
-from harness.executors import BuildResult, Toolchain
-from harness.process import ChildResult, Rusage
-from harness.reference import expected
+from harness.executors.base import BuildResult, Toolchain
+from harness.kinds.batch.answers import expected
+from harness.measure.process import ChildResult, Rusage
 
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURE_ROOT = PROJECT / "tests" / "fixtures" / "root"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.metrics import METRICS
-from harness.store import RESULTS_COLUMNS
+from harness.measure.metrics import METRICS
+from harness.store.run import RESULTS_COLUMNS
 
 CASE = "n=1"
 

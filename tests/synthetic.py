@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.history import append_run
-from harness.metrics import METRICS
-from harness.store import RESULTS_COLUMNS
+from harness.measure.metrics import METRICS
+from harness.store.run import RESULTS_COLUMNS
+from reports.history.store import append_run
 
 IMPLS = (("go/goroutines", "default"), ("go/goroutines", "gomaxprocs1"), ("c/pthreads", "default"),
          ("java/threads", "default"), ("java/virtual", "default"), ("python/asyncio", "default"),

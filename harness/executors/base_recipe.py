@@ -29,8 +29,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from ..errors import UserError
-from ..manifest import TableReader, check_schema, read_toml
+from harness.errors import UserError
+from harness.manifests.toml import TableReader, check_schema, read_toml
 
 SHARED_DIR = "_bases"  # impls/_bases/*.toml
 OWN_FILE = "base.toml"  # impls/<language>/<model>/base.toml

@@ -9,7 +9,7 @@ rusage-exec wrapper as natively, so its rusage (CPU, peak RSS, context switches)
 the same way; the container's cgroup peak memory is kept beside it (ContainerResult).
 
 Every container carries the labels `cmbench=1`, `cmbench.session=<id>` and `cmbench.harness`
-(the harness's pid, start time, host and boot, harness/liveness.py); each is removed when its
+(the harness's pid, start time, host and boot, harness/measure/liveness.py); each is removed when its
 process has been collected, on failure, timeout and Ctrl-C, and `close` removes any left with
 this session's label. A harness killed with SIGKILL can do neither, so the first time a session
 talks to the engine it removes every cmbench container whose harness, on this host, is gone.
@@ -25,17 +25,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..console import Console
-from ..errors import UserError
-from ..liveness import gone, identity
-from ..manifest import Impl, Variant
-from ..memory import TreeMemory
-from ..vocab import fmt_bytes
-from . import BuildResult, Toolchain, command_line
-from . import expand as expand_placeholders
-from .docker_base import BaseError, Bases, glibc_newer_than_bases, prune_images
-from .docker_container import Container, ContainerResult, Limits, cgroup_usage, host_cgroup, stats_usage
-from .docker_image import (
+from harness.console import Console
+from harness.errors import UserError
+from harness.executors.base import BuildResult, Toolchain, command_line
+from harness.executors.base import expand as expand_placeholders
+from harness.executors.docker_base import BaseError, Bases, glibc_newer_than_bases, prune_images
+from harness.executors.docker_container import (
+    Container,
+    ContainerResult,
+    Limits,
+    cgroup_usage,
+    host_cgroup,
+    stats_usage,
+)
+from harness.executors.docker_image import (
     ImageError,
     context_files,
     context_tar,
@@ -44,7 +47,11 @@ from .docker_image import (
     read_dockerfile,
     stream_build,
 )
-from .native import NativeExecutor
+from harness.executors.native import NativeExecutor
+from harness.manifests.model import Impl, Variant
+from harness.measure.liveness import gone, identity
+from harness.measure.memory import TreeMemory
+from harness.vocab import fmt_bytes
 
 PYTHON_IN_IMAGE = "python3"
 CONNECT_TIMEOUT = 300  # seconds per engine API call (builds and waits set their own)

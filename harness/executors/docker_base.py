@@ -28,13 +28,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..ccache import cache_dir
-from ..console import Console
-from ..errors import UserError
-from ..process import child_env, run_child
-from ..vocab import fmt_bytes
-from .base_recipe import Recipe, RecipeBook, RecipeError, load_recipes
-from .docker_image import ImageError, add_path, stream_build, tree_digest
+from harness.console import Console
+from harness.errors import UserError
+from harness.executors.base_recipe import Recipe, RecipeBook, RecipeError, load_recipes
+from harness.executors.docker_image import ImageError, add_path, stream_build, tree_digest
+from harness.measure.ccache import cache_dir
+from harness.measure.process import child_env, run_child
+from harness.vocab import fmt_bytes
 
 SUITE = "bookworm"
 SUITE_GLIBC = (2, 36)  # the C library of Debian bookworm, which native binaries are linked against

@@ -22,9 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UserError
-from ..process import ChildResult, Rusage
-from ..wrapper import wrapper_path
+from harness.errors import UserError
+from harness.measure.process import ChildResult, Rusage
+from harness.measure.wrapper import wrapper_path
 
 WRAPPER = "/cmbench/rusage-exec"
 REPORTS = "/tmp/cmbench"  # written by the implementation's user; /tmp is world-writable in every base

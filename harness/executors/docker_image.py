@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..manifest import Impl
+from harness.manifests.model import Impl
 
 IMAGE_VERSION = 1  # bump when how images are made changes, so every image is rebuilt
 BUILD_LOG_LINES = 12

@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from ..errors import UserError
-from ..manifest import Impl, Variant
-from ..outcome import CaseFailure
-from ..process import ChildResult, RunningChild, child_env, run_child
-from ..vocab import Status
-from . import BuildResult, Toolchain, command_line, expand
+from harness.errors import UserError
+from harness.executors.base import BuildResult, Toolchain, command_line, expand
+from harness.manifests.model import Impl, Variant
+from harness.measure.outcome import CaseFailure
+from harness.measure.process import ChildResult, RunningChild, child_env, run_child
+from harness.vocab import Status
 
 TOOLCHAIN_TIMEOUT = 60.0
 BUILD_TIMEOUT = 1800.0

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from harness.process import OUTPUT_LIMIT
-from harness.wrapper import wrapper_path
+from harness.measure.process import OUTPUT_LIMIT
+from harness.measure.wrapper import wrapper_path
 
 from .conftest import (
     FAULT_ROOT,

@@ -6,8 +6,8 @@ import pytest
 
 from harness.catalog import load_catalog
 from harness.console import Console
+from harness.engine.ready import prepare
 from harness.executors import native
-from harness.runner import prepare
 
 from .conftest import FAULT_ROOT, assert_none_left, cmbench, expect_case, fault, impls, marker, run_models
 

@@ -15,7 +15,7 @@ from harness.console import Console
 from harness.executors.base_recipe import load_recipes
 from harness.executors.docker import DockerExecutor
 from harness.executors.docker_base import Bases
-from harness.liveness import identity
+from harness.measure.liveness import identity
 
 from .conftest import assert_none_left, env_for, fault, marker
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.process import RunningChild, child_env, run_child
+from harness.measure.process import RunningChild, child_env, run_child
 
 from .conftest import FAULT_ROOT, assert_none_left, fault, marker
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from harness.http.loadgen import find_tool
-from harness.process import OUTPUT_LIMIT, RunningChild, child_env
+from harness.kinds.server.loadgen import find_tool
+from harness.measure.process import OUTPUT_LIMIT, RunningChild, child_env
 
 from .conftest import FAULT_ROOT, assert_none_left, cases_by_impl, cmbench, fault, impls, marker
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pyperf
 import pytest
 
-from harness import store as store_module
-from harness.outcome import CaseKey, CaseResult
-from harness.store import RunStore, StoreError, write_atomic
+from harness.measure.outcome import CaseKey, CaseResult
+from harness.store import run as store_module
+from harness.store.run import RunStore, StoreError, write_atomic
 
 from .conftest import cmbench, fault, impls, one_line_error
 

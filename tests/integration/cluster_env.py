@@ -38,10 +38,10 @@ from harness.executors.base_recipe import (
     load_recipes,
 )
 from harness.executors.docker_base import Bases
-from harness.http.generator import relay_path
-from harness.http.headroom import responder_path
-from harness.http.loadgen import find_tool
-from harness.wrapper import wrapper_path
+from harness.kinds.server.generator import relay_path
+from harness.kinds.server.headroom import responder_path
+from harness.kinds.server.loadgen import find_tool
+from harness.measure.wrapper import wrapper_path
 
 PROJECT = Path(__file__).resolve().parents[2]
 MOUNT = "/cmbench"

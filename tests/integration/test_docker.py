@@ -15,13 +15,13 @@ import pytest
 
 from harness.catalog import load_catalog
 from harness.console import Console
+from harness.engine.local import run_cases
 from harness.executors.docker import DockerExecutor
 from harness.executors.docker_container import ContainerResult
 from harness.executors.native import NativeExecutor
 from harness.kinds import kind_of
-from harness.manifest import DEFAULT_VARIANT
-from harness.plan import RunContext
-from harness.runner import run_cases
+from harness.kinds.base import RunContext
+from harness.manifests.model import DEFAULT_VARIANT
 
 from ..conftest import PROJECT
 
@@ -133,8 +133,7 @@ def test_timeout_kills_and_removes_the_container(executor, engine):
 
 
 def test_server_in_docker_passes_verification(executor):
-    from harness.http import split_cpus, verify_case
-    from harness.http.cases import make_setup
+    from harness.kinds.server.cases import make_setup, split_cpus, verify_case
 
     impl = _ready(executor, "go/goroutines")
     server, load = split_cpus(sorted(os.sched_getaffinity(0)), sorted(os.sched_getaffinity(0)))

@@ -12,15 +12,17 @@ import pytest
 
 from harness.catalog import load_catalog
 from harness.executors.native import NativeExecutor
-from harness.http import cases, measure_headroom, run_server_cases, server_rows, split_cpus, verify_case
-from harness.http.bound import SHORT_PREFIX
-from harness.http.cases import Phase, make_setup, measure_phases
-from harness.http.check import verify_http
-from harness.http.client import Connection
-from harness.http.loadgen import INSTALL_HINTS, find_tool
-from harness.http.server import start_server
-from harness.http.wrk import run_wrk
-from harness.memory import tree_pids
+from harness.kinds.server import cases
+from harness.kinds.server.bound import SHORT_PREFIX
+from harness.kinds.server.cases import Phase, make_setup, measure_phases, run_server_cases, split_cpus, verify_case
+from harness.kinds.server.check import verify_http
+from harness.kinds.server.client import Connection
+from harness.kinds.server.headroom import measure_headroom
+from harness.kinds.server.loadgen import INSTALL_HINTS, find_tool
+from harness.kinds.server.rows import server_rows
+from harness.kinds.server.server import start_server
+from harness.kinds.server.wrk import run_wrk
+from harness.measure.memory import tree_pids
 
 from ..conftest import FIXTURE_ROOT, PROJECT
 

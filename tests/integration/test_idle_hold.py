@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from harness.http.idle import IdleError, measure_idle
-from harness.memory import EMPTY
+from harness.kinds.server.idle import IdleError, measure_idle
+from harness.measure.memory import EMPTY
 
 pytestmark = pytest.mark.integration
 

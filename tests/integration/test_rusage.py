@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from harness.process import child_env, run_child
+from harness.measure.process import child_env, run_child
 
 pytestmark = pytest.mark.integration
 

@@ -10,5 +10,5 @@ class QuietWatch:
 
 @pytest.fixture(autouse=True)
 def quiet_host(monkeypatch):
-    """The runner's busy-host watch (harness/hostgate.py) reads the real /proc; unit tests see a quiet host."""
-    monkeypatch.setattr("harness.runner.OthersWatch", QuietWatch)
+    """The runner's busy-host watch (harness/host/gate.py) reads the real /proc; unit tests see a quiet host."""
+    monkeypatch.setattr("harness.engine.host.OthersWatch", QuietWatch)

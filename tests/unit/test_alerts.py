@@ -1,4 +1,4 @@
-"""Alerts (harness/alerts.py) and `cmbench regressions` / `cmbench history rebuild` over small run folders."""
+"""Alerts (reports/history/alerts.py) and `cmbench regressions` / `cmbench history rebuild` over small run folders."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from dataclasses import replace
 import pytest
 
 from cmbench.cli import main
-from harness.alerts import _same, alerts_for_run, load_alerts, open_alerts
-from harness.changes import DetectionConfig
 from harness.errors import UserError
-from harness.history import ANALYSIS_COLUMNS, load_history, sync
+from reports.history.alerts import _same, alerts_for_run, load_alerts, open_alerts
+from reports.history.changes import DetectionConfig
+from reports.history.store import ANALYSIS_COLUMNS, load_history, sync
 
 from ..runs import fake_commit, make_run
 

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from harness.batch import CaseFailure, parse_output
+from harness.kinds.batch.measure import parse_output
+from harness.measure.outcome import CaseFailure
 
 
 def lines(name, fields, n, warmups=0, **overrides):

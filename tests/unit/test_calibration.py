@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from harness.calibration import Calibration, CalibrationStore, ShippedCalibrations, nice, search
 from harness.errors import UserError
-from harness.hostinfo import environment_fingerprint, local_environment
+from harness.host.info import environment_fingerprint, local_environment
+from harness.kinds.batch.calibrate import nice, search
+from harness.store.calibration import Calibration, CalibrationStore, ShippedCalibrations
 
 
 def fake_clock(step=0.5):
@@ -118,7 +119,7 @@ def test_fingerprint_names_what_changes_speed():
 def test_local_environment_is_what_a_run_records():
     from pathlib import Path
 
-    from harness.hostinfo import host_metadata
+    from harness.host.info import host_metadata
 
     run = {"host": host_metadata(Path(".")), "executor": "native", "cpus": [0], "profile": "quick"}
     assert environment_fingerprint(local_environment("native", (0,), "quick")) == environment_fingerprint(run)

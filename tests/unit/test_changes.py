@@ -1,4 +1,4 @@
-"""Change-point detection (harness/changes.py) validated on seeded synthetic series.
+"""Change-point detection (reports/history/changes.py) validated on seeded synthetic series.
 
 The noise is the noise this project measured: five `cmbench run --profile quick --impl
 go/goroutines,c/pthreads --workload ping_pong,mutex_counter` runs on the shared 2-core
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.changes import IMPROVEMENT, REGRESSION, DetectionConfig, change_points, detect, kind_of, steps
+from reports.history.changes import IMPROVEMENT, REGRESSION, DetectionConfig, change_points, detect, kind_of, steps
 
 MEASURED_CV = 0.017
 STEP = 0.05

@@ -21,7 +21,7 @@ from harness.executors.docker_base import (
     mounts_under,
     slim_rootfs,
 )
-from harness.process import ChildResult, Rusage
+from harness.measure.process import ChildResult, Rusage
 
 from ..conftest import PROJECT
 

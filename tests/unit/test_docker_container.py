@@ -20,7 +20,7 @@ from harness.executors.docker_container import (
     read_archive,
     stats_usage,
 )
-from harness.wrapper import read_report
+from harness.measure.wrapper import read_report
 
 
 def _tree(tmp_path, lines: str, folders: list[str]):
@@ -90,7 +90,7 @@ def test_wrapper_tar_holds_an_executable_owned_by_root():
 
 def _entry(tmp_path, argv: list[str]) -> subprocess.Popen:
     """The entry script as the container runs it, with the wrapper at a local path."""
-    from harness.wrapper import wrapper_path
+    from harness.measure.wrapper import wrapper_path
 
     script = ENTRY.replace("/cmbench/rusage-exec", str(wrapper_path()))
     return subprocess.Popen(["/bin/sh", "-c", script, "cmbench-entry", str(tmp_path / "reports"), *argv],

@@ -12,11 +12,12 @@ import pytest
 import requests
 
 from harness.errors import UserError
-from harness.executors import EXECUTORS, BuildResult, Toolchain
+from harness.executors import EXECUTORS
 from harness.executors import docker as docker_executor
+from harness.executors.base import BuildResult, Toolchain
 from harness.executors.docker import DockerExecutor, container_env, expand
 from harness.executors.docker_container import ENTRY, REPORTS, USER, ContainerResult, Limits
-from harness.manifest import DEFAULT_VARIANT, Variant
+from harness.manifests.model import DEFAULT_VARIANT, Variant
 
 GOOD_REPORT = {"status": 0, "user": 0.25, "system": 0.05, "maxrss_kib": 2048, "voluntary": 11, "involuntary": 3}
 
@@ -463,9 +464,9 @@ def test_every_implementation_has_a_dockerfile_whose_bases_have_stand_ins(projec
 
 
 def test_placeholders_are_replaced_inside_a_word_too():
-    from harness.executors import command_line
-    from harness.executors import expand as expand_native
-    from harness.manifest import Impl
+    from harness.executors.base import command_line
+    from harness.executors.base import expand as expand_native
+    from harness.manifests.model import Impl
 
     assert expand_native(["node", "--v8-pool-size={cpus}", "-Dx={python}/y"], 4, "/v/bin/python") == [
         "node", "--v8-pool-size=4", "-Dx=/v/bin/python/y"]

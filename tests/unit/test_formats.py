@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UserError
-from harness.metrics import METRICS, Row
-from harness.store import MIGRATIONS, RUN_SCHEMA, load_run
+from harness.measure.metrics import METRICS, Row
+from harness.store.run import MIGRATIONS, RUN_SCHEMA, load_run
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -78,7 +78,7 @@ def test_run_json_of_schema_1_is_migrated(tmp_path):
 
 
 def test_migrations_chain_up_to_a_future_schema(tmp_path, monkeypatch):
-    import harness.store as store
+    import harness.store.run as store
 
     monkeypatch.setattr(store, "RUN_SCHEMA", RUN_SCHEMA + 1)
     monkeypatch.setitem(MIGRATIONS, RUN_SCHEMA, lambda d: {**d, "schema": RUN_SCHEMA + 1, "migrated": True})

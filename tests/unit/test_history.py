@@ -1,4 +1,4 @@
-"""The history store (harness/history.py) over the fixture runs, and the environment fingerprint."""
+"""The history store (reports/history/store.py) over the fixture runs, and the environment fingerprint."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from harness.errors import UserError
-from harness.fingerprint import differences, fingerprint
-from harness.history import (
+from harness.host.fingerprint import differences, fingerprint
+from harness.measure.stats import summarize
+from harness.store.run import load_run
+from reports.history.store import (
     ANALYSIS_COLUMNS,
     COLUMNS,
     HISTORY_SCHEMA,
@@ -24,9 +26,7 @@ from harness.history import (
     stored_runs,
     sync,
 )
-from harness.samples import read_samples, summarize_samples
-from harness.stats import summarize
-from harness.store import load_run
+from reports.samples import read_samples, summarize_samples
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reports"
 

@@ -2,7 +2,7 @@
 
 import os
 
-from harness.hostgate import OthersWatch, Proc
+from harness.host.gate import OthersWatch, Proc
 
 
 class Samples:

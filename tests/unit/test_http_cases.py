@@ -11,18 +11,20 @@ import pytest
 
 from harness.catalog import load_catalog
 from harness.console import Console
-from harness.executors import BuildResult, Toolchain
-from harness.http import cases, generator, run_server_cases, server_rows
-from harness.http import kind as http_kind
-from harness.http.bound import Ceiling, Ceilings, is_bound, is_short
-from harness.http.idle import IdleMeasurement
-from harness.http.loadgen import Latency, LoadResult, SocketErrors
-from harness.http.settle import Settled
-from harness.http.startup import Start
-from harness.manifest import DEFAULT_VARIANT, Impl, ServerProfile, Workload
-from harness.memory import TreeMemory
-from harness.process import ChildResult, Rusage
-from harness.runner import run_cases
+from harness.engine.local import run_cases
+from harness.executors.base import BuildResult, Toolchain
+from harness.kinds.server import cases, generator
+from harness.kinds.server import kind as http_kind
+from harness.kinds.server.bound import Ceiling, Ceilings, is_bound, is_short
+from harness.kinds.server.cases import run_server_cases
+from harness.kinds.server.idle import IdleMeasurement
+from harness.kinds.server.loadgen import Latency, LoadResult, SocketErrors
+from harness.kinds.server.rows import server_rows
+from harness.kinds.server.settle import Settled
+from harness.kinds.server.startup import Start
+from harness.manifests.model import DEFAULT_VARIANT, Impl, ServerProfile, Workload
+from harness.measure.memory import TreeMemory
+from harness.measure.process import ChildResult, Rusage
 
 LOADED = Rusage(user=2.0, system=1.0, max_rss=30 << 20, voluntary=5000, involuntary=500)
 IDLE = Rusage(user=0.05, system=0.05, max_rss=5 << 20, voluntary=40, involuntary=10)
@@ -330,7 +332,7 @@ def test_a_port_taken_twice_fails(world):
 
 def test_a_high_load_average_alone_flags_nothing_but_is_recorded(world, monkeypatch):
     """The load average counts the benchmark's own threads: it is recorded, and the busy-host flag comes
-    from other processes' CPU (harness/hostgate.py OthersWatch, read by the runner for every case)."""
+    from other processes' CPU (harness/host/gate.py OthersWatch, read by the runner for every case)."""
     servers, _, _ = world
     monkeypatch.setattr("os.getloadavg", lambda: (40.0, 30.0, 20.0))
     monkeypatch.setattr("os.cpu_count", lambda: 2)

@@ -12,10 +12,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from harness.http import check, idle
-from harness.http.check import Clock, parse_imf_fixdate, verify_http
-from harness.http.idle import IdleError, measure_idle
-from harness.memory import EMPTY, TreeMemory
+from harness.kinds.server import check, idle
+from harness.kinds.server.check import Clock, parse_imf_fixdate, verify_http
+from harness.kinds.server.idle import IdleError, measure_idle
+from harness.measure.memory import EMPTY, TreeMemory
 
 
 class FakeClock:

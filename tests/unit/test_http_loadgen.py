@@ -8,20 +8,20 @@ import sqlite3
 import numpy as np
 import pytest
 
-from harness.http import histogram
-from harness.http.cases import Phase, phase_of, phase_params, phases_for, split_cpus
-from harness.http.detail import PhaseDetail
-from harness.http.idle import IdleMeasurement
-from harness.http.loadgen import Latency, LoadgenError, LoadResult, SocketErrors
-from harness.http.oha import load_result as oha_result
-from harness.http.oha import oha_argv, parse_summary, read_durations
-from harness.http.rows import server_rows
-from harness.http.wrk import REPORT_LUA, load_result, parse_wrk, wrk_argv
-from harness.manifest import ServerProfile
-from harness.memory import TreeMemory
-from harness.metrics import METRICS
-from harness.outcome import CaseKey, CaseResult, ProcessRun
-from harness.process import Rusage
+from harness.kinds.server import histogram
+from harness.kinds.server.cases import Phase, phase_of, phase_params, phases_for, split_cpus
+from harness.kinds.server.detail import PhaseDetail
+from harness.kinds.server.idle import IdleMeasurement
+from harness.kinds.server.loadgen import Latency, LoadgenError, LoadResult, SocketErrors
+from harness.kinds.server.oha import load_result as oha_result
+from harness.kinds.server.oha import oha_argv, parse_summary, read_durations
+from harness.kinds.server.rows import server_rows
+from harness.kinds.server.wrk import REPORT_LUA, load_result, parse_wrk, wrk_argv
+from harness.manifests.model import ServerProfile
+from harness.measure.memory import TreeMemory
+from harness.measure.metrics import METRICS
+from harness.measure.outcome import CaseKey, CaseResult, ProcessRun
+from harness.measure.process import Rusage
 
 WRK_STDOUT = """\
 Running 3s test @ http://127.0.0.1:40000/plaintext
@@ -227,7 +227,7 @@ def test_histogram_round_trip_and_clamping():
     (0.30, 0.20, "neither (kernel or scheduling)", "a lower bound on its ceiling"),
 ])
 def test_headroom_names_the_bottleneck(gen_cpu, responder_cpu, bottleneck, text):
-    from harness.http.headroom import Headroom, headroom_table
+    from harness.kinds.server.headroom import Headroom, headroom_table
 
     load = LoadResult("wrk", ("wrk",), 500_000, 5.0, SocketErrors(), 0, None, None, cpu=gen_cpu * 5.0, wall=5.0)
     h = Headroom("wrk", 64, load, responder_cpu, server_cpus=1, load_cpus=1)
@@ -237,7 +237,7 @@ def test_headroom_names_the_bottleneck(gen_cpu, responder_cpu, bottleneck, text)
 
 
 def test_the_pipelined_script_writes_depth_requests_at_once():
-    from harness.http.wrk import script
+    from harness.kinds.server.wrk import script
 
     assert script(1) == REPORT_LUA
     piped = script(16)
@@ -247,7 +247,7 @@ def test_the_pipelined_script_writes_depth_requests_at_once():
 
 
 def test_a_settled_load_reports_its_settled_window():
-    from harness.http.settle import Settled
+    from harness.kinds.server.settle import Settled
 
     def load(reason):
         return LoadResult("wrk", ("wrk",), 90_000, 10.0, SocketErrors(), 0, None, None, cpu=1.0, wall=10.0,
@@ -262,7 +262,7 @@ def test_a_settled_load_reports_its_settled_window():
 def test_wrk_progress_is_read_from_proc():
     import os
 
-    from harness.http.wrk import read_rchar
+    from harness.kinds.server.wrk import read_rchar
 
     assert read_rchar(os.getpid()) > 0
     assert read_rchar(2**22 + 12345) is None

@@ -10,18 +10,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UserError
-from harness.http import limits
-from harness.http.bound import (
-    Ceiling,
-    Ceilings,
-    bound_flag,
-    is_bound,
-    is_short,
-    open_target,
-    rank_bounds,
-)
-from harness.http.kind import _read_profile
-from harness.http.settle import (
+from harness.kinds.server import limits
+from harness.kinds.server.bound import Ceiling, Ceilings, bound_flag, is_bound, is_short, open_target, rank_bounds
+from harness.kinds.server.kind import _read_profile
+from harness.kinds.server.settle import (
     ENDED,
     FIXED,
     MAX_DURATION,
@@ -34,9 +26,9 @@ from harness.http.settle import (
     spread,
     watch,
 )
-from harness.http.startup import first_answer
-from harness.manifest import TableReader
-from harness.startup import summarize_starts, time_to_first_iteration, time_to_ready
+from harness.kinds.server.startup import first_answer
+from harness.manifests.toml import TableReader
+from harness.measure.start_times import summarize_starts, time_to_first_iteration, time_to_ready
 
 
 class FakeClock:

@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from harness.interrupts import Interrupts, signals_deferred
+from harness.measure.interrupts import Interrupts, signals_deferred
 
 
 def test_the_first_signal_raises_and_later_ones_only_say_so_also_after_the_inner_block(capsys):

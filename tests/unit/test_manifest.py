@@ -3,9 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import load_catalog
+from harness.catalog import load_catalog, load_workload
 from harness.errors import UserError
-from harness.manifest import load_workload
 
 GOOD_IMPL = """schema = 1
 language = "lang"
@@ -137,7 +136,7 @@ def test_workload_bad_choice(tmp_path, fixture_root):
 
 
 def test_profile_shape_override(project_root):
-    from harness.manifest import PROFILE_SHAPES
+    from harness.manifests.model import PROFILE_SHAPES
 
     catalog = load_catalog(project_root)
     assert catalog.workloads["spawn_idle"].shape_for("quick").iterations == 1

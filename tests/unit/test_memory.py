@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.memory import PeakSampler, TreeMemory, read_tree, tree_pids
+from harness.measure.memory import PeakSampler, TreeMemory, read_tree, tree_pids
 
 
 def _proc(tmp_path: Path, pid: int, children: list[int], rss_kib: int, pss_kib: int | None) -> None:

@@ -1,6 +1,6 @@
-from harness.metrics import METRICS, case_rows, info_rows
-from harness.outcome import CaseKey, CaseResult, Iteration, ProcessRun
-from harness.process import Rusage
+from harness.measure.metrics import METRICS, case_rows, info_rows
+from harness.measure.outcome import CaseKey, CaseResult, Iteration, ProcessRun
+from harness.measure.process import Rusage
 
 
 def result(cgroup_peak=0):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cmbench import nightly as nightly_module
-from cmbench.cli import COMMANDS
+from cmbench.cli import COMMANDS, build_parser
 from cmbench.nightly import (
     EXIT_LOCKED,
     EXIT_OK,
@@ -22,11 +22,10 @@ from cmbench.nightly import (
     nightly,
     nightly_lock,
 )
-from harness.cli import build_parser
-from harness.history import load_history
-from harness.hostgate import HostGate, Proc
-from harness.runner import RunOutcome
+from harness.engine.recorder import RunOutcome
+from harness.host.gate import HostGate, Proc
 from reports import plots
+from reports.history.store import load_history
 
 from ..runs import make_run
 

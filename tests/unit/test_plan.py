@@ -5,17 +5,18 @@ import json
 import pytest
 
 from cmbench.cli import main
+from harness.engine.local import check_plan, make_plan, run_plan
 from harness.errors import UserError
-from harness.http.detail import LoadSummary, PhaseDetail
-from harness.http.idle import IdleMeasurement
-from harness.http.loadgen import Latency, LoadResult, SocketErrors
-from harness.http.settle import Settled
 from harness.kinds import KINDS, plan_cases, result_from_dict
-from harness.memory import MemoryPeaks, TreeMemory
-from harness.outcome import CaseKey, CaseResult, Iteration, ProcessRun
-from harness.plan import CaseSpec, Plan, PlanContext
-from harness.process import Rusage
-from harness.runner import check_plan, make_plan, run_plan
+from harness.kinds.base import PlanContext
+from harness.kinds.server.detail import LoadSummary, PhaseDetail
+from harness.kinds.server.idle import IdleMeasurement
+from harness.kinds.server.loadgen import Latency, LoadResult, SocketErrors
+from harness.kinds.server.settle import Settled
+from harness.measure.memory import MemoryPeaks, TreeMemory
+from harness.measure.outcome import CaseKey, CaseResult, Iteration, ProcessRun
+from harness.measure.process import Rusage
+from harness.plan.spec import CaseSpec, Plan
 
 
 def round_trip(value):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from harness.reference import MASK64, check, expected, splitmix64
+from harness.kinds.batch.answers import MASK64, check, expected, splitmix64
 
 
 def _scalar_worker_pool(tasks: int, rounds: int) -> int:
@@ -70,7 +70,7 @@ def test_check_names_what_is_wrong():
 
 
 def test_folds_kept_in_chunks_give_every_size_the_whole_fold():
-    from harness import reference
+    from harness.kinds.batch import answers as reference
 
     for n in (0, 1, reference.CHUNK - 1, reference.CHUNK, reference.CHUNK + 1, 3 * reference.CHUNK + 5):
         values = np.arange(1, n + 1, dtype=np.uint64)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import reference_bench
 from harness.errors import UserError
-from harness.reference_bench import ReferenceMeasurements, measure_references
+from harness.host import oscosts as reference_bench
+from harness.host.oscosts import ReferenceMeasurements, measure_references
 
 
 class FakeRunner:

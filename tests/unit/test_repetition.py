@@ -7,12 +7,13 @@ import pytest
 
 from harness.catalog import Catalog
 from harness.console import Console
+from harness.engine.local import make_plan, run_cases, run_plan
+from harness.engine.recorder import _Progress
 from harness.kinds import KINDS, result_from_dict
-from harness.manifest import PROFILE_SHAPES
-from harness.plan import CaseSpec, Plan
-from harness.repetition import BUDGET, CONVERGED, FIXED, MAX_PROCESSES, OUT_OF_REACH, stop_reason
-from harness.runner import _Progress, make_plan, run_cases, run_plan
-from harness.stats import Components, Interval, median_ci, optimal_iterations, variance_components
+from harness.kinds.batch.repetition import BUDGET, CONVERGED, FIXED, MAX_PROCESSES, OUT_OF_REACH, stop_reason
+from harness.manifests.model import PROFILE_SHAPES
+from harness.measure.stats import Components, Interval, median_ci, optimal_iterations, variance_components
+from harness.plan.spec import CaseSpec, Plan
 from tests.conftest import FakeExecutor, parse_args
 
 # --- statistics ----------------------------------------------------------------------------------
@@ -190,7 +191,7 @@ def test_a_size_is_calibrated_once_per_environment_and_reused(twin_catalog, tmp_
                      twin_catalog.select_workloads(["ping_pong"]), profile="quick", cpus=(0,), results=tmp_path)
     assert plan.cases[0].params["roundtrips"] == 2500 and "2500" in plan.cases[0].command
     assert not plan.cases[0].pending
-    from harness.plan import plan_table
+    from harness.plan.table import plan_table
 
     assert "roundtrips=2500 (calibrated)" in plan_table(plan)
 
@@ -222,7 +223,7 @@ def test_another_environment_calibrates_again(fixture_catalog, tmp_path):
 
 
 def test_a_saved_plan_with_a_stored_size_still_matches(fixture_catalog, tmp_path):
-    from harness.runner import check_plan
+    from harness.engine.local import check_plan
 
     ex = ScalingExecutor()
     pending = make_plan(fixture_catalog, ex, fixture_catalog.select_impls(["fake/good"]),

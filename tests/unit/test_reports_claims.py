@@ -14,26 +14,22 @@ import pandas as pd
 import pytest
 
 from harness.errors import UserError
-from harness.http.bound import BOUND_PREFIX, LEGACY_BOUND, SHORT_PREFIX, Ceiling, bound_flag
-from harness.store import load_run
+from harness.kinds.server.bound import BOUND_PREFIX, LEGACY_BOUND, SHORT_PREFIX, Ceiling, bound_flag
+from harness.store.run import load_run
 from reports.claims import (
     CONSISTENT,
     CONTRADICTED,
     NOT_MEASURED,
     PARTIAL,
     UNDECIDED,
-    Claim,
-    Extrapolation,
-    Source,
-    Subject,
     claims_document,
     evaluate,
     evaluate_all,
-    load_ledger,
 )
+from reports.claims_ledger import Claim, Extrapolation, Source, Subject, load_ledger
 from reports.claims_rules import AT_LEAST, AT_MOST, judge_order, judge_range, judge_ratio, median_interval
-from reports.claims_view import measured_text
 from reports.data import CASE_COLUMNS, Results, Run, implementation_label, load_results
+from reports.pages.claims import measured_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reports"
 SOURCE = Source("000_x.txt", "2.1 某节", "引文")

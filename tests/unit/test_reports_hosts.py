@@ -7,11 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
-from harness.store import load_run
+from harness.store.run import load_run
 from reports.data import load_results, summarize
 from reports.hosts import comparability, placement_text
-from reports.overview import build_overview
-from reports.workload import build_workload, headroom_rows
+from reports.pages.overview import build_overview
+from reports.pages.workload import build_workload, headroom_rows
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reports"
 OTHER = {"cpu_model": "Other CPU", "cpu_count": 64, "kernel": "Linux 6.12"}

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from reports.data import load_results, summarize
-from reports.environment import run_environment, runs_table
 from reports.fmt import fmt_change, fmt_value
-from reports.history import build_history, run_labels
-from reports.metrics import key_metric, latency_percentile, main_metrics, ranked
-from reports.overview import build_overview, factor_to_best, workload_cases
+from reports.metric_names import key_metric, latency_percentile, main_metrics, ranked
+from reports.pages.environment import run_environment, runs_table
+from reports.pages.history import build_history, run_labels
+from reports.pages.overview import build_overview, factor_to_best, workload_cases
+from reports.pages.workload import build_workload, scaling_series
 from reports.table import Cell, Table
-from reports.workload import build_workload, scaling_series
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reports"
 POOL = "tasks=100,queue=8,workers=4,rounds=2"
@@ -212,7 +212,7 @@ def test_formatting_by_unit():
 def test_headroom_ratio_against_the_fastest_closed_loop_server():
     from dataclasses import replace
 
-    from reports.workload import headroom_rows
+    from reports.pages.workload import headroom_rows
 
     results = load_results([FIXTURES / "run-a"])
     run = results.runs[-1]
@@ -297,7 +297,7 @@ def test_bound_is_read_from_run_json_flags(tmp_path):
 def test_headroom_is_compared_with_the_fastest_server_of_its_mode(results):
     from dataclasses import replace
 
-    from reports.workload import headroom_rows
+    from reports.pages.workload import headroom_rows
 
     run = results.runs[-1]
     summaries = summarize(results.samples)

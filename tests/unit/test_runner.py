@@ -5,8 +5,8 @@ import pyperf
 import pytest
 
 from harness.console import Console
-from harness.runner import run_cases
-from harness.store import RESULTS_COLUMNS, RUN_SCHEMA
+from harness.engine.local import run_cases
+from harness.store.run import RESULTS_COLUMNS, RUN_SCHEMA
 
 
 def run(catalog, executor, tmp_path, impls, workloads=("ping_pong", "mutex_counter")):

@@ -8,7 +8,7 @@ import pytest
 
 from harness.catalog import load_catalog
 from harness.errors import UserError
-from harness.manifest import load_impl
+from harness.manifests.load import load_impl
 from harness.scaffold import TEMPLATES, new_impl
 
 from ..conftest import PROJECT

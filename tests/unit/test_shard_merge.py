@@ -7,13 +7,14 @@ import pyperf
 import pytest
 
 from cmbench.cli import main
-from harness.cluster import Expectation, differences, make_security
+from harness.cluster.identity import Expectation, differences
+from harness.cluster.tls import make_security
 from harness.console import Console
+from harness.engine.local import make_plan, run_plan
+from harness.engine.merge import merge_runs
+from harness.engine.shard import assign_units, parse_shard, shard_plan
 from harness.errors import UserError
 from harness.kinds import plan_units
-from harness.merge import merge_runs
-from harness.runner import make_plan, run_plan
-from harness.shard import assign_units, parse_shard, shard_plan
 
 SELECT = ("--impl", "fake/good", "--workload", "ping_pong,mutex_counter", "--profile", "smoke")
 
@@ -81,7 +82,7 @@ def _rows(folder):
 
 
 def test_merged_shards_have_the_shape_of_an_unsharded_run(plan, fixture_catalog, fake_executor, tmp_path, monkeypatch):
-    import harness.http.kind as server_kind
+    import harness.kinds.server.kind as server_kind
 
     monkeypatch.setattr(server_kind.ServerKind, "execute", lambda self, ctx, unit: iter(()))  # no sockets here
     batch = type(plan)(plan.profile, plan.executor, plan.cpus, tuple(s for s in plan.cases if s.kind == "batch"))
@@ -206,7 +207,7 @@ def test_tls_flags_are_checked(tmp_path):
 
 
 def test_an_unreachable_scheduler_is_one_line(fixture_root, capsys, monkeypatch):
-    import harness.cluster as cluster
+    import harness.cluster.controller as cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1.0)
     assert (

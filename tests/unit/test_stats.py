@@ -1,6 +1,6 @@
 import pytest
 
-from harness.stats import summarize
+from harness.measure.stats import summarize
 
 
 def test_median_and_quartiles():

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from harness.errors import UserError
-from harness.store import RUN_SCHEMA, load_run, write_atomic
+from harness.store.run import RUN_SCHEMA, load_run, write_atomic
 
 
 def test_load_run_refuses_newer_schema(tmp_path):

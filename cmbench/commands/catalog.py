@@ -1,0 +1,84 @@
+"""`cmbench list` and `cmbench new`: what the catalog holds, and a new implementation folder from a template."""
+
+from __future__ import annotations
+
+import argparse
+
+from cmbench.commands.base import Command, executor_arg
+from harness.catalog import Catalog, split_ids
+from harness.executors import make_executor
+from harness.manifests.model import Impl
+from harness.vocab import params_text, render_table
+
+
+def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Workloads and implementations (description, variants, toolchain); `--impl` shows each one's detail."""
+    if args.impl:
+        print("\n\n".join(impl_detail(impl) for impl in catalog.select_impls(split_ids(args.impl))))
+        return 0
+    executor = make_executor(args.executor)
+    try:
+        rows = [[w.name, w.kind, w.summary] for w in catalog.workloads.values()]
+        print(render_table(["workload", "kind", "summary"], rows))
+        print()
+        rows = []
+        for impl in catalog.impls.values():
+            tc = executor.toolchain(impl)
+            variants = ",".join(v.name for v in impl.variants[1:]) or "-"
+            rows.append([impl.id, "yes: " + tc.version[:40] if tc.present else "MISSING: " + impl.toolchain_hint,
+                         variants, impl.description or "-"])
+        print(render_table(["implementation", "toolchain", "variants", "description"], rows))
+        print("\nknobs, variants and workloads of one: cmbench list --impl <language/model>")
+    finally:
+        executor.close()
+    return 0
+
+
+def impl_detail(impl: Impl) -> str:
+    """One implementation as its impl.toml states it, for reading in a terminal."""
+    lines = [impl.id, f"  description  {impl.description or '-'}", f"  workloads    {', '.join(impl.workloads)}",
+             f"  run          {' '.join(impl.run)}", f"  readme       {impl.path / 'README.md'}"]
+    if impl.knobs:
+        lines.append("  knobs")
+        width = max(len(k) for k in impl.knobs)
+        lines += [f"    {k:{width}}  {v}" for k, v in impl.knobs.items()]
+    lines.append("  variants")
+    for v in impl.variants:
+        only = f" (only {', '.join(v.workloads)})" if v.workloads else ""
+        how = " ".join([*(f"{k}={x}" for k, x in v.env.items()), *v.args])
+        lines.append(f"    {v.name}: {v.help or '-'}{only}" + (f" [{how}]" if how else ""))
+    if impl.unsupported:
+        lines.append("  unsupported")
+        lines += [f"    {u.workload} {params_text(u.params)}: {u.reason}" for u in impl.unsupported]
+    return "\n".join(lines)
+
+
+def list_args(p: argparse.ArgumentParser) -> None:
+    executor_arg(p)
+    p.add_argument("--impl", help="comma-separated language/model ids: show their knobs, variants and workloads")
+
+
+def cmd_new(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Create impls/LANGUAGE/MODEL/ from a template; it serves ping_pong as it is."""
+    from harness.scaffold import new_impl
+
+    folder = new_impl(catalog.root, args.id, args.template, catalog.workloads)
+    print(f"created {folder}")
+    print(f"next: cmbench build --impl {args.id} && cmbench verify --impl {args.id}; "
+          f"then follow {folder / 'README.md'}")
+    return 0
+
+
+def new_args(p: argparse.ArgumentParser) -> None:
+    from harness.scaffold import TEMPLATES
+
+    p.add_argument("id", metavar="LANGUAGE/MODEL", help="the new implementation's id, e.g. zig/threads")
+    p.add_argument("--template", required=True, choices=list(TEMPLATES),
+                   help="; ".join(f"{t.name}: {t.help}" for t in TEMPLATES.values()))
+
+
+COMMANDS = {
+    "list": Command(cmd_list, "list workloads and implementations, with toolchain status", list_args),
+    "new": Command(cmd_new, "create a new implementation folder from a template (then build and verify it)",
+                   new_args),
+}

@@ -1,0 +1,115 @@
+"""`cmbench nightly`, `cmbench history rebuild` and `cmbench regressions`: the scheduled run and what it keeps.
+
+Thin commands over plain functions (cmbench/nightly.py, reports/history); the history stack
+(pandas, pyarrow, the change-point library) is imported when one of them runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cmbench.commands.base import (
+    NIGHTLY_PROFILE,
+    RUN_PROFILES,
+    Command,
+    needs_reporting,
+    results_arg,
+    results_dir,
+    selection_args,
+)
+from harness.catalog import Catalog
+from harness.errors import UserError
+
+
+def detection(args: argparse.Namespace):
+    """The change detection --min-change asks for (its own noise floor when not given)."""
+    from reports.history.changes import DetectionConfig
+
+    if args.min_change is None:
+        return DetectionConfig()
+    if not 0 <= args.min_change < 100:
+        raise UserError(f"--min-change: {args.min_change:g} is not a percentage in [0, 100)")
+    return DetectionConfig(min_change=args.min_change / 100)
+
+
+@needs_reporting
+def cmd_nightly(args: argparse.Namespace, catalog: Catalog) -> int:
+    from cmbench.nightly import NightlyOptions, main_nightly
+
+    if args.quiet_wait < 0:
+        raise UserError("--quiet-wait: must be 0 or more seconds")
+    return main_nightly(catalog, NightlyOptions(
+        results=results_dir(args, catalog), profile=args.profile, impl=args.impl, workload=args.workload,
+        cpus=args.cpus, executor=args.executor, timeout=args.timeout, fail_on=args.fail_on,
+        detection=detection(args), quiet_wait=args.quiet_wait, argv=sys.argv))
+
+
+@needs_reporting
+def cmd_history(args: argparse.Namespace, catalog: Catalog) -> int:
+    from reports.history.store import rebuild
+
+    r = rebuild(results_dir(args, catalog), progress=lambda line: print(line, file=sys.stderr))
+    print(f"history: {r.runs} run(s), {r.rows} rows, {r.bytes / 1e6:.2f} MB ({r.bytes / max(r.runs, 1) / 1e3:.1f} kB "
+          f"per run) in {r.seconds:.1f} s -> {r.path}")
+    return 0
+
+
+@needs_reporting
+def cmd_regressions(args: argparse.Namespace, catalog: Catalog) -> int:
+    """The open alerts of every current series, newest first."""
+    from reports.history.alerts import alerts_table, open_alerts
+    from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, sync
+
+    results = results_dir(args, catalog)
+    sync(results)
+    history = load_history(results, ANALYSIS_COLUMNS)
+    if history.empty:
+        raise UserError(f"--results {results}: no runs in the history store; run `cmbench nightly` first")
+    alerts = open_alerts(history, detection(args), repo=catalog.root, since=args.since,
+                         environments=run_environments(results))
+    if not alerts:
+        since = f" since {args.since}" if args.since else ""
+        print(f"no open alerts in {history['run_id'].nunique()} run(s){since}")
+        return 0
+    print(alerts_table(alerts))
+    return 0
+
+
+def _min_change_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--min-change", type=float, metavar="PCT",
+                   help="noise floor: smallest change between medians reported, in percent (default: the change "
+                        "detection's own floor, README \"Nightly runs\")")
+
+
+def nightly_args(p: argparse.ArgumentParser) -> None:
+    selection_args(p)
+    p.add_argument("--profile", default=NIGHTLY_PROFILE, choices=RUN_PROFILES,
+                   help=f"sizes and repetitions (default: {NIGHTLY_PROFILE})")
+    results_arg(p)
+    p.add_argument("--fail-on", choices=("regression",),
+                   help="exit 3 when this run reports a new regression (default: exit 0 whatever was found)")
+    _min_change_arg(p)
+    p.add_argument("--quiet-wait", type=float, default=300.0, metavar="SECONDS",
+                   help="how long to wait for other processes to leave the CPUs before measuring anyway, "
+                        "flagged (default: %(default)g)")
+
+
+def history_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="history_command", required=True, metavar="SUBCOMMAND")
+    results_arg(sub.add_parser("rebuild", help="rebuild the history store from the run folders",
+                               description="rebuild the history store from the run folders"))
+
+
+def regressions_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", metavar="RUN", help="only changes whose first run at the new level is RUN or later")
+    results_arg(p)
+    _min_change_arg(p)
+
+
+COMMANDS = {
+    "nightly": Command(cmd_nightly, "run, store, append to history, detect changes, render and alert", nightly_args),
+    "history": Command(cmd_history, "the history store of every run's per-case summaries", history_args),
+    "regressions": Command(cmd_regressions, "print the open alerts (changes in the nightly series), newest first",
+                           regressions_args),
+}

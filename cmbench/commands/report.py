@@ -1,0 +1,45 @@
+"""`cmbench report` and `cmbench compare`: the static site of stored runs, and two runs side by side.
+
+The reporting stack (pandas, seaborn, jinja2) is imported when one of them runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from cmbench.commands.base import Command, needs_reporting
+from harness.catalog import Catalog
+
+
+@needs_reporting
+def cmd_report(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Render the static report site; the last line printed is the path of its index.html."""
+    from reports.render import report
+
+    return report(args.runs, args.out, catalog)
+
+
+@needs_reporting
+def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:
+    from reports.render import compare
+
+    return compare(args.run_a, args.run_b, args.out, catalog.root)
+
+
+def report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="*", metavar="RUN_DIR",
+                   help="run folders or run ids under results/ (default: every run under results/); the overview "
+                        "shows the newest, history and comparisons use all")
+    p.add_argument("--out", help="site folder (default: reports/site)")
+
+
+def compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_a", metavar="RUN_A", help="the baseline run: a folder, or a run id under results/")
+    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it")
+    p.add_argument("--out", help="folder for the comparison page (default: reports/site/compare/<A>_vs_<B>)")
+
+
+COMMANDS = {
+    "report": Command(cmd_report, "render the static report site from stored runs", report_args),
+    "compare": Command(cmd_compare, "compare two runs case by case, with a significance test", compare_args),
+}

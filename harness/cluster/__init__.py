@@ -1,0 +1,1 @@
+"""Running a plan over a fleet of benchmark hosts on Dask distributed."""

@@ -1,0 +1,153 @@
+"""A run on this host: plan the selection, check a saved plan, run it, and verify implementations.
+
+The runner knows nothing of workload kinds beyond their protocol (harness/kinds/base.py): each
+kind verifies an implementation, groups its cases into units, executes a unit and turns results
+into rows. A run is two roles, which a local run plays both of on one host and a cluster run
+(harness/cluster) splits between a controller and its workers: the host's part
+(harness/engine/host.py) and the recorder's (harness/engine/recorder.py).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from harness.catalog import Catalog
+from harness.console import Console
+from harness.engine.host import HostRun, this_host
+from harness.engine.ready import Readiness, prepare
+from harness.engine.recorder import Recorder, RunOutcome
+from harness.errors import UserError
+from harness.executors.base import Executor
+from harness.host.info import environment_fingerprint, host_metadata, local_environment
+from harness.kinds import kind_of, plan_cases, plan_units
+from harness.kinds.base import PlanContext, RunContext
+from harness.kinds.batch.calibrate import CALIBRATION_GUESS
+from harness.manifests.model import Impl
+from harness.measure.interrupts import Interrupts
+from harness.measure.outcome import CaseResult
+from harness.plan.estimates import with_estimates
+from harness.plan.spec import CaseSpec, Plan
+from harness.store.calibration import CalibrationStore
+from harness.store.past import past_durations
+
+
+def make_plan(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
+              cpus: tuple[int, ...], timeout: float | None = None, results: Path | None = None,
+              stored_estimates: bool = True, recalibrate: bool = False) -> Plan:
+    """Every case the selection holds, with the sizes calibrated in this environment and estimates from the
+    newest stored runs under `results` (default: the project's results/); `recalibrate` ignores stored sizes.
+
+    Without `stored_estimates` every estimate is the kind's guess from the profile and no stored
+    size is used (sizes are calibrated where the case runs), so that the same manifests give the
+    same plan on every machine (what shards planned apart rely on).
+    """
+    results = results if results is not None else catalog.root / "results"
+    fingerprint = environment_fingerprint(local_environment(executor.name, cpus, profile))
+    stored = CalibrationStore(results).sizes(fingerprint) if stored_estimates and not recalibrate else {}
+    ctx = PlanContext(profile, cpus, executor, timeout=timeout, fingerprint=fingerprint, calibrations=stored)
+    specs = plan_cases(ctx, impls, workloads)
+    past = past_durations(results) if stored_estimates else {}
+    return Plan(profile=profile, executor=executor.name, cpus=cpus,
+                cases=tuple(with_estimates(specs, past, CALIBRATION_GUESS)))
+
+
+def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> None:
+    """Refuse a saved plan that no longer matches the manifests here (UserError naming the first difference).
+
+    The plan is planned again from this catalog; every case must come out the same, so that a
+    run executes exactly the commands the plan shows.
+    """
+    if plan.executor != executor.name:
+        raise UserError(f"--plan: made for the {plan.executor} executor; pass --executor {plan.executor}")
+    for s in plan.cases:
+        catalog.resolve(s)  # every manifest the plan names exists here
+    impls = [catalog.impls[i] for i in dict.fromkeys(s.impl for s in plan.cases)]
+    workloads = [catalog.workloads[w] for w in dict.fromkeys(s.workload for s in plan.cases)]
+    fresh = {s.key: s for s in plan_cases(PlanContext(plan.profile, plan.cpus, executor), impls, workloads)}
+    for s in plan.cases:
+        now = fresh.get(s.key)
+        if now is not None:  # how long to wait is the plan's to say (`plan --timeout`), not what runs
+            now = replace(now, timeout=s.timeout)
+        if now is None or not now.same_case(s):
+            why = "is no longer planned" if now is None else _difference(s, now)
+            raise UserError(f"--plan: case {s.workload}[{s.case}] {s.label} {why}; the manifests changed since "
+                            "it was planned: plan again")
+
+
+def _difference(old: CaseSpec, new: CaseSpec) -> str:
+    a, b = old.to_dict(), new.to_dict()
+    name = next(k for k in a if a[k] != b[k] and k not in ("estimate", "estimate_from"))
+    return f"has {name} {b[name]!r} now, the plan says {a[name]!r}"
+
+
+
+
+def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | None, console: Console,
+             timeout: float | None = None, argv: Sequence[str] = (),
+             before_case: Callable[[CaseSpec], Sequence[str]] | None = None, results: Path | None = None,
+             seed: int | None = None, recalibrate: bool = False, references: bool = False) -> RunOutcome:
+    """Build, verify and measure every case of `plan` on this host; store each one as soon as it is done.
+
+    Calibrated sizes are read from and stored in `results` (default: the folder holding the run
+    folder); `seed` orders the processes of each unit (default: a random one; either way recorded
+    in run.json). `references`: the kinds also take their run-level reference measurements (the
+    host's switch and creation costs in quick and full runs, for the claims ledger).
+    """
+    seed = random.randrange(2**31) if seed is None else seed
+    recorder = Recorder.start(plan, catalog, out=out, console=console,
+                              meta={"argv": list(argv), "host": host_metadata(catalog.root), "seed": seed})
+    meta = recorder.store.meta
+    meta["environment_fingerprint"] = fingerprint = environment_fingerprint(meta)
+    store = CalibrationStore(results if results is not None else recorder.store.out.parent)
+    ctx = RunContext(catalog, executor, console, timeout, seed=seed, calibrations=store, environment=meta,
+                     fingerprint=fingerprint, recalibrate=recalibrate, references=references)
+    host = HostRun(ctx, plan.cpus, before_case)
+    name = this_host()
+    status = "complete"
+    with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished
+        try:
+            recorder.note_host(host.prepare(plan, name))
+            for unit in plan_units(plan):
+                for measured in host.execute_unit(unit):
+                    recorder.record(measured, name)
+        except KeyboardInterrupt:
+            status = "interrupted"
+    return recorder.finish(status)
+
+
+def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
+              cpus: tuple[int, ...], out: Path | None, console: Console, timeout: float | None = None,
+              argv: Sequence[str] = (), before_case: Callable[[CaseSpec], Sequence[str]] | None = None,
+              results: Path | None = None, seed: int | None = None, recalibrate: bool = False,
+              references: bool = False) -> RunOutcome:
+    """Plan the selection, then run the plan (what `cmbench run` does without --plan).
+
+    `results` holds the stored runs (estimates) and calibration.json: by default the folder that
+    holds `out`, else the project's results/.
+    """
+    results = results if results is not None else (out.parent if out is not None else None)
+    plan = make_plan(catalog, executor, impls, workloads, profile=profile, cpus=cpus, timeout=timeout,
+                     results=results, recalibrate=recalibrate)
+    return run_plan(plan, catalog, executor, out=out, console=console, timeout=timeout, argv=argv,
+                    before_case=before_case, results=results, seed=seed, recalibrate=recalibrate,
+                    references=references)
+
+
+def verify_impls(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *,
+                 cpus: tuple[int, ...], console: Console, timeout: float | None = None,
+                 build: bool = True) -> tuple[dict[str, Readiness], list[CaseResult]]:
+    """`cmbench verify`: every implementation variant on every selected workload, smallest sizes, answers checked."""
+    ready = prepare(executor, impls, console, build=build)
+    ctx = RunContext(catalog, executor, console, timeout)
+    results = []
+    for impl in impls:
+        if ready[impl.id].status != "ok":
+            continue
+        for variant in impl.variants:
+            for w in workloads:
+                if w.name in impl.workloads and variant.applies_to(w.name):
+                    results.extend(kind_of(w.kind).verify(ctx, impl, variant, w, cpus))
+    return ready, results

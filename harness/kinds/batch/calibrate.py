@@ -1,0 +1,93 @@
+"""Calibrated sizes: how much work one iteration of an implementation does, where the size is not the point.
+
+A workload whose figure is per operation and does not depend on the size names the parameter that
+scales an iteration (`[calibrate]` in its workload.toml). Each implementation then runs the size
+at which one of its iterations lasts about the profile's `iteration_seconds`: C pthreads hands a
+token back and forth across two CPUs 100 times slower than Go does on one, and the same 200,000
+round trips cost one 8 s and the other 50 ms per iteration, for no more information.
+
+The search is cheap: one process per attempt, starting from the workload's verify size. It grows
+the size by the ratio still missing (at least x2, at most x64), one measured iteration after the
+profile's warm-ups, until an iteration lasts `FRACTION` of the target; scales it to the target,
+rounded to two significant digits and kept within [verify size, `CAP` x the profile's size]; then
+confirms it: `CONFIRM_ITERATIONS` iterations at that size, whose median must lie within
+`TOLERANCE` of the target, else the size is scaled again (at most `MAX_CONFIRMS` times). The
+confirmation matters for JIT runtimes: a small size's first iterations run interpreted and can be
+ten times slower than the same work compiled. Every answer of every attempt is checked like any
+other.
+
+A size is stored per environment fingerprint (harness/hostinfo.py) in `calibration.json` next to
+the run folders, and reused, so a nightly series keeps its sizes from night to night; it changes
+only with `cmbench run --recalibrate` or when the fingerprint changes. A cluster run ships the
+controller's file to its hosts, and each size a host finds comes back with the case it sized, to be
+stored by the controller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from harness.store.calibration import Calibration
+
+FRACTION = 0.3  # an attempt whose iteration lasts this fraction of the target is scaled, not grown
+
+
+GROWTH = (2.0, 64.0)  # bounds of the factor from one attempt's size to the next
+
+
+MAX_ATTEMPTS = 12
+
+
+CONFIRM_ITERATIONS = 3  # iterations whose median confirms a size
+
+
+TOLERANCE = 0.3  # a confirmed size's iterations last the target within this fraction
+
+
+MAX_CONFIRMS = 3
+
+
+CAP = 10  # at most this many times the profile's size
+
+
+CALIBRATION_GUESS = 2.0  # seconds a search is expected to take (three to six short processes), for estimates
+
+
+def nice(value: float) -> int:
+    """`value` rounded to two significant digits (123456 -> 120000), so sizes read well in tables."""
+    return int(float(f"{max(value, 1.0):.2g}"))
+
+
+def search(measure: Callable[[int, int], float], *, param: str, start: int, cap: int, target: float,
+           clock: Callable[[], float]) -> Calibration:
+    """The size at which one iteration lasts about `target` seconds.
+
+    `measure(size, iterations)` runs one attempt (one process: warm-ups, then `iterations`
+    measured iterations) and returns the median seconds of its measured iterations; it raises (a
+    CaseFailure) when the implementation fails, which ends the search.
+    """
+    began = clock()
+    size, steps = max(1, start), []
+
+    def attempt(n: int, iterations: int) -> float:
+        seconds = measure(n, iterations)
+        steps.append((n, seconds))
+        return seconds
+
+    for _ in range(MAX_ATTEMPTS):  # grow until an iteration is long enough to scale from
+        seconds = attempt(size, 1)
+        if seconds >= FRACTION * target or size >= cap:
+            break
+        factor = min(GROWTH[1], max(GROWTH[0], target / 2 / max(seconds, 1e-9)))
+        size = min(cap, int(size * factor))
+
+    def scaled(n: int, seconds: float) -> int:
+        return min(cap, max(start, nice(n * target / max(seconds, 1e-9))))
+
+    value = scaled(size, seconds)
+    for _ in range(MAX_CONFIRMS):  # confirm at the size chosen, warmed up; scale again where it is off
+        seconds = attempt(value, CONFIRM_ITERATIONS)
+        again = scaled(value, seconds)
+        if abs(seconds / target - 1) <= TOLERANCE or again == value:
+            break
+        value = again
+    return Calibration(param, value, target, seconds, tuple(steps), round(clock() - began, 3))

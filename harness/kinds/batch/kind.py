@@ -1,0 +1,144 @@
+"""The batch kind: a program that runs W warm-ups and N measured iterations and prints one JSON line each.
+
+A batch case is a calibrated size (where the workload asks for one, harness/calibration.py), a
+start-up baseline process (zero iterations) and then processes of W + N iterations until the
+repetition policy stops it (harness/repetition.py). The cases of one workload case, across every
+implementation, form one unit whose processes interleave in a seeded random order. Every line
+every process prints is parsed and checked against the reference model at the size that ran; the
+first failure ends that case with a status and the error text: it never becomes a figure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from harness.host.oscosts import measure_references
+from harness.kinds.base import PlanContext, RunContext
+from harness.kinds.batch.calibrate import CALIBRATION_GUESS
+from harness.kinds.batch.measure import measure_unit, workload_args
+from harness.kinds.batch.repetition import (
+    BatchDetail,
+)
+from harness.kinds.batch.terminal import comparison_tables, fmt_summary
+from harness.kinds.batch.workload import _read_workload
+from harness.manifests.model import (
+    Impl,
+    ProfileShape,
+    Variant,
+    Workload,
+)
+from harness.manifests.toml import TableReader
+from harness.measure.metrics import Row, case_rows
+from harness.measure.outcome import CaseKey, CaseResult, Detail
+from harness.measure.stats import summarize
+from harness.plan.spec import CaseSpec
+from harness.store.calibration import case_key
+from harness.vocab import Status
+
+# Profiles whose runs also measure the host's reference switch and creation costs (about 13 s).
+REFERENCE_PROFILES = ("quick", "full")
+
+
+# Guesses for a plan's estimate where no stored run has the case: seconds to start and stop one
+# process, and seconds per iteration in each profile.
+PROCESS_GUESS = 0.3
+
+
+ITERATION_GUESS = {"verify": 0.05, "smoke": 0.1, "quick": 0.3, "full": 1.0}
+
+
+def _guess(shape: ProfileShape, profile: str, calibrated: bool, pending: bool) -> float:
+    """Seconds a case is expected to take when no stored run has it.
+
+    Fixed repetitions: what they cost. Adaptive ones: the budget (a shared host rarely lets a case
+    converge at its minimum), or the minimum where that costs more; where a case gives up once its
+    budget is out of reach (`reach`, quick), the minimum: most cases stop there, converged or not.
+    """
+    per_iteration = shape.iteration_seconds if calibrated else ITERATION_GUESS[profile]
+    seconds = ((shape.processes + 1) * PROCESS_GUESS
+               + shape.processes * (shape.warmups + shape.iterations) * per_iteration)
+    if shape.adaptive and shape.budget and not shape.reach:
+        seconds = max(seconds, shape.budget + PROCESS_GUESS)
+    return seconds + (CALIBRATION_GUESS if pending else 0.0)
+
+
+class BatchKind:
+    name = "batch"
+
+    def read_workload(self, r: TableReader, common: Mapping[str, Any]) -> Workload:
+        return _read_workload(r, common)
+
+    def plan(self, ctx: PlanContext, impl: Impl, variant: Variant, workload: Workload) -> list[CaseSpec]:
+        shape = workload.shape_for(ctx.profile)
+        timeout = ctx.timeout or shape.timeout
+        scaling = workload.calibrate if shape.iteration_seconds else None
+        labels = [c.label for c in workload.cases_for(ctx.profile)]
+        specs = []
+        for label, case in zip(labels, workload.cases_for(ctx.profile, reduced=impl.reduced_sizes)):
+            params = case.as_dict()
+            args = workload_args(workload, params, shape.warmups, shape.iterations, len(ctx.cpus))
+            reason = impl.unsupported_reason(workload.name, params, variant.name)
+            calibrate = scaling.param if scaling is not None and scaling.applies(params) else ""
+            spec = CaseSpec(
+                kind=self.name, workload=workload.name, case=label, impl=impl.id, variant=variant.name,
+                language=impl.language, model=impl.model, profile=ctx.profile, executor=ctx.executor.name,
+                params=params, cpus=ctx.cpus, command=tuple(ctx.executor.argv(impl, variant, args, len(ctx.cpus))),
+                processes=shape.processes, warmups=shape.warmups, iterations=shape.iterations, timeout=timeout,
+                max_processes=shape.max_processes, max_iterations=shape.max_iterations, budget=shape.budget,
+                precision=shape.precision, reach=shape.reach, calibrate=calibrate,
+                iteration_seconds=shape.iteration_seconds if calibrate else 0.0,
+                status=Status.UNSUPPORTED.value if reason else "", reason=reason or "")
+            if calibrate:
+                stored = ctx.calibrations.get(case_key(workload.name, label, impl.id, variant.name))
+                spec = (spec.sized(stored.value, ctx.fingerprint) if stored is not None and stored.param == calibrate
+                        else spec.unsized())
+            specs.append(replace(spec, estimate=0.0 if reason else _guess(shape, ctx.profile, bool(calibrate),
+                                                                          spec.pending)))
+        return specs
+
+    def units(self, specs: Sequence[CaseSpec]) -> list[list[CaseSpec]]:
+        """Every implementation and variant of one case together, so that their processes interleave."""
+        groups: dict[tuple, list[CaseSpec]] = {}
+        for s in specs:
+            groups.setdefault((s.workload, s.case, s.profile, s.cpus), []).append(s)
+        return list(groups.values())
+
+    def verify(self, ctx: RunContext, impl: Impl, variant: Variant, workload: Workload,
+               cpus: tuple[int, ...]) -> list[CaseResult]:
+        """Every case of the verify profile, once (one process, one iteration), every answer checked."""
+        plan_ctx = PlanContext("verify", cpus, ctx.executor, timeout=ctx.timeout)
+        return [next(measure_unit(ctx, [spec])) if not spec.status else
+                CaseResult(spec.key, spec.language, spec.model, {**spec.params, **spec.placement}, spec.status,
+                           spec.reason) for spec in self.plan(plan_ctx, impl, variant, workload)]
+
+    def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
+        return measure_unit(ctx, unit)
+
+    def rows(self, result: CaseResult, workload: Workload) -> Iterator[Row]:
+        return case_rows(result, workload.memory_per)
+
+    def progress(self, result: CaseResult) -> str:
+        walls = [it.elapsed for p in result.processes for it in p.measured]
+        text = fmt_summary(summarize(walls)) if walls else "ok"
+        d = result.detail
+        if isinstance(d, BatchDetail):
+            text += f", CI ±{d.ci.half_width:.1%}, {len(result.processes)} processes, {d.stop}"
+            if d.calibration is not None or d.calibrated:
+                param = d.calibration.param if d.calibration else ""
+                text += f", {param}={result.params.get(param)}" if param else ""
+        return text
+
+    def table(self, results: Sequence[CaseResult], rows: Mapping[CaseKey, Sequence[Row]]) -> str:
+        return comparison_tables(results, rows) if results else ""
+
+    def read_detail(self, d: Mapping[str, Any]) -> Detail:
+        return BatchDetail.from_dict(d)
+
+    def before_run(self, ctx: RunContext, specs: Sequence[CaseSpec]) -> dict[str, Any]:
+        """The host's own switch and creation costs (perf bench sched pipe, fork vs thread), once per quick
+        or full run, as the reference the claims ledger judges the implementations' hand-offs against."""
+        if not ctx.references or not specs or specs[0].profile not in REFERENCE_PROFILES:
+            return {}
+        ctx.console.say("reference measurements: perf bench sched pipe, fork and pthread_create on one CPU")
+        return {"reference_measurements": measure_references(min(specs[0].cpus)).as_dict()}

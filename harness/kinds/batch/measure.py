@@ -1,0 +1,250 @@
+"""Measuring a batch unit: sized cases, a start-up baseline each, then interleaved processes.
+
+The cases of one workload case, across every implementation, form one unit whose processes
+interleave in a seeded random order. Every line every process prints is parsed and checked
+against the reference model at the size that ran; the first failure ends that case with a status
+and the error text: it never becomes a figure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import statistics
+import time
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+
+from harness.host.info import environment
+from harness.kinds.base import RunContext
+from harness.kinds.batch import answers as reference
+from harness.kinds.batch.calibrate import CAP, search
+from harness.kinds.batch.repetition import (
+    UNCONVERGED,
+    BatchDetail,
+    case_ci,
+    next_iterations,
+    process_cost,
+    stop_reason,
+    unconverged_flag,
+)
+from harness.manifests.model import (
+    ParamValue,
+    Workload,
+)
+from harness.measure.outcome import CaseFailure, CaseResult, Iteration, ProcessRun
+from harness.measure.process import ChildResult, Rusage
+from harness.measure.stats import Interval
+from harness.plan.spec import CaseSpec
+from harness.store.calibration import Calibration, case_key
+from harness.vocab import Status, fmt_seconds
+
+
+def workload_args(workload: Workload, params: Mapping[str, ParamValue], warmups: int, iterations: int,
+                  cpus: int) -> list[str]:
+    """`<workload> --param value ... --warmups W --iterations N --cpus P` (the batch contract)."""
+    flags = {p.name: p.flag for p in workload.params}
+    words = [workload.name]
+    for name, value in params.items():
+        words += [flags[name], str(value)]
+    return words + ["--warmups", str(warmups), "--iterations", str(iterations), "--cpus", str(cpus)]
+
+
+def _exact(got: object, want: object) -> bool:
+    """JSON values equal in type as well as value: `1.0` is not `1`, and `true` is not `1`."""
+    return type(got) is type(want) and got == want
+
+
+def parse_output(stdout: str, workload: Workload, params: Mapping[str, int | str],
+                 warmups: int, iterations: int, wall: float | None = None) -> tuple[Iteration, ...]:
+    """Parse and check one process's stdout; raise CaseFailure on any deviation from the contract.
+
+    Lines end at "\n" only (a U+2028 inside a JSON string is no line break). Every field must
+    have the JSON type the contract gives it, and the iterations of one process cannot add up to
+    more than `wall`, the seconds the process ran.
+    """
+    lines = [line for line in stdout.split("\n") if line.strip()]
+    if len(lines) != warmups + iterations:
+        raise CaseFailure("verify_failed",
+                          f"printed {len(lines)} lines, expected {warmups + iterations} (one per iteration)")
+    out = []
+    total_ns = 0
+    for k, line in enumerate(lines):
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError) as e:  # also integers past CPython's digit limit, deep nesting
+            why = "is not JSON" if isinstance(e, json.JSONDecodeError) else f"is not usable JSON ({str(e)[:80]})"
+            raise CaseFailure("verify_failed", f"line {k + 1} {why}: {line[:120]!r}") from None
+        if not isinstance(obj, dict):
+            raise CaseFailure("verify_failed", f"line {k + 1} is not a JSON object: {line[:120]!r}")
+        want = {"workload": workload.name, "iteration": k, "warmup": k < warmups}
+        for name, value in want.items():
+            if not _exact(obj.get(name), value):
+                raise CaseFailure("verify_failed", f"line {k + 1}: {name} is {obj.get(name)!r}, expected {value!r}")
+        elapsed = obj.get("elapsed_ns")
+        if isinstance(elapsed, bool) or not isinstance(elapsed, int) or elapsed <= 0:
+            raise CaseFailure("verify_failed", f"line {k + 1}: elapsed_ns must be an integer > 0, got {elapsed!r}")
+        total_ns += elapsed
+        if wall is not None and total_ns > wall * 1e9:
+            raise CaseFailure("verify_failed", f"line {k + 1}: elapsed_ns {elapsed} brings the iterations to "
+                              f"{total_ns / 1e9:.6g} s, more than the process ran ({wall:.6g} s)")
+        wrong = reference.check(workload.name, params, obj)  # exact types; a racy answer may lie in a range
+        if wrong:
+            raise CaseFailure("verify_failed", f"iteration {k}: {wrong}")
+        info = {n: obj[n] for n in workload.info_fields
+                if isinstance(obj.get(n), int) and not isinstance(obj.get(n), bool)}
+        out.append(Iteration(k, k < warmups, elapsed / 1e9, info))
+    return tuple(out)
+
+
+def _check_exit(r: ChildResult, timeout: float) -> None:
+    if r.timed_out:
+        raise CaseFailure("timeout", f"no result after {timeout:g} s; killed. stderr: {r.stderr_tail()}")
+    if r.returncode != 0:
+        how = f"killed by signal {-r.returncode}" if r.returncode < 0 else f"exit status {r.returncode}"
+        raise CaseFailure("crashed", f"{how}; stderr: {r.stderr_tail()}")
+
+
+class _Case:
+    """One spec of a unit being measured: its processes so far, the seconds they took, where they ran in the order."""
+
+    def __init__(self, ctx: RunContext, spec: CaseSpec) -> None:
+        self.spec = spec
+        self.workload, self.impl, self.variant = ctx.catalog.resolve(spec)
+        self.processes: list[ProcessRun] = []
+        self.baseline: Rusage | None = None
+        self.spent = 0.0  # seconds inside the baseline and measured processes (their walls): the budget's
+        self.seconds = 0.0  # seconds the harness spent on the case, calibration included
+        self.slots: list[int] = []
+        self.calibrated = ""
+        self.calibration: Calibration | None = None
+        self.run_seed = ctx.seed
+        self.seed = zlib.crc32(f"{ctx.seed}/{spec.key}".encode())  # the bootstrap's
+
+    def launch(self, ctx: RunContext, params: Mapping[str, ParamValue], warmups: int,
+               iterations: int) -> tuple[ChildResult, tuple[Iteration, ...]]:
+        """One process of the implementation; its output checked line by line (CaseFailure otherwise)."""
+        spec = self.spec
+        began = time.perf_counter()
+        try:
+            args = workload_args(self.workload, params, warmups, iterations, len(spec.cpus))
+            r = ctx.executor.run(self.impl, self.variant, args, cpus=spec.cpus, timeout=spec.timeout)
+            _check_exit(r, spec.timeout)
+            return r, parse_output(r.stdout, self.workload, params, warmups, iterations, wall=r.wall)
+        finally:
+            self.seconds += time.perf_counter() - began
+
+    def prepare(self, ctx: RunContext, slot: int) -> None:
+        """Size the case (a stored calibration, or a search now), then run its start-up baseline."""
+        if self.spec.calibrate:
+            self.spec = self.size(ctx)
+        r, _ = self.launch(ctx, self.spec.params, 0, 0)  # the same program doing no iteration
+        self.spent += r.wall
+        self.baseline = r.rusage
+        self.slots.append(slot)
+
+    def size(self, ctx: RunContext) -> CaseSpec:
+        """The spec at its calibrated size: the plan's when it was calibrated in this environment, else the one
+        stored for this environment, else (and always with --recalibrate) one searched now and stored."""
+        spec = self.spec
+        key = case_key(spec.workload, spec.case, spec.impl, spec.variant)
+        stored = ctx.calibrations.sizes(ctx.fingerprint).get(key) if ctx.calibrations and ctx.fingerprint else None
+        if stored is not None and stored.param != spec.calibrate:
+            stored = None
+        if not ctx.recalibrate:
+            if spec.calibrated_for == ctx.fingerprint and not spec.pending:
+                self.calibrated, self.calibration = "stored", stored
+                return spec
+            if stored is not None:
+                self.calibrated, self.calibration = "stored", stored
+                return spec.sized(stored.value, ctx.fingerprint)
+        param = spec.calibrate
+        start = min(int(c.as_dict()[param]) for c in self.workload.cases_for("verify"))
+        written = next(int(c.as_dict()[param]) for c in self.workload.cases_for(spec.profile) if c.label == spec.case)
+
+        def measure(size: int, iterations: int) -> float:
+            try:
+                _, its = self.launch(ctx, {**spec.params, param: size}, spec.warmups, iterations)
+            except CaseFailure as f:  # the case fails at the size that failed, which its spec then shows
+                self.spec = spec.sized(size, ctx.fingerprint)
+                raise CaseFailure(f.status, f"calibrating {param}={size}: {f}") from None
+            return statistics.median(it.elapsed for it in its if not it.warmup)
+
+        found = search(measure, param=param, start=start, cap=CAP * written, target=spec.iteration_seconds,
+                       clock=time.perf_counter)
+        self.calibrated, self.calibration = "run", found
+        if ctx.calibrations is not None and ctx.fingerprint:
+            ctx.calibrations.save(ctx.fingerprint, environment(ctx.environment), key, found)
+        ctx.console.say(f"calibrated {spec.workload}[{spec.case}] {spec.label}: {param}={found.value} "
+                        f"(~{fmt_seconds(found.iteration_seconds)} per iteration, {len(found.steps)} attempts, "
+                        f"{found.seconds:.1f} s)")
+        return spec.sized(found.value, ctx.fingerprint)
+
+    def measure(self, ctx: RunContext, slot: int) -> None:
+        """One more process, of as many iterations as the repetition policy asks."""
+        iterations = next_iterations(self.spec, self.processes, self.spent)
+        r, its = self.launch(ctx, self.spec.params, self.spec.warmups, iterations)
+        self.spent += r.wall
+        self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak))
+        self.slots.append(slot)
+
+    def stop(self) -> tuple[str, Interval] | None:
+        """Why the case is finished, with its CI; None while it needs another process."""
+        if len(self.processes) < self.spec.processes:
+            return None
+        ci = case_ci(self.processes, self.seed)
+        cost = process_cost(self.processes, next_iterations(self.spec, self.processes, self.spent))
+        why = stop_reason(self.spec, ci, len(self.processes), self.spent, cost)
+        return (why, ci) if why else None
+
+    def result(self, status: str = Status.OK, error: str = "", stop: tuple[str, Interval] | None = None) -> CaseResult:
+        spec = self.spec
+        flags: tuple[str, ...] = ()
+        detail = None
+        if stop is not None:
+            why, ci = stop
+            if why in UNCONVERGED:
+                flags = (unconverged_flag(spec, why, ci),)
+            detail = BatchDetail(why, ci, spec.precision, self.run_seed, tuple(self.slots), self.calibrated,
+                                 self.calibration)
+        ok = status == Status.OK
+        return CaseResult(
+            key=spec.key, language=spec.language, model=spec.model, params={**spec.params, **spec.placement},
+            status=status, error=error, operations=self.workload.operations_per_iteration(spec.params) if ok else 0,
+            processes=tuple(self.processes) if ok else (), baseline=self.baseline if ok else None,
+            seconds=self.seconds, kind="batch", flags=flags, detail=detail,
+        )
+
+
+def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
+    """Measure the cases of one unit, their processes interleaved in a seeded random order; each result when done.
+
+    Every case is sized and gets its start-up baseline first (in a random order); then rounds
+    follow, each running one process of every unfinished case in a fresh random order, so that a
+    change of the host's load spreads over every implementation instead of hitting whichever ran
+    last. A case leaves the rounds when the repetition policy stops it (harness/repetition.py) or
+    when it fails; a failure ends only that case.
+    """
+    first = unit[0]
+    order = random.Random(f"{ctx.seed}/{first.workload}/{first.case}")
+    slots = itertools.count()
+    live: list[_Case] = []
+    for case in order.sample([_Case(ctx, s) for s in unit], len(unit)):
+        try:
+            case.prepare(ctx, next(slots))
+            live.append(case)
+        except CaseFailure as f:
+            yield case.result(f.status, str(f))
+    while live:
+        for case in order.sample(live, len(live)):
+            try:
+                case.measure(ctx, next(slots))
+            except CaseFailure as f:
+                live.remove(case)
+                yield case.result(f.status, str(f))
+        for case in list(live):
+            stop = case.stop()
+            if stop is not None:
+                live.remove(case)
+                yield case.result(stop=stop)

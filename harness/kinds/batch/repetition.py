@@ -1,0 +1,156 @@
+"""How many processes and iterations a batch case runs: enough for a precise median, no more.
+
+Kalibera and Jones ("Rigorous benchmarking in reasonable time", ISMM 2013) split repetitions
+between the levels of an experiment from the variance each level shows. Here a case first runs
+its minimum processes; from then on, after every round of processes:
+
+- it stops `converged` once the 95% confidence interval of its median (harness/measure/stats.py: a
+  two-level bootstrap over processes, then iterations) is within the spec's `precision`;
+- it stops at `max_processes`, or at `budget` when the next process would overrun the case's
+  seconds of measurement, or (where the spec has a `reach`: the quick profile, which trades
+  precision for time) `out_of_reach` when even the processes the budget still pays for would
+  leave the interval wider than `reach` times the precision; all three leave it unconverged,
+  and the result carries a flag saying so;
+- otherwise it runs another process, of the number of iterations that buys the most precision
+  for the time given what a process costs to start and how the variance splits between
+  processes and iterations (`optimal_iterations`).
+
+A fixed spec (precision 0, the smoke profile) runs exactly its processes and records `fixed`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.measure.outcome import ProcessRun
+from harness.measure.stats import CI_METHOD, Interval, median_ci, optimal_iterations, variance_components
+from harness.plan.spec import CaseSpec
+from harness.store.calibration import Calibration
+
+CONVERGED = "converged"
+BUDGET = "budget"
+MAX_PROCESSES = "max_processes"
+OUT_OF_REACH = "out_of_reach"
+FIXED = "fixed"
+STOPS = (CONVERGED, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED)
+UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH)
+
+
+def samples(processes: Sequence[ProcessRun]) -> list[list[float]]:
+    """Measured wall times, one list per process."""
+    return [[it.elapsed for it in p.measured] for p in processes]
+
+
+def most_processes(spec: CaseSpec) -> int:
+    return max(spec.max_processes, spec.processes)
+
+
+def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next_cost: float) -> str | None:
+    """Why the case stops after `processes` processes and `spent` seconds, or None to run another."""
+    if processes < spec.processes:
+        return None
+    if not spec.adaptive:
+        return FIXED
+    if ci.half_width <= spec.precision:
+        return CONVERGED
+    if processes >= most_processes(spec):
+        return MAX_PROCESSES
+    if spec.budget and spent + next_cost > spec.budget:
+        return BUDGET
+    if spec.reach and spec.budget and out_of_reach(spec, ci, processes, spent, next_cost):
+        return OUT_OF_REACH
+    return None
+
+
+def out_of_reach(spec: CaseSpec, ci: Interval, processes: int, spent: float, next_cost: float) -> bool:
+    """Whether every process the budget still pays for would leave the interval wider than the
+    spec's `reach` times its precision, the interval narrowing as one over the root of the processes.
+
+    Those processes would be spent on a case that stops unconverged all the same. `reach` is above
+    1 because a projection from a few processes is coarse and later processes may run more
+    iterations: a case near its precision runs on.
+    """
+    more = min(int((spec.budget - spent) / next_cost) if next_cost > 0 else 0,
+               most_processes(spec) - processes)
+    projected = ci.half_width * (processes / (processes + max(0, more))) ** 0.5
+    return projected > spec.reach * spec.precision
+
+
+def costs(processes: Sequence[ProcessRun]) -> tuple[float, float]:
+    """Seconds of a process beyond its measured iterations (start, warm-ups, exit), and of one iteration."""
+    fixed = statistics.fmean(p.wall - sum(it.elapsed for it in p.measured) for p in processes)
+    return max(0.0, fixed), statistics.fmean(it.elapsed for p in processes for it in p.measured)
+
+
+def next_iterations(spec: CaseSpec, processes: Sequence[ProcessRun], spent: float = 0.0) -> int:
+    """Measured iterations for the case's next process.
+
+    The spec's own until two processes have run, then the split that buys the most precision
+    (`optimal_iterations`, between `iterations` and `max_iterations`). Where an iteration is slow,
+    the budget left, shared among the processes the minimum still asks for, may cut that count,
+    never below one.
+    """
+    if not spec.adaptive or not processes:
+        return spec.iterations
+    fixed, per_iteration = costs(processes)
+    n = spec.iterations
+    if len(processes) >= 2:
+        n = optimal_iterations(fixed, per_iteration, variance_components(samples(processes)), spec.iterations,
+                               max(spec.max_iterations, spec.iterations))
+    if spec.budget and per_iteration > 0:
+        owed = max(1, spec.processes - len(processes))
+        n = min(n, max(1, int(((spec.budget - spent) / owed - fixed) / per_iteration)))
+    return n
+
+
+def process_cost(processes: Sequence[ProcessRun], iterations: int) -> float:
+    """Seconds a process of `iterations` measured iterations is expected to take, from those that ran."""
+    if not processes:
+        return 0.0
+    fixed, per_iteration = costs(processes)
+    return fixed + iterations * per_iteration
+
+
+def unconverged_flag(spec: CaseSpec, stop: str, ci: Interval) -> str:
+    """The flag of a case that stopped before its CI reached the spec's precision."""
+    why = {BUDGET: f"its {spec.budget:g} s budget was spent",
+           OUT_OF_REACH: f"what was left of its {spec.budget:g} s budget could not narrow it that far"}.get(
+        stop, f"{most_processes(spec)} processes ran")
+    return f"unconverged: 95% CI of the median ±{ci.half_width:.1%}, wider than the ±{spec.precision:.0%} asked; {why}"
+
+
+@dataclass(frozen=True)
+class BatchDetail:
+    """What a batch case records beyond its processes: why it stopped, how precise, in what order, at what size."""
+
+    stop: str  # one of STOPS
+    ci: Interval  # of the median wall time per iteration
+    precision: float  # the half-width asked (0: fixed repetitions)
+    seed: int  # the run's seed, which ordered the unit's processes
+    slots: tuple[int, ...]  # positions of this case's processes (the baseline first) in its unit's launch order
+    calibrated: str = ""  # "run" (calibrated by this run), "stored" (a stored size), "" (size as written)
+    calibration: Calibration | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stop": self.stop, "precision": self.precision,
+                "ci": {"method": CI_METHOD, "level": self.ci.level, "median": self.ci.median, "low": self.ci.low,
+                       "high": self.ci.high, "half_width": self.ci.half_width},
+                "seed": self.seed, "slots": list(self.slots), "calibrated": self.calibrated,
+                "calibration": self.calibration.to_dict() if self.calibration else None}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> BatchDetail:
+        ci = d["ci"]
+        cal = d.get("calibration")
+        return cls(stop=str(d["stop"]), ci=Interval(float(ci["median"]), float(ci["low"]), float(ci["high"]),
+                                                     float(ci["level"])),
+                   precision=float(d["precision"]), seed=int(d["seed"]), slots=tuple(int(s) for s in d["slots"]),
+                   calibrated=str(d.get("calibrated", "")),
+                   calibration=Calibration.from_dict(cal) if isinstance(cal, Mapping) else None)
+
+
+def case_ci(processes: Sequence[ProcessRun], seed: int) -> Interval:
+    return median_ci(samples(processes), seed=seed)

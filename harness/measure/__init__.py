@@ -1,0 +1,1 @@
+"""Measuring one process: spawning and reaping it, its rusage and memory, outcomes, metrics and statistics."""

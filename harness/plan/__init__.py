@@ -1,0 +1,1 @@
+"""A run as data: the plan of cases, each a plain, versioned, JSON-round-trippable specification."""

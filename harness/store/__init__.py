@@ -1,0 +1,1 @@
+"""What a run leaves on disk: the run folder (run.json, results.csv, raw samples), calibrated sizes, durations."""

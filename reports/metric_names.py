@@ -1,0 +1,128 @@
+"""What the site knows about metric names: which one ranks a workload, which go in the main
+tables, their short labels, and latency percentiles by name.
+
+Anything not listed here is still shown, by its own name, unit and direction from results.csv,
+so a metric added to the harness appears without a change here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from harness.measure.metrics import METRICS
+from reports.data import label_parts, parse_params
+
+# The figure that ranks implementations on a workload: the first of these a workload has.
+KEY_METRICS = ("throughput", "qps")
+
+# Main-table columns, in this order, when present.
+MAIN_METRICS = (
+    "throughput", "qps", "wall_time",
+    "latency_p50", "latency_p90", "latency_p99", "latency_p999", "latency_max",
+    "time_to_ready", "memory_per_task", "memory_per_connection", "memory_with_connections", "peak_tree_pss",
+    "peak_rss",
+    "ctx_switches_voluntary_per_op", "ctx_switches_involuntary_per_op", "cpu_time_per_op",
+    "ctx_switches_per_request", "cpu_time_per_request",
+)
+# Shown only in the full per-metric table: raw process counters and bookkeeping.
+DETAIL_METRICS = (
+    "cpu_user", "cpu_system", "ctx_switches_voluntary", "ctx_switches_involuntary",
+    "startup_peak_rss", "startup_cpu_time", "stack_bytes", "harness_overhead", "errors", "loadgen_cpu",
+    "peak_tree_rss",
+)
+# Cases in these server phases are not ranked by the key metric: an open-loop phase's requests/s
+# is the rate the harness asked for, an idle phase serves nothing, a start-up phase one request.
+UNRANKED_PHASES = ("open", "idle", "verify", "startup")
+
+LABELS = {
+    "throughput": "throughput",
+    "qps": "requests/s",
+    "wall_time": "wall time / iteration",
+    "latency_max": "max latency",
+    "memory_per_task": "memory / task",
+    "memory_per_connection": "memory / connection",
+    "memory_with_connections": "memory with the idle connections",
+    "peak_tree_rss": "peak RSS, process tree",
+    "peak_tree_pss": "peak PSS, process tree",
+    "time_to_ready": "time to ready",
+    "peak_rss": "peak RSS",
+    "ctx_switches_voluntary_per_op": "voluntary ctx sw / op",
+    "ctx_switches_involuntary_per_op": "involuntary ctx sw / op",
+    "cpu_time_per_op": "CPU time / op",
+    "ctx_switches_per_request": "ctx switches / request",
+    "cpu_time_per_request": "CPU time / request",
+    "cpu_user": "user CPU",
+    "cpu_system": "system CPU",
+    "ctx_switches_voluntary": "voluntary ctx switches",
+    "ctx_switches_involuntary": "involuntary ctx switches",
+    "startup_peak_rss": "start-up peak RSS",
+    "startup_cpu_time": "start-up CPU time",
+    "stack_bytes": "stack per thread",
+    "harness_overhead": "harness overhead",
+}
+
+_LATENCY = re.compile(r"latency_p(\d+)")
+
+
+def latency_percentile(metric: str) -> float | None:
+    """latency_p50 -> 50, latency_p999 -> 99.9, latency_p9999 -> 99.99, latency_max -> 100."""
+    if metric == "latency_max":
+        return 100.0
+    m = _LATENCY.fullmatch(metric)
+    if not m:
+        return None
+    digits = m.group(1)
+    return float(digits[:2] + ("." + digits[2:] if len(digits) > 2 else ""))
+
+
+# Units of metrics the harness may not list in its METRICS table yet (HTTP figures).
+FALLBACK_UNITS = {"qps": "req/s", "memory_per_connection": "B"}
+
+
+def unit_of(metric: str) -> str:
+    """The unit a metric is stored in, when no sample says it."""
+    if metric in METRICS:
+        return METRICS[metric].unit
+    if latency_percentile(metric) is not None:
+        return "s"
+    return FALLBACK_UNITS.get(metric, "")
+
+
+def label(metric: str) -> str:
+    if metric in LABELS:
+        return LABELS[metric]
+    p = latency_percentile(metric)
+    if p is not None:
+        return f"p{p:g} latency"
+    return metric.replace("_", " ")
+
+
+def help_text(metric: str) -> str:
+    m = METRICS.get(metric)
+    if m:
+        return m.help
+    p = latency_percentile(metric)
+    if p is not None:
+        return f"{p:g}th percentile of request latency" if p < 100 else "largest request latency"
+    return ""
+
+
+def main_metrics(present: set[str]) -> list[str]:
+    """Main-table metrics among `present`: the known ones in order, then any unknown ones."""
+    known = [m for m in MAIN_METRICS if m in present]
+    unknown = sorted(m for m in present if m not in MAIN_METRICS and m not in DETAIL_METRICS)
+    return known + unknown
+
+
+def ranked(case: str, params_text: str = "") -> bool:
+    """Whether a case is ranked by its workload's key metric (see UNRANKED_PHASES)."""
+    words, params = label_parts(case)
+    phase = parse_params(params_text).get("phase") or params.get("phase") or next(iter(words), "")
+    return phase not in UNRANKED_PHASES
+
+
+def key_metric(present: set[str]) -> str | None:
+    for m in KEY_METRICS:
+        if m in present:
+            return m
+    return None

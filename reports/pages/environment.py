@@ -1,0 +1,87 @@
+"""The environment of each run: machine, kernel, toolchains, executor, profile, commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.vocab import fmt_bytes
+from reports.data import Results, Run
+from reports.pages.workload import slug
+from reports.table import Cell, Table
+
+
+@dataclass(frozen=True, eq=False)
+class RunEnvironment:
+    run: Run
+    facts: Table
+    toolchains: Table
+
+
+def _duration(run: Run) -> str:
+    from datetime import datetime
+    try:
+        start = datetime.fromisoformat(run.meta["started"])
+        end = datetime.fromisoformat(run.meta["finished"])
+    except (KeyError, TypeError, ValueError):
+        return "—"
+    return f"{(end - start).total_seconds():.0f} s"
+
+
+def _cpus(meta) -> str:
+    cpus = meta.get("cpus")
+    return f"{len(cpus)} ({', '.join(map(str, cpus))})" if isinstance(cpus, list) else str(cpus or "—")
+
+
+def runs_table(results: Results) -> Table:
+    rows = []
+    for run in reversed(results.runs):
+        m, git = run.meta, run.host.get("git") or {}
+        counts = run.cases["status"].value_counts()
+        ok = int(counts.get("ok", 0))
+        rows.append([Cell(run.run_id, cls="mono"), m.get("status", "—"), m.get("started", "—"), _duration(run),
+                     m.get("profile", "—"), m.get("executor", "—"), _cpus(m),
+                     Cell(str(git.get("commit", "—"))[:12] + (" (dirty)" if git.get("dirty") else ""), cls="mono"),
+                     Cell(f"{ok} / {len(run.cases)}", cls="num",
+                          title=", ".join(f"{k}: {v}" for k, v in counts.items()))])
+    return Table.build("runs", "Runs", ["run", "status", "started", "duration", "profile", "executor", "CPUs",
+                                        "commit", "cases ok"], rows,
+                       notes=["Newest first. dirty: the work tree had uncommitted changes."])
+
+
+def run_environment(run: Run) -> RunEnvironment:
+    m, h = run.meta, run.host
+    git = h.get("git") or {}
+    load = h.get("loadavg")
+    facts = [
+        ("run", run.run_id), ("status", m.get("status", "—")), ("started", m.get("started", "—")),
+        ("finished", m.get("finished") or "—"), ("profile", m.get("profile", "—")),
+        ("executor", m.get("executor", "—")), ("CPUs used", _cpus(m)),
+        ("command", " ".join(m.get("argv") or []) or "—"),
+        ("CPU model", h.get("cpu_model", "—")), ("CPU count", h.get("cpu_count", "—")),
+        ("CPUs allowed", ", ".join(map(str, h.get("cpus_allowed") or [])) or "—"),
+        ("memory", fmt_bytes(h["memory_bytes"]) if h.get("memory_bytes") else "—"),
+        ("kernel", h.get("kernel", "—")), ("machine", h.get("machine", "—")),
+        ("hostname", h.get("hostname", "—")), ("governor", h.get("governor", "—")),
+        ("load average at start", ", ".join(f"{x:.2f}" for x in load) if isinstance(load, list) else "—"),
+        ("harness Python", h.get("python", "—")),
+        ("git commit", f"{git.get('commit', '—')}" + (" (uncommitted changes)" if git.get("dirty") else "")),
+    ]
+    rows = [[Cell(k, cls="rowhead"), Cell(str(v), cls="mono" if k in ("git commit", "command", "run") else "")]
+            for k, v in facts]
+    tool_rows = []
+    builds = m.get("builds") or {}
+    for impl, version in sorted((m.get("toolchains") or {}).items()):
+        b = builds.get(impl) or {}
+        status = b.get("status", "—")
+        tool_rows.append([Cell(impl, cls="rowhead"), Cell(str(version), cls="mono"),
+                          Cell(status, cls=f"status status-{'failed' if status == 'build_failed' else status}",
+                               title=b.get("error") or ""),
+                          Cell(f"{b['seconds']:.1f} s" if isinstance(b.get("seconds"), int | float) else "—",
+                               cls="num")])
+    return RunEnvironment(
+        run,
+        Table.build(f"environment-{slug(run.run_id)}", f"Run {run.run_id}", ["", "value"], rows),
+        Table.build(f"toolchains-{slug(run.run_id)}", f"Toolchains of run {run.run_id}",
+                    ["implementation", "toolchain", "build", "build time"], tool_rows,
+                    notes=["skipped: the toolchain was missing; the implementation's cases are marked skipped."]),
+    )

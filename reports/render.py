@@ -1,0 +1,114 @@
+"""Finding the runs a site or a comparison shows, and rendering them: what `cmbench report` and `compare` call.
+
+The commands themselves live in cmbench/commands/report.py, which imports this module only when
+one of them runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from harness.catalog import Catalog
+from harness.errors import UserError
+from harness.vocab import params_text
+from reports.compare import render_terminal
+from reports.data import find_runs, load_results, resolve_run_paths
+from reports.history.changes import Change, DetectionConfig
+from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, sync
+from reports.site import COMPARE_DIR, MARKER, ImplInfo, SiteSummary, build_compare_site, build_site
+
+# Runs whose samples (results.csv) a site reads: the newest for the overview and workload pages, the one
+# before it for Compare. Every other run comes from the history store.
+SAMPLE_RUNS = 2
+
+
+def default_site(root: Path) -> Path:
+    return root / "reports" / "site"
+
+
+def impl_infos(catalog: Catalog) -> list[ImplInfo]:
+    """The implementations page's view of the catalog."""
+    return [ImplInfo(id=i.id, language=i.language, model=i.model, description=i.description, workloads=i.workloads,
+                     knobs=tuple(i.knobs.items()),
+                     variants=tuple((v.name, v.help, v.workloads) for v in i.variants[1:]),
+                     unsupported=tuple((u.workload, params_text(u.params), u.reason)
+                                       for u in i.unsupported),
+                     readme=i.path / "README.md")
+            for i in catalog.impls.values()]
+
+
+def _say(results_runs: int, summary: SiteSummary) -> None:
+    print(f"report: {results_runs} run(s), {summary.pages} pages, {summary.plots} plots, {summary.tables} "
+          f"tables, {summary.size / 1e6:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)
+
+
+def _warn(damaged: Sequence[str]) -> None:
+    """Each damaged file, one line: the site renders the rest."""
+    for note in damaged:
+        print(f"cmbench: warning: {note}", file=sys.stderr)
+
+
+def render_results(results_dir: Path, out: Path, catalog: Catalog, *, detection: DetectionConfig | None = None,
+                   history: pd.DataFrame | None = None, changes: Sequence[Change] | None = None) -> Path:
+    """The site of every run under `results_dir`: history from its store (brought up to date first),
+    samples from the newest runs only. Returns the path of index.html.
+
+    `history` (the store's ANALYSIS_COLUMNS) and `changes` (detect() over it): when the caller has them.
+    """
+    folders = find_runs(results_dir)
+    if not folders:
+        raise UserError(f"{results_dir}: no runs found; run `cmbench run` first, or name run folders")
+    if history is None:
+        sync(results_dir)
+        history = load_history(results_dir, ANALYSIS_COLUMNS)
+    damaged: list[str] = []
+    results = load_results(folders, damaged, sample_runs=SAMPLE_RUNS)
+    _warn(damaged)
+    summary = build_site(results, out, descriptions={w.name: w.summary for w in catalog.workloads.values()},
+                         impls=impl_infos(catalog), history=history, environments=run_environments(results_dir),
+                         detection=detection, repo=catalog.root, changes=changes)
+    _say(len(results.runs), summary)
+    return summary.index
+
+
+def report(runs: list[str], out: str | None, catalog: Catalog) -> int:
+    """Named runs: a site of those alone; none: every run under results/, history from its store."""
+    root = catalog.root
+    target = Path(out) if out else default_site(root)
+    if not runs:
+        print(render_results(root / "results", target, catalog))
+        return 0
+    damaged: list[str] = []
+    results = load_results(resolve_run_paths(runs, root / "results"), damaged)
+    _warn(damaged)
+    summary = build_site(results, target, descriptions={w.name: w.summary for w in catalog.workloads.values()},
+                         impls=impl_infos(catalog), repo=root)
+    _say(len(results.runs), summary)
+    print(summary.index)
+    return 0
+
+
+def compare(run_a: str, run_b: str, out: str | None, root: Path) -> int:
+    a, b = resolve_run_paths([run_a, run_b], root / "results", flag="RUN")
+    if a.resolve() == b.resolve():
+        raise UserError(f"RUN_A and RUN_B are the same run ({a}); name two runs")
+    results = load_results([a, b])
+    id_a, id_b = (results.runs[0].run_id, results.runs[1].run_id)
+    if results.run(id_a).path.resolve() != a.resolve():
+        id_a, id_b = id_b, id_a
+    if out:
+        target = Path(out)
+    else:
+        site = default_site(root)
+        if not site.exists():
+            site.mkdir(parents=True)
+            (site / MARKER).write_text("written by cmbench; replaced on every render\n", encoding="utf-8")
+        target = site / COMPARE_DIR / f"{id_a}_vs_{id_b}"
+    comparison, index = build_compare_site(results, id_a, id_b, target)
+    print(render_terminal(comparison))
+    print(index)
+    return 0
