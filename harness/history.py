@@ -403,7 +403,8 @@ def _migrate(table: pa.Table, path: Path) -> pa.Table:
 def load_history(results_dir: Path, columns: Iterable[str] | None = None) -> pd.DataFrame:
     """Every stored row, oldest run first (by start time, then id); an empty frame when there is no store.
 
-    `n` is a nullable integer and `unstable` a boolean (false on rows without figures).
+    `n` is a nullable integer and `unstable` a boolean (false on rows without figures). A run's file that
+    cannot be read is written anew from its run folder, else moved aside and left out (one warning each).
     """
     store = history_dir(results_dir)
     _check_store(store, create=False)
