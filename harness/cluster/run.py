@@ -66,7 +66,7 @@ def run_on_cluster(
     seed = random.randrange(2**31) if seed is None else seed
     calibrations = CalibrationStore(results if results is not None else (out.parent if out else
                                                                          catalog.root / "results"))
-    calibrations.environments()  # a damaged calibration.json is one error, before any run folder exists
+    calibrations.environments()  # a newer calibration.json: one error before any run folder exists; damaged: set aside
     client = connect(address, security)
     cluster: ClusterRun | None = None
     try:

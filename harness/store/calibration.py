@@ -20,18 +20,24 @@ A size is stored per environment fingerprint (harness/hostinfo.py) in `calibrati
 the run folders, and reused, so a nightly series keeps its sizes from night to night; it changes
 only with `cmbench run --recalibrate` or when the fingerprint changes. A cluster run ships the
 controller's file to its hosts, and each size a host finds comes back with the case it sized, to be
-stored by the controller."""
+stored by the controller.
+
+A damaged file is moved aside (`calibration.json.corrupt-<time>`) with a warning, and its sizes are
+calibrated again; damaged entries alone are dropped the same way, the others kept. A file of a
+newer schema is refused, never rewritten.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
-from harness.store.run import now_iso, write_atomic
+from harness.errors import UserError, warn
+from harness.store.run import new_run_id, now_iso, write_atomic
 from harness.vocab import impl_label
 
 CALIBRATION_SCHEMA = 1
@@ -78,6 +84,24 @@ def _put(data: dict[str, Any], fingerprint: str, environment: Mapping[str, Any],
     env.setdefault("sizes", {})[key] = calibration.to_dict()
 
 
+def _drop_damaged(environments: dict[str, Any]) -> list[str]:
+    """Remove what `Calibration.from_dict` (or `_put`) cannot read from calibration.json's environments;
+    returns what was removed, named."""
+    dropped = []
+    for fp, env in list(environments.items()):
+        if not isinstance(env, dict) or not isinstance(env.get("sizes", {}), dict):
+            del environments[fp]
+            dropped.append(f"environment {fp!r}")
+            continue
+        for key, d in list((env.get("sizes") or {}).items()):
+            try:
+                Calibration.from_dict(d)
+            except (KeyError, TypeError, ValueError, OverflowError):
+                del env["sizes"][key]
+                dropped.append(f"entry {key!r}")
+    return dropped
+
+
 class CalibrationStore:
     """`calibration.json`: sizes per environment fingerprint, then per case; rewritten atomically.
 
@@ -91,20 +115,46 @@ class CalibrationStore:
         self.path = folder / FILE_NAME
 
     def _read(self) -> dict[str, Any]:
+        """The file's data; a damaged file is moved aside (see `_set_aside`), a newer one refused."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {"schema": CALIBRATION_SCHEMA, "environments": {}}
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UserError(f"{self.path}: not a calibration file ({e}); delete it to calibrate again") from None
+        except (UnicodeDecodeError, ValueError) as e:  # not UTF-8, not JSON
+            return self._set_aside(f"not a calibration file ({' '.join(str(e).split())[:200]})")
+        except OSError as e:
+            raise UserError(f"{self.path}: cannot read it ({e.strerror or e})") from None
         schema = data.get("schema") if isinstance(data, dict) else None
+        if isinstance(schema, int) and not isinstance(schema, bool) and schema > CALIBRATION_SCHEMA:
+            raise UserError(f"{self.path}: schema {schema} is newer than this cmbench reads "
+                            f"({CALIBRATION_SCHEMA}); update cmbench")
         if schema != CALIBRATION_SCHEMA or not isinstance(data.get("environments"), dict):
-            if isinstance(schema, int) and schema > CALIBRATION_SCHEMA:
-                raise UserError(f"{self.path}: schema {schema} is newer than this cmbench reads "
-                                f"({CALIBRATION_SCHEMA}); update cmbench")
-            raise UserError(f"{self.path}: not a calibration file of schema {CALIBRATION_SCHEMA}; "
-                            "delete it to calibrate again")
+            return self._set_aside(f"not a calibration file of schema {CALIBRATION_SCHEMA}")
+        damaged = _drop_damaged(data["environments"])
+        if damaged:
+            more = f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""
+            return self._set_aside(f"{', '.join(damaged[:3])}{more} damaged", keep=data)
         return data
+
+    def _set_aside(self, why: str, keep: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Move the damaged file to `calibration.json.corrupt-<time>` and warn; `keep` (what was sound in it)
+        is written in its place. Returns the data to go on with: `keep`, else none (sizes calibrate again)."""
+        stamp = new_run_id()
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+        try:
+            os.rename(self.path, aside)
+        except OSError as e:
+            raise UserError(f"{self.path}: {why}; cannot move it aside ({e.strerror or e}); "
+                            "delete it to calibrate again") from None
+        if keep is not None:
+            write_atomic(self.path, json.dumps(keep, indent=1, sort_keys=True) + "\n")
+        warn(f"{self.path}: {why}; moved aside to {aside}, "
+             + ("the other sizes kept, those calibrate again" if keep is not None else "sizes calibrate again"))
+        return keep if keep is not None else {"schema": CALIBRATION_SCHEMA, "environments": {}}
 
     def environments(self) -> dict[str, Any]:
         """The file's `environments`, as plain data (what a cluster run ships to its hosts)."""

@@ -222,8 +222,11 @@ def find_run_folder(results_dir: Path, run_id: str) -> Path:
     if (direct / "run.json").is_file() and load_run(direct).get("run_id") == run_id:
         return direct
     for folder in run_folders(results_dir):
-        if load_run(folder).get("run_id") == run_id:
-            return folder
+        try:
+            if load_run(folder).get("run_id") == run_id:
+                return folder
+        except UserError:  # another run's damaged folder: the history store warns of it
+            continue
     raise UserError(f"run {run_id}: no run folder under {results_dir} holds it")
 
 

@@ -13,6 +13,13 @@ executor and CPUs. A case without figures (failed, skipped, unsupported) has one
 empty metric. A run's file is written atomically and replaced whole, so appending a run twice
 gives the same store (`append_run` is idempotent per run id); `rebuild` writes every file anew
 from the run folders. Reports read history from here instead of every run's results.csv.
+
+The store is derived from the run folders, so it repairs itself, each repair one warning line
+(harness/errors.py `warn`): a run's file that cannot be read is written anew from its run folder
+(moved aside to `<run-id>.parquet.corrupt-<time>` when no readable folder holds the run); a
+damaged store.json is written anew; a nightly's run whose file is missing is appended again.
+A damaged run folder (run.json or results.csv) is left out with a warning, keeping its stored
+rows. A file or store.json of a newer schema is refused, never rewritten.
 """
 
 from __future__ import annotations
@@ -32,10 +39,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from harness.errors import UserError
+from harness.errors import UserError, warn
 from harness.host.fingerprint import fingerprint
 from harness.store.folders import replace_folder
-from harness.store.run import load_run, write_atomic
+from harness.store.run import load_run, new_run_id, write_atomic
 from harness.vocab import DEFAULT_VARIANT, impl_label, params_text
 from reports.samples import empty_samples, read_samples, summarize_samples
 
@@ -65,6 +72,7 @@ ANALYSIS_COLUMNS = ("run_id", "started", "fingerprint", "git_commit", "toolchain
                     "variant", "implementation", "status", "flags", "metric", "unit", "direction", "n", "median",
                     "q1", "q3", "unstable")
 ERROR_CHARS = 500  # a failed case's error text, cut
+HEALABLE = (pa.ArrowException, OSError, ValueError, KeyError)  # what reading a damaged Parquet file raises
 
 # Older store versions -> a function turning such a frame into the next version (none yet).
 MIGRATIONS: dict[int, Callable[[pd.DataFrame], pd.DataFrame]] = {}
@@ -192,12 +200,15 @@ def _check_store(folder: Path, create: bool) -> None:
         return
     try:
         schema = json.loads(marker.read_text(encoding="utf-8")).get("schema")
-    except (json.JSONDecodeError, AttributeError):
-        raise UserError(f"{marker}: damaged; run `cmbench history rebuild`") from None
-    if not isinstance(schema, int) or schema > HISTORY_SCHEMA:
+    except (ValueError, AttributeError):  # not UTF-8, not JSON, not an object
+        schema = None
+    if isinstance(schema, int) and schema > HISTORY_SCHEMA:
         raise UserError(f"{marker}: history schema {schema!r} is newer than this cmbench reads ({HISTORY_SCHEMA}); "
                         "update cmbench")
     (folder / "runs").mkdir(parents=True, exist_ok=True)
+    if schema != HISTORY_SCHEMA:  # each run's file carries its own version: the marker can be written anew
+        write_atomic(marker, json.dumps({"schema": HISTORY_SCHEMA, "layout": LAYOUT}, indent=2) + "\n")
+        warn(f"{marker}: damaged; written anew (history schema {HISTORY_SCHEMA}), the stored runs kept")
 
 
 def _run_file(store: Path, run_id: str) -> Path:
@@ -236,7 +247,11 @@ class Rebuilt:
 
 
 def rebuild(results_dir: Path, progress: Callable[[str], None] | None = None) -> Rebuilt:
-    """Write the whole store anew from the run folders under `results_dir`, then swap it in."""
+    """Write the whole store anew from the run folders under `results_dir`, then swap it in.
+
+    A damaged run folder is left out with a warning; the rows the store held for it (its file named
+    by the folder, when readable) are kept.
+    """
     began = time.perf_counter()
     results_dir = Path(results_dir)
     folders = run_folders(results_dir)
@@ -251,8 +266,12 @@ def rebuild(results_dir: Path, progress: Callable[[str], None] | None = None) ->
         rows = 0
         seen: dict[str, Path] = {}
         for i, folder in enumerate(folders):
-            frame = run_rows(folder)
-            facts = run_facts(load_run(folder))
+            try:
+                frame = run_rows(folder)
+                facts = run_facts(load_run(folder))
+            except UserError as e:
+                rows += _keep_stored(e, folder, final, tmp)
+                continue
             run_id = facts["run_id"]
             if run_id in seen:
                 raise UserError(f"run {run_id} is in two folders ({seen[run_id]} and {folder}); keep one")
@@ -261,13 +280,37 @@ def rebuild(results_dir: Path, progress: Callable[[str], None] | None = None) ->
             rows += len(frame)
             if progress:
                 progress(f"[{i + 1}/{len(folders)}] {run_id}: {len(frame)} rows")
+        runs = len(list((tmp / "runs").glob("*.parquet")))
+        if not runs:
+            raise UserError(f"--results {results_dir}: no run folder could be read (each is named above); "
+                            "the history store is left as it was")
         os.chmod(tmp, 0o755)
         replace_folder(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     size = sum(p.stat().st_size for p in (final / "runs").glob("*.parquet"))
-    return Rebuilt(len(folders), rows, size, time.perf_counter() - began, final)
+    return Rebuilt(runs, rows, size, time.perf_counter() - began, final)
+
+
+def _keep_stored(error: UserError, folder: Path, final: Path, tmp: Path) -> int:
+    """A damaged run folder during `rebuild`: its stored file (named by its run.json's run id, else by the
+    folder), if readable, goes into the new store unchanged. Returns the rows kept; warns either way."""
+    try:
+        run_id = str(load_run(folder).get("run_id") or folder.name)
+    except UserError:
+        run_id = folder.name
+    old = final / "runs" / f"{run_id}.parquet"
+    try:
+        kept = pq.read_metadata(old).num_rows if "/" not in run_id else None
+    except HEALABLE:
+        kept = None
+    if kept is None:
+        warn(f"{error}; run folder {folder} left out of the history store")
+        return 0
+    shutil.copy2(old, tmp / "runs" / old.name)
+    warn(f"{error}; run folder {folder} left out, its {kept} stored rows kept")
+    return kept
 
 
 def stored_runs(results_dir: Path) -> dict[str, Path]:
@@ -277,16 +320,69 @@ def stored_runs(results_dir: Path) -> dict[str, Path]:
 
 
 def sync(results_dir: Path) -> list[str]:
-    """Append every run folder the store lacks, or whose run.json is newer than its stored rows."""
+    """Append every run folder the store lacks, or whose run.json is newer than its stored rows.
+
+    A damaged run folder is left out with a warning (its stored rows stay). A run a nightly stored
+    before (its folder holds alerts.json) whose file is missing is appended again with a warning.
+    """
     stored = stored_runs(results_dir)
     added = []
     for folder in run_folders(results_dir):
-        path = stored.get(folder.name)  # a run folder is usually named by its run id
-        if path is None:
-            path = stored.get(str(load_run(folder).get("run_id") or ""))
-        if path is None or path.stat().st_mtime < (folder / "run.json").stat().st_mtime:
-            added.append(append_run(results_dir, folder).run_id)
+        try:
+            path = stored.get(folder.name)  # a run folder is usually named by its run id
+            if path is None:
+                path = stored.get(str(load_run(folder).get("run_id") or ""))
+            if path is None or path.stat().st_mtime < (folder / "run.json").stat().st_mtime:
+                appended = append_run(results_dir, folder)
+                added.append(appended.run_id)
+                if path is None and (folder / "alerts.json").is_file():
+                    warn(f"{appended.path}: missing; rebuilt from {folder}")
+        except UserError as e:
+            warn(f"{e}; run folder {folder} left out of the history store")
     return added
+
+
+def _run_folder(results_dir: Path, run_id: str) -> Path | None:
+    """The folder of run `run_id`: the one named by it (even when damaged), else one whose run.json names it."""
+    direct = Path(results_dir) / run_id
+    if (direct / "run.json").is_file():
+        return direct
+    for folder in run_folders(results_dir):
+        try:
+            if str(load_run(folder).get("run_id") or "") == run_id:
+                return folder
+        except UserError:
+            continue
+    return None
+
+
+def _heal(results_dir: Path, path: Path, error: Exception) -> Path | None:
+    """A stored file that cannot be read: written anew from its run folder (its path returned), else moved
+    aside (None: the run is left out). One warning either way."""
+    run_id = path.stem
+    why = f"unreadable ({' '.join(str(error).split())[:200]})"
+    folder = _run_folder(results_dir, run_id)
+    if folder is None:
+        cause = f"no run folder under {results_dir} holds run {run_id}"
+    else:
+        try:
+            appended = append_run(results_dir, folder)
+        except UserError as e:
+            cause = f"its run folder is damaged too ({e})"
+        except OSError as e:
+            raise UserError(f"{path}: {why}; cannot write it anew from {folder} ({e.strerror or e})") from None
+        else:
+            if appended.path == path:
+                warn(f"{path}: {why}; rebuilt from {folder}")
+                return path
+            cause = f"{folder} holds run {appended.run_id}"
+    aside = path.with_name(f"{path.name}.corrupt-{new_run_id()}")
+    try:
+        os.replace(path, aside)
+    except OSError as e:
+        raise UserError(f"{path}: {why} and {cause}; cannot move it aside ({e.strerror or e})") from None
+    warn(f"{path}: {why} and {cause}; moved aside to {aside}, the run left out of history")
+    return None
 
 
 def _migrate(table: pa.Table, path: Path) -> pa.Table:
@@ -307,7 +403,8 @@ def _migrate(table: pa.Table, path: Path) -> pa.Table:
 def load_history(results_dir: Path, columns: Iterable[str] | None = None) -> pd.DataFrame:
     """Every stored row, oldest run first (by start time, then id); an empty frame when there is no store.
 
-    `n` is a nullable integer and `unstable` a boolean (false on rows without figures).
+    `n` is a nullable integer and `unstable` a boolean (false on rows without figures). A run's file that
+    cannot be read is written anew from its run folder, else moved aside and left out (one warning each).
     """
     store = history_dir(results_dir)
     _check_store(store, create=False)
@@ -316,14 +413,22 @@ def load_history(results_dir: Path, columns: Iterable[str] | None = None) -> pd.
     if unknown:
         raise ValueError(f"unknown history columns: {unknown}")
     tables = []
+
+    def read(path: Path) -> pa.Table:
+        with pq.ParquetFile(path) as f:
+            version = int((f.schema_arrow.metadata or {}).get(SCHEMA_KEY, b"0"))
+            return f.read(columns=wanted) if version == HISTORY_SCHEMA else _migrate(f.read(), path).select(wanted)
+
     for path in sorted(stored_runs(results_dir).values()):
         try:
-            with pq.ParquetFile(path) as f:
-                version = int((f.schema_arrow.metadata or {}).get(SCHEMA_KEY, b"0"))
-                table = (f.read(columns=wanted) if version == HISTORY_SCHEMA
-                         else _migrate(f.read(), path).select(wanted))
-        except (pa.ArrowInvalid, OSError) as e:
-            raise UserError(f"{path}: unreadable ({e}); run `cmbench history rebuild`") from None
+            table = read(path)
+        except HEALABLE as e:
+            if _heal(results_dir, path, e) is None:
+                continue
+            try:
+                table = read(path)
+            except HEALABLE as again:
+                raise UserError(f"{path}: unreadable even written anew ({again})") from None
         tables.append(table.replace_schema_metadata(None))
     table = pa.concat_tables(tables) if tables else SCHEMA.empty_table().select(wanted)
     del tables
@@ -347,10 +452,21 @@ def run_environments(results_dir: Path) -> dict[str, dict[str, Any]]:
 def load_runs(results_dir: Path) -> dict[str, dict[str, Any]]:
     """Run id -> the run's facts (start, status, fingerprint and its text, environment), from file footers only."""
     out = {}
+
+    def read(path: Path) -> dict[str, Any]:
+        facts = json.loads((pq.read_schema(path).metadata or {}).get(RUN_KEY, b"{}"))
+        if not isinstance(facts, dict):
+            raise ValueError(f"{RUN_KEY.decode()} is not a JSON object")
+        return facts
+
     for run_id, path in sorted(stored_runs(results_dir).items()):
         try:
-            meta = pq.read_schema(path).metadata or {}
-        except (pa.ArrowInvalid, OSError) as e:
-            raise UserError(f"{path}: unreadable ({e}); run `cmbench history rebuild`") from None
-        out[run_id] = json.loads(meta.get(RUN_KEY, b"{}"))
+            out[run_id] = read(path)
+        except HEALABLE as e:
+            if _heal(results_dir, path, e) is None:
+                continue
+            try:
+                out[run_id] = read(path)
+            except HEALABLE as again:
+                raise UserError(f"{path}: unreadable even written anew ({again})") from None
     return out

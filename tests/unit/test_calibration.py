@@ -93,17 +93,63 @@ def test_a_cluster_host_reads_the_shipped_copy_and_the_controller_stores_what_it
                                                                           "ping_pong[r=1] c/pthreads": 30}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("{", "not a calibration file"),
-    ('{"schema": 9, "environments": {}}', "newer than this cmbench"),
-    ('{"schema": 1}', "not a calibration file of schema 1"),
-    ('{"schema": 1, "environments": {"e": {"sizes": {"k": {"value": 1}}}}}', "entry 'k' is damaged"),
+def warnings(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("cmbench: warning: ")]
+
+
+@pytest.mark.parametrize("content, why", [
+    (b'{"schema": 1, "environments": {"env-a": {"siz', "not a calibration file (Unterminated string"),
+    (b"\xff\xfe garbage", "not a calibration file ('utf-8' codec can't decode"),
+    (b"", "not a calibration file (Expecting value"),
+    (b'{"schema": 1}', "not a calibration file of schema 1"),
+    (b'["schema", 1]', "not a calibration file of schema 1"),
 ])
-def test_a_bad_store_is_one_clear_error(tmp_path, text, message):
-    (tmp_path / "calibration.json").write_text(text)
-    with pytest.raises(UserError, match=message) as e:
-        CalibrationStore(tmp_path).sizes("e")
-    assert "calibration.json" in str(e.value)
+def test_a_damaged_store_is_moved_aside_and_sizes_calibrate_again(tmp_path, capsys, content, why):
+    path = tmp_path / "calibration.json"
+    path.write_bytes(content)
+    store = CalibrationStore(tmp_path)
+    assert store.sizes("env-a") == {}
+    [aside] = tmp_path.glob("calibration.json.corrupt-*")
+    [warning] = warnings(capsys)
+    assert warning.startswith(f"cmbench: warning: {path}: {why}")
+    assert warning.endswith(f"; moved aside to {aside}, sizes calibrate again")
+    assert aside.read_bytes() == content and not path.exists()  # nothing thrown away
+    store.save("env-a", {"cpus": 2}, "ping_pong[r=1] go/goroutines", calibration(1000))  # the new size is kept
+    assert store.sizes("env-a")["ping_pong[r=1] go/goroutines"].value == 1000 and warnings(capsys) == []
+    path.write_bytes(content)  # damaged again within the second: a second file aside, the first kept
+    assert store.environments() == {} and len(list(tmp_path.glob("calibration.json.corrupt-*"))) == 2
+
+
+def test_damaged_entries_are_dropped_and_the_other_sizes_kept(tmp_path, capsys):
+    store = CalibrationStore(tmp_path)
+    store.save("env-a", {"cpus": 2}, "ping_pong[r=1] go/goroutines", calibration(1000))
+    path = tmp_path / "calibration.json"
+    data = json.loads(path.read_text())
+    data["environments"]["env-a"]["sizes"]["ping_pong[r=1] c/pthreads"] = {"value": 1}
+    data["environments"]["env-b"] = ["not", "an", "environment"]
+    path.write_text(json.dumps(data))
+    before = path.read_bytes()
+    assert {k: c.value for k, c in store.sizes("env-a").items()} == {"ping_pong[r=1] go/goroutines": 1000}
+    [aside] = tmp_path.glob("calibration.json.corrupt-*")
+    assert warnings(capsys) == [f"cmbench: warning: {path}: entry 'ping_pong[r=1] c/pthreads', environment "
+                                f"'env-b' damaged; moved aside to {aside}, the other sizes kept, those calibrate "
+                                "again"]
+    assert aside.read_bytes() == before
+    assert set(json.loads(path.read_text())["environments"]) == {"env-a"}
+    assert store.sizes("env-a") and warnings(capsys) == []  # repaired once
+
+
+def test_a_newer_store_is_refused_and_never_written_over(tmp_path, capsys):
+    path = tmp_path / "calibration.json"
+    newer = '{"schema": 9, "environments": {"env-a": {"sizes": {"k": {"v": 2}}}}}'
+    path.write_text(newer)
+    store = CalibrationStore(tmp_path)
+    for call in (lambda: store.sizes("env-a"), lambda: store.save("env-a", {}, "k", calibration())):
+        with pytest.raises(UserError) as e:
+            call()
+        assert str(e.value) == f"{path}: schema 9 is newer than this cmbench reads (1); update cmbench"
+    assert path.read_text() == newer and [p.name for p in tmp_path.iterdir()] == ["calibration.json"]
+    assert warnings(capsys) == []
 
 
 def test_fingerprint_names_what_changes_speed():

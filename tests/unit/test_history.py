@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -113,13 +115,16 @@ def test_newer_formats_are_refused(results):
     store.write_text(json.dumps({"schema": HISTORY_SCHEMA + 1}))
     with pytest.raises(UserError, match="newer than this cmbench reads"):
         load_history(results)
+    assert json.loads(store.read_text()) == {"schema": HISTORY_SCHEMA + 1}  # never written over
     store.write_text(json.dumps({"schema": HISTORY_SCHEMA}))
     path = next(iter(stored_runs(results).values()))
     table = pq.read_table(path)
     meta = {**table.schema.metadata, b"cmbench.history.schema": str(HISTORY_SCHEMA + 1).encode()}
     pq.write_table(table.replace_schema_metadata(meta), path)
+    newer = path.read_bytes()
     with pytest.raises(UserError, match="newer than this cmbench reads"):
         load_history(results)
+    assert path.read_bytes() == newer
 
 
 def test_rebuild_without_runs_is_a_user_error(tmp_path):
@@ -141,3 +146,113 @@ def test_the_fingerprint_is_what_a_series_may_not_mix():
     assert "kernel: Linux 6.1.0 -> Linux 6.12.0" in diff
     assert any(d.startswith("governor:") for d in diff)
     assert any(d.startswith("toolchain go/goroutines:") and "go1.28.0" in d for d in diff)
+
+
+A, B = "20260101T000000Z", "20260102T000000Z"  # the run ids of run-a and run-b
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def warnings(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("cmbench: warning: ")]
+
+
+def test_a_damaged_run_file_is_written_anew_from_its_run_folder(results, capsys):
+    sync(results)
+    first = load_history(results)
+    path = stored_runs(results)[A]
+    truncate(path)
+    h = load_history(results)
+    [warning] = warnings(capsys)
+    assert warning.startswith(f"cmbench: warning: {path}: unreadable (") and warning.endswith(
+        f"; rebuilt from {results / 'run-a'}")
+    assert h.equals(first)  # nothing lost, the file whole again
+    assert pq.read_table(path).num_rows == (first["run_id"] == A).sum()
+    assert load_runs(results)[A]["run_id"] == A and warnings(capsys) == []
+    truncate(path)  # the footers alone heal too
+    assert set(run_environments(results)) == {A, B}
+    [warning] = warnings(capsys)
+    assert f"{path}: unreadable" in warning and "rebuilt from" in warning
+    assert load_history(results).equals(first)
+
+
+def test_a_damaged_run_file_without_a_run_folder_is_moved_aside(results, capsys):
+    sync(results)
+    first = load_history(results)
+    path = stored_runs(results)[A]
+    shutil.rmtree(results / "run-a")
+    path.write_bytes(b"not parquet")
+    h = load_history(results)
+    [aside] = path.parent.glob(f"{path.name}.corrupt-*")
+    [warning] = warnings(capsys)
+    assert warning.startswith(f"cmbench: warning: {path}: unreadable (") and f"moved aside to {aside}" in warning
+    assert f"no run folder under {results} holds run {A}" in warning
+    assert aside.read_bytes() == b"not parquet" and not path.exists()
+    assert h.equals(first[first["run_id"] == B].reset_index(drop=True))  # the other run stays
+    assert load_history(results).equals(h) and warnings(capsys) == []  # warned once
+
+
+def test_a_damaged_store_marker_is_written_anew_and_keeps_the_runs(results, capsys):
+    sync(results)
+    first = load_history(results)
+    marker = results / "history" / "store.json"
+    marker.write_text('{"sche')
+    assert load_history(results).equals(first)
+    assert warnings(capsys) == [f"cmbench: warning: {marker}: damaged; written anew (history schema "
+                                f"{HISTORY_SCHEMA}), the stored runs kept"]
+    assert json.loads(marker.read_text())["schema"] == HISTORY_SCHEMA
+    marker.write_bytes(b"\xff\xfe")
+    append_run(results, results / "run-b")
+    assert len(warnings(capsys)) == 1 and load_history(results).equals(first)
+
+
+@pytest.mark.parametrize("damage", ["run.json", "results.csv"])
+def test_a_damaged_run_folder_is_left_out_and_its_stored_rows_kept(results, capsys, damage):
+    (results / "run-b").rename(results / B)  # named by its run id, as a nightly names it
+    sync(results)
+    first = load_history(results)
+    broken = results / B / damage
+    truncate(broken)
+    os.utime(broken.parent / "run.json", (time.time() + 10,) * 2)  # newer than its stored rows: synced again
+    shutil.copytree(FIXTURES / "run-a", results / "run-c")  # a third run, as a later nightly adds it
+    for name in ("run.json", "results.csv"):
+        path = results / "run-c" / name
+        path.write_text(path.read_text().replace(A, "20260103T000000Z").replace("2026-01-01T", "2026-01-03T"))
+    assert sync(results) == ["20260103T000000Z"]  # the other runs go on
+    [warning] = warnings(capsys)
+    assert warning.startswith(f"cmbench: warning: {broken}: ") and warning.endswith(
+        f"; run folder {results / B} left out of the history store")
+    h = load_history(results)
+    assert h[h["run_id"] != "20260103T000000Z"].reset_index(drop=True).equals(first)  # run-b's rows kept
+    r = rebuild(results)
+    [warning] = warnings(capsys)
+    assert warning.startswith(f"cmbench: warning: {broken}: ") and warning.endswith(
+        f"; run folder {results / B} left out, its {(first['run_id'] == B).sum()} stored rows kept")
+    assert r.runs == 3 and load_history(results).equals(h)
+
+
+def test_rebuild_leaves_out_a_damaged_folder_it_never_stored(results, capsys):
+    truncate(results / "run-b" / "run.json")
+    r = rebuild(results)
+    [warning] = warnings(capsys)
+    assert f"{results / 'run-b' / 'run.json'}: " in warning and warning.endswith("left out of the history store")
+    assert r.runs == 1 and set(load_history(results)["run_id"]) == {A}
+    truncate(results / "run-a" / "results.csv")
+    assert rebuild(results).runs == 1 and set(load_history(results)["run_id"]) == {A}  # its stored rows kept
+    shutil.rmtree(results / "history")
+    with pytest.raises(UserError, match="no run folder could be read"):
+        rebuild(results)
+    assert load_history(results).empty and not list(results.glob(".history*"))
+
+
+def test_a_nightly_runs_missing_file_is_appended_again_with_a_warning(results, capsys):
+    sync(results)
+    first = load_history(results)
+    (results / "run-a" / "alerts.json").write_text("{}")  # what a nightly leaves beside a stored run
+    stored_runs(results)[A].unlink()
+    stored_runs(results)[B].unlink()
+    assert sync(results) == [A, B] and load_history(results).equals(first)
+    path = results / "history" / "runs" / f"{A}.parquet"
+    assert warnings(capsys) == [f"cmbench: warning: {path}: missing; rebuilt from {results / 'run-a'}"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cmbench import nightly as nightly_module
-from cmbench.cli import COMMANDS, build_parser
+from cmbench.cli import COMMANDS, build_parser, main
 from cmbench.nightly import (
     EXIT_LOCKED,
     EXIT_OK,
@@ -26,6 +26,7 @@ from harness.engine.recorder import RunOutcome
 from harness.host.gate import HostGate, Proc
 from reports import plots
 from reports.history.store import load_history
+from reports.render import render_results
 
 from ..runs import make_run
 
@@ -132,6 +133,41 @@ def test_the_nightly_stores_alerts_renders_and_fails_on_a_new_regression(tmp_pat
     first = history["run_id"] == history["run_id"].iloc[0]
     assert history.loc[first, "flags"].str.startswith("host busy").all() and (history.loc[~first, "flags"] == "").all()
     assert "go/goroutines" in (results / "site" / "regressions.html").read_text(encoding="utf-8")
+
+
+def test_a_damaged_history_file_or_run_folder_heals_and_the_nightly_goes_on(tmp_path, fixture_root,
+                                                                           fixture_catalog, fake_run_plan, capsys):
+    results = tmp_path / "results"
+    options = NightlyOptions(results=results, fail_on="regression")
+
+    def night() -> tuple[int, list[str]]:
+        g, _ = gate(busy_rounds=0, max_wait=0.0, root=os.getpid())
+        status = nightly(fixture_catalog, options, gate=g).status
+        return status, [line for line in capsys.readouterr().err.splitlines() if line.startswith("cmbench: warn")]
+
+    assert night() == (EXIT_OK, [])
+    first = load_history(results)
+    [path] = (results / "history" / "runs").glob("*.parquet")
+    path.write_bytes(path.read_bytes()[:200])  # a disk that filled, a copy cut short
+    status, [warning] = night()
+    assert status == EXIT_OK and warning.startswith(f"cmbench: warning: {path}: unreadable (")
+    assert warning.endswith(f"; rebuilt from {results / path.stem}")
+    history = load_history(results)
+    assert history[history["run_id"] == path.stem].reset_index(drop=True).equals(first)  # nothing lost
+    (results / path.stem / "run.json").write_text('{"run_id": ')  # the run folder itself damaged now
+    status, warnings = night()
+    assert status == EXIT_OK and warnings and all(str(results / path.stem / "run.json") in w for w in warnings)
+    assert any(w.endswith(f"; run folder {results / path.stem} left out of the history store") for w in warnings)
+    history = load_history(results)
+    assert history["run_id"].nunique() == 3  # the other runs go on, and the stored rows stay
+    assert history[history["run_id"] == path.stem].reset_index(drop=True).equals(first)
+    assert main(["--root", str(fixture_root), "regressions", "--results", str(results)]) == 0
+    assert "left out of the history store" in capsys.readouterr().err
+    other = sorted((results / "history" / "runs").glob("*.parquet"))[-1]
+    other.write_bytes(b"")
+    assert render_results(results, tmp_path / "site", fixture_catalog).is_file()  # what `cmbench report` renders
+    assert f"cmbench: warning: {other}: unreadable (" in capsys.readouterr().err
+    assert load_history(results)["run_id"].nunique() == 3
 
 
 def _cmbench_argv(line: str) -> list[str] | None:

@@ -207,6 +207,24 @@ def test_a_size_is_calibrated_once_per_environment_and_reused(twin_catalog, tmp_
     assert {c["extra"]["calibrated"] for c in run_json(tmp_path, "third")["cases"]} == {"run"}
 
 
+def test_a_damaged_calibration_file_is_moved_aside_and_the_run_calibrates_again(twin_catalog, tmp_path, capsys):
+    speeds = {"fake/good": 40_000.0, "fake/twin": 4_000.0}
+    quick_run(twin_catalog, ScalingExecutor(speeds), tmp_path)
+    path = tmp_path / "calibration.json"
+    damaged = path.read_bytes()[:-40]  # cut short, as a full disk leaves it
+    path.write_bytes(damaged)
+    capsys.readouterr()
+    ex = ScalingExecutor(speeds)
+    outcome = quick_run(twin_catalog, ex, tmp_path, name="again")
+    assert {r.key.impl: r.params["roundtrips"] for r in outcome.results} == {"fake/good": 2500, "fake/twin": 25000}
+    assert searches(ex) and {c["extra"]["calibrated"] for c in run_json(tmp_path, "again")["cases"]} == {"run"}
+    [aside] = tmp_path.glob("calibration.json.corrupt-*")
+    [warning] = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]  # once, not per case
+    assert warning.startswith(f"cmbench: warning: {path}: not a calibration file (")
+    assert warning.endswith(f"; moved aside to {aside}, sizes calibrate again") and aside.read_bytes() == damaged
+    assert len(json.loads(path.read_text())["environments"]) == 1  # the new sizes stored
+
+
 def test_sizes_stay_within_the_verify_size_and_ten_times_the_written_one(twin_catalog, tmp_path):
     outcome = quick_run(twin_catalog, ScalingExecutor({"fake/good": 10.0, "fake/twin": 1e7}), tmp_path)
     assert {r.key.impl: r.params["roundtrips"] for r in outcome.results} == {"fake/good": 50000, "fake/twin": 100}
