@@ -3,7 +3,7 @@
 Each step is a plain function, so a scheduler or a test can call them one by one:
 
     with nightly_lock(results):          # two nightlies never overlap (fcntl on results/.nightly.lock)
-        run_selection(...)               # harness.runner: build, verify, measure, store the run folder;
+        run_selection(...)               # harness.engine: build, verify, measure, store the run folder;
                                          # before each case HostGate waits for a quiet host, else flags it
         append_run(results, folder)      # the history store (reports/history/store.py)
         alerts_for_run(results, run_id)  # change points -> alerts.json, alerts.md (reports/history/alerts.py)
@@ -27,7 +27,7 @@ from typing import Any
 
 from harness.catalog import Catalog, split_ids
 from harness.console import Console
-from harness.engine.local import run_cases
+from harness.engine.local import RunOptions, run_cases
 from harness.engine.ready import choose_cpus
 from harness.engine.recorder import RunOutcome
 from harness.errors import UserError
@@ -114,9 +114,9 @@ def run_selection(catalog: Catalog, options: NightlyOptions, out: Path, console:
     cpus = choose_cpus(options.cpus)
     executor = make_executor(options.executor)
     try:
-        return run_cases(catalog, executor, impls, workloads, profile=options.profile, cpus=cpus, out=out,
-                         console=console, timeout=options.timeout, argv=list(options.argv), before_case=before_case,
-                         references=True)
+        run = RunOptions(out=out, timeout=options.timeout, argv=tuple(options.argv), references=True)
+        return run_cases(catalog, executor, impls, workloads, profile=options.profile, cpus=cpus, console=console,
+                         options=run, before_case=before_case)
     finally:
         executor.close()
 

@@ -11,7 +11,7 @@ from harness.catalog import Catalog, split_ids
 from harness.cluster.run import run_on_cluster
 from harness.cluster.tls import make_security
 from harness.console import Console
-from harness.engine.local import check_plan, make_plan, run_plan, verify_impls
+from harness.engine.local import RunOptions, check_plan, make_plan, run_plan, verify_impls
 from harness.engine.merge import merge_runs
 from harness.engine.ready import choose_cpus, prepare
 from harness.engine.shard import parse_shard, shard_plan
@@ -69,7 +69,7 @@ def _plan_from_args(args: argparse.Namespace, catalog: Catalog, executor) -> Pla
         if given:
             raise UserError(f"--plan: the plan already says what to run; drop --{given[0]}")
         plan = Plan.load(Path(args.plan))
-        check_plan(plan, catalog, executor)
+        plan = check_plan(plan, catalog, executor)
     else:
         impls = catalog.select_impls(split_ids(args.impl))
         workloads = catalog.select_workloads(split_ids(args.workload))
@@ -102,16 +102,14 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
     executor = make_executor(args.executor)
     try:
         plan = _plan_from_args(args, catalog, executor)
-        out = Path(args.out) if args.out else None
+        options = RunOptions(out=Path(args.out) if args.out else None, timeout=args.timeout, argv=tuple(sys.argv),
+                             results=_results_dir(args, catalog), seed=args.seed, recalibrate=args.recalibrate,
+                             references=True)
         if args.cluster:
-            outcome = run_on_cluster(plan, catalog, executor, address=args.cluster, security=security, out=out,
-                                     console=console, timeout=args.timeout, argv=sys.argv,
-                                     loadgen_host=args.loadgen_host, results=_results_dir(args, catalog),
-                                     seed=args.seed, recalibrate=args.recalibrate)
+            outcome = run_on_cluster(plan, catalog, executor, options, address=args.cluster, security=security,
+                                     console=console, loadgen_host=args.loadgen_host)
         else:
-            outcome = run_plan(plan, catalog, executor, out=out, console=console, timeout=args.timeout,
-                               argv=sys.argv, results=_results_dir(args, catalog), seed=args.seed,
-                               recalibrate=args.recalibrate, references=True)
+            outcome = run_plan(plan, catalog, executor, options, console=console)
     finally:
         executor.close()
     if outcome.stopped:

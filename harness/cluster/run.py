@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.catalog import Catalog
 from harness.console import Console
+from harness.engine.local import RunOptions
 from harness.engine.ready import prepare
 from harness.engine.recorder import Recorder, RunOutcome
 from harness.errors import UserError
@@ -29,24 +28,20 @@ def run_on_cluster(
     plan: Plan,
     catalog: Catalog,
     executor: Executor,
+    options: RunOptions,
     *,
     address: str,
     security: Security | None,
-    out: Path | None,
     console: Console,
-    timeout: float | None = None,
-    argv: Sequence[str] = (),
     host_wait: float = HOST_WAIT,
     loadgen_host: bool = False,
-    results: Path | None = None,
-    seed: int | None = None,
-    recalibrate: bool = False,
 ) -> RunOutcome:
     """`cmbench run --cluster`: the plan on the scheduler's benchmark hosts, stored here as a local run would be.
 
-    As in a local run, `seed` (default: a random one, recorded in run.json) orders the processes of
-    each unit, and calibrated sizes come from and go to calibration.json in `results` (default: the
-    folder holding the run folder): the hosts get a copy and send back each size they find.
+    As in a local run (RunOptions), the seed (default: a random one, recorded in run.json) orders
+    the processes of each unit, and calibrated sizes come from and go to calibration.json in the
+    results folder (default: the folder holding the run folder): the hosts get a copy and send
+    back each size they find.
 
     run.json's `cluster` records the scheduler and, per unit that finished, the seconds the
     cluster path added to it (`unit_overhead_seconds`: from submitting it to having its result,
@@ -63,9 +58,8 @@ def run_on_cluster(
     if commit["dirty"]:
         console.say("cluster: this checkout has uncommitted changes; hosts are checked against its commit only")
     expected = Expectation(commit["commit"], executor.name, toolchain_versions(ready), plan.cpus)
-    seed = random.randrange(2**31) if seed is None else seed
-    calibrations = CalibrationStore(results if results is not None else (out.parent if out else
-                                                                         catalog.root / "results"))
+    seed = random.randrange(2**31) if options.seed is None else options.seed
+    calibrations = CalibrationStore(options.results_dir or catalog.root / "results")
     calibrations.environments()  # a newer calibration.json: one error before any run folder exists; damaged: set aside
     client = connect(address, security)
     cluster: ClusterRun | None = None
@@ -73,10 +67,10 @@ def run_on_cluster(
         recorder = Recorder.start(
             plan,
             catalog,
-            out=out,
+            out=options.out,
             console=console,
             meta={
-                "argv": list(argv),
+                "argv": list(options.argv),
                 "controller": host_metadata(catalog.root),
                 "cluster": {"scheduler": address, "loadgen_host": loadgen_host},
                 "seed": seed,
@@ -90,11 +84,11 @@ def run_on_cluster(
             ready,
             address=address,
             console=console,
-            timeout=timeout,
+            timeout=options.timeout,
             host_wait=host_wait,
             loadgen_host=loadgen_host,
             calibrations=calibrations,
-            recalibrate=recalibrate,
+            recalibrate=options.recalibrate,
         )
         status, stopped = "complete", ""
         with Interrupts():

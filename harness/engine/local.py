@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from harness.catalog import Catalog
 from harness.console import Console
@@ -54,11 +55,12 @@ def make_plan(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workl
                 cases=tuple(with_estimates(specs, past, CALIBRATION_GUESS)))
 
 
-def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> None:
+def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> Plan:
     """Refuse a saved plan that no longer matches the manifests here (UserError naming the first difference).
 
     The plan is planned again from this catalog; every case must come out the same, so that a
-    run executes exactly the commands the plan shows.
+    run executes exactly the commands the plan shows. Returns the plan to run: the saved one, with
+    the `settings` of a spec of an older schema (which has none) filled in from the same planning.
     """
     if plan.executor != executor.name:
         raise UserError(f"--plan: made for the {plan.executor} executor; pass --executor {plan.executor}")
@@ -67,14 +69,19 @@ def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> None:
     impls = [catalog.impls[i] for i in dict.fromkeys(s.impl for s in plan.cases)]
     workloads = [catalog.workloads[w] for w in dict.fromkeys(s.workload for s in plan.cases)]
     fresh = {s.key: s for s in plan_cases(PlanContext(plan.profile, plan.cpus, executor), impls, workloads)}
+    cases = []
     for s in plan.cases:
         now = fresh.get(s.key)
         if now is not None:  # how long to wait is the plan's to say (`plan --timeout`), not what runs
             now = replace(now, timeout=s.timeout)
+        if now is not None and not s.settings:  # an older spec: what it runs is checked, its settings are today's
+            s = replace(s, settings=now.settings)
         if now is None or not now.same_case(s):
             why = "is no longer planned" if now is None else _difference(s, now)
             raise UserError(f"--plan: case {s.workload}[{s.case}] {s.label} {why}; the manifests changed since "
                             "it was planned: plan again")
+        cases.append(s)
+    return replace(plan, cases=tuple(cases))
 
 
 def _difference(old: CaseSpec, new: CaseSpec) -> str:
@@ -85,25 +92,48 @@ def _difference(old: CaseSpec, new: CaseSpec) -> str:
 
 
 
-def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | None, console: Console,
-             timeout: float | None = None, argv: Sequence[str] = (),
-             before_case: Callable[[CaseSpec], Sequence[str]] | None = None, results: Path | None = None,
-             seed: int | None = None, recalibrate: bool = False, references: bool = False) -> RunOutcome:
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run is carried out, beyond its plan: one value that `cmbench run`, the nightly and a fleet share."""
+
+    out: Path | None = None  # the run folder (default: results/<run-id>)
+    timeout: float | None = None  # --timeout: seconds per implementation process (default: the profile's)
+    argv: tuple[str, ...] = ()  # the command line, recorded in run.json
+    results: Path | None = None  # stored runs and calibration.json (default: the folder holding `out`)
+    seed: int | None = None  # orders the processes of each unit (default: a random one; recorded either way)
+    recalibrate: bool = False  # size calibrated cases again, replacing the stored sizes
+    references: bool = False  # also take the kinds' run-level reference measurements (the host's OS costs)
+
+    def with_fields(self, **fields: Any) -> RunOptions:
+        """These options with some fields changed (a field this value does not have is a TypeError)."""
+        if "argv" in fields:
+            fields["argv"] = tuple(fields["argv"])
+        return replace(self, **fields)
+
+    @property
+    def results_dir(self) -> Path | None:
+        """Where stored runs and calibration.json are: `results`, else the folder that holds `out`."""
+        return self.results if self.results is not None else (self.out.parent if self.out is not None else None)
+
+
+def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptions | None = None, *,
+             console: Console, before_case: Callable[[CaseSpec], Sequence[str]] | None = None,
+             **fields: Any) -> RunOutcome:
     """Build, verify and measure every case of `plan` on this host; store each one as soon as it is done.
 
-    Calibrated sizes are read from and stored in `results` (default: the folder holding the run
-    folder); `seed` orders the processes of each unit (default: a random one; either way recorded
-    in run.json). `references`: the kinds also take their run-level reference measurements (the
-    host's switch and creation costs in quick and full runs, for the claims ledger).
+    `options` says how (RunOptions); keyword `fields` of RunOptions change it for this call.
+    `before_case`, when given, runs before each unit (the nightly's quiet-host gate) and returns
+    flags its results carry.
     """
-    seed = random.randrange(2**31) if seed is None else seed
-    recorder = Recorder.start(plan, catalog, out=out, console=console,
-                              meta={"argv": list(argv), "host": host_metadata(catalog.root), "seed": seed})
+    options = (options or RunOptions()).with_fields(**fields)
+    seed = random.randrange(2**31) if options.seed is None else options.seed
+    recorder = Recorder.start(plan, catalog, out=options.out, console=console,
+                              meta={"argv": list(options.argv), "host": host_metadata(catalog.root), "seed": seed})
     meta = recorder.store.meta
     meta["environment_fingerprint"] = fingerprint = environment_fingerprint(meta)
-    store = CalibrationStore(results if results is not None else recorder.store.out.parent)
-    ctx = RunContext(catalog, executor, console, timeout, seed=seed, calibrations=store, environment=meta,
-                     fingerprint=fingerprint, recalibrate=recalibrate, references=references)
+    store = CalibrationStore(options.results if options.results is not None else recorder.store.out.parent)
+    ctx = RunContext(catalog, executor, console, options.timeout, seed=seed, calibrations=store, environment=meta,
+                     fingerprint=fingerprint, recalibrate=options.recalibrate, references=options.references)
     host = HostRun(ctx, plan.cpus, before_case)
     name = this_host()
     status = "complete"
@@ -119,21 +149,17 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, *, out: Path | No
 
 
 def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
-              cpus: tuple[int, ...], out: Path | None, console: Console, timeout: float | None = None,
-              argv: Sequence[str] = (), before_case: Callable[[CaseSpec], Sequence[str]] | None = None,
-              results: Path | None = None, seed: int | None = None, recalibrate: bool = False,
-              references: bool = False) -> RunOutcome:
+              cpus: tuple[int, ...], console: Console, options: RunOptions | None = None,
+              before_case: Callable[[CaseSpec], Sequence[str]] | None = None, **fields: Any) -> RunOutcome:
     """Plan the selection, then run the plan (what `cmbench run` does without --plan).
 
-    `results` holds the stored runs (estimates) and calibration.json: by default the folder that
-    holds `out`, else the project's results/.
+    The stored runs (estimates) and calibration.json are in `options.results_dir`, else the project's results/.
     """
-    results = results if results is not None else (out.parent if out is not None else None)
-    plan = make_plan(catalog, executor, impls, workloads, profile=profile, cpus=cpus, timeout=timeout,
-                     results=results, recalibrate=recalibrate)
-    return run_plan(plan, catalog, executor, out=out, console=console, timeout=timeout, argv=argv,
-                    before_case=before_case, results=results, seed=seed, recalibrate=recalibrate,
-                    references=references)
+    options = (options or RunOptions()).with_fields(**fields)
+    plan = make_plan(catalog, executor, impls, workloads, profile=profile, cpus=cpus, timeout=options.timeout,
+                     results=options.results_dir, recalibrate=options.recalibrate)
+    return run_plan(plan, catalog, executor, replace(options, results=options.results_dir), console=console,
+                    before_case=before_case)
 
 
 def verify_impls(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *,

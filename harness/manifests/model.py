@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from harness.vocab import params_text
 
@@ -120,6 +121,14 @@ class ServerProfile:
     def longest(self) -> float:
         """The most seconds a measured load may run."""
         return max(self.min_duration, self.max_duration)
+
+    def as_settings(self) -> dict[str, Any]:
+        """These settings as JSON values (a case specification carries them: harness/plan/spec.py)."""
+        return {f.name: list(v) if isinstance(v, tuple) else v for f in fields(self) for v in [getattr(self, f.name)]}
+
+    @classmethod
+    def from_settings(cls, d: Mapping[str, Any]) -> ServerProfile:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +27,10 @@ if TYPE_CHECKING:
     pass
 
 
-SPEC_SCHEMA = 2
+SPEC_SCHEMA = 3
 
 
-PLAN_SCHEMA = 3
+PLAN_SCHEMA = 4
 
 
 # Schema history of a case specification:
@@ -38,11 +38,14 @@ PLAN_SCHEMA = 3
 #   2: processes and iterations may be minima (max_processes, max_iterations, budget, precision), and the
 #      size named by `calibrate` may be calibrated (`calibrated_for`). A spec of schema 1 reads as fixed.
 # Schema history of a plan: 1: no shard; 2: `shard` says which part of which whole plan it is;
-#   3: its cases are specifications of schema 2.
-READS_SCHEMAS = (1, 2)
+#   3: its cases are specifications of schema 2; 4: of schema 3.
+#   3: `settings`, what the case's kind resolved from the manifests besides the command (the calibration's
+#      size bounds, a server profile's load settings), so that a spec runs without looking its profile up.
+#      A spec of schema 1 or 2 has none: a saved plan gets them from the manifests when it is checked.
+READS_SCHEMAS = (1, 2, 3)
 
 
-READS_PLAN_SCHEMAS = (1, 2, 3)
+READS_PLAN_SCHEMAS = (1, 2, 3, 4)
 
 
 ParamValue = int | float | str
@@ -77,6 +80,7 @@ class CaseSpec:
     calibrated_for: str = ""  # the environment fingerprint whose stored size `params` holds ("": at run time)
     timeout: float = 0.0  # seconds per implementation process (batch) or per server start (server)
     load_cpus: tuple[int, ...] = ()  # server kinds: the load generator's CPUs, disjoint from `cpus`
+    settings: Mapping[str, Any] = field(default_factory=dict)  # what the kind resolved besides the command (JSON)
     status: str = ""  # an outcome known when planning (`unsupported`), with its reason
     reason: str = ""
     estimate: float = 0.0  # seconds the case is expected to take
@@ -137,7 +141,7 @@ class CaseSpec:
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out.update(params=dict(self.params), cpus=list(self.cpus), command=list(self.command),
-                   load_cpus=list(self.load_cpus))
+                   load_cpus=list(self.load_cpus), settings=dict(self.settings))
         return out
 
     @classmethod
@@ -154,7 +158,8 @@ class CaseSpec:
             raise UserError(f"{where}: unknown field '{unknown[0]}' (fields: {', '.join(sorted(names))})")
         try:
             spec = cls(**{**d, "params": dict(d["params"]), "cpus": tuple(d["cpus"]), "command": tuple(d["command"]),
-                          "load_cpus": tuple(d.get("load_cpus", ())), "schema": SPEC_SCHEMA})
+                          "load_cpus": tuple(d.get("load_cpus", ())), "settings": dict(d.get("settings") or {}),
+                          "schema": SPEC_SCHEMA})
         except (TypeError, KeyError) as e:
             raise UserError(f"{where}: {e}") from None
         return spec

@@ -63,7 +63,7 @@ class Alert:
         }
 
 
-Environments = Mapping[str, Mapping[str, Any]]  # run id -> its environment (harness.history.environment_of)
+Environments = Mapping[str, Mapping[str, Any]]  # run id -> its environment (reports.history.store.environment_of)
 
 
 def describe(change: Change, repo: Path | None, environments: Environments, new: bool | None = None) -> Alert:

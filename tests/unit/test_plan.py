@@ -193,3 +193,49 @@ def test_plan_and_selection_flags_do_not_mix(fixture_root, tmp_path, capsys):
     path.write_text("{}")
     assert main(["--root", str(fixture_root), "run", "--plan", str(path), "--impl", "fake/good"]) == 1
     assert "drop --impl" in capsys.readouterr().err
+
+
+def test_a_spec_carries_what_its_kind_resolved(plan, fixture_catalog):
+    """A server phase runs its profile's settings from the spec; running it never looks the profile up again."""
+    closed = next(s for s in plan.cases if s.workload == "http_server" and s.params.get("phase") == "closed")
+    profile = fixture_catalog.workloads["http_server"].servers["smoke"]
+    assert closed.settings == round_trip(profile.as_settings())
+    assert type(profile).from_settings(round_trip(closed.settings)) == profile
+
+
+def test_a_calibrated_spec_carries_the_bounds_of_its_search(fixture_catalog, fake_executor, tmp_path):
+    impls = fixture_catalog.select_impls(["fake/good"])
+    quick = make_plan(fixture_catalog, fake_executor, impls, fixture_catalog.select_workloads(["ping_pong"]),
+                      profile="quick", cpus=(0,), results=tmp_path / "none")
+    calibrated = [s for s in quick.cases if s.calibrate]
+    assert calibrated
+    verify = fixture_catalog.workloads["ping_pong"].cases_for("verify")
+    for s in calibrated:
+        written = next(c for c in fixture_catalog.workloads["ping_pong"].cases_for("quick") if c.label == s.case)
+        assert s.settings == {"size_from": min(c.as_dict()[s.calibrate] for c in verify),
+                              "size_cap": 10 * written.as_dict()[s.calibrate]}
+
+
+def test_a_saved_plan_of_an_older_schema_gets_its_settings_when_checked(plan, fixture_catalog, fake_executor):
+    data = round_trip(plan.to_dict())
+    data["schema"] = 3
+    for c in data["cases"]:
+        c["schema"] = 2
+        del c["settings"]
+    old = Plan.from_dict(data, "plan.json")
+    assert all(not s.settings for s in old.cases)
+    checked = check_plan(old, fixture_catalog, fake_executor)
+    assert [s.settings for s in checked.cases] == [s.settings for s in plan.cases]
+    assert [s.command for s in checked.cases] == [s.command for s in plan.cases]
+
+
+def test_run_options_are_one_value():
+    from pathlib import Path
+
+    from harness.engine.local import RunOptions
+
+    options = RunOptions(out=Path("/r/run"), seed=3).with_fields(argv=["cmbench", "run"])
+    assert options.argv == ("cmbench", "run") and options.results_dir == Path("/r")
+    assert RunOptions(results=Path("/x")).results_dir == Path("/x")
+    with pytest.raises(TypeError):
+        options.with_fields(colour=1)

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.host.oscosts import measure_references
 from harness.kinds.base import PlanContext, RunContext
-from harness.kinds.batch.calibrate import CALIBRATION_GUESS
+from harness.kinds.batch.calibrate import CALIBRATION_GUESS, CAP
 from harness.kinds.batch.measure import measure_unit, workload_args
 from harness.kinds.batch.repetition import (
     BatchDetail,
@@ -73,13 +73,16 @@ class BatchKind:
         shape = workload.shape_for(ctx.profile)
         timeout = ctx.timeout or shape.timeout
         scaling = workload.calibrate if shape.iteration_seconds else None
-        labels = [c.label for c in workload.cases_for(ctx.profile)]
+        written = workload.cases_for(ctx.profile)
         specs = []
-        for label, case in zip(labels, workload.cases_for(ctx.profile, reduced=impl.reduced_sizes)):
-            params = case.as_dict()
+        for as_written, case in zip(written, workload.cases_for(ctx.profile, reduced=impl.reduced_sizes)):
+            label, params = as_written.label, case.as_dict()
             args = workload_args(workload, params, shape.warmups, shape.iterations, len(ctx.cpus))
             reason = impl.unsupported_reason(workload.name, params, variant.name)
             calibrate = scaling.param if scaling is not None and scaling.applies(params) else ""
+            # a calibrated size is searched from the verify profile's size up to CAP x the size as written
+            bounds = {"size_from": min(int(c.as_dict()[calibrate]) for c in workload.cases_for("verify")),
+                      "size_cap": CAP * int(as_written.as_dict()[calibrate])} if calibrate else {}
             spec = CaseSpec(
                 kind=self.name, workload=workload.name, case=label, impl=impl.id, variant=variant.name,
                 language=impl.language, model=impl.model, profile=ctx.profile, executor=ctx.executor.name,
@@ -87,7 +90,7 @@ class BatchKind:
                 processes=shape.processes, warmups=shape.warmups, iterations=shape.iterations, timeout=timeout,
                 max_processes=shape.max_processes, max_iterations=shape.max_iterations, budget=shape.budget,
                 precision=shape.precision, reach=shape.reach, calibrate=calibrate,
-                iteration_seconds=shape.iteration_seconds if calibrate else 0.0,
+                iteration_seconds=shape.iteration_seconds if calibrate else 0.0, settings=bounds,
                 status=Status.UNSUPPORTED.value if reason else "", reason=reason or "")
             if calibrate:
                 stored = ctx.calibrations.get(case_key(workload.name, label, impl.id, variant.name))

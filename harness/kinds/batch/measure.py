@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from harness.host.info import environment
 from harness.kinds.base import RunContext
 from harness.kinds.batch import answers as reference
-from harness.kinds.batch.calibrate import CAP, search
+from harness.kinds.batch.calibrate import search
 from harness.kinds.batch.repetition import (
     UNCONVERGED,
     BatchDetail,
@@ -160,8 +160,6 @@ class _Case:
                 self.calibrated, self.calibration = "stored", stored
                 return spec.sized(stored.value, ctx.fingerprint)
         param = spec.calibrate
-        start = min(int(c.as_dict()[param]) for c in self.workload.cases_for("verify"))
-        written = next(int(c.as_dict()[param]) for c in self.workload.cases_for(spec.profile) if c.label == spec.case)
 
         def measure(size: int, iterations: int) -> float:
             try:
@@ -171,7 +169,8 @@ class _Case:
                 raise CaseFailure(f.status, f"calibrating {param}={size}: {f}") from None
             return statistics.median(it.elapsed for it in its if not it.warmup)
 
-        found = search(measure, param=param, start=start, cap=CAP * written, target=spec.iteration_seconds,
+        found = search(measure, param=param, start=int(spec.settings["size_from"]),
+                       cap=int(spec.settings["size_cap"]), target=spec.iteration_seconds,
                        clock=time.perf_counter)
         self.calibrated, self.calibration = "run", found
         if ctx.calibrations is not None and ctx.fingerprint:

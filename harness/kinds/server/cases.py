@@ -500,9 +500,11 @@ def run_server_cases(executor: Executor, impl: Impl, variant: Variant, workload:
                                              generator=generator)))
 
 
-def make_setup(executor: Executor, impl: Impl, variant: Variant, workload: Workload, profile: str,
+def make_setup(executor: Executor, impl: Impl, variant: Variant, workload: Workload, profile: str | ServerProfile,
                cpus_server: Sequence[int], cpus_load: Sequence[int], *, timeout: float | None = None,
                executor_name: str | None = None, ceilings: Ceilings | None = None,
                generator: Generator = LOCAL) -> Setup:
-    return Setup(executor, impl, variant, workload, workload.servers[profile], tuple(cpus_server), tuple(cpus_load),
+    """A server unit's setup; `profile` is a profile's name (looked up in the workload) or its resolved settings."""
+    settings = workload.servers[profile] if isinstance(profile, str) else profile
+    return Setup(executor, impl, variant, workload, settings, tuple(cpus_server), tuple(cpus_load),
                  executor_name or executor.name, timeout or READY_TIMEOUT, ceilings, generator)

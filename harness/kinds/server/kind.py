@@ -129,6 +129,7 @@ class ServerKind:
     def plan(self, ctx: PlanContext, impl: Impl, variant: Variant, workload: Workload) -> list[CaseSpec]:
         server, load = split_cpus(ctx.cpus, ctx.allowed_cpus)
         profile = workload.servers[ctx.profile]
+        settings = profile.as_settings()  # the run reads them from the spec, not from the manifest by profile
         args = ["http_server", "--port", "{port}", "--cpus", str(len(server))]
         command = tuple(ctx.executor.argv(impl, variant, args, len(server)))
         specs = []
@@ -138,7 +139,7 @@ class ServerKind:
             specs.append(CaseSpec(
                 kind=self.name, workload=workload.name, case=phase.label, impl=impl.id, variant=variant.name,
                 language=impl.language, model=impl.model, profile=ctx.profile, executor=ctx.executor.name,
-                params=params, cpus=server, load_cpus=load, command=command, processes=1,
+                params=params, cpus=server, load_cpus=load, command=command, processes=1, settings=settings,
                 timeout=ctx.timeout or READY_TIMEOUT, status=Status.UNSUPPORTED.value if reason else "",
                 reason=reason or "", estimate=0.0 if reason else _guess(params) + (UNIT_GUESS if i == 0 else 0.0)))
         return specs
@@ -163,7 +164,8 @@ class ServerKind:
         if layout not in self._ceilings and first.load_cpus:  # a plan run without before_run, or a new generator
             record, self._ceilings[layout] = self._measure(ctx, [s for s in unit if not s.status], generator)
             generator.note_headroom(record)
-        setup = make_setup(ctx.executor, impl, variant, workload, first.profile, first.cpus, first.load_cpus,
+        setup = make_setup(ctx.executor, impl, variant, workload, ServerProfile.from_settings(first.settings),
+                           first.cpus, first.load_cpus,
                            timeout=first.timeout, ceilings=self._ceilings.get(layout), generator=generator)
         yield from measure_phases(setup, [phase_of(s.params) for s in unit])
 

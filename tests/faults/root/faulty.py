@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "root"
 
 from fake_impl import Plaintext, serve  # noqa: E402  (the correct server, shared with tests/fixtures)
 
-from harness.kinds.batch.answers import expected
+from harness.kinds.batch.answers import expected  # noqa: E402
 
 
 def lines(workload: str, params: dict, warmups: int, iterations: int, **change) -> list[dict]:
