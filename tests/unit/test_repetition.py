@@ -364,7 +364,7 @@ def test_a_saved_plan_calibrates_at_run_time_and_stores_the_size_beside_the_run(
     assert main(["--root", str(fixture_root), "plan", "--impl", "fake/good", "--workload", "ping_pong",
                  "--profile", "quick", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
-    assert plan["schema"] == 3 and "{roundtrips}" in plan["cases"][0]["command"]
+    assert plan["schema"] == 4 and "{roundtrips}" in plan["cases"][0]["command"]
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
     assert main(["--root", str(fixture_root), "run", "--plan", str(path), "--out", str(tmp_path / "run"),
