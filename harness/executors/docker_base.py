@@ -31,7 +31,7 @@ from pathlib import Path
 from ..ccache import cache_dir
 from ..console import Console
 from ..errors import UserError
-from ..process import child_env, run_child
+from ..process import child_env, run_child, strip_ansi
 from ..vocab import fmt_bytes
 from .base_recipe import Recipe, RecipeBook, RecipeError, load_recipes
 from .docker_image import ImageError, add_path, stream_build, tree_digest
@@ -370,7 +370,7 @@ class Bases:
                 argv.insert(2, "--include=" + ",".join(recipe.packages))
             r = self._runner(argv, cwd=work, env=env, timeout=DEBOOTSTRAP_TIMEOUT, measure=False)
             if r.returncode != 0:
-                log = (r.stdout + r.stderr).strip().splitlines()
+                log = strip_ansi(r.stdout + r.stderr).strip().splitlines()
                 why = "timed out" if r.timed_out else f"exit {r.returncode}"
                 raise BaseError(f"debootstrap for base {ref} failed ({why}): " + " | ".join(log[-6:]))
             for point in mounts_under(rootfs):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ..errors import UserError
 from ..manifest import Impl, Variant
 from ..outcome import CaseFailure
-from ..process import ChildResult, RunningChild, child_env, run_child
+from ..process import ChildResult, RunningChild, child_env, run_child, strip_ansi
 from ..vocab import Status
 from . import BuildResult, Toolchain, command_line, expand
 
@@ -23,7 +23,7 @@ BUILD_TIMEOUT = 1800.0
 
 
 def _lines(r: ChildResult) -> list[str]:
-    return (r.stdout.strip() or r.stderr.strip()).split("\n")
+    return strip_ansi(r.stdout.strip() or r.stderr.strip()).split("\n")
 
 
 def _overflow(r: ChildResult) -> str:

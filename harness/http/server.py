@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from ..executors import Executor, Running
 from ..manifest import Impl, Variant
 from ..outcome import CaseFailure
-from ..process import ChildResult
+from ..process import ChildResult, strip_ansi
 
 READY_TIMEOUT = 60.0  # seconds; a JVM with a cold page cache can take several
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def _tail(text: str, lines: int = 8) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])
+    return " | ".join(strip_ansi(text).strip().splitlines()[-lines:])
 
 
 def can_connect(port: int, timeout: float = 1.0) -> bool:

@@ -165,7 +165,7 @@ class Api:
         self.engine.builds.append((tag, dockerfile, names))
         if self.engine.build_error:
             yield {"stream": "Step 2/2 : RUN false\n"}
-            yield {"stream": "missing libnotthere.so.9\n"}
+            yield {"stream": "\x1b[91mmissing libnotthere.so.9\n\x1b[0m"}  # a RUN's stderr, as the engine colours it
             yield {"error": self.engine.build_error}
             return
         self.engine.images[tag] = Image(tag, labels)
