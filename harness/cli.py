@@ -358,8 +358,8 @@ COMMANDS: dict[str, Command] = {
     "verify": Command(cmd_verify, "run every workload at its smallest size and check the answers", _verify_args),
     "plan": Command(cmd_plan, "show every case a run would execute, its command and estimated time", _plan_args),
     "run": Command(cmd_run, "build, verify, measure and store a benchmark run", _run_args),
-    "new": Command(cmd_new, "create a new implementation folder from a template (builds and verifies at once)",
-                   _new_args),
+    "new": Command(cmd_new, "create impls/LANGUAGE/MODEL/ from a template that serves ping_pong (it builds "
+                            "nothing: run build, then verify)", _new_args),
     "worker": Command(cmd_worker, "serve as a benchmark host of a Dask scheduler (`run --cluster`)", _worker_args),
     "merge": Command(cmd_merge, "join the runs of every shard of a plan (`run --shard I/N`) into one", _merge_args),
     "loadgen-headroom": Command(cmd_loadgen_headroom, "measure the HTTP load generators' ceiling on their CPUs",
