@@ -39,7 +39,7 @@ from .server import READY_TIMEOUT
 from .table import server_table
 
 START_GUESS = 1.0  # seconds to start a server, wait for it to be ready, and stop it (a JVM: about 0.5)
-UNIT_GUESS = 4.0  # seconds of verification and the start-up baseline, once per implementation variant
+UNIT_GUESS = 10.0  # seconds of verification (7 s idle hold) and the start-up baseline, once per implementation variant
 
 
 def _read_profile(p: TableReader, prof: str) -> ServerProfile:
