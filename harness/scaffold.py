@@ -37,6 +37,7 @@ class Template:
 TEMPLATES: dict[str, Template] = {t.name: t for t in (
     Template("python", "interpreted: Python threads and queue.Queue; no build step", "    "),
     Template("c", "compiled: C11 + pthreads, built with make", " * "),
+    Template("cpp", "compiled: C++17 std::thread, mutex + condition_variable, built with make and g++", "// "),
 )}
 
 

@@ -79,6 +79,6 @@ def new_args(p: argparse.ArgumentParser) -> None:
 
 COMMANDS = {
     "list": Command(cmd_list, "list workloads and implementations, with toolchain status", list_args),
-    "new": Command(cmd_new, "create a new implementation folder from a template (then build and verify it)",
-                   new_args),
+    "new": Command(cmd_new, "create impls/LANGUAGE/MODEL/ from a template that serves ping_pong (it builds "
+                            "nothing: run build, then verify)", new_args),
 }

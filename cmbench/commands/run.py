@@ -30,7 +30,7 @@ def cmd_build(args: argparse.Namespace, catalog: Catalog) -> int:
     finally:
         executor.close()
     for impl_id, r in ready.items():
-        print(f"{impl_id}: {r.status}" + (f" in {r.buildseconds:.1f} s" if r.status == "ok" else f": {r.message}"))
+        print(f"{impl_id}: {r.status}" + (f" in {r.build_seconds:.1f} s" if r.status == "ok" else " (see above)"))
     return 1 if any(r.failed for r in ready.values()) else 0
 
 

@@ -88,12 +88,11 @@ class Copy:
     requirements: bool = False  # the distribution's requirements too, as installed here (extras left out)
     hint: str = ""  # what to do when the files are missing
 
-    @property
-    def field(self) -> str:
-        return f"{self.source}: copy[{self.index}]"
+    def field(self, key: str) -> str:
+        return f"{self.source}: field 'copy[{self.index}].{key}'"
 
-    def _missing(self, what: str) -> RecipeError:
-        return RecipeError(f"{self.field}: {what}" + (f": {self.hint}" if self.hint else ""))
+    def _missing(self, key: str, what: str) -> RecipeError:
+        return RecipeError(f"{self.field(key)} {what}" + (f": {self.hint}" if self.hint else ""))
 
     def files(self) -> FileList:
         """(host path, image path) pairs; RecipeError when this host lacks them."""
@@ -101,21 +100,23 @@ class Copy:
             found = shutil.which(self.program, path=str(Path(sys.executable).parent) + os.pathsep
                                  + os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
             if found is None:
-                raise self._missing(f"program '{self.program}' is not on PATH")
+                raise self._missing("program", f"'{self.program}' is not on PATH")
             real = Path(found).resolve()
             if self.part == "home":
                 if real.parent.name != "bin":
-                    raise self._missing(f"program '{self.program}' ({real}) is not in a bin/ folder, so it has "
-                                        "no install folder to copy")
+                    raise self._missing("part", f"is 'home', but program '{self.program}' ({real}) is not in a "
+                                        "bin/ folder, so it has no install folder to copy")
                 return [(real.parent.parent, self.to)]
             return [(real, self.to)]
-        if self.python and f"{sys.version_info[0]}.{sys.version_info[1]}" != self.python:
-            raise self._missing(f"distribution '{self.dist}' is built for this harness's Python "
-                                f"{sys.version_info[0]}.{sys.version_info[1]}, the image runs {self.python}")
+        here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        if self.python and here != self.python:
+            raise self._missing("python", f"'{self.python}': distribution '{self.dist}' is installed for this "
+                                f"harness's Python {here}, the image runs {self.python}")
         try:
             dists = dist_closure([self.dist]) if self.requirements else [importlib.metadata.distribution(self.dist)]
         except importlib.metadata.PackageNotFoundError as e:
-            raise self._missing(f"Python distribution '{e.name}' is not installed next to the harness") from None
+            raise self._missing("dist", f"'{self.dist}': Python distribution '{e.name}' is not installed next to "
+                                "the harness") from None
         return [pair for dist in dists for pair in dist_files(dist, self.to)]
 
 
@@ -210,6 +211,8 @@ def load_recipe(path: Path) -> Recipe:
     if run and not parent:
         raise r.fail("run", "needs 'parent': commands run in a derived stand-in")
     env = r.string_map("env", "environment variables of the image")
+    if parent and not (copies or run or env):
+        raise r.fail("parent", "needs 'copy', 'run' or 'env': a derived stand-in adds something to its parent")
     recipe = Recipe(name=name, help=r.str("help", "one line: what the stand-in holds"), path=path, image=image,
                     packages=packages, parent=parent, copies=tuple(copies), env=tuple(env.items()), run=run)
     r.reject_unknown()

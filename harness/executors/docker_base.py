@@ -33,7 +33,7 @@ from harness.errors import UserError
 from harness.executors.base_recipe import Recipe, RecipeBook, RecipeError, load_recipes
 from harness.executors.docker_image import ImageError, add_path, stream_build, tree_digest
 from harness.measure.ccache import cache_dir
-from harness.measure.process import child_env, run_child
+from harness.measure.process import child_env, run_child, strip_ansi
 from harness.vocab import fmt_bytes
 
 SUITE = "bookworm"
@@ -320,8 +320,8 @@ class Bases:
     def _files(recipe: Recipe) -> list[tuple[Path, str]]:
         try:
             return recipe.files()
-        except RecipeError as e:
-            raise BaseError(f"base {recipe.name}: {e}") from None
+        except RecipeError as e:  # names the recipe file and the field
+            raise BaseError(str(e)) from None
 
     def ensure(self, name: str) -> str:
         """The stand-in's tag, built first when this host does not have it."""
@@ -370,7 +370,7 @@ class Bases:
                 argv.insert(2, "--include=" + ",".join(recipe.packages))
             r = self._runner(argv, cwd=work, env=env, timeout=DEBOOTSTRAP_TIMEOUT, measure=False)
             if r.returncode != 0:
-                log = (r.stdout + r.stderr).strip().splitlines()
+                log = strip_ansi(r.stdout + r.stderr).strip().splitlines()
                 why = "timed out" if r.timed_out else f"exit {r.returncode}"
                 raise BaseError(f"debootstrap for base {ref} failed ({why}): " + " | ".join(log[-6:]))
             for point in mounts_under(rootfs):
@@ -393,7 +393,8 @@ class Bases:
     def _derive(self, recipe: Recipe, ref: str) -> None:
         parent = self.ensure(recipe.parent)
         self.console.say(f"docker: building base {ref} ({recipe.help})")
-        lines = [f"FROM {parent}", "COPY rootfs/ /"]
+        files = self._files(recipe)
+        lines = [f"FROM {parent}", *(["COPY rootfs/ /"] if files else [])]  # a recipe may only run or set env
         lines += [f"ENV {k}={v}" for k, v in recipe.env] + [f"RUN {command}" for command in recipe.run]
         with tempfile.TemporaryFile() as f:
             with tarfile.open(fileobj=f, mode="w") as tar:
@@ -401,17 +402,26 @@ class Bases:
                 info = tarfile.TarInfo("Dockerfile")
                 info.size = len(text)
                 tar.addfile(info, io.BytesIO(text))
-                for src, dest in self._files(recipe):
+                for src, dest in files:
                     add_path(tar, src, "rootfs" + dest)
             f.seek(0)
             try:
                 stream_build(self.client, f, tag=ref, labels=self._labels(recipe))
             except ImageError as e:
-                raise BaseError(f"base {ref}: {e}") from None
+                raise BaseError(derive_failure(recipe, ref, str(e))) from None
 
     def _prune(self, recipe: Recipe, keep: str) -> None:
         """Drop earlier versions of this stand-in (those still used by images stay)."""
         prune_images(self.client, f"org.cmbench.base={recipe.name}", keep)
+
+
+def derive_failure(recipe: Recipe, ref: str, error: str) -> str:
+    """A derived stand-in's failed build as one line naming the recipe file and, where it can tell, the field."""
+    where = f"{recipe.path}: " if recipe.path else f"base {recipe.name}: "
+    for i, command in enumerate(recipe.run):
+        if f"/bin/sh -c {command}'" in error:  # the legacy builder: The command '/bin/sh -c X' returned ...
+            return f"{where}field 'run[{i}]' '{command}' failed in the stand-in {ref}: {error}"
+    return f"{where}building the stand-in {ref} failed: {error}"
 
 
 def prune_images(client, label: str, keep: str, *, min_age: float = PRUNE_AFTER) -> list[str]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.manifests.model import Impl
+from harness.measure.process import strip_ansi
 
 IMAGE_VERSION = 1  # bump when how images are made changes, so every image is rebuilt
 BUILD_LOG_LINES = 12
@@ -205,9 +206,9 @@ def stream_build(client, fileobj, **kwargs) -> list[str]:
     for chunk in client.api.build(fileobj=fileobj, custom_context=True, decode=True, rm=True, forcerm=True,
                                   **kwargs):
         if "stream" in chunk:
-            lines += [line for line in chunk["stream"].splitlines() if line.strip()]
+            lines += [line for line in strip_ansi(chunk["stream"]).splitlines() if line.strip()]
         if chunk.get("error"):
-            error = str(chunk["error"]).strip()
+            error = strip_ansi(str(chunk["error"])).strip()
     if error:
         tail = [line for line in lines if not line.startswith((" ---> ", "Removing intermediate container"))]
         tail = tail[-BUILD_LOG_LINES:]

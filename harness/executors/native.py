@@ -15,7 +15,7 @@ from harness.errors import UserError
 from harness.executors.base import BuildResult, Toolchain, command_line, expand
 from harness.manifests.model import Impl, Variant
 from harness.measure.outcome import CaseFailure
-from harness.measure.process import ChildResult, RunningChild, child_env, run_child
+from harness.measure.process import ChildResult, RunningChild, child_env, run_child, strip_ansi
 from harness.vocab import Status
 
 TOOLCHAIN_TIMEOUT = 60.0
@@ -23,7 +23,7 @@ BUILD_TIMEOUT = 1800.0
 
 
 def _lines(r: ChildResult) -> list[str]:
-    return (r.stdout.strip() or r.stderr.strip()).split("\n")
+    return strip_ansi(r.stdout.strip() or r.stderr.strip()).split("\n")
 
 
 def _overflow(r: ChildResult) -> str:

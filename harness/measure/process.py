@@ -20,6 +20,7 @@ of its threads (and its reaped descendants), unlike /proc/PID/status, which coun
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,6 +35,8 @@ from harness.errors import UserError
 from harness.measure.memory import EMPTY, TreeMemory, read_tree
 from harness.measure.wrapper import read_report, wrapper_path
 
+# Terminal escape sequences (colours, cursor moves, window titles) that tools print, TERM being passed on.
+ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])")
 # Environment variables passed through to every child; everything else is dropped.
 RUN_ENV_KEEP = ("HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TERM")
 # Builds also need their toolchains' settings.
@@ -79,7 +82,12 @@ class ChildResult:
     leftovers: int = 0  # processes it started that were still running after it exited (killed)
 
     def stderr_tail(self, lines: int = 8) -> str:
-        return " | ".join(self.stderr.strip().split("\n")[-lines:])
+        return " | ".join(strip_ansi(self.stderr).strip().split("\n")[-lines:])
+
+
+def strip_ansi(text: str) -> str:
+    """A tool's output without terminal escape sequences, for an error text (a log, a terminal line, run.json)."""
+    return ANSI_ESCAPE.sub("", text)
 
 
 def overflow_message(stream: str, limit: int) -> str:

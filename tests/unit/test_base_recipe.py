@@ -48,6 +48,7 @@ def test_own_recipe_wins_for_its_implementation_only():
     ('schema = 1\nname = "n"\nhelp = "x"\nparent = "p"\n[[copy]]\ndist = "uvloop"\npython = "3"\n',
      "field 'copy[0].python' must be a Python version"),
     ('schema = 1\nname = "n"\nhelp = "x"\nrun = ["true"]\n', "field 'run' needs 'parent'"),
+    ('schema = 1\nname = "n"\nhelp = "x"\nparent = "p"\n', "field 'parent' needs 'copy', 'run' or 'env'"),
     ('schema = 1\nname = "n"\nhelp = "x"\nenv = { A = 1 }\n', "field 'env.A' must be a string"),
     ('schema = 2\nname = "n"\nhelp = "x"\n', "field 'schema' is 2, newer than"),
 ])
@@ -57,6 +58,18 @@ def test_bad_recipe_is_one_line_naming_file_and_field(tmp_path, text, message):
         load_recipe(path)
     assert str(e.value).startswith(f"{path}: ") and message in str(e.value)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("text", [
+    "",  # debootstrap alone
+    'packages = ["python3"]\n',  # debootstrap with packages
+    'parent = "p"\n[[copy]]\nprogram = "node"\nto = "/usr/local/bin/node"\n',  # parent and copy
+    'parent = "p"\nrun = ["ldconfig -p | grep -q libstdc++"]\n',  # parent and run only
+    'parent = "p"\nenv = { A = "1" }\n',  # parent and env only
+])
+def test_every_documented_form_loads(tmp_path, text):
+    recipe = load_recipe(write(tmp_path, "base.toml", 'schema = 1\nname = "n"\nhelp = "x"\n' + text))
+    assert recipe.name == "n" and bool(recipe.parent) == ("parent" in text)
 
 
 def test_book_refuses_unknown_parent_duplicates_and_cycles(tmp_path):
@@ -112,5 +125,16 @@ def test_dist_copy_for_another_python_says_so(tmp_path):
     other = "3.99" if sys.version_info[:2] != (3, 99) else "3.98"
     path = write(tmp_path, "base.toml", 'schema = 1\nname = "p"\nhelp = "x"\nparent = "python3"\n'
                  f'[[copy]]\ndist = "pyperf"\npython = "{other}"\nhint = "run the harness on {other}"\n')
-    with pytest.raises(RecipeError, match=r"copy\[0\]: distribution 'pyperf' is built for .* run the harness on"):
+    with pytest.raises(RecipeError) as e:
+        load_recipe(path).files()
+    assert str(e.value).startswith(f"{path}: field 'copy[0].python' '{other}': distribution 'pyperf' is installed "
+                                   "for this harness's Python ")
+    assert str(e.value).endswith(f", the image runs {other}: run the harness on {other}")
+
+
+def test_dist_copy_of_a_missing_distribution_names_the_field(tmp_path):
+    path = write(tmp_path, "base.toml", 'schema = 1\nname = "p"\nhelp = "x"\nparent = "python3"\n'
+                 '[[copy]]\ndist = "cmbench-no-such-dist"\n')
+    with pytest.raises(RecipeError, match=r"base.toml: field 'copy\[0\].dist' 'cmbench-no-such-dist': Python "
+                                          "distribution 'cmbench-no-such-dist' is not installed next to the harness"):
         load_recipe(path).files()

@@ -1,3 +1,6 @@
+import re
+import shutil
+
 from cmbench.cli import main
 
 
@@ -16,6 +19,20 @@ def test_unknown_workload(fixture_root, capsys):
 def test_bad_cpus(fixture_root, capsys):
     assert main(["--root", str(fixture_root), "verify", "--cpus", "999"]) == 1
     assert "--cpus: must be between 1 and" in capsys.readouterr().err
+
+
+def test_a_build_failure_is_printed_once_without_terminal_colours(fixture_root, tmp_path, capsys):
+    root = tmp_path / "root"
+    shutil.copytree(fixture_root, root)
+    manifest = root / "impls/fake/badbuild/impl.toml"
+    coloured = "import sys; e = chr(27); print(e + '[91mfake: ' + 'no such' + e + '[0m', file=sys.stderr); sys.exit(1)"
+    manifest.write_text(re.sub(r"(?m)^command = .*compile error.*$", f'command = ["{{python}}", "-c", "{coloured}"]',
+                               manifest.read_text()))
+    assert main(["--root", str(root), "build", "--impl", "fake/badbuild"]) == 1
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert printed.count("fake: no such") == 1 and "\x1b" not in printed
+    assert "BUILD FAILED fake/badbuild: " in captured.err and "fake/badbuild: build_failed (see above)" in captured.out
 
 
 def test_list_shows_missing_toolchain(fixture_root, capsys):

@@ -163,6 +163,11 @@ class Api:
             dockerfile = tar.extractfile("Dockerfile").read().decode()
             names = tar.getnames()
         self.engine.builds.append((tag, dockerfile, names))
+        if self.engine.build_error:
+            yield {"stream": "Step 2/2 : RUN false\n"}
+            yield {"stream": "\x1b[91mmissing libnotthere.so.9\n\x1b[0m"}  # a RUN's stderr, as the engine colours it
+            yield {"error": self.engine.build_error}
+            return
         self.engine.images[tag] = Image(tag, labels)
         yield {"stream": "Successfully built\n"}
 
@@ -174,6 +179,7 @@ class Engine:
         self.pulls: list[str] = []
         self.imports: list[tuple] = []
         self.builds: list[tuple] = []
+        self.build_error = ""  # the error every build ends with ("": builds succeed)
         self.images_api = Images(self)
         self.api = Api(self)
 
@@ -296,8 +302,37 @@ def test_missing_host_program_is_a_one_line_build_error(cache, monkeypatch):
     bases = Bases(Engine().client, Console(), recipes=book, mode="local", mirror="m", runner=FakeDebootstrap())
     with pytest.raises(BaseError) as e:
         bases.resolve("x:1", Path("/p/impls/x/y"))
-    assert str(e.value) == ("base xy: impls/x/y/base.toml: copy[0]: program 'cmbench-no-such' is not on PATH: "
+    assert str(e.value) == ("impls/x/y/base.toml: field 'copy[0].program' 'cmbench-no-such' is not on PATH: "
                             "install it")
+
+
+@pytest.mark.parametrize(("run", "env"), [(("ldconfig -p | grep -q libstdc++",), ()), ((), (("A", "1"),))])
+def test_derived_stand_in_without_copies_has_no_copy_step(cache, run, env):
+    own = Recipe("xy", "test", path=Path("impls/x/y/base.toml"), image="x:1", parent="debian-bookworm", run=run,
+                 env=env)
+    book = RecipeBook({**BOOK.recipes, "xy": own}, {**BOOK.shared, "x:1": "xy"}, {})
+    engine = Engine()
+    bases = Bases(engine.client, Console(), recipes=book, mode="local", mirror="m", runner=FakeDebootstrap())
+    ref = bases.resolve("x:1")
+    tag, dockerfile, names = engine.builds[0]
+    assert tag == ref and names == ["Dockerfile"]
+    assert dockerfile.splitlines() == [f"FROM {bases.ref('debian-bookworm')}",
+                                       *(f"ENV {k}={v}" for k, v in env), *(f"RUN {c}" for c in run)]
+
+
+def test_failing_run_command_names_the_recipe_file_and_field(cache):
+    own = Recipe("xy", "test", path=Path("impls/x/y/base.toml"), image="x:1", parent="debian-bookworm",
+                 run=("true", "x --version"))
+    book = RecipeBook({**BOOK.recipes, "xy": own}, {**BOOK.shared, "x:1": "xy"}, {})
+    engine = Engine()
+    bases = Bases(engine.client, Console(), recipes=book, mode="local", mirror="m", runner=FakeDebootstrap())
+    bases.ensure("debian-bookworm")
+    engine.build_error = "The command '/bin/sh -c x --version' returned a non-zero code: 127"
+    with pytest.raises(BaseError) as e:
+        bases.resolve("x:1")
+    assert str(e.value) == (f"impls/x/y/base.toml: field 'run[1]' 'x --version' failed in the stand-in "
+                            f"{bases.ref('xy')}: The command '/bin/sh -c x --version' returned a non-zero code: 127 "
+                            "| Step 2/2 : RUN false | missing libnotthere.so.9")
 
 
 def test_registry_mode_never_builds(cache):

@@ -168,6 +168,15 @@ def test_stream_build_error_carries_the_error_and_tail():
     assert api.kwargs["rm"] and api.kwargs["forcerm"] and api.kwargs["custom_context"]
 
 
+def test_stream_build_error_has_no_terminal_colours():
+    api = _Api([{"stream": "Step 2/2 : RUN ./check\n"}, {"stream": "\x1b[91mmissing libnotthere.so.9\n\x1b[0m"},
+                {"error": "\x1b[91mThe command '/bin/sh -c ./check' returned a non-zero code: 1\x1b[0m"}])
+    with pytest.raises(ImageError) as e:
+        stream_build(type("C", (), {"api": api})(), None, tag="t")
+    assert str(e.value) == ("The command '/bin/sh -c ./check' returned a non-zero code: 1 | Step 2/2 : RUN ./check | "
+                            "missing libnotthere.so.9")
+
+
 def test_stream_build_returns_the_log():
     client = type("C", (), {"api": _Api([{"stream": "Step 1/1 : FROM x\n"}, {"aux": {"ID": "sha256:1"}}])})()
     assert stream_build(client, None, tag="t") == ["Step 1/1 : FROM x"]

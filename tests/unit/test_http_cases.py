@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -192,7 +193,7 @@ def world(monkeypatch):
     problems: list[str] = []
     monkeypatch.setattr(generator, "run_wrk", lambda *a, **k: load.wrk(*a, **k))
     monkeypatch.setattr(generator, "run_oha", lambda *a, **k: load.oha(*a, **k))
-    monkeypatch.setattr(cases, "verify_http", lambda port: list(problems))
+    monkeypatch.setattr(cases, "verify_http", lambda port, idle_hold: list(problems))
     monkeypatch.setattr(cases, "measure_idle", fake_idle)
     monkeypatch.setattr(cases, "Connection", FakeConnection)
     monkeypatch.setattr(generator, "find_tool", lambda name: f"/usr/bin/{name}")
@@ -298,6 +299,14 @@ def test_verification_problems_fail_every_phase(world):
     assert {r.status for r in results} == {"verify_failed"}
     assert results[0].error == "verify: GET /plaintext: no Server header; Date did not advance"
     assert load.calls == [] and len(servers.started) == 1
+
+
+def test_verification_holds_an_idle_connection_for_the_profiles_idle_hold(world, monkeypatch):
+    servers, _, _ = world
+    holds = []
+    monkeypatch.setattr(cases, "verify_http", lambda port, idle_hold: holds.append(idle_hold) or [])
+    run(servers, profile=replace(PROFILE, idle_hold=6.5))
+    assert holds == [6.5]
 
 
 @pytest.mark.parametrize("kind, status, text", [

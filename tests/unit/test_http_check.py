@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ class Behaviour:
     pipelining: bool = True  # answer every request in a read, not just the first
     reverse: bool = False  # answer the requests of one read last first
     chunked: bool = False
+    idle_close: float = 0.0  # close a connection idle this many seconds (0: never), as a keep-alive timeout does
 
 
 def _date(b: Behaviour, clock: FakeClock) -> str | None:
@@ -88,10 +91,11 @@ def _response(b: Behaviour, clock: FakeClock, path: str) -> bytes:
 def _serve_connection(conn: socket.socket, b: Behaviour, clock: FakeClock, counter: list[int]) -> None:
     buf = b""
     with conn:
+        conn.settimeout(b.idle_close or None)
         while True:
             try:
                 chunk = conn.recv(65536)
-            except OSError:
+            except OSError:  # TimeoutError too: idle for idle_close seconds
                 return
             if not chunk:
                 return
@@ -146,6 +150,7 @@ def fake_server(b: Behaviour, clock: FakeClock, counter: list[int] | None = None
 def short_waits(monkeypatch):
     monkeypatch.setattr(check, "CLOSE_WAIT", 0.3)
     monkeypatch.setattr(check, "READ_TIMEOUT", 0.5)
+    monkeypatch.setattr(check, "IDLE_HOLD", 0.05)
     monkeypatch.setattr(idle, "SETTLE", 0.05)
 
 
@@ -218,8 +223,21 @@ def test_nothing_listening_is_one_message_per_check():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     problems = verify_http(port, Clock(FakeClock().now, FakeClock().sleep))
-    assert len(problems) == len(check.CHECKS)
+    assert len(problems) == len(check.CHECKS) + 1  # and the idle keep-alive connection
     assert all(f"cannot connect to 127.0.0.1:{port}" in p for p in problems)
+
+
+def test_a_server_that_drops_idle_keep_alive_connections_fails_verify():
+    clock = FakeClock()
+    with fake_server(Behaviour(idle_close=1.0), clock) as port:
+        began = time.monotonic()
+        problems = verify_http(port, Clock(clock.now, clock.sleep), idle_hold=3.0)
+        assert time.monotonic() - began < 2.5  # told as soon as the server closed it
+        assert len(problems) == 1, problems
+        assert re.fullmatch(r"idle keep-alive connection: the server closed it within 1\.\d s of idling \(verify holds "
+                            r"it 3 s\); connections must stay open until the client closes them \(a keep-alive "
+                            r"timeout such as Node's 5 s default drops them\)", problems[0]), problems[0]
+        assert verify_http(port, Clock(clock.now, clock.sleep), idle_hold=0.2) == []  # a hold shorter than its timeout
 
 
 @pytest.mark.parametrize("text, ok", [

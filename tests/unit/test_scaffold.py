@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
+from pathlib import PurePosixPath
 
 import pytest
 
@@ -33,6 +35,18 @@ def test_template_makes_a_valid_impl_with_no_placeholder_left(root, template):
     assert "COPY fibers/" in (folder / "Dockerfile").read_text()
     source = next(p for p in folder.iterdir() if p.name.startswith("main"))
     assert "workloads/spawn_idle/README.md" in source.read_text()
+
+
+def test_every_template_file_is_package_data():
+    """pyproject.toml's package-data puts each template file into the wheel (no file left behind)."""
+    with (PROJECT / "pyproject.toml").open("rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["harness"]
+    files = [p.relative_to(PROJECT / "harness") for p in (PROJECT / "harness/templates").rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts]
+    assert set(TEMPLATES) == {f.parts[1] for f in files}
+    for rel in files:
+        path = PurePosixPath(rel.as_posix())
+        assert any(path.match(p) and len(path.parts) == len(p.split("/")) for p in patterns), rel
 
 
 @pytest.mark.parametrize("bad", ["Zig/fibers", "zig", "zig/fibers/x", "_bases/x", "zig/-x", "../x/y"])

@@ -4,7 +4,8 @@ Every phase runs on a fresh server process pinned to the server CPUs, with the l
 pinned to the disjoint load CPUs, so that a phase's rusage (CPU time, context switches, peak
 RSS) belongs to that phase alone:
 
-- verification (TechEmpower-style, check.py) on its own process, which must also exit 0 on SIGTERM;
+- verification (TechEmpower-style, check.py, with one keep-alive connection held idle for the
+  profile's `idle_hold`) on its own process, which must also exit 0 on SIGTERM;
 - a start-up baseline: a process started until ready and stopped, serving nothing;
 - start-up: `startup_runs` fresh processes, each timed from its start to its first 200 answer;
 - closed loop (wrk) at each connection count, and pipelined (wrk, `pipeline_depth` requests
@@ -202,7 +203,7 @@ def verify_case(setup: Setup) -> CaseResult:
     params = setup.params(None)
     try:
         with setup.serving() as server:
-            problems = verify_http(server.port)
+            problems = verify_http(server.port, idle_hold=setup.profile.idle_hold)
             server.check_alive("verification")
             server.check_quiet()
         stopped = server.stop()

@@ -15,7 +15,11 @@ the others; each problem is one precise message. The rules (workloads/http_serve
   answered by 16 correct responses, in order; two of them ask for an unknown path, so a server
   that answers out of order (or drops or repeats a request) shows 404 and 200 in the wrong places;
 - an unknown path answers 404 with Content-Length;
-- `Connection: close` from the client closes the connection after the response.
+- `Connection: close` from the client closes the connection after the response;
+- a keep-alive connection left idle (opened and answered first, then silent while the other
+  checks run) for the verify profile's `idle_hold`, at least `IDLE_HOLD` seconds (longer than
+  Node's default keep-alive timeout), is still open and answers one more request. The hold is
+  real time, whatever the checker's clock: it is the server's timers that are checked.
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ DATE_WAIT = 1.1  # seconds between the two requests whose Date headers must diff
 DATE_SKEW = 5.0  # seconds a Date may differ from the harness's clock
 CLOSE_WAIT = 2.0  # seconds the server has to close after `Connection: close`
 READ_TIMEOUT = 5.0  # seconds to wait for any response
+# Seconds one keep-alive connection stays idle at least: Node 20's http server, keepAliveTimeout 5 s by
+# default, closes an idle connection after 6.0 s (measured), so a 6 s hold races with it.
+IDLE_HOLD = 7.0
+IDLE = "idle keep-alive connection"
 
 IMF_FIXDATE = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -200,13 +208,65 @@ CHECKS: dict[str, Callable[[int, Clock, list[str]], None]] = {
 }
 
 
-def verify_http(port: int, clock: Clock | None = None) -> list[str]:
-    """Every problem found with the server on 127.0.0.1:port; empty when it follows the contract."""
+def _open_idle(port: int, problems: list[str]) -> tuple[Connection, float] | None:
+    """A keep-alive connection that has answered one GET, and when it went idle; None (and a problem) if not."""
+    try:
+        conn = Connection(port, READ_TIMEOUT)
+    except ProtocolError as e:
+        problems.append(f"{IDLE}: {e}")
+        return None
+    try:
+        conn.get(PATH)
+    except ProtocolError as e:
+        conn.close()
+        problems.append(f"{IDLE}: {e}")
+        return None
+    return conn, time.monotonic()
+
+
+def _check_idle(conn: Connection, since: float, hold: float, problems: list[str]) -> None:
+    """After `hold` seconds idle (counted from `since`), the connection is open and answers one more GET."""
+    with conn:
+        left = since + hold - time.monotonic()
+        try:
+            closed = conn.closed_by_peer(max(left, 0.05))  # returns at once when the server closes it
+        except OSError:
+            closed = True
+        held = time.monotonic() - since
+        if closed:
+            problems.append(f"{IDLE}: the server closed it within {held:.1f} s of idling (verify holds it "
+                            f"{hold:g} s); connections must stay open until the client closes them (a keep-alive "
+                            "timeout such as Node's 5 s default drops them)")
+            return
+        if held < hold - 0.05:  # recv returned a byte before the hold was over
+            problems.append(f"{IDLE}: the server sent bytes on it {held:.1f} s into idling, with no request "
+                            "outstanding")
+            return
+        conn.sock.settimeout(READ_TIMEOUT)
+        try:
+            r = conn.get(PATH)
+        except ProtocolError as e:
+            problems.append(f"{IDLE}: GET {PATH} after {held:.1f} s of idling: {e}")
+            return
+        if r.status != 200:
+            problems.append(f"{IDLE}: GET {PATH} after {held:.1f} s of idling: status {r.status}, expected 200")
+
+
+def verify_http(port: int, clock: Clock | None = None, idle_hold: float = 0.0) -> list[str]:
+    """Every problem found with the server on 127.0.0.1:port; empty when it follows the contract.
+
+    One keep-alive connection stays idle while the other checks run, for `idle_hold` seconds
+    (the verify profile's) but at least IDLE_HOLD; then it must still answer.
+    """
     clock = clock or Clock()
     problems: list[str] = []
+    idle_problems: list[str] = []
+    idle = _open_idle(port, idle_problems)
     for name, check in CHECKS.items():
         try:
             check(port, clock, problems)
         except ProtocolError as e:
             problems.append(f"{name}: {e}")
-    return problems
+    if idle is not None:
+        _check_idle(*idle, max(IDLE_HOLD, idle_hold), idle_problems)
+    return problems + idle_problems

@@ -41,7 +41,7 @@ from harness.plan.spec import CaseSpec
 from harness.vocab import Status, fmt_bytes, fmt_rate, fmt_seconds
 
 START_GUESS = 1.0  # seconds to start a server, wait for it to be ready, and stop it (a JVM: about 0.5)
-UNIT_GUESS = 4.0  # seconds of verification and the start-up baseline, once per implementation variant
+UNIT_GUESS = 10.0  # seconds of verification (7 s idle hold) and the start-up baseline, once per implementation variant
 
 
 def _read_profile(p: TableReader, prof: str) -> ServerProfile:

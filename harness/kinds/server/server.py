@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from harness.executors.base import Executor, Running
 from harness.manifests.model import Impl, Variant
 from harness.measure.outcome import CaseFailure
-from harness.measure.process import ChildResult
+from harness.measure.process import ChildResult, strip_ansi
 
 READY_TIMEOUT = 60.0  # seconds; a JVM with a cold page cache can take several
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def _tail(text: str, lines: int = 8) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])
+    return " | ".join(strip_ansi(text).strip().splitlines()[-lines:])
 
 
 def can_connect(port: int, timeout: float = 1.0) -> bool:
