@@ -18,7 +18,7 @@ from harness.errors import UserError
 from . import arguments
 
 # Packages of the reporting stack: when one is missing, a report command says how to install it.
-REPORTING = ("pandas", "numpy", "seaborn", "matplotlib", "jinja2", "pyarrow", "otava", "psutil")
+REPORTING = ("pandas", "numpy", "scipy", "seaborn", "matplotlib", "jinja2", "pyarrow", "otava", "psutil")
 
 
 def lazy(target: str) -> Callable[[argparse.Namespace, Catalog], int]:
