@@ -208,9 +208,10 @@ class _Case:
     def measure(self, ctx: RunContext, slot: int) -> None:
         """One more process, of as many iterations as the repetition policy asks."""
         iterations = next_iterations(self.spec, self.processes, self.spent)
+        started = time.time()
         r, its = self.launch(ctx, self.spec.params, self.spec.warmups, iterations)
         self.spent += r.wall
-        self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak))
+        self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak, started))
         self.slots.append(slot)
 
     def stop(self) -> tuple[str, Interval] | None:
