@@ -24,7 +24,13 @@ def report_args(p: argparse.ArgumentParser) -> None:
 def compare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_a", metavar="RUN_A", help="the baseline run: a folder, or a run id under results/")
     p.add_argument("run_b", metavar="RUN_B", help="the run compared with it")
-    p.add_argument("--out", help="folder for the comparison page (default: reports/site/compare/<A>_vs_<B>)")
+    p.add_argument("--out", help="folder for the comparison page (default: reports/site/compare/<A>_vs_<B>; "
+                                 "with --json, no page unless given)")
+    p.add_argument("--fail-above", type=float, metavar="PCT",
+                   help="exit 1 when a metric of a case is significantly worse in B (after the correction for "
+                        "the number of tests) by more than PCT percent of A's median; errors exit 2")
+    p.add_argument("--json", action="store_true",
+                   help="print the comparison as data (a JSON list, one object per case and metric) instead")
 
 
 def _results_arg(p: argparse.ArgumentParser) -> None:

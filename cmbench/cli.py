@@ -44,7 +44,8 @@ COMMANDS: dict[str, Command] = {
     "report": Command(lazy("reports.commands:cmd_report"), "render the static report site from stored runs",
                       arguments.report_args),
     "compare": Command(lazy("reports.commands:cmd_compare"),
-                       "compare two runs case by case, with a significance test", arguments.compare_args),
+                       "compare two runs case by case, with a significance test", arguments.compare_args,
+                       error_status=2),  # 1 is --fail-above's finding (reports.commands.COMPARE_REGRESSION)
     "nightly": Command(lazy("cmbench.commands:cmd_nightly"),
                        "run, store, append to history, detect changes, render and alert", arguments.nightly_args),
     "history": Command(lazy("cmbench.commands:cmd_history"), "the history store of every run's per-case summaries",

@@ -350,6 +350,7 @@ class Command:
     handler: Callable[[argparse.Namespace, Catalog], int]
     help: str
     add_args: Callable[[argparse.ArgumentParser], None]
+    error_status: int = 1  # the exit status of a UserError (a command whose 1 means a finding uses another)
 
 
 COMMANDS: dict[str, Command] = {
@@ -377,7 +378,8 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = COMMANDS) -> int:
-    """Parse `argv` against the command table and run the command; a UserError is one line and status 1.
+    """Parse `argv` against the command table and run the command; a UserError is one line and status 1
+    (or the command's own `error_status`).
 
     The `cmbench` console script calls this from the layer above the harness and the reports
     (package `cmbench`), which adds the report commands to the table.
@@ -390,7 +392,7 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = CO
             return commands[args.command].handler(args, catalog)
         except UserError as e:
             print(f"cmbench: error: {e}", file=sys.stderr)
-            return 1
+            return commands[args.command].error_status
         except KeyboardInterrupt:
             LIVE.kill_all()
             print("cmbench: interrupted", file=sys.stderr)

@@ -19,7 +19,7 @@ from harness.errors import UserError
 from harness.history import ANALYSIS_COLUMNS, load_history, run_environments, sync
 from harness.vocab import params_text
 
-from .compare import render_terminal
+from .compare import compare_runs, render_json, render_terminal
 from .data import find_runs, load_results, resolve_run_paths
 from .site import COMPARE_DIR, MARKER, ImplInfo, SiteSummary, build_compare_site, build_site
 
@@ -94,7 +94,17 @@ def report(runs: list[str], out: str | None, catalog: Catalog) -> int:
     return 0
 
 
-def compare(run_a: str, run_b: str, out: str | None, root: Path) -> int:
+# `cmbench compare`'s exit status is diff's: 0 compared, 1 a finding, 2 trouble (the runs could not be
+# compared: not found, damaged, the same run, a wrong flag; the command table's error_status).
+COMPARE_REGRESSION = 1  # --fail-above found a significant regression beyond its threshold
+
+
+def compare(run_a: str, run_b: str, out: str | None, root: Path, *, fail_above: float | None = None,
+            as_json: bool = False) -> int:
+    """Compare two runs: the terminal table and a page (with `as_json`, the data, and a page only when `out`
+    is given); COMPARE_REGRESSION when `fail_above` is given and a metric got significantly worse by more."""
+    if fail_above is not None and not (fail_above >= 0 and fail_above < float("inf")):
+        raise UserError(f"--fail-above {fail_above:g}: give a percentage of 0 or more")
     a, b = resolve_run_paths([run_a, run_b], root / "results", flag="RUN")
     if a.resolve() == b.resolve():
         raise UserError(f"RUN_A and RUN_B are the same run ({a}); name two runs")
@@ -102,17 +112,26 @@ def compare(run_a: str, run_b: str, out: str | None, root: Path) -> int:
     id_a, id_b = (results.runs[0].run_id, results.runs[1].run_id)
     if results.run(id_a).path.resolve() != a.resolve():
         id_a, id_b = id_b, id_a
-    if out:
-        target = Path(out)
+    if as_json:
+        if out:
+            comparison, _ = build_compare_site(results, id_a, id_b, Path(out))
+        else:
+            comparison = compare_runs(results, id_a, id_b)
+        print(render_json(comparison))
     else:
-        site = default_site(root)
-        if not site.exists():
-            site.mkdir(parents=True)
-            (site / MARKER).write_text("written by cmbench; replaced on every render\n", encoding="utf-8")
-        target = site / COMPARE_DIR / f"{id_a}_vs_{id_b}"
-    comparison, index = build_compare_site(results, id_a, id_b, target)
-    print(render_terminal(comparison))
-    print(index)
+        if out:
+            target = Path(out)
+        else:
+            site = default_site(root)
+            if not site.exists():
+                site.mkdir(parents=True)
+                (site / MARKER).write_text("written by cmbench; replaced on every render\n", encoding="utf-8")
+            target = site / COMPARE_DIR / f"{id_a}_vs_{id_b}"
+        comparison, index = build_compare_site(results, id_a, id_b, target)
+        print(render_terminal(comparison, fail_above))
+        print(index)
+    if fail_above is not None and not comparison.regressions(fail_above).empty:
+        return COMPARE_REGRESSION
     return 0
 
 
@@ -122,4 +141,5 @@ def cmd_report(args: argparse.Namespace, catalog: Catalog) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:
-    return compare(args.run_a, args.run_b, args.out, catalog.root)
+    """Compare two runs; exit COMPARE_REGRESSION for a regression beyond --fail-above."""
+    return compare(args.run_a, args.run_b, args.out, catalog.root, fail_above=args.fail_above, as_json=args.json)

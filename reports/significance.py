@@ -58,6 +58,24 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> TestResult:
 
 # Verdict words: for time-like metrics a change is faster/slower, for others better/worse.
 _SPEED_UNITS = ("s", "ops/s", "req/s", "qps")
+# How p-values of many tests at once are adjusted (`adjust`).
+CORRECTION = "Benjamini-Hochberg"
+
+
+def adjust(p_values: Sequence[float]) -> np.ndarray:
+    """The p-values of a family of tests adjusted for their number: Benjamini-Hochberg's procedure
+    (scipy's false_discovery_control), so that, of the tests whose adjusted p-value is below alpha,
+    at most a fraction alpha are expected to be false discoveries."""
+    ps = np.asarray(p_values, dtype=float)
+    return stats.false_discovery_control(ps, method="bh") if len(ps) else ps
+
+
+def direction_word(result: TestResult, m: int, n: int, direction: str, unit: str = "") -> str:
+    """faster/slower (better/worse): which way B's `n` values lie from A's `m`, for the metric's direction."""
+    b_higher = result.u < m * n / 2  # A's U below its mean: B's values rank higher
+    better = b_higher == (direction == "higher")
+    speed = unit in _SPEED_UNITS or unit.startswith("s/")
+    return ("faster" if better else "slower") if speed else ("better" if better else "worse")
 
 
 def verdict(a: Sequence[float], b: Sequence[float], direction: str, unit: str = "",
@@ -73,7 +91,4 @@ def verdict(a: Sequence[float], b: Sequence[float], direction: str, unit: str = 
         return "too few samples", result
     if result.p >= alpha:
         return "not significant", result
-    b_higher = result.u < len(a) * len(b) / 2  # A's U below its mean: B's values rank higher
-    better = b_higher == (direction == "higher")
-    speed = unit in _SPEED_UNITS or unit.startswith("s/")
-    return ("faster" if better else "slower") if speed else ("better" if better else "worse"), result
+    return direction_word(result, len(a), len(b), direction, unit), result
