@@ -31,7 +31,8 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = COMMANDS) -> int:
-    """Parse `argv` against the command table and run the command; a UserError is one line and status 1."""
+    """Parse `argv` against the command table and run the command; a UserError is one line and status 1
+    (or the command's own `error_status`)."""
     args = build_parser(commands).parse_args(argv)
     with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop every command the same way
         try:
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = CO
             return commands[args.command].handler(args, catalog)
         except UserError as e:
             print(f"cmbench: error: {e}", file=sys.stderr)
-            return 1
+            return commands[args.command].error_status
         except KeyboardInterrupt:
             LIVE.kill_all()
             print("cmbench: interrupted", file=sys.stderr)

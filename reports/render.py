@@ -15,7 +15,7 @@ import pandas as pd
 from harness.catalog import Catalog
 from harness.errors import UserError
 from harness.vocab import params_text
-from reports.compare import render_terminal
+from reports.compare import compare_runs, render_json, render_terminal
 from reports.data import find_runs, load_results, resolve_run_paths
 from reports.history.changes import Change, DetectionConfig
 from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, sync
@@ -92,7 +92,17 @@ def report(runs: list[str], out: str | None, catalog: Catalog) -> int:
     return 0
 
 
-def compare(run_a: str, run_b: str, out: str | None, root: Path) -> int:
+# `cmbench compare`'s exit status is diff's: 0 compared, 1 a finding, 2 trouble (the runs could not be
+# compared: not found, damaged, the same run, a wrong flag; the command table's error_status).
+COMPARE_REGRESSION = 1  # --fail-above found a significant regression beyond its threshold
+
+
+def compare(run_a: str, run_b: str, out: str | None, root: Path, *, fail_above: float | None = None,
+            as_json: bool = False) -> int:
+    """Compare two runs: the terminal table and a page (with `as_json`, the data, and a page only when `out`
+    is given); COMPARE_REGRESSION when `fail_above` is given and a metric got significantly worse by more."""
+    if fail_above is not None and not (fail_above >= 0 and fail_above < float("inf")):
+        raise UserError(f"--fail-above {fail_above:g}: give a percentage of 0 or more")
     a, b = resolve_run_paths([run_a, run_b], root / "results", flag="RUN")
     if a.resolve() == b.resolve():
         raise UserError(f"RUN_A and RUN_B are the same run ({a}); name two runs")
@@ -100,15 +110,24 @@ def compare(run_a: str, run_b: str, out: str | None, root: Path) -> int:
     id_a, id_b = (results.runs[0].run_id, results.runs[1].run_id)
     if results.run(id_a).path.resolve() != a.resolve():
         id_a, id_b = id_b, id_a
-    if out:
-        target = Path(out)
+    if as_json:
+        if out:
+            comparison, _ = build_compare_site(results, id_a, id_b, Path(out))
+        else:
+            comparison = compare_runs(results, id_a, id_b)
+        print(render_json(comparison))
     else:
-        site = default_site(root)
-        if not site.exists():
-            site.mkdir(parents=True)
-            (site / MARKER).write_text("written by cmbench; replaced on every render\n", encoding="utf-8")
-        target = site / COMPARE_DIR / f"{id_a}_vs_{id_b}"
-    comparison, index = build_compare_site(results, id_a, id_b, target)
-    print(render_terminal(comparison))
-    print(index)
+        if out:
+            target = Path(out)
+        else:
+            site = default_site(root)
+            if not site.exists():
+                site.mkdir(parents=True)
+                (site / MARKER).write_text("written by cmbench; replaced on every render\n", encoding="utf-8")
+            target = site / COMPARE_DIR / f"{id_a}_vs_{id_b}"
+        comparison, index = build_compare_site(results, id_a, id_b, target)
+        print(render_terminal(comparison, fail_above))
+        print(index)
+    if fail_above is not None and not comparison.regressions(fail_above).empty:
+        return COMPARE_REGRESSION
     return 0

@@ -1,21 +1,22 @@
-"""The Mann-Whitney U test, two-sided, with numpy only, and a direction-aware verdict.
+"""The Mann-Whitney U test, two-sided (scipy's `mannwhitneyu`), and a direction-aware verdict.
 
 p-values: the exact null distribution of U when there are no ties and both samples are small
-(the usual recursion over sample sizes); with ties, an exact permutation test over midranks
-when the number of splits is small, else a seeded Monte-Carlo permutation test; for large
-samples the normal approximation with tie and continuity corrections. The test is on ranks,
-so it does not care whether higher or lower is better; `verdict` adds the direction.
+(and whenever one sample is a single value, which no permutation can split; ties then go
+uncorrected); with ties, an exact permutation test over midranks when the number of splits is small, else a
+seeded Monte-Carlo permutation test (both scipy's `PermutationMethod`; two-sided as scipy
+defines it, twice the smaller one-sided p-value); for large samples the normal approximation
+with tie and continuity corrections. The test is on ranks, so it does not care whether higher
+or lower is better; `verdict` adds the direction.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
+from scipy import stats
 
 ALPHA = 0.05
 EXACT_MAX = 30  # exact U distribution up to this many samples per side
@@ -32,47 +33,6 @@ class TestResult:
     min_p: float  # the smallest p-value these sample sizes can give
 
 
-def _midranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values), dtype=float)
-    sorted_vals = values[order]
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and sorted_vals[j + 1] == sorted_vals[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
-
-
-@lru_cache(maxsize=256)
-def _u_counts(m: int, n: int) -> tuple[int, ...]:
-    """How many of the C(m+n, m) arrangements give each U = 0..m*n (no ties)."""
-    # f[i][j] = distribution for sizes i, j; built up with f(i, j) = f(i-1, j) shifted by j + f(i, j-1).
-    prev_row = [[1] for _ in range(n + 1)]  # i = 0: U is always 0
-    for i in range(1, m + 1):
-        row = [[1]]  # j = 0
-        for j in range(1, n + 1):
-            a = prev_row[j]  # f(i-1, j), shifted by j
-            b = row[j - 1]  # f(i, j-1)
-            out = [0] * (i * j + 1)
-            for u, c in enumerate(a):
-                out[u + j] += c
-            for u, c in enumerate(b):
-                out[u] += c
-            row.append(out)
-        prev_row = row
-    return tuple(prev_row[n])
-
-
-def _two_sided(counts: Sequence[int], u: float, total: int) -> float:
-    mean = (len(counts) - 1) / 2
-    d = abs(u - mean)
-    tail = sum(c for k, c in enumerate(counts) if abs(k - mean) >= d - 1e-9)
-    return min(1.0, tail / total)
-
-
 def mann_whitney(a: Sequence[float], b: Sequence[float]) -> TestResult:
     """Two-sided Mann-Whitney U test of samples `a` and `b` (no assumption about their shape)."""
     x = np.asarray(a, dtype=float)
@@ -80,37 +40,42 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> TestResult:
     m, n = len(x), len(y)
     if m == 0 or n == 0:
         raise ValueError("both samples need at least one value")
-    pooled = np.concatenate([x, y])
-    ranks = _midranks(pooled)
-    u = float(ranks[:m].sum() - m * (m + 1) / 2)
     splits = math.comb(m + n, m)
     min_p = min(1.0, 2 / splits)
-    ties = len(np.unique(pooled)) < m + n
-    mean = m * n / 2
-    if not ties and m <= EXACT_MAX and n <= EXACT_MAX:
-        return TestResult(u, _two_sided(_u_counts(m, n), u, splits), "exact", min_p)
-    if ties and splits <= ENUMERATE_MAX:
-        us = np.array([ranks[list(c)].sum() for c in itertools.combinations(range(m + n), m)]) - m * (m + 1) / 2
-        p = float(np.mean(np.abs(us - mean) >= abs(u - mean) - 1e-9))
-        return TestResult(u, min(1.0, p), "permutation (exact)", min_p)
-    if min(m, n) < 10:
-        rng = np.random.default_rng(SEED)
-        perms = np.argsort(rng.random((PERMUTATIONS, m + n)), axis=1)[:, :m]
-        us = ranks[perms].sum(axis=1) - m * (m + 1) / 2
-        hits = int(np.sum(np.abs(us - mean) >= abs(u - mean) - 1e-9))
-        return TestResult(u, min(1.0, (hits + 1) / (PERMUTATIONS + 1)), "permutation (monte carlo)", min_p)
-    _, tie_counts = np.unique(pooled, return_counts=True)
-    tie_term = float(np.sum(tie_counts**3 - tie_counts)) / ((m + n) * (m + n - 1))
-    var = m * n / 12 * ((m + n + 1) - tie_term)
-    if var <= 0:
-        return TestResult(u, 1.0, "normal", min_p)
-    z = (abs(u - mean) - 0.5) / math.sqrt(var)
-    p = math.erfc(max(z, 0.0) / math.sqrt(2))
-    return TestResult(u, min(1.0, p), "normal", min_p)
+    ties = len(np.unique(np.concatenate([x, y]))) < m + n
+    if min(m, n) == 1 or (not ties and m <= EXACT_MAX and n <= EXACT_MAX):  # one value: no split to permute
+        method, how = "exact", "exact"
+    elif ties and splits <= ENUMERATE_MAX:
+        method, how = "permutation (exact)", stats.PermutationMethod(n_resamples=ENUMERATE_MAX)
+    elif min(m, n) < 10:
+        method = "permutation (monte carlo)"
+        how = stats.PermutationMethod(n_resamples=PERMUTATIONS, rng=np.random.default_rng(SEED))
+    else:
+        method, how = "normal", "asymptotic"
+    r = stats.mannwhitneyu(x, y, alternative="two-sided", use_continuity=True, method=how)
+    return TestResult(float(r.statistic), min(1.0, float(r.pvalue)), method, min_p)
 
 
 # Verdict words: for time-like metrics a change is faster/slower, for others better/worse.
 _SPEED_UNITS = ("s", "ops/s", "req/s", "qps")
+# How p-values of many tests at once are adjusted (`adjust`).
+CORRECTION = "Benjamini-Hochberg"
+
+
+def adjust(p_values: Sequence[float]) -> np.ndarray:
+    """The p-values of a family of tests adjusted for their number: Benjamini-Hochberg's procedure
+    (scipy's false_discovery_control), so that, of the tests whose adjusted p-value is below alpha,
+    at most a fraction alpha are expected to be false discoveries."""
+    ps = np.asarray(p_values, dtype=float)
+    return stats.false_discovery_control(ps, method="bh") if len(ps) else ps
+
+
+def direction_word(result: TestResult, m: int, n: int, direction: str, unit: str = "") -> str:
+    """faster/slower (better/worse): which way B's `n` values lie from A's `m`, for the metric's direction."""
+    b_higher = result.u < m * n / 2  # A's U below its mean: B's values rank higher
+    better = b_higher == (direction == "higher")
+    speed = unit in _SPEED_UNITS or unit.startswith("s/")
+    return ("faster" if better else "slower") if speed else ("better" if better else "worse")
 
 
 def verdict(a: Sequence[float], b: Sequence[float], direction: str, unit: str = "",
@@ -126,7 +91,4 @@ def verdict(a: Sequence[float], b: Sequence[float], direction: str, unit: str = 
         return "too few samples", result
     if result.p >= alpha:
         return "not significant", result
-    b_higher = result.u < len(a) * len(b) / 2  # A's U below its mean: B's values rank higher
-    better = b_higher == (direction == "higher")
-    speed = unit in _SPEED_UNITS or unit.startswith("s/")
-    return ("faster" if better else "slower") if speed else ("better" if better else "worse"), result
+    return direction_word(result, len(a), len(b), direction, unit), result

@@ -31,6 +31,7 @@ class Command:
     handler: Handler
     help: str
     add_args: Callable[[argparse.ArgumentParser], None]
+    error_status: int = 1  # the exit status of a UserError (a command whose 1 means a finding uses another)
 
 
 def needs_reporting(handler: Handler) -> Handler:

@@ -21,9 +21,10 @@ def cmd_report(args: argparse.Namespace, catalog: Catalog) -> int:
 
 @needs_reporting
 def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Compare two runs; exit COMPARE_REGRESSION (1) for a regression beyond --fail-above, 2 for an error."""
     from reports.render import compare
 
-    return compare(args.run_a, args.run_b, args.out, catalog.root)
+    return compare(args.run_a, args.run_b, args.out, catalog.root, fail_above=args.fail_above, as_json=args.json)
 
 
 def report_args(p: argparse.ArgumentParser) -> None:
@@ -36,10 +37,17 @@ def report_args(p: argparse.ArgumentParser) -> None:
 def compare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_a", metavar="RUN_A", help="the baseline run: a folder, or a run id under results/")
     p.add_argument("run_b", metavar="RUN_B", help="the run compared with it")
-    p.add_argument("--out", help="folder for the comparison page (default: reports/site/compare/<A>_vs_<B>)")
+    p.add_argument("--out", help="folder for the comparison page (default: reports/site/compare/<A>_vs_<B>; "
+                                 "with --json, no page unless given)")
+    p.add_argument("--fail-above", type=float, metavar="PCT",
+                   help="exit 1 when a metric of a case is significantly worse in B (after the correction for "
+                        "the number of tests) by more than PCT percent of A's median; errors exit 2")
+    p.add_argument("--json", action="store_true",
+                   help="print the comparison as data (a JSON list, one object per case and metric) instead")
 
 
 COMMANDS = {
     "report": Command(cmd_report, "render the static report site from stored runs", report_args),
-    "compare": Command(cmd_compare, "compare two runs case by case, with a significance test", compare_args),
+    "compare": Command(cmd_compare, "compare two runs case by case, with a significance test", compare_args,
+                       error_status=2),  # 1 is --fail-above's finding (reports.render.COMPARE_REGRESSION)
 }

@@ -6,7 +6,7 @@ Roles (README "Running on several hosts"):
 - each benchmark host runs `cmbench worker SCHEDULER`: a Dask worker with one thread and the
   resource `bench=1` (and `loadgen=1` with `--loadgen`), so at most one unit runs on a host at a
   time. Its `HostService` (a Dask worker plugin) plays the host's part of a run
-  (harness/runner.py `HostRun`): it checks that it runs the controller's commit and toolchains,
+  (harness/engine/ `HostRun`): it checks that it runs the controller's commit and toolchains,
   builds once (cached per commit, executor and implementation for the life of the worker),
   verifies each implementation variant once per workload and run, and executes units;
 - the controller (`cmbench run --cluster ADDRESS`) plays the recorder's part: it asks every
@@ -27,7 +27,7 @@ A unit is the grain of work here. With `--loadgen-host` (TechEmpower's layout), 
 is split over two hosts: its servers on a benchmark host, its load generator on a host started
 with `--loadgen`, which then measures nothing of its own. The controller pairs them: it sends the
 unit with a channel name and a generator task for that channel to a free generator host
-(harness/cluster_loadgen.py carries the jobs and results over Dask queues). A generator host that
+(harness/cluster/loadgen.py carries the jobs and results over Dask queues). A generator host that
 goes away mid-phase is replaced by a free one, and the phase runs once more; without one the
 phase is `lost`, naming the host. With no generator host connected, units run in the one-host
 layout, and the controller says so."""

@@ -3,7 +3,7 @@
 `cmbench merge RUN_DIR... --out DIR` is for teams whose engine is their CI system's job matrix:
 each job runs `cmbench run --shard I/N`, and the merged folder has what an unsharded run would
 have: every case in run.json (each naming the host that measured it, `hosts` holding each
-host's metadata), every row in results.csv (under the merged run's id), and one pyperf suite.
+host's metadata), every row in results.csv (under the merged run's id), and the pyperf samples.
 Runs of different plans, commits, profiles or executors are refused, and so is a set of shards
 with one missing or repeated.
 """
@@ -19,7 +19,7 @@ from typing import Any
 import pyperf
 
 from harness.errors import UserError
-from harness.store.run import RESULTS_COLUMNS, RunStore, load_run, new_run_id
+from harness.store.run import RESULTS_COLUMNS, RunStore, load_run, load_samples, new_run_id
 from harness.vocab import impl_label
 
 # run.json keys the merge writes itself; every other top-level key (a kind's run-level
@@ -69,9 +69,7 @@ def read_run(path: Path) -> StoredRun:
         raise UserError(f"{path / 'results.csv'}: not found; pass folders written by `cmbench run`") from None
     if header is None or tuple(header) != RESULTS_COLUMNS:
         raise UserError(f"{path / 'results.csv'}: columns {header} are not cmbench's; the file is damaged")
-    samples = path / "samples.pyperf.json"
-    benchmarks = list(pyperf.BenchmarkSuite.load(str(samples)).get_benchmarks()) if samples.exists() else []
-    return StoredRun(path, meta, rows, benchmarks)
+    return StoredRun(path, meta, rows, load_samples(path))
 
 
 def _same(runs: Sequence[StoredRun], what: str, value, hint: str) -> None:

@@ -23,8 +23,8 @@ class ProfileShape:
     `processes` and `iterations` are minima: more processes run, and later ones run up to
     `max_iterations` iterations, until the 95% confidence interval of the median is within
     `precision` (a fraction of the median), or `max_processes` ran, or `budget` seconds are spent
-    (harness/repetition.py). Cases of a calibrated workload size each implementation so one
-    iteration lasts about `iteration_seconds` (harness/calibration.py); 0 keeps the written sizes.
+    (harness/kinds/batch/repetition.py). Cases of a calibrated workload size each implementation so one
+    iteration lasts about `iteration_seconds` (harness/kinds/batch/calibrate.py); 0 keeps the written sizes.
     """
 
     processes: int
@@ -102,7 +102,7 @@ class Case:
 
 @dataclass(frozen=True)
 class ServerProfile:
-    """Load phases of a server workload for one profile (validated in harness/http/kind.py)."""
+    """Load phases of a server workload for one profile (validated in harness/kinds/server/kind.py)."""
 
     connections: tuple[int, ...]  # closed loop, one request at a time per connection
     rates: tuple[float, ...]  # open loop, fractions of saturation

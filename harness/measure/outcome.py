@@ -49,6 +49,7 @@ class ProcessRun:
     rusage: Rusage
     wall: float  # seconds from spawn to reaped
     cgroup_peak: int = 0  # bytes, in a container only: the cgroup's peak (page cache and wrapper included)
+    started: float = 0.0  # when it was spawned, seconds since the epoch (0: not recorded)
 
     @property
     def measured(self) -> tuple[Iteration, ...]:
@@ -56,12 +57,14 @@ class ProcessRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {"iterations": [[i.index, i.warmup, i.elapsed, dict(i.info)] for i in self.iterations],
-                "rusage": asdict(self.rusage), "wall": self.wall, "cgroup_peak": self.cgroup_peak}
+                "rusage": asdict(self.rusage), "wall": self.wall, "cgroup_peak": self.cgroup_peak,
+                "started": self.started}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ProcessRun:
         its = tuple(Iteration(int(k), bool(w), float(e), dict(info)) for k, w, e, info in d["iterations"])
-        return cls(its, Rusage(**d["rusage"]), float(d["wall"]), int(d.get("cgroup_peak", 0)))
+        return cls(its, Rusage(**d["rusage"]), float(d["wall"]), int(d.get("cgroup_peak", 0)),
+                   float(d.get("started", 0.0)))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ parameters, implementation and variant, CPUs, executor, the exact command line, 
 iterations (or their minima, maxima, budget and target precision), the timeout, the calibrated
 size or that it is calibrated at run time, and an estimate of how long it takes.
 
-Kinds (harness/kinds.py) turn manifests into specs; runners (harness/runner.py) execute them."""
+Kinds (harness/kinds/base.py) turn manifests into specs; runners (harness/engine/) execute them."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ ParamValue = int | float | str
 class CaseSpec:
     """One case of a run: what to run, where, how often, and how long it should take."""
 
-    kind: str  # the workload kind that plans and executes it (harness/kinds.py)
+    kind: str  # the workload kind that plans and executes it (harness/kinds/base.py)
     workload: str
     case: str  # the profile's case label, shared by every implementation
     impl: str

@@ -1,8 +1,8 @@
-"""The results store: results/<run-id>/ with run.json, results.csv and pyperf samples.
+"""The results store: results/<run-id>/ with run.json, results.csv and pyperf samples (one file per metric).
 
-Everything is rewritten after every case, and the three files always agree: each is first
-written in full to a temporary file, and only when all three are written are they renamed into
-place (run.json last), with Ctrl-C, SIGTERM and SIGHUP held meanwhile. A failed write (a full
+Everything is rewritten after every case, and the files always agree: each is first written in
+full to a temporary file, and only when all are written are they renamed into place (run.json
+last), with Ctrl-C, SIGTERM and SIGHUP held meanwhile. A failed write (a full
 disk) renames nothing, so the folder keeps the cases before; the run then stops with one line
 naming the file. So an interrupted run keeps every case it finished.
 
@@ -17,10 +17,12 @@ import csv
 import io
 import json
 import os
+import shlex
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata as dist_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,20 +38,31 @@ from harness.vocab import impl_label, params_text
 if TYPE_CHECKING:
     from harness.plan.spec import CaseSpec
 
-RUN_SCHEMA = 3
+RUN_SCHEMA = 4
 # Schema history of run.json:
 #   1: cases without kind, flags, command or spec; an ok case's flags were its `error` text.
 #   2: each case records its kind, flags (a list), the exact command, its spec, and for docker its image.
 #   3: `hosts` maps each host that measured to its metadata, and each case names its `host`
 #      (a cluster or merged run has several); `plan` carries the plan's digest (and shard).
+#   4: run.json as in 3; the pyperf samples beside it are one file per metric (samples_file), each
+#      pyperf run carrying its process's duration and start and the run's metadata (pyperf_metadata),
+#      where schema 3 had them all in one samples.pyperf.json without (load_samples reads both).
 RESULTS_COLUMNS = (
     "run_id", "workload", "case", "impl", "language", "model", "variant", "executor", "params",
     "metric", "unit", "direction", "process", "iteration", "value",
 )
 RUN_STATUSES = ("running", "complete", "interrupted", "failed", "abandoned")
-# Metrics kept as pyperf benchmarks too, with pyperf's unit names.
+# Metrics kept as pyperf benchmarks too, with pyperf's unit names. One file per metric: pyperf's
+# compare_to takes a geometric mean over every benchmark of a file, which only means something
+# within one quantity (and all four are lower-is-better, which is what pyperf assumes).
 PYPERF_UNITS = {"wall_time": "second", "peak_rss": "byte",
                 "ctx_switches_voluntary": "integer", "ctx_switches_involuntary": "integer"}
+LEGACY_SAMPLES = "samples.pyperf.json"  # run.json schema 3 and before: every metric in one file
+
+
+def samples_file(metric: str) -> str:
+    """The name of a metric's pyperf file in a run folder."""
+    return f"samples.{metric}.pyperf.json"
 
 
 def now_iso() -> str:
@@ -117,7 +130,7 @@ def abandon_stale(parent: Path) -> list[str]:
         try:
             write_atomic(path, json.dumps(data, indent=2) + "\n")
             for tmp in folder.glob(".*.*"):  # temporary files its writes left
-                if tmp.name.startswith((".run.json.", ".results.csv.", ".samples.pyperf.json.")):
+                if tmp.name.startswith((".run.json.", ".results.csv.", ".samples.")):
                     tmp.unlink(missing_ok=True)
         except OSError:
             continue
@@ -180,7 +193,7 @@ class RunStore:
         entry.update(provenance or {})
         if result.detail is not None:
             entry["extra"] = result.detail.to_dict()
-        self.adopt(entry, table, _pyperf_benchmarks(result, rows))
+        self.adopt(entry, table, _pyperf_benchmarks(result, rows, pyperf_metadata(self.meta, entry)))
 
     def adopt(self, entry: Mapping[str, Any], rows: Iterable[Sequence], benchmarks: Iterable[pyperf.Benchmark],
               *, flush: bool = True) -> None:
@@ -223,8 +236,8 @@ class RunStore:
         with signals_deferred():
             try:
                 files = {"results.csv": _text(buf.getvalue())}
-                if self.benchmarks:
-                    files["samples.pyperf.json"] = _pyperf(self.benchmarks)
+                for metric, benchmarks in _by_metric(self.benchmarks).items():
+                    files[samples_file(metric)] = _pyperf(benchmarks)
                 files["run.json"] = _text(run)  # last: it names the cases the other two hold
                 for name, fill in files.items():
                     staged.append((_stage(self.out / name, fill), self.out / name))
@@ -248,8 +261,45 @@ class RunStore:
                           f"the {len(self.cases)} case(s) stored before")
 
 
-def _pyperf_benchmarks(result: CaseResult, rows: list[Row]) -> list[pyperf.Benchmark]:
-    """One pyperf benchmark per metric pyperf can hold: one pyperf run per process."""
+def _one_line(value: Any) -> str:
+    """A pyperf metadata value: one line (pyperf refuses newlines), blanks collapsed."""
+    return "; ".join(" ".join(line.split()) for line in str(value).splitlines() if line.strip())
+
+
+def _cmbench_version() -> str:
+    try:
+        return dist_metadata.version("cmbench")
+    except dist_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def pyperf_metadata(meta: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
+    """What pyperf shows of the run for one case, under pyperf's own names where it has one: the
+    measuring host (its hostname, CPU model and count, platform), the implementation's toolchain,
+    cmbench's version and commit, the run's command line and the case's command."""
+    hosts = meta.get("hosts") if isinstance(meta.get("hosts"), Mapping) else {}
+    host = hosts.get(entry.get("host") or "") or meta.get("host") or {}
+    git = host.get("git") if isinstance(host.get("git"), Mapping) else {}
+    commit = f"{git['commit']}{'-dirty' if git.get('dirty') else ''}" if git.get("commit") else ""
+    toolchains = meta.get("toolchains") if isinstance(meta.get("toolchains"), Mapping) else {}
+    found: dict[str, Any] = {
+        "hostname": host.get("hostname"), "cpu_model_name": host.get("cpu_model"),
+        "platform": " ".join(str(host[k]) for k in ("kernel", "machine") if host.get(k)),
+        "cmbench_version": _cmbench_version(), "cmbench_commit": commit,
+        "cmbench_command": shlex.join(str(a) for a in meta.get("argv") or ()),
+        "cmbench_toolchain": toolchains.get(entry.get("impl")),
+        "command": shlex.join(str(a) for a in entry.get("command") or ()),
+    }
+    out: dict[str, Any] = {k: _one_line(v) for k, v in found.items() if v is not None and _one_line(v)}
+    if isinstance(host.get("cpu_count"), int) and host["cpu_count"] > 0:
+        out["cpu_count"] = host["cpu_count"]
+    return out
+
+
+def _pyperf_benchmarks(result: CaseResult, rows: list[Row], metadata: Mapping[str, Any]) -> list[pyperf.Benchmark]:
+    """One pyperf benchmark per metric pyperf can hold: one pyperf run per process, with the process's
+    duration (pyperf would otherwise sum the values, bytes and counts too, as seconds), its start (batch
+    processes record it), the warm-up iterations of wall_time, and the run's `metadata`."""
     out = []
     base = f"{result.key.workload}[{result.key.case}] {impl_label(result.key.impl, result.key.variant)}"
     for metric, unit in PYPERF_UNITS.items():
@@ -259,12 +309,49 @@ def _pyperf_benchmarks(result: CaseResult, rows: list[Row]) -> list[pyperf.Bench
                 per_process.setdefault(r.process, []).append(float(r.value) if unit != "integer" else int(r.value))
         if not per_process:
             continue
-        runs = [pyperf.Run(values, metadata={"name": f"{base} {metric}", "unit": unit,
-                                             "cmbench_metric": metric},
-                           collect_metadata=False)
-                for _, values in sorted(per_process.items())]
+        runs = []
+        for p, values in sorted(per_process.items()):
+            proc = result.processes[p] if 0 <= p < len(result.processes) else None
+            run_meta = {**metadata, "name": f"{base} {metric}", "unit": unit, "cmbench_metric": metric, "loops": 1}
+            warmups = None
+            if proc is not None:
+                if proc.wall > 0:
+                    run_meta["duration"] = proc.wall
+                if proc.started > 0:
+                    run_meta["date"] = datetime.fromtimestamp(proc.started, UTC).isoformat(timespec="seconds")
+                if metric == "wall_time":
+                    warmups = [(1, it.elapsed) for it in proc.iterations if it.warmup and it.elapsed > 0] or None
+            runs.append(pyperf.Run(values, warmups=warmups, metadata=run_meta, collect_metadata=False))
         out.append(pyperf.Benchmark(runs))
     return out
+
+
+def _metric_of(bench: pyperf.Benchmark) -> str:
+    return str(bench.get_metadata().get("cmbench_metric") or bench.get_name().rsplit(" ", 1)[-1])
+
+
+def _by_metric(benchmarks: Iterable[pyperf.Benchmark]) -> dict[str, list[pyperf.Benchmark]]:
+    """The benchmarks of each metric, metrics in PYPERF_UNITS order."""
+    groups: dict[str, list[pyperf.Benchmark]] = {}
+    for bench in benchmarks:
+        groups.setdefault(_metric_of(bench), []).append(bench)
+    order = {m: i for i, m in enumerate(PYPERF_UNITS)}
+    return dict(sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+def load_samples(folder: Path) -> list[pyperf.Benchmark]:
+    """Every pyperf benchmark of a run folder: its per-metric files, or the one file of a run written
+    before them (run.json schema 3 and older); none when it has neither."""
+    paths = sorted(folder.glob(samples_file("*")))
+    if not paths and (folder / LEGACY_SAMPLES).exists():
+        paths = [folder / LEGACY_SAMPLES]
+    benchmarks = []
+    for path in paths:
+        try:
+            benchmarks.extend(pyperf.BenchmarkSuite.load(str(path)).get_benchmarks())
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise UserError(f"{path}: not a pyperf file cmbench wrote ({e}); the file is damaged") from None
+    return [bench for group in _by_metric(benchmarks).values() for bench in group]
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -290,8 +377,12 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "schema": 3}
 
 
+def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "schema": 4}  # only the samples files changed; load_samples reads the old one
+
+
 # Each step turns a run.json of schema N (the key) into N + 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:

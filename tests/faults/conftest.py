@@ -101,9 +101,9 @@ def wait_for_process(text: str, prefix: Path, timeout: float = 60.0) -> None:
     raise AssertionError(f"no process with {text!r} started within {timeout:g} s")
 
 
-def one_line_error(r: subprocess.CompletedProcess, *needles: str) -> str:
-    """The single `cmbench: error:` line of a run that exited 1, holding every needle."""
-    assert r.returncode == 1, (r.returncode, r.stderr)
+def one_line_error(r: subprocess.CompletedProcess, *needles: str, status: int = 1) -> str:
+    """The single `cmbench: error:` line of a run that exited `status`, holding every needle."""
+    assert r.returncode == status, (r.returncode, r.stderr)
     lines = r.stderr.strip().split("\n")
     assert len(lines) == 1 and lines[0].startswith("cmbench: error: "), r.stderr
     for needle in needles:

@@ -107,5 +107,5 @@ def test_run_json_that_is_not_utf8_is_one_line(tmp_path):
     (folder / "run.json").write_bytes((folder / "run.json").read_bytes().replace(b'"ok"', b'"\xe9"', 1))
     r = cmbench("compare", str(folder), str(_copy(tmp_path / "b", "20260111T000000Z")), "--out",
                 str(tmp_path / "cmp"), name="compare")
-    one_line_error(r, f"{folder / 'run.json'}: not UTF-8 text; the file is damaged")
+    one_line_error(r, f"{folder / 'run.json'}: not UTF-8 text; the file is damaged", status=2)  # compare's errors
     shutil.rmtree(tmp_path / "cmp", ignore_errors=True)

@@ -11,12 +11,11 @@ import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
-import pyperf
 import pytest
 
 from harness.measure.outcome import CaseKey, CaseResult
 from harness.store import run as store_module
-from harness.store.run import RunStore, StoreError, write_atomic
+from harness.store.run import RunStore, StoreError, load_samples, write_atomic
 
 from .conftest import cmbench, fault, impls, one_line_error
 
@@ -43,8 +42,8 @@ def agree(out: Path) -> list[dict]:
     with open(out / "results.csv", newline="") as f:
         rows = {key(r) for r in csv.DictReader(f)}
     assert rows == {key(c) for c in cases if c["status"] == "ok"}
-    if (out / "samples.pyperf.json").exists():
-        names = pyperf.BenchmarkSuite.load(str(out / "samples.pyperf.json")).get_benchmark_names()
+    names = [b.get_name() for b in load_samples(out)]
+    if names:
         assert {n.split("] ")[1].split(" ")[0] for n in names} == {k[2] for k in rows}
     return cases
 

@@ -10,8 +10,9 @@ import csv
 import json
 import time
 
-import pyperf
 import pytest
+
+from harness.store.run import load_samples
 
 from .cluster_env import Cluster, make_certificates, snapshot
 
@@ -152,9 +153,8 @@ def test_a_plan_runs_across_hosts_and_is_stored_as_a_local_run_is(shared, tmp_pa
             }
 
     assert rows(tmp_path / "local") == rows(tmp_path / "cluster") != set()
-    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "cluster" / "samples.pyperf.json"))
-    assert sorted(suite.get_benchmark_names()) == sorted(
-        pyperf.BenchmarkSuite.load(str(tmp_path / "local" / "samples.pyperf.json")).get_benchmark_names()
+    assert sorted(b.get_name() for b in load_samples(tmp_path / "cluster")) == sorted(
+        b.get_name() for b in load_samples(tmp_path / "local")
     )
 
 

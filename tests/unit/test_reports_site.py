@@ -102,18 +102,22 @@ def test_rerendering_replaces_a_site_but_never_a_foreign_folder(stub_plots, tmp_
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
 
 
-def test_comparison_is_direction_aware():
+def test_two_processes_against_two_cannot_show_a_change():
+    """The fixture runs have 2 processes of 3 iterations per case: one value per process is tested
+    (direction-aware verdicts on enough processes: test_reports_compare.py)."""
     results = load_results([RUN_A, RUN_B])
     c = compare_runs(results, "20260101T000000Z", "20260102T000000Z")
-    f = c.frame.set_index(["workload", "case", "implementation", "metric"])["verdict"]
+    f = c.frame.set_index(["workload", "case", "implementation", "metric"])
     pool = ("worker_pool", "tasks=100,queue=8,workers=4,rounds=2")
-    assert f[(*pool, "go/goroutines", "throughput")] == "faster"  # up 25%
-    assert f[(*pool, "go/goroutines", "wall_time")] == "faster"  # down 20%
-    assert f[(*pool, "c/pthreads", "throughput")] == "not significant"  # unchanged
-    assert f[(*pool, "go/goroutines", "peak_rss")] == "too few samples"  # 2 processes against 2
+    assert f.loc[(*pool, "go/goroutines", "throughput"), "change_pct"] == pytest.approx(25)
+    assert f.loc[(*pool, "go/goroutines", "wall_time"), "change_pct"] == pytest.approx(-20)
+    for metric in ("throughput", "wall_time", "peak_rss"):
+        assert f.loc[(*pool, "go/goroutines", metric), "verdict"] == "too few samples"
+        assert f.loc[(*pool, "go/goroutines", metric), "n_a"] == 2
+    assert c.tests == 0 and not f["significant"].any()
     text = render_terminal(c)
     assert text.splitlines()[0] == "compare: B = 20260102T000000Z vs A = 20260101T000000Z"
-    assert "faster" in text and "Mann-Whitney" in text and "wall time" not in text
+    assert "too few samples to test (at least 4 processes per run" in text and "Mann-Whitney" in text
 
 
 def test_report_command_prints_the_index_last(stub_plots, tmp_path, capsys):
@@ -136,9 +140,9 @@ def test_compare_command_writes_a_page_and_a_terminal_table(stub_plots, tmp_path
     out = tmp_path / "cmp"
     assert main(["--root", str(PROJECT), "compare", str(RUN_A), str(RUN_B), "--out", str(out)]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
-    assert printed[-1] == str(out.resolve() / "index.html") and "faster" in "\n".join(printed)
+    assert printed[-1] == str(out.resolve() / "index.html") and "too few samples" in "\n".join(printed)
     assert broken_links(out) == []
-    assert main(["--root", str(PROJECT), "compare", str(RUN_A), str(RUN_A)]) == 1
+    assert main(["--root", str(PROJECT), "compare", str(RUN_A), str(RUN_A)]) == 2  # 1 is a regression found
     assert "the same run" in capsys.readouterr().err
 
 

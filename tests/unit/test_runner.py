@@ -37,13 +37,14 @@ def test_good_run_stores_every_metric(fixture_catalog, fake_executor, tmp_path):
               and r["workload"] == "ping_pong"]
     assert per_op == [pytest.approx(3 / (4 * 2000))] * 2
     run_json = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run_json["schema"] == RUN_SCHEMA == 3 and run_json["status"] == "complete"
+    assert run_json["schema"] == RUN_SCHEMA == 4 and run_json["status"] == "complete"
     assert run_json["profile"] == "smoke" and run_json["toolchains"]["fake/good"] == "fake 1.0"
     unsupported = [c for c in run_json["cases"] if c["status"] == "unsupported"]
     assert unsupported[0]["error"] == "fixture declares atomic unsupported"
-    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "run" / "samples.pyperf.json"))
+    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "run" / "samples.wall_time.pyperf.json"))
     names = suite.get_benchmark_names()
-    assert any(n.endswith("wall_time") for n in names)
+    assert names and all(n.endswith("wall_time") for n in names)
+    assert not (tmp_path / "run" / "samples.pyperf.json").exists()
 
 
 def test_every_fault_is_a_status_and_others_still_run(fixture_catalog, fake_executor, tmp_path):

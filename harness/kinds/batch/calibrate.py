@@ -16,7 +16,7 @@ confirmation matters for JIT runtimes: a small size's first iterations run inter
 ten times slower than the same work compiled. Every answer of every attempt is checked like any
 other.
 
-A size is stored per environment fingerprint (harness/hostinfo.py) in `calibration.json` next to
+A size is stored per environment fingerprint (harness/host/info.py) in `calibration.json` next to
 the run folders, and reused, so a nightly series keeps its sizes from night to night; it changes
 only with `cmbench run --recalibrate` or when the fingerprint changes. A cluster run ships the
 controller's file to its hosts, and each size a host finds comes back with the case it sized, to be

@@ -1,8 +1,8 @@
 """The batch kind: a program that runs W warm-ups and N measured iterations and prints one JSON line each.
 
-A batch case is a calibrated size (where the workload asks for one, harness/calibration.py), a
+A batch case is a calibrated size (where the workload asks for one, harness/kinds/batch/calibrate.py), a
 start-up baseline process (zero iterations) and then processes of W + N iterations until the
-repetition policy stops it (harness/repetition.py). The cases of one workload case, across every
+repetition policy stops it (harness/kinds/batch/repetition.py). The cases of one workload case, across every
 implementation, form one unit whose processes interleave in a seeded random order. Every line
 every process prints is parsed and checked against the reference model at the size that ran; the
 first failure ends that case with a status and the error text: it never becomes a figure."""

@@ -183,9 +183,10 @@ class _Case:
     def measure(self, ctx: RunContext, slot: int) -> None:
         """One more process, of as many iterations as the repetition policy asks."""
         iterations = next_iterations(self.spec, self.processes, self.spent)
+        started = time.time()
         r, its = self.launch(ctx, self.spec.params, self.spec.warmups, iterations)
         self.spent += r.wall
-        self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak))
+        self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak, started))
         self.slots.append(slot)
 
     def stop(self) -> tuple[str, Interval] | None:
@@ -222,7 +223,7 @@ def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResu
     Every case is sized and gets its start-up baseline first (in a random order); then rounds
     follow, each running one process of every unfinished case in a fresh random order, so that a
     change of the host's load spreads over every implementation instead of hitting whichever ran
-    last. A case leaves the rounds when the repetition policy stops it (harness/repetition.py) or
+    last. A case leaves the rounds when the repetition policy stops it (harness/kinds/batch/repetition.py) or
     when it fails; a failure ends only that case.
     """
     first = unit[0]

@@ -1,0 +1,192 @@
+"""`cmbench compare` on synthetic runs: one value per process, the correction for many tests, the gate and --json."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cmbench.cli import main
+from harness.measure.metrics import METRICS
+from harness.store.run import RESULTS_COLUMNS
+from reports.compare import compare_runs, render_terminal
+from reports.data import load_results
+from reports.significance import mann_whitney
+
+PROJECT = Path(__file__).resolve().parent.parent.parent
+A_ID, B_ID = "20260101T020000Z", "20260102T020000Z"
+# (workload, implementation, metric) -> values of each process (a per-process metric: one value each)
+Series = Mapping[tuple[str, str, str], Sequence[Sequence[float]]]
+
+
+def write_run(folder: Path, run_id: str, series: Series) -> Path:
+    """A run folder as `cmbench run` writes it, holding exactly `series`."""
+    folder.mkdir(parents=True)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(RESULTS_COLUMNS)
+    cases = {}
+    for (workload, impl, metric), processes in series.items():
+        language, model = impl.split("/")
+        case = "n=1"
+        ident = (run_id, workload, case, impl, language, model, "default", "native", f"{case},cpus=2,executor=native")
+        m = METRICS[metric]
+        for p, values in enumerate(processes):
+            for i, v in enumerate(values):
+                it = i if m.scope == "iteration" else ""
+                w.writerow((*ident, metric, m.unit, m.direction, p, it, repr(float(v))))
+        cases[(workload, impl)] = {"workload": workload, "case": case, "impl": impl, "variant": "default",
+                                   "language": language, "model": model, "status": "ok", "error": "", "flags": [],
+                                   "params": {"n": 1, "cpus": 2, "executor": "native"}, "seconds": 1.0,
+                                   "harness_overhead": 0.01, "processes": len(processes)}
+    (folder / "results.csv").write_text(buf.getvalue(), encoding="utf-8")
+    started = f"{run_id[:4]}-{run_id[4:6]}-{run_id[6:8]}T02:00:00+00:00"
+    meta = {"schema": 3, "run_id": run_id, "status": "complete", "started": started, "finished": started,
+            "profile": "full", "executor": "native", "cpus": [0, 1], "argv": [],
+            "host": {"hostname": "h", "cpu_model": "Test CPU", "cpu_count": 2, "kernel": "Linux 6.1.0",
+                     "git": {"commit": "0" * 40, "dirty": False}},
+            "toolchains": {}, "builds": {}, "cases": list(cases.values())}
+    (folder / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    return folder
+
+
+def iterations(rng: np.random.Generator, level: float, processes: int, *, iters: int = 5, between: float = 0.01,
+               within: float = 0.002) -> list[list[float]]:
+    """`processes` processes of `iters` iterations: each process its own level around `level` (`between`,
+    relative), its iterations around that (`within`)."""
+    out = []
+    for _ in range(processes):
+        own = level * (1 + between * rng.standard_normal())
+        out.append(list(own * (1 + within * rng.standard_normal(iters))))
+    return out
+
+
+def pair(tmp_path: Path, a: Series, b: Series) -> tuple[Path, Path]:
+    return write_run(tmp_path / "a", A_ID, a), write_run(tmp_path / "b", B_ID, b)
+
+
+def compare(a: Path, b: Path):
+    return compare_runs(load_results([a, b]), A_ID, B_ID)
+
+
+def row(c, workload: str, impl: str, metric: str) -> dict:
+    f = c.frame
+    hit = f[(f["workload"] == workload) & (f["impl"] == impl) & (f["metric"] == metric)]
+    assert len(hit) == 1
+    return hit.iloc[0].to_dict()
+
+
+@pytest.fixture
+def regression(tmp_path):
+    """B is 20% slower in wall time (and so 1/1.2 in throughput) for go; c is unchanged; 6 processes each."""
+    rng = np.random.default_rng(1)
+    a, b = {}, {}
+    for impl, factor in (("go/goroutines", 1.2), ("c/pthreads", 1.0)):
+        for run, f in ((a, 1.0), (b, factor)):
+            walls = iterations(rng, 0.010 * f, 6)
+            run[("worker_pool", impl, "wall_time")] = walls
+            run[("worker_pool", impl, "throughput")] = [[1000 / v for v in p] for p in walls]
+            run[("worker_pool", impl, "peak_rss")] = [[2.0**21 * f]] * 2  # two processes: too few to judge
+    return pair(tmp_path, a, b)
+
+
+def test_the_verdict_follows_each_metrics_direction(regression):
+    c = compare(*regression)
+    wall = row(c, "worker_pool", "go/goroutines", "wall_time")
+    thr = row(c, "worker_pool", "go/goroutines", "throughput")
+    assert wall["verdict"] == thr["verdict"] == "slower" and wall["significant"] and thr["significant"]
+    assert wall["change_pct"] == pytest.approx(20, abs=2) and thr["change_pct"] == pytest.approx(-16.7, abs=2)
+    assert wall["n_a"] == wall["n_b"] == 6  # one value per process, not 30 iterations
+    assert row(c, "worker_pool", "c/pthreads", "wall_time")["verdict"] == "not significant"
+    rss = row(c, "worker_pool", "go/goroutines", "peak_rss")
+    assert rss["verdict"] == "too few samples" and np.isnan(rss["p_adjusted"]) and not rss["significant"]
+    assert c.tests == 4  # wall time and throughput of both implementations; peak RSS cannot reach significance
+    text = render_terminal(c, fail_above=10)
+    assert "Benjamini-Hochberg" in text and "one value per process" in text
+    assert "worker_pool [n=1] go/goroutines wall_time: +2" in text
+
+
+def test_iterations_of_one_process_do_not_count_as_independent(tmp_path):
+    """Processes differ more than iterations within one: B's processes landing a little higher by chance
+    is not a change, though a test pooling the iterations would call it one."""
+    a = {("ping_pong", "go/goroutines", "wall_time"): [[v * (1 + 0.0005 * i) for i in range(10)]
+                                                        for v in (1.00, 1.06, 0.97, 1.03, 0.99)]}
+    b = {("ping_pong", "go/goroutines", "wall_time"): [[v * (1 + 0.0005 * i) for i in range(10)]
+                                                        for v in (1.01, 1.07, 0.98, 1.04, 1.02)]}
+    pooled = mann_whitney(np.ravel(a[("ping_pong", "go/goroutines", "wall_time")]),
+                          np.ravel(b[("ping_pong", "go/goroutines", "wall_time")]))
+    assert pooled.p < 0.05  # what pooling 50 iterations against 50 said
+    r = row(compare(*pair(tmp_path, a, b)), "ping_pong", "go/goroutines", "wall_time")
+    assert r["verdict"] == "not significant" and r["n_a"] == 5 and r["p_value"] > 0.05
+
+
+def test_many_unchanged_cases_give_no_false_positive_after_the_correction(tmp_path):
+    rng = np.random.default_rng(7)
+    a = {(f"w{i}", "go/goroutines", "wall_time"): iterations(rng, 0.01, 10) for i in range(300)}
+    b = {(f"w{i}", "go/goroutines", "wall_time"): iterations(rng, 0.01, 10) for i in range(300)}
+    b[("w0", "go/goroutines", "wall_time")] = iterations(rng, 0.012, 10)  # one real 20% regression
+    c = compare(*pair(tmp_path, a, b))
+    f = c.frame
+    assert c.tests == 300 and (f["p_value"] < 0.05).sum() >= 10  # uncorrected, noise looks like change
+    assert f.loc[f["significant"], "workload"].tolist() == ["w0"]  # corrected, only the real one is
+    assert list(f.loc[f["significant"], "verdict"]) == ["slower"]
+    assert (f["p_adjusted"] >= f["p_value"]).all()
+
+
+def run_cli(*args: str) -> int:
+    return main(["--root", str(PROJECT), "compare", *args])
+
+
+def test_the_gate_fails_a_clear_regression_beyond_its_threshold(regression, tmp_path, capsys):
+    a, b = map(str, regression)
+    out = str(tmp_path / "page")
+    assert run_cli(a, b, "--out", out, "--fail-above", "10") == 1
+    printed = capsys.readouterr().out
+    assert "2 significant regression(s) worse than 10%" in printed
+    assert "go/goroutines throughput: +1" in printed and "go/goroutines wall_time: +2" in printed
+    assert run_cli(a, b, "--out", out, "--fail-above", "25") == 0  # 20% slower, 17% less throughput
+    assert "no significant regression worse than 25%" in capsys.readouterr().out
+    assert run_cli(b, a, "--out", out, "--fail-above", "0") == 0  # the other way round it is an improvement
+    assert run_cli(a, b, "--out", out) == 0  # no gate asked for
+
+
+def test_noise_within_runs_passes_the_gate(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    series = [(w, impl, "wall_time") for w in ("ping_pong", "worker_pool") for impl in ("go/goroutines", "c/pthreads")]
+    a, b = pair(tmp_path, {k: iterations(rng, 0.01, 8, between=0.05) for k in series},
+                {k: iterations(rng, 0.01, 8, between=0.05) for k in series})
+    assert run_cli(str(a), str(b), "--out", str(tmp_path / "page"), "--fail-above", "0") == 0
+    assert "no significant regression worse than 0%" in capsys.readouterr().out
+
+
+def test_json_prints_every_comparison_as_data_and_writes_no_page(regression, capsys):
+    a, b = map(str, regression)
+    page = PROJECT / "reports" / "site" / "compare" / f"{A_ID}_vs_{B_ID}"
+    assert run_cli(a, b, "--json", "--fail-above", "10") == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert not page.exists()
+    assert {tuple(sorted(r)) for r in rows} == {tuple(sorted(
+        ["workload", "case", "impl", "variant", "metric", "unit", "direction", "a_median", "b_median", "change_pct",
+         "p_value", "p_adjusted", "significant", "n_a", "n_b", "verdict"]))}
+    wall = next(r for r in rows if r["impl"] == "go/goroutines" and r["metric"] == "wall_time")
+    assert wall["significant"] is True and wall["direction"] == "lower" and wall["unit"] == "s"
+    assert wall["n_a"] == 6 and wall["change_pct"] > 15 and wall["p_adjusted"] < 0.05
+    rss = next(r for r in rows if r["impl"] == "go/goroutines" and r["metric"] == "peak_rss")
+    assert rss["p_adjusted"] is None and rss["significant"] is False
+
+
+def test_errors_exit_2_distinct_from_a_regression(regression, capsys):
+    a, _ = map(str, regression)
+    assert run_cli(a, a) == 2
+    assert "the same run" in capsys.readouterr().err
+    assert run_cli(a, a + "-missing") == 2
+    assert run_cli(a, str(regression[1]), "--fail-above", "-5") == 2
+    assert "--fail-above -5: give a percentage of 0 or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        run_cli(a, str(regression[1]), "--fail-above", "ten")
+    assert e.value.code == 2
