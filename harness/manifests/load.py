@@ -83,6 +83,7 @@ def load_impl(path: Path, root: Path, known_workloads: Mapping[str, Workload]) -
         build=build.strings("command", "the build command, run in the folder", required=False),
         run=run.strings("command", "the command that starts the program"),
         reduced_sizes=r.bool("reduced_sizes", "run the workloads' reduced sizes"),
+        placement=_placement(r),
         knobs=r.string_map("knobs", "runtime settings, stated for the reader"),
         variants=tuple(variants), unsupported=tuple(unsupported),
     )
@@ -107,3 +108,14 @@ def _unsupported(u: TableReader, workloads: tuple[str, ...], known: Mapping[str,
     reason = u.str("reason", "why the case has no meaning here")
     u.reject_unknown()
     return Unsupported(uw, values, reason, names)
+
+
+def _placement(r: TableReader) -> tuple[str, ...]:
+    """`placement`: the placements the program makes itself (workloads/README.md "Placement")."""
+    made = r.strings("placement", "the placements this program makes itself: [\"spread\"] when it pins its "
+                     "threads one per CPU given `--placement spread`", required=False)
+    for p in made:
+        if p != "spread":
+            raise r.fail("placement", f"names '{p}'; a program can only make 'spread' itself (the harness makes "
+                                      "'one' by pinning the process)")
+    return made

@@ -13,6 +13,11 @@ SCHEMA = 1
 
 
 PROFILES = ("verify", "smoke", "quick", "full")
+# Where the threads of a batch case run (workloads/README.md "Placement"): `one`, every thread on one CPU
+# (the harness pins the process there); `spread`, the run's CPUs, threads pinned one per CPU by a program
+# that can pin them (impl.toml `placement`), else placed by its runtime and the OS.
+PLACEMENTS = ("one", "spread")
+PLACEMENT_PARAM = "placement"  # the case parameter that carries it
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,7 @@ class Workload:
     servers: Mapping[str, ServerProfile] = field(default_factory=dict)
     shapes: Mapping[str, ProfileShape] = field(default_factory=dict)  # profiles that repeat less than usual
     calibrate: Scaling | None = None  # batch: the parameter calibrated per implementation, if any
+    placements: tuple[str, ...] = ()  # batch: each case is measured in these placements (none: the run's CPUs)
 
     def shape_for(self, profile: str) -> ProfileShape:
         """Processes, warm-ups and iterations of `profile` for this workload."""
@@ -214,6 +220,7 @@ class Impl:
     knobs: Mapping[str, str] = field(default_factory=dict)
     variants: tuple[Variant, ...] = (DEFAULT_VARIANT,)
     unsupported: tuple[Unsupported, ...] = ()
+    placement: tuple[str, ...] = ()  # the placements the program makes itself (`spread`: it pins its threads)
 
     def unsupported_reason(self, workload: str, params: Mapping[str, ParamValue], variant: str) -> str | None:
         for u in self.unsupported:

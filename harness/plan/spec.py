@@ -133,6 +133,8 @@ class CaseSpec:
     def placement(self) -> dict[str, ParamValue]:
         """The parameters that say where the case ran (stored with every result)."""
         out: dict[str, ParamValue] = {"cpus": len(self.cpus)}
+        if self.settings.get("placed_by"):  # who placed the threads of a case measured in a placement
+            out["placed_by"] = str(self.settings["placed_by"])
         if self.load_cpus:
             out["load_cpus"] = len(self.load_cpus)
         out["executor"] = self.executor

@@ -24,11 +24,12 @@ def test_search_grows_then_scales_to_the_target_and_confirms_it():
         return n * 1e-6  # one microsecond per operation
 
     found = search(measure, param="roundtrips", start=100, cap=10**7, target=0.1, clock=fake_clock())
-    # x64 at most, then the ratio still missing, then close enough to scale; then three iterations confirm
-    assert attempts == [(100, 1), (6400, 1), (50000, 1), (100000, 3)]
+    # x64 at most, then the ratio still missing, then close enough to scale; then three processes of three
+    # iterations confirm
+    assert attempts == [(100, 1), (6400, 1), (50000, 1), (100000, 3), (100000, 3), (100000, 3)]
     assert found.value == 100000 and found.iteration_seconds == pytest.approx(0.1)
     assert [n for n, _ in found.steps] == [n for n, _ in attempts] and found.seconds == 0.5
-    assert [t for _, t in found.steps] == pytest.approx([1e-4, 6.4e-3, 0.05, 0.1])
+    assert [t for _, t in found.steps] == pytest.approx([1e-4, 6.4e-3, 0.05, 0.1, 0.1, 0.1])
 
 
 def test_a_size_measured_before_the_runtime_warmed_up_is_scaled_again():
@@ -36,15 +37,28 @@ def test_a_size_measured_before_the_runtime_warmed_up_is_scaled_again():
         return n * (1e-6 if iterations > 1 or n > 50000 else 1e-5)
 
     found = search(measure, param="items", start=100, cap=10**7, target=0.1, clock=fake_clock())
-    assert [n for n, _ in found.steps] == [100, 5000, 10000, 100000]
+    assert [n for n, _ in found.steps] == [100, 5000] + [10000] * 3 + [100000] * 3
     assert found.value == 100000 and found.iteration_seconds == pytest.approx(0.1)
+
+
+def test_a_case_with_a_slow_and_a_fast_mode_is_sized_by_the_fast_one():
+    """Threads that land on two CPUs (slow) in some processes and on one (fast) in others: one process of the slow
+    mode must not size every iteration of the fast mode to a thirtieth of the target."""
+    processes = itertools.count()
+
+    def measure(n, iterations):  # every third process is 30 times slower per operation
+        return n * (30e-6 if next(processes) % 3 == 1 else 1e-6)
+
+    found = search(measure, param="roundtrips", start=100, cap=10**7, target=0.1, clock=fake_clock())
+    assert found.value * 1e-6 >= 0.1 * 0.7  # the fast mode's iterations last about the target
+    assert found.iteration_seconds == pytest.approx(found.value * 1e-6)
 
 
 def test_search_stops_at_the_cap_and_never_goes_below_the_start():
     flat = search(lambda n, i: 1e-6, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
-    assert flat.value == 5000 and [n for n, _ in flat.steps] == [100, 5000, 5000]
+    assert flat.value == 5000 and [n for n, _ in flat.steps] == [100, 5000, 5000, 5000, 5000]
     slow = search(lambda n, i: 2.0, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
-    assert slow.value == 100 and [n for n, _ in slow.steps] == [100, 100]
+    assert slow.value == 100 and [n for n, _ in slow.steps] == [100, 100, 100, 100]
 
 
 def test_a_failing_attempt_ends_the_search():

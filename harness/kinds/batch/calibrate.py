@@ -10,11 +10,14 @@ The search is cheap: one process per attempt, starting from the workload's verif
 the size by the ratio still missing (at least x2, at most x64), one measured iteration after the
 profile's warm-ups, until an iteration lasts `FRACTION` of the target; scales it to the target,
 rounded to two significant digits and kept within [verify size, `CAP` x the profile's size]; then
-confirms it: `CONFIRM_ITERATIONS` iterations at that size, whose median must lie within
-`TOLERANCE` of the target, else the size is scaled again (at most `MAX_CONFIRMS` times). The
-confirmation matters for JIT runtimes: a small size's first iterations run interpreted and can be
-ten times slower than the same work compiled. Every answer of every attempt is checked like any
-other.
+confirms it over `CONFIRM_PROCESSES` processes of `CONFIRM_ITERATIONS` iterations at that size: the
+fastest process's median must lie within `TOLERANCE` of the target, else the size is scaled again
+by it (at most `MAX_CONFIRMS` times). The confirmation matters for JIT runtimes (a small size's
+first iterations run interpreted and can be ten times slower than the same work compiled) and
+for a case whose processes fall into modes (threads that land on one CPU or on two): one
+process may show the slow mode, and a size scaled from it gives the fast mode's iterations a
+thirtieth of the target. Scaling by the fastest of several processes gives every mode at least
+about the target. Every answer of every attempt is checked like any other.
 
 A size is stored per environment fingerprint (harness/host/info.py) in `calibration.json` next to
 the run folders, and reused, so a nightly series keeps its sizes from night to night; it changes
@@ -37,7 +40,8 @@ GROWTH = (2.0, 64.0)  # bounds of the factor from one attempt's size to the next
 MAX_ATTEMPTS = 12
 
 
-CONFIRM_ITERATIONS = 3  # iterations whose median confirms a size
+CONFIRM_ITERATIONS = 3  # iterations whose median confirms a size, in each of ...
+CONFIRM_PROCESSES = 3  # ... this many processes, the fastest of which must last the target
 
 
 TOLERANCE = 0.3  # a confirmed size's iterations last the target within this fraction
@@ -49,7 +53,7 @@ MAX_CONFIRMS = 3
 CAP = 10  # at most this many times the profile's size
 
 
-CALIBRATION_GUESS = 2.0  # seconds a search is expected to take (three to six short processes), for estimates
+CALIBRATION_GUESS = 3.0  # seconds a search is expected to take (five to ten short processes), for estimates
 
 
 def nice(value: float) -> int:
@@ -63,7 +67,8 @@ def search(measure: Callable[[int, int], float], *, param: str, start: int, cap:
 
     `measure(size, iterations)` runs one attempt (one process: warm-ups, then `iterations`
     measured iterations) and returns the median seconds of its measured iterations; it raises (a
-    CaseFailure) when the implementation fails, which ends the search.
+    CaseFailure) when the implementation fails, which ends the search. `steps` records every
+    attempt, the confirming processes each on its own.
     """
     began = clock()
     size, steps = max(1, start), []
@@ -84,8 +89,8 @@ def search(measure: Callable[[int, int], float], *, param: str, start: int, cap:
         return min(cap, max(start, nice(n * target / max(seconds, 1e-9))))
 
     value = scaled(size, seconds)
-    for _ in range(MAX_CONFIRMS):  # confirm at the size chosen, warmed up; scale again where it is off
-        seconds = attempt(value, CONFIRM_ITERATIONS)
+    for _ in range(MAX_CONFIRMS):  # confirm at the size chosen, warmed up, by the fastest of several processes
+        seconds = min(attempt(value, CONFIRM_ITERATIONS) for _ in range(CONFIRM_PROCESSES))
         again = scaled(value, seconds)
         if abs(seconds / target - 1) <= TOLERANCE or again == value:
             break

@@ -10,7 +10,7 @@ first failure ends that case with a status and the error text: it never becomes 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.host.oscosts import measure_references
@@ -22,19 +22,14 @@ from harness.kinds.batch.repetition import (
 )
 from harness.kinds.batch.terminal import comparison_tables, fmt_summary
 from harness.kinds.batch.workload import _read_workload
-from harness.manifests.model import (
-    Impl,
-    ProfileShape,
-    Variant,
-    Workload,
-)
+from harness.manifests.model import PLACEMENT_PARAM, Impl, ParamValue, ProfileShape, Variant, Workload
 from harness.manifests.toml import TableReader
 from harness.measure.metrics import Row, case_rows
 from harness.measure.outcome import CaseKey, CaseResult, Detail
 from harness.measure.stats import summarize
 from harness.plan.spec import CaseSpec
 from harness.store.calibration import case_key
-from harness.vocab import Status
+from harness.vocab import Status, params_text
 
 # Profiles whose runs also measure the host's reference switch and creation costs (about 13 s).
 REFERENCE_PROFILES = ("quick", "full")
@@ -63,6 +58,38 @@ def _guess(shape: ProfileShape, profile: str, calibrated: bool, pending: bool) -
     return seconds + (CALIBRATION_GUESS if pending else 0.0)
 
 
+@dataclass(frozen=True)
+class Where:
+    """One placement of a case: its parameter, the CPUs the process gets, and who places its threads."""
+
+    params: Mapping[str, ParamValue]  # {"placement": ...}, or nothing for a workload without placements
+    cpus: tuple[int, ...]
+    placed_by: str = ""  # "harness" (one CPU), "program" (it pins its threads), "runtime" (the OS and runtime)
+
+    @property
+    def settings(self) -> dict[str, str]:
+        return {"placed_by": self.placed_by} if self.placed_by else {}
+
+
+def placements(workload: Workload, impl: Impl, cpus: tuple[int, ...]) -> list[Where]:
+    """Where each case of `workload` runs for `impl` on the run's `cpus`.
+
+    `one`: the process is pinned to the run's first CPU and told `--cpus 1`. `spread`: it gets every
+    CPU of the run; a program that pins its own threads (impl.toml `placement = ["spread"]`) is told
+    `--placement spread`, any other is placed by its runtime and the OS, which the case records.
+    A run on one CPU has no `spread` to measure.
+    """
+    if not workload.placements:
+        return [Where({}, cpus)]
+    out = []
+    for name in workload.placements:
+        if name == "one":
+            out.append(Where({PLACEMENT_PARAM: name}, cpus[:1], "harness"))
+        elif len(cpus) > 1:
+            out.append(Where({PLACEMENT_PARAM: name}, cpus, "program" if name in impl.placement else "runtime"))
+    return out
+
+
 class BatchKind:
     name = "batch"
 
@@ -70,34 +97,40 @@ class BatchKind:
         return _read_workload(r, common)
 
     def plan(self, ctx: PlanContext, impl: Impl, variant: Variant, workload: Workload) -> list[CaseSpec]:
+        """Every case of the profile, once per placement the workload names (workloads/README.md "Placement")."""
         shape = workload.shape_for(ctx.profile)
         timeout = ctx.timeout or shape.timeout
         scaling = workload.calibrate if shape.iteration_seconds else None
         written = workload.cases_for(ctx.profile)
         specs = []
         for as_written, case in zip(written, workload.cases_for(ctx.profile, reduced=impl.reduced_sizes)):
-            label, params = as_written.label, case.as_dict()
-            args = workload_args(workload, params, shape.warmups, shape.iterations, len(ctx.cpus))
-            reason = impl.unsupported_reason(workload.name, params, variant.name)
-            calibrate = scaling.param if scaling is not None and scaling.applies(params) else ""
-            # a calibrated size is searched from the verify profile's size up to CAP x the size as written
-            bounds = {"size_from": min(int(c.as_dict()[calibrate]) for c in workload.cases_for("verify")),
-                      "size_cap": CAP * int(as_written.as_dict()[calibrate])} if calibrate else {}
-            spec = CaseSpec(
-                kind=self.name, workload=workload.name, case=label, impl=impl.id, variant=variant.name,
-                language=impl.language, model=impl.model, profile=ctx.profile, executor=ctx.executor.name,
-                params=params, cpus=ctx.cpus, command=tuple(ctx.executor.argv(impl, variant, args, len(ctx.cpus))),
-                processes=shape.processes, warmups=shape.warmups, iterations=shape.iterations, timeout=timeout,
-                max_processes=shape.max_processes, max_iterations=shape.max_iterations, budget=shape.budget,
-                precision=shape.precision, reach=shape.reach, calibrate=calibrate,
-                iteration_seconds=shape.iteration_seconds if calibrate else 0.0, settings=bounds,
-                status=Status.UNSUPPORTED.value if reason else "", reason=reason or "")
-            if calibrate:
-                stored = ctx.calibrations.get(case_key(workload.name, label, impl.id, variant.name))
-                spec = (spec.sized(stored.value, ctx.fingerprint) if stored is not None and stored.param == calibrate
-                        else spec.unsized())
-            specs.append(replace(spec, estimate=0.0 if reason else _guess(shape, ctx.profile, bool(calibrate),
-                                                                          spec.pending)))
+            for where in placements(workload, impl, ctx.cpus):
+                params = {**case.as_dict(), **where.params}
+                label = params_text({**as_written.as_dict(), **where.params})
+                args = workload_args(workload, params, shape.warmups, shape.iterations, len(where.cpus),
+                                     where.placed_by)
+                reason = impl.unsupported_reason(workload.name, params, variant.name)
+                calibrate = scaling.param if scaling is not None and scaling.applies(params) else ""
+                # a calibrated size is searched from the verify profile's size up to CAP x the size as written
+                bounds = {"size_from": min(int(c.as_dict()[calibrate]) for c in workload.cases_for("verify")),
+                          "size_cap": CAP * int(as_written.as_dict()[calibrate])} if calibrate else {}
+                spec = CaseSpec(
+                    kind=self.name, workload=workload.name, case=label, impl=impl.id, variant=variant.name,
+                    language=impl.language, model=impl.model, profile=ctx.profile, executor=ctx.executor.name,
+                    params=params, cpus=where.cpus,
+                    command=tuple(ctx.executor.argv(impl, variant, args, len(where.cpus))),
+                    processes=shape.processes, warmups=shape.warmups, iterations=shape.iterations, timeout=timeout,
+                    max_processes=shape.max_processes, max_iterations=shape.max_iterations, budget=shape.budget,
+                    precision=shape.precision, reach=shape.reach, calibrate=calibrate,
+                    iteration_seconds=shape.iteration_seconds if calibrate else 0.0,
+                    settings={**bounds, **where.settings},
+                    status=Status.UNSUPPORTED.value if reason else "", reason=reason or "")
+                if calibrate:
+                    stored = ctx.calibrations.get(case_key(workload.name, label, impl.id, variant.name))
+                    spec = (spec.sized(stored.value, ctx.fingerprint)
+                            if stored is not None and stored.param == calibrate else spec.unsized())
+                specs.append(replace(spec, estimate=0.0 if reason else _guess(shape, ctx.profile, bool(calibrate),
+                                                                              spec.pending)))
         return specs
 
     def units(self, specs: Sequence[CaseSpec]) -> list[list[CaseSpec]]:

@@ -29,10 +29,7 @@ from harness.kinds.batch.repetition import (
     stop_reason,
     unconverged_flag,
 )
-from harness.manifests.model import (
-    ParamValue,
-    Workload,
-)
+from harness.manifests.model import PLACEMENT_PARAM, ParamValue, Workload
 from harness.measure.outcome import CaseFailure, CaseResult, Iteration, ProcessRun
 from harness.measure.process import ChildResult, Rusage
 from harness.measure.stats import Interval
@@ -42,13 +39,17 @@ from harness.vocab import Status, fmt_seconds
 
 
 def workload_args(workload: Workload, params: Mapping[str, ParamValue], warmups: int, iterations: int,
-                  cpus: int) -> list[str]:
-    """`<workload> --param value ... --warmups W --iterations N --cpus P` (the batch contract)."""
-    flags = {p.name: p.flag for p in workload.params}
+                  cpus: int, placed_by: str = "") -> list[str]:
+    """`<workload> --param value ... --warmups W --iterations N --cpus P [--placement spread]` (the batch contract).
+
+    Only the workload's own parameters become flags; `--placement spread` is added for a program that
+    places its threads itself (`placed_by` "program").
+    """
     words = [workload.name]
-    for name, value in params.items():
-        words += [flags[name], str(value)]
-    return words + ["--warmups", str(warmups), "--iterations", str(iterations), "--cpus", str(cpus)]
+    for p in workload.params:
+        words += [p.flag, str(params[p.name])]
+    words += ["--warmups", str(warmups), "--iterations", str(iterations), "--cpus", str(cpus)]
+    return words + (["--placement", str(params[PLACEMENT_PARAM])] if placed_by == "program" else [])
 
 
 def _exact(got: object, want: object) -> bool:
@@ -128,7 +129,8 @@ class _Case:
         spec = self.spec
         began = time.perf_counter()
         try:
-            args = workload_args(self.workload, params, warmups, iterations, len(spec.cpus))
+            args = workload_args(self.workload, params, warmups, iterations, len(spec.cpus),
+                                 str(spec.settings.get("placed_by", "")))
             r = ctx.executor.run(self.impl, self.variant, args, cpus=spec.cpus, timeout=spec.timeout)
             _check_exit(r, spec.timeout)
             return r, parse_output(r.stdout, self.workload, params, warmups, iterations, wall=r.wall)

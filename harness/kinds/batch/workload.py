@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.manifests.model import (
+    PLACEMENT_PARAM,
+    PLACEMENTS,
     PROFILE_SHAPES,
     Case,
     Param,
@@ -80,7 +82,22 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
         result_fields=r.strings("result_fields", "the fields every iteration prints and the harness checks"),
         info_fields=r.strings("info_fields", "fields recorded but not checked", required=False),
         memory_per=memory_per, params=tuple(params), cases=cases, reduced=reduced, shapes=shapes, calibrate=scaling,
+        placements=_read_placements(r, by_name),
     )
+
+
+def _read_placements(r: TableReader, by_name: Mapping[str, Param]) -> tuple[str, ...]:
+    """`placements`: where the threads of each case run, one case per placement (workloads/README.md)."""
+    placements = r.strings("placements", f"thread placements each case is measured in, of {', '.join(PLACEMENTS)}",
+                           required=False)
+    for p in placements:
+        if p not in PLACEMENTS:
+            raise r.fail("placements", f"names '{p}'; a placement is one of {', '.join(PLACEMENTS)}")
+    if len(set(placements)) < len(placements):
+        raise r.fail("placements", "names a placement twice")
+    if placements and PLACEMENT_PARAM in by_name:
+        raise r.fail("placements", f"goes with no parameter named '{PLACEMENT_PARAM}' under [params]")
+    return placements
 
 
 def _read_scaling(r: TableReader, operations: Sequence[str], by_name: Mapping[str, Param]) -> Scaling | None:
