@@ -1,4 +1,4 @@
-"""Placement: each case of a hand-off workload is measured with its threads on one CPU and spread over the run's CPUs."""
+"""Placement: a hand-off workload's cases run with their threads on one CPU and spread over the run's CPUs."""
 
 from dataclasses import replace
 
