@@ -34,6 +34,7 @@ struct options {
     struct params p;
     uint64_t warmups, iterations, cpus, port;
     enum server_kind server;
+    bool spread; /* --placement spread */
 };
 
 struct int_flag {
@@ -68,6 +69,7 @@ static const struct int_flag INT_FLAGS[] = {
 
 static const char USAGE[] =
     "usage: cmbench-c <workload> --<param> <value> ... [--warmups W] [--iterations N] [--cpus P]\n"
+    "                 [--placement runtime|spread]\n"
     "       cmbench-c http_server --port P [--cpus C] [--server threads|epoll]\n"
     "workloads: worker_pool pipeline mutex_counter ping_pong spawn_idle preemption http_server\n";
 
@@ -127,6 +129,15 @@ static void set_value(struct options *o, const char *flag, const char *value)
             usage_error("--mode must be mutex, atomic or racy, not '%s'", value);
         return;
     }
+    if (strcmp(flag, "placement") == 0) {
+        if (strcmp(value, "runtime") == 0)
+            o->spread = false;
+        else if (strcmp(value, "spread") == 0)
+            o->spread = true;
+        else
+            usage_error("--placement must be runtime or spread, not '%s'", value);
+        return;
+    }
     if (strcmp(flag, "server") == 0) {
         if (strcmp(value, "threads") == 0)
             o->server = SERVER_THREADS;
@@ -153,8 +164,8 @@ static void set_value(struct options *o, const char *flag, const char *value)
 static void parse_args(int argc, char **argv, const struct workload *w, struct options *o)
 {
     bool http = w->run == NULL;
-    unsigned seen = 0; /* bit i: own flag i; bits 8..10: warmups, iterations, cpus */
-    static const char *const COMMON[] = {"warmups", "iterations", "cpus"};
+    unsigned seen = 0; /* bit i: own flag i; bits 8..11: warmups, iterations, cpus, placement */
+    static const char *const COMMON[] = {"warmups", "iterations", "cpus", "placement"};
 
     for (int i = 2; i < argc; i += 2) {
         const char *arg = argv[i];
@@ -162,7 +173,7 @@ static void parse_args(int argc, char **argv, const struct workload *w, struct o
             usage_error("unexpected argument '%s'", arg);
         const char *flag = arg + 2;
         int bit = own_flag(w, flag);
-        for (int c = 0; bit < 0 && c < 3; c++)
+        for (int c = 0; bit < 0 && c < 4; c++)
             if (strcmp(flag, COMMON[c]) == 0 && (!http || c == 2))
                 bit = MAX_FLAGS + c;
         if (bit < 0)
@@ -208,6 +219,9 @@ int main(int argc, char **argv)
     if (w->run == NULL)
         return http_main((uint16_t)o.port, (unsigned)o.cpus, o.server);
     raise_limit(RLIMIT_NPROC, "RLIMIT_NPROC");
+    static struct placement placement;
+    placement_init(&placement, o.spread);
+    o.p.placement = &placement;
     run_batch(w, &o);
     return 0;
 }

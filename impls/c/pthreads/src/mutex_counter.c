@@ -69,10 +69,14 @@ uint64_t run_mutex_counter(const struct params *p, char *fields, size_t size)
                                    : p->mode == MODE_ATOMIC ? atomic_worker_main
                                                             : racy_worker_main;
 
+    /* --placement spread: worker t has slot t; the main thread, which only creates and joins
+     * them, slot 0, pinned before the timed region. The workers are created inside it (the
+     * contract times thread creation), each pinned by its creation attributes before it runs. */
+    placement_pin_self(p->placement, 0);
     uint64_t start = now_ns();
     for (uint64_t i = 0; i < p->threads; i++) {
         workers[i] = (struct counter_worker){.counter = &c, .increments = p->increments};
-        workers[i].thread = spawn_thread(NULL, worker_main, &workers[i]);
+        workers[i].thread = spawn_placed(p->placement, i, worker_main, &workers[i]);
     }
     for (uint64_t i = 0; i < p->threads; i++)
         join_thread(workers[i].thread);

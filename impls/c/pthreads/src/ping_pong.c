@@ -7,7 +7,12 @@
 
 /* The two one-slot channels are the bounded queue with capacity 1: a mutex and a condition
  * variable for each side, so each hop blocks in pthread_cond_wait until the other side
- * signals. */
+ * signals.
+ *
+ * --placement spread: task A (the main thread) has slot 0 and task B slot 1, so on two CPUs or
+ * more the players sit on different CPUs. The main thread pins itself before the timed region;
+ * B is created inside it (the contract times thread creation), pinned by its creation
+ * attributes before it runs. */
 
 struct pong_side {
     struct queue *ping;
@@ -33,8 +38,9 @@ uint64_t run_ping_pong(const struct params *p, char *fields, size_t size)
     queue_init(&pong, 1);
     struct pong_side b = {.ping = &ping, .pong = &pong, .roundtrips = p->roundtrips};
 
+    placement_pin_self(p->placement, 0);
     uint64_t start = now_ns();
-    pthread_t thread = spawn_thread(NULL, pong_main, &b);
+    pthread_t thread = spawn_placed(p->placement, 1, pong_main, &b);
     uint64_t token = 0;
     for (uint64_t r = 0; r < p->roundtrips; r++) {
         queue_push(&ping, token);

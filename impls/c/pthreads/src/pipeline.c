@@ -12,7 +12,12 @@
 #define FNV_PRIME 1099511628211u
 
 /* The producer and every stage are threads; the sink is the main thread. Stage j reads
- * queue j-1 and writes queue j; the producer writes queue 0; the sink reads queue k. */
+ * queue j-1 and writes queue j; the producer writes queue 0; the sink reads queue k.
+ *
+ * --placement spread: the slot is the position in the chain, the producer 0, stage j j, the
+ * sink k+1, so neighbours sit on different CPUs when there are two or more. The sink pins itself
+ * before the timed region; the producer and the stages are created inside it (the contract
+ * times thread creation), each pinned by its creation attributes before it runs. */
 
 struct stage {
     pthread_t thread;
@@ -50,12 +55,13 @@ uint64_t run_pipeline(const struct params *p, char *fields, size_t size)
     for (size_t i = 0; i <= k; i++)
         queue_init(&queues[i], p->capacity);
 
+    placement_pin_self(p->placement, k + 1);
     uint64_t start = now_ns();
     stages[0] = (struct stage){.out = &queues[0], .add = p->items};
-    stages[0].thread = spawn_thread(NULL, producer_main, &stages[0]);
+    stages[0].thread = spawn_placed(p->placement, 0, producer_main, &stages[0]);
     for (size_t j = 1; j <= k; j++) {
         stages[j] = (struct stage){.in = &queues[j - 1], .out = &queues[j], .add = j};
-        stages[j].thread = spawn_thread(NULL, stage_main, &stages[j]);
+        stages[j].thread = spawn_placed(p->placement, j, stage_main, &stages[j]);
     }
     uint64_t count = 0, sum = 0, ord = FNV_OFFSET, x;
     while (queue_pop(&queues[k], &x)) {

@@ -15,6 +15,11 @@ static uint64_t task_value(uint64_t id, uint64_t rounds)
     return v;
 }
 
+/* --placement spread, both modes: the main thread (the producer, or the spawner) has slot 0,
+ * pinned before the timed region; worker w (pool mode) or task i's thread (spawn mode) has slot
+ * w+1 or i+1. Those threads are created inside the timed region (the contract times thread
+ * creation), each pinned by its creation attributes before it runs. */
+
 /* Pool mode: one producer (the main thread), a bounded queue, N workers with local sums. */
 
 struct pool_worker {
@@ -46,11 +51,12 @@ static uint64_t run_pool(const struct params *p, uint64_t *count, uint64_t *chec
     if (workers == NULL)
         fatal("worker_pool", ENOMEM);
 
+    placement_pin_self(p->placement, 0);
     uint64_t start = now_ns();
     for (uint64_t i = 0; i < p->workers; i++) {
         workers[i].queue = &q;
         workers[i].rounds = p->rounds;
-        workers[i].thread = spawn_thread(NULL, pool_worker_main, &workers[i]);
+        workers[i].thread = spawn_placed(p->placement, i + 1, pool_worker_main, &workers[i]);
     }
     for (uint64_t id = 0; id < p->tasks; id++)
         queue_push(&q, id);
@@ -98,15 +104,26 @@ static uint64_t run_spawn(const struct params *p, uint64_t *count, uint64_t *che
         fatal("worker_pool spawn mode", ENOMEM);
     for (size_t i = 0; i < n; i++)
         tasks[i] = (struct spawn_task){.value = i, .rounds = p->rounds};
-    pthread_attr_t attr;
-    small_stack_attr(&attr, PTHREAD_CREATE_JOINABLE);
+    /* One attribute object per CPU of the placement (one under runtime placement), made before
+     * the timed region: task i's thread takes attrs[(i + 1) % nattrs]. */
+    const struct placement *pl = p->placement;
+    size_t nattrs = pl->ncpus > 0 ? (size_t)pl->ncpus : 1;
+    pthread_attr_t *attrs = malloc(nattrs * sizeof *attrs);
+    if (attrs == NULL)
+        fatal("worker_pool spawn mode", ENOMEM);
+    for (size_t a = 0; a < nattrs; a++) {
+        small_stack_attr(&attrs[a], PTHREAD_CREATE_JOINABLE);
+        placement_set_attr(pl, a, &attrs[a]);
+    }
 
     uint64_t sum = 0;
     size_t joined = 0;
+    placement_pin_self(pl, 0);
     uint64_t start = now_ns();
     for (size_t i = 0; i < n; i++) {
         int err, idle_retries = 0;
-        while ((err = pthread_create(&threads[i], &attr, spawn_task_main, &tasks[i])) != 0) {
+        const pthread_attr_t *attr = &attrs[(i + 1) % nattrs];
+        while ((err = pthread_create(&threads[i], attr, spawn_task_main, &tasks[i])) != 0) {
             if (err != EAGAIN)
                 fatal("worker_pool spawn mode: pthread_create", err);
             if (joined < i) {
@@ -127,7 +144,9 @@ static uint64_t run_spawn(const struct params *p, uint64_t *count, uint64_t *che
     }
     uint64_t elapsed = now_ns() - start;
 
-    pthread_attr_destroy(&attr);
+    for (size_t a = 0; a < nattrs; a++)
+        pthread_attr_destroy(&attrs[a]);
+    free(attrs);
     free(threads);
     free(tasks);
     *count = joined;

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "placement.h"
+
 enum counter_mode { MODE_MUTEX, MODE_ATOMIC, MODE_RACY };
 
 /* The parameters of every batch workload; each workload reads only its own. */
@@ -15,6 +17,7 @@ struct params {
     uint64_t roundtrips;                     /* ping_pong */
     uint64_t sleep_ms;                       /* spawn_idle */
     uint64_t sleeps, sleep_us, spinners, spin_limit_ms; /* preemption */
+    const struct placement *placement; /* --placement; spawn_idle and preemption ignore it */
 };
 
 /* One iteration of a workload: builds everything, runs it, joins it. Returns the timed region

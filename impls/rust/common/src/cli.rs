@@ -1,5 +1,5 @@
-//! Command-line parsing: `RUN <workload> --<param> <value> ... --warmups W --iterations N --cpus P`
-//! and `RUN http_server --port P --cpus C`.
+//! Command-line parsing: `RUN <workload> --<param> <value> ... --warmups W --iterations N --cpus P
+//! [--placement runtime|spread]` and `RUN http_server --port P --cpus C`.
 
 use std::collections::BTreeMap;
 use std::process;
@@ -12,6 +12,17 @@ const WORKLOADS: &str = "workloads:
   ping_pong     --roundtrips R
   spawn_idle    --tasks N --sleep-ms S
   preemption    --sleeps S --sleep-us T --spinners K --spin-limit-ms L";
+
+/// `--placement`: who places a batch workload's threads on CPUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// The kernel (or the runtime): nothing is pinned. The default.
+    #[default]
+    Runtime,
+    /// Each thread pinned to one CPU of the process's mask, round-robin, in the workload's
+    /// order (`crate::placement`).
+    Spread,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CounterMode {
@@ -73,6 +84,7 @@ pub struct Batch {
     pub workload: Workload,
     pub warmups: u64,
     pub iterations: u64,
+    pub placement: Placement,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -101,7 +113,8 @@ pub fn parse_args<M>(
     parse(&args, model).unwrap_or_else(|message| {
         eprintln!(
             "{program}: {message}\nusage: {program} <workload> --<param> <value> ... \
-             [--warmups W] [--iterations N] [--cpus P]{model_usage}\n{WORKLOADS}\n  \
+             [--warmups W] [--iterations N] [--cpus P] [--placement runtime|spread]\
+             {model_usage}\n{WORKLOADS}\n  \
              http_server   --port P [--cpus C]{model_usage}"
         );
         process::exit(2)
@@ -163,6 +176,13 @@ pub fn parse<M>(
             workload,
             warmups: flags.optional("warmups", 0, 0)?,
             iterations: flags.optional("iterations", 1, 0)?,
+            placement: match flags.take("placement").as_deref() {
+                None | Some("runtime") => Placement::Runtime,
+                Some("spread") => Placement::Spread,
+                Some(other) => {
+                    return Err(format!("--placement {other}: expected runtime or spread"))
+                }
+            },
         })
     };
     flags.finish()?;
@@ -259,8 +279,23 @@ mod tests {
                 workload: Workload::PingPong { roundtrips: 5 },
                 warmups: 0,
                 iterations: 1,
+                placement: Placement::Runtime,
             })
         );
+    }
+
+    #[test]
+    fn placement() {
+        for (flag, placement) in [
+            ("runtime", Placement::Runtime),
+            ("spread", Placement::Spread),
+        ] {
+            let parsed = plain(&format!("ping_pong --roundtrips 5 --placement {flag}")).unwrap();
+            let Task::Batch(batch) = parsed.task else {
+                panic!("a batch")
+            };
+            assert_eq!(batch.placement, placement, "{flag}");
+        }
     }
 
     #[test]
@@ -308,6 +343,14 @@ mod tests {
                 "--mode spin: expected mutex, atomic or racy",
             ),
             ("ping_pong --roundtrips 1 --extra 1", "unknown flag --extra"),
+            (
+                "ping_pong --roundtrips 1 --placement one",
+                "--placement one: expected runtime or spread",
+            ),
+            (
+                "http_server --port 1 --placement spread",
+                "unknown flag --placement",
+            ),
         ];
         for (line, message) in cases {
             assert_eq!(plain(line).unwrap_err(), message, "{line}");

@@ -20,6 +20,7 @@ pub fn run(batch: &Batch, mut iteration: impl FnMut(&Workload) -> Sample) {
         ref workload,
         warmups,
         iterations,
+        ..
     } = *batch;
     let name = workload.name();
     let mut stdout = io::stdout().lock();

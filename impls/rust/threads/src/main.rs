@@ -12,6 +12,7 @@ mod worker_pool;
 use std::process;
 
 use cmbench_common::cli::{self, Task, Workload};
+use cmbench_common::placement::Pinning;
 use cmbench_common::report::{self, Sample};
 
 use ping_pong::Channel;
@@ -27,7 +28,10 @@ fn main() {
     );
     let channel = args.model;
     match args.task {
-        Task::Batch(batch) => report::run(&batch, |workload| iteration(workload, channel)),
+        Task::Batch(batch) => {
+            let pinning = Pinning::for_batch(&batch);
+            report::run(&batch, |workload| iteration(workload, channel, &pinning))
+        }
         Task::HttpServer { port } => {
             if let Err(err) = http::serve(port) {
                 eprintln!("cmbench-rust-threads: http_server: {err}");
@@ -37,25 +41,27 @@ fn main() {
     }
 }
 
-fn iteration(workload: &Workload, channel: Channel) -> Sample {
+/// One iteration. Under `--placement spread` the workloads that pin (all but spawn_idle and
+/// preemption) give the main thread and each thread they start a slot (`Pinning`).
+fn iteration(workload: &Workload, channel: Channel, pinning: &Pinning) -> Sample {
     match *workload {
         Workload::WorkerPool {
             tasks,
             queue,
             workers,
             rounds,
-        } => worker_pool::run(tasks, queue, workers, rounds),
+        } => worker_pool::run(tasks, queue, workers, rounds, pinning),
         Workload::Pipeline {
             items,
             stages,
             capacity,
-        } => pipeline::run(items, stages, capacity),
+        } => pipeline::run(items, stages, capacity, pinning),
         Workload::MutexCounter {
             threads,
             increments,
             mode,
-        } => mutex_counter::run(threads, increments, mode),
-        Workload::PingPong { roundtrips } => ping_pong::run(roundtrips, channel),
+        } => mutex_counter::run(threads, increments, mode, pinning),
+        Workload::PingPong { roundtrips } => ping_pong::run(roundtrips, channel, pinning),
         Workload::SpawnIdle { tasks, sleep_ms } => spawn_idle::run(tasks, sleep_ms),
         Workload::Preemption {
             sleeps,

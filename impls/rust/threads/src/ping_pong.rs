@@ -11,12 +11,16 @@
 //!   until the receiver has taken the value, so on one CPU a hop costs about three switches (the
 //!   sender parks, the receiver takes the value and wakes the sender, the sender returns from
 //!   `send`) instead of one.
+//!
+//! `--placement spread`: task A (the main thread) has slot 0, pinned before the timed region,
+//! and task B slot 1, so on two CPUs or more the players sit on different CPUs.
 
 use std::sync::mpsc::sync_channel;
 use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::Instant;
 
+use cmbench_common::placement::Pinning;
 use cmbench_common::report::Sample;
 
 use crate::threads;
@@ -42,12 +46,13 @@ impl Channel {
     }
 }
 
-pub fn run(roundtrips: u64, channel: Channel) -> Sample {
+pub fn run(roundtrips: u64, channel: Channel, pinning: &Pinning) -> Sample {
+    pinning.pin_current(0);
     let start = Instant::now();
     let token = match channel {
-        Channel::Condvar => over_slots(roundtrips),
-        Channel::OneSlot => over_sync_channel(roundtrips, 1),
-        Channel::Rendezvous => over_sync_channel(roundtrips, 0),
+        Channel::Condvar => over_slots(roundtrips, pinning),
+        Channel::OneSlot => over_sync_channel(roundtrips, 1, pinning),
+        Channel::Rendezvous => over_sync_channel(roundtrips, 0, pinning),
     };
     Sample {
         elapsed: start.elapsed(),
@@ -55,11 +60,11 @@ pub fn run(roundtrips: u64, channel: Channel) -> Sample {
     }
 }
 
-fn over_sync_channel(roundtrips: u64, capacity: usize) -> u64 {
+fn over_sync_channel(roundtrips: u64, capacity: usize, pinning: &Pinning) -> u64 {
     let (ping_tx, ping_rx) = sync_channel::<u64>(capacity);
     let (pong_tx, pong_rx) = sync_channel::<u64>(capacity);
     thread::scope(|s| {
-        threads::spawn(s, move || {
+        threads::spawn_on(s, pinning, 1, move || {
             for _ in 0..roundtrips {
                 let token = ping_rx.recv().expect("A alive");
                 pong_tx.send(token + 1).expect("A alive");
@@ -112,10 +117,10 @@ impl Slot {
     }
 }
 
-fn over_slots(roundtrips: u64) -> u64 {
+fn over_slots(roundtrips: u64, pinning: &Pinning) -> u64 {
     let (ping, pong) = (Slot::new(), Slot::new());
     thread::scope(|s| {
-        threads::spawn(s, || {
+        threads::spawn_on(s, pinning, 1, || {
             for _ in 0..roundtrips {
                 pong.put(ping.take() + 1);
             }

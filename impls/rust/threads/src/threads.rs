@@ -3,6 +3,8 @@
 use std::process;
 use std::thread::{Builder, Scope, ScopedJoinHandle};
 
+use cmbench_common::placement::Pinning;
+
 /// 64 KiB: ample for these threads (no recursion; buffers of at most 4 KiB).
 pub const STACK_SIZE: usize = 64 * 1024;
 
@@ -21,6 +23,22 @@ pub fn spawn<'scope, T: Send + 'scope>(
              (limits: vm.max_map_count, kernel.threads-max, RLIMIT_NPROC)"
         );
         process::exit(1)
+    })
+}
+
+/// [`spawn`], for a thread with a placement slot: under `--placement spread` the thread pins
+/// itself to the slot's CPU as its first action. std creates the thread with the creator's
+/// affinity, and the contract times thread creation, so this pinning is inside the timed
+/// region; the thread runs none of the workload's code before it.
+pub fn spawn_on<'scope, T: Send + 'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    pinning: &'scope Pinning,
+    slot: usize,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> ScopedJoinHandle<'scope, T> {
+    spawn(scope, move || {
+        pinning.pin_current(slot);
+        f()
     })
 }
 

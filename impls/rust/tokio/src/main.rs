@@ -13,18 +13,36 @@ mod worker_pool;
 
 use std::process;
 
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
 use cmbench_common::cli::{Task, Workload};
+use cmbench_common::placement::Pinning;
 use cmbench_common::report::{self, Sample};
 
 use cli::{Runtime, Server};
 
 fn main() {
     let args = cli::parse_args();
+    // --placement spread (batch workloads but spawn_idle and preemption): every thread the
+    // multi-thread runtime starts pins itself, as its first action, to the next slot in start
+    // order, so its workers sit one per CPU; the main thread, which only waits in `block_on`
+    // (and is the one worker of the current-thread runtime), has slot 0. Where a task runs is
+    // still tokio's choice.
+    let pinning = match &args.task {
+        Task::Batch(batch) => Pinning::for_batch(batch),
+        Task::HttpServer { .. } => Pinning::default(),
+    };
+    pinning.pin_current(0);
     let runtime = match args.model.runtime {
-        Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.cpus)
-            .enable_all()
-            .build(),
+        Runtime::MultiThread => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if pinning.is_spread() {
+                let pinning = pinning.clone();
+                let next = AtomicUsize::new(0);
+                builder.on_thread_start(move || pinning.pin_current(next.fetch_add(1, Relaxed)));
+            }
+            builder.worker_threads(args.cpus).enable_all().build()
+        }
         Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
