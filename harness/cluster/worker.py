@@ -25,6 +25,7 @@ from harness.executors import make_executor
 from harness.executors.base import Executor
 from harness.host.info import environment_fingerprint, git_commit, host_metadata, local_environment
 from harness.kinds.base import RunContext
+from harness.kinds.batch.bank import TimeBank
 from harness.kinds.server.generator import RemoteGenerator, tools_here
 from harness.kinds.server.loadgen import INSTALL_HINTS
 from harness.measure.process import LIVE
@@ -170,7 +171,7 @@ class HostService:
                              seed=int(request.get("seed", 0)), environment=environment,
                              fingerprint=environment_fingerprint(environment),
                              calibrations=ShippedCalibrations(request.get("calibrations") or {}),
-                             recalibrate=bool(request.get("recalibrate")))
+                             recalibrate=bool(request.get("recalibrate")), bank=TimeBank())
             host = HostRun(ctx, plan.cpus)
             cached = {
                 i: r

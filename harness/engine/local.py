@@ -25,6 +25,7 @@ from harness.executors.base import Executor
 from harness.host.info import environment_fingerprint, host_metadata, local_environment
 from harness.kinds import kind_of, plan_cases, plan_units
 from harness.kinds.base import PlanContext, RunContext
+from harness.kinds.batch.bank import TimeBank
 from harness.kinds.batch.calibrate import CALIBRATION_GUESS
 from harness.manifests.model import Impl
 from harness.measure.interrupts import Interrupts
@@ -133,7 +134,8 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     meta["environment_fingerprint"] = fingerprint = environment_fingerprint(meta)
     store = CalibrationStore(options.results if options.results is not None else recorder.store.out.parent)
     ctx = RunContext(catalog, executor, console, options.timeout, seed=seed, calibrations=store, environment=meta,
-                     fingerprint=fingerprint, recalibrate=options.recalibrate, references=options.references)
+                     fingerprint=fingerprint, recalibrate=options.recalibrate, references=options.references,
+                     bank=TimeBank())
     host = HostRun(ctx, plan.cpus, before_case)
     name = this_host()
     status = "complete"

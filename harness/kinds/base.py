@@ -18,6 +18,7 @@ from harness.plan.spec import CaseSpec
 if TYPE_CHECKING:
     from harness.console import Console
     from harness.executors.base import Executor
+    from harness.kinds.batch.bank import TimeBank
     from harness.manifests.model import Impl, Variant, Workload
     from harness.manifests.toml import TableReader
     from harness.store.calibration import Calibration, CalibrationStore
@@ -57,6 +58,7 @@ class RunContext:
     recalibrate: bool = False  # --recalibrate: calibrate again even where a size is stored
     references: bool = False  # take the host's reference measurements before the cases (`cmbench run`, nightly)
     loadgen: Any = None  # server kinds: where the load generator runs (harness/kinds/server/generator.py); None: here
+    bank: TimeBank | None = None  # seconds of measurement the run lends between its cases (kinds/batch/bank.py)
 
 
 class Kind(Protocol):

@@ -376,3 +376,34 @@ def test_a_saved_plan_calibrates_at_run_time_and_stores_the_size_beside_the_run(
     assert run_json(tmp_path)["seed"] == 4 and case["extra"]["calibrated"] == "run"
     stored = json.loads((tmp_path / "calibration.json").read_text())
     assert [s["value"] for e in stored["environments"].values() for s in e["sizes"].values()] == [size]
+
+
+class OneNoisyExecutor(ScalingExecutor):
+    """fake/good steady, fake/twin with variance within its processes and a slow start."""
+
+    def run(self, impl, variant, args, *, cpus, timeout):
+        self.within, self.start = (0.03, 0.5) if impl.id == "fake/twin" else (0.0, 0.05)
+        return super().run(impl, variant, args, cpus=cpus, timeout=timeout)
+
+
+def test_seconds_a_converged_case_saved_go_to_a_case_near_its_precision(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, OneNoisyExecutor(), tmp_path)
+    by = {r.key.impl: r for r in outcome.results}
+    assert by["fake/good"].detail.stop == CONVERGED and len(by["fake/good"].processes) == 3
+    twin = by["fake/twin"]
+    # alone it stops at its 5 s budget after 4 processes (test above); the steady case's unspent seconds
+    # buy it more, and never more than one budget of its own
+    assert len(twin.processes) > 4
+    assert sum(p.wall for p in twin.processes) < 2 * 5.0
+
+
+def test_the_bank_lends_what_was_deposited_and_no_more():
+    from harness.kinds.batch.bank import TimeBank
+
+    bank = TimeBank()
+    assert bank.available(5.0) == 0.0 and bank.borrow(1.0) == 0.0
+    bank.deposit(3.0)
+    bank.deposit(-1.0)  # a case that overran its budget deposits nothing
+    assert bank.available(2.0) == 2.0 and bank.available(9.0) == 3.0
+    assert bank.borrow(2.5) == 2.5 and bank.borrow(2.5) == 0.5 and bank.balance == 0.0
+    assert (bank.deposited, bank.lent) == (3.0, 3.0)

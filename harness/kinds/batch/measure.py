@@ -15,12 +15,17 @@ import statistics
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 
 from harness.host.info import environment
 from harness.kinds.base import RunContext
 from harness.kinds.batch import answers as reference
+from harness.kinds.batch.bank import TimeBank
 from harness.kinds.batch.calibrate import search
 from harness.kinds.batch.repetition import (
+    BUDGET,
+    CONVERGED,
+    OUT_OF_REACH,
     UNCONVERGED,
     BatchDetail,
     case_ci,
@@ -122,6 +127,7 @@ class _Case:
         self.calibration: Calibration | None = None
         self.run_seed = ctx.seed
         self.seed = zlib.crc32(f"{ctx.seed}/{spec.key}".encode())  # the bootstrap's
+        self.borrowed = 0.0  # seconds of budget lent by the run's bank
 
     def launch(self, ctx: RunContext, params: Mapping[str, ParamValue], warmups: int,
                iterations: int) -> tuple[ChildResult, tuple[Iteration, ...]]:
@@ -184,21 +190,39 @@ class _Case:
 
     def measure(self, ctx: RunContext, slot: int) -> None:
         """One more process, of as many iterations as the repetition policy asks."""
-        iterations = next_iterations(self.spec, self.processes, self.spent)
+        iterations = next_iterations(self.funded, self.processes, self.spent)
         started = time.time()
         r, its = self.launch(ctx, self.spec.params, self.spec.warmups, iterations)
         self.spent += r.wall
         self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak, started))
         self.slots.append(slot)
 
-    def stop(self) -> tuple[str, Interval] | None:
-        """Why the case is finished, with its CI; None while it needs another process."""
+    def stop(self, bank: TimeBank | None = None) -> tuple[str, Interval] | None:
+        """Why the case is finished, with its CI; None while it needs another process.
+
+        Where it would stop at its budget, or give up as out of reach, it first asks the run's
+        bank (bank.py) whether seconds saved by converged cases would let it go on.
+        """
         if len(self.processes) < self.spec.processes:
             return None
         ci = case_ci(self.processes, self.seed)
-        cost = process_cost(self.processes, next_iterations(self.spec, self.processes, self.spent))
-        why = stop_reason(self.spec, ci, len(self.processes), self.spent, cost)
+        spec = self.funded
+        cost = process_cost(self.processes, next_iterations(spec, self.processes, self.spent))
+        why = stop_reason(spec, ci, len(self.processes), self.spent, cost)
+        if why in (BUDGET, OUT_OF_REACH) and bank is not None and spec.budget:
+            room = bank.available(2 * self.spec.budget - spec.budget)
+            if room and stop_reason(replace(spec, budget=spec.budget + room), ci, len(self.processes), self.spent,
+                                    cost) is None:
+                self.borrowed += bank.borrow(cost)
+                return None
+        if why == CONVERGED and bank is not None and self.spec.budget:
+            bank.deposit(spec.budget - self.spent)
         return (why, ci) if why else None
+
+    @property
+    def funded(self) -> CaseSpec:
+        """The spec with its budget as the case has it now: its own and what it borrowed."""
+        return replace(self.spec, budget=self.spec.budget + self.borrowed) if self.borrowed else self.spec
 
     def result(self, status: str = Status.OK, error: str = "", stop: tuple[str, Interval] | None = None) -> CaseResult:
         spec = self.spec
@@ -207,7 +231,7 @@ class _Case:
         if stop is not None:
             why, ci = stop
             if why in UNCONVERGED:
-                flags = (unconverged_flag(spec, why, ci),)
+                flags = (unconverged_flag(self.funded, why, ci),)
             detail = BatchDetail(why, ci, spec.precision, self.run_seed, tuple(self.slots), self.calibrated,
                                  self.calibration)
         ok = status == Status.OK
@@ -246,7 +270,7 @@ def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResu
                 live.remove(case)
                 yield case.result(f.status, str(f))
         for case in list(live):
-            stop = case.stop()
+            stop = case.stop(ctx.bank)
             if stop is not None:
                 live.remove(case)
                 yield case.result(stop=stop)
