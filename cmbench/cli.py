@@ -14,7 +14,7 @@ from pathlib import Path
 from cmbench.commands import COMMANDS
 from cmbench.commands.base import Command
 from harness.catalog import find_root, load_catalog
-from harness.errors import UserError
+from harness.errors import EXIT_NOTHING_SELECTED, NothingSelected, UserError
 from harness.measure.interrupts import Interrupts
 from harness.measure.process import LIVE
 
@@ -24,6 +24,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cmbench", description="Compare concurrency models across languages.")
     parser.add_argument("--root", help="project folder holding workloads/ and impls/ (default: found upwards)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in commands.items():
         command.add_args(sub.add_parser(name, help=command.help, description=command.help))
@@ -39,6 +40,9 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = CO
             root = Path(args.root).resolve() if args.root else find_root()
             catalog = load_catalog(root)
             return commands[args.command].handler(args, catalog)
+        except NothingSelected as e:
+            print(f"cmbench: error: {e}", file=sys.stderr)
+            return EXIT_NOTHING_SELECTED
         except UserError as e:
             print(f"cmbench: error: {e}", file=sys.stderr)
             return commands[args.command].error_status
@@ -46,3 +50,14 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = CO
             LIVE.kill_all()
             print("cmbench: interrupted", file=sys.stderr)
             return 130
+
+
+def version() -> str:
+    """The installed cmbench's version (pyproject.toml), or "unknown" when it runs from a bare checkout."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("cmbench")
+    except PackageNotFoundError:
+        return "unknown"

@@ -7,7 +7,7 @@ by id is the one place that turns a user's `--impl` or `--workload` into manifes
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,34 @@ class Catalog:
     impls: dict[str, Impl]
 
     def select_impls(self, ids: Iterable[str] | None, flag: str = "--impl") -> list[Impl]:
-        return _select(self.impls, ids, flag, "implementation")
+        """The implementations `ids` name, each as `language/model`, `language/model:variant` (the ids
+        `cmbench plan` prints; only that variant is run) or `language` (every model of the language)."""
+        if ids is None:
+            return list(self.impls.values())
+        chosen: dict[str, Impl] = {}
+        variants: dict[str, list[str]] = {}
+        for word in ids:
+            name, _, variant = word.partition(":")
+            if name in self.impls:
+                found = [name]
+            elif "/" not in name and any(i.language == name for i in self.impls.values()):
+                found = [i.id for i in self.impls.values() if i.language == name]
+            else:
+                found = [x.id for x in _select(self.impls, [name], flag, "implementation")]  # its error
+            for impl_id in found:
+                chosen.setdefault(impl_id, self.impls[impl_id])
+                if variant:
+                    names = [v.name for v in self.impls[impl_id].variants]
+                    if variant not in names:
+                        raise UserError(f"{flag}: {impl_id} has no variant '{variant}'; its variants: "
+                                        f"{', '.join(names)}")
+                    variants.setdefault(impl_id, []).append(variant)
+                else:
+                    variants[impl_id] = [v.name for v in self.impls[impl_id].variants]
+        if not chosen:
+            return _select(self.impls, [], flag, "implementation")  # the error for a blank list
+        return [replace(impl, variants=tuple(v for v in impl.variants if v.name in variants[impl.id]))
+                for impl in chosen.values()]
 
     def select_workloads(self, names: Iterable[str] | None, flag: str = "--workload") -> list[Workload]:
         return _select(self.workloads, names, flag, "workload")

@@ -1,4 +1,4 @@
-"""The one exception type that means "the user can fix this": printed as one line, exit 1.
+"""The exception that means "the user can fix this": printed as one line, exit 1 (5 when nothing was selected).
 
 And `warn`: one line on stderr for what cmbench repaired or left out by itself and went on.
 """
@@ -12,6 +12,13 @@ class UserError(Exception):
     The message is one line that names the file or flag and says how to fix it. Any other
     exception is a bug in cmbench and keeps its traceback.
     """
+
+
+class NothingSelected(UserError):
+    """The flags are valid but select no case: one line, and its own exit status (`EXIT_NOTHING_SELECTED`)."""
+
+
+EXIT_NOTHING_SELECTED = 5  # as pytest's "no tests collected": the selection ran nothing
 
 
 def warn(note: str) -> None:

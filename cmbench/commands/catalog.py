@@ -3,35 +3,63 @@
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
 
 from cmbench.commands.base import Command, executor_arg
 from harness.catalog import Catalog, split_ids
 from harness.executors import make_executor
+from harness.executors.base import Toolchain
 from harness.manifests.model import Impl
 from harness.vocab import params_text, render_table
 
+LIST_SCHEMA = 1  # the format `list --json` prints
+
 
 def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
-    """Workloads and implementations (description, variants, toolchain); `--impl` shows each one's detail."""
-    if args.impl:
-        print("\n\n".join(impl_detail(impl) for impl in catalog.select_impls(split_ids(args.impl))))
+    """Workloads and implementations (description, variants, toolchain); `--impl` shows each one's detail.
+
+    `--json` prints the same as data: {"schema": 1, "workloads": [...], "implementations": [...]}.
+    """
+    impls = catalog.select_impls(split_ids(args.impl)) if args.impl else list(catalog.impls.values())
+    if args.impl and not args.json:
+        print("\n\n".join(impl_detail(impl) for impl in impls))
         return 0
     executor = make_executor(args.executor)
     try:
-        rows = [[w.name, w.kind, w.summary] for w in catalog.workloads.values()]
-        print(render_table(["workload", "kind", "summary"], rows))
-        print()
-        rows = []
-        for impl in catalog.impls.values():
-            tc = executor.toolchain(impl)
-            variants = ",".join(v.name for v in impl.variants[1:]) or "-"
-            rows.append([impl.id, "yes: " + tc.version[:40] if tc.present else "MISSING: " + impl.toolchain_hint,
-                         variants, impl.description or "-"])
-        print(render_table(["implementation", "toolchain", "variants", "description"], rows))
-        print("\nknobs, variants and workloads of one: cmbench list --impl <language/model>")
+        toolchains = {impl.id: executor.toolchain(impl) for impl in impls}
     finally:
         executor.close()
+    if args.json:
+        print(json.dumps({"schema": LIST_SCHEMA, "workloads": [
+            {"name": w.name, "kind": w.kind, "summary": w.summary, "placements": list(w.placements)}
+            for w in catalog.workloads.values()], "implementations": [impl_data(i, toolchains[i.id]) for i in impls]},
+            indent=1))
+        return 0
+    rows = [[w.name, w.kind, w.summary] for w in catalog.workloads.values()]
+    print(render_table(["workload", "kind", "summary"], rows))
+    print()
+    rows = []
+    for impl in impls:
+        tc = toolchains[impl.id]
+        variants = ",".join(v.name for v in impl.variants[1:]) or "-"
+        rows.append([impl.id, "yes: " + tc.version if tc.present else "MISSING: " + impl.toolchain_hint,
+                     variants, impl.description or "-"])
+    print(render_table(["implementation", "toolchain", "variants", "description"], rows))
+    print("\nknobs, variants and workloads of one: cmbench list --impl <language/model>")
     return 0
+
+
+def impl_data(impl: Impl, toolchain: Toolchain) -> dict[str, Any]:
+    """One implementation as `list --json` prints it."""
+    return {"id": impl.id, "language": impl.language, "model": impl.model, "description": impl.description,
+            "workloads": list(impl.workloads), "toolchain": {"present": toolchain.present, "version": toolchain.version,
+                                                             "hint": impl.toolchain_hint},
+            "variants": [{"name": v.name, "help": v.help, "workloads": list(v.workloads)} for v in impl.variants],
+            "knobs": dict(impl.knobs), "placement": list(impl.placement),
+            "unsupported": [{"workload": u.workload, "params": dict(u.params), "reason": u.reason}
+                            for u in impl.unsupported],
+            "readme": str(impl.path / "README.md")}
 
 
 def impl_detail(impl: Impl) -> str:
@@ -56,6 +84,7 @@ def impl_detail(impl: Impl) -> str:
 def list_args(p: argparse.ArgumentParser) -> None:
     executor_arg(p)
     p.add_argument("--impl", help="comma-separated language/model ids: show their knobs, variants and workloads")
+    p.add_argument("--json", action="store_true", help="print workloads and implementations as JSON")
 
 
 def cmd_new(args: argparse.Namespace, catalog: Catalog) -> int:

@@ -7,6 +7,7 @@ Thin commands over plain functions (cmbench/nightly.py, reports/history); the hi
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from cmbench.commands.base import (
@@ -58,7 +59,7 @@ def cmd_history(args: argparse.Namespace, catalog: Catalog) -> int:
 @needs_reporting
 def cmd_regressions(args: argparse.Namespace, catalog: Catalog) -> int:
     """The open alerts of every current series, newest first."""
-    from reports.history.alerts import alerts_table, open_alerts
+    from reports.history.alerts import ALERTS_SCHEMA, alerts_table, open_alerts
     from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, sync
 
     results = results_dir(args, catalog)
@@ -68,6 +69,10 @@ def cmd_regressions(args: argparse.Namespace, catalog: Catalog) -> int:
         raise UserError(f"--results {results}: no runs in the history store; run `cmbench nightly` first")
     alerts = open_alerts(history, detection(args), repo=catalog.root, since=args.since,
                          environments=run_environments(results))
+    if args.json:
+        print(json.dumps({"schema": ALERTS_SCHEMA, "runs": int(history["run_id"].nunique()),
+                          "alerts": [a.as_dict() for a in alerts]}, indent=1))
+        return 0
     if not alerts:
         since = f" since {args.since}" if args.since else ""
         print(f"no open alerts in {history['run_id'].nunique()} run(s){since}")
@@ -104,6 +109,8 @@ def history_args(p: argparse.ArgumentParser) -> None:
 def regressions_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", metavar="RUN", help="only changes whose first run at the new level is RUN or later")
     results_arg(p)
+    p.add_argument("--json", action="store_true",
+                   help="print the open alerts as JSON, each as alerts.json holds them (results/README.md)")
     _min_change_arg(p)
 
 

@@ -15,7 +15,7 @@ from harness.engine.local import RunOptions, check_plan, make_plan, run_plan, ve
 from harness.engine.merge import merge_runs
 from harness.engine.ready import choose_cpus, prepare
 from harness.engine.shard import parse_shard, shard_plan
-from harness.errors import UserError
+from harness.errors import NothingSelected, UserError
 from harness.executors import make_executor
 from harness.plan.spec import Plan
 from harness.plan.table import plan_table
@@ -77,6 +77,10 @@ def _plan_from_args(args: argparse.Namespace, catalog: Catalog, executor) -> Pla
         plan = make_plan(catalog, executor, impls, workloads, profile=args.profile or DEFAULT_PROFILE,
                          cpus=choose_cpus(args.cpus), timeout=args.timeout, stored_estimates=shard is None,
                          results=_results_dir(args, catalog), recalibrate=args.recalibrate)
+        if not plan.cases:
+            raise NothingSelected(f"--impl {args.impl or '(all)'} --workload {args.workload or '(all)'}: no "
+                                  "implementation serves those workloads (`cmbench list --impl ID` shows what each "
+                                  "serves)")
     return shard_plan(plan, *shard) if shard else plan
 
 
@@ -93,9 +97,9 @@ def cmd_plan(args: argparse.Namespace, catalog: Catalog) -> int:
 
 def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
     console = Console()
-    security = make_security(args.cluster or "", args.tls_ca_file, args.tls_cert, args.tls_key)
-    if security is not None and not args.cluster:
-        raise UserError("--tls-*: only with --cluster")
+    if not args.cluster and (args.tls_ca_file or args.tls_cert or args.tls_key):
+        raise UserError("--tls-ca-file, --tls-cert, --tls-key: only with --cluster (a tls:// scheduler address)")
+    security = make_security(args.cluster, args.tls_ca_file, args.tls_cert, args.tls_key) if args.cluster else None
     if args.loadgen_host and not args.cluster:
         raise UserError("--loadgen-host: only with --cluster (the load generator goes to a `cmbench worker --loadgen` "
                         "host of the scheduler)")

@@ -1,6 +1,8 @@
 import re
 import shutil
 
+import pytest
+
 from cmbench.cli import main
 
 
@@ -52,3 +54,41 @@ def test_list_impl_shows_knobs_variants_and_unsupported(project_root, capsys):
 def test_headroom_pipeline_depth_is_checked(fixture_root, capsys):
     assert main(["--root", str(fixture_root), "loadgen-headroom", "--cpus", "1", "--pipeline", "1"]) == 1
     assert "--pipeline: 1 is not a depth to pipeline at" in capsys.readouterr().err
+
+
+def test_impl_takes_the_ids_plan_prints_and_a_language(project_root, capsys):
+    import json
+
+    assert main(["--root", str(project_root), "plan", "--impl", "go/goroutines:gomaxprocs1,c", "--workload",
+                 "ping_pong", "--profile", "smoke", "--json"]) == 0
+    cases = json.loads(capsys.readouterr().out)["cases"]
+    assert {(c["impl"], c["variant"]) for c in cases} == {("go/goroutines", "gomaxprocs1"), ("c/pthreads", "default")}
+    assert main(["--root", str(project_root), "plan", "--impl", "go/goroutines:nope"]) == 1
+    assert "has no variant 'nope'; its variants: default" in capsys.readouterr().err
+
+
+def test_a_selection_of_no_case_has_its_own_exit_status(project_root, capsys):
+    from harness.errors import EXIT_NOTHING_SELECTED
+
+    assert main(["--root", str(project_root), "plan", "--impl", "python/fastapi", "--workload",
+                 "ping_pong"]) == EXIT_NOTHING_SELECTED == 5
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no implementation serves those workloads" in err
+
+
+def test_version_and_list_json(fixture_root, capsys):
+    import json
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("cmbench ")
+    assert main(["--root", str(fixture_root), "list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["schema"] == 1 and {w["name"] for w in data["workloads"]} >= {"ping_pong"}
+    good = next(i for i in data["implementations"] if i["id"] == "fake/good")
+    assert good["toolchain"]["present"] and good["variants"][0]["name"] == "default"
+
+
+def test_tls_flags_without_a_cluster_are_one_line(fixture_root, capsys):
+    assert main(["--root", str(fixture_root), "run", "--impl", "fake/good", "--tls-cert", "c.pem"]) == 1
+    assert "only with --cluster" in capsys.readouterr().err
