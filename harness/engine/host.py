@@ -100,7 +100,8 @@ class HostRun:
         measured: dict[str, Any] = {}
         for kind, specs in by_kind(runnable).items():
             measured.update(kind_of(kind).before_run(self.ctx, specs))
-        return HostReport(name, host_metadata(catalog.root), {i: self.ready[i] for i in plan.impls}, measured)
+        return HostReport(name, host_metadata(catalog.root, plan.cpus), {i: self.ready[i] for i in plan.impls},
+                          measured)
 
     def execute_unit(self, unit: Sequence[CaseSpec], stop: Callable[[], bool] = lambda: False) -> Iterator[Measured]:
         """Every case of `unit`, each as soon as it is known; `stop` is asked before each verification and result.
