@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cmbench.cli import main
 from harness.console import Console
 from harness.engine.local import run_cases
 from harness.errors import UserError
@@ -185,6 +186,10 @@ def test_tune_and_reset_refuse_without_root(action, monkeypatch, tmp_path, fixtu
     call = functools.partial(system.tune, (0,)) if action == "tune" else system.reset
     with pytest.raises(UserError, match=f"needs root; run: sudo cmbench system {action}"):
         call(root=untuned_host(tmp_path))
+    assert main(["--root", str(fixture_root), "system", action]) == 1
+    err = capsys.readouterr().err
+    assert err == f"cmbench: error: system {action}: changing kernel settings needs root; run: sudo cmbench system " \
+                  f"{action}\n"
 
 
 def test_tune_writes_what_pyperf_leaves_and_reset_puts_it_back(monkeypatch, tmp_path):
@@ -265,6 +270,18 @@ def test_the_pyperf_names_cmbench_relies_on_are_there():
     assert pyperf_tuning.parse_cpu_mask("00000000,00000005") == {0, 2}
 
 
+def test_system_show_prints_the_table_and_json(monkeypatch, tmp_path, fixture_root, capsys):
+    root = untuned_host(tmp_path)
+    monkeypatch.setattr(system, "system_report", lambda cpus=None: system_report((0, 1), root=root, harness=ALL))
+    assert main(["--root", str(fixture_root), "system", "show"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["check", "status", "state"]
+    assert "governor          warn    powersave on CPU 0-1" in out and "to look at:" in out
+    assert main(["--root", str(fixture_root), "system", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert SystemReport.from_dict(data) == system_report((0, 1), root=root, harness=ALL)
+
+
 def test_every_run_records_its_hosts_system_report(fixture_catalog, fake_executor, tmp_path):
     with open(tmp_path / "console.txt", "a") as stream:
         run_cases(fixture_catalog, fake_executor, fixture_catalog.select_impls(["fake/good"]),
@@ -274,3 +291,10 @@ def test_every_run_records_its_hosts_system_report(fixture_catalog, fake_executo
     recorded = SystemReport.from_dict(meta["host"]["system"])
     assert recorded.cpus == (0,) and recorded.check("aslr") is not None
     assert all(h["system"]["cpus"] == [0] for h in meta["hosts"].values())
+
+
+def test_results_readme_lists_every_check_in_order(project_root, tmp_path):
+    text = " ".join((project_root / "results" / "README.md").read_text().split())
+    listed = text.split("one entry per check, in order ", 1)[1].split(": its `state`", 1)[0]
+    names = [part.strip(" `,") for part in listed.replace(", ", ",").split(",")]
+    assert names == [c.name for c in system_report((0,), root=tmp_path, harness=(0, 1)).checks]
