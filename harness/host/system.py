@@ -230,8 +230,10 @@ def _isolcpus(h: _Host) -> Check:
     if len(h.online) < 2:
         return Check("isolcpus", CheckStatus.NA, "one CPU: nothing to isolate it from")
     isolated = parse_cpu_list(h.read(f"{CPU}/isolated") or "") or h.cmdline_cpus("isolcpus")
-    advice = (f"boot with isolcpus=, nohz_full= and rcu_nocbs= naming the measured CPUs ({format_cpu_list(h.cpus)}), "
-              "leaving one CPU or more to the rest, and start cmbench under `taskset -c` with every CPU")
+    advice = (f"boot with isolcpus=, nohz_full= and rcu_nocbs= naming the measured CPUs ({format_cpu_list(h.cpus)}) "
+              "and start cmbench under `taskset -c` with every CPU")
+    if set(h.cpus) >= set(h.online):
+        advice = f"isolating needs a CPU left for the rest: pass --cpus below {len(h.online)}, then " + advice
     if not isolated:
         return Check("isolcpus", CheckStatus.WARN, "no CPU is isolated", advice)
     text = f"CPU {format_cpu_list(isolated)} isolated"
