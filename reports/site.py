@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -371,7 +371,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                impls=_impl_rows(impls, out))
 
         envs = [run_environment(r) for r in reversed(results.runs)]
-        envs = [type(e)(e.run, w.table(e.facts), w.table(e.toolchains)) for e in envs]
+        envs = [replace(e, facts=w.table(e.facts), toolchains=w.table(e.toolchains)) for e in envs]
         w.page("environment.html", "environment.html", title="Environment", runs_table=w.table(runs_table(results)),
                envs=envs)
 

@@ -13,6 +13,7 @@ from harness.host.gate import OthersWatch
 from harness.host.info import host_metadata
 from harness.kinds import by_kind, kind_of
 from harness.kinds.base import RunContext
+from harness.measure.affinity import kept_off
 from harness.measure.outcome import CaseResult
 from harness.plan.spec import CaseSpec, Plan
 from harness.vocab import Status
@@ -99,7 +100,8 @@ class HostRun:
         measured: dict[str, Any] = {}
         for kind, specs in by_kind(runnable).items():
             measured.update(kind_of(kind).before_run(self.ctx, specs))
-        return HostReport(name, host_metadata(catalog.root), {i: self.ready[i] for i in plan.impls}, measured)
+        return HostReport(name, host_metadata(catalog.root, plan.cpus), {i: self.ready[i] for i in plan.impls},
+                          measured)
 
     def execute_unit(self, unit: Sequence[CaseSpec], stop: Callable[[], bool] = lambda: False) -> Iterator[Measured]:
         """Every case of `unit`, each as soon as it is known; `stop` is asked before each verification and result.
@@ -135,11 +137,13 @@ class HostRun:
         kind = kind_of(catalog.resolve(todo[0])[0].kind)
         gate = tuple(self.before_case(todo[0])) if self.before_case else ()
         watch = OthersWatch()  # other processes' CPU while each result was measured (read after each)
-        for result in kind.execute(self.ctx, todo):
-            if stop():
-                return
-            flags = gate + tuple(watch.flags())
-            if flags and result.status == Status.OK:
-                result = replace(result, flags=result.flags + flags)
-            ran = next(s for s in todo if s.key == result.key).as_ran(result.params, self.ctx.fingerprint)
-            yield Measured(result, provenance[result.key.impl], ran)
+        measured = sorted({c for s in todo for c in s.cpus})
+        with kept_off(measured):  # the harness's threads on the other CPUs, where the host has some
+            for result in kind.execute(self.ctx, todo):
+                if stop():
+                    return
+                flags = gate + tuple(watch.flags())
+                if flags and result.status == Status.OK:
+                    result = replace(result, flags=result.flags + flags)
+                ran = next(s for s in todo if s.key == result.key).as_ran(result.params, self.ctx.fingerprint)
+                yield Measured(result, provenance[result.key.impl], ran)

@@ -129,7 +129,8 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     options = (options or RunOptions()).with_fields(**fields)
     seed = random.randrange(2**31) if options.seed is None else options.seed
     recorder = Recorder.start(plan, catalog, out=options.out, console=console,
-                              meta={"argv": list(options.argv), "host": host_metadata(catalog.root), "seed": seed})
+                              meta={"argv": list(options.argv), "host": host_metadata(catalog.root, plan.cpus),
+                                    "seed": seed})
     meta = recorder.store.meta
     meta["environment_fingerprint"] = fingerprint = environment_fingerprint(meta)
     store = CalibrationStore(options.results if options.results is not None else recorder.store.out.parent)

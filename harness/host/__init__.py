@@ -1,1 +1,2 @@
-"""The host: its metadata and environment fingerprint, the quiet-host gate, and its own OS reference costs."""
+"""The host: its metadata and environment fingerprint, what on it disturbs measurements (system.py: checked,
+recorded, tuned), the quiet-host gate, and its own OS reference costs."""

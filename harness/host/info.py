@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.host.system import system_report
+
 
 def _read(path: str) -> str:
     try:
@@ -101,9 +103,11 @@ def load_averages() -> tuple[float, ...]:
     return tuple(round(x, 2) for x in os.getloadavg())
 
 
-def host_metadata(root: Path) -> dict[str, Any]:
+def host_metadata(root: Path, cpus: Sequence[int] | None = None) -> dict[str, Any]:
+    """This host's metadata; with the CPUs its cases are pinned to, also its `system` report (what disturbs
+    measurements there, harness/host/system.py), taken now."""
     uname = platform.uname()
-    return {
+    meta = {
         "hostname": uname.node,
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
@@ -116,6 +120,9 @@ def host_metadata(root: Path) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "git": git_commit(root),
     }
+    if cpus is not None:
+        meta["system"] = system_report(cpus).to_dict()
+    return meta
 
 
 # What a calibration and a nightly series must not mix: a faster CPU, more CPUs, another kernel, a

@@ -1,1 +1,2 @@
-"""Measuring one process: spawning and reaping it, its rusage and memory, outcomes, metrics and statistics."""
+"""Measuring one process: spawning and reaping it, its rusage and memory, outcomes, metrics and statistics, and
+the harness's own threads kept off the CPUs it runs on (affinity.py)."""

@@ -1,8 +1,12 @@
-"""The environment of each run: machine, kernel, toolchains, executor, profile, commit."""
+"""The environment of each run: machine, kernel, toolchains, executor, profile, commit, and the host's checks
+(`cmbench system show`) that warned when it started."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from harness.vocab import fmt_bytes
 from reports.data import Results, Run
@@ -15,6 +19,7 @@ class RunEnvironment:
     run: Run
     facts: Table
     toolchains: Table
+    system_warnings: tuple[str, ...] = ()  # each check that warned, on each host: what could disturb the figures
 
 
 def _duration(run: Run) -> str:
@@ -48,6 +53,30 @@ def runs_table(results: Results) -> Table:
                        notes=["Newest first. dirty: the work tree had uncommitted changes."])
 
 
+def _checks(system: Any) -> list[Mapping[str, Any]]:
+    checks = system.get("checks") if isinstance(system, Mapping) else None
+    return [c for c in checks if isinstance(c, Mapping)] if isinstance(checks, list) else []
+
+
+def system_summary(system: Any) -> str:
+    """`11 ok, 2 warn, 3 n/a` of a host's `system` report (run.json `host.system`); `—` for a run without one."""
+    counts = Counter(str(c.get("status")) for c in _checks(system))
+    return ", ".join(f"{counts[s]} {s}" for s in ("ok", "warn", "n/a", "info") if counts[s]) or "—"
+
+
+def system_warnings(run: Run) -> tuple[str, ...]:
+    """One line per check that warned when the run started, named by host when the run had several."""
+    hosts = run.meta.get("hosts")
+    named = hosts.items() if isinstance(hosts, Mapping) and len(hosts) > 1 else [("", run.host)]
+    lines = []
+    for name, host in named:
+        system = host.get("system") if isinstance(host, Mapping) else None
+        for c in _checks(system):
+            if c.get("status") == "warn":
+                lines.append(f"{name + ': ' if name else ''}{c.get('name')}: {c.get('state')}")
+    return tuple(lines)
+
+
 def run_environment(run: Run) -> RunEnvironment:
     m, h = run.meta, run.host
     git = h.get("git") or {}
@@ -62,6 +91,7 @@ def run_environment(run: Run) -> RunEnvironment:
         ("memory", fmt_bytes(h["memory_bytes"]) if h.get("memory_bytes") else "—"),
         ("kernel", h.get("kernel", "—")), ("machine", h.get("machine", "—")),
         ("hostname", h.get("hostname", "—")), ("governor", h.get("governor", "—")),
+        ("system checks", system_summary(h.get("system"))),
         ("load average at start", ", ".join(f"{x:.2f}" for x in load) if isinstance(load, list) else "—"),
         ("harness Python", h.get("python", "—")),
         ("git commit", f"{git.get('commit', '—')}" + (" (uncommitted changes)" if git.get("dirty") else "")),
@@ -84,4 +114,5 @@ def run_environment(run: Run) -> RunEnvironment:
         Table.build(f"toolchains-{slug(run.run_id)}", f"Toolchains of run {run.run_id}",
                     ["implementation", "toolchain", "build", "build time"], tool_rows,
                     notes=["skipped: the toolchain was missing; the implementation's cases are marked skipped."]),
+        system_warnings(run),
     )

@@ -80,6 +80,10 @@ def test_pages_carry_what_the_reader_needs(site):
     assert "20260102T000000Z" in compare and "faster" in compare
     env = (out / "environment.html").read_text(encoding="utf-8")
     assert "Fixture CPU" in env and "0123456789ab" in env
+    run_b = env.split('id="run-20260102T000000Z"', 1)[1].split("<h2", 1)[0]  # the run whose host checks warned
+    assert "Not set for measuring when the run started" in run_b and "thp: always" in run_b
+    assert "1 ok, 1 warn, 1 n/a" in run_b
+    assert "Not set for measuring" not in env.split('id="run-20260101T000000Z"', 1)[1]
 
 
 def test_rerendering_replaces_a_site_but_never_a_foreign_folder(stub_plots, tmp_path):
@@ -164,3 +168,16 @@ def test_implementations_page_shows_knobs_variants_and_links_the_readme(tmp_path
         assert text in page, text
     assert (out / "../../impls/node/event-loop/README.md").resolve() == readme.resolve()
     assert 'href="implementations.html"' in (out / "index.html").read_text()
+
+
+def test_system_warnings_name_each_host_of_a_run_that_had_several():
+    from reports.data import Run
+    from reports.pages.environment import system_summary, system_warnings
+
+    warned = {"checks": [{"name": "boost", "status": "warn", "state": "on"}, {"name": "aslr", "status": "ok"}]}
+    meta = {"run_id": "r", "host": {"system": warned},
+            "hosts": {"a": {"system": warned}, "b": {"system": {"checks": []}}, "c": {}}}
+    assert system_warnings(Run(Path("r"), meta, None)) == ("a: boost: on",)
+    assert system_warnings(Run(Path("r"), {"run_id": "r", "host": {"system": warned}}, None)) == ("boost: on",)
+    assert system_warnings(Run(Path("r"), {"run_id": "r", "host": {"system": "damaged"}}, None)) == ()
+    assert system_summary(warned) == "1 ok, 1 warn" and system_summary(None) == "—"
