@@ -137,8 +137,9 @@ class HostRun:
         kind = kind_of(catalog.resolve(todo[0])[0].kind)
         gate = tuple(self.before_case(todo[0])) if self.before_case else ()
         watch = OthersWatch()  # other processes' CPU while each result was measured (read after each)
-        measured = sorted({c for s in todo for c in s.cpus})
-        with kept_off(measured):  # the harness's threads on the other CPUs, where the host has some
+        # the harness's threads on the other CPUs, where the host has some; a load generator's CPUs are busy too
+        measured = sorted({c for s in todo for c in (*s.cpus, *s.load_cpus)})
+        with kept_off(measured):
             for result in kind.execute(self.ctx, todo):
                 if stop():
                     return
