@@ -45,14 +45,8 @@ from reports.data import Results
 from reports.fmt import fmt_value
 
 CONSISTENT, CONTRADICTED, NOT_MEASURED = "consistent", "contradicted", "not measured"
-
-
 PARTIAL, UNDECIDED = "partially measured", "inconclusive"
-
-
 VERDICTS = (CONSISTENT, CONTRADICTED, PARTIAL, UNDECIDED, NOT_MEASURED)
-
-
 NOT_JUDGED = "not measured"  # a check's outcome when it has no evidence
 
 

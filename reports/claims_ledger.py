@@ -20,14 +20,8 @@ from reports.fmt import fmt_value
 from reports.metric_names import unit_of
 
 SCHEMA = 1
-
-
 CLAIMS_FILE = Path(__file__).with_name("claims.toml")
-
-
 RULES = ("range", "ratio", "order")
-
-
 ACROSS = ("each", "max", "min")
 
 

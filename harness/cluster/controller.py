@@ -61,11 +61,7 @@ from harness.cluster.units import _error_text, _Host, _key, _lost_text, _Stop, _
 from harness.cluster.worker import loadgen_task, prepare_loadgen_task, prepare_task, unit_task
 
 TICK = 0.5  # seconds between the controller's looks at hosts, events and futures
-
-
 HOST_WAIT = 60.0  # seconds the controller waits for a host when none is left, before it stops
-
-
 MAX_STARTS = 2  # a unit runs at most on its first host and once more on another
 
 

@@ -15,14 +15,8 @@ if TYPE_CHECKING:
 
 CLUSTER_SCHEMA = 1
 CONNECT_TIMEOUT = 30.0  # seconds to reach the scheduler
-
-
 BENCH = "bench"  # the resource every benchmark host offers once: one unit at a time
-
-
 LOADGEN = "loadgen"  # offered by `cmbench worker --loadgen`: a host that drives load in `--loadgen-host` runs
-
-
 PLUGIN = "cmbench"
 
 

@@ -10,8 +10,6 @@ from typing import Any
 from harness.vocab import params_text
 
 SCHEMA = 1
-
-
 PROFILES = ("verify", "smoke", "quick", "full")
 # Where the threads of a batch case run (workloads/README.md "Placement"): `one`, every thread on one CPU
 # (the harness pins the process there); `spread`, the run's CPUs, threads pinned one per CPU by a program

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 
 SPEC_SCHEMA = 3
-
-
 PLAN_SCHEMA = 4
 
 
@@ -43,11 +41,7 @@ PLAN_SCHEMA = 4
 #      size bounds, a server profile's load settings), so that a spec runs without looking its profile up.
 #      A spec of schema 1 or 2 has none: a saved plan gets them from the manifests when it is checked.
 READS_SCHEMAS = (1, 2, 3)
-
-
 READS_PLAN_SCHEMAS = (1, 2, 3, 4)
-
-
 ParamValue = int | float | str
 
 

@@ -1,24 +1,10 @@
-"""Calibrated sizes: how much work one iteration of an implementation does, where the size is not the point.
+"""Calibrated sizes as stored: `calibration.json`, one size per case, implementation and environment.
 
-A workload whose figure is per operation and does not depend on the size names the parameter that
-scales an iteration (`[calibrate]` in its workload.toml). Each implementation then runs the size
-at which one of its iterations lasts about the profile's `iteration_seconds`: C pthreads hands a
-token back and forth across two CPUs 100 times slower than Go does on one, and the same 200,000
-round trips cost one 8 s and the other 50 ms per iteration, for no more information.
-
-The search is cheap: one process per attempt, starting from the workload's verify size. It grows
-the size by the ratio still missing (at least x2, at most x64), one measured iteration after the
-profile's warm-ups, until an iteration lasts `FRACTION` of the target; scales it to the target,
-rounded to two significant digits and kept within [verify size, `CAP` x the profile's size]; then
-confirms it: `CONFIRM_ITERATIONS` iterations at that size, whose median must lie within
-`TOLERANCE` of the target, else the size is scaled again (at most `MAX_CONFIRMS` times). The
-confirmation matters for JIT runtimes: a small size's first iterations run interpreted and can be
-ten times slower than the same work compiled. Every answer of every attempt is checked like any
-other.
-
-A size is stored per environment fingerprint (harness/host/info.py) in `calibration.json` next to
-the run folders, and reused, so a nightly series keeps its sizes from night to night; it changes
-only with `cmbench run --recalibrate` or when the fingerprint changes. A cluster run ships the
+Where the size is not the point, each implementation runs the size at which one iteration lasts
+about the profile's `iteration_seconds` (the search: harness/kinds/batch/calibrate.py). A size is
+stored per environment fingerprint (harness/host/info.py) in `calibration.json` next to the run
+folders, and reused, so a nightly series keeps its sizes from night to night; it changes only
+with `cmbench run --recalibrate` or when the fingerprint changes. A cluster run ships the
 controller's file to its hosts, and each size a host finds comes back with the case it sized, to be
 stored by the controller.
 
@@ -41,8 +27,6 @@ from harness.store.run import new_run_id, now_iso, write_atomic
 from harness.vocab import impl_label
 
 CALIBRATION_SCHEMA = 1
-
-
 FILE_NAME = "calibration.json"
 
 

@@ -19,11 +19,9 @@ process may show the slow mode, and a size scaled from it gives the fast mode's 
 thirtieth of the target. Scaling by the fastest of several processes gives every mode at least
 about the target. Every answer of every attempt is checked like any other.
 
-A size is stored per environment fingerprint (harness/host/info.py) in `calibration.json` next to
-the run folders, and reused, so a nightly series keeps its sizes from night to night; it changes
-only with `cmbench run --recalibrate` or when the fingerprint changes. A cluster run ships the
-controller's file to its hosts, and each size a host finds comes back with the case it sized, to be
-stored by the controller."""
+The size found is stored with the environment's fingerprint (harness/store/calibration.py) and
+reused by later runs in the same environment.
+"""
 
 from __future__ import annotations
 
@@ -32,27 +30,13 @@ from collections.abc import Callable
 from harness.store.calibration import Calibration
 
 FRACTION = 0.3  # an attempt whose iteration lasts this fraction of the target is scaled, not grown
-
-
 GROWTH = (2.0, 64.0)  # bounds of the factor from one attempt's size to the next
-
-
 MAX_ATTEMPTS = 12
-
-
 CONFIRM_ITERATIONS = 3  # iterations whose median confirms a size, in each of ...
 CONFIRM_PROCESSES = 3  # ... this many processes, the fastest of which must last the target
-
-
 TOLERANCE = 0.3  # a confirmed size's iterations last the target within this fraction
-
-
 MAX_CONFIRMS = 3
-
-
 CAP = 10  # at most this many times the profile's size
-
-
 CALIBRATION_GUESS = 3.0  # seconds a search is expected to take (five to ten short processes), for estimates
 
 

@@ -38,8 +38,6 @@ REFERENCE_PROFILES = ("quick", "full")
 # Guesses for a plan's estimate where no stored run has the case: seconds to start and stop one
 # process, and seconds per iteration in each profile.
 PROCESS_GUESS = 0.3
-
-
 ITERATION_GUESS = {"verify": 0.05, "smoke": 0.1, "quick": 0.3, "full": 1.0}
 
 
