@@ -73,6 +73,12 @@ class Interval:
         return (self.high - self.low) / 2 / abs(self.median) if self.median else math.inf
 
 
+def overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two intervals (low, high) share a point. Two figures whose 95% intervals overlap are
+    not ranked against each other: neither is shown as the best, nor as a factor of the other."""
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
 def median_ci(groups: Sequence[Sequence[float]], *, level: float = CI_LEVEL, resamples: int = RESAMPLES,
               seed: int = 0) -> Interval:
     """The `level` confidence interval of the median of every value in `groups` (one group per process).

@@ -10,7 +10,15 @@ from harness.console import Console
 from harness.engine.local import make_plan, run_cases, run_plan
 from harness.engine.recorder import _Progress
 from harness.kinds import KINDS, result_from_dict
-from harness.kinds.batch.repetition import BUDGET, CONVERGED, FIXED, MAX_PROCESSES, OUT_OF_REACH, stop_reason
+from harness.kinds.batch.repetition import (
+    BUDGET,
+    CONVERGED,
+    FIXED,
+    MAX_PROCESSES,
+    MODES,
+    OUT_OF_REACH,
+    stop_reason,
+)
 from harness.manifests.model import PROFILE_SHAPES
 from harness.measure.stats import Components, Interval, median_ci, optimal_iterations, variance_components
 from harness.plan.spec import CaseSpec, Plan
@@ -61,8 +69,9 @@ def spec(**changes):
     ({}, 0.01, 2, 1.0, 1.0, None),  # below the minimum processes
     ({}, 0.01, 3, 1.0, 1.0, CONVERGED),
     ({}, 0.05, 3, 1.0, 1.0, None),  # wide, with budget and processes left: another process
-    ({}, 0.10, 3, 1.0, 1.0, OUT_OF_REACH),  # seven more processes would leave it at ±5.5%, above 1.5 x 2%
-    ({}, 0.05, 3, 7.0, 1.0, OUT_OF_REACH),  # three more would leave it at ±3.5%
+    ({}, 0.10, 4, 1.0, 1.0, OUT_OF_REACH),  # six more processes would leave it at ±6.3%, above 1.5 x 2%
+    ({}, 0.10, 3, 1.0, 1.0, None),  # the same at three: a fourth first, the fewest that can show modes
+    ({}, 0.05, 4, 7.0, 1.0, OUT_OF_REACH),  # three more would leave it at ±3.8%
     ({}, 0.05, 3, 7.0, 0.5, None),  # six more would bring it to ±2.9%: within reach
     ({}, 0.05, 3, 9.5, 1.0, BUDGET),
     ({}, 0.05, 10, 1.0, 1.0, MAX_PROCESSES),
@@ -75,18 +84,27 @@ def test_stop_reason(changes, half_width, processes, spent, next_cost, expected)
     assert stop_reason(spec(**changes), ci, processes, spent, next_cost) == expected
 
 
+def test_a_case_with_modes_converges_on_its_modes():
+    narrow, wide = Interval(1.0, 0.99, 1.01), Interval(1.0, 0.9, 1.1)
+    assert stop_reason(spec(), narrow, 4, 1.0, 1.0, modal=True) == MODES
+    assert stop_reason(spec(), wide, 4, 1.0, 1.0, modal=True) == OUT_OF_REACH
+    assert stop_reason(spec(), wide, 10, 1.0, 1.0, modal=True) == MAX_PROCESSES
+
+
 # --- runs with a fake executor --------------------------------------------------------------------
 
 
 class ScalingExecutor(FakeExecutor):
     """The fake implementation, with iterations lasting `ns_per_op` x operations (per impl id) times a noise:
-    `between` shifts every other process, `within` every other iteration. A process's wall is `start` plus
+    `between` shifts every other process up and the others down (two modes), `shifts` each process by the
+    next factor of its cycle, `within` every other iteration. A process's wall is `start` plus
     its iterations."""
 
-    def __init__(self, ns_per_op=None, *, between=0.0, within=0.0, start=0.05, crash_above=None) -> None:
+    def __init__(self, ns_per_op=None, *, between=0.0, within=0.0, start=0.05, crash_above=None, shifts=()) -> None:
         super().__init__()
         self.ns_per_op = ns_per_op or {}
         self.between, self.within, self.start = between, within, start
+        self.shifts = shifts  # instead of `between`: each process's factor, in turn
         self.crash_above = crash_above  # (impl id, size): that implementation crashes beyond that size
 
     def run(self, impl, variant, args, *, cpus, timeout):
@@ -96,7 +114,7 @@ class ScalingExecutor(FakeExecutor):
         if self.crash_above and impl.id == self.crash_above[0] and ops > self.crash_above[1]:
             return replace(r, returncode=-11, stdout="", stderr="segfault at this size\n")
         mine = sum(1 for c in self.calls if c[0] == impl.id)  # this implementation's processes so far
-        shift = 1 + self.between * (1 if mine % 2 else -1)
+        shift = self.shifts[mine % len(self.shifts)] if self.shifts else 1 + self.between * (1 if mine % 2 else -1)
         lines, total = [], 0.0
         for k, line in enumerate(line for line in r.stdout.splitlines() if line):
             obj = json.loads(line)
@@ -268,11 +286,35 @@ def test_noisy_cases_run_more_processes_until_the_maximum_and_say_so(twin_catalo
         assert [len(p.measured) for p in r.processes] == [5] * 10
 
 
-def test_a_case_its_budget_cannot_bring_near_the_precision_stops_at_the_minimum(twin_catalog, tmp_path):
-    outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=0.01), tmp_path)
-    for r in outcome.results:  # ±25% after three processes: seven more would leave ±14%
-        assert r.status == "ok" and len(r.processes) == 3 and r.detail.stop == OUT_OF_REACH
-        assert r.flags[0].startswith("unconverged: 95% CI of the median ±25.0%, wider than the ±2% asked; what was")
+def test_a_case_its_budget_cannot_bring_near_the_precision_stops_at_four_processes(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(shifts=(0.8, 1.0, 1.2, 0.9, 1.1), start=0.01), tmp_path)
+    for r in outcome.results:  # ±15% after four processes, spread rather than grouped: no modes
+        assert r.status == "ok" and len(r.processes) == 4 and r.detail.stop == OUT_OF_REACH
+        assert not r.detail.multimodal and r.detail.modes.n == 4
+        assert r.flags[0].startswith("unconverged: 95% CI of the median ±"), r.flags
+        assert r.flags[0].endswith("could not narrow it that far")
+
+
+def test_a_case_whose_processes_fall_into_two_modes_stops_on_its_modes(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(between=0.5, start=0.01), tmp_path)
+    for r in outcome.results:  # every other process takes three times as long: the median is a coin toss
+        assert r.status == "ok" and len(r.processes) == 4 and r.detail.stop == MODES
+        modes = r.detail.modes.modes
+        assert [m.share for m in modes] == [0.5, 0.5] and modes[1].location == pytest.approx(3 * modes[0].location)
+        assert r.flags == (r.detail.modes.flag(),) and r.flags[0].startswith("modes: 2 (50% at ")
+        assert r.detail.ci.half_width > 0.3  # the median's own interval spans both modes
+    stored = run_json(tmp_path)["cases"][0]["extra"]
+    assert stored["stop"] == "modes" and [m["n"] for m in stored["modes"]["modes"]] == [2, 2]
+    assert "modes: 2 (50% at" in (tmp_path / "console.txt").read_text()
+
+
+def test_modes_still_unsettled_at_the_limit_say_both(twin_catalog, tmp_path):
+    shifts = (0.7, 1.3, 0.74, 1.38)  # two modes, each spread by about 6%
+    outcome = quick_run(twin_catalog, ScalingExecutor(shifts=shifts, start=0.5), tmp_path)
+    for r in outcome.results:
+        assert r.detail.multimodal and r.detail.stop in ("budget", "out_of_reach", "max_processes")
+        assert r.flags[0].startswith("modes: 2 (") and "the widest mode's 95% CI ±" in r.flags[0]
+        assert "unconverged" not in r.flags[0]
 
 
 def test_a_spent_budget_stops_an_unconverged_case(twin_catalog, tmp_path):

@@ -25,19 +25,18 @@ from harness.kinds.batch.calibrate import search
 from harness.kinds.batch.repetition import (
     BUDGET,
     CONVERGED,
+    MODES,
     OUT_OF_REACH,
-    UNCONVERGED,
     BatchDetail,
-    case_ci,
+    Stopped,
+    judge,
     next_iterations,
     process_cost,
     stop_reason,
-    unconverged_flag,
 )
 from harness.manifests.model import PLACEMENT_PARAM, ParamValue, Workload
 from harness.measure.outcome import CaseFailure, CaseResult, Iteration, ProcessRun
 from harness.measure.process import ChildResult, Rusage
-from harness.measure.stats import Interval
 from harness.plan.spec import CaseSpec
 from harness.store.calibration import Calibration, case_key
 from harness.vocab import Status, fmt_seconds
@@ -197,43 +196,41 @@ class _Case:
         self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak, started))
         self.slots.append(slot)
 
-    def stop(self, bank: TimeBank | None = None) -> tuple[str, Interval] | None:
-        """Why the case is finished, with its CI; None while it needs another process.
+    def stop(self, bank: TimeBank | None = None) -> Stopped | None:
+        """Why the case is finished, with its CI and modes; None while it needs another process.
 
         Where it would stop at its budget, or give up as out of reach, it first asks the run's
         bank (bank.py) whether seconds saved by converged cases would let it go on.
         """
         if len(self.processes) < self.spec.processes:
             return None
-        ci = case_ci(self.processes, self.seed)
         spec = self.funded
         cost = process_cost(self.processes, next_iterations(spec, self.processes, self.spent))
-        why = stop_reason(spec, ci, len(self.processes), self.spent, cost)
-        if why in (BUDGET, OUT_OF_REACH) and bank is not None and spec.budget:
+        stopped = judge(spec, self.processes, self.spent, cost, self.seed)
+        why = stopped.why if stopped is not None else None
+        if stopped is not None and why in (BUDGET, OUT_OF_REACH) and bank is not None and spec.budget:
             room = bank.available(2 * self.spec.budget - spec.budget)
-            if room and stop_reason(replace(spec, budget=spec.budget + room), ci, len(self.processes), self.spent,
-                                    cost) is None:
+            if room and stop_reason(replace(spec, budget=spec.budget + room), stopped.judged, len(self.processes),
+                                    self.spent, cost, modal=stopped.modes.multimodal) is None:
                 self.borrowed += bank.borrow(cost)
                 return None
-        if why == CONVERGED and bank is not None and self.spec.budget:
+        if why in (CONVERGED, MODES) and bank is not None and self.spec.budget:
             bank.deposit(spec.budget - self.spent)
-        return (why, ci) if why else None
+        return stopped
 
     @property
     def funded(self) -> CaseSpec:
         """The spec with its budget as the case has it now: its own and what it borrowed."""
         return replace(self.spec, budget=self.spec.budget + self.borrowed) if self.borrowed else self.spec
 
-    def result(self, status: str = Status.OK, error: str = "", stop: tuple[str, Interval] | None = None) -> CaseResult:
+    def result(self, status: str = Status.OK, error: str = "", stop: Stopped | None = None) -> CaseResult:
         spec = self.spec
         flags: tuple[str, ...] = ()
         detail = None
         if stop is not None:
-            why, ci = stop
-            if why in UNCONVERGED:
-                flags = (unconverged_flag(self.funded, why, ci),)
-            detail = BatchDetail(why, ci, spec.precision, self.run_seed, tuple(self.slots), self.calibrated,
-                                 self.calibration)
+            flags = stop.flags(self.funded)
+            detail = BatchDetail(stop.why, stop.ci, spec.precision, self.run_seed, tuple(self.slots), self.calibrated,
+                                 self.calibration, stop.modes)
         ok = status == Status.OK
         return CaseResult(
             key=spec.key, language=spec.language, model=spec.model, params={**spec.params, **spec.placement},

@@ -10,10 +10,21 @@ its minimum processes; from then on, after every round of processes:
   seconds of measurement, or (where the spec has a `reach`: the quick profile, which trades
   precision for time) `out_of_reach` when even the processes the budget still pays for would
   leave the interval wider than `reach` times the precision; all three leave it unconverged,
-  and the result carries a flag saying so;
+  and the result carries a flag saying so. `out_of_reach` waits for a fourth process, the fewest
+  that can show modes (below), since a wide interval at three may be two groups;
 - otherwise it runs another process, of the number of iterations that buys the most precision
   for the time given what a process costs to start and how the variance splits between
   processes and iterations (`optimal_iterations`).
+
+**Modes.** After every round the per-process medians are also tested for modes
+(harness/measure/modes.py). When the processes fall into groups, the median of all of them
+is whichever group holds the middle process, and its interval spans the groups: it will not
+converge, and it is not the figure. The case is then judged on its modes instead: it stops
+`modes` once every mode's own median (the same two-level bootstrap over that mode's processes)
+is within the precision, and otherwise at the same limits as above, judged on the widest mode's
+interval. A case with modes carries the flag `modes: 2 (61% at 1.2 ms, 39% at 3.4 ms)` instead
+of `unconverged: ...` (with the widest mode's interval appended when it stopped at a limit),
+and its detail records the modes.
 
 A fixed spec (precision 0, the smoke profile) runs exactly its processes and records `fixed`.
 """
@@ -25,17 +36,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.measure.modes import MODES_FROM, Modes, find_modes
 from harness.measure.outcome import ProcessRun
 from harness.measure.stats import CI_METHOD, Interval, median_ci, optimal_iterations, variance_components
 from harness.plan.spec import CaseSpec
 from harness.store.calibration import Calibration
 
 CONVERGED = "converged"
+MODES = "modes"  # converged per mode: every mode's median within the precision
 BUDGET = "budget"
 MAX_PROCESSES = "max_processes"
 OUT_OF_REACH = "out_of_reach"
 FIXED = "fixed"
-STOPS = (CONVERGED, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED)
+STOPS = (CONVERGED, MODES, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED)
 UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH)
 
 
@@ -48,19 +61,24 @@ def most_processes(spec: CaseSpec) -> int:
     return max(spec.max_processes, spec.processes)
 
 
-def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next_cost: float) -> str | None:
-    """Why the case stops after `processes` processes and `spent` seconds, or None to run another."""
+def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next_cost: float, *,
+                modal: bool = False) -> str | None:
+    """Why the case stops after `processes` processes and `spent` seconds, or None to run another.
+
+    `ci` is the interval the case is judged on: its median's, or with `modal` (its processes fall
+    into modes) the widest of its modes' medians'."""
     if processes < spec.processes:
         return None
     if not spec.adaptive:
         return FIXED
     if ci.half_width <= spec.precision:
-        return CONVERGED
+        return MODES if modal else CONVERGED
     if processes >= most_processes(spec):
         return MAX_PROCESSES
     if spec.budget and spent + next_cost > spec.budget:
         return BUDGET
-    if spec.reach and spec.budget and out_of_reach(spec, ci, processes, spent, next_cost):
+    if (spec.reach and spec.budget and processes >= MODES_FROM
+            and out_of_reach(spec, ci, processes, spent, next_cost)):
         return OUT_OF_REACH
     return None
 
@@ -114,12 +132,64 @@ def process_cost(processes: Sequence[ProcessRun], iterations: int) -> float:
     return fixed + iterations * per_iteration
 
 
+def _limit(spec: CaseSpec, stop: str) -> str:
+    """Which limit stopped an unconverged case, in words."""
+    return {BUDGET: f"its {spec.budget:g} s budget was spent",
+            OUT_OF_REACH: f"what was left of its {spec.budget:g} s budget could not narrow it that far"}.get(
+        stop, f"{most_processes(spec)} processes ran")
+
+
 def unconverged_flag(spec: CaseSpec, stop: str, ci: Interval) -> str:
     """The flag of a case that stopped before its CI reached the spec's precision."""
-    why = {BUDGET: f"its {spec.budget:g} s budget was spent",
-           OUT_OF_REACH: f"what was left of its {spec.budget:g} s budget could not narrow it that far"}.get(
-        stop, f"{most_processes(spec)} processes ran")
-    return f"unconverged: 95% CI of the median ±{ci.half_width:.1%}, wider than the ±{spec.precision:.0%} asked; {why}"
+    return (f"unconverged: 95% CI of the median ±{ci.half_width:.1%}, wider than the ±{spec.precision:.0%} asked; "
+            f"{_limit(spec, stop)}")
+
+
+def process_medians(processes: Sequence[ProcessRun]) -> list[float]:
+    """One value per process, the median of its measured iterations: the unit modes are found in."""
+    return [statistics.median(it.elapsed for it in p.measured) for p in processes]
+
+
+def case_modes(processes: Sequence[ProcessRun]) -> Modes:
+    return find_modes(process_medians(processes))
+
+
+def widest_mode_ci(processes: Sequence[ProcessRun], modes: Modes, seed: int) -> Interval:
+    """The widest of the intervals of each mode's median, each over that mode's processes only."""
+    walls = samples(processes)
+    cis = [median_ci([walls[i] for i in m.processes], seed=seed) for m in modes.modes]
+    return max(cis, key=lambda ci: ci.half_width)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Why a case stopped, with its median's interval, its modes, and the interval it was judged on."""
+
+    why: str  # one of STOPS
+    ci: Interval  # of the median of every process
+    modes: Modes
+    judged: Interval  # `ci`, or with modes the widest mode's
+
+    def flags(self, spec: CaseSpec) -> tuple[str, ...]:
+        """`modes: ...` for a case whose processes fall into modes, `unconverged: ...` for one stopped short."""
+        if self.modes.multimodal:
+            short = "" if self.why not in UNCONVERGED else (
+                f"; the widest mode's 95% CI ±{self.judged.half_width:.1%}, wider than the ±{spec.precision:.0%} "
+                f"asked; {_limit(spec, self.why)}")
+            return (self.modes.flag() + short,)
+        if self.why in UNCONVERGED:
+            return (unconverged_flag(spec, self.why, self.ci),)
+        return ()
+
+
+def judge(spec: CaseSpec, processes: Sequence[ProcessRun], spent: float, next_cost: float,
+          seed: int) -> Stopped | None:
+    """Whether the case stops now (the module docstring's rules), and how it stands; None to run another."""
+    ci = case_ci(processes, seed)
+    modes = case_modes(processes)
+    judged = widest_mode_ci(processes, modes, seed) if modes.multimodal else ci
+    why = stop_reason(spec, judged, len(processes), spent, next_cost, modal=modes.multimodal)
+    return Stopped(why, ci, modes, judged) if why else None
 
 
 @dataclass(frozen=True)
@@ -133,23 +203,31 @@ class BatchDetail:
     slots: tuple[int, ...]  # positions of this case's processes (the baseline first) in its unit's launch order
     calibrated: str = ""  # "run" (calibrated by this run), "stored" (a stored size), "" (size as written)
     calibration: Calibration | None = None
+    modes: Modes | None = None  # of the per-process medians (None: a record written before modes were looked for)
 
     def to_dict(self) -> dict[str, Any]:
         return {"stop": self.stop, "precision": self.precision,
                 "ci": {"method": CI_METHOD, "level": self.ci.level, "median": self.ci.median, "low": self.ci.low,
                        "high": self.ci.high, "half_width": self.ci.half_width},
                 "seed": self.seed, "slots": list(self.slots), "calibrated": self.calibrated,
-                "calibration": self.calibration.to_dict() if self.calibration else None}
+                "calibration": self.calibration.to_dict() if self.calibration else None,
+                "modes": self.modes.to_dict() if self.modes else None}
+
+    @property
+    def multimodal(self) -> bool:
+        return self.modes is not None and self.modes.multimodal
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> BatchDetail:
         ci = d["ci"]
         cal = d.get("calibration")
+        modes = d.get("modes")  # absent from run.json written before modes were looked for
         return cls(stop=str(d["stop"]), ci=Interval(float(ci["median"]), float(ci["low"]), float(ci["high"]),
                                                      float(ci["level"])),
                    precision=float(d["precision"]), seed=int(d["seed"]), slots=tuple(int(s) for s in d["slots"]),
                    calibrated=str(d.get("calibrated", "")),
-                   calibration=Calibration.from_dict(cal) if isinstance(cal, Mapping) else None)
+                   calibration=Calibration.from_dict(cal) if isinstance(cal, Mapping) else None,
+                   modes=Modes.from_dict(modes) if isinstance(modes, Mapping) else None)
 
 
 def case_ci(processes: Sequence[ProcessRun], seed: int) -> Interval:
