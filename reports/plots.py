@@ -314,11 +314,17 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
         return _save(fig, path)
 
 
-def overview_heatmap(fractions: pd.DataFrame, path: Path) -> str | None:
-    """Fraction of the row's best (1 = best) for every workload case and implementation."""
+def overview_heatmap(fractions: pd.DataFrame, path: Path, marks: pd.DataFrame | None = None) -> str | None:
+    """Fraction of the row's top figure (1 = the top) for every workload case and implementation.
+
+    `marks` (the overview's, same shape) says which cells are the best, tied with the top (≈ best)
+    or modes; a cell is called best only where it says so (reports/ranking.py)."""
     if fractions.empty:
         return None
-    annot = fractions.map(lambda v: "" if pd.isna(v) else ("best" if v >= 1 - 1e-12 else f"{v:.2f}"))
+    marks = marks.reindex(index=fractions.index, columns=fractions.columns).fillna("") if marks is not None else None
+    annot = fractions.map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    if marks is not None:
+        annot = annot.mask(marks != "", marks)
     with sns.axes_style("white"), matplotlib.rc_context(RC):
         longest_row = max(len(str(i)) for i in fractions.index)
         longest_col = max(len(str(c)) for c in fractions.columns)
@@ -326,12 +332,15 @@ def overview_heatmap(fractions: pd.DataFrame, path: Path) -> str | None:
                       0.36 * len(fractions) + 0.05 * longest_col + 1.0)
         ax = fig.subplots()
         sns.heatmap(fractions.astype(float), annot=annot, fmt="", cmap="YlGnBu", vmin=0, vmax=1, ax=ax,
-                    linewidths=0.6, linecolor="white", cbar_kws={"label": "fraction of the best (1 = best)"},
+                    linewidths=0.6, linecolor="white", cbar_kws={"label": "fraction of the top figure (1 = top)"},
                     annot_kws={"fontsize": 7.5})
+        if marks is not None:  # a cell of modes has no fraction, so the heatmap leaves it blank: name it
+            for i, j in zip(*np.nonzero((marks == "modes").to_numpy() & fractions.isna().to_numpy())):
+                ax.text(j + 0.5, i + 0.5, "modes", ha="center", va="center", fontsize=7.5, color="#555555")
         ax.set_xticks(ax.get_xticks(), ax.get_xticklabels(), rotation=30, ha="right")
         ax.set_xlabel("")
         ax.set_ylabel("")
-        ax.set_title("key metric / best of its row", loc="left")
+        ax.set_title("key metric / top of its row", loc="left")
         return _save(fig, path)
 
 

@@ -339,11 +339,13 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
         (root / "static").mkdir()
         shutil.copyfile(TEMPLATES / "style.css", root / "static" / "style.css")
 
-        overview = build_overview(run, lsum)
-        overview = type(overview)(w.table(overview.table), overview.fractions, overview.labels)
-        heatmap = w.figure(plots.overview_heatmap, "overview-heatmap", "key metric as a fraction of the best",
-                           "Each workload case's key metric as a fraction of the best implementation (1 = best).",
-                           overview.fractions)
+        overview = build_overview(run, lsum, lsamples)
+        overview = type(overview)(w.table(overview.table), overview.fractions, overview.labels, overview.marks)
+        heatmap = w.figure(plots.overview_heatmap, "overview-heatmap", "key metric as a fraction of the top figure",
+                           "Each workload case's key metric as a fraction of the top implementation's (1 = the top). "
+                           "“best” only where its 95% interval overlaps no other's; “≈ best” where it overlaps the "
+                           "top one's; “modes” where the processes fell into groups (not ranked).",
+                           overview.fractions, marks=overview.marks)
         statuses = run.cases["status"]
         unstable_cases = lsum[lsum["unstable"]].drop_duplicates(["workload", "case", "implementation"])
         counts = {"ok": int((statuses == "ok").sum()), "failed": int(statuses.isin(FAILED).sum()),
@@ -357,7 +359,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                heatmap=heatmap, workloads=cards)
 
         for name, cases in by_workload.items():
-            view = build_workload(run, lsum, name, cases)
+            view = build_workload(run, lsum, name, cases, samples=lsamples)
             sections = [type(s)(s.case, s.short, w.table(s.table), s.unstable) for s in view.sections]
             view = type(view)(view.name, view.key_metric, view.metrics, tuple(sections), w.table(view.detail))
             figures = _workload_figures(w, run, lsamples, lsum, name, cases, colors, view.key_metric)

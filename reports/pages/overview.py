@@ -1,20 +1,31 @@
-"""The overview matrix: workload case × implementation, the key metric, the best marked,
-every other cell as a factor of the best, and the status of cases that did not finish ok."""
+"""The overview matrix: workload case × implementation, the key metric, the best marked where the
+intervals allow one (reports/ranking.py), every other cell as a factor of the best or "≈ best", a case
+whose processes fell into modes as its modes, and the status of cases that did not finish ok."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from harness.vocab import FAILED as FAILED_STATUSES
 from harness.vocab import Status, params_text
-from reports.bound import BOUND_NOTE, bound_set, bound_text, rank
+from reports.bound import BOUND_NOTE, bound_set, bound_text
 from reports.data import Run, implementation_order, parse_params, ran_params, short_case_labels
+from reports.figures import SINGLE, Figure, figures
 from reports.fmt import fmt_interval, fmt_value
 from reports.hosts import comparability, several
-from reports.metric_names import key_metric, label, ranked
+from reports.metric_names import KEY_METRICS, key_metric, label, ranked
+from reports.ranking import (
+    MODES_NOTE,
+    SINGLE_NOTE,
+    TIE_NOTE,
+    TIED,
+    Ranking,
+    factor_to_best,
+    rank,
+)
 from reports.table import Cell, Table
 
 
@@ -40,27 +51,6 @@ def status_text(status: str) -> str:
     return status.replace("_", " ")
 
 
-def factor_to_best(value: float, best: float, direction: str) -> float:
-    """How many times worse than the best (1.0 for the best itself)."""
-    if value == 0 or best == 0:
-        return float("inf") if value != best else 1.0
-    return best / value if direction == "higher" else value / best
-
-
-def factor_text(factor: float, metric: str) -> str:
-    if factor <= 1.0 + 1e-12:
-        return "best"
-    word = "slower" if metric in ("throughput", "qps", "wall_time") else "worse"
-    return f"{factor:.2f}× {word}" if np.isfinite(factor) else word
-
-
-def factor_below(factor: float, metric: str) -> str:
-    """How far from the top figure of a row that has no best (its top is a lower bound or tied with one)."""
-    if factor <= 1.0 + 1e-12:
-        return "top figure, no best"
-    return f"{factor:.2f}× below the top" if np.isfinite(factor) else "below the top"
-
-
 def reduced_note(case: str, ran_text: str) -> str:
     """The sizes a case ran with, when they differ from its profile's case (calibrated or reduced sizes)."""
     ran = ran_params(ran_text)
@@ -71,8 +61,22 @@ def reduced_note(case: str, ran_text: str) -> str:
 @dataclass(frozen=True, eq=False)
 class Overview:
     table: Table
-    fractions: pd.DataFrame  # row label x implementation: best / value (1 = best), NaN where absent
+    fractions: pd.DataFrame  # row label x implementation: value / top (1 = the top), NaN where absent or modes
     labels: dict[str, str]  # fraction row label -> the key metric of that row
+    marks: pd.DataFrame = field(default_factory=pd.DataFrame)  # the same shape: "best", "≈ best", "modes" or ""
+
+
+def row_figures(figs: dict, workload: str, case: str, metric: str, by_impl: dict) -> dict[str, Figure]:
+    """Each summary's figure (reports/figures.py), or the median alone where none was computed."""
+    return {i: figs.get((workload, case, i, metric)) or Figure(s.median, s.median, s.median, SINGLE)
+            for i, s in by_impl.items()}
+
+
+def mark_of(ranking: Ranking, impl: str) -> str:
+    """What the heatmap writes in a cell: best, ≈ best, modes, or nothing (a factor)."""
+    if impl in ranking.modal:
+        return "modes"
+    return "best" if impl == ranking.best else TIED if impl in ranking.tied else ""
 
 
 def workload_cases(run: Run, summaries: pd.DataFrame) -> dict[str, list[str]]:
@@ -87,14 +91,16 @@ def workload_cases(run: Run, summaries: pd.DataFrame) -> dict[str, list[str]]:
     return dict(sorted(out.items()))
 
 
-def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
-    """`summaries` are those of `run` (see data.summarize)."""
+def build_overview(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame) -> Overview:
+    """`summaries` and `samples` are those of `run` (see data.summarize); the samples give each figure its
+    interval and modes (reports/figures.py)."""
     impls = implementation_order(list(run.cases["implementation"]) + list(summaries["implementation"]))
+    figs = figures(run, samples, KEY_METRICS)
     bounds = bound_set(run)
     groups = comparability(run)  # figures of different environments or layouts are never ranked together
     outcome = {(r.workload, r.case, r.implementation): r for r in run.cases.itertuples()}
     columns = ["workload", *impls]
-    rows, raw, frac_rows, frac_index, frac_labels = [], [], [], [], {}
+    rows, raw, frac_rows, frac_index, frac_labels, mark_rows = [], [], [], [], {}, []
     notes = set()
     for workload, cases in workload_cases(run, summaries).items():
         wsum = summaries[summaries["workload"] == workload]
@@ -116,11 +122,16 @@ def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
                 by_impl = {i: r for i, r in every.items() if i in members}
                 bound = {i for i in by_impl if (workload, case, i) in bounds}
                 ranking = None
+                row_figs = row_figures(figs, workload, case, metric, by_impl)
                 if by_impl:
                     direction = next(iter(by_impl.values())).direction
-                    ranking = rank({i: r.median for i, r in by_impl.items()}, bound, direction)
+                    ranking = rank(row_figs, bound, direction)
                     if ranking.note:
                         notes.add(f"{workload} [{short[case]}]: {ranking.note}.")
+                    notes.update([TIE_NOTE] if ranking.tied else [])
+                    notes.update([MODES_NOTE] if ranking.modal else [])
+                    notes.update([SINGLE_NOTE] if any(f.source == SINGLE and f.median for f in row_figs.values())
+                                 and len(row_figs) > 1 else [])
                     if bound:
                         notes.add("≥ X: the load generator, not the server, set the rate (load-generator bound): the "
                                   "figure is a lower bound and is not ranked above another such figure.")
@@ -129,45 +140,52 @@ def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
                 cells: list[object] = [Cell(workload, cls="rowhead", href=f"workload-{page_slug(workload)}.html",
                                             title=case + (f" ({group.text})" if group else ""),
                                             sub=short[case] + (f" · {group.name}" if group else ""))]
-                frac = {}
+                frac, marks = {}, {}
                 for impl in impls:
                     s = by_impl.get(impl)
                     o = outcome.get((workload, case, impl)) if impl in members else None
                     if s is not None:
+                        fig = row_figs[impl]
                         f = factor_to_best(s.median, ranking.top, s.direction)
                         is_best = impl == ranking.best
-                        frac[impl] = 1 / f if f else np.nan
+                        frac[impl] = np.nan if fig.modal else 1 / f if f else np.nan
+                        marks[impl] = mark_of(ranking, impl)
                         reduced = reduced_note(case, s.params)
                         mark = " †" if reduced else ""
                         if reduced:
                             notes.add("† ran other sizes than the case's: calibrated so one iteration lasts the "
                                       "profile's target, or reduced sizes the implementation asks for; per-operation "
                                       "figures stay comparable")
-                        flag = " !" if s.unstable else ""
+                        flag = " !" if s.unstable and not fig.modal else ""  # modes say more than a wide IQR
                         title = (f"{label(metric)}: median {fmt_value(s.median, s.unit)}, IQR "
-                                 f"{fmt_interval(s.q1, s.q3, s.unit)}, n={s.n}"
+                                 f"{fmt_interval(s.q1, s.q3, s.unit)}, n={s.n}; {fig.interval_text(s.unit)}"
+                                 + (f"; modes {fig.modes_text(s.unit)}" if fig.modal else "")
                                  + (f"; ran {reduced}" if reduced else "")
                                  + ("; unstable: IQR above 10% of the median" if s.unstable else ""))
                         is_bound = impl in bound
                         if is_bound:
                             title += f"; {BOUND_NOTE}: a lower bound"
-                        cls = ("num" + (" best" if is_best else "") + (" unstable" if s.unstable else "")
+                        cls = ("num" + (" best" if is_best else "") + (" tied" if impl in ranking.tied else "")
+                               + (" modes" if fig.modal else "") + (" unstable" if s.unstable else "")
                                + (" bound" if is_bound else ""))
-                        value = bound_text(s.median, s.unit) if is_bound else fmt_value(s.median, s.unit)
-                        sub = BOUND_NOTE if is_bound and not is_best else (
-                            "best" if is_best else factor_text(f, metric) if ranking.best else factor_below(f, metric))
+                        value = (fig.modes_text(s.unit) if fig.modal else bound_text(s.median, s.unit) if is_bound
+                                 else fmt_value(s.median, s.unit))
+                        sub = ranking.standing(impl, s.median, s.direction, metric, bound=is_bound)
                         cells.append(Cell(value + mark + flag, cls=cls, title=title, sub=sub))
                         raw.append({"workload": workload, "case": case, "implementation": impl, "status": "ok",
                                     "metric": metric, "unit": s.unit, "median": s.median, "q1": s.q1, "q3": s.q3,
-                                    "n": s.n, "factor_to_best": f if ranking.best else np.nan, "best": is_best,
+                                    "n": s.n, "ci_low": fig.low, "ci_high": fig.high, "interval": fig.source,
+                                    "factor_to_best": np.nan if fig.modal else ranking.factor(s.median, s.direction),
+                                    "best": is_best, "tied": impl in ranking.tied, "modes": fig.modes_text(s.unit),
                                     "bound": is_bound, "unstable": bool(s.unstable), "ran": reduced, "error": ""})
                     elif o is not None and o.status != "ok":
                         cells.append(Cell(status_text(o.status), cls=status_class(o.status),
                                           title=o.error or o.status))
                         raw.append({"workload": workload, "case": case, "implementation": impl, "status": o.status,
                                     "metric": metric or "", "unit": "", "median": np.nan, "q1": np.nan, "q3": np.nan,
-                                    "n": 0, "factor_to_best": np.nan, "best": False, "bound": False, "unstable": False,
-                                    "ran": "", "error": o.error})
+                                    "n": 0, "ci_low": np.nan, "ci_high": np.nan, "interval": "",
+                                    "factor_to_best": np.nan, "best": False, "tied": False, "modes": "",
+                                    "bound": False, "unstable": False, "ran": "", "error": o.error})
                     else:
                         cells.append(Cell("—", cls="absent", title="not run"))
                 rows.append(cells)
@@ -175,6 +193,7 @@ def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
                     row_label = (f"{workload} [{short[case]}]" if len(cases) > 1 else workload) + (
                         f" · {group.name}" if group else "")
                     frac_rows.append(frac)
+                    mark_rows.append(marks)
                     frac_index.append(row_label)
                     frac_labels[row_label] = metric
     table = Table.build(
@@ -182,12 +201,14 @@ def build_overview(run: Run, summaries: pd.DataFrame) -> Overview:
         notes=[
             "Under each workload its case (the parameters that differ between its cases). "
             "Each cell: the median of the workload's key metric (throughput for batch workloads, requests/s "
-            "for http_server); below it, how many times slower than the best of its row (a row whose top "
-            "figures are load-generator bound has no best: factors are to its top figure).",
+            "for http_server); below it, how many times slower than the best of its row. A best is named only "
+            "where its 95% interval of the median does not overlap any other figure's of the row; a row whose top "
+            "figures tie (≈ best) or are load-generator bound has no best, and factors are to its top figure.",
             "! marks an unstable case: its interquartile range exceeds 10% of its median (harness/measure/stats.py).",
             "Statuses: failed (build, verify, crash, timeout), skipped (toolchain missing), unsupported "
             "(the case has no meaning in that model); — not run. Hover a cell for the figures or the error.",
             *sorted(notes),
         ])
     fractions = pd.DataFrame(frac_rows, index=frac_index, columns=impls) if frac_rows else pd.DataFrame()
-    return Overview(table, fractions, frac_labels)
+    marks = pd.DataFrame(mark_rows, index=frac_index, columns=impls).fillna("") if mark_rows else pd.DataFrame()
+    return Overview(table, fractions, frac_labels, marks)

@@ -1,5 +1,6 @@
 """A workload's page data: per case, one row per implementation with the main metrics
-(median, interquartile range, n), the factor to the best; and the full per-metric table."""
+(median, interquartile range, n; a case whose processes fell into modes shows its modes), its
+standing to the best where the intervals allow one (reports/ranking.py); and the full per-metric table."""
 
 from __future__ import annotations
 
@@ -8,20 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reports.bound import BOUND_NOTE, bound_set, bound_text, rank
+from reports.bound import BOUND_NOTE, bound_set, bound_text
 from reports.data import Run, implementation_order, label_parts, short_case_labels
+from reports.figures import MODAL_METRICS, SINGLE, Figure, figures
 from reports.fmt import fmt_value
 from reports.hosts import comparability, placement_text, several
 from reports.metric_names import help_text, key_metric, label, main_metrics, ranked
-from reports.pages.overview import (
-    factor_below,
-    factor_text,
-    factor_to_best,
-    page_slug,
-    reduced_note,
-    status_class,
-    status_text,
-)
+from reports.pages.overview import page_slug, reduced_note, row_figures, status_class, status_text
+from reports.ranking import MODES_NOTE, SINGLE_NOTE, TIE_NOTE, rank
 from reports.table import Cell, Table
 
 
@@ -45,24 +40,34 @@ class WorkloadView:
 slug = page_slug
 
 
-def metric_cell(s, metric: str, *, bound: bool = False) -> Cell:
+def metric_cell(s, metric: str, *, bound: bool = False, figure: Figure | None = None) -> Cell:
+    """A figure's cell: its median and interquartile range, or, for a case with modes, each mode and its share."""
     flag = " !" if s.unstable else ""
     title = (f"{label(metric)}: median {fmt_value(s.median, s.unit)}, interquartile range "
              f"{fmt_value(s.q1, s.unit)} – {fmt_value(s.q3, s.unit)}, min {fmt_value(s.low, s.unit)}, "
              f"max {fmt_value(s.high, s.unit)}, n={s.n}" + (" — unstable (IQR > 10% of median)" if s.unstable else "")
+             + (f" — {figure.interval_text(s.unit)}" if figure is not None else "")
              + (f" — {BOUND_NOTE}: a lower bound" if bound else ""))
+    if figure is not None and figure.modal:
+        processes = sum(m.n for m in figure.modes)
+        return Cell(figure.modes_text(s.unit), cls="num modes", title=title + " — the processes fell into modes",
+                    sub=f"modes · {processes} processes")
     value = bound_text(s.median, s.unit) + f" ({BOUND_NOTE})" if bound else fmt_value(s.median, s.unit)
     return Cell(value + flag, cls="num" + (" unstable" if s.unstable else "") + (" bound" if bound else ""),
                 title=title,
                 sub=f"{fmt_value(s.q1, s.unit)} – {fmt_value(s.q3, s.unit)} · n={s.n}" if s.n > 1 else "n=1")
 
 
-def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list[str]) -> WorkloadView:
-    """`summaries` are those of `run`; `cases` in display order."""
+def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list[str], *,
+                   samples: pd.DataFrame) -> WorkloadView:
+    """`summaries` and `samples` are those of `run` (the samples give figures their intervals and modes);
+    `cases` in display order."""
     wsum = summaries[summaries["workload"] == workload]
     present = set(wsum["metric"])
     metrics = main_metrics(present)
     key = key_metric(present)
+    figs = figures(run, samples[samples["workload"] == workload] if len(samples) else samples,
+                   {*MODAL_METRICS, *([key] if key else [])})
     outcomes = run.cases[run.cases["workload"] == workload]
     bounds = bound_set(run)
     groups = comparability(run)
@@ -83,8 +88,9 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
         if key in cmetrics and ranked(case):
             keyed = [r for r in csum.itertuples() if r.metric == key]
             for g in dict.fromkeys(group_of[r.implementation] for r in keyed):
-                mine = [r for r in keyed if group_of[r.implementation] is g]
-                rankings[g] = rank({r.implementation: r.median for r in mine}, bound, mine[0].direction)
+                mine = {r.implementation: r for r in keyed if group_of[r.implementation] is g}
+                rankings[g] = rank(row_figures(figs, workload, case, key, mine), bound,
+                                   next(iter(mine.values())).direction)
             best = next(iter(rankings.values())).top if rankings else None
         case_outcomes = outcomes[outcomes["case"] == case]
         where = {r.implementation: placement_text(r.host, r.layout, r.loadgen_host) if r.layout else r.host
@@ -127,24 +133,28 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
                 if s is None:
                     cells.append(Cell("—", cls="absent"))
                     continue
-                cells.append(metric_cell(s, m, bound=m == key and impl in bound))
+                cells.append(metric_cell(s, m, bound=m == key and impl in bound,
+                                         figure=figs.get((workload, case, impl, m))))
                 flagged |= bool(s.unstable)
                 record.update({f"{m}_median": s.median, f"{m}_q1": s.q1, f"{m}_q3": s.q3, f"{m}_n": s.n,
                                f"{m}_unit": s.unit, f"{m}_unstable": bool(s.unstable)})
             ranking = rankings.get(group_of[impl])
             if best is not None:
                 s = by.get((impl, key))
-                top = ranking.top if ranking is not None else best
-                f = factor_to_best(s.median, top, s.direction) if s is not None and ranking is not None else np.nan
                 if s is None or ranking is None:
-                    text = "—"
-                elif impl in bound and impl != ranking.best:
-                    text = BOUND_NOTE
+                    text, f = "—", np.nan
                 else:
-                    text = factor_text(f, key) if ranking.best else factor_below(f, key)
-                cells.append(Cell(text, cls="num" + (" best" if ranking and impl == ranking.best else "")))
-                record["factor_to_best"] = f if ranking and ranking.best else np.nan
+                    text = ranking.standing(impl, s.median, s.direction, key, bound=impl in bound)
+                    f = np.nan if impl in ranking.modal else ranking.factor(s.median, s.direction)
+                cells.append(Cell(text, cls="num" + (" best" if ranking and impl == ranking.best else "")
+                                  + (" tied" if ranking and impl in ranking.tied else "")))
+                record["factor_to_best"] = f
+                record["best"] = bool(ranking and impl == ranking.best)
+                record["tied"] = bool(ranking and impl in ranking.tied)
                 record["bound"] = impl in bound
+            fig, s = (figs.get((workload, case, impl, key)), by.get((impl, key))) if key else (None, None)
+            if fig is not None and s is not None:
+                record.update(ci_low=fig.low, ci_high=fig.high, interval=fig.source, modes=fig.modes_text(s.unit))
             if group_of[impl] is not None:
                 record["environment"] = group_of[impl].name
             if where.get(impl):
@@ -161,6 +171,13 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
         for ranking in rankings.values():
             if ranking.note:
                 notes.append(ranking.note[0].upper() + ranking.note[1:] + "; factors are to the top figure.")
+        if any(r.tied for r in rankings.values()):
+            notes.append(TIE_NOTE)
+        mine = [f for (_, c, _, m), f in figs.items() if c == case and m == key]
+        if any(f.modal for (_, c, _, _), f in figs.items() if c == case):
+            notes.append(MODES_NOTE)
+        if rankings and len(mine) > 1 and any(f.source == SINGLE for f in mine):
+            notes.append(SINGLE_NOTE)
         if len(split) > 1:
             notes.append(f"Measured in {len(split)} environments or load-generator layouts; each implementation is "
                          "compared (vs best) only with those of its own: " + "; ".join(g.text for g in split) + ".")

@@ -39,11 +39,11 @@ def _latest(folder: Path):
     results = load_results([folder])
     run = results.latest
     summaries = summarize(results.samples)
-    return run, summaries[summaries["run_id"] == run.run_id]
+    return run, summaries[summaries["run_id"] == run.run_id], results.samples_of(run.run_id)
 
 
 def test_cases_of_another_fingerprint_form_their_own_group(tmp_path):
-    run, _ = _latest(_cluster_run(tmp_path))
+    run, _, _ = _latest(_cluster_run(tmp_path))
     groups = comparability(run)
     pool = {i: groups[("worker_pool", c, i)] for (w, c, i) in groups if w == "worker_pool"}
     assert pool["c/pthreads"].fingerprint.cpu_model == "Other CPU" and pool["c/pthreads"].hosts == ("b2",)
@@ -56,8 +56,8 @@ def test_cases_of_another_fingerprint_form_their_own_group(tmp_path):
 
 
 def test_the_overview_never_ranks_figures_of_two_environments_in_one_row(tmp_path):
-    run, summaries = _latest(_cluster_run(tmp_path))
-    one = build_overview(run, summaries[summaries["run_id"] == run.run_id])
+    run, summaries, samples = _latest(_cluster_run(tmp_path))
+    one = build_overview(run, summaries, samples)
     raw = one.table.raw
     pool = raw[(raw["workload"] == "worker_pool") & (raw["status"] == "ok")]
     for case in set(pool["case"]):
@@ -72,16 +72,16 @@ def test_the_overview_never_ranks_figures_of_two_environments_in_one_row(tmp_pat
 
 
 def test_a_run_on_one_machine_keeps_one_row_per_case(tmp_path):
-    run, summaries = _latest(FIXTURES / "run-b")
-    table = build_overview(run, summaries).table
+    run, summaries, samples = _latest(FIXTURES / "run-b")
+    table = build_overview(run, summaries, samples).table
     assert not any("·" in str(r[0]) for r in table.rows)
     assert not any("environments" in n for n in table.notes)
 
 
 def test_workload_tables_show_hosts_environments_and_layouts(tmp_path):
-    run, summaries = _latest(_cluster_run(tmp_path))
+    run, summaries, samples = _latest(_cluster_run(tmp_path))
     cases = list(dict.fromkeys(run.cases.loc[run.cases["workload"] == "worker_pool", "case"]))
-    view = build_workload(run, summaries, "worker_pool", cases)
+    view = build_workload(run, summaries, "worker_pool", cases, samples=samples)
     table = view.sections[0].table
     assert table.columns[1:3] == ("environment", "host")
     rows = {str(r[0]): r for r in table.rows}
@@ -90,7 +90,7 @@ def test_workload_tables_show_hosts_environments_and_layouts(tmp_path):
     assert any("compared (vs best) only with those of its own" in n for n in table.notes)
 
     http_cases = list(dict.fromkeys(run.cases.loc[run.cases["workload"] == "http_server", "case"]))
-    view = build_workload(run, summaries, "http_server", http_cases)
+    view = build_workload(run, summaries, "http_server", http_cases, samples=samples)
     closed = next(s for s in view.sections if s.case == "closed,connections=64").table
     assert "server and load generator" in closed.columns
     cells = {str(r[0]): [str(c) for c in r] for r in closed.rows}
@@ -106,7 +106,7 @@ def test_placement_text():
 def test_headroom_in_the_separate_layout_is_compared_with_servers_of_that_layout(tmp_path):
     from dataclasses import replace
 
-    run, summaries = _latest(_cluster_run(tmp_path))
+    run, summaries, samples = _latest(_cluster_run(tmp_path))
     probe = {"tool": "wrk", "mode": "closed", "pipeline": 1, "connections": 64, "qps": 1e6, "loadgen_cpu": 1.0,
              "responder_cpu": 0.5, "bottleneck": "load generator"}
     meta = {**run.meta, "loadgen_headroom": {"runs": [probe]},

@@ -14,8 +14,9 @@ from reports.fmt import fmt_change, fmt_value
 from reports.metric_names import key_metric, latency_percentile, main_metrics, ranked
 from reports.pages.environment import run_environment, runs_table
 from reports.pages.history import build_history, run_labels
-from reports.pages.overview import build_overview, factor_to_best, workload_cases
+from reports.pages.overview import build_overview, workload_cases
 from reports.pages.workload import build_workload, scaling_series
+from reports.ranking import factor_to_best
 from reports.table import Cell, Table
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reports"
@@ -38,6 +39,11 @@ def latest(results, summaries):
     return summaries[summaries["run_id"] == results.latest.run_id]
 
 
+@pytest.fixture(scope="module")
+def samples(results):
+    return results.samples_of(results.latest.run_id)
+
+
 def _row(table: Table, first: str, second: str | None = None) -> tuple[Cell, ...]:
     for r in table.rows:
         if r[0].text == first and (second is None or r[0].sub == second):
@@ -45,8 +51,8 @@ def _row(table: Table, first: str, second: str | None = None) -> tuple[Cell, ...
     raise AssertionError(f"no row {first} {second}")
 
 
-def test_overview_marks_the_best_and_the_factor_to_it(results, latest):
-    ov = build_overview(results.latest, latest)
+def test_overview_marks_the_best_and_the_factor_to_it(results, latest, samples):
+    ov = build_overview(results.latest, latest, samples)
     cols = list(ov.table.columns)
     assert cols[0] == "workload"
     row = _row(ov.table, "worker_pool", "workers=4")
@@ -57,8 +63,8 @@ def test_overview_marks_the_best_and_the_factor_to_it(results, latest):
     assert "unstable" in c.cls and c.text.endswith("!")
 
 
-def test_overview_shows_statuses_and_reduced_sizes(results, latest):
-    ov = build_overview(results.latest, latest)
+def test_overview_shows_statuses_and_reduced_sizes(results, latest, samples):
+    ov = build_overview(results.latest, latest, samples)
     cols = list(ov.table.columns)
     ping = _row(ov.table, "ping_pong")
     crashed = ping[cols.index("rust/threads")]
@@ -71,8 +77,8 @@ def test_overview_shows_statuses_and_reduced_sizes(results, latest):
     assert any("reduced sizes" in n for n in ov.table.notes)
 
 
-def test_overview_ranks_only_closed_loop_server_phases(results, latest):
-    ov = build_overview(results.latest, latest)
+def test_overview_ranks_only_closed_loop_server_phases(results, latest, samples):
+    ov = build_overview(results.latest, latest, samples)
     http_rows = [r[0].sub for r in ov.table.rows if r[0].text == "http_server"]
     assert http_rows == ["closed,connections=16", "closed,connections=64"]
     cols = list(ov.table.columns)
@@ -82,8 +88,8 @@ def test_overview_ranks_only_closed_loop_server_phases(results, latest):
     assert ov.fractions.loc["http_server [closed,connections=64]", "go/goroutines"] == pytest.approx(36 / 47)
 
 
-def test_overview_csv_export_holds_the_numbers(results, latest):
-    ov = build_overview(results.latest, latest)
+def test_overview_csv_export_holds_the_numbers(results, latest, samples):
+    ov = build_overview(results.latest, latest, samples)
     rows = list(csv.DictReader(io.StringIO(ov.table.to_csv())))
     go = [r for r in rows if r["workload"] == "ping_pong" and r["implementation"] == "go/goroutines"][0]
     assert go["metric"] == "throughput" and float(go["median"]) == pytest.approx(1000 / 2e-4, rel=0.02)
@@ -92,30 +98,32 @@ def test_overview_csv_export_holds_the_numbers(results, latest):
     assert crashed["status"] == "crashed" and "Segmentation" in crashed["error"]
 
 
-def test_workload_table_has_median_interval_and_n(results, latest):
-    view = build_workload(results.latest, latest, "spawn_idle", workload_cases(results.latest, latest)["spawn_idle"])
+def test_workload_table_has_median_interval_and_n(results, latest, samples):
+    view = build_workload(results.latest, latest, "spawn_idle", workload_cases(results.latest, latest)["spawn_idle"],
+                          samples=samples)
     assert view.key_metric == "throughput"
     t = view.sections[0].table
     assert "memory / task" in t.columns and "CPU time / op" in t.columns and "status" not in t.columns
     go = _row(t, "go/goroutines")
     mem = go[t.columns.index("memory / task")]
     assert mem.text.startswith("2.5") and "n=2" in mem.sub and "KiB" in mem.sub
-    # both implementations took the same 11 ms for 100 tasks: a tie, and both are the best
-    assert [r[t.columns.index("vs best")].text for r in t.rows] == ["best", "best"]
+    # both implementations took the same 11 ms for 100 tasks: a tie, neither is the best
+    assert [r[t.columns.index("vs best")].text for r in t.rows] == ["≈ best", "≈ best"]
+    assert any(n.startswith("≈ best: the figure's 95% interval") for n in t.notes)
 
 
-def test_workload_table_shows_the_status_column_only_with_failures(results, latest):
+def test_workload_table_shows_the_status_column_only_with_failures(results, latest, samples):
     cases = workload_cases(results.latest, latest)
-    ping = build_workload(results.latest, latest, "ping_pong", cases["ping_pong"]).sections[0].table
+    ping = build_workload(results.latest, latest, "ping_pong", cases["ping_pong"], samples=samples).sections[0].table
     assert "status" in ping.columns
     crashed = _row(ping, "rust/threads")
     assert crashed[1].text == "crashed" and "Segmentation" in crashed[2].text
     assert ping.row_classes[[r[0].text for r in ping.rows].index("rust/threads")] == "failed-row"
 
 
-def test_server_phases_are_not_ranked_but_shown(results, latest):
+def test_server_phases_are_not_ranked_but_shown(results, latest, samples):
     cases = workload_cases(results.latest, latest)["http_server"]
-    view = build_workload(results.latest, latest, "http_server", cases)
+    view = build_workload(results.latest, latest, "http_server", cases, samples=samples)
     by_case = {s.case: s.table for s in view.sections}
     assert "vs best" in by_case["closed,connections=64"].columns
     assert "vs best" not in by_case["open,rate=0.5"].columns
@@ -124,8 +132,8 @@ def test_server_phases_are_not_ranked_but_shown(results, latest):
     assert not ranked("open,rate=0.5") and ranked("closed,connections=16") and ranked(POOL)
 
 
-def test_detail_table_lists_every_metric(results, latest):
-    view = build_workload(results.latest, latest, "spawn_idle", ["tasks=100,sleep_ms=10"])
+def test_detail_table_lists_every_metric(results, latest, samples):
+    view = build_workload(results.latest, latest, "spawn_idle", ["tasks=100,sleep_ms=10"], samples=samples)
     metrics = {r[2].text for r in view.detail.rows}
     assert {"throughput", "wall time / iteration", "peak RSS", "stack per thread", "memory / task"} <= metrics
     raw = view.detail.raw
@@ -238,10 +246,10 @@ def _with_bound(run, *pairs):
     return replace(run, cases=cases)
 
 
-def test_two_bound_figures_are_lower_bounds_with_no_best(results, latest):
+def test_two_bound_figures_are_lower_bounds_with_no_best(results, latest, samples):
     run = _with_bound(results.latest, ("closed,connections=64", "rust/tokio"), ("closed,connections=64",
                                                                                "go/goroutines"))
-    ov = build_overview(run, latest)
+    ov = build_overview(run, latest, samples)
     cols = list(ov.table.columns)
     row = _row(ov.table, "http_server", "closed,connections=64")
     tokio, go = row[cols.index("rust/tokio")], row[cols.index("go/goroutines")]
@@ -250,25 +258,27 @@ def test_two_bound_figures_are_lower_bounds_with_no_best(results, latest):
     assert any("no best: 2 figures are load-generator bound" in n for n in ov.table.notes)
     raw = ov.table.raw
     assert not raw[(raw["case"] == "closed,connections=64") & raw["best"]].size
-    view = build_workload(run, latest, "http_server", ["closed,connections=16", "closed,connections=64"])
+    view = build_workload(run, latest, "http_server", ["closed,connections=16", "closed,connections=64"],
+                          samples=samples)
     table = view.sections[1].table
     assert any("no best" in n.lower() for n in table.notes)
     assert any("≥ X (load-generator bound)" in n for n in table.notes)
     assert any("(load-generator bound)" in c.text for r in table.rows for c in r if isinstance(c, Cell))
 
 
-def test_a_bound_figure_below_a_measured_one_leaves_no_best(results, latest):
+def test_a_bound_figure_below_a_measured_one_leaves_no_best(results, latest, samples):
     run = _with_bound(results.latest, ("closed,connections=64", "go/goroutines"))
-    cols = list(build_overview(run, latest).table.columns)
-    row = _row(build_overview(run, latest).table, "http_server", "closed,connections=64")
+    cols = list(build_overview(run, latest, samples).table.columns)
+    row = _row(build_overview(run, latest, samples).table, "http_server", "closed,connections=64")
     tokio = row[cols.index("rust/tokio")]
     assert "best" not in tokio.cls and tokio.sub == "top figure, no best"
 
 
-def test_a_single_bound_figure_that_is_the_highest_is_still_the_best(results, latest):
+def test_a_single_bound_figure_that_is_the_highest_is_still_the_best(results, latest, samples):
     run = _with_bound(results.latest, ("closed,connections=64", "rust/tokio"))
-    cols = list(build_overview(run, latest).table.columns)
-    tokio = _row(build_overview(run, latest).table, "http_server", "closed,connections=64")[cols.index("rust/tokio")]
+    cols = list(build_overview(run, latest, samples).table.columns)
+    row = _row(build_overview(run, latest, samples).table, "http_server", "closed,connections=64")
+    tokio = row[cols.index("rust/tokio")]
     assert "best" in tokio.cls and tokio.text.startswith("≥ 47") and tokio.sub == "best"
 
 
