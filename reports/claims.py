@@ -7,8 +7,11 @@ claims_evidence.py), only from ok, unflagged cases with the parameters the claim
 least three values per subject, and decides each check with a stated confidence
 (claims_rules.py). A load-generator bound throughput figure is the one flagged case that counts:
 as a lower bound, shown "≥ X, load-generator bound", which can confirm "at least", contradict
-only what it already exceeds, and is never ordered against another bound figure. The verdict
-is one of:
+only what it already exceeds, and is never ordered against another bound figure. A case whose
+processes fell into modes (harness/measure/modes.py) has no one figure: a check that rests on
+such a case is inconclusive, and says which case and its modes (the simpler of the two honest
+rules; judging each mode apart would need a claim about each placement, which no document
+makes). The verdict is one of:
 
 - consistent: every check was measured and agrees with the claim;
 - contradicted: a measured check disagrees with the claim;
@@ -67,11 +70,13 @@ class Evidence:
     params: Mapping[str, str] = field(default_factory=dict)
     bound: str = ""  # AT_LEAST: a used figure that is a lower bound (load-generator bound); AT_MOST inverted
 
+    modes: str = ""  # the case's processes fell into modes: how many, each's share and location
+
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "workload": self.workload, "case": self.case, "impl": self.impl,
                 "variant": self.variant, "n": self.n, "flags": list(self.flags), "status": self.status,
                 "used": not self.excluded, "excluded": self.excluded,
-                "bound": {AT_LEAST: "at least", AT_MOST: "at most"}.get(self.bound, "")}
+                "bound": {AT_LEAST: "at least", AT_MOST: "at most"}.get(self.bound, ""), "modes": self.modes}
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,8 @@ def ratio_text(c: CheckResult) -> str:
 
 def _evidence(subject: Subject, pooled: Pooled) -> list[Evidence]:
     return [Evidence(subject, c.run_id, c.workload, c.case, c.impl, c.variant, len(c.values) if c.usable else 0,
-                     c.flags, c.status, c.excluded, c.params, c.bound if c.usable else "") for c in pooled.cases]
+                     c.flags, c.status, c.excluded, c.params, c.bound if c.usable else "", c.modes if c.usable else "")
+            for c in pooled.cases]
 
 
 def _key_text(key: tuple[tuple[str, str], ...]) -> str:
@@ -185,6 +191,16 @@ def _not_judged(subjects: tuple[Subject, ...], text: str, source: EvidenceSource
     return CheckResult(subjects, NOT_JUDGED, text, source.label, evidence=evidence)
 
 
+def _modal(subjects: tuple[Subject, ...], pools: Sequence[Pooled], source: EvidenceSource) -> CheckResult | None:
+    """The inconclusive check of subjects some of whose evidence fell into modes; None when none did."""
+    modal = [f"{s.label} ({p.modes})" for s, p in zip(subjects, pools) if p.modes]
+    if not modal:
+        return None
+    evidence = tuple(e for s, p in zip(subjects, pools) for e in _evidence(s, p))
+    return CheckResult(subjects, INCONCLUSIVE, f"inconclusive: the processes of {'; '.join(modal)} fell into modes, "
+                       "so there is no one figure to judge by", source.label, evidence=evidence)
+
+
 def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tuple[Subject, ...]) -> list[CheckResult]:
     """The check's result in `source`: one per set of parameter values the subjects share."""
     ask = claim.ask
@@ -195,6 +211,9 @@ def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tup
                             f"{source.label}", source, pools)]
     if claim.across_cases != "each":
         pick = max if claim.across_cases == "max" else min
+        modal = _modal(subjects, [Pooled((), tuple(c for x in p.values() for c in x.cases)) for p in pools], source)
+        if modal is not None:  # an extremum over cases is not known while one of them has modes
+            return [modal]
         chosen, senses = [], []
         for s, p in zip(subjects, pools):
             usable = [x for x in p.values() if x.n >= MIN_N]
@@ -225,7 +244,7 @@ def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tup
             out.append(_not_judged(subjects, f"too little usable evidence{where}: {'; '.join(short)}", source,
                                    [{key: c} for c in chosen]))
         else:
-            out.append(_judge(claim, subjects, chosen, source))
+            out.append(_modal(subjects, chosen, source) or _judge(claim, subjects, chosen, source))
     return out
 
 

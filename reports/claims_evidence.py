@@ -7,11 +7,14 @@ never mixes hosts, kernels, CPU counts, executors or profiles.
 
 Within a source a subject's values come only from cases that
 
-- ended `ok` and carry no flag (host busy, rate short of target, not settled), with one
-  exception: a throughput figure (`BOUND_METRICS`) flagged only load-generator bound
+- ended `ok` and carry no flag (host busy, rate short of target, not settled), with two
+  exceptions: a throughput figure (`BOUND_METRICS`) flagged only load-generator bound
   (harness/kinds/server/bound.py `is_bound`) counts as the lower bound it is, marked so (`bound`); the
   rules of claims_rules.py then read it as "at least X". Any other metric of such a case, and
-  a case with any other flag besides, is refused;
+  a case with any other flag besides, is refused. And a case whose processes fell into modes
+  (its `modes:` flag, or, in runs written before the flag, modes harness/measure/modes.py finds
+  in its wall times) keeps its values, marked with its modes (`modes`): claims.py then decides no
+  check that rests on it (inconclusive, saying which case and its modes);
 - ran with the parameters the subject names, and, in a comparison, with the same values of
   every other workload parameter as the other subjects (mutex and atomic at the same T and I;
   pool and spawn at the same number of tasks): cases are never pooled across sizes;
@@ -36,6 +39,7 @@ import pandas as pd
 from harness.errors import UserError
 from harness.host.oscosts import ReferenceMeasurements
 from harness.kinds.server.bound import is_bound
+from harness.measure.modes import MODES_PREFIX, find_modes, has_modes
 from harness.vocab import PLACEMENT_PARAMS, params_text, parse_params
 from reports.claims_rules import AT_LEAST, AT_MOST
 from reports.data import Results, Run
@@ -119,6 +123,7 @@ class CaseValues:
     values: tuple[float, ...] = ()
     excluded: str = ""  # why this case's values do not count ("" when they do)
     bound: str = ""  # AT_LEAST / AT_MOST: the values are bounds of the true ones (load-generator bound)
+    modes: str = ""  # the case's processes fell into modes: how many, each's share and location ("" when not)
 
     @property
     def usable(self) -> bool:
@@ -144,6 +149,11 @@ class Pooled:
     def bound(self) -> str:
         """AT_LEAST (AT_MOST) when a usable case's values are lower (upper) bounds: then so is the pool's median."""
         return next((c.bound for c in self.cases if c.usable and c.bound), "")
+
+    @property
+    def modes(self) -> str:
+        """The usable cases whose processes fell into modes, each with its modes ("" when none did)."""
+        return "; ".join(f"{c.case} in run {c.run_id}: {c.modes}" for c in self.cases if c.usable and c.modes)
 
     def why_not(self) -> str:
         """Why these cases do not give MIN_N usable values ("" when they do)."""
@@ -190,6 +200,7 @@ class LedgerData:
     cases: pd.DataFrame
     sources: tuple[EvidenceSource, ...]
     _by_case: dict = field(default_factory=dict)
+    _modes: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, results: Results) -> LedgerData:
@@ -211,6 +222,17 @@ class LedgerData:
                 out[(run_id, case)] = {"run_id": run_id, "case": case, "status": "ok", "flags": (), "extra": {},
                                        "params": str(group["params"].iloc[0])}
         return list(out.values())
+
+    def modes(self, run_id: str, workload: str, case: str, impl: str, variant: str) -> str:
+        """The modes harness/measure/modes.py finds in the case's per-process median wall times ("" for none)."""
+        key = (run_id, workload, case, impl, variant)
+        if key not in self._modes:
+            rows = self._by_case.get(key)
+            walls = rows[(rows["metric"] == "wall_time") & rows["process"].notna()] if rows is not None else None
+            medians = walls.groupby("process")["value"].median().to_numpy() if walls is not None else ()
+            found = find_modes(medians) if len(medians) else None
+            self._modes[key] = found.text() if found is not None and found.multimodal else ""
+        return self._modes[key]
 
     def values(self, run_id: str, workload: str, case: str, impl: str, variant: str, ask: Ask,
                params: Mapping[str, str]) -> tuple[tuple[float, ...], str]:
@@ -366,12 +388,16 @@ def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, varian
         values, why = data.values(c["run_id"], ask.workload, c["case"], impl, variant, ask, params)
         if why == NO_SAMPLES:
             continue  # another phase or mode of the workload (an idle phase has no requests/s)
-        refused, bound = _flagged(flags, ask) if flags else ("", "")
+        others = tuple(f for f in flags if not has_modes([f]))
+        refused, bound = _flagged(others, ask) if others else ("", "")
+        modes = next((f[len(MODES_PREFIX):].strip() for f in flags if has_modes([f])), "") or data.modes(
+            c["run_id"], ask.workload, c["case"], impl, variant)
         if refused:
             why, values = refused, ()
         elif idle_read_failed(extra):
             why, values = idle_read_failed(extra), ()
-        groups[free_key(params, named)].append(CaseValues(**base, values=values, excluded=why, bound=bound))
+        groups[free_key(params, named)].append(CaseValues(**base, values=values, excluded=why, bound=bound,
+                                                          modes=modes))
     return {k: Pooled(k, tuple(v)) for k, v in groups.items()}
 
 

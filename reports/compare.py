@@ -7,6 +7,10 @@ metric with a direction gets a two-sided Mann-Whitney U test (significance.py); 
 test whose sample sizes can reach significance at all are then adjusted together by
 Benjamini-Hochberg, and a change is significant when its adjusted p-value is below alpha. So among
 hundreds of comparisons of unchanged code, noise is not reported as change.
+
+A timing (reports/figures.py `MODAL_METRICS`) of a case whose processes fell into modes in either
+run (harness/measure/modes.py) is not judged on its median, which is whichever mode held the middle
+process: its verdict is `modes`, with no change or test, and each run's modes are shown instead.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from reports.data import KEY, Results, implementation_order
+from reports.figures import MODAL_METRICS, ModeFigure, case_modes, mode_figures, modes_text
 from reports.fmt import fmt_change, fmt_p, fmt_value
 from reports.metric_names import MAIN_METRICS, label, main_metrics
 from reports.significance import ALPHA, CORRECTION, TestResult, adjust, direction_word, mann_whitney
@@ -26,12 +31,13 @@ from reports.table import Cell, Table
 
 COMPARE_COLUMNS = ["workload", "case", "impl", "variant", "implementation", "metric", "unit", "direction",
                    "n_a", "a_median", "n_b", "b_median", "change_pct", "p_value", "p_adjusted", "significant",
-                   "method", "verdict"]
+                   "method", "verdict", "a_modes", "b_modes"]
 # What `cmbench compare --json` prints of each row.
 JSON_COLUMNS = ["workload", "case", "impl", "variant", "metric", "unit", "direction", "a_median", "b_median",
-                "change_pct", "p_value", "p_adjusted", "significant", "n_a", "n_b", "verdict"]
+                "change_pct", "p_value", "p_adjusted", "significant", "n_a", "n_b", "verdict", "a_modes", "b_modes"]
 GOOD = ("faster", "better")
 BAD = ("slower", "worse")
+MODES = "modes"  # the verdict of a timing whose processes fell into modes in either run
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +73,7 @@ def process_values(samples: pd.DataFrame) -> np.ndarray:
 def compare_runs(results: Results, run_a: str, run_b: str, alpha: float = ALPHA) -> Comparison:
     a = results.samples_of(run_a)
     b = results.samples_of(run_b)
+    modal_a, modal_b = case_modes(results.run(run_a), a), case_modes(results.run(run_b), b)
     key = [k for k in KEY if k != "run_id"]
     groups_a = {k: g for k, g in a.groupby(key, sort=False)}
     groups_b = {k: g for k, g in b.groupby(key, sort=False)}
@@ -78,14 +85,19 @@ def compare_runs(results: Results, run_a: str, run_b: str, alpha: float = ALPHA)
         workload, case, impl, variant, metric = k
         head = ga.iloc[0]
         va, vb = process_values(ga), process_values(gb)
-        result = mann_whitney(va, vb) if head["direction"] in ("lower", "higher") else None
+        which = (workload, case, head["implementation"])
+        in_a, in_b = modal_a.get(which), modal_b.get(which)
+        modal = metric in MODAL_METRICS and (in_a is not None or in_b is not None)
+        result = mann_whitney(va, vb) if head["direction"] in ("lower", "higher") and not modal else None
         med_a, med_b = float(np.median(ga["value"])), float(np.median(gb["value"]))
         rows.append({"workload": workload, "case": case, "impl": impl, "variant": variant,
                      "implementation": head["implementation"], "metric": metric, "unit": head["unit"],
                      "direction": head["direction"], "n_a": len(va), "a_median": med_a, "n_b": len(vb),
-                     "b_median": med_b, "change_pct": (med_b / med_a - 1) * 100 if med_a else np.nan,
+                     "b_median": med_b, "change_pct": (med_b / med_a - 1) * 100 if med_a and not modal else np.nan,
                      "p_value": result.p if result else np.nan, "p_adjusted": np.nan, "significant": False,
-                     "method": result.method if result else "", "verdict": "not compared"})
+                     "method": result.method if result else "", "verdict": MODES if modal else "not compared",
+                     "a_modes": mode_figures(in_a, ga) if modal and in_a else (),
+                     "b_modes": mode_figures(in_b, gb) if modal and in_b else ()})
         tested.append(result)
     family = [i for i, r in enumerate(tested) if r is not None and r.min_p <= alpha]
     for i, p in zip(family, adjust([tested[i].p for i in family])):
@@ -102,6 +114,8 @@ def compare_runs(results: Results, run_a: str, run_b: str, alpha: float = ALPHA)
 
 
 def _verdict(row: dict, result: TestResult | None, alpha: float) -> tuple[str, bool]:
+    if row["verdict"] == MODES:
+        return MODES, False
     if result is None:
         return "not compared", False
     if result.min_p > alpha:
@@ -137,13 +151,13 @@ def verdict_class(word: str) -> str:
 def comparison_table(c: Comparison, *, main_only: bool = False, testable_only: bool = False) -> Table:
     frame = main_rows(c.frame) if main_only else c.frame
     if testable_only:
-        frame = frame[frame["verdict"].isin((*GOOD, *BAD, "not significant"))]
+        frame = frame[frame["verdict"].isin((*GOOD, *BAD, "not significant", MODES))]
     rows = []
     for r in frame.itertuples():
         rows.append([Cell(f"{r.workload} [{r.case}]", cls="case"), Cell(r.implementation, cls="rowhead"),
                      label(r.metric),
-                     Cell(fmt_value(r.a_median, r.unit), cls="num", title=f"n={r.n_a}"),
-                     Cell(fmt_value(r.b_median, r.unit), cls="num", title=f"n={r.n_b}"),
+                     _figure_cell(r.a_median, r.a_modes, r.unit, r.n_a),
+                     _figure_cell(r.b_median, r.b_modes, r.unit, r.n_b),
                      Cell(fmt_change(1 + r.change_pct / 100), cls="num"),
                      Cell(fmt_p(r.p_value), cls="num", title=r.method),
                      Cell(fmt_p(r.p_adjusted), cls="num"),
@@ -157,11 +171,21 @@ def comparison_table(c: Comparison, *, main_only: bool = False, testable_only: b
         "metric's direction, so a higher throughput and a lower wall time are both faster.",
         "too few samples: the processes cannot reach significance (fewer than 4 in each run, e.g. 2 against 2; a "
         "server phase is measured once).",
+        "modes: the case's processes fell into groups in A or B (harness/measure/modes.py); its median is whichever "
+        "group held the middle process, so no change is judged: each run's groups are shown, at their medians with "
+        "their shares of the processes.",
     ]
     if c.only_a or c.only_b:
         notes.append(f"Cases measured in one run only: {len(c.only_a)} in A, {len(c.only_b)} in B (listed below).")
     return Table.build(slug, f"{c.run_b} vs {c.run_a}", ["case", "implementation", "metric", "A", "B", "change",
                                                          "p", "p adj.", "verdict"], rows, raw=frame, notes=notes)
+
+
+def _figure_cell(median: float, modes: tuple[ModeFigure, ...], unit: str, n: int) -> Cell:
+    """A run's figure in the comparison: its median, or its modes."""
+    if len(modes) > 1:
+        return Cell(modes_text(modes, unit), cls="num modes", title=f"modes of n={n} processes")
+    return Cell(fmt_value(median, unit), cls="num", title=f"n={n}")
 
 
 def render_terminal(c: Comparison, fail_above: float | None = None) -> str:
@@ -171,7 +195,7 @@ def render_terminal(c: Comparison, fail_above: float | None = None) -> str:
     untested = int((main_rows(c.frame)["verdict"] == "too few samples").sum())
     counts = c.counts()
     tally = ", ".join(f"{counts.get(w, 0)} {w}" for w in ("faster", "slower", "better", "worse",
-                                                         "not significant", "too few samples") if counts.get(w))
+                                                         "not significant", MODES, "too few samples") if counts.get(w))
     lines = [f"compare: B = {c.run_b} vs A = {c.run_a}"]
     lines.append(table.to_text() if table.rows else "(no metric of a case measured in both runs could be tested)")
     if untested:
@@ -197,7 +221,9 @@ def gate_text(c: Comparison, fail_above: float) -> str:
 
 
 def _plain(value: object) -> object:
-    """A JSON value: numpy scalars as Python's, NaN as null."""
+    """A JSON value: numpy scalars as Python's, NaN as null, modes as a list (none: null)."""
+    if isinstance(value, tuple):
+        return [{"location": m.location, "share": m.share, "n": m.n} for m in value] or None
     if isinstance(value, np.generic):
         value = value.item()
     return None if isinstance(value, float) and not math.isfinite(value) else value

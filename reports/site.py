@@ -201,7 +201,7 @@ def _previous_run(results: Results) -> str | None:
 
 def _tally(c: Comparison) -> list[tuple[tuple[str, str], int]]:
     counts = c.counts()
-    order = ("faster", "better", "slower", "worse", "not significant", "too few samples", "not compared")
+    order = ("faster", "better", "slower", "worse", "not significant", "modes", "too few samples", "not compared")
     return [((w, verdict_class(w)), counts[w]) for w in order if counts.get(w)]
 
 

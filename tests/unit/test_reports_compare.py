@@ -172,8 +172,9 @@ def test_json_prints_every_comparison_as_data_and_writes_no_page(regression, cap
     assert not page.exists()
     assert {tuple(sorted(r)) for r in rows} == {tuple(sorted(
         ["workload", "case", "impl", "variant", "metric", "unit", "direction", "a_median", "b_median", "change_pct",
-         "p_value", "p_adjusted", "significant", "n_a", "n_b", "verdict"]))}
+         "p_value", "p_adjusted", "significant", "n_a", "n_b", "verdict", "a_modes", "b_modes"]))}
     wall = next(r for r in rows if r["impl"] == "go/goroutines" and r["metric"] == "wall_time")
+    assert wall["a_modes"] is None and wall["b_modes"] is None
     assert wall["significant"] is True and wall["direction"] == "lower" and wall["unit"] == "s"
     assert wall["n_a"] == 6 and wall["change_pct"] > 15 and wall["p_adjusted"] < 0.05
     rss = next(r for r in rows if r["impl"] == "go/goroutines" and r["metric"] == "peak_rss")

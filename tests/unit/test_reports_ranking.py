@@ -1,5 +1,5 @@
 """Ranks only where the data supports them: a best where intervals separate, ties where they overlap, and a case
-whose processes fell into modes shown as its modes, on the site's tables and the heatmap."""
+whose processes fell into modes shown as its modes, on the site's tables, the heatmap, compare and the claims."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from reports.claims import UNDECIDED, evaluate
+from reports.claims_ledger import Claim, Source, Subject
+from reports.compare import compare_runs, comparison_table, render_json
 from reports.data import load_results, summarize
 from reports.pages.overview import build_overview, workload_cases
 from reports.pages.workload import build_workload
@@ -123,3 +126,43 @@ def test_runs_written_before_modes_and_intervals_were_stored_are_read_the_same(r
     assert java.text == "833k/s (60%) · 294k/s (40%)" and java.sub == "modes: not ranked"
     go = cell(ov.table, "ping_pong", "roundtrips=1000", "go/goroutines")
     assert go.sub == "best" and "bootstrap over processes" in go.title
+
+
+def test_compare_shows_modes_and_judges_no_change_of_a_median(run_dir, tmp_path):
+    b = store_run(tmp_path / "b", "20260102T020000Z", cases())
+    results = load_results([run_dir, b])
+    c = compare_runs(results, "20260101T020000Z", "20260102T020000Z")
+    rows = c.frame[(c.frame["implementation"] == "java/threads") & c.frame["metric"].isin(["wall_time", "throughput"])]
+    assert set(rows["verdict"]) == {"modes"} and rows["change_pct"].isna().all() and not rows["significant"].any()
+    table = comparison_table(c, main_only=True)
+    java = next(r for r in table.rows if r[1].text == "java/threads")
+    assert java[3].text == java[4].text == "833k/s (60%) · 294k/s (40%)" and java[-1].text == "modes"
+    printed = json.loads(render_json(c))
+    wall = next(r for r in printed if r["impl"] == "java/threads" and r["metric"] == "wall_time")
+    assert [m["share"] for m in wall["a_modes"]] == [0.6, 0.4] and wall["p_value"] is None
+    rss = next(r for r in printed if r["impl"] == "java/threads" and r["metric"] == "peak_rss")
+    assert rss["verdict"] != "modes" and rss["a_modes"] is None  # memory is not the timing that fell into modes
+
+
+def hop_claim() -> Claim:
+    """One hand-off of ping_pong between 500 and 2000 ns (1 / (2 x round trips per second))."""
+    return Claim(id="hop", source=Source("000_x.txt", "2.1", "q"), zh="z", en="e", claimed="500-2000 ns",
+                 needs="ping_pong", workload="ping_pong", metric="throughput", scale=5e8, invert=True, unit="ns",
+                 rule="range", low=500, high=2000, factor=1.5, checks=((Subject("java/threads"),),))
+
+
+@pytest.mark.parametrize("flagged", [True, False])
+def test_a_claim_resting_on_a_case_with_modes_is_inconclusive_and_says_why(tmp_path, flagged):
+    folder = store_run(tmp_path / "a", "20260101T020000Z", cases())
+    if not flagged:  # a run written before the flag: the modes are found in its wall times
+        data = json.loads((folder / "run.json").read_text())
+        for c in data["cases"]:
+            c["flags"], c["extra"]["modes"] = [], None
+        (folder / "run.json").write_text(json.dumps(data))
+    verdict = evaluate(hop_claim(), load_results([folder]))
+    assert verdict.verdict == UNDECIDED
+    (check,) = verdict.checks
+    assert check.outcome == "inconclusive" and "fell into modes" in check.text
+    assert "2 (60% at 1.2 ms, 40% at 3.4 ms)" in check.text and MODAL in check.text
+    used = [e for e in check.evidence if e.case == MODAL]
+    assert used and used[0].as_dict()["modes"].startswith("2 (60%")
