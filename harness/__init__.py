@@ -15,7 +15,7 @@ The sub-packages are floors; a module imports only from its own floor or those b
     manifests/  workload.toml and impl.toml as frozen value types
     host/       host metadata and fingerprint, what disturbs measurements (system), the quiet-host gate,
                 OS reference costs
-    measure/    one process: spawn, reap, rusage, memory, outcomes, metrics, statistics; where the harness runs
+    measure/    one process: spawn, reap, rusage, memory, outcomes, metrics, statistics, modes; where the harness runs
     errors.py, vocab.py, console.py: the ground floor
 
 The history stack (pandas, pyarrow, change points) lives in `reports.history`, so a measuring

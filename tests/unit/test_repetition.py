@@ -359,6 +359,15 @@ def test_a_batch_result_with_detail_round_trips(twin_catalog, tmp_path):
         assert result_from_dict(json.loads(json.dumps(r.to_dict()))) == r
 
 
+def test_a_batch_detail_written_before_modes_were_looked_for_still_loads(twin_catalog, tmp_path):
+    outcome = quick_run(twin_catalog, ScalingExecutor(within=0.01), tmp_path)
+    stored = outcome.results[0].detail.to_dict()
+    assert stored["modes"]["modes"][0]["share"] == 1.0  # looked for, and one group found
+    del stored["modes"]
+    old = KINDS["batch"].read_detail(json.loads(json.dumps(stored)))
+    assert old.modes is None and not old.multimodal and old.stop == CONVERGED
+
+
 def test_smoke_stays_fixed(fixture_catalog, tmp_path):
     with open(tmp_path / "console.txt", "a") as stream:
         outcome = run_cases(fixture_catalog, ScalingExecutor(between=0.3), fixture_catalog.select_impls(["fake/good"]),
