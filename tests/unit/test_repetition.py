@@ -448,6 +448,23 @@ def test_seconds_a_converged_case_saved_go_to_a_case_near_its_precision(twin_cat
     assert sum(p.wall for p in twin.processes) < 2 * 5.0
 
 
+class ModalAndNoisyExecutor(ScalingExecutor):
+    """fake/good in two steady modes, fake/twin with variance within its processes and a slow start."""
+
+    def run(self, impl, variant, args, *, cpus, timeout):
+        modal = impl.id == "fake/good"
+        self.between, self.within, self.start = (0.5, 0.0, 0.05) if modal else (0.0, 0.03, 0.5)
+        return super().run(impl, variant, args, cpus=cpus, timeout=timeout)
+
+
+def test_a_case_settled_on_its_modes_lends_its_unspent_seconds_too(twin_catalog, tmp_path):
+    # seeded: both reach their limit in the same round, and the loan needs the deposit made first
+    outcome = quick_run(twin_catalog, ModalAndNoisyExecutor(), tmp_path, seed=0)
+    by = {r.key.impl: r for r in outcome.results}
+    assert by["fake/good"].detail.stop == MODES and len(by["fake/good"].processes) == 4
+    assert len(by["fake/twin"].processes) > 4  # alone it stops at its budget after 4
+
+
 def test_the_bank_lends_what_was_deposited_and_no_more():
     from harness.kinds.batch.bank import TimeBank
 
