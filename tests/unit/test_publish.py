@@ -67,7 +67,8 @@ def test_publish_lays_out_the_latest_site_each_run_and_the_history(tmp_path, cap
     assert [r["run_id"] for r in index["runs"]] == [second.name, first.name]  # newest first
     assert index["runs"][0]["site"] == f"runs/{second.name}/index.html" and index["runs"][0]["open_alerts"] == 0
     assert index["runs"][1]["alerts"] is None
-    assert json.loads((to / "alerts.json").read_text()) == alerts and (to / "runs" / second.name / "alerts.md").is_file()
+    assert json.loads((to / "alerts.json").read_text()) == alerts
+    assert (to / "runs" / second.name / "alerts.md").is_file()
     assert broken_links(to) == []
     assert links_leaving(to) == []  # a run's pages, the latest, the history and the index link only inside DIR
     readme = 'href="../../impls/go/goroutines/README.md"'
