@@ -10,8 +10,10 @@ Each step is a plain function, so a scheduler or a test can call them one by one
         render_site(results, ...)        # the report site, with the History and Regressions pages
 
 Exit statuses (README "Nightly runs"): 0 done; 1 a case failed or bad input; 3 `--fail-on
-regression` and this run reported a new regression; 75 another nightly holds the lock; 130
-interrupted (the finished cases are stored and appended to history).
+regression` and this run reported a new regression; 4 `--fail-on skipped` and a case was skipped
+(a toolchain or load generator missing: the night measured a subset); 75 another nightly holds the
+lock; 130 interrupted (the finished cases are stored and appended to history). When several apply,
+the first in this order wins: 130, 3, 1, 4.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from harness.engine.recorder import RunOutcome
 from harness.errors import UserError
 from harness.executors import make_executor
 from harness.host.gate import HostGate
+from harness.measure.outcome import CaseResult
 from harness.store.run import load_run, new_run_id, now_iso
+from harness.vocab import Status, impl_label
 from reports.history.alerts import Alert, alerts_for_run
 from reports.history.changes import REGRESSION, DetectionConfig, detect
 from reports.history.store import ANALYSIS_COLUMNS, append_run, load_history, sync
@@ -41,8 +45,19 @@ from reports.pages.history import shown_series
 from reports.render import render_results
 
 LOCK_FILE = ".nightly.lock"
-EXIT_OK, EXIT_FAILED, EXIT_REGRESSION, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 3, 75, 130
-FAIL_ON = ("regression",)
+EXIT_OK, EXIT_FAILED, EXIT_REGRESSION, EXIT_SKIPPED, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 3, 4, 75, 130
+SKIPPED = Status.SKIPPED.value
+FAIL_ON = (REGRESSION, SKIPPED)  # what --fail-on may name: a new regression (exit 3), a skipped case (exit 4)
+
+
+def fail_on_list(text: str | Sequence[str] | None) -> tuple[str, ...]:
+    """`regression,skipped` (or a sequence of such texts) as the tuple of findings the nightly fails on."""
+    texts = [text] if isinstance(text, str) else list(text or ())
+    found = [w.strip() for t in texts for w in t.split(",") if w.strip()]
+    unknown = [w for w in found if w not in FAIL_ON]
+    if unknown:
+        raise UserError(f"--fail-on: {', '.join(unknown)} is not one of {', '.join(FAIL_ON)}")
+    return tuple(dict.fromkeys(found))
 
 
 class NightlyLocked(UserError):
@@ -87,10 +102,13 @@ class NightlyOptions:
     cpus: int | None = None
     executor: str = "native"
     timeout: float | None = None
-    fail_on: str | None = None
+    fail_on: tuple[str, ...] = ()  # of FAIL_ON; a text such as "regression,skipped" is read as its list
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     quiet_wait: float = 300.0  # seconds to wait for a quiet host before each case
     argv: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fail_on", fail_on_list(self.fail_on))
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,25 @@ class NightlyResult:
     alerts: tuple[Alert, ...]
     site: Path | None
     gate_flags: tuple[str, ...]  # what the quiet-host gate flagged, case by case
+    skipped: tuple[str, ...] = ()  # the skipped cases, `workload[case] impl: why`
+
+
+def skipped_cases(results: Sequence[CaseResult]) -> list[str]:
+    """Each skipped case of a run as `workload[case] impl: why` (a toolchain or load generator missing)."""
+    return [f"{r.key.workload}[{r.key.case}] {impl_label(r.key.impl, r.key.variant)}: {r.error}"
+            for r in results if r.status == SKIPPED]
+
+
+def skipped_summary(results: Sequence[CaseResult], most: int = 3) -> str:
+    """One line: how many cases were skipped, and why, grouped by reason (the commonest first)."""
+    why: dict[str, list[str]] = {}
+    for r in results:
+        if r.status == SKIPPED:
+            why.setdefault(r.error, []).append(impl_label(r.key.impl, r.key.variant))
+    groups = sorted(why.items(), key=lambda kv: -len(kv[1]))
+    parts = [f"{', '.join(dict.fromkeys(impls))} ({len(impls)}): {error}" for error, impls in groups[:most]]
+    more = f"; and {len(groups) - most} other reason(s)" if len(groups) > most else ""
+    return f"{sum(len(v) for v in why.values())} case(s) skipped ({'; '.join(parts)}{more})"
 
 
 def run_selection(catalog: Catalog, options: NightlyOptions, out: Path, console: Console,
@@ -147,13 +184,16 @@ def nightly(catalog: Catalog, options: NightlyOptions, console: Console | None =
             return flags
         out = results / new_run_id()
         outcome = run_selection(catalog, options, out, console, before_case=quiet)
+        skipped = tuple(skipped_cases(outcome.results))
+        if skipped:
+            console.say(f"nightly: {skipped_summary(outcome.results)}")
         run_id, folder = _settle_folder(results, out)
         stored = append_run(results, folder)
         others = [r for r in sync(results) if r != run_id]
         console.say(f"nightly: history: run {run_id} stored ({stored.rows} rows, {stored.bytes / 1e3:.0f} kB)"
                     + (f"; {len(others)} other run(s) caught up" if others else ""))
         if outcome.interrupted:
-            return NightlyResult(EXIT_INTERRUPTED, run_id, folder, (), None, tuple(flagged))
+            return NightlyResult(EXIT_INTERRUPTED, run_id, folder, (), None, tuple(flagged), skipped)
         history = load_history(results, ANALYSIS_COLUMNS)
         # Once, for the alerts (every series this run measured is current) and the site.
         changes = detect(history, options.detection, series=shown_series(history))
@@ -166,11 +206,13 @@ def nightly(catalog: Catalog, options: NightlyOptions, console: Console | None =
         site = render_results(results, results / "site", catalog, detection=options.detection, history=history,
                               changes=changes)
         status = EXIT_OK
-        if options.fail_on == REGRESSION and any(a.new for a in regressions):
+        if REGRESSION in options.fail_on and any(a.new for a in regressions):
             status = EXIT_REGRESSION
         elif outcome.failed:
             status = EXIT_FAILED
-        return NightlyResult(status, run_id, folder, tuple(alerts), site, tuple(flagged))
+        elif SKIPPED in options.fail_on and skipped:
+            status = EXIT_SKIPPED
+        return NightlyResult(status, run_id, folder, tuple(alerts), site, tuple(flagged), skipped)
 
 
 def main_nightly(catalog: Catalog, options: NightlyOptions) -> int:

@@ -53,11 +53,13 @@ def _warn(damaged: Sequence[str]) -> None:
 
 
 def render_results(results_dir: Path, out: Path, catalog: Catalog, *, detection: DetectionConfig | None = None,
-                   history: pd.DataFrame | None = None, changes: Sequence[Change] | None = None) -> Path:
+                   history: pd.DataFrame | None = None, changes: Sequence[Change] | None = None,
+                   impls: Sequence[ImplInfo] | None = None, links: Sequence[tuple[str, str]] = ()) -> Path:
     """The site of every run under `results_dir`: history from its store (brought up to date first),
     samples from the newest runs only. Returns the path of index.html.
 
-    `history` (the store's ANALYSIS_COLUMNS) and `changes` (detect() over it): when the caller has them.
+    `history` (the store's ANALYSIS_COLUMNS) and `changes` (detect() over it): when the caller has them;
+    `impls`: the implementations page's entries (default: the catalog's); `links`: more navigation.
     """
     folders = find_runs(results_dir)
     if not folders:
@@ -69,8 +71,9 @@ def render_results(results_dir: Path, out: Path, catalog: Catalog, *, detection:
     results = load_results(folders, damaged, sample_runs=SAMPLE_RUNS)
     _warn(damaged)
     summary = build_site(results, out, descriptions={w.name: w.summary for w in catalog.workloads.values()},
-                         impls=impl_infos(catalog), history=history, environments=run_environments(results_dir),
-                         detection=detection, repo=catalog.root, changes=changes)
+                         impls=impl_infos(catalog) if impls is None else impls, history=history,
+                         environments=run_environments(results_dir), detection=detection, repo=catalog.root,
+                         changes=changes, links=links)
     _say(len(results.runs), summary)
     return summary.index
 

@@ -154,14 +154,15 @@ class ImplInfo:
     variants: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # name, help, workloads ("": all)
     unsupported: tuple[tuple[str, str, str], ...] = ()  # workload, parameter values, reason
     readme: Path | None = None  # the README in the project tree
+    readme_href: str = ""  # where the pages link the README instead (relative to the site), e.g. a published copy
 
 
 def _impl_rows(impls: Sequence[ImplInfo], out: Path) -> list[dict]:
     """Each implementation with its README linked relative to the site folder (works from disk)."""
     rows = []
     for info in impls:
-        link = ""
-        if info.readme is not None and info.readme.is_file():
+        link = info.readme_href
+        if not link and info.readme is not None and info.readme.is_file():
             link = Path(os.path.relpath(info.readme.resolve(), out.resolve())).as_posix()
         rows.append({"info": info, "anchor": slug(info.id), "readme": link})
     return rows
@@ -171,13 +172,15 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def _nav(workloads: list[str]) -> list[dict[str, str]]:
+def _nav(workloads: list[str], links: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
+    """The pages of a site, then `links` (href relative to the site, label): places beyond it, as published."""
     return ([{"href": "index.html", "label": "Overview"}]
             + [{"href": f"workload-{slug(w)}.html", "label": w} for w in workloads]
             + [{"href": "implementations.html", "label": "Implementations"},
                {"href": "history.html", "label": "History"}, {"href": "regressions.html", "label": "Regressions"},
                {"href": "compare.html", "label": "Compare"},
-               {"href": "claims.html", "label": "Claims"}, {"href": "environment.html", "label": "Environment"}])
+               {"href": "claims.html", "label": "Claims"}, {"href": "environment.html", "label": "Environment"}]
+            + [{"href": href, "label": text} for href, text in links])
 
 
 def _cpus_text(run: Run) -> str:
@@ -303,13 +306,14 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                descriptions: Mapping[str, str] | None = None, impls: Sequence[ImplInfo] = (),
                history: pd.DataFrame | None = None, environments: Mapping[str, Mapping] | None = None,
                detection: DetectionConfig | None = None, repo: Path | None = None,
-               changes: Sequence[Change] | None = None) -> SiteSummary:
+               changes: Sequence[Change] | None = None, links: Sequence[tuple[str, str]] = ()) -> SiteSummary:
     """Render every page for `results` into `out`; the overview and workload pages show the latest run.
 
     `history`: the history store's rows (reports/history/store.py) behind the History and Regressions
     pages, with `environments` (run id -> environment) for the alerts; by default both come from
     the runs' folders. `detection` configures change points; `repo` is the git repository that
-    knows the runs' commits; `changes`: what detect() found over `history`, when known.
+    knows the runs' commits; `changes`: what detect() found over `history`, when known; `links`:
+    (href, label) pairs the navigation adds after the site's own pages.
     """
     began = time.perf_counter()
     detection = detection or DetectionConfig()
@@ -335,7 +339,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                  else f"{len(results.runs)} runs, the latest {run.run_id}")
     with _staging(out) as root:
         w = _Writer(root)
-        w.common = {"nav": _nav(list(by_workload)), "runs_note": runs_note, "title": "cmbench"}
+        w.common = {"nav": _nav(list(by_workload), links), "runs_note": runs_note, "title": "cmbench"}
         (root / "static").mkdir()
         shutil.copyfile(TEMPLATES / "style.css", root / "static" / "style.css")
 
@@ -422,3 +426,17 @@ def build_compare_site(results: Results, run_a: str, run_b: str, out: Path) -> t
                main=w.table(comparison_table(c, main_only=True)), full=w.table(comparison_table(c)),
                runs_count=2, saved=[])
     return c, out.resolve() / "index.html"
+
+
+def build_runs_page(out: Path, table: Table, *, links: Sequence[tuple[str, str]], current: str, note: str) -> Path:
+    """`out`/index.html listing runs (`table`, its exports in `out`/tables/), beside whatever else `out` holds.
+
+    The page sits one folder below a site: `links` (href, label) and the style sheet are relative
+    to that site; `current` is the href of this page among them.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    w = _Writer(out)
+    w.common = {"nav": [{"href": href, "label": text} for href, text in links], "runs_note": note,
+                "title": "cmbench", "root": "../"}
+    w.page("index.html", "runs.html", title="Runs", page=current, table=w.table(table))
+    return out.resolve() / "index.html"

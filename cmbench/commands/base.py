@@ -24,6 +24,7 @@ DEFAULT_EXECUTOR = "native"
 RUN_PROFILES = [p for p in PROFILES if p != "verify"]
 # Packages of the reporting stack: when one is missing, a report command says how to install it.
 REPORTING = ("pandas", "numpy", "seaborn", "matplotlib", "jinja2", "pyarrow", "otava", "psutil", "scipy")
+INSTALL_OTAVA = "pip install --no-deps 'apache-otava>=0.8,<0.9'"  # as the Makefile does (OTAVA): no unused clients
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ def needs_reporting(handler: Handler) -> Handler:
             return handler(args, catalog)
         except ModuleNotFoundError as e:
             if e.name and e.name.split(".")[0] in REPORTING:
+                how = INSTALL_OTAVA if e.name.split(".")[0] == "otava" else "pip install -e '.[report,nightly]'"
                 raise UserError(f"cmbench {args.command} needs the reporting packages ({e.name} is missing): "
-                                "pip install -e . (or make install)") from None
+                                f"{how} (or make install)") from None
             raise
 
     return run

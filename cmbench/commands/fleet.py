@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 
-from cmbench.commands.base import Command, seconds, tls_args
+from cmbench.commands.base import Command, Handler, seconds, tls_args
 from harness.catalog import Catalog
 from harness.cluster.tls import make_security
 from harness.cluster.worker import serve
@@ -14,6 +15,24 @@ from harness.engine.ready import choose_cpus
 from harness.errors import UserError
 
 
+def needs_cluster(handler: Handler) -> Handler:
+    """A handler that may load Dask distributed (pyproject.toml's `cluster` extra): when it is not installed,
+    one line saying how to install it."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace, catalog: Catalog) -> int:
+        try:
+            return handler(args, catalog)
+        except ModuleNotFoundError as e:
+            if e.name and e.name.split(".")[0] == "distributed":
+                raise UserError(f"cmbench {args.command}: a Dask cluster needs the package distributed, which is not "
+                                "installed: pip install -e '.[cluster]' (or make install)") from None
+            raise
+
+    return run
+
+
+@needs_cluster
 def cmd_worker(args: argparse.Namespace, catalog: Catalog) -> int:
     """Serve as a benchmark host of the Dask scheduler at ADDRESS until stopped."""
     security = make_security(args.address, args.tls_ca_file, args.tls_cert, args.tls_key)
@@ -29,6 +48,7 @@ def _worker_args(p: argparse.ArgumentParser) -> None:
     tls_args(p)
 
 
+@needs_cluster
 def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
     """How fast wrk (plain and pipelined) and oha go on the load CPUs against a trivial responder on the server CPUs."""
     from harness.kinds.server.cases import split_cpus

@@ -22,6 +22,10 @@ from cmbench.commands.base import (
 from harness.catalog import Catalog
 from harness.errors import UserError
 
+# What --fail-on may name (cmbench.nightly.FAIL_ON, which imports the reporting stack: said again here,
+# and checked to agree by tests/unit/test_nightly.py).
+FAIL_ON = ("regression", "skipped")
+
 
 def detection(args: argparse.Namespace):
     """The change detection --min-change asks for (its own noise floor when not given)."""
@@ -87,13 +91,23 @@ def _min_change_arg(p: argparse.ArgumentParser) -> None:
                         "detection's own floor, README \"Nightly runs\")")
 
 
+def _fail_on(text: str) -> list[str]:
+    """--fail-on's value: findings from `FAIL_ON`, comma-separated (argparse type)."""
+    found = [w.strip() for w in text.split(",") if w.strip()]
+    unknown = [w for w in found if w not in FAIL_ON]
+    if unknown or not found:
+        raise argparse.ArgumentTypeError(f"{text!r}: name one or more of {', '.join(FAIL_ON)}, comma-separated")
+    return found
+
+
 def nightly_args(p: argparse.ArgumentParser) -> None:
     selection_args(p)
     p.add_argument("--profile", default=NIGHTLY_PROFILE, choices=RUN_PROFILES,
                    help=f"sizes and repetitions (default: {NIGHTLY_PROFILE})")
     results_arg(p)
-    p.add_argument("--fail-on", choices=("regression",),
-                   help="exit 3 when this run reports a new regression (default: exit 0 whatever was found)")
+    p.add_argument("--fail-on", action="extend", type=_fail_on, default=[], metavar="regression,skipped",
+                   help="exit 3 when this run reports a new regression, 4 when a case was skipped (a toolchain or "
+                        "load generator missing); comma-separated or repeated (default: exit 0 whatever was found)")
     _min_change_arg(p)
     p.add_argument("--quiet-wait", type=float, default=300.0, metavar="SECONDS",
                    help="how long to wait for other processes to leave the CPUs before measuring anyway, "

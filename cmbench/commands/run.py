@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from cmbench.commands.base import DEFAULT_PROFILE, Command, profile_arg, selection_args, tls_args
+from cmbench.commands.fleet import needs_cluster
 from harness.catalog import Catalog, split_ids
-from harness.cluster.run import run_on_cluster
 from harness.cluster.tls import make_security
 from harness.console import Console
 from harness.engine.local import RunOptions, check_plan, make_plan, run_plan, verify_impls
@@ -95,6 +95,7 @@ def cmd_plan(args: argparse.Namespace, catalog: Catalog) -> int:
     return 0
 
 
+@needs_cluster
 def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
     console = Console()
     if not args.cluster and (args.tls_ca_file or args.tls_cert or args.tls_key):
@@ -110,6 +111,8 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
                              results=_results_dir(args, catalog), seed=args.seed, recalibrate=args.recalibrate,
                              references=True)
         if args.cluster:
+            from harness.cluster.run import run_on_cluster
+
             outcome = run_on_cluster(plan, catalog, executor, options, address=args.cluster, security=security,
                                      console=console, loadgen_host=args.loadgen_host)
         else:

@@ -48,7 +48,7 @@ class ProfileShape:
 
 PROFILE_SHAPES: dict[str, ProfileShape] = {
     "verify": ProfileShape(processes=1, warmups=0, iterations=1, timeout=120.0),
-    "smoke": ProfileShape(processes=2, warmups=1, iterations=3, timeout=180.0),
+    "smoke": ProfileShape(processes=1, warmups=1, iterations=2, timeout=180.0),
     "quick": ProfileShape(processes=3, warmups=2, iterations=5, timeout=600.0, max_processes=10, max_iterations=20,
                           budget=5.0, precision=0.02, reach=1.5, iteration_seconds=0.1),
     "full": ProfileShape(processes=5, warmups=3, iterations=10, timeout=1800.0, max_processes=30, max_iterations=50,
@@ -119,6 +119,9 @@ class ServerProfile:
     pipelined_connections: tuple[int, ...] = ()  # closed loop with HTTP/1.1 pipelining
     pipeline_depth: int = 16  # requests written at once on each pipelined connection
     startup_runs: int = 0  # fresh starts timed to the first answer (0: no start-up phase)
+    # A run of this profile: seconds its verification holds an idle keep-alive connection (0: the
+    # verify profile's idle_hold, and at least 7 s, past Node's keep-alive timeout; smoke holds less)
+    verify_idle_hold: float = 0.0
 
     @property
     def longest(self) -> float:

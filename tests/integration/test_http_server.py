@@ -1,5 +1,5 @@
-"""The Go server verified and loaded for real with the smoke profile; FastAPI with workers; broken servers
-(fixtures) failing with their reasons; the headroom measurement."""
+"""The Go server verified and loaded for real in every kind of phase, and in a smoke run; FastAPI with workers;
+broken servers (fixtures) failing with their reasons; the headroom measurement."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from harness.catalog import load_catalog
 from harness.executors.native import NativeExecutor
 from harness.kinds.server import cases
 from harness.kinds.server.bound import SHORT_PREFIX
-from harness.kinds.server.cases import Phase, make_setup, measure_phases, run_server_cases, split_cpus, verify_case
+from harness.kinds.server.cases import Phase, iter_server_cases, make_setup, measure_phases, split_cpus, verify_case
 from harness.kinds.server.check import verify_http
 from harness.kinds.server.client import Connection
 from harness.kinds.server.headroom import measure_headroom
@@ -22,6 +22,7 @@ from harness.kinds.server.loadgen import INSTALL_HINTS, find_tool
 from harness.kinds.server.rows import server_rows
 from harness.kinds.server.server import start_server
 from harness.kinds.server.wrk import run_wrk
+from harness.manifests.model import ServerProfile
 from harness.measure.memory import tree_pids
 
 from ..conftest import FIXTURE_ROOT, PROJECT
@@ -64,12 +65,17 @@ def test_go_server_passes_verification(go_built):
     assert result.status == "ok", result.error
 
 
-def test_go_server_smoke_profile(go_built):
+# Every kind of phase, short: the smoke profile has only a closed loop and idle connections.
+EVERY_PHASE = ServerProfile(connections=(16, 64), rates=(0.5,), min_duration=3, warmup=1, idle_connections=500,
+                            idle_hold=7, pipelined_connections=(64,), startup_runs=5)
+
+
+def test_go_server_every_phase(go_built):
     _tools("wrk", "oha")
     executor, impl = go_built
     server, load = _cpus()
-    results = run_server_cases(executor, impl, impl.variants[0], CATALOG.workloads["http_server"], "smoke",
-                               server, load)
+    results = list(iter_server_cases(make_setup(executor, impl, impl.variants[0], CATALOG.workloads["http_server"],
+                                                EVERY_PHASE, server, load)))
     assert [r.key.case for r in results] == ["startup", "closed,connections=16", "closed,connections=64",
                                              "pipelined,connections=64", "open,rate=0.5", "idle,connections=500"]
     for r in results:
@@ -130,10 +136,13 @@ def test_a_run_records_the_generator_ceiling_for_the_report(go_built, tmp_path, 
     code = main(["--root", str(PROJECT), "run", "--profile", "smoke", "--impl", "go/goroutines",
                  "--workload", "http_server", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
-    headroom = json.loads((out / "run.json").read_text())["loadgen_headroom"]
+    run = json.loads((out / "run.json").read_text())
+    headroom = run["loadgen_headroom"]
     assert headroom["runs"][0]["tool"] == "wrk" and headroom["runs"][0]["qps"] > 500
-    modes = {(h["tool"], h["mode"]) for h in headroom["runs"]}
-    assert modes == {("wrk", "closed"), ("wrk", "pipelined"), ("oha", "closed")}
+    # the generators the run's phases use: smoke loads closed-loop only (quick adds wrk pipelined and oha)
+    assert {(h["tool"], h["mode"]) for h in headroom["runs"]} == {("wrk", "closed")}
+    assert {c["case"] for c in run["cases"]} == {"closed,connections=16", "idle,connections=100"}
+    assert all(c["status"] == "ok" for c in run["cases"])
 
 
 FIXTURES = load_catalog(FIXTURE_ROOT)

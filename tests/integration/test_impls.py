@@ -34,6 +34,6 @@ def test_smoke_run_go_and_c(tmp_path, capsys):
                  "--workload", "ping_pong,spawn_idle", "--out", str(tmp_path / "run")])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "spawn_idle [tasks=2000,sleep_ms=50]" in captured.out
+    assert "spawn_idle [tasks=1000,sleep_ms=20]" in captured.out
     csv_text = (tmp_path / "run" / "results.csv").read_text()
     assert "memory_per_task" in csv_text and "stack_bytes" in csv_text

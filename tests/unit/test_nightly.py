@@ -9,13 +9,17 @@ import shlex
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cmbench import nightly as nightly_module
 from cmbench.cli import COMMANDS, build_parser, main
+from cmbench.commands import nightly as nightly_commands
 from cmbench.nightly import (
     EXIT_LOCKED,
     EXIT_OK,
     EXIT_REGRESSION,
+    EXIT_SKIPPED,
+    FAIL_ON,
     NightlyLocked,
     NightlyOptions,
     main_nightly,
@@ -24,6 +28,7 @@ from cmbench.nightly import (
 )
 from harness.engine.recorder import RunOutcome
 from harness.host.gate import HostGate, Proc
+from harness.measure.outcome import CaseKey, CaseResult
 from reports import plots
 from reports.history.store import load_history
 from reports.render import render_results
@@ -171,31 +176,125 @@ def test_a_damaged_history_file_or_run_folder_heals_and_the_nightly_goes_on(tmp_
 
 
 def _cmbench_argv(line: str) -> list[str] | None:
-    words = shlex.split(line.replace('"$RESULTS"', "/srv/results"))
+    words = shlex.split(re.sub(r'"\$(\w+)"', r"/srv/\1", line))
     for i, w in enumerate(words):
         if w == "cmbench" or w.endswith("/cmbench"):
             return words[i + 1:]
     return None
 
 
-def _deploy_commands() -> list[list[str]]:
+def _service() -> configparser.ConfigParser:
     service = configparser.ConfigParser(strict=False, interpolation=None)
+    service.optionxform = str  # keys as written: Environment, ExecStart
     service.read(PROJECT / "deploy" / "cmbench-nightly.service")
-    lines = [service["Service"]["ExecStart"]]
-    workflow = (PROJECT / "deploy" / "nightly-workflow.yml").read_text(encoding="utf-8")
-    lines += re.findall(r"^\s*run:\s*(.+)$", workflow, flags=re.M)
+    return service
+
+
+def _workflow() -> dict:
+    data = yaml.safe_load((PROJECT / "deploy" / "nightly-workflow.yml").read_text(encoding="utf-8"))
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
+    return data
+
+
+def _steps(workflow: dict) -> list[tuple[str, dict]]:
+    return [(job, step) for job, spec in workflow["jobs"].items() for step in spec.get("steps", [])]
+
+
+def _run_lines(workflow: dict) -> list[str]:
+    return [line for _, step in _steps(workflow) for line in str(step.get("run", "")).splitlines() if line.strip()]
+
+
+def _deploy_commands() -> list[list[str]]:
+    lines = [_service()["Service"]["ExecStart"], *_run_lines(_workflow())]
     return [argv for argv in map(_cmbench_argv, lines) if argv is not None]
+
+
+def _make_targets() -> set[str]:
+    makefile = (PROJECT / "Makefile").read_text(encoding="utf-8")
+    return {t for line in re.findall(r"^([^\s#=:][^=:]*?):(?!=)", makefile, flags=re.M) for t in line.split()}
 
 
 def test_deploy_files_call_commands_that_exist():
     commands = _deploy_commands()
-    assert [c[0] for c in commands] == ["nightly", "nightly", "regressions"]
+    assert [c[0] for c in commands] == ["nightly", "nightly", "regressions", "publish"]
     parser = build_parser(COMMANDS)
     for argv in commands:
         args = parser.parse_args(argv)  # exits (a test failure) on an unknown command or flag
         assert args.command in COMMANDS
-    nightly_args = parser.parse_args(commands[0])
-    assert nightly_args.profile == "full" and nightly_args.fail_on == "regression" and nightly_args.results
+    for argv in commands[:2]:  # the service and the workflow: a skipped case fails the night as a regression does
+        nightly_args = parser.parse_args(argv)
+        assert nightly_args.profile == "full" and nightly_args.results
+        assert NightlyOptions(results=Path("r"), fail_on=nightly_args.fail_on).fail_on == ("regression", "skipped")
+    makes = [line.split()[1:] for line in _run_lines(_workflow()) if line.split()[0] == "make"]
+    assert makes and all(t in _make_targets() for targets in makes for t in targets)  # the Makefile installs
     timer = configparser.ConfigParser(strict=False, interpolation=None)
     timer.read(PROJECT / "deploy" / "cmbench-nightly.timer")
     assert timer["Timer"]["OnCalendar"] and "cmbench-nightly" in (PROJECT / "README.md").read_text()
+
+
+def test_the_service_finds_every_toolchain():
+    """systemd's own PATH lacks cargo's bin folder (cargo, oha) and the venv: their cases would be skipped."""
+    service = _service()["Service"]
+    env = dict(kv.split("=", 1) for kv in shlex.split(service["Environment"]))
+    path = env["PATH"].split(":")
+    venv_bin = str(Path(shlex.split(service["ExecStart"])[0]).parent)
+    assert path[0] == venv_bin and venv_bin.endswith("/.venv/bin")
+    assert any(p.endswith("/.cargo/bin") for p in path)
+    assert {"/usr/local/bin", "/usr/bin", "/bin"} <= set(path)
+    assert all(p.startswith("/") for p in path)  # systemd expands no ~ and no $HOME in Environment=
+    assert "75" in service["SuccessExitStatus"].split()  # a held lock is no failure; 4 (skipped) is
+
+
+def test_the_workflow_keeps_state_reads_only_and_publishes():
+    workflow = _workflow()
+    assert workflow["permissions"] == {"contents": "read"}  # least privilege for every job
+    assert "schedule" in workflow["on"]
+    steps = _steps(workflow)
+    uses = {step["uses"].split("@")[0]: (job, step) for job, step in steps if "uses" in step}
+    checkout = uses["actions/checkout"][1]["with"]
+    assert checkout["clean"] is False and checkout["fetch-depth"] == 0  # .venv and the builds stay
+    uploads = [step["with"]["path"] for _, step in steps if step.get("uses", "").startswith("actions/upload-artifact")]
+    assert any("alerts.json" in p for p in uploads) and any("site" in p for p in uploads)
+    assert "actions/upload-pages-artifact" in uses
+    deploy_job, _ = uses["actions/deploy-pages"]
+    for job, spec in workflow["jobs"].items():
+        granted = spec.get("permissions", {})
+        if job == deploy_job:
+            assert granted == {"pages": "write", "id-token": "write"}
+        else:  # nothing beyond the workflow's read access anywhere else
+            assert granted in ({}, {"contents": "read"}), job
+    assert workflow["jobs"][deploy_job]["needs"] == "nightly"
+    assert any(line.strip().startswith("echo") and ".cargo/bin" in line and "GITHUB_PATH" in line
+               for line in _run_lines(workflow))
+
+
+def test_fail_on_takes_a_list_or_repeats():
+    parser = build_parser(COMMANDS)
+    assert parser.parse_args(["nightly", "--fail-on", "regression", "--fail-on", "skipped"]).fail_on == [
+        "regression", "skipped"]
+    assert parser.parse_args(["nightly", "--fail-on", "skipped,regression"]).fail_on == ["skipped", "regression"]
+    assert parser.parse_args(["nightly"]).fail_on == []
+    assert FAIL_ON == nightly_commands.FAIL_ON  # the command's list is the pipeline's
+    with pytest.raises(SystemExit):
+        parser.parse_args(["nightly", "--fail-on", "regression,slower"])
+
+
+def test_a_skipped_case_fails_the_night_only_when_asked(tmp_path, fixture_catalog, monkeypatch, capsys):
+    def run_selection(catalog, options, out, console, before_case):
+        before_case(None)
+        make_run(out.parent, 0, {GO: 0.010}, folder=out)
+        skipped = CaseResult(CaseKey("http_server", "open,rate=0.5", "go/goroutines", "default"), "go", "goroutines",
+                             {}, "skipped", "oha not found: cargo install --locked oha")
+        return RunOutcome(results=[skipped])
+    monkeypatch.setattr(nightly_module, "run_selection", run_selection)
+    monkeypatch.setattr(nightly_module, "render_results", lambda *a, **kw: tmp_path / "site" / "index.html")
+    ids = iter(f"2027010{i}T000000Z" for i in range(10))
+    monkeypatch.setattr(nightly_module, "new_run_id", lambda: next(ids))
+    statuses = []
+    for n, fail_on in enumerate(("regression", "regression,skipped")):
+        g, _ = gate(busy_rounds=0, max_wait=0.0, root=os.getpid())
+        r = nightly(fixture_catalog, NightlyOptions(results=tmp_path / f"r{n}", fail_on=fail_on), gate=g)
+        statuses.append(r.status)
+        assert r.skipped == ("http_server[open,rate=0.5] go/goroutines: oha not found: cargo install --locked oha",)
+    assert statuses == [EXIT_OK, EXIT_SKIPPED]
+    assert "nightly: 1 case(s) skipped (go/goroutines (1): oha not found" in capsys.readouterr().err

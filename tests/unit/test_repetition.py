@@ -374,7 +374,7 @@ def test_smoke_stays_fixed(fixture_catalog, tmp_path):
                             fixture_catalog.select_workloads(["ping_pong"]), profile="smoke", cpus=(0,),
                             out=tmp_path / "run", console=Console(stream=stream))
     r = outcome.results[0]
-    assert r.params["roundtrips"] == 2000 and len(r.processes) == 2 and r.detail.stop == FIXED and not r.flags
+    assert r.params["roundtrips"] == 2000 and len(r.processes) == 1 and r.detail.stop == FIXED and not r.flags
     assert not (tmp_path / "calibration.json").exists()
 
 

@@ -197,13 +197,18 @@ def _checked(load: LoadResult, server: Server, during: str) -> LoadResult:
     return load
 
 
-def verify_case(setup: Setup) -> CaseResult:
-    """Verification only: a fresh server, every rule of check.py, and exit status 0 on SIGTERM."""
+def verify_case(setup: Setup, idle_hold: float = 0.0) -> CaseResult:
+    """Verification only: a fresh server, every rule of check.py, and exit status 0 on SIGTERM.
+
+    The idle keep-alive connection is held for the setup profile's `idle_hold`, at least IDLE_HOLD;
+    `idle_hold` > 0 holds it that long instead (a smoke run, where seconds count).
+    """
     began = time.perf_counter()
     params = setup.params(None)
+    hold = {"idle_hold": idle_hold, "least": 0.0} if idle_hold > 0 else {"idle_hold": setup.profile.idle_hold}
     try:
         with setup.serving() as server:
-            problems = verify_http(server.port, idle_hold=setup.profile.idle_hold)
+            problems = verify_http(server.port, **hold)
             server.check_alive("verification")
             server.check_quiet()
         stopped = server.stop()

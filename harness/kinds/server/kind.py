@@ -25,6 +25,7 @@ from harness.kinds.server.cases import (
     split_cpus,
     verify_case,
 )
+from harness.kinds.server.check import IDLE_HOLD
 from harness.kinds.server.detail import PhaseDetail
 from harness.kinds.server.generator import LOCAL, Generator
 from harness.kinds.server.headroom import Probe, measure_probes
@@ -41,7 +42,15 @@ from harness.plan.spec import CaseSpec
 from harness.vocab import Status, fmt_bytes, fmt_rate, fmt_seconds
 
 START_GUESS = 1.0  # seconds to start a server, wait for it to be ready, and stop it (a JVM: about 0.5)
-UNIT_GUESS = 10.0  # seconds of verification (7 s idle hold) and the start-up baseline, once per implementation variant
+# Seconds of verification and the start-up baseline, once per implementation variant, besides verification's
+# idle hold (7 s, or the run profile's verify_idle_hold), which runs beside its other checks (about 1.5 s).
+UNIT_GUESS = 3.0
+CHECKS_GUESS = 1.5
+
+
+def _unit_guess(workload: Workload, profile: ServerProfile) -> float:
+    hold = profile.verify_idle_hold or max(IDLE_HOLD, workload.servers["verify"].idle_hold)
+    return UNIT_GUESS + max(hold, CHECKS_GUESS)
 
 
 def _read_profile(p: TableReader, prof: str) -> ServerProfile:
@@ -86,7 +95,12 @@ def _read_profile(p: TableReader, prof: str) -> ServerProfile:
                            "longer than common keep-alive timeouts (Node 5 s)", required=False, default=7.0),
         settle_window=window, settle_tolerance=tolerance, pipelined_connections=pipelined, pipeline_depth=depth,
         startup_runs=runs,
+        verify_idle_hold=p.number("verify_idle_hold", "seconds a run of this profile holds the verification's idle "
+                                  "connection (default: the verify profile's idle_hold)", required=False, default=0.0),
     )
+    if profile.verify_idle_hold < 0:
+        raise p.fail("verify_idle_hold", f"must be 0 (the verify profile's hold) or more seconds, not "
+                                         f"{profile.verify_idle_hold:g}")
     if prof != "verify" and rates and not connections:
         raise p.fail("rates", "need closed-loop connections to scale from")
     p.reject_unknown()
@@ -141,7 +155,8 @@ class ServerKind:
                 language=impl.language, model=impl.model, profile=ctx.profile, executor=ctx.executor.name,
                 params=params, cpus=server, load_cpus=load, command=command, processes=1, settings=settings,
                 timeout=ctx.timeout or READY_TIMEOUT, status=Status.UNSUPPORTED.value if reason else "",
-                reason=reason or "", estimate=0.0 if reason else _guess(params) + (UNIT_GUESS if i == 0 else 0.0)))
+                reason=reason or "",
+                estimate=0.0 if reason else _guess(params) + (_unit_guess(workload, profile) if i == 0 else 0.0)))
         return specs
 
     def units(self, specs: Sequence[CaseSpec]) -> list[list[CaseSpec]]:
@@ -152,9 +167,12 @@ class ServerKind:
 
     def verify(self, ctx: RunContext, impl: Impl, variant: Variant, workload: Workload,
                cpus: tuple[int, ...]) -> list[CaseResult]:
+        """The verify profile's checks; in a run whose profile names a `verify_idle_hold` (smoke), the idle
+        keep-alive connection is held that long instead (the run's profile is in `ctx.environment`)."""
         server, load = split_cpus(cpus, sorted(os.sched_getaffinity(0)))
         setup = make_setup(ctx.executor, impl, variant, workload, "verify", server, load, timeout=ctx.timeout)
-        return [verify_case(setup)]
+        running = workload.servers.get(str(ctx.environment.get("profile", "")))
+        return [verify_case(setup, idle_hold=running.verify_idle_hold if running else 0.0)]
 
     def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
         first = unit[0]
