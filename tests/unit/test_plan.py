@@ -42,8 +42,8 @@ def test_a_spec_says_what_runs_and_where(plan):
     by_case = {(s.workload, s.case): s for s in plan.cases}
     pp = by_case[("ping_pong", "roundtrips=2000")]
     assert pp.command == ("fake", "fake/good", "ping_pong", "--roundtrips", "2000", "--warmups", "1",
-                          "--iterations", "2", "--cpus", "2")
-    assert (pp.processes, pp.warmups, pp.iterations, pp.cpus) == (1, 1, 2, (0, 1))  # smoke: 1 x (1 + 2)
+                          "--iterations", "3", "--cpus", "2")
+    assert (pp.processes, pp.warmups, pp.iterations, pp.cpus) == (1, 1, 3, (0, 1))  # smoke: 1 x (1 + 3)
     atomic = by_case[("mutex_counter", "threads=2,increments=1000,mode=atomic")]
     assert atomic.status == "unsupported" and atomic.reason == "fixture declares atomic unsupported"
     closed = by_case[("http_server", "closed,connections=4")]

@@ -31,11 +31,11 @@ def test_good_run_stores_every_metric(fixture_catalog, fake_executor, tmp_path):
             "ctx_switches_involuntary", "ctx_switches_voluntary_per_op", "ctx_switches_involuntary_per_op",
             "cpu_time_per_op", "startup_peak_rss", "harness_overhead"} <= metrics
     walls = [r for r in rows if r["metric"] == "wall_time" and r["workload"] == "ping_pong"]
-    assert len(walls) == 1 * 2  # smoke: 1 process x 2 measured iterations
-    # per-op switches subtract the baseline: the fake reports 5 + N; (7 - 5) over (1 + 2) x 2000 round trips
+    assert len(walls) == 1 * 3  # smoke: 1 process x 3 measured iterations
+    # per-op switches subtract the baseline: the fake reports 5 + N; (8 - 5) over (1 + 3) x 2000 round trips
     per_op = [float(r["value"]) for r in rows if r["metric"] == "ctx_switches_voluntary_per_op"
               and r["workload"] == "ping_pong"]
-    assert per_op == [pytest.approx(2 / (3 * 2000))]
+    assert per_op == [pytest.approx(3 / (4 * 2000))]
     run_json = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run_json["schema"] == RUN_SCHEMA == 4 and run_json["status"] == "complete"
     assert run_json["profile"] == "smoke" and run_json["toolchains"]["fake/good"] == "fake 1.0"
