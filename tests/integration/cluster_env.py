@@ -3,7 +3,7 @@ private Docker network, and a controller beside them.
 
 The image is the docker executor's `python3` stand-in (Debian bookworm's Python 3.11, built with
 debootstrap when no registry is reachable) plus the installed files of the distributions a
-measuring host needs (distributed, pyperf, numpy, hdrhistogram, docker, and what they require),
+measuring host needs (distributed, pyperf, numpy, hdrhistogram, docker, diptest, psutil, and what they require),
 copied from this environment, plus the static rusage-exec wrapper, the load generators (wrk and
 oha, with the shared libraries this Debian bookworm host links them against that the image lacks)
 and the HTTP helpers the harness would otherwise compile there (the headroom responder and the
@@ -47,7 +47,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 MOUNT = "/cmbench"
 ROOT = f"{MOUNT}/tests/fixtures/root"
 # What a measuring host imports; the reporting stack (pandas, matplotlib, seaborn) stays out.
-HOST_DISTRIBUTIONS = ("distributed", "pyperf", "numpy", "hdrhistogram", "docker")
+HOST_DISTRIBUTIONS = ("distributed", "pyperf", "numpy", "hdrhistogram", "docker", "diptest", "psutil")
 LOAD_GENERATORS = ("wrk", "oha")
 # What the python3 stand-in has already: the C library and the compiler's runtime.
 BASE_LIBRARIES = ("libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libgcc_s.so", "ld-linux")
@@ -97,8 +97,8 @@ HOST_RECIPE = HostRecipe(
     "cluster-test-host",
     "python3 + what a measuring cmbench host imports (cluster tests)",
     parent="python3",
-    run=("python3 -c 'import distributed, numpy, pyperf, hdrh, docker'", "wrk -v 2>&1 | grep -q '^wrk '",
-         "oha --version"),
+    run=("python3 -c 'import distributed, numpy, pyperf, hdrh, docker, diptest, psutil'",
+         "wrk -v 2>&1 | grep -q '^wrk '", "oha --version"),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -160,7 +161,10 @@ def test_a_server_that_hangs_every_other_request_fails_with_the_reason():
     setup = _fixture_setup("hangodd")
     verified = verify_case(setup)
     assert verified.status == "verify_failed"
-    assert "plaintext, Date and keep-alive: response 2 on one connection: no response within 5 s" in verified.error
+    # verify first opens the idle keep-alive connection it holds (one request), so the server's every other
+    # request may fall on the check's first response or its second
+    assert re.search(r"plaintext, Date and keep-alive: response [12] on one connection: no response within 5 s",
+                     verified.error), verified.error
     # measured anyway (as a plan run would if it skipped verification): every closed phase fails, saying why
     results = {r.key.case: r for r in measure_phases(setup, [Phase("closed", connections=4),
                                                              Phase("closed", connections=8)])}
