@@ -14,7 +14,7 @@ from pathlib import Path
 from cmbench.commands import COMMANDS
 from cmbench.commands.base import Command
 from harness.catalog import find_root, load_catalog
-from harness.errors import EXIT_NOTHING_SELECTED, NothingSelected, UserError
+from harness.errors import EXIT_NOTHING_SELECTED, EXIT_USAGE, NothingSelected, UsageError, UserError
 from harness.measure.interrupts import Interrupts
 from harness.measure.process import LIVE
 
@@ -33,7 +33,7 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = COMMANDS) -> int:
     """Parse `argv` against the command table and run the command; a UserError is one line and status 1
-    (or the command's own `error_status`)."""
+    (or the command's own `error_status`), a UsageError status 2 as argparse's own, NothingSelected 5."""
     args = build_parser(commands).parse_args(argv)
     with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop every command the same way
         try:
@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = CO
         except NothingSelected as e:
             print(f"cmbench: error: {e}", file=sys.stderr)
             return EXIT_NOTHING_SELECTED
+        except UsageError as e:
+            print(f"cmbench: error: {e}", file=sys.stderr)
+            return EXIT_USAGE
         except UserError as e:
             print(f"cmbench: error: {e}", file=sys.stderr)
             return commands[args.command].error_status

@@ -32,7 +32,7 @@ from harness.console import Console
 from harness.engine.local import RunOptions, run_cases
 from harness.engine.ready import choose_cpus
 from harness.engine.recorder import RunOutcome
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 from harness.executors import make_executor
 from harness.host.gate import HostGate
 from harness.measure.outcome import CaseResult
@@ -56,7 +56,7 @@ def fail_on_list(text: str | Sequence[str] | None) -> tuple[str, ...]:
     found = [w.strip() for t in texts for w in t.split(",") if w.strip()]
     unknown = [w for w in found if w not in FAIL_ON]
     if unknown:
-        raise UserError(f"--fail-on: {', '.join(unknown)} is not one of {', '.join(FAIL_ON)}")
+        raise UsageError(f"--fail-on: {', '.join(unknown)} is not one of {', '.join(FAIL_ON)}")
     return tuple(dict.fromkeys(found))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 from harness.kinds import KINDS
 from harness.manifests.load import load_impl, read_workload
 from harness.manifests.model import Impl, Variant, Workload
@@ -46,7 +46,7 @@ class Catalog:
                 if variant:
                     names = [v.name for v in self.impls[impl_id].variants]
                     if variant not in names:
-                        raise UserError(f"{flag}: {impl_id} has no variant '{variant}'; its variants: "
+                        raise UsageError(f"{flag}: {impl_id} has no variant '{variant}'; its variants: "
                                         f"{', '.join(names)}")
                     variants.setdefault(impl_id, []).append(variant)
                 else:
@@ -76,11 +76,11 @@ def _select(known: dict, wanted: Iterable[str] | None, flag: str, what: str) -> 
         return list(known.values())
     wanted = list(wanted)
     if not wanted:  # `--impl ""` from a blank shell variable must not mean "all"
-        raise UserError(f"{flag}: names no {what}; leave the flag out for all, or name some: {', '.join(known)}")
+        raise UsageError(f"{flag}: names no {what}; leave the flag out for all, or name some: {', '.join(known)}")
     chosen = []
     for name in wanted:
         if name not in known:
-            raise UserError(f"{flag}: unknown {what} '{name}'; valid: {', '.join(known) or '(none)'}")
+            raise UsageError(f"{flag}: unknown {what} '{name}'; valid: {', '.join(known) or '(none)'}")
         if known[name] not in chosen:
             chosen.append(known[name])
     return chosen

@@ -1,4 +1,9 @@
-"""The exception that means "the user can fix this": printed as one line, exit 1 (5 when nothing was selected).
+"""The exceptions that mean "the user can fix this": printed as one line, and the exit status says which.
+
+Exit statuses of every command (README, "Exit status"): 0 done; 1 a case failed, or something the
+command reads or writes (a manifest, a plan file, a run folder, the host) is unusable; 2 the
+command line itself is wrong (`UsageError`: a flag's value, or flags that do not go together, as
+argparse's own errors); 5 the flags are valid but select nothing (`NothingSelected`).
 
 And `warn`: one line on stderr for what cmbench repaired or left out by itself and went on.
 """
@@ -12,6 +17,17 @@ class UserError(Exception):
     The message is one line that names the file or flag and says how to fix it. Any other
     exception is a bug in cmbench and keeps its traceback.
     """
+
+
+class UsageError(UserError):
+    """The command line is wrong: a flag's value is unknown or malformed, or flags do not go together.
+
+    Exit status 2, as argparse gives for what it checks itself, so a script tells "I called it
+    wrongly" (2) from "a case failed" (1).
+    """
+
+
+EXIT_USAGE = 2
 
 
 class NothingSelected(UserError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 from harness.manifests.model import Workload
 
 ID = re.compile(r"^[a-z][a-z0-9_-]*/[a-z][a-z0-9_-]*$")
@@ -48,7 +48,7 @@ def _files(template: str):
 def check_id(impl_id: str, impls_root: Path) -> tuple[str, str]:
     """The language and model of a new implementation id; UserError for a bad or taken one."""
     if not ID.match(impl_id):
-        raise UserError(f"LANGUAGE/MODEL: '{impl_id}' is not an id like go/goroutines (lower-case letters, "
+        raise UsageError(f"LANGUAGE/MODEL: '{impl_id}' is not an id like go/goroutines (lower-case letters, "
                         "digits, '-' and '_', starting with a letter)")
     target = impls_root / impl_id
     if target.exists():
@@ -60,7 +60,7 @@ def check_id(impl_id: str, impls_root: Path) -> tuple[str, str]:
 def new_impl(root: Path, impl_id: str, template: str, workloads: Mapping[str, Workload]) -> Path:
     """Create impls/<impl_id>/ from `template`; returns the folder."""
     if template not in TEMPLATES:
-        raise UserError(f"--template: unknown template '{template}'; valid: {', '.join(TEMPLATES)}")
+        raise UsageError(f"--template: unknown template '{template}'; valid: {', '.join(TEMPLATES)}")
     impls_root = root / "impls"
     language, model = check_id(impl_id, impls_root)
     if FIRST_WORKLOAD not in workloads:

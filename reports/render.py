@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.catalog import Catalog
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 from harness.vocab import params_text
 from reports.compare import compare_runs, render_json, render_terminal
 from reports.data import find_runs, load_results, resolve_run_paths
@@ -105,7 +105,7 @@ def compare(run_a: str, run_b: str, out: str | None, root: Path, *, fail_above: 
     """Compare two runs: the terminal table and a page (with `as_json`, the data, and a page only when `out`
     is given); COMPARE_REGRESSION when `fail_above` is given and a metric got significantly worse by more."""
     if fail_above is not None and not (fail_above >= 0 and fail_above < float("inf")):
-        raise UserError(f"--fail-above {fail_above:g}: give a percentage of 0 or more")
+        raise UsageError(f"--fail-above {fail_above:g}: give a percentage of 0 or more")
     a, b = resolve_run_paths([run_a, run_b], root / "results", flag="RUN")
     if a.resolve() == b.resolve():
         raise UserError(f"RUN_A and RUN_B are the same run ({a}); name two runs")

@@ -12,7 +12,7 @@ from harness.cluster.tls import make_security
 from harness.cluster.worker import serve
 from harness.console import Console
 from harness.engine.ready import choose_cpus
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 
 
 def needs_cluster(handler: Handler) -> Handler:
@@ -55,13 +55,13 @@ def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
     from harness.kinds.server.headroom import headroom_table, measure_headroom
 
     if args.pipeline < 0 or args.pipeline == 1:
-        raise UserError(f"--pipeline: {args.pipeline} is not a depth to pipeline at: pass 0 (none) or at least 2")
+        raise UsageError(f"--pipeline: {args.pipeline} is not a depth to pipeline at: pass 0 (none) or at least 2")
     try:
         connections = [int(c) for c in args.connections.split(",")]
     except ValueError:
         connections = []
     if not connections or min(connections) < 1:
-        raise UserError(f"--connections: {args.connections!r} is not a comma-separated list of whole numbers >= 1")
+        raise UsageError(f"--connections: {args.connections!r} is not a comma-separated list of whole numbers >= 1")
     if args.cluster:
         from harness.cluster.headroom import headroom_on_cluster
 
@@ -75,7 +75,7 @@ def cmd_loadgen_headroom(args: argparse.Namespace, catalog: Catalog) -> int:
         return 0
     server, load = split_cpus(choose_cpus(args.cpus), sorted(os.sched_getaffinity(0)))
     if not load:
-        raise UserError("--cpus: leaves no CPU for the load generator; pass a smaller --cpus")
+        raise UsageError("--cpus: leaves no CPU for the load generator; pass a smaller --cpus")
     print(f"server CPUs {list(server)}, load generator CPUs {list(load)}, {args.duration:g} s per run")
     print(headroom_table(measure_headroom(server, load, duration=args.duration, connections=connections,
                                           pipelined=connections if args.pipeline else (),

@@ -20,7 +20,7 @@ from cmbench.commands.base import (
     selection_args,
 )
 from harness.catalog import Catalog
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 
 # What --fail-on may name (cmbench.nightly.FAIL_ON, which imports the reporting stack: said again here,
 # and checked to agree by tests/unit/test_nightly.py).
@@ -34,7 +34,7 @@ def detection(args: argparse.Namespace):
     if args.min_change is None:
         return DetectionConfig()
     if not 0 <= args.min_change < 100:
-        raise UserError(f"--min-change: {args.min_change:g} is not a percentage in [0, 100)")
+        raise UsageError(f"--min-change: {args.min_change:g} is not a percentage in [0, 100)")
     return DetectionConfig(min_change=args.min_change / 100)
 
 
@@ -43,7 +43,7 @@ def cmd_nightly(args: argparse.Namespace, catalog: Catalog) -> int:
     from cmbench.nightly import NightlyOptions, main_nightly
 
     if args.quiet_wait < 0:
-        raise UserError("--quiet-wait: must be 0 or more seconds")
+        raise UsageError("--quiet-wait: must be 0 or more seconds")
     return main_nightly(catalog, NightlyOptions(
         results=results_dir(args, catalog), profile=args.profile, impl=args.impl, workload=args.workload,
         cpus=args.cpus, executor=args.executor, timeout=args.timeout, fail_on=args.fail_on,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cmbench.commands.base import Command, needs_reporting, results_arg, results_dir
 from harness.catalog import Catalog
-from harness.errors import UserError
+from harness.errors import UsageError
 
 
 @needs_reporting
@@ -20,7 +20,7 @@ def cmd_publish(args: argparse.Namespace, catalog: Catalog) -> int:
     from reports.publish import publish
 
     if args.keep is not None and args.keep < 1:
-        raise UserError(f"--keep: {args.keep} is not a number of runs >= 1")
+        raise UsageError(f"--keep: {args.keep} is not a number of runs >= 1")
     done = publish(results_dir(args, catalog), Path(args.to), catalog, keep=args.keep)
     print(f"publish: {done.runs} run(s), {len(done.rendered)} rendered now, the others kept, in {done.seconds:.1f} s",
           file=sys.stderr)

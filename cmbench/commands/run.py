@@ -15,7 +15,7 @@ from harness.engine.local import RunOptions, check_plan, make_plan, run_plan, ve
 from harness.engine.merge import merge_runs
 from harness.engine.ready import choose_cpus, prepare
 from harness.engine.shard import parse_shard, shard_plan
-from harness.errors import NothingSelected, UserError
+from harness.errors import NothingSelected, UsageError
 from harness.executors import make_executor
 from harness.plan.spec import Plan
 from harness.plan.table import plan_table
@@ -67,7 +67,7 @@ def _plan_from_args(args: argparse.Namespace, catalog: Catalog, executor) -> Pla
     if getattr(args, "plan", None):
         given = [f for f in ("impl", "workload", "profile", "cpus", "timeout") if getattr(args, f) is not None]
         if given:
-            raise UserError(f"--plan: the plan already says what to run; drop --{given[0]}")
+            raise UsageError(f"--plan: the plan already says what to run; drop --{given[0]}")
         plan = Plan.load(Path(args.plan))
         plan = check_plan(plan, catalog, executor)
     else:
@@ -99,10 +99,10 @@ def cmd_plan(args: argparse.Namespace, catalog: Catalog) -> int:
 def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
     console = Console()
     if not args.cluster and (args.tls_ca_file or args.tls_cert or args.tls_key):
-        raise UserError("--tls-ca-file, --tls-cert, --tls-key: only with --cluster (a tls:// scheduler address)")
+        raise UsageError("--tls-ca-file, --tls-cert, --tls-key: only with --cluster (a tls:// scheduler address)")
     security = make_security(args.cluster, args.tls_ca_file, args.tls_cert, args.tls_key) if args.cluster else None
     if args.loadgen_host and not args.cluster:
-        raise UserError("--loadgen-host: only with --cluster (the load generator goes to a `cmbench worker --loadgen` "
+        raise UsageError("--loadgen-host: only with --cluster (the load generator goes to a `cmbench worker --loadgen` "
                         "host of the scheduler)")
     executor = make_executor(args.executor)
     try:

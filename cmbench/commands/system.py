@@ -11,7 +11,7 @@ import json
 from cmbench.commands.base import Command
 from harness.catalog import Catalog
 from harness.engine.ready import choose_cpus
-from harness.errors import UserError, warn
+from harness.errors import UsageError, warn
 from harness.host import system
 
 
@@ -19,7 +19,7 @@ def cmd_system(args: argparse.Namespace, catalog: Catalog) -> int:
     """`show` prints every check (`--json`: the report run.json records); `tune` and `reset` print what changed."""
     cpus = choose_cpus(args.cpus)
     if args.json and args.action != "show":
-        raise UserError(f"--json: only with `cmbench system show`; {args.action} prints what it changed")
+        raise UsageError(f"--json: only with `cmbench system show`; {args.action} prints what it changed")
     if args.action == "show":
         report = system.system_report(cpus)
         print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 
 if TYPE_CHECKING:
     from distributed.security import Security
@@ -18,12 +18,12 @@ def make_security(address: str, ca_file: str | None, cert: str | None, key: str 
         return None
     missing = [flag for flag, value in given.items() if not value]
     if missing:
-        raise UserError(f"{missing[0]}: TLS needs --tls-ca-file, --tls-cert and --tls-key together")
+        raise UsageError(f"{missing[0]}: TLS needs --tls-ca-file, --tls-cert and --tls-key together")
     for flag, value in given.items():
         if not Path(value).is_file():
             raise UserError(f"{flag} {value}: file not found")
     if not address.startswith("tls://"):
-        raise UserError(f"--tls-*: given for {address}; use a tls:// address (the scheduler's, started with TLS)")
+        raise UsageError(f"--tls-*: given for {address}; use a tls:// address (the scheduler's, started with TLS)")
     from distributed.security import Security
 
     return Security(

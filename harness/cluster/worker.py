@@ -20,7 +20,7 @@ from harness.cluster.loadgen import DaskLink, serve_channel
 from harness.console import Console
 from harness.engine.host import HostRun
 from harness.engine.ready import Readiness, prepare
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 from harness.executors import make_executor
 from harness.executors.base import Executor
 from harness.host.info import environment_fingerprint, git_commit, host_metadata, local_environment
@@ -235,7 +235,7 @@ class HostService:
             allowed = sorted(os.sched_getaffinity(0))
             count = request.get("cpus")
             if count is not None and not 1 <= int(count) < len(allowed):
-                raise UserError(f"--cpus: host {self.host} has {len(allowed)} CPUs; leave one for the generator")
+                raise UsageError(f"--cpus: host {self.host} has {len(allowed)} CPUs; leave one for the generator")
             server, load = split_cpus(allowed[: int(count)] if count else allowed, allowed)
             kw = dict(duration=float(request["duration"]), connections=list(request["connections"]),
                       pipelined=list(request["pipelined"]), pipeline=int(request["pipeline"]))

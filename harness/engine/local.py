@@ -20,7 +20,7 @@ from harness.console import Console
 from harness.engine.host import HostRun, this_host
 from harness.engine.ready import Readiness, prepare
 from harness.engine.recorder import Recorder, RunOutcome
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 from harness.executors.base import Executor
 from harness.host.info import environment_fingerprint, host_metadata, local_environment
 from harness.kinds import kind_of, plan_cases, plan_units
@@ -64,7 +64,7 @@ def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> Plan:
     the `settings` of a spec of an older schema (which has none) filled in from the same planning.
     """
     if plan.executor != executor.name:
-        raise UserError(f"--plan: made for the {plan.executor} executor; pass --executor {plan.executor}")
+        raise UsageError(f"--plan: made for the {plan.executor} executor; pass --executor {plan.executor}")
     for s in plan.cases:
         catalog.resolve(s)  # every manifest the plan names exists here
     impls = [catalog.impls[i] for i in dict.fromkeys(s.impl for s in plan.cases)]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyperf
 
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 from harness.store.run import RESULTS_COLUMNS, RunStore, load_run, load_samples, new_run_id
 from harness.vocab import impl_label
 
@@ -82,7 +82,7 @@ def _same(runs: Sequence[StoredRun], what: str, value, hint: str) -> None:
 def check_mergeable(runs: Sequence[StoredRun]) -> int:
     """UserError unless `runs` are every shard of one plan, once each; returns the shard count."""
     if not runs:
-        raise UserError("merge: name the run folders of every shard")
+        raise UsageError("merge: name the run folders of every shard")
     for run in runs:
         if not run.meta.get("plan", {}).get("digest"):
             raise UserError(f"{run.path}: records no plan digest (written by an older cmbench); run it again")

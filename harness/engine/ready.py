@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.console import Console
-from harness.errors import UserError
+from harness.errors import UsageError
 from harness.executors.base import Executor
 from harness.manifests.model import Impl
 from harness.vocab import Status
@@ -39,7 +39,7 @@ def choose_cpus(count: int | None) -> tuple[int, ...]:
     if count is None:
         return tuple(allowed)
     if not 1 <= count <= len(allowed):
-        raise UserError(f"--cpus: must be between 1 and {len(allowed)} (the CPUs this process may use)")
+        raise UsageError(f"--cpus: must be between 1 and {len(allowed)} (the CPUs this process may use)")
     return tuple(allowed[:count])
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from harness.errors import UserError
+from harness.errors import UsageError
 from harness.kinds import plan_units
 from harness.plan.spec import Plan, Shard
 
@@ -27,10 +27,10 @@ def parse_shard(text: str, flag: str = "--shard") -> tuple[int, int]:
     """`I/N` -> (I, N) with 1 <= I <= N; UserError otherwise."""
     m = _SHARD.fullmatch(text or "")
     if not m:
-        raise UserError(f"{flag}: {text!r} is not I/N (say 2/4 for the second of four shards)")
+        raise UsageError(f"{flag}: {text!r} is not I/N (say 2/4 for the second of four shards)")
     index, count = int(m.group(1)), int(m.group(2))
     if count < 1 or not 1 <= index <= count:
-        raise UserError(f"{flag}: {text!r}: I must be between 1 and N, and N at least 1")
+        raise UsageError(f"{flag}: {text!r}: I must be between 1 and N, and N at least 1")
     return index, count
 
 
@@ -50,7 +50,7 @@ def assign_units(plan: Plan, count: int) -> list[int]:
 def shard_plan(plan: Plan, index: int, count: int) -> Plan:
     """Shard `index` (1-based) of `count` of `plan`: its units' cases, in the plan's order."""
     if plan.shard is not None:
-        raise UserError(f"--shard: the plan is already shard {plan.shard.label}; shard the whole plan instead")
+        raise UsageError(f"--shard: the plan is already shard {plan.shard.label}; shard the whole plan instead")
     units = plan_units(plan)
     mine = {s.key for unit, shard in zip(units, assign_units(plan, count)) if shard == index - 1 for s in unit}
     return replace(plan, cases=tuple(s for s in plan.cases if s.key in mine), shard=Shard(index, count, plan.digest()))

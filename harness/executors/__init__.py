@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.errors import UserError
+from harness.errors import UsageError
 from harness.executors.base import Executor
 
 
@@ -32,5 +32,5 @@ def make_executor(name: str) -> Executor:
     try:
         factory = EXECUTORS[name]
     except KeyError:
-        raise UserError(f"--executor: unknown executor '{name}'; valid: {', '.join(EXECUTORS)}") from None
+        raise UsageError(f"--executor: unknown executor '{name}'; valid: {', '.join(EXECUTORS)}") from None
     return factory()

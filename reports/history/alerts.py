@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 from harness.host.fingerprint import differences, fingerprint
 from harness.store.folders import read_versioned
 from harness.store.run import load_run, now_iso, write_atomic
@@ -173,7 +173,7 @@ def open_alerts(history: pd.DataFrame, config: DetectionConfig | None = None, re
     if since is not None:
         starts = history.loc[history["run_id"] == since, "started"]
         if starts.empty:
-            raise UserError(f"--since {since}: no such run in the history store; name a run id under --results")
+            raise UsageError(f"--since {since}: no such run in the history store; name a run id under --results")
         found = [c for c in found if (c.first_bad.started, c.first_bad.run_id) >= (starts.iloc[0], since)]
     return _order([describe(c, repo, environments or {}) for c in found])
 

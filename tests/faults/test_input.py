@@ -14,12 +14,17 @@ from .conftest import FAULT_ROOT, fault
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 
 
-def _error(capsys, *args: str) -> str:
-    """The one line `cmbench ARGS` prints when it refuses them with status 1."""
-    assert main(["--root", str(FAULT_ROOT), *args]) == 1
+def _error(capsys, *args: str, status: int = 1) -> str:
+    """The one line `cmbench ARGS` prints when it refuses them with `status` (1: an input is unusable)."""
+    assert main(["--root", str(FAULT_ROOT), *args]) == status
     err = capsys.readouterr().err.strip()
     assert len(err.split("\n")) == 1 and err.startswith("cmbench: error: "), err
     return err
+
+
+def _flag_error(capsys, *args: str) -> str:
+    """The one line `cmbench ARGS` prints when cmbench itself finds a flag's value wrong: status 2, as argparse."""
+    return _error(capsys, *args, status=2)
 
 
 def _usage_error(capsys, *args: str) -> str:
@@ -34,14 +39,14 @@ def _usage_error(capsys, *args: str) -> str:
 @pytest.mark.parametrize("command", ["run", "verify", "plan", "build"])
 @pytest.mark.parametrize("value", ["", ",", " , "])
 def test_a_blank_impl_is_refused_not_all(capsys, command, value):
-    assert "--impl: names no implementation; leave the flag out for all" in _error(capsys, command, "--impl", value)
+    assert "--impl: names no implementation; leave the flag out for all" in _flag_error(capsys, command, "--impl", value)
 
 
 @fault("workload-blank")
 @pytest.mark.parametrize("command", ["run", "verify", "plan"])
 @pytest.mark.parametrize("value", ["", ","])
 def test_a_blank_workload_is_refused_not_all(capsys, command, value):
-    err = _error(capsys, command, "--impl", "fault/good", "--workload", value)
+    err = _flag_error(capsys, command, "--impl", "fault/good", "--workload", value)
     assert "--workload: names no workload; leave the flag out for all" in err
 
 
@@ -56,7 +61,7 @@ def test_a_timeout_that_is_not_a_positive_number_is_refused(capsys, value):
 @pytest.mark.parametrize("command", ["run", "verify", "plan"])
 @pytest.mark.parametrize("value", ["0", "-1", "100000"])
 def test_a_cpu_count_out_of_range_is_refused(capsys, command, value):
-    assert "--cpus: must be between 1 and" in _error(capsys, command, "--impl", "fault/good", "--cpus", value)
+    assert "--cpus: must be between 1 and" in _flag_error(capsys, command, "--impl", "fault/good", "--cpus", value)
 
 
 @fault("headroom-duration-not-positive")
@@ -68,13 +73,13 @@ def test_a_headroom_duration_that_is_not_a_positive_number_is_refused(capsys, va
 @fault("headroom-connections-bad")
 @pytest.mark.parametrize("value", ["0", "-5", "64,0", ",", "", "many"])
 def test_connection_counts_that_are_not_whole_numbers_above_0_are_refused(capsys, value):
-    err = _error(capsys, "loadgen-headroom", "--connections", value)
+    err = _flag_error(capsys, "loadgen-headroom", "--connections", value)
     assert "--connections:" in err or "--cpus: leaves no CPU" in err  # a 1-CPU host stops at the CPUs first
 
 
 @fault("cpus-out-of-range")
 def test_headroom_cpus_zero_is_refused(capsys):
-    assert "--cpus: must be between 1 and" in _error(capsys, "loadgen-headroom", "--cpus", "0")
+    assert "--cpus: must be between 1 and" in _flag_error(capsys, "loadgen-headroom", "--cpus", "0")
 
 
 def _root_with(tmp_path: Path, manifest: str) -> Path:

@@ -7,19 +7,19 @@ from cmbench.cli import main
 
 
 def test_unknown_impl_is_one_line_listing_valid_ids(fixture_root, capsys):
-    assert main(["--root", str(fixture_root), "verify", "--impl", "nope/none"]) == 1
+    assert main(["--root", str(fixture_root), "verify", "--impl", "nope/none"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "--impl: unknown implementation 'nope/none'" in err and "fake/good" in err
 
 
 def test_unknown_workload(fixture_root, capsys):
-    assert main(["--root", str(fixture_root), "run", "--workload", "nap_time"]) == 1
+    assert main(["--root", str(fixture_root), "run", "--workload", "nap_time"]) == 2
     assert "--workload: unknown workload 'nap_time'; valid:" in capsys.readouterr().err
 
 
 def test_bad_cpus(fixture_root, capsys):
-    assert main(["--root", str(fixture_root), "verify", "--cpus", "999"]) == 1
+    assert main(["--root", str(fixture_root), "verify", "--cpus", "999"]) == 2
     assert "--cpus: must be between 1 and" in capsys.readouterr().err
 
 
@@ -52,7 +52,7 @@ def test_list_impl_shows_knobs_variants_and_unsupported(project_root, capsys):
 
 
 def test_headroom_pipeline_depth_is_checked(fixture_root, capsys):
-    assert main(["--root", str(fixture_root), "loadgen-headroom", "--cpus", "1", "--pipeline", "1"]) == 1
+    assert main(["--root", str(fixture_root), "loadgen-headroom", "--cpus", "1", "--pipeline", "1"]) == 2
     assert "--pipeline: 1 is not a depth to pipeline at" in capsys.readouterr().err
 
 
@@ -63,7 +63,7 @@ def test_impl_takes_the_ids_plan_prints_and_a_language(project_root, capsys):
                  "ping_pong", "--profile", "smoke", "--json"]) == 0
     cases = json.loads(capsys.readouterr().out)["cases"]
     assert {(c["impl"], c["variant"]) for c in cases} == {("go/goroutines", "gomaxprocs1"), ("c/pthreads", "default")}
-    assert main(["--root", str(project_root), "plan", "--impl", "go/goroutines:nope"]) == 1
+    assert main(["--root", str(project_root), "plan", "--impl", "go/goroutines:nope"]) == 2
     assert "has no variant 'nope'; its variants: default" in capsys.readouterr().err
 
 
@@ -90,5 +90,5 @@ def test_version_and_list_json(fixture_root, capsys):
 
 
 def test_tls_flags_without_a_cluster_are_one_line(fixture_root, capsys):
-    assert main(["--root", str(fixture_root), "run", "--impl", "fake/good", "--tls-cert", "c.pem"]) == 1
+    assert main(["--root", str(fixture_root), "run", "--impl", "fake/good", "--tls-cert", "c.pem"]) == 2
     assert "only with --cluster" in capsys.readouterr().err

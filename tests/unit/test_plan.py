@@ -191,7 +191,7 @@ def test_bad_plan_files_are_one_line_errors(fixture_root, tmp_path, capsys, text
 def test_plan_and_selection_flags_do_not_mix(fixture_root, tmp_path, capsys):
     path = tmp_path / "plan.json"
     path.write_text("{}")
-    assert main(["--root", str(fixture_root), "run", "--plan", str(path), "--impl", "fake/good"]) == 1
+    assert main(["--root", str(fixture_root), "run", "--plan", str(path), "--impl", "fake/good"]) == 2
     assert "drop --impl" in capsys.readouterr().err
 
 
