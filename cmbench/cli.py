@@ -22,7 +22,10 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 
 def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cmbench", description="Compare concurrency models across languages.")
+    parser = argparse.ArgumentParser(
+        prog="cmbench", description="Compare concurrency models across languages.",
+        epilog="exit status: 0 done; 1 a case failed or an input file is unusable; 2 a wrong command line; "
+               "5 the selection matches nothing; 130 interrupted (nightly and compare add their own, see their --help)")
     parser.add_argument("--root", help="project folder holding workloads/ and impls/ (default: found upwards)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
