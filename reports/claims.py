@@ -31,7 +31,7 @@ from typing import Any
 
 from harness.measure.stats import summarize
 from harness.vocab import params_text, parse_params
-from reports.claims_evidence import MIN_N, EvidenceSource, LedgerData, Pooled, gather
+from reports.claims_evidence import MIN_N, REFERENCE_WORKLOAD, EvidenceSource, LedgerData, Pooled, gather
 from reports.claims_ledger import SCHEMA, Claim, Ledger, Subject
 from reports.claims_rules import (
     AT_LEAST,
@@ -39,6 +39,7 @@ from reports.claims_rules import (
     FAIL,
     INCONCLUSIVE,
     PASS,
+    Outcome,
     bound_text,
     judge_order,
     judge_range,
@@ -50,6 +51,10 @@ from reports.fmt import fmt_value
 CONSISTENT, CONTRADICTED, NOT_MEASURED = "consistent", "contradicted", "not measured"
 PARTIAL, UNDECIDED = "partially measured", "inconclusive"
 VERDICTS = (CONSISTENT, CONTRADICTED, PARTIAL, UNDECIDED, NOT_MEASURED)
+# Why a claim is not judged: each unjudged claim is in exactly one group (claims.json `group`).
+BIGGER_HOST, OUT_OF_SCOPE, NOT_USABLE = "needs a bigger host", "out of scope", "evidence not usable"
+GROUPS = (BIGGER_HOST, OUT_OF_SCOPE, NOT_USABLE)
+CLUSTER = "tcp://SCHEDULER:8786"
 NOT_JUDGED = "not measured"  # a check's outcome when it has no evidence
 
 
@@ -122,6 +127,8 @@ class Verdict:
     checks: tuple[CheckResult, ...]
     reason: str = ""  # why it is not measured, or what was not
     source: EvidenceSource | None = None
+    group: str = ""  # not measured: BIGGER_HOST, OUT_OF_SCOPE or NOT_USABLE
+    how: str = ""  # not measured: what would get it judged (the command to run, or the workload needed)
 
 
 def describe(m: Measured, unit: str) -> str:
@@ -178,11 +185,31 @@ def _judge(claim: Claim, subjects: tuple[Subject, ...], pools: list[Pooled], sou
         return CheckResult(outcome=o.result, text=text, value=o.value, value_sense=o.sense, **base)
     below = claim.order == "increasing"
     outcomes = [judge_order(a.values, b.values, below, (a.bound, b.bound)) for a, b in zip(measured, measured[1:])]
+    if claim.gap:
+        outcomes = [_with_gap(o, a, b, g, claim.factor) for o, a, b, g in zip(outcomes, measured, measured[1:],
+                                                                             claim.gap)]
     results = {o.result for o in outcomes}
     result = FAIL if FAIL in results else INCONCLUSIVE if INCONCLUSIVE in results else PASS
     text = "; ".join(described) + " — " + "; ".join(
         f"{a.subject.label} {o.test}" for a, o in zip(measured, outcomes))
     return CheckResult(outcome=result, text=text, **base)
+
+
+def _with_gap(order: Outcome, a: Measured, b: Measured, gap: float, factor: float) -> Outcome:
+    """An order's outcome with the claimed gap judged too: b / a (the later subject against the earlier)
+    within `factor` of `gap`. A gap shown outside the band contradicts the claim even in the claimed order."""
+    o = judge_ratio(b.values, a.values, gap, factor, (b.bound, a.bound))
+    if o is None:
+        return Outcome(order.result if order.result != PASS else INCONCLUSIVE,
+                       f"{order.test}; the gap cannot be formed (a median is 0 or below)")
+    size = f"gap {b.subject.label} / {a.subject.label}: {o.test}, against ~{gap:.3g}× claimed"
+    if order.result == FAIL:
+        return Outcome(FAIL, f"{order.test}; {size}")
+    if o.result == FAIL:
+        return Outcome(FAIL, f"{order.test}, but by another size: {size}")
+    if order.result == PASS and o.result == PASS:
+        return Outcome(PASS, f"{order.test}; {size}")
+    return Outcome(INCONCLUSIVE, f"{order.test}; {size}")
 
 
 def _not_judged(subjects: tuple[Subject, ...], text: str, source: EvidenceSource,
@@ -305,17 +332,73 @@ def _combine(checks: Sequence[CheckResult]) -> str:
     return CONSISTENT
 
 
+def run_command(claim: Claim, profile: str = "quick", cpus: int | None = None, cluster: bool = False) -> str:
+    """The `cmbench run` that measures what the claim reads, for its implementations."""
+    impls = list(dict.fromkeys(s.impl + ("" if s.variant == "default" else f":{s.variant}")
+                               for subjects in claim.checks for s in subjects))
+    if claim.workload == REFERENCE_WORKLOAD:  # every batch run records the host's reference measurements
+        return f"cmbench run --profile {profile} --workload ping_pong --impl c/pthreads (with perf installed)"
+    parts = ["cmbench run", f"--profile {profile}", f"--workload {claim.workload}"]
+    if impls and not all(i.startswith("host/") for i in impls):
+        parts.append(f"--impl {','.join(impls)}")
+    if cpus:
+        parts.append(f"--cpus {cpus}")
+    if cluster:
+        parts.append(f"--cluster {CLUSTER} --loadgen-host")
+    return " ".join(parts)
+
+
+def _no_source(claim: Claim, data: LedgerData) -> tuple[str, str]:
+    """(group, how) of a claim no source suits by its CPU count."""
+    most = max((s.fingerprint.cpus or 0 for s in data.sources), default=0)
+    need = claim.min_cpus or claim.cpus
+    if need and need > most:
+        return BIGGER_HOST, (f"a host where the run gets {need} CPUs (--cpus {need}; a server workload also needs "
+                             f"CPUs for its load generator beside them), where these runs had {most or 'none'}: "
+                             f"`{run_command(claim, cpus=need)}` there, or from here on such a benchmark host: "
+                             f"`{run_command(claim, cluster=True)}`")
+    return NOT_USABLE, f"`{run_command(claim, cpus=claim.cpus)}`"
+
+
+def _unusable_how(claim: Claim, source: EvidenceSource | None, checks: Sequence[CheckResult]) -> str:
+    """Which cases were refused, and why, and the run that would give usable evidence."""
+    refused = list(dict.fromkeys(f"{e.impl}{'' if e.variant == 'default' else ':' + e.variant} {e.case} "
+                                 f"(run {e.run_id}): {e.excluded}"
+                                 for c in checks for e in c.evidence if e.excluded))
+    profile = "full" if source is not None and source.fingerprint.profile in ("quick", "full") else "quick"
+    cases = f"refused: {'; '.join(refused)}. " if refused else ""
+    return f"{cases}Run `{run_command(claim, profile, claim.cpus)}`"
+
+
+def _flips(claim: Claim, chosen: EvidenceSource, judged: Sequence[tuple[EvidenceSource, tuple]]) -> str:
+    """Why the verdict is inconclusive when single runs of the chosen source's environment disagree ("" if not)."""
+    seen: dict[str, EvidenceSource] = {}
+    for source, checks in judged:
+        if source.series or source.fingerprint != chosen.fingerprint:
+            continue
+        verdict = _combine(checks)
+        if verdict in (CONSISTENT, CONTRADICTED):
+            seen.setdefault(verdict, source)
+    if len(seen) < 2:
+        return ""
+    return (f"the verdict flips between runs of one environment: {CONSISTENT} in {seen[CONSISTENT].label}, "
+            f"{CONTRADICTED} in {seen[CONTRADICTED].label}")
+
+
 def evaluate(claim: Claim, results: Results | LedgerData) -> Verdict:
     """The claim's verdict, all its checks from one source (see the module docstring)."""
     if not claim.workload:
-        return Verdict(claim, NOT_MEASURED, (), claim.needs)
+        return Verdict(claim, NOT_MEASURED, (), claim.needs, group=OUT_OF_SCOPE, how=f"a workload for it: {claim.needs}")
     data = results if isinstance(results, LedgerData) else LedgerData.build(results)
     sources, why = _sources_for(claim, data)
     if not sources:
-        return Verdict(claim, NOT_MEASURED, (), f"{why}. Needs {claim.needs}.")
+        group, how = _no_source(claim, data)
+        return Verdict(claim, NOT_MEASURED, (), f"{why}. Needs {claim.needs}.", group=group, how=how)
     best: tuple | None = None
+    judged = []
     for source in sources:
         checks = tuple(r for subjects in claim.checks for r in _check(data, source, claim, subjects))
+        judged.append((source, checks))
         score = sum(c.outcome != NOT_JUDGED for c in checks)
         key = (score, source.rank())
         if best is None or key > best[0]:
@@ -324,8 +407,17 @@ def evaluate(claim: Claim, results: Results | LedgerData) -> Verdict:
     verdict = _combine(checks)
     missing = list(dict.fromkeys(c.text for c in checks if c.outcome == NOT_JUDGED))
     if verdict == NOT_MEASURED:
-        return Verdict(claim, verdict, checks, f"{'; '.join(missing)}. Needs {claim.needs}.", source)
-    return Verdict(claim, verdict, checks, "; ".join(missing), source)
+        return Verdict(claim, verdict, checks, f"{'; '.join(missing)}. Needs {claim.needs}.", source,
+                       group=NOT_USABLE, how=_unusable_how(claim, source, checks))
+    notes = missing
+    flip = _flips(claim, source, judged)
+    if flip:
+        verdict = UNDECIDED
+        notes = [flip, *notes]
+    if claim.covers:
+        notes = [f"the figure covers part of the claim ({claim.covers}); on that part it is {verdict}", *notes]
+        verdict = PARTIAL
+    return Verdict(claim, verdict, checks, "; ".join(notes), source)
 
 
 def evaluate_all(ledger: Ledger, results: Results) -> list[Verdict]:
@@ -342,7 +434,8 @@ def claims_document(verdicts: Sequence[Verdict]) -> dict[str, Any]:
             "source": v.source.label if v.source else "",
             "fingerprint": v.source.fingerprint.text() if v.source else "",
             "reason": v.reason,
+            **({"group": v.group, "how": v.how} if v.verdict == NOT_MEASURED else {}),
             "checks": [{"outcome": c.outcome, "text": c.text} for c in v.checks],
             "evidence": [e.as_dict() for c in v.checks for e in c.evidence],
         })
-    return {"schema": SCHEMA, "verdicts": list(VERDICTS), "claims": claims}
+    return {"schema": SCHEMA, "verdicts": list(VERDICTS), "groups": list(GROUPS), "claims": claims}
