@@ -388,7 +388,8 @@ def _flips(claim: Claim, chosen: EvidenceSource, judged: Sequence[tuple[Evidence
 def evaluate(claim: Claim, results: Results | LedgerData) -> Verdict:
     """The claim's verdict, all its checks from one source (see the module docstring)."""
     if not claim.workload:
-        return Verdict(claim, NOT_MEASURED, (), claim.needs, group=OUT_OF_SCOPE, how=f"a workload for it: {claim.needs}")
+        return Verdict(claim, NOT_MEASURED, (), claim.needs, group=OUT_OF_SCOPE,
+                       how=f"a workload for it: {claim.needs}")
     data = results if isinstance(results, LedgerData) else LedgerData.build(results)
     sources, why = _sources_for(claim, data)
     if not sources:

@@ -170,9 +170,9 @@ class Claim:
             r, f = self.ratio, self.factor
             side = "above" if r > 1 else "below" if r < 1 else "at"
             return (f"consistent if the first subject's values lie above {max(r / f, 1) if r > 1 else r / f:.3g}× "
-                    f"and below {min(r * f, 1) if r < 1 else r * f:.3g}× the second's, each by a one-sided Mann-Whitney "
-                    f"U test at α = {ALPHA} ({LEVEL_TEXT}): the claimed {r:.3g}× within a factor {f:g}, on the "
-                    f"claimed side of 1 ({side} it); contradicted if either reverse is shown; inconclusive otherwise")
+                    f"and below {min(r * f, 1) if r < 1 else r * f:.3g}× the second's, each by a one-sided "
+                    f"Mann-Whitney U test at α = {ALPHA} ({LEVEL_TEXT}): the claimed {r:.3g}× within a factor "
+                    f"{f:g}, on the claimed side of 1 ({side} it); contradicted if either reverse is shown; inconclusive otherwise")
         if self.rule == "order":
             word = "below" if self.order == "increasing" else "above"
             gap = ""

@@ -11,8 +11,8 @@ import pandas as pd
 from harness.store.run import write_atomic
 from reports.claims import (
     CONSISTENT,
-    GROUPS,
     CONTRADICTED,
+    GROUPS,
     NOT_JUDGED,
     NOT_MEASURED,
     PARTIAL,
