@@ -172,7 +172,8 @@ class Claim:
             return (f"consistent if the first subject's values lie above {max(r / f, 1) if r > 1 else r / f:.3g}× "
                     f"and below {min(r * f, 1) if r < 1 else r * f:.3g}× the second's, each by a one-sided "
                     f"Mann-Whitney U test at α = {ALPHA} ({LEVEL_TEXT}): the claimed {r:.3g}× within a factor "
-                    f"{f:g}, on the claimed side of 1 ({side} it); contradicted if either reverse is shown; inconclusive otherwise")
+                    f"{f:g}, on the claimed side of 1 ({side} it); contradicted if either reverse is shown; "
+                    f"inconclusive otherwise")
         if self.rule == "order":
             word = "below" if self.order == "increasing" else "above"
             gap = ""
