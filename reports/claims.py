@@ -365,7 +365,8 @@ def _unusable_how(claim: Claim, source: EvidenceSource | None, checks: Sequence[
     refused = list(dict.fromkeys(f"{e.impl}{'' if e.variant == 'default' else ':' + e.variant} {e.case} "
                                  f"(run {e.run_id}): {e.excluded}"
                                  for c in checks for e in c.evidence if e.excluded))
-    profile = "full" if source is not None and source.fingerprint.profile in ("quick", "full") else "quick"
+    seen = any(c.evidence for c in checks)  # cases were measured, and too few of their values counted
+    profile = "full" if seen and source is not None and source.fingerprint.profile in ("quick", "full") else "quick"
     cases = f"refused: {'; '.join(refused)}. " if refused else ""
     return f"{cases}Run `{run_command(claim, profile, claim.cpus)}`"
 
