@@ -201,3 +201,28 @@ def test_the_articles_are_named_by_their_titles():
         for file, title in ledger.titles.items():
             first = (SEEDS / file).read_text(encoding="utf-8").splitlines()[0]
             assert first.split(":", 1)[-1].strip() == title, file
+
+
+def test_the_quick_profile_measures_what_the_ledger_reads():
+    from harness.catalog import load_catalog
+    from harness.kinds.server.cases import phase_params, phases_for
+
+    from ..conftest import PROJECT
+
+    workloads = load_catalog(PROJECT).workloads
+    quick = workloads["http_server"].servers["quick"]
+    assert quick.repeats >= 3  # three values of each phase in one run
+    phases = [phase_params(p, quick) for p in phases_for(quick)]
+    for c in load_ledger().claims:
+        if not c.workload or c.workload == "reference" or c.min_cpus and c.min_cpus > 2:
+            continue
+        for subject in (s for check in c.checks for s in check):
+            named = dict(subject.params)
+            if c.workload == "http_server":
+                assert any(all(str(p.get(k)) == v for k, v in named.items() if k != "cpus") for p in phases), c.id
+                continue
+            w = workloads[c.workload]
+            placement = named.pop("placement", None)
+            assert placement is None or placement in w.placements, c.id
+            written = [{k: str(v) for k, v in case.as_dict().items()} for case in w.cases_for("quick")]
+            assert any(all(p.get(k) == v for k, v in named.items()) for p in written), (c.id, named)
