@@ -3,27 +3,32 @@
 A claim names a workload, a metric, the implementations and parameters that measure it
 (subjects, in one or more checks) and a rule. `evaluate` takes all of a claim's evidence from
 one source (one run, or one series of runs on one environment fingerprint: see
-claims_evidence.py), only from ok, unflagged cases with the parameters the claim names and at
-least three values per subject, and decides each check with a stated confidence
-(claims_rules.py). A load-generator bound throughput figure is the one flagged case that counts:
-as a lower bound, shown "≥ X, load-generator bound", which can confirm "at least", contradict
-only what it already exceeds, and is never ordered against another bound figure. A case whose
-processes fell into modes (harness/measure/modes.py) has no one figure: a check that rests on
-such a case is inconclusive, and says which case and its modes (the simpler of the two honest
-rules; judging each mode apart would need a claim about each placement, which no document
-makes). The verdict is one of:
+claims_evidence.py), only from ok cases with the parameters that define the operation and at
+least three values per subject, and decides each check at the ledger's one level, 95%
+(claims_rules.py). Whether evidence is precise enough is decided by that verdict, not by a flat
+precision target: cases flagged only for their precision (unconverged, host busy) count, and a
+spread too wide to decide leaves the check inconclusive. A load-generator bound throughput figure
+counts as a lower bound, shown "≥ X, load-generator bound", which can confirm "at least",
+contradict only what it already exceeds, and is never ordered against another bound figure. A
+case whose processes fell into modes (harness/measure/modes.py) has no one figure: a check that
+rests on such a case is inconclusive, and says which case and its modes. An ordering whose gap
+the claim states (`gap`) is judged for the size of the gap too. The verdict is one of:
 
 - consistent: every check was measured and agrees with the claim;
 - contradicted: a measured check disagrees with the claim;
-- partially measured: the measured checks agree (or tie), but some were not measured;
+- partially measured: the measured checks agree (or tie), but some were not measured, or the
+  figure covers only part of the claim (a projection, goroutines rather than connections);
 - inconclusive: every check was measured, none disagrees, and some tie (no difference shown);
-- not measured: no check was measured, with the reason.
+  or the verdict flips between two runs of the source's environment (both named);
+- not measured: no check was measured, with the reason and its group (GROUPS): needs a bigger
+  host, out of scope, or evidence not usable, each with what would get it judged.
 
 The source is the one that judges the most checks; among those, the highest profile (full,
 quick, smoke), then a single run over a series, then the newest."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -228,6 +233,36 @@ def _modal(subjects: tuple[Subject, ...], pools: Sequence[Pooled], source: Evide
                        "so there is no one figure to judge by", source.label, evidence=evidence)
 
 
+def _judge_modes(claim: Claim, subjects: tuple[Subject, ...], pools: Sequence[Pooled],
+                 source: EvidenceSource) -> CheckResult:
+    """The check judged as a whole, or, where a case's processes fell into modes, in each mode: a verdict
+    every mode gives alike stands; modes that disagree, or too few values in one, leave it inconclusive."""
+    modal = _modal(subjects, pools, source)
+    if modal is None:
+        return _judge(claim, subjects, list(pools), source)
+    options = [p.per_mode() for p in pools]
+    if any(o is None for o in options):
+        return modal
+    results = []
+    for combo in itertools.product(*options):  # type: ignore[arg-type]
+        short = [label for label, p in combo if p.n < MIN_N]
+        if short:
+            return CheckResult(subjects, INCONCLUSIVE, f"{modal.text}; judged in each mode, {short[0]} has fewer "
+                               f"than {MIN_N} values", source.label, evidence=modal.evidence)
+        results.append((" × ".join(label for label, _ in combo if label),
+                        _judge(claim, subjects, [p for _, p in combo], source)))
+    outcomes = {r.outcome for _, r in results}
+    each = "; ".join(f"[{label}] {r.outcome}: {r.text}" for label, r in results)
+    if len(outcomes) == 1 and outcomes <= {PASS, FAIL}:
+        first = results[0][1]
+        which = "; ".join(f"{s.label}: {p.modes}" for s, p in zip(subjects, pools) if p.modes)
+        return CheckResult(subjects, first.outcome, f"judged in each mode, alike (the processes fell into modes: "
+                           f"{which}): {each}", source.label, measured=first.measured, evidence=modal.evidence,
+                           value=first.value, value_sense=first.value_sense)
+    return CheckResult(subjects, INCONCLUSIVE, f"{modal.text}; judged in each mode: {each}", source.label,
+                       evidence=modal.evidence)
+
+
 def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tuple[Subject, ...]) -> list[CheckResult]:
     """The check's result in `source`: one per set of parameter values the subjects share."""
     ask = claim.ask
@@ -271,7 +306,7 @@ def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tup
             out.append(_not_judged(subjects, f"too little usable evidence{where}: {'; '.join(short)}", source,
                                    [{key: c} for c in chosen]))
         else:
-            out.append(_modal(subjects, chosen, source) or _judge(claim, subjects, chosen, source))
+            out.append(_judge_modes(claim, subjects, chosen, source))
     return out
 
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -136,6 +136,7 @@ class CaseValues:
     excluded: str = ""  # why this case's values do not count ("" when they do)
     bound: str = ""  # AT_LEAST / AT_MOST: the values are bounds of the true ones (load-generator bound)
     modes: str = ""  # the case's processes fell into modes: how many, each's share and location ("" when not)
+    by_mode: tuple[tuple[float, ...], ...] = ()  # with modes: the values of each mode's processes, lowest first
 
     @property
     def usable(self) -> bool:
@@ -166,6 +167,23 @@ class Pooled:
     def modes(self) -> str:
         """The usable cases whose processes fell into modes, each with its modes ("" when none did)."""
         return "; ".join(f"{c.case} in run {c.run_id}: {c.modes}" for c in self.cases if c.usable and c.modes)
+
+    def per_mode(self) -> list[tuple[str, Pooled]] | None:
+        """The pool once per mode of its one case with modes, that case's values cut to the mode's processes
+        (labelled by the mode); the pool itself when no case has modes; None when the modes cannot be told
+        apart (several cases with modes, or processes not found)."""
+        modal = [c for c in self.cases if c.usable and c.modes]
+        if not modal:
+            return [("", self)]
+        if len(modal) > 1 or not modal[0].by_mode:
+            return None
+        case = modal[0]
+        out = []
+        for i, values in enumerate(case.by_mode):
+            cut = replace(case, values=values, modes="", by_mode=())
+            out.append((f"{case.case}, mode {i + 1} of {len(case.by_mode)}",
+                        Pooled(self.key, tuple(cut if c is case else c for c in self.cases))))
+        return out
 
     def why_not(self) -> str:
         """Why these cases do not give MIN_N usable values ("" when they do)."""
@@ -246,11 +264,28 @@ class LedgerData:
             self._modes[key] = found.text() if found is not None and found.multimodal else ""
         return self._modes[key]
 
+    def mode_processes(self, run_id: str, workload: str, case: str, impl: str, variant: str
+                       ) -> tuple[tuple[int, ...], ...]:
+        """The processes of each mode harness/measure/modes.py finds in the case's per-process median wall
+        times, lowest first (() when it finds none)."""
+        rows = self._by_case.get((run_id, workload, case, impl, variant))
+        if rows is None:
+            return ()
+        walls = rows[(rows["metric"] == "wall_time") & rows["process"].notna()]
+        medians = walls.groupby("process")["value"].median()
+        if not len(medians):
+            return ()
+        found = find_modes(medians.to_numpy())
+        ids = [int(p) for p in medians.index]
+        return tuple(tuple(ids[i] for i in m.processes) for m in found.modes) if found.multimodal else ()
+
     def values(self, run_id: str, workload: str, case: str, impl: str, variant: str, ask: Ask,
-               params: Mapping[str, str]) -> tuple[tuple[float, ...], str]:
-        """The case's values of what `ask` reads, and why none count if so."""
+               params: Mapping[str, str], processes: Sequence[int] | None = None) -> tuple[tuple[float, ...], str]:
+        """The case's values of what `ask` reads (of `processes` only, when given), and why none count if so."""
         rows = self._by_case.get((run_id, workload, case, impl, variant))
         main = rows[rows["metric"] == ask.metric] if rows is not None else None
+        if main is not None and processes is not None:
+            main = main[main["process"].isin(list(processes))]
         if main is None or main.empty:
             return (), NO_SAMPLES
         values = main["value"].astype(float).to_numpy()
@@ -426,8 +461,13 @@ def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, varian
             why, values = refused, ()
         elif idle_read_failed(extra):
             why, values = idle_read_failed(extra), ()
-        groups[key].append(CaseValues(**base, values=values, excluded=why, bound=bound,
-                                                          modes=modes))
+        by_mode: tuple[tuple[float, ...], ...] = ()
+        if modes and values:  # each mode's own values, for a check judged in each mode
+            groups_of = data.mode_processes(c["run_id"], ask.workload, c["case"], impl, variant)
+            by_mode = tuple(data.values(c["run_id"], ask.workload, c["case"], impl, variant, ask, params, g)[0]
+                            for g in groups_of)
+        groups[key].append(CaseValues(**base, values=values, excluded=why, bound=bound, modes=modes,
+                                      by_mode=by_mode))
     return {k: Pooled(k, tuple(v)) for k, v in groups.items()}
 
 

@@ -226,3 +226,18 @@ def test_the_quick_profile_measures_what_the_ledger_reads():
             assert placement is None or placement in w.placements, c.id
             written = [{k: str(v) for k, v in case.as_dict().items()} for case in w.cases_for("quick")]
             assert any(all(p.get(k) == v for k, v in named.items()) for p in written), (c.id, named)
+
+
+def test_a_case_with_modes_is_judged_in_each_mode():
+    def modal(fast: float, slow: float) -> list[dict]:
+        rates = [fast] * 10 + [slow] * 10  # processes 0-1 on one CPU, 2-3 across two (5 iterations each)
+        flag = ["modes: 2 (50% at 2.5 ms, 50% at 4 ms)"]
+        label = "roundtrips=1000"
+        return [case("ping_pong", "c/pthreads", {"roundtrips": 1000}, "throughput", rates, flags=flag, label=label),
+                case("ping_pong", "c/pthreads", {"roundtrips": 1000}, "wall_time", [1000 / r for r in rates],
+                     unit="s", flags=flag, label=label)]
+    c = hop_claim()
+    alike = evaluate(c, make_results([{"id": "r", "cases": modal(400_000, 300_000)}]))  # 1250 and 1667 ns per hop
+    assert alike.verdict == CONSISTENT and "judged in each mode, alike" in alike.checks[0].text
+    apart = evaluate(c, make_results([{"id": "r", "cases": modal(400_000, 100_000)}]))  # 1250 and 5000 ns
+    assert apart.verdict == UNDECIDED and "judged in each mode" in apart.checks[0].text
