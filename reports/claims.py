@@ -11,7 +11,8 @@ spread too wide to decide leaves the check inconclusive. A load-generator bound 
 counts as a lower bound, shown "≥ X, load-generator bound", which can confirm "at least",
 contradict only what it already exceeds, and is never ordered against another bound figure. A
 case whose processes fell into modes (harness/measure/modes.py) has no one figure: a check that
-rests on such a case is inconclusive, and says which case and its modes. An ordering whose gap
+rests on such a case is judged in each mode, and stands only where every mode gives the same
+verdict (inconclusive otherwise, saying which case and its modes). An ordering whose gap
 the claim states (`gap`) is judged for the size of the gap too. The verdict is one of:
 
 - consistent: every check was measured and agrees with the claim;

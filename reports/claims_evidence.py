@@ -17,8 +17,10 @@ Within a source a subject's values come only from cases that
   rules of claims_rules.py then read it as "at least X". Any other metric of such a case, and
   a case with any other flag besides, is refused. And a case whose processes fell into modes
   (its `modes:` flag, or, in runs written before the flag, modes harness/measure/modes.py finds
-  in its wall times) keeps its values, marked with its modes (`modes`): claims.py then decides no
-  check that rests on it (inconclusive, saying which case and its modes);
+  in its wall times) keeps its values, marked with its modes (`modes`), and each mode's own
+  values (`by_mode`, cut to the processes of each mode modes.py finds in its wall times):
+  claims.py then judges a check that rests on it in each mode, and a verdict stands only where
+  every mode gives it (inconclusive otherwise, saying which case and its modes);
 - ran with the parameters the subject names, and, in a comparison, with the same values of
   every other parameter that defines the operation (threads, mode, placement) as the other
   subjects: cases are never pooled across sizes. A size the run calibrated (the case's
