@@ -373,7 +373,7 @@ def run_command(claim: Claim, profile: str = "quick", cpus: int | None = None, c
     impls = list(dict.fromkeys(s.impl + ("" if s.variant == "default" else f":{s.variant}")
                                for subjects in claim.checks for s in subjects))
     if claim.workload == REFERENCE_WORKLOAD:  # every batch run records the host's reference measurements
-        return f"cmbench run --profile {profile} --workload ping_pong --impl c/pthreads (with perf installed)"
+        return f"cmbench run --profile {profile} --workload ping_pong --impl c/pthreads"
     parts = ["cmbench run", f"--profile {profile}", f"--workload {claim.workload}"]
     if impls and not all(i.startswith("host/") for i in impls):
         parts.append(f"--impl {','.join(impls)}")
@@ -404,7 +404,9 @@ def _unusable_how(claim: Claim, source: EvidenceSource | None, checks: Sequence[
     seen = any(c.evidence for c in checks)  # cases were measured, and too few of their values counted
     profile = "full" if seen and source is not None and source.fingerprint.profile in ("quick", "full") else "quick"
     cases = f"refused: {'; '.join(refused)}. " if refused else ""
-    return f"{cases}Run `{run_command(claim, profile, claim.cpus)}`"
+    note = (" (any run of a batch workload records the host's reference measurements; the switch costs need perf)"
+            if claim.workload == REFERENCE_WORKLOAD else "")
+    return f"{cases}Run `{run_command(claim, profile, claim.cpus)}`{note}"
 
 
 def _flips(claim: Claim, chosen: EvidenceSource, judged: Sequence[tuple[EvidenceSource, tuple]]) -> str:
