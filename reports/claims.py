@@ -194,11 +194,22 @@ def _judge(claim: Claim, subjects: tuple[Subject, ...], pools: list[Pooled], sou
     if claim.gap:
         outcomes = [_with_gap(o, a, b, g, claim.factor) for o, a, b, g in zip(outcomes, measured, measured[1:],
                                                                              claim.gap)]
+    if not claim.gap:  # the size of each gap, though the claim states none to judge it by
+        outcomes = [Outcome(o.result, f"{o.test}; {_gap_text(a, b)}") for o, a, b in zip(outcomes, measured,
+                                                                                      measured[1:])]
     results = {o.result for o in outcomes}
     result = FAIL if FAIL in results else INCONCLUSIVE if INCONCLUSIVE in results else PASS
     text = "; ".join(described) + " — " + "; ".join(
         f"{a.subject.label} {o.test}" for a, o in zip(measured, outcomes))
     return CheckResult(outcome=result, text=text, **base)
+
+
+def _gap_text(a: Measured, b: Measured) -> str:
+    """The measured gap of an ordering, b's median over a's, when the claim states no size for it."""
+    lo, hi = a.summary.median, b.summary.median
+    if lo <= 0:
+        return "no gap can be formed (a median of 0 or below)"
+    return f"gap {b.subject.label} / {a.subject.label}: {hi / lo:.3g}× (the claim states no size)"
 
 
 def _with_gap(order: Outcome, a: Measured, b: Measured, gap: float, factor: float) -> Outcome:
