@@ -241,3 +241,17 @@ def test_a_case_with_modes_is_judged_in_each_mode():
     assert alike.verdict == CONSISTENT and "judged in each mode, alike" in alike.checks[0].text
     apart = evaluate(c, make_results([{"id": "r", "cases": modal(400_000, 100_000)}]))  # 1250 and 5000 ns
     assert apart.verdict == UNDECIDED and "judged in each mode" in apart.checks[0].text
+
+
+def test_the_page_names_articles_by_title_and_shows_reasons_in_full():
+    from reports.pages.claims import ledger_tables
+
+    ledger = load_ledger()
+    verdicts = evaluate_all(ledger, make_results([{"id": "r", "cases": [ping("c/pthreads", 400_000)]}]))
+    summary, oos = ledger_tables(verdicts, ledger)
+    rows = {r[0].text: r for r in summary.rows}
+    assert rows["spawn-cost"][1].text == "Go语言一般做什么" and rows["spawn-cost"][1].title.startswith("000_")
+    long = max((v for v in verdicts if v.verdict == NOT_MEASURED), key=lambda v: len(v.reason))
+    assert len(long.reason) > 240 and long.reason in rows[long.claim.id][3].text  # in full, no "…"
+    assert not any(r[1].text.endswith(".txt") for r in summary.rows)
+    assert {r[0].text for r in oos.rows} <= set(ledger.titles.values())
