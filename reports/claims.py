@@ -218,7 +218,8 @@ def _with_gap(order: Outcome, a: Measured, b: Measured, gap: float, factor: floa
     o = judge_ratio(b.values, a.values, gap, factor, (b.bound, a.bound))
     if o is None:
         return Outcome(order.result if order.result != PASS else INCONCLUSIVE,
-                       f"{order.test}; the gap cannot be formed (a median is 0 or below)")
+                       f"{order.test}; the gap cannot be sized against ~{gap:.3g}× claimed: "
+                       f"{a.subject.label}'s median is {a.summary.median:g}")
     size = f"gap {b.subject.label} / {a.subject.label}: {o.test}, against ~{gap:.3g}× claimed"
     if order.result == FAIL:
         return Outcome(FAIL, f"{order.test}; {size}")

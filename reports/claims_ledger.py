@@ -162,10 +162,10 @@ class Claim:
                 span = f"at least {fmt_value(lo, unit)}"
             else:
                 span = f"at most {fmt_value(hi, unit)}"
-            return (f"consistent if the {LEVEL_TEXT} confidence interval of the median (order statistics; below "
-                    f"{MIN_ORDER_STATISTICS} values Student's t interval of the mean at {LEVEL_TEXT}; values all equal "
-                    f"are that value) lies {span}{widen}, contradicted if it lies wholly outside, inconclusive if it "
-                    f"straddles a bound")
+            return (f"consistent if the median lies {span}{widen}, each end shown by a one-sided {LEVEL_TEXT} "
+                    f"confidence bound of the median (order statistics; below {MIN_ORDER_STATISTICS} values Student's "
+                    f"t bounds of the mean at {LEVEL_TEXT}; values all equal are that value), contradicted if a bound "
+                    f"shows it wholly outside, inconclusive if the bounds straddle an end")
         if self.rule == "ratio":
             r, f = self.ratio, self.factor
             side = "above" if r > 1 else "below" if r < 1 else "at"

@@ -3,13 +3,17 @@
 Every decision is taken at that one level: an interval covers the median with at least 95%, a
 one-sided test decides at alpha = 1 - 95% = 0.05. The page states the level once (LEVEL_TEXT).
 
-- A **range** claim (the value lies between two bounds) is judged on a 95% confidence interval
-  of the median: the distribution-free order statistics [x(k), x(n-k+1)], whose coverage is
-  1 - 2 P(Binomial(n, 1/2) < k), the narrowest that still reaches 95%. With fewer than six values
-  no order-statistic interval reaches 95%, and Student's t interval of the mean at 95% stands in
-  (the same level, a stated assumption of roughly normal values); values that are all equal, a
-  setting read from the runtime such as a default stack size, are that value. No library offers
-  the order-statistic interval, and it is a few lines.
+- A **range** claim (the value lies between two bounds) is judged as two one-sided statements,
+  each at 95% like every test here: the median lies above the low end, and below the high end.
+  Each rests on a one-sided 95% confidence bound of the median, and the two bounds together are
+  the two-sided 90% interval (`range_bounds`): the distribution-free order statistics
+  [x(k), x(n-k+1)], whose coverage is 1 - 2 P(Binomial(n, 1/2) < k), the narrowest that still
+  reaches it. With fewer than five values no order-statistic interval does, and Student's t
+  bounds of the mean at the same level stand in (a stated assumption of roughly normal values);
+  values that are all equal, a setting read from the runtime such as a default stack size, are
+  that value. (A claim with both ends holds only if both statements do, so the pair is an
+  intersection-union test at alpha = 0.05.) No library offers the order-statistic interval, and
+  it is a few lines. `median_interval` gives the two-sided interval at any level.
 - A **ratio** claim (A is r times B, within a factor) is judged by two one-sided Mann-Whitney U
   tests at alpha: A above low x B and A below high x B, the band's ends. Both shown: consistent;
   either reverse shown: contradicted; otherwise inconclusive. A rank test needs no interval of
@@ -49,7 +53,7 @@ from reports.significance import mann_whitney
 CONFIDENCE = 0.95  # the one level of every interval and test of the ledger
 ALPHA = round(1 - CONFIDENCE, 10)  # 0.05: a one-sided test decides at this p-value
 LEVEL_TEXT = f"{CONFIDENCE:.0%}"
-MIN_ORDER_STATISTICS = 6  # below this no order-statistic interval of the median reaches 95%
+MIN_ORDER_STATISTICS = 5  # below this no order-statistic pair of one-sided 95% bounds of the median exists
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 AT_LEAST, AT_MOST = "≥", "≤"  # a bound figure's sense: the true value is at least / at most it ("" exact)
 BOUND_WORDS = {AT_LEAST: "load-generator bound", AT_MOST: "load-generator bound, an upper bound"}
@@ -61,7 +65,7 @@ class Interval:
     low: float
     high: float
     confidence: float  # the coverage it has (at least CONFIDENCE, unless fewer values allow less)
-    method: str = "order statistics"  # or "t" (Student's t of the mean, fewer than six values), "exact"
+    method: str = "order statistics"  # or "t" (Student's t of the mean, too few values), "exact"
 
     def within(self, low: float, high: float) -> bool:
         return low <= self.low and self.high <= high
@@ -117,13 +121,18 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
     return Interval(mean - half, mean + half, confidence, "t")
 
 
+def range_bounds(values: Sequence[float]) -> Interval:
+    """The median's one-sided 95% lower and upper bounds, together the two-sided 90% interval."""
+    return median_interval(values, 1 - 2 * ALPHA)
+
+
 def interval_words(ci: Interval) -> str:
-    """How an interval was found, in words: "95% interval of the median" and its method."""
+    """How a range's bounds were found, in words: "one-sided 95% bounds of the median" and the method."""
     if ci.method == "exact":
         return "every value equal (a setting, not a sample)"
     if ci.method == "t":
-        return f"{LEVEL_TEXT} t interval of the mean (fewer than {MIN_ORDER_STATISTICS} values)"
-    return f"{LEVEL_TEXT} interval of the median"
+        return f"one-sided {LEVEL_TEXT} t bounds of the mean (fewer than {MIN_ORDER_STATISTICS} values)"
+    return f"one-sided {LEVEL_TEXT} bounds of the median"
 
 
 @dataclass(frozen=True)
@@ -138,7 +147,7 @@ def judge_range(values: Sequence[float], low: float, high: float, fmt, sense: st
     """Consistent if the median's interval lies within [low, high], contradicted if wholly outside.
 
     With `sense` the values are bounds, and the interval is half-open (see the module docstring)."""
-    raw = median_interval(values)
+    raw = range_bounds(values)
     ci = bounded(raw, sense)
     words = interval_words(raw)
     if raw.method == "exact":
