@@ -413,7 +413,8 @@ def _unusable_how(claim: Claim, source: EvidenceSource | None, checks: Sequence[
     refused = list(dict.fromkeys(f"{e.impl}{'' if e.variant == 'default' else ':' + e.variant} {e.case} "
                                  f"(run {e.run_id}): {e.excluded}"
                                  for c in checks for e in c.evidence if e.excluded))
-    seen = any(c.evidence for c in checks)  # cases were measured, and too few of their values counted
+    # cases were measured but refused, or gave too few values: a longer profile; else the cases are missing
+    seen = any(e.excluded or e.n < MIN_N for c in checks for e in c.evidence)
     profile = "full" if seen and source is not None and source.fingerprint.profile in ("quick", "full") else "quick"
     cases = f"refused: {'; '.join(refused)}. " if refused else ""
     note = (" (any run of a batch workload records the host's reference measurements; the switch costs need perf)"
