@@ -3,27 +3,33 @@
 A claim names a workload, a metric, the implementations and parameters that measure it
 (subjects, in one or more checks) and a rule. `evaluate` takes all of a claim's evidence from
 one source (one run, or one series of runs on one environment fingerprint: see
-claims_evidence.py), only from ok, unflagged cases with the parameters the claim names and at
-least three values per subject, and decides each check with a stated confidence
-(claims_rules.py). A load-generator bound throughput figure is the one flagged case that counts:
-as a lower bound, shown "≥ X, load-generator bound", which can confirm "at least", contradict
-only what it already exceeds, and is never ordered against another bound figure. A case whose
-processes fell into modes (harness/measure/modes.py) has no one figure: a check that rests on
-such a case is inconclusive, and says which case and its modes (the simpler of the two honest
-rules; judging each mode apart would need a claim about each placement, which no document
-makes). The verdict is one of:
+claims_evidence.py), only from ok cases with the parameters that define the operation and at
+least three values per subject, and decides each check at the ledger's one level, 95%
+(claims_rules.py). Whether evidence is precise enough is decided by that verdict, not by a flat
+precision target: cases flagged only for their precision (unconverged, host busy) count, and a
+spread too wide to decide leaves the check inconclusive. A load-generator bound throughput figure
+counts as a lower bound, shown "≥ X, load-generator bound", which can confirm "at least",
+contradict only what it already exceeds, and is never ordered against another bound figure. A
+case whose processes fell into modes (harness/measure/modes.py) has no one figure: a check that
+rests on such a case is judged in each mode, and stands only where every mode gives the same
+verdict (inconclusive otherwise, saying which case and its modes). An ordering whose gap
+the claim states (`gap`) is judged for the size of the gap too. The verdict is one of:
 
 - consistent: every check was measured and agrees with the claim;
 - contradicted: a measured check disagrees with the claim;
-- partially measured: the measured checks agree (or tie), but some were not measured;
+- partially measured: the measured checks agree (or tie), but some were not measured, or the
+  figure covers only part of the claim (a projection, goroutines rather than connections);
 - inconclusive: every check was measured, none disagrees, and some tie (no difference shown);
-- not measured: no check was measured, with the reason.
+  or the verdict flips between two runs of the source's environment (both named);
+- not measured: no check was measured, with the reason and its group (GROUPS): needs a bigger
+  host, out of scope, or evidence not usable, each with what would get it judged.
 
 The source is the one that judges the most checks; among those, the highest profile (full,
 quick, smoke), then a single run over a series, then the newest."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +37,7 @@ from typing import Any
 
 from harness.measure.stats import summarize
 from harness.vocab import params_text, parse_params
-from reports.claims_evidence import MIN_N, EvidenceSource, LedgerData, Pooled, gather
+from reports.claims_evidence import MIN_N, REFERENCE_WORKLOAD, EvidenceSource, LedgerData, Pooled, gather
 from reports.claims_ledger import SCHEMA, Claim, Ledger, Subject
 from reports.claims_rules import (
     AT_LEAST,
@@ -39,6 +45,7 @@ from reports.claims_rules import (
     FAIL,
     INCONCLUSIVE,
     PASS,
+    Outcome,
     bound_text,
     judge_order,
     judge_range,
@@ -50,6 +57,10 @@ from reports.fmt import fmt_value
 CONSISTENT, CONTRADICTED, NOT_MEASURED = "consistent", "contradicted", "not measured"
 PARTIAL, UNDECIDED = "partially measured", "inconclusive"
 VERDICTS = (CONSISTENT, CONTRADICTED, PARTIAL, UNDECIDED, NOT_MEASURED)
+# Why a claim is not judged: each unjudged claim is in exactly one group (claims.json `group`).
+BIGGER_HOST, OUT_OF_SCOPE, NOT_USABLE = "needs a bigger host", "out of scope", "evidence not usable"
+GROUPS = (BIGGER_HOST, OUT_OF_SCOPE, NOT_USABLE)
+CLUSTER = "tcp://SCHEDULER:8786"
 NOT_JUDGED = "not measured"  # a check's outcome when it has no evidence
 
 
@@ -122,6 +133,8 @@ class Verdict:
     checks: tuple[CheckResult, ...]
     reason: str = ""  # why it is not measured, or what was not
     source: EvidenceSource | None = None
+    group: str = ""  # not measured: BIGGER_HOST, OUT_OF_SCOPE or NOT_USABLE
+    how: str = ""  # not measured: what would get it judged (the command to run, or the workload needed)
 
 
 def describe(m: Measured, unit: str) -> str:
@@ -178,11 +191,43 @@ def _judge(claim: Claim, subjects: tuple[Subject, ...], pools: list[Pooled], sou
         return CheckResult(outcome=o.result, text=text, value=o.value, value_sense=o.sense, **base)
     below = claim.order == "increasing"
     outcomes = [judge_order(a.values, b.values, below, (a.bound, b.bound)) for a, b in zip(measured, measured[1:])]
+    if claim.gap:
+        outcomes = [_with_gap(o, a, b, g, claim.factor) for o, a, b, g in zip(outcomes, measured, measured[1:],
+                                                                             claim.gap)]
+    if not claim.gap:  # the size of each gap, though the claim states none to judge it by
+        outcomes = [Outcome(o.result, f"{o.test}; {_gap_text(a, b)}") for o, a, b in zip(outcomes, measured,
+                                                                                      measured[1:])]
     results = {o.result for o in outcomes}
     result = FAIL if FAIL in results else INCONCLUSIVE if INCONCLUSIVE in results else PASS
     text = "; ".join(described) + " — " + "; ".join(
         f"{a.subject.label} {o.test}" for a, o in zip(measured, outcomes))
     return CheckResult(outcome=result, text=text, **base)
+
+
+def _gap_text(a: Measured, b: Measured) -> str:
+    """The measured gap of an ordering, b's median over a's, when the claim states no size for it."""
+    lo, hi = a.summary.median, b.summary.median
+    if lo <= 0:
+        return "no gap can be formed (a median of 0 or below)"
+    return f"gap {b.subject.label} / {a.subject.label}: {hi / lo:.3g}× (the claim states no size)"
+
+
+def _with_gap(order: Outcome, a: Measured, b: Measured, gap: float, factor: float) -> Outcome:
+    """An order's outcome with the claimed gap judged too: b / a (the later subject against the earlier)
+    within `factor` of `gap`. A gap shown outside the band contradicts the claim even in the claimed order."""
+    o = judge_ratio(b.values, a.values, gap, factor, (b.bound, a.bound))
+    if o is None:
+        return Outcome(order.result if order.result != PASS else INCONCLUSIVE,
+                       f"{order.test}; the gap cannot be sized against ~{gap:.3g}× claimed: "
+                       f"{a.subject.label}'s median is {a.summary.median:g}")
+    size = f"gap {b.subject.label} / {a.subject.label}: {o.test}, against ~{gap:.3g}× claimed"
+    if order.result == FAIL:
+        return Outcome(FAIL, f"{order.test}; {size}")
+    if o.result == FAIL:
+        return Outcome(FAIL, f"{order.test}, but by another size: {size}")
+    if order.result == PASS and o.result == PASS:
+        return Outcome(PASS, f"{order.test}; {size}")
+    return Outcome(INCONCLUSIVE, f"{order.test}; {size}")
 
 
 def _not_judged(subjects: tuple[Subject, ...], text: str, source: EvidenceSource,
@@ -199,6 +244,36 @@ def _modal(subjects: tuple[Subject, ...], pools: Sequence[Pooled], source: Evide
     evidence = tuple(e for s, p in zip(subjects, pools) for e in _evidence(s, p))
     return CheckResult(subjects, INCONCLUSIVE, f"inconclusive: the processes of {'; '.join(modal)} fell into modes, "
                        "so there is no one figure to judge by", source.label, evidence=evidence)
+
+
+def _judge_modes(claim: Claim, subjects: tuple[Subject, ...], pools: Sequence[Pooled],
+                 source: EvidenceSource) -> CheckResult:
+    """The check judged as a whole, or, where a case's processes fell into modes, in each mode: a verdict
+    every mode gives alike stands; modes that disagree, or too few values in one, leave it inconclusive."""
+    modal = _modal(subjects, pools, source)
+    if modal is None:
+        return _judge(claim, subjects, list(pools), source)
+    options = [p.per_mode() for p in pools]
+    if any(o is None for o in options):
+        return modal
+    results = []
+    for combo in itertools.product(*options):  # type: ignore[arg-type]
+        short = [label for label, p in combo if p.n < MIN_N]
+        if short:
+            return CheckResult(subjects, INCONCLUSIVE, f"{modal.text}; judged in each mode, {short[0]} has fewer "
+                               f"than {MIN_N} values", source.label, evidence=modal.evidence)
+        results.append((" × ".join(label for label, _ in combo if label),
+                        _judge(claim, subjects, [p for _, p in combo], source)))
+    outcomes = {r.outcome for _, r in results}
+    each = "; ".join(f"[{label}] {r.outcome}: {r.text}" for label, r in results)
+    if len(outcomes) == 1 and outcomes <= {PASS, FAIL}:
+        first = results[0][1]
+        which = "; ".join(f"{s.label}: {p.modes}" for s, p in zip(subjects, pools) if p.modes)
+        return CheckResult(subjects, first.outcome, f"judged in each mode, alike (the processes fell into modes: "
+                           f"{which}): {each}", source.label, measured=first.measured, evidence=modal.evidence,
+                           value=first.value, value_sense=first.value_sense)
+    return CheckResult(subjects, INCONCLUSIVE, f"{modal.text}; judged in each mode: {each}", source.label,
+                       evidence=modal.evidence)
 
 
 def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tuple[Subject, ...]) -> list[CheckResult]:
@@ -244,7 +319,7 @@ def _check(data: LedgerData, source: EvidenceSource, claim: Claim, subjects: tup
             out.append(_not_judged(subjects, f"too little usable evidence{where}: {'; '.join(short)}", source,
                                    [{key: c} for c in chosen]))
         else:
-            out.append(_modal(subjects, chosen, source) or _judge(claim, subjects, chosen, source))
+            out.append(_judge_modes(claim, subjects, chosen, source))
     return out
 
 
@@ -305,17 +380,78 @@ def _combine(checks: Sequence[CheckResult]) -> str:
     return CONSISTENT
 
 
+def run_command(claim: Claim, profile: str = "quick", cpus: int | None = None, cluster: bool = False) -> str:
+    """The `cmbench run` that measures what the claim reads, for its implementations."""
+    impls = list(dict.fromkeys(s.impl + ("" if s.variant == "default" else f":{s.variant}")
+                               for subjects in claim.checks for s in subjects))
+    if claim.workload == REFERENCE_WORKLOAD:  # every batch run records the host's reference measurements
+        return f"cmbench run --profile {profile} --workload ping_pong --impl c/pthreads"
+    parts = ["cmbench run", f"--profile {profile}", f"--workload {claim.workload}"]
+    if impls and not all(i.startswith("host/") for i in impls):
+        parts.append(f"--impl {','.join(impls)}")
+    if cpus:
+        parts.append(f"--cpus {cpus}")
+    if cluster:
+        parts.append(f"--cluster {CLUSTER} --loadgen-host")
+    return " ".join(parts)
+
+
+def _no_source(claim: Claim, data: LedgerData) -> tuple[str, str]:
+    """(group, how) of a claim no source suits by its CPU count."""
+    most = max((s.fingerprint.cpus or 0 for s in data.sources), default=0)
+    need = claim.min_cpus or claim.cpus
+    if need and need > most:
+        return BIGGER_HOST, (f"a host where the run gets {need} CPUs (--cpus {need}; a server workload also needs "
+                             f"CPUs for its load generator beside them), where these runs had {most or 'none'}: "
+                             f"`{run_command(claim, cpus=need)}` there, or from here on such a benchmark host: "
+                             f"`{run_command(claim, cluster=True)}`")
+    return NOT_USABLE, f"`{run_command(claim, cpus=claim.cpus)}`"
+
+
+def _unusable_how(claim: Claim, source: EvidenceSource | None, checks: Sequence[CheckResult]) -> str:
+    """Which cases were refused, and why, and the run that would give usable evidence."""
+    refused = list(dict.fromkeys(f"{e.impl}{'' if e.variant == 'default' else ':' + e.variant} {e.case} "
+                                 f"(run {e.run_id}): {e.excluded}"
+                                 for c in checks for e in c.evidence if e.excluded))
+    # cases were measured but refused, or gave too few values: a longer profile; else the cases are missing
+    seen = any(e.excluded or e.n < MIN_N for c in checks for e in c.evidence)
+    profile = "full" if seen and source is not None and source.fingerprint.profile in ("quick", "full") else "quick"
+    cases = f"refused: {'; '.join(refused)}. " if refused else ""
+    note = (" (any run of a batch workload records the host's reference measurements; the switch costs need perf)"
+            if claim.workload == REFERENCE_WORKLOAD else "")
+    return f"{cases}Run `{run_command(claim, profile, claim.cpus)}`{note}"
+
+
+def _flips(claim: Claim, chosen: EvidenceSource, judged: Sequence[tuple[EvidenceSource, tuple]]) -> str:
+    """Why the verdict is inconclusive when single runs of the chosen source's environment disagree ("" if not)."""
+    seen: dict[str, EvidenceSource] = {}
+    for source, checks in judged:
+        if source.series or source.fingerprint != chosen.fingerprint:
+            continue
+        verdict = _combine(checks)
+        if verdict in (CONSISTENT, CONTRADICTED):
+            seen.setdefault(verdict, source)
+    if len(seen) < 2:
+        return ""
+    return (f"the verdict flips between runs of one environment: {CONSISTENT} in {seen[CONSISTENT].label}, "
+            f"{CONTRADICTED} in {seen[CONTRADICTED].label}")
+
+
 def evaluate(claim: Claim, results: Results | LedgerData) -> Verdict:
     """The claim's verdict, all its checks from one source (see the module docstring)."""
     if not claim.workload:
-        return Verdict(claim, NOT_MEASURED, (), claim.needs)
+        return Verdict(claim, NOT_MEASURED, (), claim.needs, group=OUT_OF_SCOPE,
+                       how=f"a workload for it: {claim.needs}")
     data = results if isinstance(results, LedgerData) else LedgerData.build(results)
     sources, why = _sources_for(claim, data)
     if not sources:
-        return Verdict(claim, NOT_MEASURED, (), f"{why}. Needs {claim.needs}.")
+        group, how = _no_source(claim, data)
+        return Verdict(claim, NOT_MEASURED, (), f"{why}. Needs {claim.needs}.", group=group, how=how)
     best: tuple | None = None
+    judged = []
     for source in sources:
         checks = tuple(r for subjects in claim.checks for r in _check(data, source, claim, subjects))
+        judged.append((source, checks))
         score = sum(c.outcome != NOT_JUDGED for c in checks)
         key = (score, source.rank())
         if best is None or key > best[0]:
@@ -324,8 +460,17 @@ def evaluate(claim: Claim, results: Results | LedgerData) -> Verdict:
     verdict = _combine(checks)
     missing = list(dict.fromkeys(c.text for c in checks if c.outcome == NOT_JUDGED))
     if verdict == NOT_MEASURED:
-        return Verdict(claim, verdict, checks, f"{'; '.join(missing)}. Needs {claim.needs}.", source)
-    return Verdict(claim, verdict, checks, "; ".join(missing), source)
+        return Verdict(claim, verdict, checks, f"{'; '.join(missing)}. Needs {claim.needs}.", source,
+                       group=NOT_USABLE, how=_unusable_how(claim, source, checks))
+    notes = missing
+    flip = _flips(claim, source, judged)
+    if flip:
+        verdict = UNDECIDED
+        notes = [flip, *notes]
+    if claim.covers:
+        notes = [f"the figure covers part of the claim ({claim.covers}); on that part it is {verdict}", *notes]
+        verdict = PARTIAL
+    return Verdict(claim, verdict, checks, "; ".join(notes), source)
 
 
 def evaluate_all(ledger: Ledger, results: Results) -> list[Verdict]:
@@ -342,7 +487,8 @@ def claims_document(verdicts: Sequence[Verdict]) -> dict[str, Any]:
             "source": v.source.label if v.source else "",
             "fingerprint": v.source.fingerprint.text() if v.source else "",
             "reason": v.reason,
+            **({"group": v.group, "how": v.how} if v.verdict == NOT_MEASURED else {}),
             "checks": [{"outcome": c.outcome, "text": c.text} for c in v.checks],
             "evidence": [e.as_dict() for c in v.checks for e in c.evidence],
         })
-    return {"schema": SCHEMA, "verdicts": list(VERDICTS), "claims": claims}
+    return {"schema": SCHEMA, "verdicts": list(VERDICTS), "groups": list(GROUPS), "claims": claims}

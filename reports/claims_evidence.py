@@ -7,17 +7,28 @@ never mixes hosts, kernels, CPU counts, executors or profiles.
 
 Within a source a subject's values come only from cases that
 
-- ended `ok` and carry no flag (host busy, rate short of target, not settled), with two
-  exceptions: a throughput figure (`BOUND_METRICS`) flagged only load-generator bound
+- ended `ok` and carry no flag that says the figure is not the quantity (rate short of target,
+  not settled, a failed read), with three exceptions. Flags about precision (`unconverged`: the
+  interval is wider than the profile asked; `host busy`: other processes used CPU meanwhile,
+  `PRECISION_FLAGS`) do not refuse the values: the verdict's own interval or test at the ledger's
+  one level decides, and a wide spread leaves the check inconclusive rather than wrong. A
+  throughput figure (`BOUND_METRICS`) flagged only load-generator bound
   (harness/kinds/server/bound.py `is_bound`) counts as the lower bound it is, marked so (`bound`); the
   rules of claims_rules.py then read it as "at least X". Any other metric of such a case, and
   a case with any other flag besides, is refused. And a case whose processes fell into modes
   (its `modes:` flag, or, in runs written before the flag, modes harness/measure/modes.py finds
-  in its wall times) keeps its values, marked with its modes (`modes`): claims.py then decides no
-  check that rests on it (inconclusive, saying which case and its modes);
+  in its wall times) keeps its values, marked with its modes (`modes`), and each mode's own
+  values (`by_mode`, cut to the processes of each mode modes.py finds in its wall times):
+  claims.py then judges a check that rests on it in each mode, and a verdict stands only where
+  every mode gives it (inconclusive otherwise, saying which case and its modes);
 - ran with the parameters the subject names, and, in a comparison, with the same values of
-  every other workload parameter as the other subjects (mutex and atomic at the same T and I;
-  pool and spawn at the same number of tasks): cases are never pooled across sizes;
+  every other parameter that defines the operation (threads, mode, placement) as the other
+  subjects: cases are never pooled across sizes. A size the run calibrated (the case's
+  `calibration` param) does not define the operation of a per-operation figure
+  (`PER_OPERATION`: throughput, time or CPU per operation), which calibration makes comparable
+  whatever the size: mutex and atomic at T = 4 compare at their own calibrated I. A size written
+  in the profile still does (pool and spawn at the same number of tasks), as does any size for a
+  figure that grows with it (peak memory, GC counts);
 - read their figures (a memory reading of 0 is a failed read, not a figure);
 - give at least MIN_N values.
 
@@ -31,12 +42,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from harness.errors import UserError
+from harness.host.gate import BUSY_FLAG
 from harness.host.oscosts import ReferenceMeasurements
 from harness.kinds.server.bound import is_bound
 from harness.measure.modes import MODES_PREFIX, find_modes, has_modes
@@ -48,6 +60,8 @@ MIN_N = 3
 NO_SAMPLES = "no samples of the metric"  # the case does not measure what the claim reads
 PROFILE_RANK = {"full": 3, "quick": 2, "smoke": 1}
 REFERENCE_WORKLOAD, REFERENCE_IMPL, REFERENCE_METRIC = "reference", "host/os", "time_per_op"
+PRECISION_FLAGS = ("unconverged", BUSY_FLAG)  # flags that do not refuse the values: the verdict's test decides
+PER_OPERATION = ("throughput", "time_per_op", "cpu_time_per_op")  # figures a calibrated size does not change
 BOUND_METRICS = ("qps",)  # what a load-generator bound phase gives a lower bound of (its other figures are refused)
 
 
@@ -124,6 +138,7 @@ class CaseValues:
     excluded: str = ""  # why this case's values do not count ("" when they do)
     bound: str = ""  # AT_LEAST / AT_MOST: the values are bounds of the true ones (load-generator bound)
     modes: str = ""  # the case's processes fell into modes: how many, each's share and location ("" when not)
+    by_mode: tuple[tuple[float, ...], ...] = ()  # with modes: the values of each mode's processes, lowest first
 
     @property
     def usable(self) -> bool:
@@ -154,6 +169,23 @@ class Pooled:
     def modes(self) -> str:
         """The usable cases whose processes fell into modes, each with its modes ("" when none did)."""
         return "; ".join(f"{c.case} in run {c.run_id}: {c.modes}" for c in self.cases if c.usable and c.modes)
+
+    def per_mode(self) -> list[tuple[str, Pooled]] | None:
+        """The pool once per mode of its one case with modes, that case's values cut to the mode's processes
+        (labelled by the mode); the pool itself when no case has modes; None when the modes cannot be told
+        apart (several cases with modes, or processes not found)."""
+        modal = [c for c in self.cases if c.usable and c.modes]
+        if not modal:
+            return [("", self)]
+        if len(modal) > 1 or not modal[0].by_mode:
+            return None
+        case = modal[0]
+        out = []
+        for i, values in enumerate(case.by_mode):
+            cut = replace(case, values=values, modes="", by_mode=())
+            out.append((f"{case.case}, mode {i + 1} of {len(case.by_mode)}",
+                        Pooled(self.key, tuple(cut if c is case else c for c in self.cases))))
+        return out
 
     def why_not(self) -> str:
         """Why these cases do not give MIN_N usable values ("" when they do)."""
@@ -234,11 +266,28 @@ class LedgerData:
             self._modes[key] = found.text() if found is not None and found.multimodal else ""
         return self._modes[key]
 
+    def mode_processes(self, run_id: str, workload: str, case: str, impl: str, variant: str
+                       ) -> tuple[tuple[int, ...], ...]:
+        """The processes of each mode harness/measure/modes.py finds in the case's per-process median wall
+        times, lowest first (() when it finds none)."""
+        rows = self._by_case.get((run_id, workload, case, impl, variant))
+        if rows is None:
+            return ()
+        walls = rows[(rows["metric"] == "wall_time") & rows["process"].notna()]
+        medians = walls.groupby("process")["value"].median()
+        if not len(medians):
+            return ()
+        found = find_modes(medians.to_numpy())
+        ids = [int(p) for p in medians.index]
+        return tuple(tuple(ids[i] for i in m.processes) for m in found.modes) if found.multimodal else ()
+
     def values(self, run_id: str, workload: str, case: str, impl: str, variant: str, ask: Ask,
-               params: Mapping[str, str]) -> tuple[tuple[float, ...], str]:
-        """The case's values of what `ask` reads, and why none count if so."""
+               params: Mapping[str, str], processes: Sequence[int] | None = None) -> tuple[tuple[float, ...], str]:
+        """The case's values of what `ask` reads (of `processes` only, when given), and why none count if so."""
         rows = self._by_case.get((run_id, workload, case, impl, variant))
         main = rows[rows["metric"] == ask.metric] if rows is not None else None
+        if main is not None and processes is not None:
+            main = main[main["process"].isin(list(processes))]
         if main is None or main.empty:
             return (), NO_SAMPLES
         values = main["value"].astype(float).to_numpy()
@@ -352,9 +401,26 @@ def _with_references(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
     return samples, cases
 
 
-def free_key(params: Mapping[str, str], named: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The workload parameters a subject does not name (placement aside): what subjects must share."""
-    return tuple(sorted((k, v) for k, v in params.items() if k not in named and k not in PLACEMENT_PARAMS))
+def free_key(params: Mapping[str, str], named: Mapping[str, str], calibrated: str = "") -> tuple[tuple[str, str], ...]:
+    """The workload parameters a subject does not name (where it ran aside, and the `calibrated` size):
+    what the subjects of a comparison must share."""
+    return tuple(sorted((k, v) for k, v in params.items()
+                        if k not in named and k not in PLACEMENT_PARAMS and k != calibrated))
+
+
+def calibrated_param(extra: Mapping[str, Any], ask: Ask) -> str:
+    """The parameter whose size this run calibrated, when `ask` reads a per-operation figure ("" otherwise)."""
+    if ask.metric not in PER_OPERATION or ask.per or ask.extra_metric:
+        return ""
+    calibration = extra.get("calibration") if isinstance(extra, Mapping) else None
+    if extra.get("calibrated") not in ("run", "stored") or not isinstance(calibration, Mapping):
+        return ""
+    return str(calibration.get("param") or "")
+
+
+def precision_flag(flag: str) -> bool:
+    """A flag about a figure's precision only (PRECISION_FLAGS): its values still count."""
+    return any(flag.startswith(p) for p in PRECISION_FLAGS)
 
 
 def _flags(case: Mapping[str, Any]) -> tuple[str, ...]:
@@ -379,11 +445,12 @@ def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, varian
         flags = _flags(c)
         status = str(c.get("status") or "ok")
         extra = c.get("extra") if isinstance(c.get("extra"), Mapping) else {}
+        key = free_key(params, named, calibrated_param(extra, ask))
         base = dict(run_id=c["run_id"], workload=ask.workload, case=c["case"], impl=impl, variant=variant,
                     params=params, status=status, flags=flags)
         if status != "ok":
             why = f"status {status}" + (f" ({str(c.get('error') or '')[:120]})" if c.get("error") else "")
-            groups[free_key(params, named)].append(CaseValues(**base, excluded=why))
+            groups[key].append(CaseValues(**base, excluded=why))
             continue
         values, why = data.values(c["run_id"], ask.workload, c["case"], impl, variant, ask, params)
         if why == NO_SAMPLES:
@@ -396,13 +463,23 @@ def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, varian
             why, values = refused, ()
         elif idle_read_failed(extra):
             why, values = idle_read_failed(extra), ()
-        groups[free_key(params, named)].append(CaseValues(**base, values=values, excluded=why, bound=bound,
-                                                          modes=modes))
+        by_mode: tuple[tuple[float, ...], ...] = ()
+        if modes and values:  # each mode's own values, for a check judged in each mode
+            groups_of = data.mode_processes(c["run_id"], ask.workload, c["case"], impl, variant)
+            by_mode = tuple(data.values(c["run_id"], ask.workload, c["case"], impl, variant, ask, params, g)[0]
+                            for g in groups_of)
+        groups[key].append(CaseValues(**base, values=values, excluded=why, bound=bound, modes=modes,
+                                      by_mode=by_mode))
     return {k: Pooled(k, tuple(v)) for k, v in groups.items()}
 
 
 def _flagged(flags: Sequence[str], ask: Ask) -> tuple[str, str]:
-    """(why a flagged case's values do not count, or "" when they count as bounds; their bound sense)."""
-    if ask.bound_sense and all(is_bound([f]) for f in flags):
+    """(why a flagged case's values do not count, or "" when they count; their bound sense).
+
+    Precision flags never refuse (PRECISION_FLAGS); a load-generator bound flag makes the values bounds."""
+    hard = [f for f in flags if not precision_flag(f)]
+    if not hard:
+        return "", ""
+    if ask.bound_sense and all(is_bound([f]) for f in hard):
         return "", ask.bound_sense
-    return "flagged: " + "; ".join(flags), ""
+    return "flagged: " + "; ".join(hard), ""

@@ -14,6 +14,8 @@ from reports.claims_evidence import Ask
 from reports.claims_rules import (
     ALPHA,
     AT_LEAST,
+    LEVEL_TEXT,
+    MIN_ORDER_STATISTICS,
 )
 from reports.data import implementation_label
 from reports.fmt import fmt_value
@@ -27,9 +29,15 @@ ACROSS = ("each", "max", "min")
 
 @dataclass(frozen=True)
 class Source:
-    document: str
+    document: str  # the seed's file name
     section: str
     quote: str
+    title: str = ""  # the article's title (claims.toml [documents]); the file name when none is given
+
+    @property
+    def name(self) -> str:
+        """The article as a reader knows it: its title, else its file name."""
+        return self.title or self.document
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,17 @@ class Claim:
     factor: float = 1.0
     ratio: float | None = None
     order: str = "increasing"
+    gap: tuple[float, ...] = ()  # order claims: the claimed ratio of each subject to the one before it
+    partial: str = ""  # the part of the claim the figure covers, when it covers only part of it
+
+    @property
+    def covers(self) -> str:
+        """What part of the claim a figure covers ("" when the whole): stated, or the projection."""
+        parts = [self.partial] if self.partial else []
+        if self.extrapolate:
+            x = self.extrapolate
+            parts.append(f"the figure is projected from the measured {x.size} to {x.to:,g}, not measured there")
+        return "; ".join(parts)
 
     @property
     def value_unit(self) -> str:
@@ -143,20 +162,28 @@ class Claim:
                 span = f"at least {fmt_value(lo, unit)}"
             else:
                 span = f"at most {fmt_value(hi, unit)}"
-            return (f"consistent if the 95% confidence interval of the median (order statistics; [min, max] and its "
-                    f"own coverage below six values) lies {span}{widen}, contradicted if it lies wholly outside, "
-                    f"inconclusive if it straddles a bound")
+            return (f"consistent if the median lies {span}{widen}, each end shown by a one-sided {LEVEL_TEXT} "
+                    f"confidence bound of the median (order statistics; below {MIN_ORDER_STATISTICS} values Student's "
+                    f"t bounds of the mean at {LEVEL_TEXT}; values all equal are that value), contradicted if a bound "
+                    f"shows it wholly outside, inconclusive if the bounds straddle an end")
         if self.rule == "ratio":
             r, f = self.ratio, self.factor
             side = "above" if r > 1 else "below" if r < 1 else "at"
-            return (f"consistent if the 95% interval of the ratio of medians lies {side} 1 like the claimed "
-                    f"{r:.3g}× and within a factor {f:g} of it ({r / f:.3g}×–{r * f:.3g}×), contradicted if it "
-                    f"lies wholly outside, inconclusive otherwise")
+            return (f"consistent if the first subject's values lie above {max(r / f, 1) if r > 1 else r / f:.3g}× "
+                    f"and below {min(r * f, 1) if r < 1 else r * f:.3g}× the second's, each by a one-sided "
+                    f"Mann-Whitney U test at α = {ALPHA} ({LEVEL_TEXT}): the claimed {r:.3g}× within a factor "
+                    f"{f:g}, on the claimed side of 1 ({side} it); contradicted if either reverse is shown; "
+                    f"inconclusive otherwise")
         if self.rule == "order":
             word = "below" if self.order == "increasing" else "above"
+            gap = ""
+            if self.gap:
+                gaps = ", ".join(f"{g:.3g}×" for g in self.gap)
+                gap = (f"; the claimed gap ({gaps}, each subject against the one before) is judged as a ratio within "
+                       f"a factor {self.factor:g}, and a gap shown outside it contradicts the claim")
             return (f"consistent if, in every check, each subject's values lie {word} the next one's by a one-sided "
-                    f"Mann-Whitney U test at α = {ALPHA}; contradicted if the reverse holds at α = {ALPHA}; "
-                    f"inconclusive (a tie) otherwise")
+                    f"Mann-Whitney U test at α = {ALPHA} ({LEVEL_TEXT}); contradicted if the reverse holds at "
+                    f"α = {ALPHA}; inconclusive (a tie) otherwise{gap}")
         return ""
 
     def bound_rule_text(self) -> str:
@@ -217,9 +244,10 @@ class _Fields:
         return v
 
 
-def _source(f: _Fields, table: Mapping[str, Any], where: str) -> Source:
+def _source(f: _Fields, table: Mapping[str, Any], where: str, titles: Mapping[str, str] | None = None) -> Source:
     s = _Fields(f.path, table, where)
-    return Source(s.text("document"), s.text("section"), s.text("quote"))
+    document = s.text("document")
+    return Source(document, s.text("section"), s.text("quote"), (titles or {}).get(document, ""))
 
 
 def _subject(f: _Fields, raw: Any, where: str, impl: str | None = None) -> Subject:
@@ -258,7 +286,7 @@ def _checks(f: _Fields) -> tuple[tuple[Subject, ...], ...]:
     return tuple(tuple(_subject(f, s, f"subjects[{j}]", impl) for j, s in enumerate(raw)) for impl in each)
 
 
-def _claim(path: Path, table: Any, index: int) -> Claim:
+def _claim(path: Path, table: Any, index: int, titles: Mapping[str, str] | None = None) -> Claim:
     if not isinstance(table, dict):
         raise UserError(f"{path}: claims[{index}] must be a table ([[claims]])")
     f = _Fields(path, table, f"claims[{index}]")
@@ -268,9 +296,10 @@ def _claim(path: Path, table: Any, index: int) -> Claim:
     if not isinstance(also, list):
         raise f.fail("also", "must be a list of { document, section, quote }")
     common = dict(
-        id=cid, source=_source(f, table, f.where), zh=f.text("zh"), en=f.text("en"), claimed=f.text("claimed"),
+        id=cid, source=_source(f, table, f.where, titles), zh=f.text("zh"), en=f.text("en"), claimed=f.text("claimed"),
         needs=f.text("needs"), note=f.text("note", required=False),
-        also=tuple(_source(f, a if isinstance(a, dict) else {}, f"{f.where} also[{i}]") for i, a in enumerate(also)),
+        also=tuple(_source(f, a if isinstance(a, dict) else {}, f"{f.where} also[{i}]", titles)
+                   for i, a in enumerate(also)),
     )
     if "workload" not in table:
         return Claim(**common)
@@ -283,6 +312,12 @@ def _claim(path: Path, table: Any, index: int) -> Claim:
         raise f.fail("ratio", "is needed by rule = \"ratio\", with two subjects per check (numerator, denominator)")
     if rule == "order" and any(len(c) < 2 for c in checks):
         raise f.fail("subjects", "needs at least two subjects per check for rule = \"order\"")
+    gap = table.get("gap", [])
+    if not isinstance(gap, list) or not all(isinstance(g, int | float) and not isinstance(g, bool) and g > 0
+                                            for g in gap):
+        raise f.fail("gap", "must be a list of numbers > 0 (the claimed ratio of each subject to the one before)")
+    if gap and (rule != "order" or any(len(c) - 1 != len(gap) for c in checks)):
+        raise f.fail("gap", "needs rule = \"order\" and one ratio per neighbouring pair of subjects")
     return Claim(
         **common, workload=f.text("workload"), metric=f.text("metric"), scale=f.number("scale", 1.0),
         invert=f.flag("invert", False), unit=f.text("unit", required=False), label=f.text("label", required=False),
@@ -291,6 +326,7 @@ def _claim(path: Path, table: Any, index: int) -> Claim:
         positive=f.flag("positive", True), extrapolate=_extrapolation(f), rule=rule,
         low=low, high=high, factor=f.number("factor", 1.0), ratio=ratio,
         order=f.choice("order", ("increasing", "decreasing"), "increasing"),
+        gap=tuple(float(g) for g in gap), partial=f.text("partial", required=False),
     )
 
 
@@ -326,6 +362,10 @@ class Ledger:
     claims: tuple[Claim, ...]
     out_of_scope: tuple[OutOfScope, ...]
     conflicts: tuple[Conflict, ...] = ()
+    titles: Mapping[str, str] = field(default_factory=dict)  # seed file name -> the article's title
+
+    def title(self, document: str) -> str:
+        return self.titles.get(document, document)
 
 
 def load_ledger(path: Path = CLAIMS_FILE) -> Ledger:
@@ -336,7 +376,10 @@ def load_ledger(path: Path = CLAIMS_FILE) -> Ledger:
     raw = data.get("claims", [])
     if not isinstance(raw, list):
         raise UserError(f"{path}: 'claims' must be an array of tables ([[claims]])")
-    claims = tuple(_claim(path, t, i) for i, t in enumerate(raw))
+    titles = data.get("documents", {})
+    if not isinstance(titles, dict) or not all(isinstance(v, str) and v.strip() for v in titles.values()):
+        raise UserError(f"{path}: [documents] must map each seed file name to its article's title (a string)")
+    claims = tuple(_claim(path, t, i, titles) for i, t in enumerate(raw))
     seen: set[str] = set()
     for c in claims:
         if c.id in seen:
@@ -356,4 +399,4 @@ def load_ledger(path: Path = CLAIMS_FILE) -> Ledger:
         if unknown:
             raise f.fail("claims", f"names '{unknown[0]}', which is not a claim id")
         conflicts.append(Conflict(tuple(ids), f.text("note")))
-    return Ledger(claims, tuple(oos), tuple(conflicts))
+    return Ledger(claims, tuple(oos), tuple(conflicts), dict(titles))

@@ -123,6 +123,9 @@ class ServerProfile:
     # A run of this profile: seconds its verification holds an idle keep-alive connection (0: the
     # verify profile's idle_hold, and at least 7 s, past Node's keep-alive timeout; smoke holds less)
     verify_idle_hold: float = 0.0
+    # Measured repetitions of the closed-loop, pipelined and idle phases, each one value of the phase's figure:
+    # the loads in one server's life (a rate is the server's in steady state), the idle readings on fresh servers
+    repeats: int = 1
 
     @property
     def longest(self) -> float:

@@ -12,6 +12,7 @@ from harness.store.run import write_atomic
 from reports.claims import (
     CONSISTENT,
     CONTRADICTED,
+    GROUPS,
     NOT_JUDGED,
     NOT_MEASURED,
     PARTIAL,
@@ -31,11 +32,25 @@ CHECK_MARKS = {"pass": ("pass", "✔"), "fail": ("fail", "✘"), "inconclusive":
 
 
 def verdict_counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
-    """How many claims have each verdict, keyed by the verdict with spaces as underscores."""
-    counts = {v.replace(" ", "_"): 0 for v in VERDICTS}
+    """How many claims have each verdict, and how many unjudged claims are in each group (claims.GROUPS),
+    keyed by the verdict or group with spaces as underscores."""
+    counts = {v.replace(" ", "_"): 0 for v in (*VERDICTS, *GROUPS)}
     for v in verdicts:
         counts[v.verdict.replace(" ", "_")] += 1
+        if v.verdict == NOT_MEASURED and v.group:
+            counts[v.group.replace(" ", "_")] += 1
     return counts
+
+
+def rest_to_judge(verdicts: Sequence[Verdict]) -> list[dict]:
+    """The unjudged claims by group, each with what would get it judged (the command to run)."""
+    out = []
+    for group in GROUPS:
+        claims = [{"id": v.claim.id, "claimed": v.claim.claimed, "how": v.how, "reason": v.reason}
+                  for v in verdicts if v.verdict == NOT_MEASURED and v.group == group]
+        if claims:
+            out.append({"group": group, "claims": claims})
+    return out
 
 
 def measured_text(v: Verdict) -> str:
@@ -69,25 +84,26 @@ def ledger_tables(verdicts: Sequence[Verdict], ledger: Ledger) -> tuple[Table, T
     for v in verdicts:
         c = v.claim
         measured = measured_text(v)
-        shown = measured or f"not measured: {v.reason}"
+        shown = measured or f"not measured ({v.group}): {v.reason}"
         where = f"{v.source.label}: {v.source.fingerprint.text()}" if v.source and measured else ""
-        rows.append([Cell(c.id, cls="rowhead", href=f"#claim-{c.id}"), Cell(c.source.document, title=c.source.section),
-                     c.claimed, Cell(shown if len(shown) < 240 else shown[:237] + "…", title=shown,
-                                     cls="" if measured else "muted"),
+        rows.append([Cell(c.id, cls="rowhead", href=f"#claim-{c.id}"),
+                     Cell(c.source.name, title=f"{c.source.document}: {c.source.section}"),
+                     c.claimed, Cell(shown, cls="" if measured else "muted"),
                      Cell(v.source.label if where else "", title=where),
                      Cell(v.verdict, cls=f"verdict {CLASSES[v.verdict]}", title=v.reason)])
-        raw.append({"id": c.id, "document": c.source.document, "section": c.source.section,
+        raw.append({"id": c.id, "document": c.source.document, "title": c.source.title, "section": c.source.section,
                     "quote": c.source.quote, "claim_zh": c.zh, "claim_en": c.en, "claimed": c.claimed,
                     "workload": c.workload, "metric": c.metric, "formula": c.formula if c.workload else "",
                     "projection": c.projection, "rule": " ".join(filter(None, (c.rule_text(), c.bound_rule_text()))),
                     "measured": measured,
                     "source": v.source.label if where else "",
                     "fingerprint": v.source.fingerprint.text() if where else "",
-                    "verdict": v.verdict, "reason": v.reason})
-    summary = Table.build("claims", "Claims and verdicts", ["claim", "document", "claimed", "measured here",
+                    "verdict": v.verdict, "reason": v.reason, "group": v.group, "how": v.how})
+    summary = Table.build("claims", "Claims and verdicts", ["claim", "article", "claimed", "measured here",
                                                             "evidence", "verdict"], rows, raw=pd.DataFrame(raw))
-    oos = Table.build("claims-out-of-scope", "Figures left out", ["document", "section", "figure", "why"],
-                      [[o.document, o.section, o.figure, o.reason] for o in ledger.out_of_scope])
+    oos = Table.build("claims-out-of-scope", "Figures left out", ["article", "section", "figure", "why"],
+                      [[Cell(ledger.title(o.document), title=o.document), o.section, o.figure, o.reason]
+                       for o in ledger.out_of_scope])
     return summary, oos
 
 
@@ -98,6 +114,7 @@ def page_context(verdicts: Sequence[Verdict], ledger: Ledger, table: Callable[[T
     cards = []
     for v in verdicts:
         cards.append({"claim": v.claim, "verdict": v.verdict, "cls": CLASSES[v.verdict], "reason": v.reason,
+                      "group": v.group, "how": v.how,
                       "source": v.source.label if v.source else "",
                       "fingerprint": v.source.fingerprint.text() if v.source else "",
                       "checks": [_check_view(c) for c in v.checks], "measured": measured_text(v)})
@@ -106,7 +123,8 @@ def page_context(verdicts: Sequence[Verdict], ledger: Ledger, table: Callable[[T
                                             for i in c.claims]}
                  for c in ledger.conflicts]
     return {"counts": verdict_counts(verdicts), "summary": table(summary), "out_of_scope": table(oos),
-            "verdicts": cards, "conflicts": conflicts}
+            "verdicts": cards, "conflicts": conflicts, "rest": rest_to_judge(verdicts),
+            "documents": [{"file": f, "title": t} for f, t in sorted(ledger.titles.items())]}
 
 
 def write_claims_json(path: Path, verdicts: Sequence[Verdict]) -> None:

@@ -60,8 +60,6 @@ def test_every_internal_link_resolves(site):
     assert broken_links(site) == []
 
 
-@pytest.mark.xfail(strict=False, reason="the smoke run's pool/spawn evidence is judged on a quiet host but was left "
-                   "'not measured' in a fresh clone's full suite; the cause is not found yet")
 def test_claims_are_judged_from_the_run(site):
     claims = (site / "claims.html").read_text(encoding="utf-8")
     # worker_pool of go/goroutines, pool and spawn mode at the same size, judges the pool/spawn ratio
@@ -69,10 +67,14 @@ def test_claims_are_judged_from_the_run(site):
     header = claims[start:claims.index("</header>", start)]
     assert any(f">{v}<" in header for v in ("consistent", "contradicted", "inconclusive")), header
     verdicts = {c["id"]: c for c in json.loads((site / "claims.json").read_text(encoding="utf-8"))["claims"]}
+    # under load from other tests the cases may be flagged `host busy`: they still count, and a spread too wide
+    # to decide leaves the claim inconclusive, never unjudged
     used = [e for e in verdicts["pool-vs-spawn-throughput"]["evidence"] if e["used"]]
     assert {e["case"].split(",")[0] for e in used} == {"tasks=5000"} and all(e["n"] >= 3 for e in used)
-    # claims made on one CPU are not judged from a run on two
-    assert verdicts["lightweight-switch"]["verdict"] == "not measured"
+    # claims made on one CPU read only the one-CPU placement of ping_pong, which a run on two CPUs measures too
+    switch = verdicts["lightweight-switch"]
+    assert switch["verdict"] != "not measured" or switch["group"] == "evidence not usable", switch
+    assert all("placement=one" in e["case"] for e in switch["evidence"])
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")

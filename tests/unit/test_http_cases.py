@@ -543,3 +543,27 @@ def test_a_server_diagnostic_on_stderr_is_part_of_the_failure(world):
     assert r.status == "verify_failed"
     assert r.error.endswith("(wrk, 16000 requests); server stderr: cmbench-c: pthread_create: Resource temporarily "
                             "unavailable")
+
+
+def test_repeats_give_three_values_of_each_phase_the_claims_ledger_reads(world):
+    """Closed and pipelined loads repeat in one server's life; idle memory is read on fresh servers."""
+    servers, load, _ = world
+    profile = replace(PROFILE, rates=(), connections=(4,), pipelined_connections=(4,), repeats=3)
+    results = by_case(run(servers, profile=profile))
+    assert {r.status for r in results.values()} == {"ok"}
+    closed = results["closed,connections=4"]
+    measured = [c for c in load.calls if c["port"] == load.calls[0]["port"] and c["settling"] is not None]
+    assert len(measured) == 3  # three measured loads on one server
+    qps = [row for row in server_rows(closed) if row.metric == "qps"]
+    assert [row.iteration for row in qps] == [None, 1, 2] and len(closed.detail.repeat_rates) == 2
+    idle = results["idle,connections=10"]
+    memory = [row for row in server_rows(idle) if row.metric == "memory_with_connections"]
+    assert len(memory) == 3 and len(idle.detail.idle_repeats) == 2
+    # verification, baseline, closed, pipelined, and three idle servers
+    assert len(servers.started) == 2 + 2 + 3
+    again = type(idle.detail).from_dict(json.loads(json.dumps(idle.detail.to_dict())))
+    assert again.idle_repeats == idle.detail.idle_repeats
+    assert type(closed.detail).from_dict(closed.detail.to_dict()).repeat_rates == closed.detail.repeat_rates
+    # the plan's estimate counts the repetitions
+    assert http_kind._guess({"phase": "closed", "warmup": 1, "min_duration": 2}, 3) == pytest.approx(
+        http_kind._guess({"phase": "closed", "warmup": 1, "min_duration": 2}) + 4)

@@ -40,14 +40,15 @@ from harness.kinds.server.check import verify_http
 from harness.kinds.server.client import Connection, ProtocolError
 from harness.kinds.server.detail import LoadSummary, PhaseDetail
 from harness.kinds.server.generator import LOCAL, Generator, LostGenerator
-from harness.kinds.server.idle import IdleError, measure_idle
+from harness.kinds.server.idle import IdleError, IdleMeasurement, measure_idle
 from harness.kinds.server.limits import capacity_problem
 from harness.kinds.server.loadgen import INSTALL_HINTS, LoadgenError, LoadResult
+from harness.kinds.server.probe import broken_load, probe_rate
 from harness.kinds.server.server import READY_TIMEOUT, STOP_GRACE, Server, serving
-from harness.kinds.server.settle import Settling, longest_stall
+from harness.kinds.server.settle import Settling
 from harness.kinds.server.startup import time_one_start
 from harness.manifests.model import Impl, ServerProfile, Variant, Workload
-from harness.measure.memory import PeakSampler
+from harness.measure.memory import MemoryPeaks, PeakSampler
 from harness.measure.outcome import CaseFailure, CaseKey, CaseResult, ProcessRun
 from harness.measure.process import ChildResult, Rusage
 
@@ -56,9 +57,6 @@ PRIMER_CONNECTIONS = 8
 IDLE_PRIMER_REQUESTS = 100  # on one connection before the idle phase's memory baseline
 IDLE_TIMEOUT = 10.0  # seconds for each idle connection's connect and first answer
 SHORT_OF_RATE = 0.95  # achieved / target QPS below which an open-loop phase is flagged
-PROBE_SECONDS = 0.3  # the single-connection probe before a closed-loop load
-PROBE_FACTOR = 10.0  # a closed-loop rate below probe rate / this fails the phase
-STALL_SECONDS = 2  # consecutive one-second intervals with no answer that fail a closed-loop phase
 NEEDS = {"startup": (), "closed": ("wrk",), "pipelined": ("wrk",), "open": ("wrk", "oha"), "idle": ()}
 LOADS = ("closed", "pipelined", "open")
 
@@ -229,52 +227,6 @@ def _baseline(setup: Setup) -> Rusage:
     return server.stop().rusage
 
 
-def probe_rate(port: int, seconds: float = PROBE_SECONDS) -> tuple[int, float]:
-    """(requests, requests per second) on one keep-alive connection, one request at a time, for `seconds`.
-
-    CaseFailure when the server stops answering: a request it leaves hanging shows here, before
-    any load, as the request number that got no response.
-    """
-    done = 0
-    began = time.perf_counter()
-    try:
-        with Connection(port) as conn:
-            while (elapsed := time.perf_counter() - began) < seconds or done == 0:
-                r = conn.get("/plaintext")
-                if r.status != 200:
-                    raise CaseFailure("verify_failed", f"the single-connection probe before the load: request "
-                                                       f"{done + 1} answered {r.status}, expected 200")
-                done += 1
-    except ProtocolError as e:
-        raise CaseFailure("verify_failed", f"the single-connection probe before the load: request {done + 1} on "
-                                           f"one keep-alive connection: {e}") from None
-    return done, done / max(elapsed, 1e-6)
-
-
-def _broken(load: LoadResult, connections: int, probe_qps: float) -> str | None:
-    """Why a measured closed-loop load counts as broken (requests left unanswered, a collapsed rate), or None.
-
-    A closed-loop connection sends its next request only once the last is answered, so a server
-    that leaves requests hanging shows no socket error until wrk's 8 s timeout, longer than many
-    phases: it shows instead as a load whose one-second rates fall to zero while every
-    connection waits, or as a rate far below what one connection got just before the load.
-    """
-    if load.requests == 0:
-        return (f"the measured load completed no request in {load.duration:.1f} s on {connections} connections: "
-                "the server left every request unanswered")
-    rates = load.settled.rates if load.settled else ()
-    stall = longest_stall(rates)
-    if stall >= STALL_SECONDS:
-        return (f"requests left unanswered: nothing was answered for {stall} consecutive seconds of the measured "
-                f"load while {connections} connections waited (one-second rates "
-                f"{', '.join(f'{r:,.0f}' for r in rates)} req/s)")
-    if probe_qps > 0 and load.rate < probe_qps / PROBE_FACTOR:
-        return (f"the measured rate collapsed: {load.rate:,.1f} req/s on {connections} connections, below "
-                f"1/{PROBE_FACTOR:g} of the {probe_qps:,.0f} req/s one connection got, one request at a time, just "
-                "before the load (requests left unanswered hold their connections)")
-    return None
-
-
 def _closed(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
     """A closed-loop phase, pipelined or not."""
     began = time.perf_counter()
@@ -294,26 +246,33 @@ def _closed(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
         if prof.warmup:
             warm = _checked(gen.wrk(target, connections=phase.connections, duration=prof.warmup,
                                     pipeline=phase.pipeline, **kw), server, "the warm-up")
-        load = _checked(gen.wrk(target, connections=phase.connections, duration=prof.min_duration,
-                                pipeline=phase.pipeline, settling=setup.settling, **kw), server, "the measured load")
+        # the measured load, and `repeats` - 1 more in the same server's life: each rate is one value
+        loads = [_checked(gen.wrk(target, connections=phase.connections, duration=prof.min_duration,
+                                  pipeline=phase.pipeline, settling=setup.settling, **kw), server,
+                          "the measured load" + (f" (repetition {i + 1} of {prof.repeats})" if i else ""))
+                 for i in range(max(1, prof.repeats))]
         server.check_quiet()
     stopped = server.stop()
-    broken = _broken(load, phase.connections, probe)
-    if broken:
-        raise CaseFailure("verify_failed", broken)
-    served = probed + primer.requests + (warm.requests if warm else 0) + load.requests
+    load = loads[0]
+    for again in loads:
+        broken = broken_load(again, phase.connections, probe)
+        if broken:
+            raise CaseFailure("verify_failed", broken)
+    served = probed + primer.requests + (warm.requests if warm else 0) + sum(x.requests for x in loads)
     loadgen_cpu = load.cpu_utilisation / len(setup.cpus_load)
     ceiling = setup.ceilings.of("wrk", phase.pipeline, phase.connections) if setup.ceilings else None
     loadavg, flags = load_averages(), []
     bound = bound_flag("wrk", loadgen_cpu, len(setup.cpus_load), load.rate, ceiling)
     if bound:
         flags.insert(0, bound)
-    if load.settled is not None and load.settled.reason == "max_duration":
-        flags.append(f"rate did not settle: {load.settled.describe()}")
+    unsettled = [x for x in loads if x.settled is not None and x.settled.reason == "max_duration"]
+    if unsettled:
+        flags.append(f"rate did not settle: {unsettled[0].settled.describe()}")
     detail = PhaseDetail(phase.kind, served, loadavg, stopped.returncode, load=load, primer=LoadSummary.of(primer),
                          warmup=LoadSummary.of(warm), loadgen_cpu=round(loadgen_cpu, 4), bound=bound is not None,
                          ceiling_qps=round(ceiling.qps, 1) if ceiling else None, probe_qps=round(probe, 1),
-                         peak_memory=sampler.peaks(), **_placement(gen, served))
+                         peak_memory=sampler.peaks(), repeat_rates=tuple(x.rate for x in loads[1:]),
+                         **_placement(gen, served))
     return setup.result(phase.label, setup.params(phase), "ok", began=began, server=stopped, baseline=baseline,
                         detail=detail, flags=flags)
 
@@ -364,8 +323,8 @@ def _open(setup: Setup, phase: Phase, baseline: Rusage, best_qps: float, connect
                         flags=flags)
 
 
-def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
-    began = time.perf_counter()
+def _idle_once(setup: Setup, phase: Phase, hold: float) -> tuple[IdleMeasurement, ChildResult, MemoryPeaks]:
+    """One fresh server with the idle connections open: its memory reading, the stopped server, its peaks."""
     with setup.serving() as server, PeakSampler(server.running.tree_memory) as sampler:
         try:
             with Connection(server.port) as conn:
@@ -376,16 +335,25 @@ def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
             raise CaseFailure("verify_failed", f"the idle phase's primer: {e}") from None
         try:
             m = measure_idle(server.port, phase.connections, server.running.tree_memory,
-                             timeout=min(IDLE_TIMEOUT, setup.slack), hold=setup.profile.idle_hold)
+                             timeout=min(IDLE_TIMEOUT, setup.slack), hold=hold)
         except IdleError as e:
             server.check_alive(f"the idle connections ({e})")
             raise CaseFailure("verify_failed",
                               f"{phase.connections} idle connections: {e}{server.stderr_note()}") from None
         server.check_alive("the idle connections")
-    stopped = server.stop()
-    served = IDLE_PRIMER_REQUESTS + phase.connections
+    return m, server.stop(), sampler.peaks()
+
+
+def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
+    """The idle phase: a fresh server's memory with the idle connections open, read on `repeats` fresh servers
+    (a server's memory is read once in its life: each repetition is a process of its own). Only the first
+    holds the connections idle for `idle_hold`, the keep-alive check; the others read the memory only."""
+    began = time.perf_counter()
+    m, stopped, peaks = _idle_once(setup, phase, setup.profile.idle_hold)
+    more = tuple(_idle_once(setup, phase, 0.0)[0] for _ in range(setup.profile.repeats - 1))
+    served = (IDLE_PRIMER_REQUESTS + phase.connections) * (1 + len(more))
     loadavg, flags = load_averages(), []
-    detail = PhaseDetail("idle", served, loadavg, stopped.returncode, idle=m, peak_memory=sampler.peaks())
+    detail = PhaseDetail("idle", served, loadavg, stopped.returncode, idle=m, peak_memory=peaks, idle_repeats=more)
     return setup.result(phase.label, setup.params(phase), "ok", began=began, server=stopped, baseline=baseline,
                         detail=detail, flags=flags)
 

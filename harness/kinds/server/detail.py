@@ -66,6 +66,8 @@ class PhaseDetail:
     layout: str = ""  # load phases: where the generator ran, generator.py SAME_HOST or SEPARATE ("": no generator)
     loadgen_host: str = ""  # SEPARATE: the generator's host
     relay: Mapping[str, Any] | None = None  # SEPARATE: the relay's cpu and wall seconds and cpu_per_request
+    repeat_rates: tuple[float, ...] = ()  # closed/pipelined: the rates of the repeated measured loads after `load`
+    idle_repeats: tuple[IdleMeasurement, ...] = ()  # idle: the readings on the repeated fresh servers after `idle`
 
     @property
     def server_latency(self) -> Latency | None:
@@ -96,6 +98,10 @@ class PhaseDetail:
             out.update(layout=self.layout, loadgen_host=self.loadgen_host)
         if self.relay is not None:
             out["relay"] = dict(self.relay)
+        if self.repeat_rates:
+            out["repeat_rates"] = [round(r, 1) for r in self.repeat_rates]
+        if self.idle_repeats:
+            out["idle_repeats"] = [m.as_dict() for m in self.idle_repeats]
         return out
 
     @classmethod
@@ -115,6 +121,8 @@ class PhaseDetail:
             startup_seconds=tuple(float(x) for x in d.get("startup_seconds", ())),
             layout=str(d.get("layout", "")), loadgen_host=str(d.get("loadgen_host", "")),
             relay=dict(d["relay"]) if d.get("relay") else None,
+            repeat_rates=tuple(float(x) for x in d.get("repeat_rates", ())),
+            idle_repeats=tuple(IdleMeasurement.from_dict(m) for m in d.get("idle_repeats", ())),
         )
 
 

@@ -16,7 +16,6 @@ from harness.kinds.base import PlanContext, RunContext
 from harness.kinds.server.bound import Ceilings
 from harness.kinds.server.cases import (
     PRIMER_SECONDS,
-    PROBE_SECONDS,
     make_setup,
     measure_phases,
     phase_of,
@@ -30,6 +29,7 @@ from harness.kinds.server.detail import PhaseDetail
 from harness.kinds.server.generator import LOCAL, Generator
 from harness.kinds.server.headroom import Probe, measure_probes
 from harness.kinds.server.loadgen import LoadgenError
+from harness.kinds.server.probe import PROBE_SECONDS
 from harness.kinds.server.rows import server_rows
 from harness.kinds.server.server import READY_TIMEOUT
 from harness.kinds.server.terminal import server_table
@@ -87,8 +87,12 @@ def _read_profile(p: TableReader, prof: str) -> ServerProfile:
                  default=0)
     if 0 < runs < MIN_STARTS:
         raise p.fail("startup_runs", f"must be 0 or at least {MIN_STARTS} (a median of cold starts)")
+    repeats = p.int("repeats", "measured repetitions of the closed-loop, pipelined and idle phases", required=False,
+                    default=1)
+    if repeats < 1:
+        raise p.fail("repeats", f"must be a whole number >= 1, not {repeats}")
     profile = ServerProfile(
-        connections=connections, rates=rates, min_duration=min_duration, max_duration=max_duration,
+        repeats=repeats, connections=connections, rates=rates, min_duration=min_duration, max_duration=max_duration,
         warmup=p.number("warmup", "seconds of warm-up load"),
         idle_connections=p.int("idle_connections", "idle keep-alive connections for memory"),
         idle_hold=p.number("idle_hold", "seconds the idle connections are held before each must still answer; "
@@ -114,14 +118,16 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
     return Workload(**common, servers=servers)
 
 
-def _guess(params: Mapping[str, Any]) -> float:
+def _guess(params: Mapping[str, Any], repeats: int = 1) -> float:
     phase = params["phase"]
     if phase == "idle":
-        return START_GUESS + 2.0 + float(params["hold"]) + int(params["connections"]) / 2000
+        reading = START_GUESS + 2.0 + int(params["connections"]) / 2000
+        return reading * repeats + float(params["hold"])
     if phase == "startup":
         return int(params["runs"]) * START_GUESS
     probe = PROBE_SECONDS if phase != "open" else 0.0
-    return START_GUESS + probe + PRIMER_SECONDS + float(params["warmup"]) + float(params["min_duration"])
+    loads = repeats if phase in ("closed", "pipelined") else 1
+    return START_GUESS + probe + PRIMER_SECONDS + float(params["warmup"]) + loads * float(params["min_duration"])
 
 
 def _layout(cpus: Sequence[int], load: Sequence[int], generator: Generator = LOCAL) -> tuple:
@@ -156,7 +162,8 @@ class ServerKind:
                 params=params, cpus=server, load_cpus=load, command=command, processes=1, settings=settings,
                 timeout=ctx.timeout or READY_TIMEOUT, status=Status.UNSUPPORTED.value if reason else "",
                 reason=reason or "",
-                estimate=0.0 if reason else _guess(params) + (_unit_guess(workload, profile) if i == 0 else 0.0)))
+                estimate=0.0 if reason else (_guess(params, profile.repeats)
+                                             + (_unit_guess(workload, profile) if i == 0 else 0.0))))
         return specs
 
     def units(self, specs: Sequence[CaseSpec]) -> list[list[CaseSpec]]:

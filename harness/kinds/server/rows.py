@@ -27,6 +27,8 @@ def server_rows(result: CaseResult) -> Iterator[Row]:
     d = result.detail
     if d.load is not None:
         yield Row("qps", None, None, d.load.rate)
+        for i, rate in enumerate(d.repeat_rates, 1):  # the repeated measured loads: one value each
+            yield Row("qps", None, i, rate)
         if d.server_latency is not None:
             for metric, attr in LATENCY_METRICS:
                 yield Row(metric, None, None, getattr(d.server_latency, attr))
@@ -36,6 +38,9 @@ def server_rows(result: CaseResult) -> Iterator[Row]:
     if d.idle is not None:
         yield Row("memory_per_connection", None, None, d.idle.per_connection)
         yield Row("memory_with_connections", None, None, d.idle.memory_with)
+        for i, m in enumerate(d.idle_repeats, 1):  # the readings on the repeated fresh servers
+            yield Row("memory_per_connection", None, i, m.per_connection)
+            yield Row("memory_with_connections", None, i, m.memory_with)
     if d.peak_memory is not None and d.peak_memory.samples:
         yield Row("peak_tree_rss", None, None, d.peak_memory.rss)
         if d.peak_memory.pss is not None:
