@@ -19,7 +19,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, Locator, LogLocator, MaxNLocator, NullFormatter
 
 from reports.fmt import fmt_value
@@ -32,6 +32,7 @@ RC = {
     "font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8.5,
     "legend.fontsize": 8, "axes.titleweight": "bold", "figure.dpi": DPI,
 }
+PAGE_WIDTH = 10.4  # inches: at DPI, the site's content column at 1400 px (reports/templates/style.css)
 LOG_SPAN = 50  # a value axis spanning more than this factor is drawn on a log scale
 BOUND_HATCH = "////"  # bars of load-generator bound figures (lower bounds)
 BOUND_METRICS = ("qps",)  # the figures a load-generator bound case flags
@@ -314,33 +315,47 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
         return _save(fig, path)
 
 
-def overview_heatmap(fractions: pd.DataFrame, path: Path, marks: pd.DataFrame | None = None) -> str | None:
+def overview_heatmap(fractions: pd.DataFrame, path: Path, marks: pd.DataFrame | None = None,
+                     quality: pd.DataFrame | None = None) -> str | None:
     """Fraction of the row's top figure (1 = the top) for every workload case and implementation.
 
     `marks` (the overview's, same shape) says which cells are the best, tied with the top (≈ best)
-    or modes; a cell is called best only where it says so (reports/ranking.py)."""
+    or modes; a cell is called best only where it says so (reports/ranking.py). `quality` (same
+    shape) holds each figure's quality marks in their short form (reports/quality.py SHORT): such a
+    tile is hatched and names them under its number."""
     if fractions.empty:
         return None
     marks = marks.reindex(index=fractions.index, columns=fractions.columns).fillna("") if marks is not None else None
+    quality = (quality.reindex(index=fractions.index, columns=fractions.columns).fillna("") if quality is not None
+               else pd.DataFrame("", index=fractions.index, columns=fractions.columns))
     annot = fractions.map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     if marks is not None:
         annot = annot.mask(marks != "", marks)
+    annot = annot.where(quality == "", annot + "\n" + quality)
     with sns.axes_style("white"), matplotlib.rc_context(RC):
         longest_row = max(len(str(i)) for i in fractions.index)
-        longest_col = max(len(str(c)) for c in fractions.columns)
-        fig = _figure(0.95 * len(fractions.columns) + 0.07 * longest_row + 2.0,
-                      0.36 * len(fractions) + 0.05 * longest_col + 1.0)
+        # Width: the page's content column (a wider figure is scaled down, and its text with it).
+        width = PAGE_WIDTH
+        cell_h = 0.46 if (quality != "").any().any() else 0.34
+        fig = _figure(width, cell_h * len(fractions) + 1.8)
         ax = fig.subplots()
+        size = min(9.0, max(6.5, 70 / max(1, len(fractions.columns))))
         sns.heatmap(fractions.astype(float), annot=annot, fmt="", cmap="YlGnBu", vmin=0, vmax=1, ax=ax,
-                    linewidths=0.6, linecolor="white", cbar_kws={"label": "fraction of the top figure (1 = top)"},
-                    annot_kws={"fontsize": 7.5})
+                    linewidths=0.6, linecolor="white", cbar_kws={"label": "fraction of the row's top figure (1 = top)",
+                                                                 "shrink": 0.8},
+                    annot_kws={"fontsize": size})
+        for i, j in zip(*np.nonzero((quality != "").to_numpy())):
+            ax.add_patch(Rectangle((j, i), 1, 1, fill=False, hatch=BOUND_HATCH, edgecolor="#8a5a00", linewidth=0,
+                                   alpha=0.35))
         if marks is not None:  # a cell of modes has no fraction, so the heatmap leaves it blank: name it
             for i, j in zip(*np.nonzero((marks == "modes").to_numpy() & fractions.isna().to_numpy())):
-                ax.text(j + 0.5, i + 0.5, "modes", ha="center", va="center", fontsize=7.5, color="#555555")
-        ax.set_xticks(ax.get_xticks(), ax.get_xticklabels(), rotation=30, ha="right")
+                ax.text(j + 0.5, i + 0.5, "modes", ha="center", va="center", fontsize=size, color="#555555")
+        ax.set_xticks(ax.get_xticks(), ax.get_xticklabels(), rotation=35, ha="right", fontsize=9)
+        ax.set_yticks(ax.get_yticks(), ax.get_yticklabels(), fontsize=9 if longest_row < 40 else 8)
         ax.set_xlabel("")
         ax.set_ylabel("")
-        ax.set_title("key metric / top of its row", loc="left")
+        ax.set_title("key metric / top of its row (hatched: a quality mark; ≥ lower bound, n=1 measured once, busy: "
+                     "host busy, unconv: unconverged)", loc="left", fontsize=9)
         return _save(fig, path)
 
 

@@ -33,13 +33,15 @@ from reports.data import Results, Run, implementation_order, short_case_labels, 
 from reports.history.alerts import Alert, open_alerts
 from reports.history.changes import REGRESSION, SERIES_KEY, Change, DetectionConfig, detect, measured
 from reports.history.store import environment_of, run_rows
-from reports.metric_names import label, ranked
+from reports.metric_names import declared_key_metrics, label, ranked
 from reports.pages.claims import page_context, verdict_counts, write_claims_json
 from reports.pages.environment import run_environment, runs_table
 from reports.pages.history import build_history, run_labels, shown_series
-from reports.pages.overview import FAILED, build_overview, workload_cases
+from reports.pages.overview import FAILED, build_blocks, build_overview, workload_cases
 from reports.pages.regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, alerts_table
 from reports.pages.workload import build_workload, headroom_rows, scaling_series, slug
+from reports.quality import COUNT_NAMES, mark_counts
+from reports.quality import legend as quality_legend
 from reports.table import Table
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -306,9 +308,12 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                descriptions: Mapping[str, str] | None = None, impls: Sequence[ImplInfo] = (),
                history: pd.DataFrame | None = None, environments: Mapping[str, Mapping] | None = None,
                detection: DetectionConfig | None = None, repo: Path | None = None,
-               changes: Sequence[Change] | None = None, links: Sequence[tuple[str, str]] = ()) -> SiteSummary:
+               changes: Sequence[Change] | None = None, links: Sequence[tuple[str, str]] = (),
+               key_metrics: Mapping[str, Sequence[str]] | None = None) -> SiteSummary:
     """Render every page for `results` into `out`; the overview and workload pages show the latest run.
 
+    `key_metrics`: each workload's declared key metrics (workload.toml [report]); by default the
+    project's own workloads'.
     `history`: the history store's rows (reports/history/store.py) behind the History and Regressions
     pages, with `environments` (run id -> environment) for the alerts; by default both come from
     the runs' folders. `detection` configures change points; `repo` is the git repository that
@@ -326,6 +331,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
     alerts = open_alerts(history, detection, repo, changes=changes, environments=environments)
     ledger = ledger or load_ledger()
     descriptions = descriptions or {}
+    declared = declared_key_metrics() if key_metrics is None else key_metrics
     summaries = summarize(results.samples)
     run = results.latest
     lsum = summaries[summaries["run_id"] == run.run_id]
@@ -343,27 +349,33 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
         (root / "static").mkdir()
         shutil.copyfile(TEMPLATES / "style.css", root / "static" / "style.css")
 
-        overview = build_overview(run, lsum, lsamples)
-        overview = type(overview)(w.table(overview.table), overview.fractions, overview.labels, overview.marks)
+        overview = build_overview(run, lsum, lsamples, declared)
+        overview = replace(overview, table=w.table(overview.table))
+        blocks = [replace(b, table=w.table(b.table)) for b in build_blocks(run, lsum, lsamples, declared,
+                                                                            descriptions)]
         heatmap = w.figure(plots.overview_heatmap, "overview-heatmap", "key metric as a fraction of the top figure",
-                           "Each workload case's key metric as a fraction of the top implementation's (1 = the top). "
-                           "“best” only where its 95% interval overlaps no other's; “≈ best” where it overlaps the "
-                           "top one's; “modes” where the processes fell into groups (not ranked).",
-                           overview.fractions, marks=overview.marks)
+                           "Each workload case's key metric as a fraction of the top implementation's (1 = the top), "
+                           "one row per case. “best” only where its 95% interval overlaps no other's; “≈ best” where "
+                           "it overlaps the top one's; “modes” where the processes fell into groups (not ranked). "
+                           "Hatched tiles carry a quality mark, named under the figure (≥: a lower bound; n=1: "
+                           "measured once; busy: host busy; unconv: unconverged).",
+                           overview.fractions, marks=overview.marks, quality=overview.quality)
         statuses = run.cases["status"]
-        unstable_cases = lsum[lsum["unstable"]].drop_duplicates(["workload", "case", "implementation"])
         counts = {"ok": int((statuses == "ok").sum()), "failed": int(statuses.isin(FAILED).sum()),
                   "skipped": int((statuses == "skipped").sum()),
-                  "unsupported": int((statuses == "unsupported").sum()), "unstable": len(unstable_cases)}
+                  "unsupported": int((statuses == "unsupported").sum())}
+        marked = mark_counts(run)
         cards = [{"name": name, "href": f"workload-{slug(name)}.html",
                   "summary": descriptions.get(name) or f"{len(cases)} case{'s' if len(cases) != 1 else ''}"}
                  for name, cases in by_workload.items()]
         w.page("index.html", "index.html", title="Overview", run=run, cpus=_cpus_text(run),
                runs_count=len(results.runs), counts=counts, claims=claim_counts, overview=overview,
-               heatmap=heatmap, workloads=cards)
+               heatmap=heatmap, workloads=cards, blocks=blocks, marked=marked, legend_text=COUNT_NAMES,
+               legend=quality_legend([c for c, _ in marked] + [m.code for b in blocks for r in b.table.rows
+                                                               for c in r for m in c.marks]))
 
         for name, cases in by_workload.items():
-            view = build_workload(run, lsum, name, cases, samples=lsamples)
+            view = build_workload(run, lsum, name, cases, samples=lsamples, declared=declared.get(name, ()))
             sections = [type(s)(s.case, s.short, w.table(s.table), s.unstable) for s in view.sections]
             view = type(view)(view.name, view.key_metric, view.metrics, tuple(sections), w.table(view.detail))
             figures = _workload_figures(w, run, lsamples, lsum, name, cases, colors, view.key_metric)
