@@ -11,7 +11,14 @@ import pytest
 
 from reports.data import load_results, summarize
 from reports.fmt import fmt_change, fmt_value
-from reports.metric_names import declared_key_metrics, direction_of, key_metric, latency_percentile, main_metrics, ranked
+from reports.metric_names import (
+    declared_key_metrics,
+    direction_of,
+    key_metric,
+    latency_percentile,
+    main_metrics,
+    ranked,
+)
 from reports.pages.environment import run_environment, runs_table
 from reports.pages.history import build_history, run_labels
 from reports.pages.overview import build_overview, workload_cases
