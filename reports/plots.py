@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, Locator, LogLocator, MaxNLocator, NullFormatter
 
+from reports import plotcheck
 from reports.fmt import fmt_value
 from reports.metric_names import label, latency_percentile
 
@@ -32,10 +33,14 @@ RC = {
     "font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8.5,
     "legend.fontsize": 8, "axes.titleweight": "bold", "figure.dpi": DPI,
 }
-PAGE_WIDTH = 10.4  # inches: at DPI, the site's content column at 1400 px (reports/templates/style.css)
+PAGE_WIDTH = 10.3  # inches: at DPI, the site's content column at 1400 px (reports/templates/style.css)
 LOG_SPAN = 50  # a value axis spanning more than this factor is drawn on a log scale
 BOUND_HATCH = "////"  # bars of load-generator bound figures (lower bounds)
 BOUND_METRICS = ("qps",)  # the figures a load-generator bound case flags
+# Figures net of the start-up baseline (per task, connection or operation): one below zero is within the
+# baseline's noise, drawn at zero and labelled so.
+NET_METRICS = ("memory_per_task", "memory_per_connection", "cpu_time_per_op", "ctx_switches_voluntary_per_op",
+               "ctx_switches_involuntary_per_op")
 
 
 def palette(implementations: Sequence[str]) -> dict[str, tuple]:
@@ -55,7 +60,9 @@ def _save(fig: Figure, path: Path) -> str:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     try:
+        plotcheck.thin_tick_labels(fig)
         fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
+        plotcheck.check(fig, path.name)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -111,6 +118,7 @@ def _value_axis(ax, unit: str, values: np.ndarray, axis: str = "x", name: str = 
     log = len(positive) > 0 and positive.max() / positive.min() > LOG_SPAN
     factor, unit_name = axis_scale(unit, float(np.nanmax(np.abs(values))) if len(values) else 0.0)
     target = ax.xaxis if axis == "x" else ax.yaxis
+    setattr(target, plotcheck.THIN, True)
     if log or (axis == "x" and ax.get_xscale() == "log") or (axis == "y" and ax.get_yscale() == "log"):
         # Decades apart: each tick carries its own unit prefix (100 us, 1 ms, 10 ms).
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
@@ -122,12 +130,14 @@ def _value_axis(ax, unit: str, values: np.ndarray, axis: str = "x", name: str = 
             target.set_major_locator(LogLocator(base=10, subs=subs, numticks=6))
         target.set_minor_formatter(NullFormatter())
         target.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_value(v, unit)))
-        unit_name = ""
+        unit_name = "log scale"  # each tick carries its unit
     else:
         target.set_major_locator(_ScaledLocator(MaxNLocator(nbins=4), factor))
         target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / factor:.4g}"))
     if name:
-        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(f"{name} ({unit_name})" if unit_name else name)
+        linear = "" if unit_name == "log scale" else "linear"
+        text = ", ".join(x for x in (unit_name, linear) if x)
+        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(f"{name} ({text})" if text else name)
 
 
 def _mark_bound(ax, order: Sequence[str], bound: set[str]) -> bool:
@@ -171,12 +181,18 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
     # A fixed layout in inches (much cheaper to draw than a layout engine): tick labels of the longest
     # implementation name on the left of every panel that shows them, a title above, ticks and a label below.
     label_in = 0.064 * max(len(i) for c in used for i in impls[c]) + 0.2
-    panel_in, right_in, top_in = 2.7, 0.3, 0.45
-    gap_in = 0.3 if matrix else label_in + 0.3
+    right_in, top_in = 0.3, 0.45
+    while True:  # the page's width, in as many columns as leave each panel room for its figures
+        gap_in = 0.35 if matrix else label_in + 0.35
+        panel_in = (PAGE_WIDTH - label_in - right_in - (ncols - 1) * gap_in) / ncols
+        if panel_in >= 2.6 or ncols == 1:
+            break
+        ncols, matrix = ncols - 1, False
+    nrows = math.ceil(len(panels) / ncols)
     rows_of = [panels[r * ncols:(r + 1) * ncols] for r in range(nrows)]
     axes_in = [0.3 * max(len(impls[c]) for c, _ in row) + 0.15 for row in rows_of]
     title_in = [0.42 if any("\n" in titles[p] for p in row) else 0.28 for row in rows_of]
-    below_in = [0.5 if (not matrix or r == nrows - 1) else 0.3 for r in range(nrows)]
+    below_in = [0.55 for _ in range(nrows)]  # ticks and the axis' name and unit under every panel
     legend_in = 0.3 if any(c in cases for c, _ in bound) and set(metrics) & set(BOUND_METRICS) else 0.0
     width = label_in + ncols * panel_in + (ncols - 1) * gap_in + right_in
     height = top_in + sum(axes_in) + sum(title_in) + sum(below_in) + legend_in
@@ -201,10 +217,9 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
             sns.barplot(data=d, x="value", y="implementation", hue="implementation", order=order,
                         hue_order=order, palette=colors, estimator="median", errorbar=("pi", 50),
                         orient="h", ax=ax, legend=False, capsize=0.25, err_kws={"linewidth": 1.1})
-            last_row = not matrix or i == nrows - 1
-            _value_axis(ax, unit, d["value"].to_numpy(), name=label(metric) if last_row else "")
-            if not last_row:
-                ax.set_xlabel("")
+            if metric in NET_METRICS:  # net of the start-up baseline: below it is noise, not a negative cost
+                d = d.assign(value=d["value"].clip(lower=0))
+            _value_axis(ax, unit, d["value"].to_numpy(), name=label(metric))
             grouped = d.groupby("implementation")["value"]
             medians, q3 = grouped.median(), grouped.quantile(0.75)
             here = {impl for c, impl in bound if c == case} if metric in BOUND_METRICS else set()
@@ -212,7 +227,11 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
             for y, impl in enumerate(order):
                 if impl in medians:
                     text = ("≥ " if impl in here else "") + fmt_value(medians[impl], unit)
-                    ax.annotate(text, (q3[impl], y), xytext=(4, 0),
+                    if metric in NET_METRICS and medians[impl] <= 0:
+                        text = "≈ 0 (< start-up baseline)"
+                    at = q3[impl] if q3[impl] > 0 or ax.get_xscale() != "log" else None
+                    ax.annotate(text, (at, y) if at is not None else (0, y), xytext=(4, 0),
+                                xycoords="data" if at is not None else ("axes fraction", "data"),
                                 textcoords="offset points", va="center", ha="left", fontsize=7.5, color="#333333")
             top = float(q3.max()) if len(q3) else 0.0
             if top > 0:
@@ -244,10 +263,10 @@ def latency_curves(summaries: pd.DataFrame, cases: Sequence[str], short: dict[st
 
     def nines(p: float) -> float:
         return top + 1 if p >= 100 else -math.log10(1 - p / 100)
-    ncols = min(len(cases), 4)
+    ncols = min(len(cases), 3)
     nrows = math.ceil(len(cases) / ncols)
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
-        fig = _figure(3.3 * ncols + 1.9, 2.9 * nrows + 0.4)
+        fig = _figure(PAGE_WIDTH, 2.9 * nrows + 0.5)
         grid = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
         axes = list(grid.flat)
         for ax in axes[len(cases):]:
@@ -293,7 +312,7 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
     order = sorted(set(d[param]))
     hue_order = [i for i in colors if i in set(d["implementation"])]
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
-        fig = _figure(6.6, 3.4)
+        fig = _figure(PAGE_WIDTH, 3.6)
         ax = fig.subplots()
         sns.pointplot(data=d, x=param, y="value", hue="implementation", order=order, hue_order=hue_order,
                       palette=colors, estimator="median", errorbar=("pi", 50),
@@ -350,12 +369,13 @@ def overview_heatmap(fractions: pd.DataFrame, path: Path, marks: pd.DataFrame | 
         if marks is not None:  # a cell of modes has no fraction, so the heatmap leaves it blank: name it
             for i, j in zip(*np.nonzero((marks == "modes").to_numpy() & fractions.isna().to_numpy())):
                 ax.text(j + 0.5, i + 0.5, "modes", ha="center", va="center", fontsize=size, color="#555555")
-        ax.set_xticks(ax.get_xticks(), ax.get_xticklabels(), rotation=35, ha="right", fontsize=9)
+        names = [str(c).replace(":", ":\n") for c in fractions.columns]  # a variant on a line of its own
+        ax.set_xticks(ax.get_xticks(), names, rotation=90, ha="center", fontsize=9)
         ax.set_yticks(ax.get_yticks(), ax.get_yticklabels(), fontsize=9 if longest_row < 40 else 8)
         ax.set_xlabel("")
         ax.set_ylabel("")
-        ax.set_title("key metric / top of its row (hatched: a quality mark; ≥ lower bound, n=1 measured once, busy: "
-                     "host busy, unconv: unconverged)", loc="left", fontsize=9)
+        ax.set_title("key metric / the top figure of its row; hatched: a quality mark (named in the tile)", loc="left",
+                     fontsize=9)
         return _save(fig, path)
 
 
@@ -388,19 +408,20 @@ def history_grid(frame: pd.DataFrame, metrics: Sequence[str], colors: dict[str, 
     cases = list(dict.fromkeys(frame["case"]))
     by_panel = frame.groupby(["case", "metric"], sort=False).indices
     panels = [(c, m) for c in cases for m in metrics if (c, m) in by_panel]
-    ncols = min(len(metrics), len(panels), 3)
+    ncols = min(len(metrics), len(panels), 2)
     nrows = math.ceil(len(panels) / ncols)
     runs = frame.drop_duplicates("run_index").sort_values("run_index")
     ticks, names = runs["run_index"].tolist(), runs["run_label"].tolist()
     many = len(ticks) > 60  # a year of nightlies: lines without whiskers, or the panel is a blur
     # A fixed layout in inches (a layout engine costs more than the drawing on a grid of dozens of
     # panels): y tick labels left of each panel, a title above, rotated run labels below, legend right.
-    # Every panel spans the same runs, so only a panel with none below it labels them.
-    left_in, panel_w, gap_in, legend_in = 0.85, 3.3, 0.95, 2.3
-    top_in, title_in, panel_h, below_in, labels_in = 0.45, 0.3, 1.9, 0.25, 0.55
+    # Every panel labels its runs (rotated labels reach left, under the next panel: room below each row).
+    left_in, gap_in, legend_in = 0.85, 0.95, 2.3
+    panel_w = (PAGE_WIDTH - left_in - legend_in - (ncols - 1) * gap_in) / ncols  # the page's width
+    top_in, title_in, panel_h, below_in, labels_in = 0.45, 0.45, 2.3, 0.75, 0.1
     width = left_in + ncols * panel_w + (ncols - 1) * gap_in + legend_in
     height = top_in + nrows * (title_in + panel_h + below_in) + labels_in
-    labelled = [k + ncols >= len(panels) for k in range(len(panels))]
+    labelled = [True for _ in panels]
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
         fig = Figure(figsize=(width, height), dpi=DPI)
         FigureCanvasAgg(fig)
@@ -437,7 +458,7 @@ def history_grid(frame: pd.DataFrame, metrics: Sequence[str], colors: dict[str, 
             ax.set_xticks(ticks[::step], names[::step] if labelled[k] else [], rotation=30, ha="right")
             _value_axis(ax, d["unit"].iloc[0], pd.concat([d["q1"], d["q3"]]).to_numpy(), axis="y",
                         name=label(metric))
-            ax.set_title(f"{label(metric)} — {d['case_label'].iloc[0]}", loc="left")
+            ax.set_title(f"{label(metric)}\n{d['case_label'].iloc[0]}", loc="left")
         handles, labels = [], []
         for ax in axes:
             for h, lab in zip(*ax.get_legend_handles_labels()):
@@ -466,9 +487,9 @@ def change_series(series: pd.DataFrame, index: int, before: tuple[int, float], a
     med, q1, q3 = (s[c].to_numpy(dtype=float) for c in ("median", "q1", "q3"))
     change_color = REGRESSION_COLOR if kind == "regression" else IMPROVEMENT_COLOR
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
-        fig = Figure(figsize=(8.2, 3.0), dpi=DPI)  # fixed layout: axes left, legend right
+        fig = Figure(figsize=(PAGE_WIDTH, 3.0), dpi=DPI)  # fixed layout: axes left, legend right
         FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.85 / 8.2, 0.75 / 3.0, 5.0 / 8.2, 1.9 / 3.0))
+        ax = fig.add_axes((0.85 / PAGE_WIDTH, 0.75 / 3.0, (PAGE_WIDTH - 3.4) / PAGE_WIDTH, 1.9 / 3.0))
         ax.fill_between(x, q1, q3, color=color, alpha=0.18, linewidth=0, label="interquartile range")
         ax.plot(x, med, marker="o", markersize=2.8, linewidth=1.1, color=color, label="median per run")
         ax.axvline(index - 0.5, color=change_color, linewidth=1.5, label=f"change point ({kind})")
@@ -483,7 +504,7 @@ def change_series(series: pd.DataFrame, index: int, before: tuple[int, float], a
         _value_axis(ax, unit, np.concatenate([q1, q3]), axis="y", name=label(metric))
         handles, names = ax.get_legend_handles_labels()
         keep = dict(zip(names, handles))
-        fig.legend(keep.values(), keep.keys(), loc="upper left", bbox_to_anchor=(6.0 / 8.2, 1 - 0.35 / 3.0),
+        fig.legend(keep.values(), keep.keys(), loc="upper left", bbox_to_anchor=((PAGE_WIDTH - 2.3) / PAGE_WIDTH, 1 - 0.35 / 3.0),
                    frameon=False)
         ax.set_title(title, loc="left")
         return _save(fig, path)
