@@ -153,15 +153,32 @@ def _mark_bound(ax, order: Sequence[str], bound: set[str]) -> bool:
     return marked
 
 
+def _room_for_labels(ax, top: float, texts, panel_in: float) -> None:
+    """Widen a bar panel's value axis so the longest value label after the largest bar stays inside it."""
+    if top <= 0:
+        return
+    longest = max((len(t) for t in texts), default=0)
+    frac = min(0.65, (0.058 * longest + 0.15) / panel_in)  # 7.5 pt labels: about 0.058 in a character
+    if ax.get_xscale() == "log":
+        low = ax.get_xlim()[0]
+        span = math.log10(top) - math.log10(low) if low > 0 else 1.0
+        ax.set_xlim(right=10 ** (math.log10(top) + span * frac / (1 - frac)))
+    else:
+        ax.set_xlim(right=top / (1 - frac))
+
+
 def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str], short: dict[str, str],
              colors: dict[str, tuple], path: Path, title: str,
-             bound: set[tuple[str, str]] | None = None) -> str | None:
+             bound: set[tuple[str, str]] | None = None, marks: dict[tuple[str, str], str] | None = None) -> str | None:
     """Bars at the median per implementation, whiskers over the IQR, one panel per case and metric.
 
     When every case has every metric the panels form a matrix (rows: cases, columns: metrics);
     otherwise they flow, up to three per row. `bound` holds the (case, implementation) pairs
     whose figure is a lower bound (load-generator bound): their bars are hatched and labelled ≥.
+    `marks` ((case, implementation) -> the case's quality marks, short: reports/quality.py SHORT) are
+    written after a bar's value, with "n=1" where the bar is one sample.
     """
+    marks = marks or {}
     bound = bound or set()
     any_bound = False
     data = samples[samples["metric"].isin(metrics) & samples["case"].isin(cases)]
@@ -174,14 +191,22 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
     ncols = len(present[used[0]]) if matrix else min(3, max(len(v) for v in present.values()))
     nrows = math.ceil(len(panels) / ncols)
     impls = {c: [i for i in colors if i in set(data.loc[data["case"] == c, "implementation"])] for c in used}
-    titles = {}
+    titles, common = {}, {}
     for case, metric in panels:
         text = label(metric) + (f" — {short[case]}" if len(used) > 1 else "")
-        titles[(case, metric)] = f"{label(metric)}\n{short[case]}" if len(text) > 34 else text
+        text = f"{label(metric)}\n{short[case]}" if len(text) > 34 else text
+        # the quality marks every bar of the panel shares are said once, under its title
+        d = data[(data["case"] == case) & (data["metric"] == metric)]
+        sizes = d.groupby("implementation").size()
+        each = [[f for f in marks.get((case, i), "").split() if f not in ("≥", "n=1")]
+                + (["n=1"] if sizes[i] == 1 else []) for i in sizes.index]
+        common[(case, metric)] = [f for f in (each[0] if each else []) if all(f in e for e in each)]
+        shared = " ".join(common[(case, metric)])
+        titles[(case, metric)] = text + (f"\n[every bar: {shared}]" if shared else "")
     # A fixed layout in inches (much cheaper to draw than a layout engine): tick labels of the longest
     # implementation name on the left of every panel that shows them, a title above, ticks and a label below.
     label_in = 0.064 * max(len(i) for c in used for i in impls[c]) + 0.2
-    right_in, top_in = 0.3, 0.45
+    right_in, top_in = 0.55, 0.45
     while True:  # the page's width, in as many columns as leave each panel room for its figures
         gap_in = 0.35 if matrix else label_in + 0.35
         panel_in = (PAGE_WIDTH - label_in - right_in - (ncols - 1) * gap_in) / ncols
@@ -191,7 +216,7 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
     nrows = math.ceil(len(panels) / ncols)
     rows_of = [panels[r * ncols:(r + 1) * ncols] for r in range(nrows)]
     axes_in = [0.3 * max(len(impls[c]) for c, _ in row) + 0.15 for row in rows_of]
-    title_in = [0.42 if any("\n" in titles[p] for p in row) else 0.28 for row in rows_of]
+    title_in = [0.14 + 0.15 * max(titles[p].count("\n") + 1 for p in row) for row in rows_of]
     below_in = [0.55 for _ in range(nrows)]  # ticks and the axis' name and unit under every panel
     legend_in = 0.3 if any(c in cases for c, _ in bound) and set(metrics) & set(BOUND_METRICS) else 0.0
     width = label_in + ncols * panel_in + (ncols - 1) * gap_in + right_in
@@ -214,28 +239,34 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
             order = impls[case]
             d = data[(data["case"] == case) & (data["metric"] == metric)]
             unit = d["unit"].iloc[0]
+            if metric in NET_METRICS:  # net of the start-up baseline: below it is noise, not a negative cost
+                d = d.assign(value=d["value"].clip(lower=0))
             sns.barplot(data=d, x="value", y="implementation", hue="implementation", order=order,
                         hue_order=order, palette=colors, estimator="median", errorbar=("pi", 50),
                         orient="h", ax=ax, legend=False, capsize=0.25, err_kws={"linewidth": 1.1})
-            if metric in NET_METRICS:  # net of the start-up baseline: below it is noise, not a negative cost
-                d = d.assign(value=d["value"].clip(lower=0))
             _value_axis(ax, unit, d["value"].to_numpy(), name=label(metric))
             grouped = d.groupby("implementation")["value"]
-            medians, q3 = grouped.median(), grouped.quantile(0.75)
+            medians, q3, counts = grouped.median(), grouped.quantile(0.75), grouped.size()
             here = {impl for c, impl in bound if c == case} if metric in BOUND_METRICS else set()
             any_bound |= _mark_bound(ax, order, here)
-            for y, impl in enumerate(order):
+            texts = {}
+            for impl in order:
                 if impl in medians:
                     text = ("≥ " if impl in here else "") + fmt_value(medians[impl], unit)
                     if metric in NET_METRICS and medians[impl] <= 0:
                         text = "≈ 0 (< start-up baseline)"
+                    texts[impl] = text
+            for impl in texts:  # marks every bar shares are in the panel's title, once
+                mine = [f for f in marks.get((case, impl), "").split() if f not in ("≥", "n=1")]
+                rest = [f for f in mine + (["n=1"] if counts[impl] == 1 else []) if f not in common[(case, metric)]]
+                texts[impl] += f"  [{' '.join(rest)}]" if rest else ""
+            _room_for_labels(ax, float(q3.max()) if len(q3) else 0.0, texts.values(), panel_in)
+            for y, impl in enumerate(order):
+                if impl in texts:
                     at = q3[impl] if q3[impl] > 0 or ax.get_xscale() != "log" else None
-                    ax.annotate(text, (at, y) if at is not None else (0, y), xytext=(4, 0),
+                    ax.annotate(texts[impl], (at, y) if at is not None else (0, y), xytext=(4, 0),
                                 xycoords="data" if at is not None else ("axes fraction", "data"),
                                 textcoords="offset points", va="center", ha="left", fontsize=7.5, color="#333333")
-            top = float(q3.max()) if len(q3) else 0.0
-            if top > 0:
-                ax.set_xlim(right=top * (6 if ax.get_xscale() == "log" else 1.45))
             ax.set_ylabel("")
             if matrix and j:
                 ax.set_yticklabels([])
@@ -504,7 +535,7 @@ def change_series(series: pd.DataFrame, index: int, before: tuple[int, float], a
         _value_axis(ax, unit, np.concatenate([q1, q3]), axis="y", name=label(metric))
         handles, names = ax.get_legend_handles_labels()
         keep = dict(zip(names, handles))
-        fig.legend(keep.values(), keep.keys(), loc="upper left", bbox_to_anchor=((PAGE_WIDTH - 2.3) / PAGE_WIDTH, 1 - 0.35 / 3.0),
-                   frameon=False)
+        fig.legend(keep.values(), keep.keys(), loc="upper left", frameon=False,
+                   bbox_to_anchor=((PAGE_WIDTH - 2.3) / PAGE_WIDTH, 1 - 0.35 / 3.0))
         ax.set_title(title, loc="left")
         return _save(fig, path)

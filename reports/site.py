@@ -39,8 +39,8 @@ from reports.pages.environment import run_environment, runs_table
 from reports.pages.history import build_history, run_labels, shown_series
 from reports.pages.overview import FAILED, build_blocks, build_overview, workload_cases
 from reports.pages.regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, alerts_table
-from reports.pages.workload import build_workload, headroom_rows, scaling_series, slug
-from reports.quality import COUNT_NAMES, mark_counts
+from reports.pages.workload import build_workload, headroom_rows, http_notes, scaling_series, slug
+from reports.quality import COUNT_NAMES, SHORT, case_marks, mark_counts
 from reports.quality import legend as quality_legend
 from reports.table import Table
 
@@ -218,6 +218,8 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
     present = set(ws["metric"])
     name = slug(workload)
     figs = []
+    quality = {(r.case, r.implementation): " ".join(SHORT[m.code] for m in case_marks(r))
+               for r in run.cases[run.cases["workload"] == workload].itertuples()}
     if key:
         bound = {(c, i) for w_, c, i in bound_set(run) if w_ == workload}
         figs.append(w.figure(plots.bar_grid, f"{name}-{key}", f"{label(key)} per implementation, {workload}",
@@ -225,13 +227,13 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
                              + ("; hatched bars (≥) are load-generator bound: lower bounds, the generator set the "
                                 "rate." if bound else "."),
                              ws, [key], [c for c in cases if ranked(c)], short, colors,
-                             title=f"{workload}: {label(key)}", bound=bound))
+                             title=f"{workload}: {label(key)}", bound=bound, marks=quality))
     if "time_to_ready" in present:
         starts = [c for c in cases if not ws[(ws["case"] == c) & (ws["metric"] == "time_to_ready")].empty]
         figs.append(w.figure(plots.bar_grid, f"{name}-startup", f"time to ready per implementation, {workload}",
                              "Time from process start to the first answer: bars at the median of the fresh starts, "
                              "whiskers over the interquartile range.", ws, ["time_to_ready"], starts, short, colors,
-                             title=f"{workload}: time to ready"))
+                             title=f"{workload}: time to ready", marks=quality))
     per_unit = [m for m in ("memory_per_task", "memory_per_connection", "memory_with_connections") if m in present]
     memory = [*per_unit, "peak_rss"] if "peak_rss" in present else per_unit
     if memory:
@@ -240,14 +242,14 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
         figs.append(w.figure(plots.bar_grid, f"{name}-memory", f"memory per implementation, {workload}",
                              "Memory: " + ", ".join(label(m) for m in memory)
                              + " (per-task and per-connection figures are net of the start-up baseline).",
-                             ws, memory, mem_cases, short, colors, title=f"{workload}: memory"))
+                             ws, memory, mem_cases, short, colors, title=f"{workload}: memory", marks=quality))
     costs = [m for m in ("cpu_time_per_op", "ctx_switches_voluntary_per_op", "ctx_switches_involuntary_per_op")
              if m in present]
     if costs:
         figs.append(w.figure(plots.bar_grid, f"{name}-costs", f"CPU time and context switches per operation, "
                              f"{workload}", "CPU time and context switches per operation, net of the start-up "
                              "baseline (one sample per process).", ws, costs, cases, short, colors,
-                             title=f"{workload}: cost per operation"))
+                             title=f"{workload}: cost per operation", marks=quality))
     figs.append(w.figure(plots.latency_curves, f"{name}-latency", f"latency percentiles, {workload}",
                          "Latency by percentile: medians over the runs' processes with the interquartile range.",
                          wsum, cases, short, colors, title=f"{workload}: latency percentiles"))
@@ -286,7 +288,14 @@ def _regressions_page(w: _Writer, history: pd.DataFrame, alerts: list[Alert], co
               "improvement": sum(a.kind != REGRESSION for a in alerts)}
     w.page("regressions.html", "regressions.html", title="Regressions", alerts=views, counts=counts,
            table=w.table(alerts_table(alerts)) if alerts else None, runs_count=runs_count, series=series, config=config,
-           unplotted=max(0, len(alerts) - PLOTTED_ALERTS))
+           unplotted=max(0, len(alerts) - PLOTTED_ALERTS), **_depth(history, config))
+
+
+def _depth(history: pd.DataFrame, config: DetectionConfig) -> dict:
+    """How many runs the longest series of one environment has, and how many a change point needs."""
+    most = int(history.groupby("fingerprint")["run_id"].nunique().max()) if len(history) and "fingerprint" in history \
+        else 0
+    return {"most_runs": most, "needed_runs": 2 * config.min_after}
 
 
 def _with_samples(results: Results) -> Results:
@@ -381,9 +390,10 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
             figures = _workload_figures(w, run, lsamples, lsum, name, cases, colors, view.key_metric)
             unstable = sorted({i + (f" [{s.short}]" if len(sections) > 1 else "")
                                for s in sections for i in s.unstable})
+            headroom = headroom_rows(run, lsum) if name == "http_server" else []
             w.page(f"workload-{slug(name)}.html", "workload.html", title=name, run=run, view=view,
                    key_label=label(view.key_metric) if view.key_metric else "", figures=figures, unstable=unstable,
-                   headroom=headroom_rows(run, lsum) if name == "http_server" else [])
+                   headroom=headroom, http=http_notes(run, headroom) if headroom or name == "http_server" else None)
 
         w.page("implementations.html", "implementations.html", title="Implementations",
                impls=_impl_rows(impls, out))
@@ -401,7 +411,8 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                            h.frame, h.plotted, colors, title=f"{h.workload}: medians per run", marks=h.marks)
             histories.append({"workload": h.workload, "slug": slug(h.workload), "figure": fig,
                               "table": w.table(h.table), "changes": w.table(h.changes) if h.changes else None})
-        w.page("history.html", "history.html", title="History", histories=histories, runs_count=len(results.runs))
+        w.page("history.html", "history.html", title="History", histories=histories, runs_count=len(results.runs),
+               **_depth(history, detection))
         series = measured(history).groupby(SERIES_KEY).ngroups if len(history) else 0
         _regressions_page(w, history, alerts, colors, len(results.runs), series, detection)
 

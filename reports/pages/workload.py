@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from harness.kinds.server.cases import split_cpus
 from reports.bound import BOUND_NOTE, bound_set, bound_text
 from reports.data import Run, implementation_order, label_parts, short_case_labels
 from reports.figures import MODAL_METRICS, SINGLE, Figure, figures
@@ -286,3 +287,39 @@ def scaling_series(cases: list[str]) -> tuple[str, dict[str, float]] | None:
             if len(set(group.values())) >= 2 and (best is None or len(group) > len(best[1])):
                 best = (name, group)
     return best
+
+
+def http_notes(run: Run, headroom: list[dict]) -> dict:
+    """What an HTTP figure means on this run: how the CPUs were split between the server and the load generator
+    (harness/kinds/server/cases.py `split_cpus`), each generator's own ceiling against the fastest server in its
+    mode, and what an open-loop phase's rate is."""
+    cpus = [int(c) for c in run.meta.get("cpus") or []]
+    allowed = [int(c) for c in run.host.get("cpus_allowed") or cpus]
+    split = ""
+    if cpus:
+        server, load = split_cpus(cpus, allowed or cpus)
+        def names(group: tuple[int, ...]) -> str:
+            return f"{len(group)} CPU{'s' if len(group) != 1 else ''} ({', '.join(map(str, group)) or 'none'})"
+        split = (f"Each server ran on {names(server)}; its load generator (wrk for the closed and pipelined phases, "
+                 f"oha for the open ones) on the other {names(load)}. A requests/s figure is what the server did on "
+                 "those CPUs against a generator on the others, not what the machine can serve.")
+    ceilings = []
+    for h in headroom:
+        if h.get("error"):
+            ceilings.append(f"The generators' ceilings were not measured: {h['error']}.")
+            continue
+        line = (f"{h['tool']} {h['mode']} at {h['connections']} connections ({h['layout']}) against a trivial "
+                f"responder: {h['qps']:,.0f} req/s, the generator's own ceiling (its CPU {h['loadgen_cpu']:.2f}, "
+                f"bottleneck: {h['bottleneck']}).")
+        if h.get("fastest"):
+            ratio = h["ratio"]
+            line += (f" The fastest server in that mode, {h['fastest']}, served {h['fastest_qps']:,.0f} req/s: the "
+                     f"ceiling is {ratio:.2f}× it, " + ("room to spare." if ratio >= 1.5 else
+                                                       "too close: the fastest servers were measured at the "
+                                                       "generator's limit and are lower bounds (≥)."))
+        ceilings.append(line)
+    return {"split": split, "ceilings": ceilings,
+            "open": ("open,rate=F: oha sends requests at a fixed rate, F times the server's best closed-loop "
+                     "requests/s (capped at 80% of oha's own ceiling), whatever the answers' pace. Its requests/s "
+                     "is the rate asked for, not a capacity, so it is never ranked; its latencies (corrected for "
+                     "coordinated omission) say what that load costs. rate=0.5: half the server's best rate.")}
