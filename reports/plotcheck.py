@@ -64,7 +64,7 @@ def problems(fig: Figure, name: str) -> list[str]:
     return found
 
 
-def check(fig: Figure, name: str) -> list[str]:
+def check_text(fig: Figure, name: str) -> list[str]:
     """problems(), also kept in PROBLEMS."""
     found = problems(fig, name)
     PROBLEMS.extend(found)

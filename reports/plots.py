@@ -20,11 +20,11 @@ import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import FuncFormatter, Locator, LogLocator, MaxNLocator, NullFormatter
 
-from reports import plotcheck
+from reports.axes import room_for_labels, value_axis
 from reports.fmt import fmt_value
 from reports.metric_names import label, latency_percentile
+from reports.plotcheck import check_text, thin_tick_labels
 
 matplotlib.use("Agg")  # headless: figures are only ever written to files (pyplot is never used)
 
@@ -34,7 +34,6 @@ RC = {
     "legend.fontsize": 8, "axes.titleweight": "bold", "figure.dpi": DPI,
 }
 PAGE_WIDTH = 10.3  # inches: at DPI, the site's content column at 1400 px (reports/templates/style.css)
-LOG_SPAN = 50  # a value axis spanning more than this factor is drawn on a log scale
 BOUND_HATCH = "////"  # bars of load-generator bound figures (lower bounds)
 BOUND_METRICS = ("qps",)  # the figures a load-generator bound case flags
 # Figures net of the start-up baseline (per task, connection or operation): one below zero is within the
@@ -60,84 +59,14 @@ def _save(fig: Figure, path: Path) -> str:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     try:
-        plotcheck.thin_tick_labels(fig)
+        thin_tick_labels(fig)
         fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
-        plotcheck.check(fig, path.name)
+        check_text(fig, path.name)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
     return path.name
-
-
-_SCALES = {
-    "s": ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")),
-    "B": ((2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB"), (1.0, "B")),
-    "rate": ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")),
-    "per_op": ((1.0, "per {0}"), (1e-3, "per 1k {0}s"), (1e-6, "per 1M {0}s"), (1e-9, "per 1G {0}s")),
-}
-
-
-def axis_scale(unit: str, vmax: float) -> tuple[float, str]:
-    """A factor and a unit name so that the axis' values read as plain numbers (e.g. 3.2 MiB)."""
-    vmax = abs(vmax)
-    if unit == "s" or unit.startswith("s/"):
-        family, suffix = _SCALES["s"], unit[1:]
-    elif unit == "B" or unit.startswith("B/"):
-        family, suffix = _SCALES["B"], unit[1:]
-    elif unit in ("ops/s", "req/s", "qps", "1/s"):
-        family, suffix = _SCALES["rate"], " " + unit
-    elif unit.startswith("count/"):
-        family, suffix = tuple((f, n.format(unit[6:])) for f, n in _SCALES["per_op"]), ""
-    else:
-        return 1.0, unit
-    for factor, name in family:
-        if vmax >= factor or factor == family[-1][0]:
-            return factor, (name + suffix).strip()
-    return 1.0, unit
-
-
-class _ScaledLocator(Locator):
-    """Nice tick values in the scaled unit, mapped back to the data's unit."""
-
-    def __init__(self, inner: Locator, factor: float) -> None:
-        self.inner, self.factor = inner, factor
-
-    def __call__(self):
-        vmin, vmax = self.axis.get_view_interval()
-        return self.tick_values(vmin, vmax)
-
-    def tick_values(self, vmin, vmax):
-        return np.asarray(self.inner.tick_values(vmin / self.factor, vmax / self.factor)) * self.factor
-
-
-def _value_axis(ax, unit: str, values: np.ndarray, axis: str = "x", name: str = "") -> None:
-    """Scale, ticks and label of a value axis: log when the values span orders of magnitude."""
-    values = np.asarray(values, dtype=float)
-    positive = values[values > 0]
-    log = len(positive) > 0 and positive.max() / positive.min() > LOG_SPAN
-    factor, unit_name = axis_scale(unit, float(np.nanmax(np.abs(values))) if len(values) else 0.0)
-    target = ax.xaxis if axis == "x" else ax.yaxis
-    setattr(target, plotcheck.THIN, True)
-    if log or (axis == "x" and ax.get_xscale() == "log") or (axis == "y" and ax.get_yscale() == "log"):
-        # Decades apart: each tick carries its own unit prefix (100 us, 1 ms, 10 ms).
-        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-        decades = math.log10(positive.max() / positive.min()) if len(positive) else 0.0
-        if unit == "B" or unit.startswith("B/"):
-            target.set_major_locator(LogLocator(base=2, numticks=6))  # 64 B, 1 KiB, 16 KiB, ...
-        else:
-            subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
-            target.set_major_locator(LogLocator(base=10, subs=subs, numticks=6))
-        target.set_minor_formatter(NullFormatter())
-        target.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_value(v, unit)))
-        unit_name = "log scale"  # each tick carries its unit
-    else:
-        target.set_major_locator(_ScaledLocator(MaxNLocator(nbins=4), factor))
-        target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / factor:.4g}"))
-    if name:
-        linear = "" if unit_name == "log scale" else "linear"
-        text = ", ".join(x for x in (unit_name, linear) if x)
-        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(f"{name} ({text})" if text else name)
 
 
 def _mark_bound(ax, order: Sequence[str], bound: set[str]) -> bool:
@@ -151,20 +80,6 @@ def _mark_bound(ax, order: Sequence[str], bound: set[str]) -> bool:
             patch.set_alpha(0.55)
             marked = True
     return marked
-
-
-def _room_for_labels(ax, top: float, texts, panel_in: float) -> None:
-    """Widen a bar panel's value axis so the longest value label after the largest bar stays inside it."""
-    if top <= 0:
-        return
-    longest = max((len(t) for t in texts), default=0)
-    frac = min(0.65, (0.058 * longest + 0.15) / panel_in)  # 7.5 pt labels: about 0.058 in a character
-    if ax.get_xscale() == "log":
-        low = ax.get_xlim()[0]
-        span = math.log10(top) - math.log10(low) if low > 0 else 1.0
-        ax.set_xlim(right=10 ** (math.log10(top) + span * frac / (1 - frac)))
-    else:
-        ax.set_xlim(right=top / (1 - frac))
 
 
 def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str], short: dict[str, str],
@@ -244,7 +159,7 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
             sns.barplot(data=d, x="value", y="implementation", hue="implementation", order=order,
                         hue_order=order, palette=colors, estimator="median", errorbar=("pi", 50),
                         orient="h", ax=ax, legend=False, capsize=0.25, err_kws={"linewidth": 1.1})
-            _value_axis(ax, unit, d["value"].to_numpy(), name=label(metric))
+            value_axis(ax, unit, d["value"].to_numpy(), name=label(metric))
             grouped = d.groupby("implementation")["value"]
             medians, q3, counts = grouped.median(), grouped.quantile(0.75), grouped.size()
             here = {impl for c, impl in bound if c == case} if metric in BOUND_METRICS else set()
@@ -260,7 +175,7 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
                 mine = [f for f in marks.get((case, impl), "").split() if f not in ("≥", "n=1")]
                 rest = [f for f in mine + (["n=1"] if counts[impl] == 1 else []) if f not in common[(case, metric)]]
                 texts[impl] += f"  [{' '.join(rest)}]" if rest else ""
-            _room_for_labels(ax, float(q3.max()) if len(q3) else 0.0, texts.values(), panel_in)
+            room_for_labels(ax, float(q3.max()) if len(q3) else 0.0, texts.values(), panel_in)
             for y, impl in enumerate(order):
                 if impl in texts:
                     at = q3[impl] if q3[impl] > 0 or ax.get_xscale() != "log" else None
@@ -320,7 +235,7 @@ def latency_curves(summaries: pd.DataFrame, cases: Sequence[str], short: dict[st
         spread = lat[["q1", "q3", "median"]].to_numpy(dtype=float).ravel()
         if lat["median"].min() > 0:
             axes[0].set_yscale("log")
-        _value_axis(axes[0], lat["unit"].iloc[0], spread, axis="y", name="latency")
+        value_axis(axes[0], lat["unit"].iloc[0], spread, axis="y", name="latency")
         for row in grid:
             for ax in row[1:]:
                 ax.set_ylabel("")
@@ -350,7 +265,7 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
                       dodge=0.12 if len(hue_order) > 1 else False, ax=ax,
                       markersize=4, linewidth=1.5, capsize=0.08, err_kws={"linewidth": 1})
         ax.set_xticks(range(len(order)), [f"{v:g}" for v in order])
-        _value_axis(ax, d["unit"].iloc[0], d["value"].to_numpy(), axis="y", name=label(metric))
+        value_axis(ax, d["unit"].iloc[0], d["value"].to_numpy(), axis="y", name=label(metric))
         ax.set_xlabel(param)
         marks = [(order.index(cases[c]), hue_order.index(i), d[(d["case"] == c) & (d["implementation"] == i)])
                  for c, i in sorted(bound or ()) if c in cases and i in hue_order and metric in BOUND_METRICS]
@@ -487,7 +402,7 @@ def history_grid(frame: pd.DataFrame, metrics: Sequence[str], colors: dict[str, 
             step = max(1, math.ceil(len(ticks) / 8))  # at most eight run labels on the axis
             ax.set_xlim(lo, hi)
             ax.set_xticks(ticks[::step], names[::step] if labelled[k] else [], rotation=30, ha="right")
-            _value_axis(ax, d["unit"].iloc[0], pd.concat([d["q1"], d["q3"]]).to_numpy(), axis="y",
+            value_axis(ax, d["unit"].iloc[0], pd.concat([d["q1"], d["q3"]]).to_numpy(), axis="y",
                         name=label(metric))
             ax.set_title(f"{label(metric)}\n{d['case_label'].iloc[0]}", loc="left")
         handles, labels = [], []
@@ -532,7 +447,7 @@ def change_series(series: pd.DataFrame, index: int, before: tuple[int, float], a
         _mark_environments(ax, starts)
         step = max(1, math.ceil(len(s) / 10))
         ax.set_xticks(x[::step], s["run_label"].tolist()[::step], rotation=30, ha="right")
-        _value_axis(ax, unit, np.concatenate([q1, q3]), axis="y", name=label(metric))
+        value_axis(ax, unit, np.concatenate([q1, q3]), axis="y", name=label(metric))
         handles, names = ax.get_legend_handles_labels()
         keep = dict(zip(names, handles))
         fig.legend(keep.values(), keep.keys(), loc="upper left", frameon=False,

@@ -159,13 +159,21 @@ class ImplInfo:
     readme_href: str = ""  # where the pages link the README instead (relative to the site), e.g. a published copy
 
 
-def _impl_rows(impls: Sequence[ImplInfo], out: Path) -> list[dict]:
-    """Each implementation with its README linked relative to the site folder (works from disk)."""
+def _impl_rows(impls: Sequence[ImplInfo], root: Path, source_url: str = "") -> list[dict]:
+    """Each implementation with its README linked inside the site, so a copied site keeps its links: the README
+    is copied to `root`/impls/<id>/README.md, unless the entry names where it lives (`readme_href`) or a
+    `source_url` is given (then <source_url>/impls/<id>/README.md, e.g. the repository's page of the file)."""
     rows = []
     for info in impls:
         link = info.readme_href
         if not link and info.readme is not None and info.readme.is_file():
-            link = Path(os.path.relpath(info.readme.resolve(), out.resolve())).as_posix()
+            rel = Path("impls", *info.id.split("/"), "README.md").as_posix()
+            if source_url:
+                link = f"{source_url.rstrip('/')}/{rel}"
+            else:
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(info.readme, root / rel)
+                link = rel
         rows.append({"info": info, "anchor": slug(info.id), "readme": link})
     return rows
 
@@ -318,11 +326,13 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                history: pd.DataFrame | None = None, environments: Mapping[str, Mapping] | None = None,
                detection: DetectionConfig | None = None, repo: Path | None = None,
                changes: Sequence[Change] | None = None, links: Sequence[tuple[str, str]] = (),
-               key_metrics: Mapping[str, Sequence[str]] | None = None) -> SiteSummary:
+               key_metrics: Mapping[str, Sequence[str]] | None = None, source_url: str = "") -> SiteSummary:
     """Render every page for `results` into `out`; the overview and workload pages show the latest run.
 
     `key_metrics`: each workload's declared key metrics (workload.toml [report]); by default the
-    project's own workloads'.
+    project's own workloads'. `source_url`: where the pages link the implementations' READMEs
+    (`CMBENCH_SOURCE_URL`; by default the READMEs are copied into the site, so a copied site has no
+    broken link).
     `history`: the history store's rows (reports/history/store.py) behind the History and Regressions
     pages, with `environments` (run id -> environment) for the alerts; by default both come from
     the runs' folders. `detection` configures change points; `repo` is the git repository that
@@ -396,7 +406,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                    headroom=headroom, http=http_notes(run, headroom) if headroom or name == "http_server" else None)
 
         w.page("implementations.html", "implementations.html", title="Implementations",
-               impls=_impl_rows(impls, out))
+               impls=_impl_rows(impls, root, source_url))
 
         envs = [run_environment(r) for r in reversed(results.runs)]
         envs = [replace(e, facts=w.table(e.facts), toolchains=w.table(e.toolchains)) for e in envs]
