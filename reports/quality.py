@@ -77,8 +77,7 @@ def marks(flags: Iterable[str] = (), extra: object = None, *, figure: Figure | N
             continue
         if code == UNCONVERGED:
             hw = _half_width(extra)
-            found[code] = Mark(code, f"unconverged ±{hw:.0%}" if hw is not None and hw >= 0.01
-                               else f"unconverged ±{hw:.1%}" if hw is not None else "unconverged", flag)
+            found[code] = Mark(code, f"unconverged ±{hw:.1%}" if hw is not None else "unconverged", flag)
         else:
             found[code] = Mark(code, LEGEND[code][0], flag)
     if figure is not None and figure.modal and MODES not in found:
