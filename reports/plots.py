@@ -296,7 +296,9 @@ def overview_heatmap(fractions: pd.DataFrame, path: Path, marks: pd.DataFrame | 
     annot = fractions.map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     if marks is not None:
         annot = annot.mask(marks != "", marks)
-    annot = annot.where(quality == "", annot + "\n" + quality)
+    annot = pd.DataFrame([[f"{a}\n{q}".strip() for a, q in zip(ra, rq)]  # the value (if any), then the marks
+                          for ra, rq in zip(annot.to_numpy(), quality.to_numpy())],
+                         index=fractions.index, columns=fractions.columns)
     with sns.axes_style("white"), matplotlib.rc_context(RC):
         longest_row = max(len(str(i)) for i in fractions.index)
         # Width: the page's content column (a wider figure is scaled down, and its text with it).
@@ -312,9 +314,9 @@ def overview_heatmap(fractions: pd.DataFrame, path: Path, marks: pd.DataFrame | 
         for i, j in zip(*np.nonzero((quality != "").to_numpy())):
             ax.add_patch(Rectangle((j, i), 1, 1, fill=False, hatch=BOUND_HATCH, edgecolor="#8a5a00", linewidth=0,
                                    alpha=0.35))
-        if marks is not None:  # a cell of modes has no fraction, so the heatmap leaves it blank: name it
-            for i, j in zip(*np.nonzero((marks == "modes").to_numpy() & fractions.isna().to_numpy())):
-                ax.text(j + 0.5, i + 0.5, "modes", ha="center", va="center", fontsize=size, color="#555555")
+        # a tile without a fraction (modes, a lower bound, n = 1: no ratio) is left blank by seaborn: name it
+        for i, j in zip(*np.nonzero(fractions.isna().to_numpy() & (annot != "").to_numpy())):
+            ax.text(j + 0.5, i + 0.5, annot.iat[i, j], ha="center", va="center", fontsize=size, color="#555555")
         names = [str(c).replace(":", ":\n") for c in fractions.columns]  # a variant on a line of its own
         ax.set_xticks(ax.get_xticks(), names, rotation=90, ha="center", fontsize=9)
         ax.set_yticks(ax.get_yticks(), ax.get_yticklabels(), fontsize=9 if longest_row < 40 else 8)

@@ -230,7 +230,7 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
                for r in run.cases[run.cases["workload"] == workload].itertuples()}
     if key:
         bound = {(c, i) for w_, c, i in bound_set(run) if w_ == workload}
-        figs.append(w.figure(plots.bar_grid, f"{name}-{key}", f"{label(key)} per implementation, {workload}",
+        figs.append(w.figure(plots.bar_grid, f"{name}-{slug(key)}", f"{label(key)} per implementation, {workload}",
                              f"{label(key)}: bars at the median, whiskers over the interquartile range"
                              + ("; hatched bars (≥) are load-generator bound: lower bounds, the generator set the "
                                 "rate." if bound else "."),

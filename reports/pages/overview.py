@@ -163,7 +163,9 @@ def build_overview(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
                         fig = row_figs[impl]
                         f = factor_to_best(s.median, ranking.top, direction)
                         is_best = impl == ranking.best
-                        frac[impl] = np.nan if fig.modal else 1 / f if f else np.nan
+                        # no ratio to a top that is a lower bound or measured once, nor of such a figure
+                        shown = (ranking.best or ranking.tied) and impl not in ranking.unranked and not fig.modal
+                        frac[impl] = 1 / f if shown and f else np.nan
                         marks[impl] = mark_of(ranking, impl)
                         reduced = reduced_note(case, s.params)
                         mark = " †" if reduced else ""
