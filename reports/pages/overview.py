@@ -235,6 +235,9 @@ def build_overview(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
     return Overview(table, fractions, frac_labels, marks, quality)
 
 
+ONE_THREAD = 1.2  # CPUs busy below which a case offered two or more ran one thread at a time
+
+
 @dataclass(frozen=True, eq=False)
 class Block:
     """One workload on the overview: its headline case ranked by its key metric, implementation as row."""
@@ -345,7 +348,10 @@ def build_blocks(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
                 busy = ""
                 if other == "cpu_time_per_op" and r is not None and key == "throughput" and r.median > 0:
                     load = r.median * s.median  # CPU seconds per second of wall time
-                    busy = f" · {load:.1f} of {cpus} CPUs busy" if cpus else f" · {load:.1f} CPUs busy"
+                    mine = int(parse_params(s.params).get("cpus") or cpus or 0)  # the case's CPUs (placement)
+                    busy = f" · {load:.1f} of {mine} CPUs busy" if mine else f" · {load:.1f} CPUs busy"
+                    if mine > 1 and load < ONE_THREAD:
+                        busy += ": one thread at a time"  # serialised or single-threaded, whatever the CPUs offered
                     record["cpus_busy"] = load
                 cells.append(Cell(_per_op_text(r.median, r.unit), cls="num", sub=f"n={r.n}{busy}") if r is not None
                              else Cell("—", cls="absent"))
