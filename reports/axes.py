@@ -9,7 +9,7 @@ import math
 import numpy as np
 from matplotlib.ticker import FuncFormatter, Locator, LogLocator, MaxNLocator, NullFormatter
 
-from reports.fmt import fmt_value
+from reports.fmt import fmt_value, plain
 from reports.plotcheck import THIN
 
 LOG_SPAN = 50  # a value axis spanning more than this factor is drawn on a log scale
@@ -77,7 +77,7 @@ def value_axis(ax, unit: str, values: np.ndarray, axis: str = "x", name: str = "
         unit_name = "log scale"  # each tick carries its unit
     else:
         target.set_major_locator(ScaledLocator(MaxNLocator(nbins=4), factor))
-        target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / factor:.4g}"))
+        target.set_major_formatter(FuncFormatter(lambda v, _pos: plain(v / factor)))  # never e-notation
     if name:
         linear = "" if unit_name == "log scale" else "linear"
         text = ", ".join(x for x in (unit_name, linear) if x)

@@ -38,17 +38,17 @@ def _fmt_value(value: float, unit: str) -> str:
         text = fmt_rate(value)  # "4.06M/s"
         return text if unit in ("ops/s", "1/s") else f"{text[:-2]} {unit}"
     if unit.startswith("count/"):
-        return f"{_plain(value)}/{unit[6:]}"
+        return f"{plain(value)}/{unit[6:]}"
     if unit == "ratio":
         return f"{value:.3g}×"
     if unit == "%":
         return f"{value:.3g}%"
     if unit in ("count", ""):
-        return f"{value:,.0f}" if float(value).is_integer() and abs(value) < 1e12 else _plain(value)
-    return f"{_plain(value)} {unit}"
+        return f"{value:,.0f}" if float(value).is_integer() and abs(value) < 1e12 else plain(value)
+    return f"{plain(value)} {unit}"
 
 
-def _plain(value: float) -> str:
+def plain(value: float) -> str:
     """Three significant digits without e-notation: 7.86e-05 -> 0.0000786, 1.2e+07 -> 12,000,000."""
     if value == 0 or not math.isfinite(value):
         return f"{value:g}"

@@ -1,4 +1,5 @@
-"""Whether a drawn figure's text can be read: no two texts overlap, none is cut by the figure's edge.
+"""Whether a drawn figure's text can be read: no two texts overlap, none is cut by the figure's edge, no number
+is in e-notation and microseconds are µs.
 
 Matplotlib lays text out but never reports collisions (its constrained layout only makes room
 for titles and labels, not for tick labels that run into each other or annotations that cross a
@@ -12,6 +13,8 @@ a site whose figures have any problem fails them.
 
 from __future__ import annotations
 
+import re
+
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
@@ -19,6 +22,8 @@ from matplotlib.ticker import FuncFormatter
 PROBLEMS: list[str] = []
 THIN = "_cmbench_value_axis"  # set on an axis of values (reports/plots.py): its labels may be thinned
 SLACK = 1.0  # pixels two extents may share (anti-aliased edges touch) before they count as overlapping
+E_NOTATION = re.compile(r"\d[eE][+-]?\d")
+MICRO_AS_U = re.compile(r"\d ?us\b")
 
 
 def _texts(fig: Figure) -> list[Text]:
@@ -53,6 +58,8 @@ def problems(fig: Figure, name: str) -> list[str]:
         boxes.append((t.get_text().replace("\n", " "), box))
     found = []
     for text, box in boxes:
+        if E_NOTATION.search(text) or MICRO_AS_U.search(text):
+            found.append(f"{name}: '{text}' is not plain: write 0.0000786 and µs, not 7.86e-05 and us")
         if box.x0 < -SLACK or box.y0 < -SLACK or box.x1 > width + SLACK or box.y1 > height + SLACK:
             found.append(f"{name}: '{text}' is cut by the figure's edge")
     for i, (a, box_a) in enumerate(boxes):

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from reports.axes import room_for_labels, value_axis
-from reports.fmt import fmt_value
+from reports.fmt import fmt_value, plain
 from reports.metric_names import label, latency_percentile
 from reports.plotcheck import check_text, thin_tick_labels
 
@@ -264,7 +264,7 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
                       palette=colors, estimator="median", errorbar=("pi", 50),
                       dodge=0.12 if len(hue_order) > 1 else False, ax=ax,
                       markersize=4, linewidth=1.5, capsize=0.08, err_kws={"linewidth": 1})
-        ax.set_xticks(range(len(order)), [f"{v:g}" for v in order])
+        ax.set_xticks(range(len(order)), [plain(v) for v in order])
         value_axis(ax, d["unit"].iloc[0], d["value"].to_numpy(), axis="y", name=label(metric))
         ax.set_xlabel(param)
         marks = [(order.index(cases[c]), hue_order.index(i), d[(d["case"] == c) & (d["implementation"] == i)])

@@ -139,9 +139,11 @@ def test_plotcheck_finds_overlapping_text():
     fig.text(0.1, 0.5, "100 ms")
     fig.text(0.15, 0.5, "200 ms")
     fig.text(0.9, 0.9, "cut by the edge")
+    fig.text(0.1, 0.1, "7.86e-05/op")
     fig.canvas.draw()
     found = plotcheck.problems(fig, "x.png")
     assert "x.png: '100 ms' overlaps '200 ms'" in found and any("is cut" in f for f in found)
+    assert any("'7.86e-05/op' is not plain" in f for f in found)
 
 
 def test_empty_history_and_regressions_say_what_they_need(drawn):
