@@ -83,7 +83,7 @@ class Ranking:
         if name in self.tied:
             return TIED
         if not (self.best or self.tied):
-            return "not ranked: the row has no best"  # a factor to a top that is a bound or n = 1 would mislead
+            return "row has no best"  # a factor to a top that is a bound or n = 1 would mislead
         return factor_text(factor_to_best(value, self.top, direction), metric)
 
     def factor(self, value: float, direction: str, name: str = "") -> float:

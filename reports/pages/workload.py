@@ -99,7 +99,8 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
         case_outcomes = outcomes[outcomes["case"] == case]
         where = {r.implementation: placement_text(r.host, r.layout, r.loadgen_host) if r.layout else r.host
                  for r in case_outcomes.itertuples()}
-        placed = bool(case_outcomes["layout"].astype(bool).any())
+        layouts = {w for w in where.values() if w} if bool(case_outcomes["layout"].astype(bool).any()) else set()
+        placed = len(layouts) > 1 or many_hosts and bool(layouts)  # one layout for every row: said once, below
         show_status = bool((case_outcomes["status"] != "ok").any())
         columns = ["implementation", *(["status"] if show_status else []),
                    *(["environment"] if len(split) > 1 else []),
@@ -191,6 +192,9 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
         if len(split) > 1:
             notes.append(f"Measured in {len(split)} environments or load-generator layouts; each implementation is "
                          "compared (vs best) only with those of its own: " + "; ".join(g.text for g in split) + ".")
+        if len(layouts) == 1 and not placed:
+            notes.append(f"Every server and its load generator: {next(iter(layouts))} (wrk or oha on the other CPUs "
+                         "of the server's host).")
         if placed:
             notes.append("server and load generator: `same host: H` — wrk or oha ran on the server's host H (on "
                          "other CPUs); `separate: G → H` — they ran on host G and reached the server on H through "
