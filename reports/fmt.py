@@ -12,7 +12,16 @@ _RATES = ("ops/s", "req/s", "qps", "1/s")
 
 
 def fmt_value(value: float, unit: str) -> str:
-    """Format one value of `unit` (the unit column of results.csv, or a claim's unit)."""
+    """Format one value of `unit` (the unit column of results.csv, or a claim's unit): microseconds as µs, and
+    never in e-notation."""
+    return _micro(_fmt_value(value, unit))
+
+
+def _micro(text: str) -> str:
+    return text.replace(" us", " µs")
+
+
+def _fmt_value(value: float, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if unit in _SECONDS:
@@ -29,14 +38,23 @@ def fmt_value(value: float, unit: str) -> str:
         text = fmt_rate(value)  # "4.06M/s"
         return text if unit in ("ops/s", "1/s") else f"{text[:-2]} {unit}"
     if unit.startswith("count/"):
-        return f"{value:.3g}/{unit[6:]}"
+        return f"{plain(value)}/{unit[6:]}"
     if unit == "ratio":
         return f"{value:.3g}×"
     if unit == "%":
         return f"{value:.3g}%"
     if unit in ("count", ""):
-        return f"{value:,.0f}" if float(value).is_integer() and abs(value) < 1e12 else f"{value:.3g}"
-    return f"{value:.3g} {unit}"
+        return f"{value:,.0f}" if float(value).is_integer() and abs(value) < 1e12 else plain(value)
+    return f"{plain(value)} {unit}"
+
+
+def plain(value: float) -> str:
+    """Three significant digits without e-notation: 7.86e-05 -> 0.0000786, 1.2e+07 -> 12,000,000."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    digits = max(0, 2 - math.floor(math.log10(abs(value))))
+    text = f"{round(value, digits):,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def fmt_interval(q1: float, q3: float, unit: str) -> str:

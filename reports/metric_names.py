@@ -8,12 +8,19 @@ so a metric added to the harness appears without a change here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from pathlib import Path
 
+from harness.catalog import load_workload
+from harness.errors import UserError
 from harness.measure.metrics import METRICS
 from reports.data import label_parts, parse_params
 
-# The figure that ranks implementations on a workload: the first of these a workload has.
+# The figure that ranks implementations on a workload: the first of its workload.toml `[report] key_metrics`
+# it has (workloads/README.md), else the first of these.
 KEY_METRICS = ("throughput", "qps")
+# Memory figures, the most telling first: what the overview shows as a workload's memory.
+MEMORY_METRICS = ("memory_per_task", "memory_per_connection", "memory_with_connections", "peak_tree_pss", "peak_rss")
 
 # Main-table columns, in this order, when present.
 MAIN_METRICS = (
@@ -121,8 +128,40 @@ def ranked(case: str, params_text: str = "") -> bool:
     return phase not in UNRANKED_PHASES
 
 
-def key_metric(present: set[str]) -> str | None:
-    for m in KEY_METRICS:
+def key_metric(present: set[str], declared: Sequence[str] = ()) -> str | None:
+    """The metric that ranks a workload: the first declared one it has, else the first of KEY_METRICS."""
+    for m in (*declared, *KEY_METRICS):
         if m in present:
             return m
     return None
+
+
+def memory_metric(present: set[str], declared: Sequence[str] = ()) -> str | None:
+    """The memory figure of a workload: a declared memory metric it has, else the first of MEMORY_METRICS."""
+    for m in (*[d for d in declared if d in MEMORY_METRICS], *MEMORY_METRICS):
+        if m in present:
+            return m
+    return None
+
+
+# Figures the harness records as information (its info_fields: not checked, not compared run to run) that
+# a workload may still rank by (workload.toml [report] key_metrics): which way is better.
+INFO_DIRECTIONS = {"timer_late_p50": "lower", "timer_late_max": "lower"}
+
+
+def direction_of(metric: str, stored: str) -> str:
+    """Which way is better when ranking: results.csv's direction, or INFO_DIRECTIONS' for an info figure."""
+    return INFO_DIRECTIONS.get(metric, stored) if stored == "info" else stored
+
+
+def declared_key_metrics(root: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """Each workload's `[report] key_metrics` from the workload.toml files under `root`/workloads (default: this
+    project's); a workload that declares none, or a tree without workloads, gives the defaults (KEY_METRICS)."""
+    folder = (root or Path(__file__).resolve().parent.parent) / "workloads"
+    out = {}
+    for path in sorted(folder.glob("*/workload.toml")):
+        try:
+            out[path.parent.name] = load_workload(path).key_metrics
+        except UserError:
+            continue  # a damaged manifest is `cmbench list`'s to report; the site falls back to the defaults
+    return out

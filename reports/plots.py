@@ -19,11 +19,12 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, Locator, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.patches import Patch, Rectangle
 
-from reports.fmt import fmt_value
+from reports.axes import room_for_labels, value_axis
+from reports.fmt import fmt_value, plain
 from reports.metric_names import label, latency_percentile
+from reports.plotcheck import check_text, thin_tick_labels
 
 matplotlib.use("Agg")  # headless: figures are only ever written to files (pyplot is never used)
 
@@ -32,9 +33,13 @@ RC = {
     "font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8.5,
     "legend.fontsize": 8, "axes.titleweight": "bold", "figure.dpi": DPI,
 }
-LOG_SPAN = 50  # a value axis spanning more than this factor is drawn on a log scale
+PAGE_WIDTH = 10.3  # inches: at DPI, the site's content column at 1400 px (reports/templates/style.css)
 BOUND_HATCH = "////"  # bars of load-generator bound figures (lower bounds)
 BOUND_METRICS = ("qps",)  # the figures a load-generator bound case flags
+# Figures net of the start-up baseline (per task, connection or operation): one below zero is within the
+# baseline's noise, drawn at zero and labelled so.
+NET_METRICS = ("memory_per_task", "memory_per_connection", "cpu_time_per_op", "ctx_switches_voluntary_per_op",
+               "ctx_switches_involuntary_per_op")
 
 
 def palette(implementations: Sequence[str]) -> dict[str, tuple]:
@@ -54,79 +59,14 @@ def _save(fig: Figure, path: Path) -> str:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     try:
+        thin_tick_labels(fig)
         fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
+        check_text(fig, path.name)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
     return path.name
-
-
-_SCALES = {
-    "s": ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")),
-    "B": ((2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB"), (1.0, "B")),
-    "rate": ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")),
-    "per_op": ((1.0, "per {0}"), (1e-3, "per 1k {0}s"), (1e-6, "per 1M {0}s"), (1e-9, "per 1G {0}s")),
-}
-
-
-def axis_scale(unit: str, vmax: float) -> tuple[float, str]:
-    """A factor and a unit name so that the axis' values read as plain numbers (e.g. 3.2 MiB)."""
-    vmax = abs(vmax)
-    if unit == "s" or unit.startswith("s/"):
-        family, suffix = _SCALES["s"], unit[1:]
-    elif unit == "B" or unit.startswith("B/"):
-        family, suffix = _SCALES["B"], unit[1:]
-    elif unit in ("ops/s", "req/s", "qps", "1/s"):
-        family, suffix = _SCALES["rate"], " " + unit
-    elif unit.startswith("count/"):
-        family, suffix = tuple((f, n.format(unit[6:])) for f, n in _SCALES["per_op"]), ""
-    else:
-        return 1.0, unit
-    for factor, name in family:
-        if vmax >= factor or factor == family[-1][0]:
-            return factor, (name + suffix).strip()
-    return 1.0, unit
-
-
-class _ScaledLocator(Locator):
-    """Nice tick values in the scaled unit, mapped back to the data's unit."""
-
-    def __init__(self, inner: Locator, factor: float) -> None:
-        self.inner, self.factor = inner, factor
-
-    def __call__(self):
-        vmin, vmax = self.axis.get_view_interval()
-        return self.tick_values(vmin, vmax)
-
-    def tick_values(self, vmin, vmax):
-        return np.asarray(self.inner.tick_values(vmin / self.factor, vmax / self.factor)) * self.factor
-
-
-def _value_axis(ax, unit: str, values: np.ndarray, axis: str = "x", name: str = "") -> None:
-    """Scale, ticks and label of a value axis: log when the values span orders of magnitude."""
-    values = np.asarray(values, dtype=float)
-    positive = values[values > 0]
-    log = len(positive) > 0 and positive.max() / positive.min() > LOG_SPAN
-    factor, unit_name = axis_scale(unit, float(np.nanmax(np.abs(values))) if len(values) else 0.0)
-    target = ax.xaxis if axis == "x" else ax.yaxis
-    if log or (axis == "x" and ax.get_xscale() == "log") or (axis == "y" and ax.get_yscale() == "log"):
-        # Decades apart: each tick carries its own unit prefix (100 us, 1 ms, 10 ms).
-        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-        decades = math.log10(positive.max() / positive.min()) if len(positive) else 0.0
-        if unit == "B" or unit.startswith("B/"):
-            target.set_major_locator(LogLocator(base=2, numticks=6))  # 64 B, 1 KiB, 16 KiB, ...
-        else:
-            subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
-            target.set_major_locator(LogLocator(base=10, subs=subs, numticks=6))
-        target.set_minor_formatter(NullFormatter())
-        target.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_value(v, unit)))
-        unit_name = ""
-    else:
-        target.set_major_locator(_ScaledLocator(MaxNLocator(nbins=4), factor))
-        target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / factor:.4g}"))
-    if name:
-        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(f"{name} ({unit_name})" if unit_name else name)
 
 
 def _mark_bound(ax, order: Sequence[str], bound: set[str]) -> bool:
@@ -144,13 +84,16 @@ def _mark_bound(ax, order: Sequence[str], bound: set[str]) -> bool:
 
 def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str], short: dict[str, str],
              colors: dict[str, tuple], path: Path, title: str,
-             bound: set[tuple[str, str]] | None = None) -> str | None:
+             bound: set[tuple[str, str]] | None = None, marks: dict[tuple[str, str], str] | None = None) -> str | None:
     """Bars at the median per implementation, whiskers over the IQR, one panel per case and metric.
 
     When every case has every metric the panels form a matrix (rows: cases, columns: metrics);
     otherwise they flow, up to three per row. `bound` holds the (case, implementation) pairs
     whose figure is a lower bound (load-generator bound): their bars are hatched and labelled ≥.
+    `marks` ((case, implementation) -> the case's quality marks, short: reports/quality.py SHORT) are
+    written after a bar's value, with "n=1" where the bar is one sample.
     """
+    marks = marks or {}
     bound = bound or set()
     any_bound = False
     data = samples[samples["metric"].isin(metrics) & samples["case"].isin(cases)]
@@ -163,19 +106,33 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
     ncols = len(present[used[0]]) if matrix else min(3, max(len(v) for v in present.values()))
     nrows = math.ceil(len(panels) / ncols)
     impls = {c: [i for i in colors if i in set(data.loc[data["case"] == c, "implementation"])] for c in used}
-    titles = {}
+    titles, common = {}, {}
     for case, metric in panels:
         text = label(metric) + (f" — {short[case]}" if len(used) > 1 else "")
-        titles[(case, metric)] = f"{label(metric)}\n{short[case]}" if len(text) > 34 else text
+        text = f"{label(metric)}\n{short[case]}" if len(text) > 34 else text
+        # the quality marks every bar of the panel shares are said once, under its title
+        d = data[(data["case"] == case) & (data["metric"] == metric)]
+        sizes = d.groupby("implementation").size()
+        each = [[f for f in marks.get((case, i), "").split() if f not in ("≥", "n=1")]
+                + (["n=1"] if sizes[i] == 1 else []) for i in sizes.index]
+        common[(case, metric)] = [f for f in (each[0] if each else []) if all(f in e for e in each)]
+        shared = " ".join(common[(case, metric)])
+        titles[(case, metric)] = text + (f"\n[every bar: {shared}]" if shared else "")
     # A fixed layout in inches (much cheaper to draw than a layout engine): tick labels of the longest
     # implementation name on the left of every panel that shows them, a title above, ticks and a label below.
     label_in = 0.064 * max(len(i) for c in used for i in impls[c]) + 0.2
-    panel_in, right_in, top_in = 2.7, 0.3, 0.45
-    gap_in = 0.3 if matrix else label_in + 0.3
+    right_in, top_in = 0.55, 0.45
+    while True:  # the page's width, in as many columns as leave each panel room for its figures
+        gap_in = 0.35 if matrix else label_in + 0.35
+        panel_in = (PAGE_WIDTH - label_in - right_in - (ncols - 1) * gap_in) / ncols
+        if panel_in >= 2.6 or ncols == 1:
+            break
+        ncols, matrix = ncols - 1, False
+    nrows = math.ceil(len(panels) / ncols)
     rows_of = [panels[r * ncols:(r + 1) * ncols] for r in range(nrows)]
     axes_in = [0.3 * max(len(impls[c]) for c, _ in row) + 0.15 for row in rows_of]
-    title_in = [0.42 if any("\n" in titles[p] for p in row) else 0.28 for row in rows_of]
-    below_in = [0.5 if (not matrix or r == nrows - 1) else 0.3 for r in range(nrows)]
+    title_in = [0.14 + 0.15 * max(titles[p].count("\n") + 1 for p in row) for row in rows_of]
+    below_in = [0.55 for _ in range(nrows)]  # ticks and the axis' name and unit under every panel
     legend_in = 0.3 if any(c in cases for c, _ in bound) and set(metrics) & set(BOUND_METRICS) else 0.0
     width = label_in + ncols * panel_in + (ncols - 1) * gap_in + right_in
     height = top_in + sum(axes_in) + sum(title_in) + sum(below_in) + legend_in
@@ -197,25 +154,34 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
             order = impls[case]
             d = data[(data["case"] == case) & (data["metric"] == metric)]
             unit = d["unit"].iloc[0]
+            if metric in NET_METRICS:  # net of the start-up baseline: below it is noise, not a negative cost
+                d = d.assign(value=d["value"].clip(lower=0))
             sns.barplot(data=d, x="value", y="implementation", hue="implementation", order=order,
                         hue_order=order, palette=colors, estimator="median", errorbar=("pi", 50),
                         orient="h", ax=ax, legend=False, capsize=0.25, err_kws={"linewidth": 1.1})
-            last_row = not matrix or i == nrows - 1
-            _value_axis(ax, unit, d["value"].to_numpy(), name=label(metric) if last_row else "")
-            if not last_row:
-                ax.set_xlabel("")
+            value_axis(ax, unit, d["value"].to_numpy(), name=label(metric))
             grouped = d.groupby("implementation")["value"]
-            medians, q3 = grouped.median(), grouped.quantile(0.75)
+            medians, q3, counts = grouped.median(), grouped.quantile(0.75), grouped.size()
             here = {impl for c, impl in bound if c == case} if metric in BOUND_METRICS else set()
             any_bound |= _mark_bound(ax, order, here)
-            for y, impl in enumerate(order):
+            texts = {}
+            for impl in order:
                 if impl in medians:
                     text = ("≥ " if impl in here else "") + fmt_value(medians[impl], unit)
-                    ax.annotate(text, (q3[impl], y), xytext=(4, 0),
+                    if metric in NET_METRICS and medians[impl] <= 0:
+                        text = "≈ 0 (< start-up baseline)"
+                    texts[impl] = text
+            for impl in texts:  # marks every bar shares are in the panel's title, once
+                mine = [f for f in marks.get((case, impl), "").split() if f not in ("≥", "n=1")]
+                rest = [f for f in mine + (["n=1"] if counts[impl] == 1 else []) if f not in common[(case, metric)]]
+                texts[impl] += f"  [{' '.join(rest)}]" if rest else ""
+            room_for_labels(ax, float(q3.max()) if len(q3) else 0.0, texts.values(), panel_in)
+            for y, impl in enumerate(order):
+                if impl in texts:
+                    at = q3[impl] if q3[impl] > 0 or ax.get_xscale() != "log" else None
+                    ax.annotate(texts[impl], (at, y) if at is not None else (0, y), xytext=(4, 0),
+                                xycoords="data" if at is not None else ("axes fraction", "data"),
                                 textcoords="offset points", va="center", ha="left", fontsize=7.5, color="#333333")
-            top = float(q3.max()) if len(q3) else 0.0
-            if top > 0:
-                ax.set_xlim(right=top * (6 if ax.get_xscale() == "log" else 1.45))
             ax.set_ylabel("")
             if matrix and j:
                 ax.set_yticklabels([])
@@ -243,10 +209,10 @@ def latency_curves(summaries: pd.DataFrame, cases: Sequence[str], short: dict[st
 
     def nines(p: float) -> float:
         return top + 1 if p >= 100 else -math.log10(1 - p / 100)
-    ncols = min(len(cases), 4)
+    ncols = min(len(cases), 3)
     nrows = math.ceil(len(cases) / ncols)
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
-        fig = _figure(3.3 * ncols + 1.9, 2.9 * nrows + 0.4)
+        fig = _figure(PAGE_WIDTH, 2.9 * nrows + 0.5)
         grid = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
         axes = list(grid.flat)
         for ax in axes[len(cases):]:
@@ -269,7 +235,7 @@ def latency_curves(summaries: pd.DataFrame, cases: Sequence[str], short: dict[st
         spread = lat[["q1", "q3", "median"]].to_numpy(dtype=float).ravel()
         if lat["median"].min() > 0:
             axes[0].set_yscale("log")
-        _value_axis(axes[0], lat["unit"].iloc[0], spread, axis="y", name="latency")
+        value_axis(axes[0], lat["unit"].iloc[0], spread, axis="y", name="latency")
         for row in grid:
             for ax in row[1:]:
                 ax.set_ylabel("")
@@ -292,14 +258,14 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
     order = sorted(set(d[param]))
     hue_order = [i for i in colors if i in set(d["implementation"])]
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
-        fig = _figure(6.6, 3.4)
+        fig = _figure(PAGE_WIDTH, 3.6)
         ax = fig.subplots()
         sns.pointplot(data=d, x=param, y="value", hue="implementation", order=order, hue_order=hue_order,
                       palette=colors, estimator="median", errorbar=("pi", 50),
                       dodge=0.12 if len(hue_order) > 1 else False, ax=ax,
                       markersize=4, linewidth=1.5, capsize=0.08, err_kws={"linewidth": 1})
-        ax.set_xticks(range(len(order)), [f"{v:g}" for v in order])
-        _value_axis(ax, d["unit"].iloc[0], d["value"].to_numpy(), axis="y", name=label(metric))
+        ax.set_xticks(range(len(order)), [plain(v) for v in order])
+        value_axis(ax, d["unit"].iloc[0], d["value"].to_numpy(), axis="y", name=label(metric))
         ax.set_xlabel(param)
         marks = [(order.index(cases[c]), hue_order.index(i), d[(d["case"] == c) & (d["implementation"] == i)])
                  for c, i in sorted(bound or ()) if c in cases and i in hue_order and metric in BOUND_METRICS]
@@ -314,33 +280,50 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
         return _save(fig, path)
 
 
-def overview_heatmap(fractions: pd.DataFrame, path: Path, marks: pd.DataFrame | None = None) -> str | None:
+def overview_heatmap(fractions: pd.DataFrame, path: Path, marks: pd.DataFrame | None = None,
+                     quality: pd.DataFrame | None = None) -> str | None:
     """Fraction of the row's top figure (1 = the top) for every workload case and implementation.
 
     `marks` (the overview's, same shape) says which cells are the best, tied with the top (≈ best)
-    or modes; a cell is called best only where it says so (reports/ranking.py)."""
+    or modes; a cell is called best only where it says so (reports/ranking.py). `quality` (same
+    shape) holds each figure's quality marks in their short form (reports/quality.py SHORT): such a
+    tile is hatched and names them under its number."""
     if fractions.empty:
         return None
     marks = marks.reindex(index=fractions.index, columns=fractions.columns).fillna("") if marks is not None else None
+    quality = (quality.reindex(index=fractions.index, columns=fractions.columns).fillna("") if quality is not None
+               else pd.DataFrame("", index=fractions.index, columns=fractions.columns))
     annot = fractions.map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     if marks is not None:
         annot = annot.mask(marks != "", marks)
+    annot = pd.DataFrame([[f"{a}\n{q}".strip() for a, q in zip(ra, rq)]  # the value (if any), then the marks
+                          for ra, rq in zip(annot.to_numpy(), quality.to_numpy())],
+                         index=fractions.index, columns=fractions.columns)
     with sns.axes_style("white"), matplotlib.rc_context(RC):
         longest_row = max(len(str(i)) for i in fractions.index)
-        longest_col = max(len(str(c)) for c in fractions.columns)
-        fig = _figure(0.95 * len(fractions.columns) + 0.07 * longest_row + 2.0,
-                      0.36 * len(fractions) + 0.05 * longest_col + 1.0)
+        # Width: the page's content column (a wider figure is scaled down, and its text with it).
+        width = PAGE_WIDTH
+        cell_h = 0.46 if (quality != "").any().any() else 0.34
+        fig = _figure(width, cell_h * len(fractions) + 1.8)
         ax = fig.subplots()
+        size = min(9.0, max(6.5, 70 / max(1, len(fractions.columns))))
         sns.heatmap(fractions.astype(float), annot=annot, fmt="", cmap="YlGnBu", vmin=0, vmax=1, ax=ax,
-                    linewidths=0.6, linecolor="white", cbar_kws={"label": "fraction of the top figure (1 = top)"},
-                    annot_kws={"fontsize": 7.5})
-        if marks is not None:  # a cell of modes has no fraction, so the heatmap leaves it blank: name it
-            for i, j in zip(*np.nonzero((marks == "modes").to_numpy() & fractions.isna().to_numpy())):
-                ax.text(j + 0.5, i + 0.5, "modes", ha="center", va="center", fontsize=7.5, color="#555555")
-        ax.set_xticks(ax.get_xticks(), ax.get_xticklabels(), rotation=30, ha="right")
+                    linewidths=0.6, linecolor="white", cbar_kws={"label": "fraction of the row's top figure (1 = top)",
+                                                                 "shrink": 0.8},
+                    annot_kws={"fontsize": size})
+        for i, j in zip(*np.nonzero((quality != "").to_numpy())):
+            ax.add_patch(Rectangle((j, i), 1, 1, fill=False, hatch=BOUND_HATCH, edgecolor="#8a5a00", linewidth=0,
+                                   alpha=0.35))
+        # a tile without a fraction (modes, a lower bound, n = 1: no ratio) is left blank by seaborn: name it
+        for i, j in zip(*np.nonzero(fractions.isna().to_numpy() & (annot != "").to_numpy())):
+            ax.text(j + 0.5, i + 0.5, annot.iat[i, j], ha="center", va="center", fontsize=size, color="#555555")
+        names = [str(c).replace(":", ":\n") for c in fractions.columns]  # a variant on a line of its own
+        ax.set_xticks(ax.get_xticks(), names, rotation=90, ha="center", fontsize=9)
+        ax.set_yticks(ax.get_yticks(), ax.get_yticklabels(), fontsize=9 if longest_row < 40 else 8)
         ax.set_xlabel("")
         ax.set_ylabel("")
-        ax.set_title("key metric / top of its row", loc="left")
+        ax.set_title("key metric / the top figure of its row; hatched: a quality mark (named in the tile)", loc="left",
+                     fontsize=9)
         return _save(fig, path)
 
 
@@ -373,19 +356,20 @@ def history_grid(frame: pd.DataFrame, metrics: Sequence[str], colors: dict[str, 
     cases = list(dict.fromkeys(frame["case"]))
     by_panel = frame.groupby(["case", "metric"], sort=False).indices
     panels = [(c, m) for c in cases for m in metrics if (c, m) in by_panel]
-    ncols = min(len(metrics), len(panels), 3)
+    ncols = min(len(metrics), len(panels), 2)
     nrows = math.ceil(len(panels) / ncols)
     runs = frame.drop_duplicates("run_index").sort_values("run_index")
     ticks, names = runs["run_index"].tolist(), runs["run_label"].tolist()
     many = len(ticks) > 60  # a year of nightlies: lines without whiskers, or the panel is a blur
     # A fixed layout in inches (a layout engine costs more than the drawing on a grid of dozens of
     # panels): y tick labels left of each panel, a title above, rotated run labels below, legend right.
-    # Every panel spans the same runs, so only a panel with none below it labels them.
-    left_in, panel_w, gap_in, legend_in = 0.85, 3.3, 0.95, 2.3
-    top_in, title_in, panel_h, below_in, labels_in = 0.45, 0.3, 1.9, 0.25, 0.55
+    # Every panel labels its runs (rotated labels reach left, under the next panel: room below each row).
+    left_in, gap_in, legend_in = 0.85, 0.95, 2.3
+    panel_w = (PAGE_WIDTH - left_in - legend_in - (ncols - 1) * gap_in) / ncols  # the page's width
+    top_in, title_in, panel_h, below_in, labels_in = 0.45, 0.45, 2.3, 0.75, 0.1
     width = left_in + ncols * panel_w + (ncols - 1) * gap_in + legend_in
     height = top_in + nrows * (title_in + panel_h + below_in) + labels_in
-    labelled = [k + ncols >= len(panels) for k in range(len(panels))]
+    labelled = [True for _ in panels]
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
         fig = Figure(figsize=(width, height), dpi=DPI)
         FigureCanvasAgg(fig)
@@ -420,9 +404,9 @@ def history_grid(frame: pd.DataFrame, metrics: Sequence[str], colors: dict[str, 
             step = max(1, math.ceil(len(ticks) / 8))  # at most eight run labels on the axis
             ax.set_xlim(lo, hi)
             ax.set_xticks(ticks[::step], names[::step] if labelled[k] else [], rotation=30, ha="right")
-            _value_axis(ax, d["unit"].iloc[0], pd.concat([d["q1"], d["q3"]]).to_numpy(), axis="y",
+            value_axis(ax, d["unit"].iloc[0], pd.concat([d["q1"], d["q3"]]).to_numpy(), axis="y",
                         name=label(metric))
-            ax.set_title(f"{label(metric)} — {d['case_label'].iloc[0]}", loc="left")
+            ax.set_title(f"{label(metric)}\n{d['case_label'].iloc[0]}", loc="left")
         handles, labels = [], []
         for ax in axes:
             for h, lab in zip(*ax.get_legend_handles_labels()):
@@ -451,9 +435,9 @@ def change_series(series: pd.DataFrame, index: int, before: tuple[int, float], a
     med, q1, q3 = (s[c].to_numpy(dtype=float) for c in ("median", "q1", "q3"))
     change_color = REGRESSION_COLOR if kind == "regression" else IMPROVEMENT_COLOR
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
-        fig = Figure(figsize=(8.2, 3.0), dpi=DPI)  # fixed layout: axes left, legend right
+        fig = Figure(figsize=(PAGE_WIDTH, 3.0), dpi=DPI)  # fixed layout: axes left, legend right
         FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.85 / 8.2, 0.75 / 3.0, 5.0 / 8.2, 1.9 / 3.0))
+        ax = fig.add_axes((0.85 / PAGE_WIDTH, 0.75 / 3.0, (PAGE_WIDTH - 3.4) / PAGE_WIDTH, 1.9 / 3.0))
         ax.fill_between(x, q1, q3, color=color, alpha=0.18, linewidth=0, label="interquartile range")
         ax.plot(x, med, marker="o", markersize=2.8, linewidth=1.1, color=color, label="median per run")
         ax.axvline(index - 0.5, color=change_color, linewidth=1.5, label=f"change point ({kind})")
@@ -465,10 +449,10 @@ def change_series(series: pd.DataFrame, index: int, before: tuple[int, float], a
         _mark_environments(ax, starts)
         step = max(1, math.ceil(len(s) / 10))
         ax.set_xticks(x[::step], s["run_label"].tolist()[::step], rotation=30, ha="right")
-        _value_axis(ax, unit, np.concatenate([q1, q3]), axis="y", name=label(metric))
+        value_axis(ax, unit, np.concatenate([q1, q3]), axis="y", name=label(metric))
         handles, names = ax.get_legend_handles_labels()
         keep = dict(zip(names, handles))
-        fig.legend(keep.values(), keep.keys(), loc="upper left", bbox_to_anchor=(6.0 / 8.2, 1 - 0.35 / 3.0),
-                   frameon=False)
+        fig.legend(keep.values(), keep.keys(), loc="upper left", frameon=False,
+                   bbox_to_anchor=((PAGE_WIDTH - 2.3) / PAGE_WIDTH, 1 - 0.35 / 3.0))
         ax.set_title(title, loc="left")
         return _save(fig, path)

@@ -33,7 +33,7 @@ from harness.catalog import Catalog
 from harness.errors import UserError
 from harness.store.folders import replace_folder
 from reports.data import Run, find_runs, load_results
-from reports.render import impl_infos, render_results
+from reports.render import declared, impl_infos, render_results
 from reports.site import MARKER as SITE_MARKER
 from reports.site import ImplInfo, build_runs_page, build_site
 from reports.table import Cell, Table
@@ -171,7 +171,7 @@ def publish(results_dir: Path, to: Path, catalog: Catalog, *, keep: int | None =
         readmes = _readmes(catalog)
         # The latest site first: its render replaces the (empty) staging folder as a whole.
         build_site(load_results([latest.path]), tmp, descriptions=descriptions, impls=_impls_at(catalog, readmes, ""),
-                   repo=catalog.root, links=site_links)
+                   repo=catalog.root, links=site_links, key_metrics=declared(catalog))
         (tmp / SITE_MARKER).unlink(missing_ok=True)  # so that `cmbench report --out DIR` refuses DIR
         _copy_readmes(readmes, tmp)
         rendered = []
@@ -188,8 +188,9 @@ def publish(results_dir: Path, to: Path, catalog: Catalog, *, keep: int | None =
                     continue
                 say(f"publish: run {run.run_id}")
                 build_site(one, target, descriptions=descriptions, impls=_impls_at(catalog, readmes, "../.."),
-                           repo=catalog.root, links=[("../index.html", "Runs"), ("../../index.html", "Latest run"),
-                                                     (f"../../{HISTORY}/index.html", "Nightly history")])
+                           repo=catalog.root, key_metrics=declared(catalog),
+                           links=[("../index.html", "Runs"), ("../../index.html", "Latest run"),
+                                  (f"../../{HISTORY}/index.html", "Nightly history")])
                 _copy_alerts(run.path, target)
                 rendered.append(run.run_id)
             published.append(run)

@@ -9,7 +9,11 @@
   figure that lies within another's modes is no best.
 - A load-generator bound figure (reports/bound.py) is a lower bound: its interval has no upper
   end, two or more such figures leave no best, nor does one that is not the highest.
-- A figure measured once has no interval (reports/figures.py): it is ranked on its value.
+- A load-generator bound figure is never named best nor shown as a factor: its standing says it
+  is a lower bound.
+- A figure measured once (n = 1, reports/figures.py) has no interval: it is never named best nor
+  shown as a factor ("n = 1: not ranked"), and a best whose interval does not clear its value is
+  no best either.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 from harness.kinds.server.bound import rank_bounds
 from harness.measure.stats import overlap
 from reports.bound import BOUND_NOTE
-from reports.figures import Figure
+from reports.figures import SINGLE, Figure
 
 TIED = "≈ best"
 MODES_STANDING = "modes: not ranked"
@@ -31,7 +35,9 @@ TIE_NOTE = ("≈ best: the figure's 95% interval of the median overlaps the top 
             "known; a row with such a tie names no best, and factors are to its top figure.")
 MODES_NOTE = ("modes: the case's processes fell into groups (harness/measure/modes.py); the figure shows each group "
               "at its median with its share of the processes and is not ranked.")
-SINGLE_NOTE = "Figures measured once (a server phase's requests/s) have no interval and are ranked on their values."
+ONCE_STANDING = "n = 1: not ranked"
+SINGLE_NOTE = ("n = 1: a figure measured once (a server phase's requests/s) has no interval: it is listed by its value "
+               "but never named best nor shown as a factor of another.")
 
 
 def factor_to_best(value: float, best: float, direction: str) -> float:
@@ -62,6 +68,7 @@ class Ranking:
     note: str  # why the bounds leave no best ("" otherwise)
     tied: frozenset[str] = field(default_factory=frozenset)  # figures tied with the top (the top among them)
     modal: frozenset[str] = field(default_factory=frozenset)  # figures shown as their modes, not ranked
+    unranked: frozenset[str] = field(default_factory=frozenset)  # bound or n = 1: listed, never best nor a factor
 
     def standing(self, name: str, value: float, direction: str, metric: str, *, bound: bool = False) -> str:
         """The cell under a figure: modes, best, ≈ best, a factor of the top figure, or load-generator bound."""
@@ -69,15 +76,21 @@ class Ranking:
             return MODES_STANDING
         if bound and name != self.best:
             return BOUND_NOTE
+        if name in self.unranked:
+            return ONCE_STANDING
         if name == self.best:
             return "best"
         if name in self.tied:
             return TIED
-        f = factor_to_best(value, self.top, direction)
-        return factor_text(f, metric) if self.best or self.tied else factor_below(f, metric)
+        if not (self.best or self.tied):
+            return "row has no best"  # a factor to a top that is a bound or n = 1 would mislead
+        return factor_text(factor_to_best(value, self.top, direction), metric)
 
-    def factor(self, value: float, direction: str) -> float:
-        """The factor to the top figure where one is shown (NaN where the row has no best and no tie)."""
+    def factor(self, value: float, direction: str, name: str = "") -> float:
+        """The factor to the top figure where one is shown (NaN where the row has no best and no tie, and for a
+        figure that is not ranked)."""
+        if name and name in self.unranked | self.modal:
+            return math.nan
         return factor_to_best(value, self.top, direction) if self.best or self.tied else math.nan
 
 
@@ -87,8 +100,10 @@ def _reach(f: Figure, bound: bool) -> tuple[float, float]:
 
 
 def rank(figures: Mapping[str, Figure], bound: set[str], direction: str) -> Ranking:
-    """The best of `figures` (name -> Figure) by their medians, where intervals, modes and bounds allow one."""
+    """The best of `figures` (name -> Figure) by their medians, where intervals, modes, bounds and n = 1 allow one."""
     modal = frozenset(n for n, f in figures.items() if f.modal)
+    once = frozenset(n for n, f in figures.items() if f.source == SINGLE and n not in modal and n not in bound)
+    unranked = frozenset((set(bound) & set(figures)) | once) - modal
     names = [n for n in figures if n not in modal]
     if not names:
         return Ranking(None, math.nan, "", modal=modal)
@@ -98,10 +113,15 @@ def rank(figures: Mapping[str, Figure], bound: set[str], direction: str) -> Rank
         count = sum(1 for n in names if n in bound)
         why = (f"no best: {count} figures are load-generator bound (lower bounds whose order is unknown)" if count > 1
                else "no best: a load-generator bound figure (a lower bound) may exceed the highest one")
-        return Ranking(None, top, why, modal=modal)
+        return Ranking(None, top, why, modal=modal, unranked=unranked)
     best = names[pick]
     reach = _reach(figures[best], best in bound)
     close = {n for n in figures if n != best and overlap(_reach(figures[n], n in bound), reach)}
+    if best in unranked:
+        why = ("no best: the top figure is a lower bound" if best in bound
+               else "no best: the top figure was measured once (n = 1, no interval)")
+        return Ranking(None, figures[best].median, why, modal=modal, unranked=unranked)
     if close:
-        return Ranking(None, figures[best].median, "", frozenset({best} | (close - modal)), modal)
-    return Ranking(best, figures[best].median, "", modal=modal)
+        tied = frozenset({best} | (close - modal - unranked))
+        return Ranking(None, figures[best].median, "", tied, modal, unranked)
+    return Ranking(best, figures[best].median, "", modal=modal, unranked=unranked)

@@ -6,6 +6,7 @@ one of them runs.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,17 @@ def impl_infos(catalog: Catalog) -> list[ImplInfo]:
             for i in catalog.impls.values()]
 
 
+def source_url() -> str:
+    """Where the site links the implementations' READMEs instead of copying them in: CMBENCH_SOURCE_URL (e.g.
+    https://github.com/OWNER/cmbench/blob/main), or "" (copied)."""
+    return os.environ.get("CMBENCH_SOURCE_URL", "").strip()
+
+
+def declared(catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """Each workload's key metrics, as its workload.toml [report] declares them."""
+    return {w.name: w.key_metrics for w in catalog.workloads.values()}
+
+
 def _say(results_runs: int, summary: SiteSummary) -> None:
     print(f"report: {results_runs} run(s), {summary.pages} pages, {summary.plots} plots, {summary.tables} "
           f"tables, {summary.size / 1e6:.1f} MB in {summary.seconds:.1f} s", file=sys.stderr)
@@ -73,7 +85,7 @@ def render_results(results_dir: Path, out: Path, catalog: Catalog, *, detection:
     summary = build_site(results, out, descriptions={w.name: w.summary for w in catalog.workloads.values()},
                          impls=impl_infos(catalog) if impls is None else impls, history=history,
                          environments=run_environments(results_dir), detection=detection, repo=catalog.root,
-                         changes=changes, links=links)
+                         changes=changes, links=links, key_metrics=declared(catalog), source_url=source_url())
     _say(len(results.runs), summary)
     return summary.index
 
@@ -89,7 +101,7 @@ def report(runs: list[str], out: str | None, catalog: Catalog) -> int:
     results = load_results(resolve_run_paths(runs, root / "results"), damaged)
     _warn(damaged)
     summary = build_site(results, target, descriptions={w.name: w.summary for w in catalog.workloads.values()},
-                         impls=impl_infos(catalog), repo=root)
+                         impls=impl_infos(catalog), repo=root, key_metrics=declared(catalog), source_url=source_url())
     _say(len(results.runs), summary)
     print(summary.index)
     return 0

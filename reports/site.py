@@ -33,13 +33,15 @@ from reports.data import Results, Run, implementation_order, short_case_labels, 
 from reports.history.alerts import Alert, open_alerts
 from reports.history.changes import REGRESSION, SERIES_KEY, Change, DetectionConfig, detect, measured
 from reports.history.store import environment_of, run_rows
-from reports.metric_names import label, ranked
+from reports.metric_names import declared_key_metrics, label, ranked
 from reports.pages.claims import page_context, verdict_counts, write_claims_json
 from reports.pages.environment import run_environment, runs_table
 from reports.pages.history import build_history, run_labels, shown_series
-from reports.pages.overview import FAILED, build_overview, workload_cases
+from reports.pages.overview import FAILED, build_blocks, build_overview, workload_cases
 from reports.pages.regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, alerts_table
-from reports.pages.workload import build_workload, headroom_rows, scaling_series, slug
+from reports.pages.workload import build_workload, headroom_rows, http_notes, scaling_series, slug
+from reports.quality import COUNT_NAMES, SHORT, case_marks, mark_counts
+from reports.quality import legend as quality_legend
 from reports.table import Table
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -157,13 +159,21 @@ class ImplInfo:
     readme_href: str = ""  # where the pages link the README instead (relative to the site), e.g. a published copy
 
 
-def _impl_rows(impls: Sequence[ImplInfo], out: Path) -> list[dict]:
-    """Each implementation with its README linked relative to the site folder (works from disk)."""
+def _impl_rows(impls: Sequence[ImplInfo], root: Path, source_url: str = "") -> list[dict]:
+    """Each implementation with its README linked inside the site, so a copied site keeps its links: the README
+    is copied to `root`/impls/<id>/README.md, unless the entry names where it lives (`readme_href`) or a
+    `source_url` is given (then <source_url>/impls/<id>/README.md, e.g. the repository's page of the file)."""
     rows = []
     for info in impls:
         link = info.readme_href
         if not link and info.readme is not None and info.readme.is_file():
-            link = Path(os.path.relpath(info.readme.resolve(), out.resolve())).as_posix()
+            rel = Path("impls", *info.id.split("/"), "README.md").as_posix()
+            if source_url:
+                link = f"{source_url.rstrip('/')}/{rel}"
+            else:
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(info.readme, root / rel)
+                link = rel
         rows.append({"info": info, "anchor": slug(info.id), "readme": link})
     return rows
 
@@ -216,20 +226,22 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
     present = set(ws["metric"])
     name = slug(workload)
     figs = []
+    quality = {(r.case, r.implementation): " ".join(SHORT[m.code] for m in case_marks(r))
+               for r in run.cases[run.cases["workload"] == workload].itertuples()}
     if key:
         bound = {(c, i) for w_, c, i in bound_set(run) if w_ == workload}
-        figs.append(w.figure(plots.bar_grid, f"{name}-{key}", f"{label(key)} per implementation, {workload}",
+        figs.append(w.figure(plots.bar_grid, f"{name}-{slug(key)}", f"{label(key)} per implementation, {workload}",
                              f"{label(key)}: bars at the median, whiskers over the interquartile range"
                              + ("; hatched bars (≥) are load-generator bound: lower bounds, the generator set the "
                                 "rate." if bound else "."),
                              ws, [key], [c for c in cases if ranked(c)], short, colors,
-                             title=f"{workload}: {label(key)}", bound=bound))
+                             title=f"{workload}: {label(key)}", bound=bound, marks=quality))
     if "time_to_ready" in present:
         starts = [c for c in cases if not ws[(ws["case"] == c) & (ws["metric"] == "time_to_ready")].empty]
         figs.append(w.figure(plots.bar_grid, f"{name}-startup", f"time to ready per implementation, {workload}",
                              "Time from process start to the first answer: bars at the median of the fresh starts, "
                              "whiskers over the interquartile range.", ws, ["time_to_ready"], starts, short, colors,
-                             title=f"{workload}: time to ready"))
+                             title=f"{workload}: time to ready", marks=quality))
     per_unit = [m for m in ("memory_per_task", "memory_per_connection", "memory_with_connections") if m in present]
     memory = [*per_unit, "peak_rss"] if "peak_rss" in present else per_unit
     if memory:
@@ -238,14 +250,14 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
         figs.append(w.figure(plots.bar_grid, f"{name}-memory", f"memory per implementation, {workload}",
                              "Memory: " + ", ".join(label(m) for m in memory)
                              + " (per-task and per-connection figures are net of the start-up baseline).",
-                             ws, memory, mem_cases, short, colors, title=f"{workload}: memory"))
+                             ws, memory, mem_cases, short, colors, title=f"{workload}: memory", marks=quality))
     costs = [m for m in ("cpu_time_per_op", "ctx_switches_voluntary_per_op", "ctx_switches_involuntary_per_op")
              if m in present]
     if costs:
         figs.append(w.figure(plots.bar_grid, f"{name}-costs", f"CPU time and context switches per operation, "
                              f"{workload}", "CPU time and context switches per operation, net of the start-up "
                              "baseline (one sample per process).", ws, costs, cases, short, colors,
-                             title=f"{workload}: cost per operation"))
+                             title=f"{workload}: cost per operation", marks=quality))
     figs.append(w.figure(plots.latency_curves, f"{name}-latency", f"latency percentiles, {workload}",
                          "Latency by percentile: medians over the runs' processes with the interquartile range.",
                          wsum, cases, short, colors, title=f"{workload}: latency percentiles"))
@@ -284,7 +296,14 @@ def _regressions_page(w: _Writer, history: pd.DataFrame, alerts: list[Alert], co
               "improvement": sum(a.kind != REGRESSION for a in alerts)}
     w.page("regressions.html", "regressions.html", title="Regressions", alerts=views, counts=counts,
            table=w.table(alerts_table(alerts)) if alerts else None, runs_count=runs_count, series=series, config=config,
-           unplotted=max(0, len(alerts) - PLOTTED_ALERTS))
+           unplotted=max(0, len(alerts) - PLOTTED_ALERTS), **_depth(history, config))
+
+
+def _depth(history: pd.DataFrame, config: DetectionConfig) -> dict:
+    """How many runs the longest series of one environment has, and how many a change point needs."""
+    most = int(history.groupby("fingerprint")["run_id"].nunique().max()) if len(history) and "fingerprint" in history \
+        else 0
+    return {"most_runs": most, "needed_runs": 2 * config.min_after}
 
 
 def _with_samples(results: Results) -> Results:
@@ -306,9 +325,14 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                descriptions: Mapping[str, str] | None = None, impls: Sequence[ImplInfo] = (),
                history: pd.DataFrame | None = None, environments: Mapping[str, Mapping] | None = None,
                detection: DetectionConfig | None = None, repo: Path | None = None,
-               changes: Sequence[Change] | None = None, links: Sequence[tuple[str, str]] = ()) -> SiteSummary:
+               changes: Sequence[Change] | None = None, links: Sequence[tuple[str, str]] = (),
+               key_metrics: Mapping[str, Sequence[str]] | None = None, source_url: str = "") -> SiteSummary:
     """Render every page for `results` into `out`; the overview and workload pages show the latest run.
 
+    `key_metrics`: each workload's declared key metrics (workload.toml [report]); by default the
+    project's own workloads'. `source_url`: where the pages link the implementations' READMEs
+    (`CMBENCH_SOURCE_URL`; by default the READMEs are copied into the site, so a copied site has no
+    broken link).
     `history`: the history store's rows (reports/history/store.py) behind the History and Regressions
     pages, with `environments` (run id -> environment) for the alerts; by default both come from
     the runs' folders. `detection` configures change points; `repo` is the git repository that
@@ -326,6 +350,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
     alerts = open_alerts(history, detection, repo, changes=changes, environments=environments)
     ledger = ledger or load_ledger()
     descriptions = descriptions or {}
+    declared = declared_key_metrics() if key_metrics is None else key_metrics
     summaries = summarize(results.samples)
     run = results.latest
     lsum = summaries[summaries["run_id"] == run.run_id]
@@ -343,38 +368,45 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
         (root / "static").mkdir()
         shutil.copyfile(TEMPLATES / "style.css", root / "static" / "style.css")
 
-        overview = build_overview(run, lsum, lsamples)
-        overview = type(overview)(w.table(overview.table), overview.fractions, overview.labels, overview.marks)
+        overview = build_overview(run, lsum, lsamples, declared)
+        overview = replace(overview, table=w.table(overview.table))
+        blocks = [replace(b, table=w.table(b.table)) for b in build_blocks(run, lsum, lsamples, declared,
+                                                                            descriptions)]
         heatmap = w.figure(plots.overview_heatmap, "overview-heatmap", "key metric as a fraction of the top figure",
-                           "Each workload case's key metric as a fraction of the top implementation's (1 = the top). "
-                           "“best” only where its 95% interval overlaps no other's; “≈ best” where it overlaps the "
-                           "top one's; “modes” where the processes fell into groups (not ranked).",
-                           overview.fractions, marks=overview.marks)
+                           "Each workload case's key metric as a fraction of the top implementation's (1 = the top), "
+                           "one row per case. “best” only where its 95% interval overlaps no other's; “≈ best” where "
+                           "it overlaps the top one's; “modes” where the processes fell into groups (not ranked). "
+                           "Hatched tiles carry a quality mark, named under the figure (≥: a lower bound; n=1: "
+                           "measured once; busy: host busy; unconv: unconverged).",
+                           overview.fractions, marks=overview.marks, quality=overview.quality)
         statuses = run.cases["status"]
-        unstable_cases = lsum[lsum["unstable"]].drop_duplicates(["workload", "case", "implementation"])
         counts = {"ok": int((statuses == "ok").sum()), "failed": int(statuses.isin(FAILED).sum()),
                   "skipped": int((statuses == "skipped").sum()),
-                  "unsupported": int((statuses == "unsupported").sum()), "unstable": len(unstable_cases)}
+                  "unsupported": int((statuses == "unsupported").sum())}
+        marked = mark_counts(run)
         cards = [{"name": name, "href": f"workload-{slug(name)}.html",
                   "summary": descriptions.get(name) or f"{len(cases)} case{'s' if len(cases) != 1 else ''}"}
                  for name, cases in by_workload.items()]
         w.page("index.html", "index.html", title="Overview", run=run, cpus=_cpus_text(run),
                runs_count=len(results.runs), counts=counts, claims=claim_counts, overview=overview,
-               heatmap=heatmap, workloads=cards)
+               heatmap=heatmap, workloads=cards, blocks=blocks, marked=marked, legend_text=COUNT_NAMES,
+               legend=quality_legend([c for c, _ in marked] + [m.code for b in blocks for r in b.table.rows
+                                                               for c in r for m in c.marks]))
 
         for name, cases in by_workload.items():
-            view = build_workload(run, lsum, name, cases, samples=lsamples)
+            view = build_workload(run, lsum, name, cases, samples=lsamples, declared=declared.get(name, ()))
             sections = [type(s)(s.case, s.short, w.table(s.table), s.unstable) for s in view.sections]
             view = type(view)(view.name, view.key_metric, view.metrics, tuple(sections), w.table(view.detail))
             figures = _workload_figures(w, run, lsamples, lsum, name, cases, colors, view.key_metric)
             unstable = sorted({i + (f" [{s.short}]" if len(sections) > 1 else "")
                                for s in sections for i in s.unstable})
+            headroom = headroom_rows(run, lsum) if name == "http_server" else []
             w.page(f"workload-{slug(name)}.html", "workload.html", title=name, run=run, view=view,
                    key_label=label(view.key_metric) if view.key_metric else "", figures=figures, unstable=unstable,
-                   headroom=headroom_rows(run, lsum) if name == "http_server" else [])
+                   headroom=headroom, http=http_notes(run, headroom) if headroom or name == "http_server" else None)
 
         w.page("implementations.html", "implementations.html", title="Implementations",
-               impls=_impl_rows(impls, out))
+               impls=_impl_rows(impls, root, source_url))
 
         envs = [run_environment(r) for r in reversed(results.runs)]
         envs = [replace(e, facts=w.table(e.facts), toolchains=w.table(e.toolchains)) for e in envs]
@@ -389,7 +421,8 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                            h.frame, h.plotted, colors, title=f"{h.workload}: medians per run", marks=h.marks)
             histories.append({"workload": h.workload, "slug": slug(h.workload), "figure": fig,
                               "table": w.table(h.table), "changes": w.table(h.changes) if h.changes else None})
-        w.page("history.html", "history.html", title="History", histories=histories, runs_count=len(results.runs))
+        w.page("history.html", "history.html", title="History", histories=histories, runs_count=len(results.runs),
+               **_depth(history, detection))
         series = measured(history).groupby(SERIES_KEY).ngroups if len(history) else 0
         _regressions_page(w, history, alerts, colors, len(results.runs), series, detection)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from harness.vocab import render_table
+from reports.quality import legend as quality_legend
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,11 @@ class Cell:
     title: str = ""  # tooltip: the full figures behind the text
     sub: str = ""  # a second, smaller line (the interval)
     href: str = ""  # a link on the text (site-relative)
+    marks: tuple = ()  # quality marks (reports/quality.py Mark): badges in HTML, their text elsewhere
 
     def __str__(self) -> str:
-        return self.text + (f" [{self.sub}]" if self.sub else "")
+        badges = " · ".join(m.text for m in self.marks)
+        return self.text + (f" [{self.sub}]" if self.sub else "") + (f" ({badges})" if badges else "")
 
 
 def cell(value: object, **kw: str) -> Cell:
@@ -54,6 +57,12 @@ class Table:
                 raise ValueError(f"table {slug}: a row has {len(r)} cells for {len(columns)} columns")
         return cls(slug, title, tuple(columns), cells, raw, tuple(notes),
                    tuple(row_classes) if row_classes else tuple("" for _ in cells))
+
+    @property
+    def legend(self) -> list[dict[str, str]]:
+        """The quality marks its cells carry, explained (reports/quality.py): shown under the table."""
+        codes = {m.code for r in self.rows for c in r for m in c.marks}
+        return quality_legend(codes) if codes else []
 
     def to_markdown(self) -> str:
         def esc(text: str) -> str:

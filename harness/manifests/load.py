@@ -32,10 +32,19 @@ def read_workload(path: Path, readers: Mapping[str, WorkloadReader]) -> Workload
         raise r.fail("kind", f"must be one of {', '.join(readers)}")
     common = {"name": name, "path": path.parent, "kind": kind,
               "summary": r.str("summary", "one line describing the work"),
-              "operation": r.str("operation", "what one operation is, e.g. 'task'")}
+              "operation": r.str("operation", "what one operation is, e.g. 'task'"),
+              **_report(r.table_of("report", "how the reports rank and summarise the workload"))}
     workload = readers[kind](r, common)
     r.reject_unknown()
     return workload
+
+
+def _report(r: TableReader) -> dict[str, Any]:
+    """The optional [report] table: `key_metrics`, the metrics that answer the workload's question, the first
+    ranking it (metric names as results.csv spells them, e.g. "memory_per_task", "timer_late_p50")."""
+    metrics = r.strings("key_metrics", "metric names, the first ranks the workload", required=False)
+    r.reject_unknown()
+    return {"key_metrics": metrics}
 
 
 def load_impl(path: Path, root: Path, known_workloads: Mapping[str, Workload]) -> Impl:

@@ -152,6 +152,7 @@ class Workload:
     result_fields: tuple[str, ...] = ()
     info_fields: tuple[str, ...] = ()
     memory_per: str = ""
+    key_metrics: tuple[str, ...] = ()  # [report]: the metrics that answer the workload's question, the first ranks
     params: tuple[Param, ...] = ()
     cases: Mapping[str, tuple[Case, ...]] = field(default_factory=dict)
     reduced: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.host.gate import BUSY_FLAG
 from harness.vocab import fmt_bytes
 from reports.data import Results, Run
 from reports.pages.workload import slug
@@ -20,6 +21,30 @@ class RunEnvironment:
     facts: Table
     toolchains: Table
     system_warnings: tuple[str, ...] = ()  # each check that warned, on each host: what could disturb the figures
+    busy: str = ""  # why the host was busy while the run measured (load at start, cases flagged), or ""
+
+
+BUSY_LOAD = 0.5  # load average at start per measured CPU above which the host counts as busy
+
+
+def busy_text(run: Run) -> str:
+    """Whether other work shared the host: its 1-minute load average at start against the CPUs measured on, and
+    the cases the harness flagged `host busy` (harness/host/gate.py) while they ran."""
+    load = run.host.get("loadavg")
+    cpus = run.meta.get("cpus")
+    count = len(cpus) if isinstance(cpus, list) and cpus else run.host.get("cpu_count") or 0
+    flagged = sum(1 for r in run.cases.itertuples() if r.status == "ok"
+                  and any(str(f).startswith(BUSY_FLAG) for f in r.flag_list))
+    ok = int((run.cases["status"] == "ok").sum()) if len(run.cases) else 0
+    parts = []
+    if isinstance(load, list) and load and count and float(load[0]) > BUSY_LOAD * count:
+        parts.append(f"the load average was {float(load[0]):.2f} when the run started, on {count} "
+                     f"CPU{'s' if count != 1 else ''} measured on (more than {BUSY_LOAD:g} per CPU): other work "
+                     "was running")
+    if flagged:
+        parts.append(f"{flagged} of {ok} finished cases were flagged host busy (other processes used the CPUs while "
+                     "they were measured)")
+    return "; ".join(parts)
 
 
 def _duration(run: Run) -> str:
@@ -115,4 +140,5 @@ def run_environment(run: Run) -> RunEnvironment:
                     ["implementation", "toolchain", "build", "build time"], tool_rows,
                     notes=["skipped: the toolchain was missing; the implementation's cases are marked skipped."]),
         system_warnings(run),
+        busy_text(run),
     )

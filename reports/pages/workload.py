@@ -4,18 +4,22 @@ standing to the best where the intervals allow one (reports/ranking.py); and the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from harness.kinds.server.cases import split_cpus
 from reports.bound import BOUND_NOTE, bound_set, bound_text
 from reports.data import Run, implementation_order, label_parts, short_case_labels
 from reports.figures import MODAL_METRICS, SINGLE, Figure, figures
 from reports.fmt import fmt_value
 from reports.hosts import comparability, placement_text, several
-from reports.metric_names import help_text, key_metric, label, main_metrics, ranked
+from reports.metric_names import direction_of, help_text, key_metric, label, main_metrics, ranked
 from reports.pages.overview import page_slug, reduced_note, row_figures, status_class, status_text
+from reports.quality import case_marks
+from reports.quality import text as quality_text
 from reports.ranking import MODES_NOTE, SINGLE_NOTE, TIE_NOTE, rank
 from reports.table import Cell, Table
 
@@ -42,7 +46,7 @@ slug = page_slug
 
 def metric_cell(s, metric: str, *, bound: bool = False, figure: Figure | None = None) -> Cell:
     """A figure's cell: its median and interquartile range, or, for a case with modes, each mode and its share."""
-    flag = " !" if s.unstable else ""
+    flag = ""  # how sure a figure is: the "how sure" column's marks (reports/quality.py), one vocabulary
     title = (f"{label(metric)}: median {fmt_value(s.median, s.unit)}, interquartile range "
              f"{fmt_value(s.q1, s.unit)} – {fmt_value(s.q3, s.unit)}, min {fmt_value(s.low, s.unit)}, "
              f"max {fmt_value(s.high, s.unit)}, n={s.n}" + (" — unstable (IQR > 10% of median)" if s.unstable else "")
@@ -59,13 +63,13 @@ def metric_cell(s, metric: str, *, bound: bool = False, figure: Figure | None = 
 
 
 def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list[str], *,
-                   samples: pd.DataFrame) -> WorkloadView:
+                   samples: pd.DataFrame, declared: Sequence[str] = ()) -> WorkloadView:
     """`summaries` and `samples` are those of `run` (the samples give figures their intervals and modes);
-    `cases` in display order."""
+    `cases` in display order; `declared`: the workload's key metrics (workload.toml [report]), the first ranks."""
     wsum = summaries[summaries["workload"] == workload]
     present = set(wsum["metric"])
-    metrics = main_metrics(present)
-    key = key_metric(present)
+    key = key_metric(present, declared)
+    metrics = [*[m for m in declared if m in present], *[m for m in main_metrics(present) if m not in declared]]
     figs = figures(run, samples[samples["workload"] == workload] if len(samples) else samples,
                    {*MODAL_METRICS, *([key] if key else [])})
     outcomes = run.cases[run.cases["workload"] == workload]
@@ -90,12 +94,13 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
             for g in dict.fromkeys(group_of[r.implementation] for r in keyed):
                 mine = {r.implementation: r for r in keyed if group_of[r.implementation] is g}
                 rankings[g] = rank(row_figures(figs, workload, case, key, mine), bound,
-                                   next(iter(mine.values())).direction)
+                                   direction_of(key, next(iter(mine.values())).direction))
             best = next(iter(rankings.values())).top if rankings else None
         case_outcomes = outcomes[outcomes["case"] == case]
         where = {r.implementation: placement_text(r.host, r.layout, r.loadgen_host) if r.layout else r.host
                  for r in case_outcomes.itertuples()}
-        placed = bool(case_outcomes["layout"].astype(bool).any())
+        layouts = {w for w in where.values() if w} if bool(case_outcomes["layout"].astype(bool).any()) else set()
+        placed = len(layouts) > 1 or many_hosts and bool(layouts)  # one layout for every row: said once, below
         show_status = bool((case_outcomes["status"] != "ok").any())
         columns = ["implementation", *(["status"] if show_status else []),
                    *(["environment"] if len(split) > 1 else []),
@@ -104,6 +109,7 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
         extra_cells = (len(split) > 1) + (placed or many_hosts)
         if best is not None:
             columns.append("vs best")
+        columns.append("how sure")
         rows, raw, row_classes, unstable = [], [], [], []
         for impl in impls:
             o = outcomes[(outcomes["case"] == case) & (outcomes["implementation"] == impl)]
@@ -118,7 +124,7 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
                        *([Cell(where.get(impl, ""))] if placed or many_hosts else [])]
             if status != "ok" or first is None:
                 rows.append([name, Cell(status_text(status), cls=status_class(status), title=error), *context,
-                             *[Cell("") for _ in cmetrics], *([Cell("")] if best is not None else [])])
+                             *[Cell("") for _ in cmetrics], *([Cell("")] if best is not None else []), Cell("")])
                 if cmetrics and error:
                     at = 2 + extra_cells
                     rows[-1][at] = Cell(error if len(error) <= 160 else error[:157] + "…", cls="error", title=error)
@@ -144,8 +150,9 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
                 if s is None or ranking is None:
                     text, f = "—", np.nan
                 else:
-                    text = ranking.standing(impl, s.median, s.direction, key, bound=impl in bound)
-                    f = np.nan if impl in ranking.modal else ranking.factor(s.median, s.direction)
+                    direction = direction_of(key, s.direction)
+                    text = ranking.standing(impl, s.median, direction, key, bound=impl in bound)
+                    f = ranking.factor(s.median, direction, impl)
                 cells.append(Cell(text, cls="num" + (" best" if ranking and impl == ranking.best else "")
                                   + (" tied" if ranking and impl in ranking.tied else "")))
                 record["factor_to_best"] = f
@@ -153,6 +160,10 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
                 record["tied"] = bool(ranking and impl in ranking.tied)
                 record["bound"] = impl in bound
             fig, s = (figs.get((workload, case, impl, key)), by.get((impl, key))) if key else (None, None)
+            row = next(iter(o.itertuples()), None)
+            found = case_marks(row, fig, s.n if s is not None else first.n)
+            cells.append(Cell("" if found else "—", cls="quality", marks=found))
+            record["quality"] = quality_text(found)
             if fig is not None and s is not None:
                 record.update(ci_low=fig.low, ci_high=fig.high, interval=fig.source, modes=fig.modes_text(s.unit))
             if group_of[impl] is not None:
@@ -162,7 +173,7 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
             if flagged:
                 unstable.append(impl)
             rows.append(cells)
-            row_classes.append("unstable-row" if flagged else "")
+            row_classes.append("")
             raw.append(record)
         notes = [f"{label(m)}: {help_text(m)}" for m in cmetrics if help_text(m)]
         if bound & set(i for i, _ in by):
@@ -181,6 +192,9 @@ def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list
         if len(split) > 1:
             notes.append(f"Measured in {len(split)} environments or load-generator layouts; each implementation is "
                          "compared (vs best) only with those of its own: " + "; ".join(g.text for g in split) + ".")
+        if len(layouts) == 1 and not placed:
+            notes.append(f"Every server and its load generator: {next(iter(layouts))} (wrk or oha on the other CPUs "
+                         "of the server's host).")
         if placed:
             notes.append("server and load generator: `same host: H` — wrk or oha ran on the server's host H (on "
                          "other CPUs); `separate: G → H` — they ran on host G and reached the server on H through "
@@ -277,3 +291,39 @@ def scaling_series(cases: list[str]) -> tuple[str, dict[str, float]] | None:
             if len(set(group.values())) >= 2 and (best is None or len(group) > len(best[1])):
                 best = (name, group)
     return best
+
+
+def http_notes(run: Run, headroom: list[dict]) -> dict:
+    """What an HTTP figure means on this run: how the CPUs were split between the server and the load generator
+    (harness/kinds/server/cases.py `split_cpus`), each generator's own ceiling against the fastest server in its
+    mode, and what an open-loop phase's rate is."""
+    cpus = [int(c) for c in run.meta.get("cpus") or []]
+    allowed = [int(c) for c in run.host.get("cpus_allowed") or cpus]
+    split = ""
+    if cpus:
+        server, load = split_cpus(cpus, allowed or cpus)
+        def names(group: tuple[int, ...]) -> str:
+            return f"{len(group)} CPU{'s' if len(group) != 1 else ''} ({', '.join(map(str, group)) or 'none'})"
+        split = (f"Each server ran on {names(server)}; its load generator (wrk for the closed and pipelined phases, "
+                 f"oha for the open ones) on the other {names(load)}. A requests/s figure is what the server did on "
+                 "those CPUs against a generator on the others, not what the machine can serve.")
+    ceilings = []
+    for h in headroom:
+        if h.get("error"):
+            ceilings.append(f"The generators' ceilings were not measured: {h['error']}.")
+            continue
+        line = (f"{h['tool']} {h['mode']} at {h['connections']} connections ({h['layout']}) against a trivial "
+                f"responder: {h['qps']:,.0f} req/s, the generator's own ceiling (its CPU {h['loadgen_cpu']:.2f}, "
+                f"bottleneck: {h['bottleneck']}).")
+        if h.get("fastest"):
+            ratio = h["ratio"]
+            line += (f" The fastest server in that mode, {h['fastest']}, served {h['fastest_qps']:,.0f} req/s: the "
+                     f"ceiling is {ratio:.2f}× it, " + ("room to spare." if ratio >= 1.5 else
+                                                       "too close: the fastest servers were measured at the "
+                                                       "generator's limit and are lower bounds (≥)."))
+        ceilings.append(line)
+    return {"split": split, "ceilings": ceilings,
+            "open": ("open,rate=F: oha sends requests at a fixed rate, F times the server's best closed-loop "
+                     "requests/s (capped at 80% of oha's own ceiling), whatever the answers' pace. Its requests/s "
+                     "is the rate asked for, not a capacity, so it is never ranked; its latencies (corrected for "
+                     "coordinated omission) say what that load costs. rate=0.5: half the server's best rate.")}

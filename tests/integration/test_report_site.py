@@ -13,6 +13,7 @@ from harness.catalog import load_catalog
 from harness.executors.native import NativeExecutor
 
 from ..conftest import PROJECT
+from ..site_layout import measure
 from ..site_links import broken_links, parse
 
 pytestmark = pytest.mark.integration
@@ -85,3 +86,41 @@ def test_index_renders_in_headless_chromium(site, tmp_path):
                    capture_output=True, timeout=120, check=True)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a blank page is a few kB
+
+
+def _fits(page, tmp_path, *, overview: bool = False) -> dict:
+    """A page at 1400 px: no sideways scrolling (none inside the overview either), no two texts overlapping, every
+    figure as wide as the content column and drawn at that size (not stretched)."""
+    m = measure(page, tmp_path)
+    assert m["sideways"] <= 0, (page.name, m["sideways"])
+    if overview:
+        assert m["scrollers"] == [], m["scrollers"]
+    assert m["overlaps"] == [], (page.name, m["overlaps"])
+    assert m["texts"] > 3  # the measuring script saw the page's text
+    for img in m["images"]:
+        assert img["natural"] > 0, img
+        assert img["shown"] >= 0.95 * m["column"], (img, m["column"])
+        assert img["natural"] >= 0.95 * img["shown"], img
+    return m
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")
+@pytest.mark.parametrize("name", ["index.html", "workload-ping-pong.html", "workload-spawn-idle.html",
+                                  "environment.html", "history.html", "regressions.html"])
+def test_pages_read_at_1400_px(site, tmp_path, name):
+    m = _fits(site / name, tmp_path, overview=name == "index.html")
+    if name == "index.html":
+        assert m["images"]  # the heatmap
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")
+def test_the_fixture_runs_pages_read_at_1400_px(tmp_path):
+    from reports.data import load_results
+    from reports.site import build_site
+
+    fixtures = PROJECT / "tests" / "fixtures" / "reports"
+    out = tmp_path / "site"
+    build_site(load_results([fixtures / "run-a", fixtures / "run-b"]), out)
+    _fits(out / "index.html", tmp_path, overview=True)
+    http = _fits(out / "workload-http-server.html", tmp_path)
+    assert len(http["images"]) >= 3

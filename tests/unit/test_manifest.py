@@ -141,3 +141,20 @@ def test_profile_shape_override(project_root):
     catalog = load_catalog(project_root)
     assert catalog.workloads["spawn_idle"].shape_for("quick").iterations == 1
     assert catalog.workloads["ping_pong"].shape_for("quick") == PROFILE_SHAPES["quick"]
+
+
+def test_a_workload_declares_its_key_metrics_in_a_report_table(tmp_path, fixture_root):
+    folder = tmp_path / "ping_pong"
+    shutil.copytree(fixture_root / "workloads" / "ping_pong", folder)
+    path = folder / "workload.toml"
+    original = path.read_text()
+    assert load_workload(path).key_metrics == ()  # none declared: the reports' defaults
+    head, _, rest = original.partition("\n[")
+    path.write_text(head + '\n\n[report]\nkey_metrics = ["throughput", "cpu_time_per_op"]\n\n[' + rest)
+    assert load_workload(path).key_metrics == ("throughput", "cpu_time_per_op")
+    path.write_text(head + '\n\n[report]\nkey_metric = ["throughput"]\n\n[' + rest)
+    with pytest.raises(UserError, match="unknown key 'report.key_metric'"):
+        load_workload(path)
+    path.write_text(head + '\n\n[report]\nkey_metrics = "throughput"\n\n[' + rest)
+    with pytest.raises(UserError, match="report.key_metrics"):
+        load_workload(path)

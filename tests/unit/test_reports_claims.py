@@ -222,7 +222,7 @@ def test_range_rule_with_a_transform():
     ok = evaluate(c, make_results([{"id": "r1", "cases": [ping("c/pthreads", 400_000)]}]))
     assert ok.verdict == CONSISTENT
     assert ok.checks[0].measured[0].summary.median == pytest.approx(1250, rel=0.01)
-    assert "1.25 us" in ok.checks[0].text and ok.checks[0].run_id == "r1"
+    assert "1.25 µs" in ok.checks[0].text and ok.checks[0].run_id == "r1"
     slow = evaluate(c, make_results([{"id": "r1", "cases": [ping("c/pthreads", 100_000)]}]))  # 5000 ns > 3000 ns
     assert slow.verdict == CONTRADICTED
     # values spanning a bound give no verdict either way

@@ -11,7 +11,14 @@ import pytest
 
 from reports.data import load_results, summarize
 from reports.fmt import fmt_change, fmt_value
-from reports.metric_names import key_metric, latency_percentile, main_metrics, ranked
+from reports.metric_names import (
+    declared_key_metrics,
+    direction_of,
+    key_metric,
+    latency_percentile,
+    main_metrics,
+    ranked,
+)
 from reports.pages.environment import run_environment, runs_table
 from reports.pages.history import build_history, run_labels
 from reports.pages.overview import build_overview, workload_cases
@@ -60,7 +67,7 @@ def test_overview_marks_the_best_and_the_factor_to_it(results, latest, samples):
     assert "best" in go.cls and go.sub == "best"
     # c/pthreads median 1.5 ms against go's 0.8 ms at the same 100 tasks
     assert c.sub.endswith("slower") and float(c.sub.split("×")[0]) == pytest.approx(1.5 * 1.25, rel=0.05)
-    assert "unstable" in c.cls and c.text.endswith("!")
+    assert "unstable" in c.cls and "IQR" in c.title
 
 
 def test_overview_shows_statuses_and_reduced_sizes(results, latest, samples):
@@ -82,10 +89,12 @@ def test_overview_ranks_only_closed_loop_server_phases(results, latest, samples)
     http_rows = [r[0].sub for r in ov.table.rows if r[0].text == "http_server"]
     assert http_rows == ["closed,connections=16", "closed,connections=64"]
     cols = list(ov.table.columns)
-    best = _row(ov.table, "http_server", "closed,connections=64")[cols.index("rust/tokio")]
-    assert best.sub == "best" and best.text.startswith("47")
-    assert ov.fractions.loc["http_server [closed,connections=64]", "rust/tokio"] == 1.0
-    assert ov.fractions.loc["http_server [closed,connections=64]", "go/goroutines"] == pytest.approx(36 / 47)
+    top = _row(ov.table, "http_server", "closed,connections=64")[cols.index("rust/tokio")]
+    # measured once (n = 1): the top figure, never named best nor set as a factor
+    assert top.sub == "n = 1: not ranked" and top.text.startswith("47") and "n = 1" in str(top)
+    # the heatmap shows no ratio to it either: the tiles carry their marks instead
+    assert ov.fractions.loc["http_server [closed,connections=64]"].isna().all()
+    assert ov.quality.loc["http_server [closed,connections=64]", "rust/tokio"] == "n=1"
 
 
 def test_overview_csv_export_holds_the_numbers(results, latest, samples):
@@ -199,18 +208,25 @@ def test_scaling_series_finds_a_positive_numeric_parameter():
 def test_metric_knowledge():
     assert key_metric({"wall_time", "throughput"}) == "throughput"
     assert key_metric({"qps", "latency_p50"}) == "qps"
+    # a workload's declared key metrics (workload.toml [report]) come first, where measured
+    assert key_metric({"throughput", "memory_per_task"}, ("memory_per_task",)) == "memory_per_task"
+    assert key_metric({"throughput"}, ("timer_late_p50",)) == "throughput"
+    assert declared_key_metrics()["spawn_idle"][0] == "memory_per_task"
+    assert declared_key_metrics()["preemption"][0] == "timer_late_p50"
+    assert direction_of("timer_late_p50", "info") == "lower" and direction_of("qps", "higher") == "higher"
     assert latency_percentile("latency_p999") == 99.9 and latency_percentile("latency_p50") == 50
     assert latency_percentile("latency_max") == 100 and latency_percentile("qps") is None
     assert main_metrics({"peak_rss", "throughput", "cpu_user", "brand_new"}) == ["throughput", "peak_rss", "brand_new"]
 
 
 def test_formatting_by_unit():
-    assert fmt_value(2.5e-6, "s") == "2.5 us"
-    assert fmt_value(2.5e-6, "s/op") == "2.5 us/op"
+    assert fmt_value(2.5e-6, "s") == "2.5 µs"
+    assert fmt_value(2.5e-6, "s/op") == "2.5 µs/op"
     assert fmt_value(3 * 2**20, "B") == "3 MiB"
     assert fmt_value(4.06e6, "ops/s") == "4.06M/s"
     assert fmt_value(41000, "req/s") == "41k req/s"
-    assert fmt_value(5.34e-5, "count/op") == "5.34e-05/op"
+    assert fmt_value(5.34e-5, "count/op") == "0.0000534/op"  # never e-notation
+    assert fmt_value(3.0, "count/op") == "3/op" and fmt_value(1.2e7, "") == "12,000,000"
     assert fmt_value(750, "ns") == "750 ns"
     assert fmt_value(float("nan"), "s") == "—"
     assert fmt_change(1.25) == "+25.0%" and fmt_change(3.0) == "3.00×"
@@ -271,15 +287,16 @@ def test_a_bound_figure_below_a_measured_one_leaves_no_best(results, latest, sam
     cols = list(build_overview(run, latest, samples).table.columns)
     row = _row(build_overview(run, latest, samples).table, "http_server", "closed,connections=64")
     tokio = row[cols.index("rust/tokio")]
-    assert "best" not in tokio.cls and tokio.sub == "top figure, no best"
+    assert "best" not in tokio.cls and "×" not in tokio.sub
 
 
-def test_a_single_bound_figure_that_is_the_highest_is_still_the_best(results, latest, samples):
+def test_a_single_bound_figure_that_is_the_highest_is_no_best(results, latest, samples):
     run = _with_bound(results.latest, ("closed,connections=64", "rust/tokio"))
     cols = list(build_overview(run, latest, samples).table.columns)
     row = _row(build_overview(run, latest, samples).table, "http_server", "closed,connections=64")
-    tokio = row[cols.index("rust/tokio")]
-    assert "best" in tokio.cls and tokio.text.startswith("≥ 47") and tokio.sub == "best"
+    tokio, go = row[cols.index("rust/tokio")], row[cols.index("go/goroutines")]
+    assert "best" not in tokio.cls and tokio.text.startswith("≥ 47") and tokio.sub == "load-generator bound"
+    assert [m.text for m in tokio.marks] == ["≥ lower bound", "n = 1"] and "×" not in go.sub
 
 
 def test_bound_is_read_from_run_json_flags(tmp_path):
