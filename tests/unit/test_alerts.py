@@ -119,7 +119,7 @@ def test_regressions_and_history_commands(stepped, fixture_root, capsys):
     assert main(["--root", str(fixture_root), "regressions", "--results", str(stepped), "--since",
                  "20260112T020000Z"]) == 0
     assert capsys.readouterr().out.startswith("no open alerts in 12 run(s) since")
-    assert main(["--root", str(fixture_root), "regressions", "--results", str(stepped), "--min-change", "150"]) == 1
+    assert main(["--root", str(fixture_root), "regressions", "--results", str(stepped), "--min-change", "150"]) == 2
     assert "--min-change" in capsys.readouterr().err
 
 
