@@ -127,9 +127,9 @@ class Claim:
         if self.per_param:
             how = f"{how} / {self.per_param}"
         if self.invert:
-            how = f"{self.scale:g} / ({how})" if " " in how else f"{self.scale:g} / {how}"
+            how = f"{_plain(self.scale)} / ({how})" if " " in how else f"{_plain(self.scale)} / {how}"
         elif self.scale != 1:
-            how = f"({how}) × {self.scale:,g}" if " " in how else f"{how} × {self.scale:,g}"
+            how = f"({how}) × {_plain(self.scale)}" if " " in how else f"{how} × {_plain(self.scale)}"
         return how
 
     @property
@@ -400,3 +400,8 @@ def load_ledger(path: Path = CLAIMS_FILE) -> Ledger:
             raise f.fail("claims", f"names '{unknown[0]}', which is not a claim id")
         conflicts.append(Conflict(tuple(ids), f.text("note")))
     return Ledger(claims, tuple(oos), tuple(conflicts), dict(titles))
+
+
+def _plain(x: float) -> str:
+    """`x` written out for a reader (1,000,000,000 or 0.000001), never in e-notation."""
+    return f"{x:,.0f}" if x == int(x) else f"{x:,.12f}".rstrip("0")
