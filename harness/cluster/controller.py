@@ -39,7 +39,7 @@ import os
 import queue
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from harness.cluster.loadgen import notify
@@ -241,17 +241,34 @@ class ClusterRun:
             if msg.get("type") == "start":
                 self._started(unit, str(msg["host"]))
             elif msg.get("type") == "case":
-                self._record(unit, json.loads(msg["item"]), str(msg["host"]))
+                self._reported(unit, json.loads(msg["item"]), str(msg["host"]))
 
     def _started(self, unit: _Unit, host: str) -> None:
         unit.hosts.append(host)
         if len(unit.hosts) > 1:
+            dropped = len(unit.partial)
+            unit.partial.clear()  # never split a unit: the attempt that finishes it gives every case
             self.console.say(
                 f"cluster: unit {unit.index} ({_what(unit)}) started again on {host}: "
                 f"{unit.hosts[-2]} went away while measuring it"
+                + (f" (the {dropped} case(s) it had finished there are dropped)" if dropped else "")
             )
         if len(unit.hosts) > MAX_STARTS:
-            self._lose(unit, _lost_text(unit.hosts[:-1]))
+            self._lose(unit, _lost_text(unit.hosts[:-1]), dead=unit.hosts[:-1])
+
+    def _reported(self, unit: _Unit, item: dict[str, Any], host: str) -> None:
+        """A case of the unit's current attempt: kept aside until the unit settles (`_keep_partial`)."""
+        if unit.hosts and host != unit.hosts[-1]:
+            return  # a late word of an attempt that was started again elsewhere
+        key = result_from_dict(item["result"]).key
+        if key in {s.key for s in unit.cases}:
+            unit.partial[key] = (host, item)
+
+    def _keep_partial(self, unit: _Unit) -> None:
+        """Store what the unit's last attempt finished (all from one host) before its other cases are settled."""
+        partial, unit.partial = unit.partial, {}
+        for host, item in partial.values():
+            self._record(unit, item, host)
 
     def _record(self, unit: _Unit, item: Mapping[str, Any], host: str) -> None:
         result = result_from_dict(item["result"])
@@ -271,8 +288,7 @@ class ClusterRun:
                 answer = future.result()
                 future.release()  # nothing of it stays on the host (Dask would recompute a lost result)
                 if "refused" in answer:
-                    host.state = "refused"
-                    self.console.say(f"cluster: host {host.name} REFUSED, no work is sent there: {answer['refused']}")
+                    self._refuse(host, str(answer["refused"]))
                     continue
                 if host.role == LOADGEN and host.state == "ready":  # a generator task ended
                     self._generator_done(host)
@@ -288,9 +304,7 @@ class ClusterRun:
                 host.state = "ready"
                 self.console.say(f"cluster: host {host.name} ready")
             elif host.state == "preparing":
-                host.state = "refused"
-                why = _error_text(future) if future.status == "error" else future.status
-                self.console.say(f"cluster: host {host.name} REFUSED, no work is sent there: {why}")
+                self._refuse(host, _error_text(future) if future.status == "error" else future.status)
             elif host.role == LOADGEN and host.serving is not None:  # its generator task failed
                 why = _error_text(future) if future.status == "error" else "cancelled"
                 self._generator_lost(host, f"failed ({why})")
@@ -301,6 +315,7 @@ class ClusterRun:
             if future.status == "finished":
                 answer = future.result()
                 future.release()
+                unit.partial.clear()  # the answer carries every case again, all from the host that finished it
                 for item in answer["results"]:
                     self._record(unit, item, str(answer["host"]))
                 for record in answer.get("headroom", ()):
@@ -320,15 +335,21 @@ class ClusterRun:
                     unit.future = None
                     self.pending.appendleft(unit)
                     continue
-                why = (
-                    _lost_text(unit.hosts)
-                    if isinstance(error, KilledWorker)
-                    else f"the host could not measure it: {_error_text(future)}"
-                )
-                self._lose(unit, why)
+                if isinstance(error, KilledWorker):
+                    self._lose(unit, _lost_text(unit.hosts), dead=unit.hosts)
+                else:
+                    self._lose(unit, f"the host could not measure it: {_error_text(future)}")
             else:  # cancelled, and not by this controller: the scheduler is gone or forgot the work
                 self._check_scheduler()
                 raise _Stop(f"the scheduler at {self.address} cancelled unit {unit.index} ({_what(unit)})")
+
+    def _refuse(self, host: _Host, why: str) -> None:
+        """No work goes to `host`: say so, and record it in run.json `refused_hosts`."""
+        host.state, host.reason = "refused", why
+        self.console.say(f"cluster: host {host.name} REFUSED, no work is sent there: {why}")
+        self.recorder.store.meta.setdefault("refused_hosts", []).append(
+            {"host": host.name, "address": host.address, "role": host.role, "reason": why})
+        self.recorder.store.flush()
 
     def _ready(self) -> list[_Host]:
         return [h for h in self.hosts.values() if h.state == "ready" and h.role == BENCH]
@@ -446,30 +467,38 @@ class ClusterRun:
         if now - self.no_host_since < self.host_wait:
             return
         for unit in list(self.inflight.values()):
-            self._lose(unit, _lost_text(unit.hosts) + "; no host was left to measure it")
+            self._lose(unit, _lost_text(unit.hosts) + "; no host was left to measure it", dead=unit.hosts)
         refused = [h.name for h in self.hosts.values() if h.state == "refused"]
         raise _Stop(
             f"no benchmark host able to run the plan after {self.host_wait:g} s"
             + (f" (refused: {', '.join(refused)})" if refused else "")
         )
 
-    def _lose(self, unit: _Unit, why: str) -> None:
+    def _lose(self, unit: _Unit, why: str, dead: Sequence[str] = ()) -> None:
+        """The unit's unfinished cases are `lost`; `dead`: the hosts that went away measuring it, which they name
+        (`host`: the last of them, `lost_hosts`: all), else the host that measured it last."""
         if unit.future is not None and not unit.future.done():
             unit.future.cancel(force=True)
+        self._keep_partial(unit)
+        self._settle(unit, why, dead)
+
+    def stop(self, why: str) -> None:
+        """The run stops: each unit in flight keeps what its host finished; its other cases are `interrupted`."""
+        for unit in list(self.inflight.values()):
+            unit.loadgen = None  # `close` cancelled the generators' tasks already
+            self._keep_partial(unit)
+            where = f" on host {unit.hosts[-1]}" if unit.hosts else ""
+            self._settle(unit, f"the run stopped while its unit was being measured{where} ({why})",
+                         status=Status.INTERRUPTED)
+
+    def _settle(self, unit: _Unit, why: str, dead: Sequence[str] = (), status: Status = Status.LOST) -> None:
+        """A unit is done: a case still without a result (none should be after a finished unit) is `status`."""
+        host = (dead or unit.hosts or [""])[-1]
+        provenance = {"lost_hosts": list(dead)} if dead and status == Status.LOST else {}
         for spec in unit.cases:
             if spec.key not in self.recorder.recorded:
-                self.recorder.record(
-                    Measured(status_result(spec, Status.LOST.value, why)), unit.hosts[-1] if unit.hosts else ""
-                )
-        self._settle(unit, why)
-
-    def _settle(self, unit: _Unit, why: str) -> None:
-        """A unit is done: a case still without a result (none should be) is lost."""
-        missing = [s for s in unit.cases if s.key not in self.recorder.recorded]
-        for spec in missing:
-            self.recorder.record(
-                Measured(status_result(spec, Status.LOST.value, why)), unit.hosts[-1] if unit.hosts else ""
-            )
+                self.recorder.record(Measured(status_result(spec, status.value, why), provenance), host)
         unit.future = None
+        unit.partial.clear()
         self.inflight.pop(unit.index, None)
         self._release_generator(unit)

@@ -101,6 +101,8 @@ def run_on_cluster(
                 status = "interrupted"
             finally:
                 cluster.close()
+            if status != "complete":
+                cluster.stop(stopped or "interrupted")
         recorder.store.meta["cluster"]["unit_overhead_seconds"] = [round(x, 4) for x in cluster.overheads]
         return recorder.finish(status, stopped)
     finally:

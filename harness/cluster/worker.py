@@ -161,9 +161,9 @@ class HostService:
                 missing = next(i for i in plan.impls if i not in self.catalog.impls)
                 return {"refused": f"has no implementation {missing} in {self.root}"}
             mine = toolchain_versions(prepare(executor, impls, self.console, build=False))
-            why = differences(
-                expected, git_commit(self.root)["commit"], self.started_at, mine, sorted(os.sched_getaffinity(0))
-            )
+            git = git_commit(self.root)
+            why = differences(expected, git["commit"], self.started_at, mine, sorted(os.sched_getaffinity(0)),
+                              git["dirty"])
             if why:
                 return {"refused": "; ".join(why)}
             environment = local_environment(executor.name, plan.cpus, plan.profile)
@@ -201,8 +201,8 @@ class HostService:
         try:
             expected = Expectation.from_dict(request["expect"])
             mine = Expectation(expected.commit, expected.executor, {}, tuple(request["load_cpus"]))
-            why = differences(mine, git_commit(self.root)["commit"], self.started_at, {},
-                              sorted(os.sched_getaffinity(0)))
+            git = git_commit(self.root)
+            why = differences(mine, git["commit"], self.started_at, {}, sorted(os.sched_getaffinity(0)), git["dirty"])
             tools = tools_here()
             if not tools:
                 why.append("has neither wrk nor oha: " + "; ".join(INSTALL_HINTS.values()))
