@@ -47,7 +47,6 @@ from harness.console import Console
 from harness.engine.host import HostReport, Measured, preset_result, status_result
 from harness.engine.ready import Readiness
 from harness.engine.recorder import Recorder
-from harness.errors import UserError
 from harness.kinds import plan_units, result_from_dict
 from harness.plan.spec import CaseSpec, Plan
 from harness.store.calibration import CalibrationStore
@@ -55,26 +54,13 @@ from harness.vocab import Status
 
 if TYPE_CHECKING:
     from distributed import Client
-    from distributed.security import Security
-from harness.cluster.identity import BENCH, CONNECT_TIMEOUT, LOADGEN, Expectation, run_resource
+from harness.cluster.identity import BENCH, LOADGEN, Expectation, run_resource
 from harness.cluster.units import _error_text, _Host, _key, _lost_text, _Stop, _Unit, _what
 from harness.cluster.worker import loadgen_task, prepare_loadgen_task, prepare_task, unit_task
 
 TICK = 0.5  # seconds between the controller's looks at hosts, events and futures
 HOST_WAIT = 60.0  # seconds the controller waits for a host when none is left, before it stops
 MAX_STARTS = 2  # a unit runs at most on its first host and once more on another
-
-
-def connect(address: str, security: Security | None) -> Client:
-    from distributed import Client
-
-    try:
-        return Client(address, security=security, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError) as e:
-        raise UserError(
-            f"--cluster {address}: cannot reach the scheduler ({str(e).splitlines()[0][:200]}); "
-            "start one with `dask scheduler` and check the address"
-        ) from None
 
 
 class ClusterRun:

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from harness.console import Console
 from harness.errors import UserError
+from harness.measure.ccache import cache_dir
 
 if TYPE_CHECKING:
     from distributed import Future
     from distributed.security import Security
-from harness.cluster.controller import HOST_WAIT, TICK, connect
+from harness.cluster.controller import HOST_WAIT, TICK
 from harness.cluster.identity import BENCH, CONNECT_TIMEOUT, LOADGEN
+from harness.cluster.session import DaskLog, connect
 from harness.cluster.units import _error_text
 from harness.cluster.worker import headroom_task, loadgen_task
 
@@ -29,6 +31,7 @@ def headroom_on_cluster(address: str, security: Security | None, *, cpus: int | 
 
     from harness.kinds.server.generator import tools_here
 
+    DaskLog.install().to(cache_dir() / "loadgen-headroom-dask.log")
     client = connect(address, security)
     futures: list[Future] = []
     try:
