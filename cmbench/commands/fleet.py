@@ -1,4 +1,4 @@
-"""`cmbench worker`, `cmbench hosts` and `cmbench loadgen-headroom`: a host of a fleet, the fleet, the generators' ceiling."""
+"""`cmbench worker`, `hosts` and `loadgen-headroom`: a host of a fleet, the fleet, the generators' ceiling."""
 
 from __future__ import annotations
 
