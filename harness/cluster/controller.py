@@ -364,7 +364,8 @@ class ClusterRun:
             if self.split and unit.http:
                 if unit.channel:  # a retry keeps its channel and generator
                     request["loadgen"] = {"channel": unit.channel, "host": unit.loadgen.name if unit.loadgen else "",
-                                          "tools": unit.loadgen.tools if unit.loadgen else {}}
+                                          "tools": unit.loadgen.tools if unit.loadgen else {},
+                                          "address": _address_host(unit.loadgen.address) if unit.loadgen else ""}
                 elif self._generators_coming():
                     generator = self._free_generator()
                     if generator is None:  # every generator host is busy or still being checked
@@ -399,7 +400,8 @@ class ClusterRun:
             pure=False,
         )
         self.console.say(f"cluster: unit {unit.index} ({_what(unit)}): load generator on host {generator.name}")
-        return {"channel": unit.channel, "host": generator.name, "tools": generator.tools}
+        return {"channel": unit.channel, "host": generator.name, "tools": generator.tools,
+                "address": _address_host(generator.address)}
 
     def _generator_lost(self, host: _Host, why: str) -> None:
         """`host` stopped generating load for its unit: tell the unit's host, and hand the channel to a free one."""
@@ -488,3 +490,10 @@ class ClusterRun:
         unit.partial.clear()
         self.inflight.pop(unit.index, None)
         self._release_generator(unit)
+
+
+def _address_host(address: str) -> str:
+    """A worker's address on the cluster's network (tls://10.0.0.4:4000 -> 10.0.0.4): whom a relay serves."""
+    from distributed.comm import get_address_host
+
+    return get_address_host(address)

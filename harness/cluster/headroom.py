@@ -59,7 +59,10 @@ def headroom_on_cluster(address: str, security: Security | None, *, cpus: int | 
         futures.append(client.submit(loadgen_task, {"channel": channel, "hello": False}, workers=[lg],
                                      allow_other_workers=False, resources={LOADGEN: 1}, pure=False,
                                      key=f"cmbench-headroom-loadgen-{token}"))
-        request = {"loadgen": {"channel": channel, "host": lg_name, "tools": tools.result(timeout=CONNECT_TIMEOUT)},
+        from distributed.comm import get_address_host
+
+        request = {"loadgen": {"channel": channel, "host": lg_name, "tools": tools.result(timeout=CONNECT_TIMEOUT),
+                               "address": get_address_host(lg)},
                    "cpus": cpus, "duration": duration, "connections": list(connections),
                    "pipelined": list(pipelined), "pipeline": pipeline}
         answer = client.submit(headroom_task, request, workers=[bench], allow_other_workers=False,

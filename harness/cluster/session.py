@@ -50,10 +50,11 @@ def connect(address: str, security: Security | None) -> Client:
     try:
         return Client(address, security=security, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as e:
-        raise UserError(
-            f"--cluster {address}: cannot reach the scheduler ({str(e).splitlines()[0][:200]}); "
-            "start one with `dask scheduler` and check the address"
-        ) from None
+        text = str(e).splitlines()[0][:200]
+        hint = ("; a scheduler started with TLS resets plain connections: use its tls:// address and --tls-*"
+                if "reset" in text.lower() and address.startswith("tcp://") else "")
+        raise UserError(f"{address}: cannot reach the scheduler ({text}); start one with `dask scheduler` and check "
+                        f"the address{hint}") from None
 
 
 def check_reach(address: str, security: Security | None, role: str = "client", wait: float = CONNECT_TIMEOUT,

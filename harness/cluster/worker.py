@@ -228,9 +228,10 @@ class HostService:
         stopped = self._begin(key)
         try:
             from distributed import get_client
+            from distributed.comm import get_address_host
 
             jobs = serve_channel(get_client(), str(request["channel"]), self.host, stopped,
-                                 hello=bool(request.get("hello")))
+                                 hello=bool(request.get("hello")), address=get_address_host(self.worker.address))
             return {"host": self.host, "jobs": jobs}
         finally:
             self._end(key)
@@ -263,7 +264,8 @@ class HostService:
 
         lg = request["loadgen"]
         link = DaskLink(get_client(), str(lg["channel"]), str(lg["host"]), stopped)
-        return RemoteGenerator(link, get_address_host(self.worker.address), str(lg["host"]), lg["tools"])
+        return RemoteGenerator(link, get_address_host(self.worker.address), str(lg["host"]), lg["tools"],
+                               server=self.host, peer=str(lg.get("address", "")))
 
     def run_unit(self, request: Mapping[str, Any], key: str) -> dict[str, Any]:
         """Execute one unit; publish each case as it finishes and return them all."""
