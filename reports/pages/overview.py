@@ -206,7 +206,8 @@ def build_overview(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame) -> 
             "figures tie (≈ best) or are load-generator bound has no best, and factors are to its top figure.",
             "! marks an unstable case: its interquartile range exceeds 10% of its median (harness/measure/stats.py).",
             "Statuses: failed (build, verify, crash, timeout), skipped (toolchain missing), unsupported "
-            "(the case has no meaning in that model); — not run. Hover a cell for the figures or the error.",
+            "(the case has no meaning in that model), not run (the run stopped before it), lost (its host went "
+            "away); — not in the run. Hover a cell for the figures or the error.",
             *sorted(notes),
         ])
     fractions = pd.DataFrame(frac_rows, index=frac_index, columns=impls) if frac_rows else pd.DataFrame()
