@@ -286,9 +286,12 @@ class ClusterRun:
                     self.console.say(f"cluster: host {host.name} ready as a load generator "
                                      f"({', '.join(host.tools)})")
                     continue
-                self.recorder.note_host(HostReport.from_dict(answer["report"]))
+                report = HostReport.from_dict(answer["report"])
+                self.recorder.note_host(report)
                 host.state = "ready"
-                self.console.say(f"cluster: host {host.name} ready")
+                unknown = (report.metadata.get("git") or {}).get("dirty") is None
+                self.console.say(f"cluster: host {host.name} ready" + (
+                    " (it has no git: whether its checkout has uncommitted changes is not known)" if unknown else ""))
             elif host.state == "preparing":
                 self._refuse(host, _error_text(future) if future.status == "error" else future.status)
             elif host.role == LOADGEN and host.serving is not None:  # its generator task failed
