@@ -322,6 +322,7 @@ class ClusterRun:
                     self.inflight.pop(unit.index)
                     unit.attempt += 1
                     unit.future = None
+                    unit.partial.clear()  # the next attempt measures the whole unit again
                     self.pending.appendleft(unit)
                     continue
                 if isinstance(error, KilledWorker):

@@ -261,8 +261,8 @@ def test_tls_end_to_end(make_cluster, tmp_path):
     assert "tls://" in cluster.logs("scheduler")
     # mistakes: one line each, at once
     bare = ["python3", "-m", "cmbench", "--root", "/cmbench/tests/fixtures/root"]
-    code, log = finish(cluster, cluster._run("bare", [*bare, "run", "--cluster", cluster.address, "--profile", "smoke"]),
-                       timeout=30)
+    command = [*bare, "run", "--cluster", cluster.address, "--profile", "smoke"]
+    code, log = finish(cluster, cluster._run("bare", command), timeout=30)
     assert code == 1 and "needs --tls-ca-file, --tls-cert and --tls-key" in log and len(log.splitlines()) == 1, log
     other = make_certificates(tmp_path / "other")
     cluster.tls = other  # a worker whose certificates come from another CA
