@@ -12,14 +12,19 @@ Roles (README "Running on several hosts"):
 - the controller (`cmbench run --cluster ADDRESS`) plays the recorder's part: it asks every
   host to prepare, keeps one unit per ready host in flight (Dask places each on a free host
   among those that offer the run's own resource, which a host adds once it is checked and built),
-  and stores each case through the same `RunStore` as a local run as it streams back (Dask
-  structured events, one per case; a unit's return value carries them all again, so nothing
-  depends on the order in which the two arrive).
+  and stores a unit's cases through the same `RunStore` as a local run once its host finishes it.
+  Each case streams back as it finishes (Dask structured events, one per case) and is kept aside
+  with the attempt that measured it; a unit's return value carries them all again, so nothing
+  depends on the order in which the two arrive.
 
-Faults: a host that dies mid-unit loses its unit to Dask's own rescheduling, once; a unit that
+Faults: a host that dies mid-unit loses its unit to Dask's own rescheduling, once, and what it
+had finished of the unit is dropped: a unit is stored whole from the one host that measured it
+(a server's open-loop phase takes its rate from that host's closed-loop figure). A unit that
 starts a third time (or that Dask gives up on, `KilledWorker`) is stopped and its unfinished
-cases are `lost`, naming the hosts. A lost scheduler stops the controller: the run is
-`interrupted` and every finished case stays stored. Ctrl-C cancels the futures; a worker
+cases are `lost`, naming the hosts that went away. A lost scheduler stops the controller: the
+run is `interrupted`, every finished case stays stored, a unit in flight keeps what its host
+finished (its other cases are `interrupted`) and every case not begun is `not_run`. Each host
+refused is said and recorded (run.json `refused_hosts`). Ctrl-C cancels the futures; a worker
 kills the running case's process group (and the executor's containers) when its task is
 cancelled, and when it shuts down.
 

@@ -409,7 +409,8 @@ def serve(
 
     resources = {BENCH: 1, **({LOADGEN: 1} if loadgen else {})}
     name = name or socket.gethostname()
-    log = DaskLog.install().to(cache_dir() / f"worker-{name}.log")
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+    log = DaskLog.install().to(cache_dir() / f"worker-{safe}.log")
     check_reach(address, security, "worker")
     service = HostService(root, console)
     stopped_by_signal = False
