@@ -59,13 +59,20 @@ from harness.vocab import Status
 
 if TYPE_CHECKING:
     from distributed import Client
-from harness.cluster.identity import BENCH, LOADGEN, Expectation, run_resource
-from harness.cluster.units import _error_text, _Host, _key, _lost_text, _Stop, _Unit, _what
+    from distributed.security import Security
+from harness.cluster import session
+from harness.cluster.identity import BENCH, CONNECT_TIMEOUT, LOADGEN, Expectation, run_resource
+from harness.cluster.units import _address_host, _error_text, _Host, _key, _lost_text, _Stop, _Unit, _what
 from harness.cluster.worker import loadgen_task, prepare_loadgen_task, prepare_task, unit_task
 
 TICK = 0.5  # seconds between the controller's looks at hosts, events and futures
 HOST_WAIT = 60.0  # seconds the controller waits for a host when none is left, before it stops
 MAX_STARTS = 2  # a unit runs at most on its first host and once more on another
+
+
+def connect(address: str, security: Security | None) -> Client:
+    """The controller's client of the scheduler (session.connect): one line when it cannot be reached."""
+    return session.connect(address, security, CONNECT_TIMEOUT)
 
 
 class ClusterRun:
@@ -500,9 +507,3 @@ class ClusterRun:
         self.inflight.pop(unit.index, None)
         self._release_generator(unit)
 
-
-def _address_host(address: str) -> str:
-    """A worker's address on the cluster's network (tls://10.0.0.4:4000 -> 10.0.0.4): whom a relay serves."""
-    from distributed.comm import get_address_host
-
-    return get_address_host(address)

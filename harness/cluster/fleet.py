@@ -55,7 +55,7 @@ def list_hosts(address: str, security: Security | None, catalog: Catalog, execut
     ready = prepare(executor, impls, Console(io.StringIO()), build=False)
     commit = git_commit(catalog.root)["commit"]
     expected = Expectation(commit, executor.name, toolchain_versions(ready), ())
-    client = connect(address, security)
+    client = connect(address, security, flag="")
     try:
         workers = client.scheduler_info(n_workers=-1).get("workers", {})
         try:

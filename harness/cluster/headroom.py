@@ -15,9 +15,9 @@ from harness.measure.ccache import cache_dir
 if TYPE_CHECKING:
     from distributed import Future
     from distributed.security import Security
-from harness.cluster.controller import HOST_WAIT, TICK
+from harness.cluster.controller import HOST_WAIT, TICK, connect
 from harness.cluster.identity import BENCH, CONNECT_TIMEOUT, LOADGEN
-from harness.cluster.session import DaskLog, connect
+from harness.cluster.session import DaskLog
 from harness.cluster.units import _error_text
 from harness.cluster.worker import headroom_task, loadgen_task
 

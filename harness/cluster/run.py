@@ -19,9 +19,9 @@ from harness.store.calibration import CalibrationStore
 
 if TYPE_CHECKING:
     from distributed.security import Security
-from harness.cluster.controller import HOST_WAIT, ClusterRun
+from harness.cluster.controller import HOST_WAIT, ClusterRun, connect
 from harness.cluster.identity import Expectation, toolchain_versions
-from harness.cluster.session import DaskLog, connect
+from harness.cluster.session import DaskLog
 from harness.cluster.units import _Stop
 
 
@@ -104,8 +104,9 @@ def run_on_cluster(
                 status = "interrupted"
             finally:
                 cluster.close()
-            if status != "complete":
+            if status != "complete":  # every planned case is in run.json: what was in flight, and what was not begun
                 cluster.stop(stopped or "interrupted")
+                recorder.not_run(f"the run stopped before it ({stopped or 'interrupted'})")
         recorder.store.meta["cluster"]["unit_overhead_seconds"] = [round(x, 4) for x in cluster.overheads]
         return recorder.finish(status, stopped)
     finally:

@@ -42,23 +42,26 @@ def split_address(address: str) -> tuple[str, str, int]:
     return scheme, host.strip("[]"), int(port)
 
 
-def connect(address: str, security: Security | None) -> Client:
-    """A Dask client of the scheduler at `address` (after `check_reach`); UserError when there is none."""
+def connect(address: str, security: Security | None, timeout: float = CONNECT_TIMEOUT,
+            flag: str = "--cluster") -> Client:
+    """A Dask client of the scheduler at `address` (after `check_reach`); UserError when there is none. `flag`: the
+    option that gave the address, for messages."""
     from distributed import Client
 
-    check_reach(address, security, "client")
+    check_reach(address, security, "client", wait=timeout, flag=flag)
+    where = f"{flag} {address}" if flag else address
     try:
-        return Client(address, security=security, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        return Client(address, security=security, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as e:
         text = str(e).splitlines()[0][:200]
         hint = ("; a scheduler started with TLS resets plain connections: use its tls:// address and --tls-*"
                 if "reset" in text.lower() and address.startswith("tcp://") else "")
-        raise UserError(f"{address}: cannot reach the scheduler ({text}); start one with `dask scheduler` and check "
+        raise UserError(f"{where}: cannot reach the scheduler ({text}); start one with `dask scheduler` and check "
                         f"the address{hint}") from None
 
 
 def check_reach(address: str, security: Security | None, role: str = "client", wait: float = CONNECT_TIMEOUT,
-                clock: Callable[[], float] = time.monotonic) -> None:
+                clock: Callable[[], float] = time.monotonic, flag: str = "") -> None:
     """One line (UserError) when the scheduler at `address` cannot be reached or TLS would fail; `role`: the
     certificate Dask uses here (`client` for a controller, `worker` for a host). A port that does not answer is
     tried again for `wait` seconds (a scheduler starting beside the worker); a TLS mistake is said at once."""
@@ -71,8 +74,9 @@ def check_reach(address: str, security: Security | None, role: str = "client", w
             break
         except OSError as e:
             if clock() + 1.0 > deadline:
-                raise UserError(f"{address}: no scheduler answered within {wait:g} s ({e.strerror or e}); "
-                                f"{hint}") from None
+                where = f"{flag} {address}" if flag else address
+                raise UserError(f"{where}: cannot reach the scheduler: none answered within {wait:g} s "
+                                f"({e.strerror or e}); {hint}") from None
             time.sleep(1.0)
     with raw:
         if scheme != "tls":

@@ -42,9 +42,7 @@ def make_security(address: str, ca_file: str | None, cert: str | None, key: str 
 
 def configured() -> bool:
     """Dask's configuration names a CA and a certificate of this node (what `tls://` needs without --tls-*)."""
-    import dask.config
+    from distributed.security import Security
 
-    def get(key: str) -> str:
-        return str(dask.config.get(f"distributed.comm.tls.{key}", default=None) or "")
-
-    return bool(get("ca-file") and (get("client.cert") or get("worker.cert")))
+    found = Security()  # read from distributed.comm.tls.* of Dask's configuration
+    return bool(found.tls_ca_file and (found.tls_client_cert or found.tls_worker_cert))

@@ -76,3 +76,9 @@ def _error_text(future: Future) -> str:
     except Exception as e:  # the scheduler may be gone
         return str(e)[:300]
     return f"{type(error).__name__}: {str(error)[:300]}"
+
+def _address_host(address: str) -> str:
+    """A worker's address on the cluster's network (tls://10.0.0.4:4000 -> 10.0.0.4): whom a relay serves."""
+    from distributed.comm import get_address_host
+
+    return get_address_host(address)

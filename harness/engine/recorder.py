@@ -128,15 +128,11 @@ class Recorder:
         return len(left)
 
     def finish(self, status: str, stopped: str = "") -> RunOutcome:
-        """Close the run (`complete` or `interrupted`), print each kind's table and where the results are.
-
-        An interrupted run lists every case it did not reach as `not_run` (see `not_run`)."""
+        """Close the run (`complete` or `interrupted`), print each kind's table and where the results are."""
         self.outcome.interrupted = status != "complete"
         self.outcome.stopped = stopped
         if stopped:
             self.store.meta["stopped"] = stopped
-        if self.outcome.interrupted:
-            self.not_run(f"the run stopped before it ({stopped or 'interrupted'})")
         with signals_deferred():  # a signal now waits until run.json says how the run ended
             self.store.finish(status)
         results = self.outcome.results

@@ -100,6 +100,7 @@ def test_a_stopped_run_keeps_the_attempt_in_flight_and_lists_the_rest_as_not_run
     controller._started(unit, "h1")
     controller._reported(unit, item(unit.cases[0], "h1"), "h1")
     controller.stop("lost the connection to the scheduler")
+    controller.recorder.not_run("the run stopped before it (lost the connection to the scheduler)")
     outcome = controller.recorder.finish("interrupted", "lost the connection to the scheduler")
     cases = stored(controller)
     first, *rest = [cases[(s.impl, s.workload, s.case)] for s in unit.cases]

@@ -118,7 +118,7 @@ def test_tls_without_certificates_says_what_to_pass(monkeypatch):
 
 
 def test_no_scheduler_is_said_in_one_line_after_the_wait():
-    with pytest.raises(UserError, match="no scheduler answered within 0 s"):
+    with pytest.raises(UserError, match="cannot reach the scheduler: none answered within 0 s"):
         check_reach(f"tcp://127.0.0.1:{free_port()}", None, wait=0)
 
 
