@@ -2,7 +2,7 @@
 
 - catalog.py: `list`, `new`
 - run.py: `build`, `verify`, `plan`, `run`, `merge`
-- fleet.py: `worker`, `loadgen-headroom`
+- fleet.py: `worker`, `hosts`, `loadgen-headroom`
 - report.py: `report`, `compare`
 - nightly.py: `nightly`, `history`, `regressions`
 - publish.py: `publish`

@@ -1,12 +1,13 @@
-"""`cmbench worker` and `cmbench loadgen-headroom`: a benchmark host of a fleet, and the load generators' ceiling."""
+"""`cmbench worker`, `hosts` and `loadgen-headroom`: a host of a fleet, the fleet, the generators' ceiling."""
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 
-from cmbench.commands.base import Command, Handler, seconds, tls_args
+from cmbench.commands.base import Command, Handler, executor_arg, seconds, tls_args
 from harness.catalog import Catalog
 from harness.cluster.tls import make_security
 from harness.cluster.worker import serve
@@ -95,7 +96,33 @@ def _headroom_args(p: argparse.ArgumentParser) -> None:
     tls_args(p)
 
 
+@needs_cluster
+def cmd_hosts(args: argparse.Namespace, catalog: Catalog) -> int:
+    """The fleet of the scheduler at ADDRESS, each host judged as `run --cluster` from this checkout would."""
+    from harness.cluster.fleet import hosts_table, list_hosts
+    from harness.executors import make_executor
+
+    security = make_security(args.address, args.tls_ca_file, args.tls_cert, args.tls_key)
+    hosts = list_hosts(args.address, security, catalog, make_executor(args.executor))
+    if args.json:
+        print(json.dumps({"scheduler": args.address, "hosts": hosts}, indent=2))
+    elif hosts:
+        print(hosts_table(hosts))
+    else:
+        print(f"{args.address}: no worker is connected; start `cmbench worker {args.address}` on each host")
+    return 0
+
+
+def _hosts_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("address", metavar="SCHEDULER_ADDRESS", help="the Dask scheduler (tcp://HOST:8786 or tls://...)")
+    p.add_argument("--json", action="store_true", help="print the hosts as JSON")
+    executor_arg(p)
+    tls_args(p)
+
+
 COMMANDS = {
+    "hosts": Command(cmd_hosts, "list a Dask scheduler's hosts: state, commit, toolchains, CPUs, why refused",
+                     _hosts_args),
     "worker": Command(cmd_worker, "serve as a benchmark host of a Dask scheduler (`run --cluster`)", _worker_args),
     "loadgen-headroom": Command(cmd_loadgen_headroom, "measure the HTTP load generators' ceiling on their CPUs",
                                 _headroom_args),

@@ -12,14 +12,19 @@ Roles (README "Running on several hosts"):
 - the controller (`cmbench run --cluster ADDRESS`) plays the recorder's part: it asks every
   host to prepare, keeps one unit per ready host in flight (Dask places each on a free host
   among those that offer the run's own resource, which a host adds once it is checked and built),
-  and stores each case through the same `RunStore` as a local run as it streams back (Dask
-  structured events, one per case; a unit's return value carries them all again, so nothing
-  depends on the order in which the two arrive).
+  and stores a unit's cases through the same `RunStore` as a local run once its host finishes it.
+  Each case streams back as it finishes (Dask structured events, one per case) and is kept aside
+  with the attempt that measured it; a unit's return value carries them all again, so nothing
+  depends on the order in which the two arrive.
 
-Faults: a host that dies mid-unit loses its unit to Dask's own rescheduling, once; a unit that
+Faults: a host that dies mid-unit loses its unit to Dask's own rescheduling, once, and what it
+had finished of the unit is dropped: a unit is stored whole from the one host that measured it
+(a server's open-loop phase takes its rate from that host's closed-loop figure). A unit that
 starts a third time (or that Dask gives up on, `KilledWorker`) is stopped and its unfinished
-cases are `lost`, naming the hosts. A lost scheduler stops the controller: the run is
-`interrupted` and every finished case stays stored. Ctrl-C cancels the futures; a worker
+cases are `lost`, naming the hosts that went away. A lost scheduler stops the controller: the
+run is `interrupted`, every finished case stays stored, a unit in flight keeps what its host
+finished (its other cases are `interrupted`) and every case not begun is `not_run`. Each host
+refused is said and recorded (run.json `refused_hosts`). Ctrl-C cancels the futures; a worker
 kills the running case's process group (and the executor's containers) when its task is
 cancelled, and when it shuts down.
 
@@ -39,7 +44,7 @@ import os
 import queue
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from harness.cluster.loadgen import notify
@@ -47,7 +52,6 @@ from harness.console import Console
 from harness.engine.host import HostReport, Measured, preset_result, status_result
 from harness.engine.ready import Readiness
 from harness.engine.recorder import Recorder
-from harness.errors import UserError
 from harness.kinds import plan_units, result_from_dict
 from harness.plan.spec import CaseSpec, Plan
 from harness.store.calibration import CalibrationStore
@@ -56,8 +60,9 @@ from harness.vocab import Status
 if TYPE_CHECKING:
     from distributed import Client
     from distributed.security import Security
+from harness.cluster import session
 from harness.cluster.identity import BENCH, CONNECT_TIMEOUT, LOADGEN, Expectation, run_resource
-from harness.cluster.units import _error_text, _Host, _key, _lost_text, _Stop, _Unit, _what
+from harness.cluster.units import _address_host, _error_text, _Host, _key, _lost_text, _Stop, _Unit, _what
 from harness.cluster.worker import loadgen_task, prepare_loadgen_task, prepare_task, unit_task
 
 TICK = 0.5  # seconds between the controller's looks at hosts, events and futures
@@ -66,15 +71,8 @@ MAX_STARTS = 2  # a unit runs at most on its first host and once more on another
 
 
 def connect(address: str, security: Security | None) -> Client:
-    from distributed import Client
-
-    try:
-        return Client(address, security=security, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError) as e:
-        raise UserError(
-            f"--cluster {address}: cannot reach the scheduler ({str(e).splitlines()[0][:200]}); "
-            "start one with `dask scheduler` and check the address"
-        ) from None
+    """The controller's client of the scheduler (session.connect): one line when it cannot be reached."""
+    return session.connect(address, security, CONNECT_TIMEOUT)
 
 
 class ClusterRun:
@@ -241,17 +239,34 @@ class ClusterRun:
             if msg.get("type") == "start":
                 self._started(unit, str(msg["host"]))
             elif msg.get("type") == "case":
-                self._record(unit, json.loads(msg["item"]), str(msg["host"]))
+                self._reported(unit, json.loads(msg["item"]), str(msg["host"]))
 
     def _started(self, unit: _Unit, host: str) -> None:
         unit.hosts.append(host)
         if len(unit.hosts) > 1:
+            dropped = len(unit.partial)
+            unit.partial.clear()  # never split a unit: the attempt that finishes it gives every case
             self.console.say(
                 f"cluster: unit {unit.index} ({_what(unit)}) started again on {host}: "
                 f"{unit.hosts[-2]} went away while measuring it"
+                + (f" (the {dropped} case(s) it had finished there are dropped)" if dropped else "")
             )
         if len(unit.hosts) > MAX_STARTS:
-            self._lose(unit, _lost_text(unit.hosts[:-1]))
+            self._lose(unit, _lost_text(unit.hosts[:-1]), dead=unit.hosts[:-1])
+
+    def _reported(self, unit: _Unit, item: dict[str, Any], host: str) -> None:
+        """A case of the unit's current attempt: kept aside until the unit settles (`_keep_partial`)."""
+        if unit.hosts and host != unit.hosts[-1]:
+            return  # a late word of an attempt that was started again elsewhere
+        key = result_from_dict(item["result"]).key
+        if key in {s.key for s in unit.cases}:
+            unit.partial[key] = (host, item)
+
+    def _keep_partial(self, unit: _Unit) -> None:
+        """Store what the unit's last attempt finished (all from one host) before its other cases are settled."""
+        partial, unit.partial = unit.partial, {}
+        for host, item in partial.values():
+            self._record(unit, item, host)
 
     def _record(self, unit: _Unit, item: Mapping[str, Any], host: str) -> None:
         result = result_from_dict(item["result"])
@@ -271,8 +286,7 @@ class ClusterRun:
                 answer = future.result()
                 future.release()  # nothing of it stays on the host (Dask would recompute a lost result)
                 if "refused" in answer:
-                    host.state = "refused"
-                    self.console.say(f"cluster: host {host.name} REFUSED, no work is sent there: {answer['refused']}")
+                    self._refuse(host, str(answer["refused"]))
                     continue
                 if host.role == LOADGEN and host.state == "ready":  # a generator task ended
                     self._generator_done(host)
@@ -284,13 +298,14 @@ class ClusterRun:
                     self.console.say(f"cluster: host {host.name} ready as a load generator "
                                      f"({', '.join(host.tools)})")
                     continue
-                self.recorder.note_host(HostReport.from_dict(answer["report"]))
+                report = HostReport.from_dict(answer["report"])
+                self.recorder.note_host(report)
                 host.state = "ready"
-                self.console.say(f"cluster: host {host.name} ready")
+                unknown = (report.metadata.get("git") or {}).get("dirty") is None
+                self.console.say(f"cluster: host {host.name} ready" + (
+                    " (it has no git: whether its checkout has uncommitted changes is not known)" if unknown else ""))
             elif host.state == "preparing":
-                host.state = "refused"
-                why = _error_text(future) if future.status == "error" else future.status
-                self.console.say(f"cluster: host {host.name} REFUSED, no work is sent there: {why}")
+                self._refuse(host, _error_text(future) if future.status == "error" else future.status)
             elif host.role == LOADGEN and host.serving is not None:  # its generator task failed
                 why = _error_text(future) if future.status == "error" else "cancelled"
                 self._generator_lost(host, f"failed ({why})")
@@ -301,6 +316,7 @@ class ClusterRun:
             if future.status == "finished":
                 answer = future.result()
                 future.release()
+                unit.partial.clear()  # the answer carries every case again, all from the host that finished it
                 for item in answer["results"]:
                     self._record(unit, item, str(answer["host"]))
                 for record in answer.get("headroom", ()):
@@ -318,17 +334,24 @@ class ClusterRun:
                     self.inflight.pop(unit.index)
                     unit.attempt += 1
                     unit.future = None
+                    unit.partial.clear()  # the next attempt measures the whole unit again
                     self.pending.appendleft(unit)
                     continue
-                why = (
-                    _lost_text(unit.hosts)
-                    if isinstance(error, KilledWorker)
-                    else f"the host could not measure it: {_error_text(future)}"
-                )
-                self._lose(unit, why)
+                if isinstance(error, KilledWorker):
+                    self._lose(unit, _lost_text(unit.hosts), dead=unit.hosts)
+                else:
+                    self._lose(unit, f"the host could not measure it: {_error_text(future)}")
             else:  # cancelled, and not by this controller: the scheduler is gone or forgot the work
                 self._check_scheduler()
                 raise _Stop(f"the scheduler at {self.address} cancelled unit {unit.index} ({_what(unit)})")
+
+    def _refuse(self, host: _Host, why: str) -> None:
+        """No work goes to `host`: say so, and record it in run.json `refused_hosts`."""
+        host.state, host.reason = "refused", why
+        self.console.say(f"cluster: host {host.name} REFUSED, no work is sent there: {why}")
+        self.recorder.store.meta.setdefault("refused_hosts", []).append(
+            {"host": host.name, "address": host.address, "role": host.role, "reason": why})
+        self.recorder.store.flush()
 
     def _ready(self) -> list[_Host]:
         return [h for h in self.hosts.values() if h.state == "ready" and h.role == BENCH]
@@ -357,7 +380,8 @@ class ClusterRun:
             if self.split and unit.http:
                 if unit.channel:  # a retry keeps its channel and generator
                     request["loadgen"] = {"channel": unit.channel, "host": unit.loadgen.name if unit.loadgen else "",
-                                          "tools": unit.loadgen.tools if unit.loadgen else {}}
+                                          "tools": unit.loadgen.tools if unit.loadgen else {},
+                                          "address": _address_host(unit.loadgen.address) if unit.loadgen else ""}
                 elif self._generators_coming():
                     generator = self._free_generator()
                     if generator is None:  # every generator host is busy or still being checked
@@ -392,7 +416,8 @@ class ClusterRun:
             pure=False,
         )
         self.console.say(f"cluster: unit {unit.index} ({_what(unit)}): load generator on host {generator.name}")
-        return {"channel": unit.channel, "host": generator.name, "tools": generator.tools}
+        return {"channel": unit.channel, "host": generator.name, "tools": generator.tools,
+                "address": _address_host(generator.address)}
 
     def _generator_lost(self, host: _Host, why: str) -> None:
         """`host` stopped generating load for its unit: tell the unit's host, and hand the channel to a free one."""
@@ -446,30 +471,39 @@ class ClusterRun:
         if now - self.no_host_since < self.host_wait:
             return
         for unit in list(self.inflight.values()):
-            self._lose(unit, _lost_text(unit.hosts) + "; no host was left to measure it")
+            self._lose(unit, _lost_text(unit.hosts) + "; no host was left to measure it", dead=unit.hosts)
         refused = [h.name for h in self.hosts.values() if h.state == "refused"]
         raise _Stop(
             f"no benchmark host able to run the plan after {self.host_wait:g} s"
             + (f" (refused: {', '.join(refused)})" if refused else "")
         )
 
-    def _lose(self, unit: _Unit, why: str) -> None:
+    def _lose(self, unit: _Unit, why: str, dead: Sequence[str] = ()) -> None:
+        """The unit's unfinished cases are `lost`; `dead`: the hosts that went away measuring it, which they name
+        (`host`: the last of them, `lost_hosts`: all), else the host that measured it last."""
         if unit.future is not None and not unit.future.done():
             unit.future.cancel(force=True)
+        self._keep_partial(unit)
+        self._settle(unit, why, dead)
+
+    def stop(self, why: str) -> None:
+        """The run stops: each unit in flight keeps what its host finished; its other cases are `interrupted`."""
+        for unit in list(self.inflight.values()):
+            unit.loadgen = None  # `close` cancelled the generators' tasks already
+            self._keep_partial(unit)
+            where = f" on host {unit.hosts[-1]}" if unit.hosts else ""
+            self._settle(unit, f"the run stopped while its unit was being measured{where} ({why})",
+                         status=Status.INTERRUPTED)
+
+    def _settle(self, unit: _Unit, why: str, dead: Sequence[str] = (), status: Status = Status.LOST) -> None:
+        """A unit is done: a case still without a result (none should be after a finished unit) is `status`."""
+        host = (dead or unit.hosts or [""])[-1]
+        provenance = {"lost_hosts": list(dead)} if dead and status == Status.LOST else {}
         for spec in unit.cases:
             if spec.key not in self.recorder.recorded:
-                self.recorder.record(
-                    Measured(status_result(spec, Status.LOST.value, why)), unit.hosts[-1] if unit.hosts else ""
-                )
-        self._settle(unit, why)
-
-    def _settle(self, unit: _Unit, why: str) -> None:
-        """A unit is done: a case still without a result (none should be) is lost."""
-        missing = [s for s in unit.cases if s.key not in self.recorder.recorded]
-        for spec in missing:
-            self.recorder.record(
-                Measured(status_result(spec, Status.LOST.value, why)), unit.hosts[-1] if unit.hosts else ""
-            )
+                self.recorder.record(Measured(status_result(spec, status.value, why), provenance), host)
         unit.future = None
+        unit.partial.clear()
         self.inflight.pop(unit.index, None)
         self._release_generator(unit)
+

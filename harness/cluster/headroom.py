@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from harness.console import Console
 from harness.errors import UserError
+from harness.measure.ccache import cache_dir
 
 if TYPE_CHECKING:
     from distributed import Future
     from distributed.security import Security
 from harness.cluster.controller import HOST_WAIT, TICK, connect
 from harness.cluster.identity import BENCH, CONNECT_TIMEOUT, LOADGEN
+from harness.cluster.session import DaskLog
 from harness.cluster.units import _error_text
 from harness.cluster.worker import headroom_task, loadgen_task
 
@@ -29,6 +31,7 @@ def headroom_on_cluster(address: str, security: Security | None, *, cpus: int | 
 
     from harness.kinds.server.generator import tools_here
 
+    DaskLog.install().to(cache_dir() / "loadgen-headroom-dask.log")
     client = connect(address, security)
     futures: list[Future] = []
     try:
@@ -56,7 +59,10 @@ def headroom_on_cluster(address: str, security: Security | None, *, cpus: int | 
         futures.append(client.submit(loadgen_task, {"channel": channel, "hello": False}, workers=[lg],
                                      allow_other_workers=False, resources={LOADGEN: 1}, pure=False,
                                      key=f"cmbench-headroom-loadgen-{token}"))
-        request = {"loadgen": {"channel": channel, "host": lg_name, "tools": tools.result(timeout=CONNECT_TIMEOUT)},
+        from distributed.comm import get_address_host
+
+        request = {"loadgen": {"channel": channel, "host": lg_name, "tools": tools.result(timeout=CONNECT_TIMEOUT),
+                               "address": get_address_host(lg)},
                    "cpus": cpus, "duration": duration, "connections": list(connections),
                    "pipelined": list(pipelined), "pipeline": pipeline}
         answer = client.submit(headroom_task, request, workers=[bench], allow_other_workers=False,

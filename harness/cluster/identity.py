@@ -54,10 +54,16 @@ def toolchain_versions(ready: Mapping[str, Readiness]) -> dict[str, str]:
 
 
 def differences(
-    expected: Expectation, commit: str, started_at: str, toolchains: Mapping[str, str], allowed_cpus: Sequence[int]
+    expected: Expectation, commit: str, started_at: str, toolchains: Mapping[str, str], allowed_cpus: Sequence[int],
+    dirty: bool | None = False,
 ) -> list[str]:
-    """Why a host may not run the controller's plan (empty when it may), each reason one phrase."""
+    """Why a host may not run the controller's plan (empty when it may), each reason one phrase.
+
+    `dirty`: the host's checkout has uncommitted changes (`git status`), so it runs other code than its commit."""
     out = []
+    if dirty:
+        out.append("its checkout has uncommitted changes (see `git status` there): commit, stash or drop them so "
+                   "that it runs the controller's commit as committed, and restart the worker")
     if commit != started_at:
         out.append(
             f"the checkout is at commit {commit[:12]} but this worker started at {started_at[:12]}: "

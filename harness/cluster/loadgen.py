@@ -72,7 +72,7 @@ class DaskLink:
             if msg.get("op") == "lost" and msg.get("host") == self.host:
                 raise LostGenerator(self.host, f"went away during a {job.tool} run")
 
-    def replacement(self) -> tuple[str, Mapping[str, str]] | None:
+    def replacement(self) -> tuple[str, Mapping[str, str], str] | None:
         deadline = self.clock() + REPLACE_WAIT
         while self.clock() < deadline and not self.stopped():
             msg = _get(self.results, POLL)
@@ -80,7 +80,7 @@ class DaskLink:
                 continue
             if msg.get("op") == "hello":
                 self.host = str(msg["host"])
-                return self.host, dict(msg["tools"])
+                return self.host, dict(msg["tools"]), str(msg.get("address", ""))
             if msg.get("op") == "none":
                 return None
         return None
@@ -94,11 +94,12 @@ class DaskLink:
 
 
 def serve_channel(client: Client, channel: str, host: str, stopped: Callable[[], bool], *, hello: bool,
-                  clock: Callable[[], float] = time.monotonic) -> int:
-    """The generator host's end: run each job as it comes until `stop`, cancellation or IDLE_LIMIT; jobs run."""
+                  address: str = "", clock: Callable[[], float] = time.monotonic) -> int:
+    """The generator host's end: run each job as it comes until `stop`, cancellation or IDLE_LIMIT; jobs run.
+    `address`: this host's cluster address, which the server's relay is to serve."""
     jobs, results = queues(client, channel)
     if hello:  # taking over a channel whose generator host went away
-        results.put({"op": "hello", "host": host, "tools": tools_here()})
+        results.put({"op": "hello", "host": host, "tools": tools_here(), "address": address})
     done = 0
     idle_since = clock()
     while not stopped():

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from distributed.security import Security
 from harness.cluster.controller import HOST_WAIT, ClusterRun, connect
 from harness.cluster.identity import Expectation, toolchain_versions
+from harness.cluster.session import DaskLog
 from harness.cluster.units import _Stop
 
 
@@ -61,6 +62,7 @@ def run_on_cluster(
     seed = random.randrange(2**31) if options.seed is None else options.seed
     calibrations = CalibrationStore(options.results_dir or catalog.root / "results")
     calibrations.environments()  # a newer calibration.json: one error before any run folder exists; damaged: set aside
+    log = DaskLog.install()  # Dask's own lines go to dask.log in the run folder
     client = connect(address, security)
     cluster: ClusterRun | None = None
     try:
@@ -76,6 +78,7 @@ def run_on_cluster(
                 "seed": seed,
             },
         )
+        log.to(recorder.store.out / "dask.log")
         cluster = ClusterRun(
             plan,
             recorder,
@@ -96,11 +99,14 @@ def run_on_cluster(
                 cluster.run()
             except _Stop as e:
                 status, stopped = "interrupted", str(e)
-                console.say(f"cluster: {stopped}; stopping: the finished cases are stored")
+                console.say(f"cluster: {stopped}; stopping: the finished cases are stored (Dask's log: {log.path})")
             except KeyboardInterrupt:
                 status = "interrupted"
             finally:
                 cluster.close()
+            if status != "complete":  # every planned case is in run.json: what was in flight, and what was not begun
+                cluster.stop(stopped or "interrupted")
+                recorder.not_run(f"the run stopped before it ({stopped or 'interrupted'})")
         recorder.store.meta["cluster"]["unit_overhead_seconds"] = [round(x, 4) for x in cluster.overheads]
         return recorder.finish(status, stopped)
     finally:

@@ -15,6 +15,10 @@ def make_security(address: str, ca_file: str | None, cert: str | None, key: str 
     """Dask's TLS settings from the flags (all three or none); None leaves them to Dask's configuration."""
     given = {"--tls-ca-file": ca_file, "--tls-cert": cert, "--tls-key": key}
     if not any(given.values()):
+        if address.startswith("tls://") and not configured():
+            raise UserError(f"{address}: a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key (the CA "
+                            "that signed the fleet's certificates, and this node's certificate and key), or the same "
+                            "in Dask's configuration (distributed.comm.tls.*)")
         return None
     missing = [flag for flag, value in given.items() if not value]
     if missing:
@@ -34,3 +38,11 @@ def make_security(address: str, ca_file: str | None, cert: str | None, key: str 
         tls_worker_key=key,
         require_encryption=True,
     )
+
+
+def configured() -> bool:
+    """Dask's configuration names a CA and a certificate of this node (what `tls://` needs without --tls-*)."""
+    from distributed.security import Security
+
+    found = Security()  # read from distributed.comm.tls.* of Dask's configuration
+    return bool(found.tls_ca_file and (found.tls_client_cert or found.tls_worker_cert))

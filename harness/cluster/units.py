@@ -18,6 +18,7 @@ class _Host:
     address: str
     name: str
     state: str = "preparing"  # preparing, ready, refused, gone
+    reason: str = ""  # refused: why
     future: Future | None = None
     role: str = BENCH  # BENCH, or LOADGEN: a `--loadgen` host driving the load of `--loadgen-host` runs
     tools: dict[str, str] = field(default_factory=dict)  # LOADGEN: wrk and oha there
@@ -32,6 +33,9 @@ class _Unit:
     attempt: int = 0
     future: Future | None = None
     hosts: list[str] = field(default_factory=list)  # the hosts that started it, in order
+    # The cases its current attempt reported so far (host, item): stored when the unit settles, so that a retried
+    # unit is stored whole from the host that finished it; a new attempt drops them.
+    partial: dict[str, tuple[str, dict]] = field(default_factory=dict)
     submitted: float = 0.0
     channel: str = ""  # split over two hosts: the channel to its load generator (cluster_loadgen.py)
     loadgen: _Host | None = None  # the generator host serving the channel now
@@ -72,3 +76,9 @@ def _error_text(future: Future) -> str:
     except Exception as e:  # the scheduler may be gone
         return str(e)[:300]
     return f"{type(error).__name__}: {str(error)[:300]}"
+
+def _address_host(address: str) -> str:
+    """A worker's address on the cluster's network (tls://10.0.0.4:4000 -> 10.0.0.4): whom a relay serves."""
+    from distributed.comm import get_address_host
+
+    return get_address_host(address)

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.catalog import load_catalog
+from harness.cluster.fleet import service_facts
 from harness.cluster.loadgen import DaskLink, serve_channel
+from harness.cluster.session import DaskLog, check_reach
 from harness.console import Console
 from harness.engine.host import HostRun
 from harness.engine.ready import Readiness, prepare
@@ -28,6 +30,7 @@ from harness.kinds.base import RunContext
 from harness.kinds.batch.bank import TimeBank
 from harness.kinds.server.generator import RemoteGenerator, tools_here
 from harness.kinds.server.loadgen import INSTALL_HINTS
+from harness.measure.ccache import cache_dir
 from harness.measure.process import LIVE
 from harness.plan.spec import CaseSpec, Plan
 from harness.store.calibration import ShippedCalibrations
@@ -109,6 +112,14 @@ class HostService:
             except Exception as e:  # closing must not fail the worker; say what was left
                 self.console.say(f"cmbench worker: closing the {ex.name} executor failed: {e}")
 
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
+
+    def facts(self, executor: str) -> dict[str, Any]:
+        """`cmbench hosts`: this host's checkout, toolchains, CPUs and whether it runs a task (from any thread)."""
+        return service_facts(self, executor)
+
     # helpers for the tasks (called on the worker's task thread)
 
     def executor(self, name: str) -> Executor:
@@ -161,9 +172,9 @@ class HostService:
                 missing = next(i for i in plan.impls if i not in self.catalog.impls)
                 return {"refused": f"has no implementation {missing} in {self.root}"}
             mine = toolchain_versions(prepare(executor, impls, self.console, build=False))
-            why = differences(
-                expected, git_commit(self.root)["commit"], self.started_at, mine, sorted(os.sched_getaffinity(0))
-            )
+            git = git_commit(self.root)
+            why = differences(expected, git["commit"], self.started_at, mine, sorted(os.sched_getaffinity(0)),
+                              git["dirty"])
             if why:
                 return {"refused": "; ".join(why)}
             environment = local_environment(executor.name, plan.cpus, plan.profile)
@@ -201,8 +212,8 @@ class HostService:
         try:
             expected = Expectation.from_dict(request["expect"])
             mine = Expectation(expected.commit, expected.executor, {}, tuple(request["load_cpus"]))
-            why = differences(mine, git_commit(self.root)["commit"], self.started_at, {},
-                              sorted(os.sched_getaffinity(0)))
+            git = git_commit(self.root)
+            why = differences(mine, git["commit"], self.started_at, {}, sorted(os.sched_getaffinity(0)), git["dirty"])
             tools = tools_here()
             if not tools:
                 why.append("has neither wrk nor oha: " + "; ".join(INSTALL_HINTS.values()))
@@ -217,9 +228,10 @@ class HostService:
         stopped = self._begin(key)
         try:
             from distributed import get_client
+            from distributed.comm import get_address_host
 
             jobs = serve_channel(get_client(), str(request["channel"]), self.host, stopped,
-                                 hello=bool(request.get("hello")))
+                                 hello=bool(request.get("hello")), address=get_address_host(self.worker.address))
             return {"host": self.host, "jobs": jobs}
         finally:
             self._end(key)
@@ -252,7 +264,8 @@ class HostService:
 
         lg = request["loadgen"]
         link = DaskLink(get_client(), str(lg["channel"]), str(lg["host"]), stopped)
-        return RemoteGenerator(link, get_address_host(self.worker.address), str(lg["host"]), lg["tools"])
+        return RemoteGenerator(link, get_address_host(self.worker.address), str(lg["host"]), lg["tools"],
+                               server=self.host, peer=str(lg.get("address", "")))
 
     def run_unit(self, request: Mapping[str, Any], key: str) -> dict[str, Any]:
         """Execute one unit; publish each case as it finishes and return them all."""
@@ -373,6 +386,21 @@ def loadgen_task(request: dict[str, Any]) -> dict[str, Any]:
     return service.serve_loadgen(request, key)
 
 
+def _start_error(error: BaseException, address: str, name: str, log: Path) -> UserError:
+    """Why a worker could not join the scheduler, in one line (`error` and its causes)."""
+    chain = [error]
+    while chain[-1].__cause__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__cause__)
+    if any("name taken" in str(e) for e in chain):
+        return UserError(f"--name {name}: the scheduler at {address} has a worker of that name already; give "
+                         "each host its own --name (the default is its hostname)")
+    if any(isinstance(e, (OSError, TimeoutError)) for e in chain):
+        return UserError(f"{address}: no scheduler answered within {CONNECT_TIMEOUT:g} s ({chain[-1]}); start one "
+                         f"with `dask scheduler` and check the address (Dask's log: {log})")
+    return UserError(f"{address}: the worker could not join the scheduler ({type(chain[-1]).__name__}: "
+                     f"{str(chain[-1])[:200]}); Dask's log: {log}")
+
+
 def serve(
     address: str, *, root: Path, name: str | None, loadgen: bool, security: Security | None, console: Console
 ) -> int:
@@ -380,6 +408,10 @@ def serve(
     from distributed import Worker
 
     resources = {BENCH: 1, **({LOADGEN: 1} if loadgen else {})}
+    name = name or socket.gethostname()
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+    log = DaskLog.install().to(cache_dir() / f"worker-{safe}.log")
+    check_reach(address, security, "worker")
     service = HostService(root, console)
     stopped_by_signal = False
 
@@ -387,7 +419,7 @@ def serve(
         nonlocal stopped_by_signal
         worker = Worker(
             address,
-            name=name or socket.gethostname(),
+            name=name,
             nthreads=1,
             resources=resources,
             security=security,
@@ -405,14 +437,12 @@ def serve(
             loop.add_signal_handler(sig, on_signal)
         try:
             await worker
-        except (OSError, TimeoutError) as e:
-            raise UserError(
-                f"{address}: no scheduler answered within {CONNECT_TIMEOUT:g} s ({e}); start one "
-                "with `dask scheduler` and check the address"
-            ) from None
+        except Exception as e:  # Dask wraps why the worker did not start in a RuntimeError
+            raise _start_error(e, address, name, log) from None
         console.say(
             f"cmbench worker {worker.name}: {worker.address} serving {address} with "
-            f"{', '.join(f'{k}={v}' for k, v in resources.items())}; commit {service.started_at[:12]}"
+            f"{', '.join(f'{k}={v}' for k, v in resources.items())}; commit {service.started_at[:12]}; "
+            f"Dask's log: {log}"
         )
         await worker.finished()
 

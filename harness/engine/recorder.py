@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.catalog import Catalog
 from harness.console import Console
-from harness.engine.host import HostReport, Measured
+from harness.engine.host import HostReport, Measured, status_result
 from harness.host.info import environment_fingerprint
 from harness.kinds import by_kind, kind_of
 from harness.measure.interrupts import signals_deferred
@@ -112,6 +112,20 @@ class Recorder:
         eta = self.progress.eta(planned, result.seconds)
         self.console.case_done(self.progress.done, len(self.plan.cases), result, figures, eta,
                                host=host if len(self.store.meta["hosts"]) > 1 else "")
+
+    def not_run(self, why: str) -> int:
+        """Store every planned case that has no result yet as `not_run` (why: the run stopped first); how many.
+
+        They go to run.json only: the terminal's tables and the run's failures are the cases that ran."""
+        left = [s for s in self.plan.cases if s.key not in self.outcome.rows]
+        for spec in left:
+            result = status_result(spec, Status.NOT_RUN.value, why)
+            self.store.add(result, [], spec, {"host": ""}, flush=False)
+            self.outcome.rows[result.key] = []
+        if left:
+            self.store.flush()
+            self.console.say(f"{len(left)} case(s) not run: {why}")
+        return len(left)
 
     def finish(self, status: str, stopped: str = "") -> RunOutcome:
         """Close the run (`complete` or `interrupted`), print each kind's table and where the results are."""

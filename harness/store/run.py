@@ -173,8 +173,8 @@ class RunStore:
         return store
 
     def add(self, result: CaseResult, rows: Iterable[Row], spec: CaseSpec | None = None,
-            provenance: Mapping[str, str] | None = None) -> None:
-        """Store one case; StoreError (the folder as before) when it cannot be written."""
+            provenance: Mapping[str, str] | None = None, *, flush: bool = True) -> None:
+        """Store one case; StoreError (the folder as before) when it cannot be written (flush=False: later)."""
         p = result.params
         ident = (self.run_id, result.key.workload, result.key.case, result.key.impl, result.language,
                  result.model, result.key.variant, p.get("executor", ""), params_text(p))
@@ -193,7 +193,7 @@ class RunStore:
         entry.update(provenance or {})
         if result.detail is not None:
             entry["extra"] = result.detail.to_dict()
-        self.adopt(entry, table, _pyperf_benchmarks(result, rows, pyperf_metadata(self.meta, entry)))
+        self.adopt(entry, table, _pyperf_benchmarks(result, rows, pyperf_metadata(self.meta, entry)), flush=flush)
 
     def adopt(self, entry: Mapping[str, Any], rows: Iterable[Sequence], benchmarks: Iterable[pyperf.Benchmark],
               *, flush: bool = True) -> None:

@@ -226,7 +226,8 @@ def build_overview(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
             "row; a row whose top figures tie (≈ best), are load-generator bound or were measured once (n = 1) has "
             "no best.",
             "Statuses: failed (build, verify, crash, timeout), skipped (toolchain missing), unsupported "
-            "(the case has no meaning in that model); — not run. Hover a cell for the figures or the error.",
+            "(the case has no meaning in that model), not run (the run stopped before it), lost (its host went "
+            "away); — not in the run. Hover a cell for the figures or the error.",
             *sorted(notes),
         ])
     fractions = pd.DataFrame(frac_rows, index=frac_index, columns=impls) if frac_rows else pd.DataFrame()

@@ -99,6 +99,17 @@ def good_server_kept(run: dict) -> bool:
     return bool(good) and {c["status"] for c in good} == {"ok"}
 
 
+def reached(run: dict) -> list[dict]:
+    """The cases a stopped run measured or began (the others are listed as `not_run`)."""
+    return [c for c in run["cases"] if c["status"] != "not_run"]
+
+
+def stopped_run_is_listed_whole(run: dict) -> None:
+    """Every planned case is in run.json: measured, `interrupted` in the unit in flight, or `not_run`."""
+    assert len(run["cases"]) == run["plan"]["cases"], run["plan"]
+    assert {c["status"] for c in run["cases"] if c["workload"] == "ping_pong"} <= {"interrupted", "not_run"}
+
+
 def cases(run_dir) -> dict:
     return {(c["impl"], c["workload"], c["case"]): c for c in json.loads((run_dir / "run.json").read_text())["cases"]}
 
@@ -126,6 +137,9 @@ def test_a_plan_runs_across_hosts_and_is_stored_as_a_local_run_is(shared, tmp_pa
     code, log = finish(shared, shared.controller(tmp_path, *SMOKE, "--impl", FAULTY, "--out", "/out/cluster"))
     assert code == 1, log
     assert "host w3 REFUSED" in log and "commit" in log.split("host w3 REFUSED")[1].splitlines()[0]
+    assert "Traceback" not in log and (tmp_path / "cluster" / "dask.log").is_file()
+    refused = json.loads((tmp_path / "cluster" / "run.json").read_text())["refused_hosts"]
+    assert [(r["host"], r["role"]) for r in refused] == [("w3", "bench")] and "commit" in refused[0]["reason"]
     here, there = cases(tmp_path / "local"), cases(tmp_path / "cluster")
     assert {k: c["status"] for k, c in here.items()} == {k: c["status"] for k, c in there.items()}
     assert {c["status"] for c in there.values()} >= {
@@ -158,6 +172,18 @@ def test_a_plan_runs_across_hosts_and_is_stored_as_a_local_run_is(shared, tmp_pa
     )
 
 
+def test_hosts_lists_the_fleet_and_a_taken_name_is_one_line(shared, tmp_path):
+    bare = ["python3", "-m", "cmbench", "--root", "/cmbench/tests/fixtures/root"]
+    code, log = finish(shared, shared._run("hosts", [*bare, "hosts", shared.address, "--json"]), timeout=90)
+    assert code == 0, log
+    hosts = {h["host"]: h for h in json.loads(log[log.index("{"):])["hosts"]}
+    assert {h: hosts[h]["state"] for h in ("w1", "w2", "w3")} == {"w1": "ready", "w2": "ready", "w3": "refused"}
+    assert "commit" in hosts["w3"]["why"] and hosts["w1"]["commit"] and hosts["w1"]["cpus"], hosts
+    assert hosts["w1"]["toolchains"] and hosts["w1"]["role"] == "bench"
+    code, log = finish(shared, shared._run("twin", [*bare, "worker", shared.address, "--name", "w1"]), timeout=60)
+    assert code == 1 and "--name w1" in log and len(log.splitlines()) == 1, log
+
+
 def test_ctrl_c_on_the_controller_stops_the_remote_processes(shared, tmp_path):
     controller = shared.controller(tmp_path, *HANG_RUN)
     wait_for(lambda: hanging_on(shared, ("w1", "w2")), "hanging process on a host")
@@ -168,7 +194,8 @@ def test_ctrl_c_on_the_controller_stops_the_remote_processes(shared, tmp_path):
     wait_for(lambda: not hanging_on(shared, ("w1", "w2")), "stop of the hanging process", timeout=15)
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["status"] == "interrupted"
-    assert good_server_kept(run) and {c["workload"] for c in run["cases"]} == {"http_server"}, run["cases"]
+    assert good_server_kept(run) and {c["workload"] for c in reached(run)} <= {"http_server", "ping_pong"}
+    stopped_run_is_listed_whole(run)
     for host in ("w1", "w2"):  # the hosts serve on
         shared.containers[host].reload()
         assert shared.containers[host].status == "running"
@@ -190,6 +217,7 @@ def test_a_host_dying_mid_unit_loses_it_to_one_retry_then_the_cases_are_lost(mak
     lost = run[("fake/hang", "ping_pong", "roundtrips=2000")]
     assert lost["status"] == "lost", lost
     assert f"host {first} went away" in lost["error"] and f"retried on host {second}" in lost["error"]
+    assert (lost["host"], lost["lost_hosts"]) == (second, [first, second]), lost  # not the third, which stayed up
     assert run[("fake/good", "ping_pong", "roundtrips=2000")]["status"] == "lost"  # it shared the hanging unit
     assert good_server_kept(json.loads((tmp_path / "run" / "run.json").read_text()))
     last = next(h for h in hosts if h not in (first, second))
@@ -206,9 +234,13 @@ def test_the_scheduler_going_away_interrupts_the_run_and_keeps_what_finished(mak
     cluster.kill("scheduler")
     code, log = finish(cluster, controller, timeout=90)
     assert code == 1 and "lost the connection to the scheduler" in log, log
+    assert "Traceback" not in log and "ERROR" not in log, log  # Dask's own lines went to dask.log
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["status"] == "interrupted" and "scheduler" in run["stopped"], log
-    assert good_server_kept(run) and {c["workload"] for c in run["cases"]} == {"http_server"}, run["cases"]
+    assert good_server_kept(run) and {c["workload"] for c in reached(run)} <= {"http_server", "ping_pong"}
+    stopped_run_is_listed_whole(run)
+    assert {c["error"] for c in run["cases"] if c["status"] == "not_run"} <= {
+        f"the run stopped before it ({run['stopped']})"}
     for h in ("s1", "s2"):  # the workers stop their cases and exit
         cluster.containers[h].wait(timeout=60)
         assert "lost the scheduler" in cluster.logs(h)
@@ -227,3 +259,13 @@ def test_tls_end_to_end(make_cluster, tmp_path):
     assert code == 0, log
     assert [c["status"] for c in cases(tmp_path / "run").values()] == ["ok"]
     assert "tls://" in cluster.logs("scheduler")
+    # mistakes: one line each, at once
+    bare = ["python3", "-m", "cmbench", "--root", "/cmbench/tests/fixtures/root"]
+    command = [*bare, "run", "--cluster", cluster.address, "--profile", "smoke"]
+    code, log = finish(cluster, cluster._run("bare", command), timeout=30)
+    assert code == 1 and "needs --tls-ca-file, --tls-cert and --tls-key" in log and len(log.splitlines()) == 1, log
+    other = make_certificates(tmp_path / "other")
+    cluster.tls = other  # a worker whose certificates come from another CA
+    code, log = finish(cluster, cluster._run("stranger", [*bare, "worker", cluster.address, *cluster._tls_args()]),
+                       timeout=30)
+    assert code == 1 and "not signed by the CA of --tls-ca-file" in log and len(log.splitlines()) == 1, log

@@ -189,3 +189,24 @@ def test_system_warnings_name_each_host_of_a_run_that_had_several():
     assert system_warnings(Run(Path("r"), {"run_id": "r", "host": {"system": warned}}, None)) == ("boost: on",)
     assert system_warnings(Run(Path("r"), {"run_id": "r", "host": {"system": "damaged"}}, None)) == ()
     assert system_summary(warned) == "1 ok, 1 warn" and system_summary(None) == "—"
+
+
+def test_cases_a_stopped_run_did_not_reach_show_as_not_run(stub_plots, tmp_path):
+    import csv
+    import json
+
+    run = tmp_path / "run-b"
+    shutil.copytree(RUN_B, run)
+    meta = json.loads((run / "run.json").read_text())
+    gone = meta["cases"][-1]
+    gone.update(status="not_run", error="the run stopped before it (lost the connection to the scheduler)", host="")
+    meta["status"] = "interrupted"
+    (run / "run.json").write_text(json.dumps(meta))
+    with open(RUN_B / "results.csv") as f:
+        rows = [r for r in csv.reader(f) if r[1:4] != [gone["workload"], gone["case"], gone["impl"]]]
+    with open(run / "results.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    build_site(load_results([run]), tmp_path / "site")
+    overview = (tmp_path / "site" / "index.html").read_text() + "".join(
+        p.read_text() for p in (tmp_path / "site").rglob("*.html"))
+    assert "status-not_run" in overview and ">not run<" in overview

@@ -23,6 +23,7 @@ own daemon configuration (haproxy) or a process per connection (socat's fork mod
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -46,6 +47,9 @@ JOB_SCHEMA = 1
 TOOLS = ("wrk", "oha")
 RELAY_SOURCE = Path(__file__).with_name("relay.c")
 ANSWER_SLACK = 30.0  # seconds past a job's own time limit before its missing answer counts as a lost host
+PROBE_TIMEOUT = 5.0  # seconds for the generator's host to open a TCP connection to the relay before a phase
+PROBE = "probe"  # a Job's tool that only checks the generator's host reaches the target
+CLOSED = "the connection was closed at once"
 
 
 def relay_path() -> Path:
@@ -187,6 +191,8 @@ class Job:
 
 def run_job(job: Job, find: Callable[[str], str | None] = find_tool) -> dict[str, Any]:
     """What a generator's host does with a job: run the tool, pinned, against the target; the answer as JSON values."""
+    if job.tool == PROBE:
+        return {"id": job.id, "unreachable": probe(job.host, job.port, job.timeout)}
     path = find(job.tool)
     try:
         if path is None:
@@ -202,6 +208,26 @@ def run_job(job: Job, find: Callable[[str], str | None] = find_tool) -> dict[str
     return {"id": job.id, "load": load.as_dict()}
 
 
+def probe(host: str, port: int, timeout: float = PROBE_TIMEOUT, hold: float = 0.3) -> str:
+    """Open a TCP connection to host:port and keep it `hold` seconds; "" when it stayed open, else why not (a relay
+    that serves another peer address only closes it at once)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(hold)
+            try:
+                if sock.recv(1) == b"":
+                    return CLOSED
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                return CLOSED
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except OSError as e:
+        return e.strerror or str(e)
+    return ""
+
+
 def tools_here() -> dict[str, str]:
     """The load generators this host has: tool -> path."""
     return {t: p for t in TOOLS if (p := find_tool(t)) is not None}
@@ -215,24 +241,36 @@ class LostGenerator(CaseFailure):
         self.host = host
 
 
+class Unreachable(CaseFailure):
+    """The generator's host cannot open a connection to the server's host: the network between them, not the
+    implementation, so the phase is `lost` (at once, rather than after the phase's time limit)."""
+
+    def __init__(self, host: str, server: str, target: Target, why: str) -> None:
+        super().__init__("lost", f"network: load generator host {host} cannot reach host {server or 'of the server'} "
+                                 f"at {target.host}:{target.port} ({why}); check the route and the firewalls between "
+                                 "them (cluster addresses, the relay's ephemeral ports)")
+
+
 class Link(Protocol):
     """The channel to the generator's host (harness/cluster/loadgen.py: Dask queues)."""
 
     def call(self, job: Job) -> Mapping[str, Any]:
         """Send `job`, return its answer; LostGenerator when the host goes away before answering."""
 
-    def replacement(self) -> tuple[str, Mapping[str, str]] | None:
-        """After a loss: (host, tools) of the host that took over, or None when none did in time."""
+    def replacement(self) -> tuple[str, Mapping[str, str], str] | None:
+        """After a loss: (host, tools, cluster address) of the host that took over, or None when none did in time."""
 
 
 @contextmanager
-def relay(address: str, port: int, cpus: Sequence[int], cost: RelayCost) -> Iterator[Target]:
+def relay(address: str, port: int, cpus: Sequence[int], cost: RelayCost, allow: str = "") -> Iterator[Target]:
     """`relay.c` on `address` (any free port) joined to 127.0.0.1:`port`, pinned to `cpus`; stopped on the way out.
 
-    `cost` gets the relay's CPU and wall seconds once it is stopped.
+    `allow`: the one peer address it serves (the generator host's); `cost` gets the relay's CPU and wall seconds
+    once it is stopped.
     """
     child = RunningChild([str(relay_path()), "--listen", address, "--port", "0", "--to", str(port),
-                          "--threads", str(max(1, len(cpus)))], cwd=Path.cwd(), env=child_env(), cpus=cpus)
+                          "--threads", str(max(1, len(cpus))), *(["--allow", allow] if allow else [])],
+                         cwd=Path.cwd(), env=child_env(), cpus=cpus)
     try:
         line = child.read_line(READY_TIMEOUT)
         try:
@@ -253,9 +291,12 @@ class RemoteGenerator:
 
     layout = SEPARATE
 
-    def __init__(self, link: Link, address: str, host: str, tools: Mapping[str, str]) -> None:
+    def __init__(self, link: Link, address: str, host: str, tools: Mapping[str, str], server: str = "",
+                 peer: str = "") -> None:
         self.link = link
         self.address = address  # this host's address on the cluster's network
+        self.server = server  # this host's name
+        self.peer = peer  # the generator host's cluster address: the relay serves it only ("": any)
         self.host = host
         self.tools = dict(tools)
         self.lost = ""  # why the generator is gone for good, once no host took over
@@ -274,8 +315,18 @@ class RemoteGenerator:
         if self.lost:
             raise LostGenerator(self.host, self.lost)
         self.relay = RelayCost()
-        with relay(self.address, port, cpus, self.relay) as target:
+        with relay(self.address, port, cpus, self.relay, self.peer) as target:
+            self._check(target)
             yield target
+
+    def _check(self, target: Target) -> None:
+        """Before the phase's load: the generator's host opens one connection to the relay (Unreachable if not)."""
+        answer = self.link.call(Job(PROBE, target.host, target.port, 1, 0.0, (), PROBE_TIMEOUT))
+        why = str(answer.get("unreachable") or "")
+        if why == CLOSED and self.peer:
+            why += f" (the relay serves the generator host's cluster address {self.peer} only)"
+        if why:
+            raise Unreachable(self.host, self.server, target, why)
 
     def note_headroom(self, record: Mapping[str, Any]) -> None:
         self.headroom.append(dict(record))
@@ -288,7 +339,7 @@ class RemoteGenerator:
         if found is None:
             self.lost = f"went away and no other load generator host took over (after {self.host})"
             return False
-        self.host, tools = found
+        self.host, tools, self.peer = found
         self.tools = dict(tools)
         return True
 

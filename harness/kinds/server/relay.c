@@ -1,5 +1,5 @@
 /*
- * cmbench-relay --listen ADDRESS --port P --to PORT --threads N
+ * cmbench-relay --listen ADDRESS --port P --to PORT --threads N [--allow PEER]
  *
  * Makes a server that listens on 127.0.0.1:PORT (the implementation contract) reachable from a
  * load generator on another host: every connection accepted on ADDRESS:P (P = 0: any free
@@ -11,7 +11,10 @@
  * at once is kept and the other side is not read until it is written (back-pressure), so memory
  * is a few pointers per idle connection.
  *
- * Prints {"ready": true, "port": P} once listening (P: the port bound); exits 0 on SIGTERM.
+ * With --allow, a connection from any other IPv4 address than PEER (the load generator host's
+ * cluster address) is closed as soon as it is accepted, so the relay serves the fleet's own
+ * generator only. Prints {"ready": true, "port": P} once listening (P: the port bound); exits 0
+ * on SIGTERM.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -136,9 +139,19 @@ static int pump(struct side *s, char *buf) {
     return flush(to);
 }
 
+static struct in_addr allowed; /* --allow: the one peer address served (0: any) */
+
 static void accept_all(int ep) {
     int fd;
-    while ((fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+    struct sockaddr_in peer;
+    socklen_t peer_len = sizeof peer;
+    while ((fd = accept4(listener, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK)) >= 0) {
+        if (allowed.s_addr && (peer_len < sizeof peer || peer.sin_addr.s_addr != allowed.s_addr)) {
+            close(fd);
+            peer_len = sizeof peer;
+            continue;
+        }
+        peer_len = sizeof peer;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         int up = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -229,7 +242,7 @@ static void on_term(int sig) {
 }
 
 int main(int argc, char **argv) {
-    const char *address = NULL;
+    const char *address = NULL, *allow = NULL;
     int port = -1, threads = 1;
     target_port = -1;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -237,11 +250,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--port")) port = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--to")) target_port = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--allow")) allow = argv[i + 1];
     }
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
     if (!address || inet_pton(AF_INET, address, &addr.sin_addr) != 1 || port < 0 || port > 65535 ||
-        target_port < 1 || target_port > 65535 || threads < 1) {
-        fprintf(stderr, "usage: %s --listen IPV4_ADDRESS --port P --to PORT --threads N\n", argv[0]);
+        target_port < 1 || target_port > 65535 || threads < 1 ||
+        (allow && inet_pton(AF_INET, allow, &allowed) != 1)) {
+        fprintf(stderr, "usage: %s --listen IPV4_ADDRESS --port P --to PORT --threads N [--allow IPV4_ADDRESS]\n",
+                argv[0]);
         return 2;
     }
     signal(SIGTERM, on_term);
