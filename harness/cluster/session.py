@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.cluster.identity import CONNECT_TIMEOUT
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -37,7 +37,7 @@ def split_address(address: str) -> tuple[str, str, int]:
     scheme, sep, rest = address.partition("://")
     host, _, port = rest.rpartition(":")
     if not sep or scheme not in ("tcp", "tls") or not host or not port.isdigit():
-        raise UserError(f"{address}: not a scheduler address; pass tcp://HOST:PORT or tls://HOST:PORT "
+        raise UsageError(f"{address}: not a scheduler address; pass tcp://HOST:PORT or tls://HOST:PORT "
                         "(the address `dask scheduler` prints)")
     return scheme, host.strip("[]"), int(port)
 

@@ -16,7 +16,7 @@ def make_security(address: str, ca_file: str | None, cert: str | None, key: str 
     given = {"--tls-ca-file": ca_file, "--tls-cert": cert, "--tls-key": key}
     if not any(given.values()):
         if address.startswith("tls://") and not configured():
-            raise UserError(f"{address}: a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key (the CA "
+            raise UsageError(f"{address}: a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key (the CA "
                             "that signed the fleet's certificates, and this node's certificate and key), or the same "
                             "in Dask's configuration (distributed.comm.tls.*)")
         return None

@@ -39,7 +39,8 @@ def _usage_error(capsys, *args: str) -> str:
 @pytest.mark.parametrize("command", ["run", "verify", "plan", "build"])
 @pytest.mark.parametrize("value", ["", ",", " , "])
 def test_a_blank_impl_is_refused_not_all(capsys, command, value):
-    assert "--impl: names no implementation; leave the flag out for all" in _flag_error(capsys, command, "--impl", value)
+    err = _flag_error(capsys, command, "--impl", value)
+    assert "--impl: names no implementation; leave the flag out for all" in err
 
 
 @fault("workload-blank")

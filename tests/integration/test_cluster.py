@@ -263,7 +263,7 @@ def test_tls_end_to_end(make_cluster, tmp_path):
     bare = ["python3", "-m", "cmbench", "--root", "/cmbench/tests/fixtures/root"]
     command = [*bare, "run", "--cluster", cluster.address, "--profile", "smoke"]
     code, log = finish(cluster, cluster._run("bare", command), timeout=30)
-    assert code == 1 and "needs --tls-ca-file, --tls-cert and --tls-key" in log and len(log.splitlines()) == 1, log
+    assert code == 2 and "needs --tls-ca-file, --tls-cert and --tls-key" in log and len(log.splitlines()) == 1, log
     other = make_certificates(tmp_path / "other")
     cluster.tls = other  # a worker whose certificates come from another CA
     code, log = finish(cluster, cluster._run("stranger", [*bare, "worker", cluster.address, *cluster._tls_args()]),
