@@ -20,11 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+import math
+
 import numpy as np
 import pandas as pd
 from otava.analysis import TTestSignificanceTester, compute_change_points, merge
+from scipy import stats
 
 from harness.measure.metrics import METRICS
+from reports.history.confirmation import expected_halfwidth
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -281,3 +285,26 @@ def detect(history: pd.DataFrame, config: DetectionConfig | None = None, *,
         if found:
             out.extend(series_changes(k, rows.iloc[positions], config, found))
     return out
+
+
+def detectable_change(values: Sequence[float], config: DetectionConfig, *, indices: Sequence[int] = (),
+                      spread: float = 0.0, ab_n: int = 0, own_floor: float = 0.0) -> float:
+    """The smallest step this series would alert on, as a relative change of its median.
+
+    Three gates, the widest wins: the detection's noise floor (`config.floor` of the series' own
+    run-to-run noise around its segments, `indices` its change points); the step a t-test of
+    `config.min_after` runs after against the rest of a window (at most `config.window` runs) finds
+    at p < `config.max_pvalue`; and the confirmation's, the floor plus the half-width an A/B of `ab_n`
+    processes a side reaches when one process's value has the relative spread `spread` (0: no
+    confirmation step). NaN while the series is too short to be tested at all.
+    """
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 * config.min_after:
+        return float("nan")
+    sigma = noise(values, segments(values, [i for i in indices if 0 < i < len(values)]))
+    before = max(min(len(values), config.window) - config.min_after, config.min_after)
+    t = float(stats.t.ppf(1 - config.max_pvalue / 2, before + config.min_after - 2))
+    tested = t * sigma * math.sqrt(1 / before + 1 / config.min_after)
+    floor = max(config.floor(sigma), own_floor)
+    confirm = max(config.min_change, own_floor) + expected_halfwidth(spread, ab_n) if ab_n else 0.0
+    return max(floor, tested, confirm)

@@ -1,0 +1,186 @@
+"""The nightly's A/B confirmation: a candidate change measured again, old build against today's.
+
+For each case with a candidate (reports/history/alerts.py `candidates`), the build the last good run
+measured (kept by harness/store/builds.py) and today's build run as two implementations of one unit,
+so the harness interleaves their processes in a seeded random order on the same CPUs in the same
+minutes: whatever the host does then, both sides get it. The unit has more processes than the
+profile's (`AB_PROCESSES`, fixed repetitions: no adaptive stopping), and its run folder is kept as
+`<run>/confirm/<case>/` with `confirmation.json`, the ratio B / A with its 95% interval per metric
+(reports/history/confirmation.py). A later nightly that finds the same change again reuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from harness.catalog import Catalog
+from harness.console import Console
+from harness.engine.local import RunOptions, make_plan, run_plan
+from harness.errors import UserError
+from harness.executors.base import Executor
+from harness.measure.metrics import METRICS
+from harness.plan.spec import Plan
+from harness.store.builds import BuildStore
+from harness.store.run import load_run, write_atomic
+from reports.history.alerts import Confirm
+from reports.history.changes import Change, DetectionConfig, SeriesKey
+from reports.history.confirmation import CONFIRM_DIR, RECORD, ABRecord, CaseKey, Confirmation, ratio_interval
+from reports.metric_names import alert_floor
+from reports.samples import read_samples
+
+AB_PROCESSES = 8  # processes a side at least; twice the profile's when that is more
+AB_ITERATIONS = 5  # measured iterations per process at least
+OLD = "-lastgood"  # the old build's model name suffix inside the A/B run
+
+
+def per_process(samples: pd.DataFrame, impl: str, metric: str) -> list[float]:
+    """One value per process of `impl`: the median of its iterations, or its own figure."""
+    rows = samples[(samples["impl"] == impl) & (samples["metric"] == metric)]
+    if rows.empty:
+        return []
+    values = pd.to_numeric(rows["value"], errors="coerce")
+    if METRICS.get(metric) is not None and METRICS[metric].scope == "case":
+        return [float(v) for v in values.dropna()]
+    return [float(v) for v in values.groupby(rows["process"]).median().dropna()]
+
+
+def _toolchain_of(meta: Mapping[str, Any], impl: str) -> str:
+    return str((meta.get("toolchains") or {}).get(impl, ""))
+
+
+@dataclass
+class Confirmer:
+    """Measures candidates A/B for one nightly; `measure` is called once per case with a candidate."""
+
+    catalog: Catalog
+    executor: Executor
+    results: Path
+    run_id: str
+    folder: Path  # today's run folder
+    profile: str
+    cpus: tuple[int, ...]
+    console: Console
+    builds: BuildStore
+    seed: int = 0
+
+    def measure(self, case: CaseKey, last_good: str, first_bad: str, metrics: Sequence[str]) -> ABRecord:
+        began = time.perf_counter()
+        if self.executor.name != "native":
+            return self._record(case, last_good, first_bad, began, {},
+                                f"the A/B runs kept builds natively; this nightly ran with --executor {self.executor.name}")
+        old = self.builds.lookup(last_good, case.impl)
+        new = self.builds.lookup(self.run_id, case.impl)
+        today = _toolchain_of(load_run(self.folder), case.impl)
+        if old is None:
+            return self._record(case, last_good, first_bad, began, {},
+                                f"the build of run {last_good} is not kept (older than the build store, or evicted)")
+        if old.toolchain != today:
+            return self._record(case, last_good, first_bad, began, {},
+                                f"the old build cannot be had: the toolchain changed ({old.toolchain} -> {today})",
+                                (old.toolchain, today))
+        if new is None:
+            return self._record(case, last_good, first_bad, began, {}, f"today's build of {case.impl} was not kept")
+        self.builds.touch(old.key)
+        try:
+            samples = self._run(case, old.path)
+        except UserError as e:
+            return self._record(case, last_good, first_bad, began, {}, f"the A/B could not be run: {e}")
+        found = {}
+        for m in metrics:
+            a, b = per_process(samples, case.impl + OLD, m), per_process(samples, case.impl, m)
+            ci = ratio_interval(a, b)
+            found[m] = (*(ci if ci else (None, None, None)), min(len(a), len(b)))
+        return self._record(case, last_good, first_bad, began, found, "")
+
+    def _record(self, case: CaseKey, last_good: str, first_bad: str, began: float,
+                metrics: Mapping[str, tuple], why: str, toolchain: tuple[str, str] | None = None) -> ABRecord:
+        rec = ABRecord(case, last_good, first_bad, self.run_id, time.perf_counter() - began, dict(metrics), why,
+                       toolchain)
+        out = self.folder / CONFIRM_DIR / case.slug
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / RECORD, json.dumps(rec.to_dict(), indent=1) + "\n")
+        return rec
+
+    def _run(self, case: CaseKey, old_path: Path) -> pd.DataFrame:
+        """Run today's build and the kept old one as one interleaved unit; the samples of both."""
+        impl = self.catalog.impls.get(case.impl)
+        workload = self.catalog.workloads.get(case.workload)
+        if impl is None or workload is None:
+            raise UserError(f"{case.impl} or {case.workload} is no longer in the catalog")
+        new_impl = replace(impl, variants=tuple(v for v in impl.variants if v.name == case.variant))
+        old_impl = replace(new_impl, id=impl.id + OLD, model=impl.model + OLD, path=old_path, build=())
+        plan = make_plan(self.catalog, self.executor, [new_impl], [workload], profile=self.profile, cpus=self.cpus,
+                         results=self.results)
+        specs = [s for s in plan.cases if s.case == case.case and s.variant == case.variant and not s.status]
+        if not specs:
+            raise UserError(f"{case.workload}[{case.case}] is no longer planned for {case.impl}")
+        spec = specs[0]
+        if spec.pending:  # the size the nightly ran at, from its run.json
+            ran = next((c for c in load_run(self.folder).get("cases") or []
+                        if isinstance(c, dict) and c.get("workload") == case.workload and c.get("impl") == case.impl
+                        and c.get("case") == case.case), None)
+            value = ((ran or {}).get("params") or {}).get(spec.calibrate)
+            if not isinstance(value, int):
+                raise UserError(f"{case.workload}[{case.case}]: the size today's run measured is not recorded")
+            spec = spec.sized(value, spec.calibrated_for or "a/b")
+        spec = replace(spec, processes=max(AB_PROCESSES, 2 * spec.processes), max_processes=0,
+                       iterations=max(AB_ITERATIONS, spec.iterations), max_iterations=0, budget=0.0, precision=0.0,
+                       reach=0.0)
+        twin = replace(spec, impl=old_impl.id, model=old_impl.model)
+        ab = Catalog(self.catalog.root, {workload.name: workload}, {new_impl.id: new_impl, old_impl.id: old_impl})
+        out = self.folder / CONFIRM_DIR / case.slug
+        quiet = Console(_Discard())
+        outcome = run_plan(Plan(self.profile, self.executor.name, self.cpus, (spec, twin)), ab, self.executor,
+                           RunOptions(out=out, seed=self.seed, results=out), console=quiet)
+        bad = [r for r in outcome.results if r.status != "ok"]
+        if bad:
+            raise UserError(f"{bad[0].key.impl}: {bad[0].status}: {bad[0].error}")
+        return read_samples(out / "results.csv", str(load_run(out)["run_id"]))
+
+
+class _Discard:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def confirm_with(confirmer: Confirmer, config: DetectionConfig, console: Console) -> Confirm:
+    """The `confirm` step of reports/history/alerts.py `run_triage`: one A/B per case (and change) with candidates."""
+    def confirm(candidates: Sequence[Change]) -> dict[tuple[SeriesKey, str], Confirmation]:
+        groups: dict[tuple[CaseKey, str, str], list[Change]] = {}
+        for c in candidates:
+            groups.setdefault((CaseKey.of(c.series), c.last_good.run_id, c.first_bad.run_id), []).append(c)
+        out = {}
+        for (case, good, bad), found in groups.items():
+            metrics = sorted({m for m in METRICS if alert_floor(m) is not None} | {c.series.metric for c in found})
+            console.say(f"nightly: A/B {case.workload}[{case.case}] {case.impl}: the build of run {good} against "
+                        f"today's ({len(found)} candidate(s): {', '.join(c.series.metric for c in found)})")
+            rec = confirmer.measure(case, good, bad, metrics)
+            for c in found:
+                conf = rec.confirmation(c.series.metric, c.change,
+                                        max(config.min_change, alert_floor(c.series.metric) or 0.0))
+                out[(c.series, c.first_bad.run_id)] = conf
+                console.say(f"nightly:   {c.series.metric} {c.change * 100:+.1f}%: {conf.text()}")
+        return out
+    return confirm
+
+
+def keep_builds(store: BuildStore, catalog: Catalog, run_id: str, folder: Path, console: Console) -> None:
+    """Keep the build of every implementation the run measured (native builds: the folder is what ran)."""
+    meta = load_run(folder)
+    ran = {str(c.get("impl")) for c in meta.get("cases") or [] if isinstance(c, dict)}
+    for impl_id in sorted(ran):
+        impl = catalog.impls.get(impl_id)
+        if impl is None:
+            continue
+        kept = store.keep(run_id, impl_id, impl.path, _toolchain_of(meta, impl_id))
+        if isinstance(kept, str):
+            console.say(f"nightly: {kept}")
