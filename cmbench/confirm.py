@@ -3,9 +3,12 @@
 For each case with a candidate (reports/history/alerts.py `candidates`), the build the last good run
 measured (kept by harness/store/builds.py) and today's build run as two implementations of one unit,
 so the harness interleaves their processes in a seeded random order on the same CPUs in the same
-minutes: whatever the host does then, both sides get it. The unit has more processes than the
-profile's (`AB_PROCESSES`, fixed repetitions: no adaptive stopping), and its run folder is kept as
-`<run>/confirm/<case>/` with `confirmation.json`, the ratio B / A with its 95% interval per metric
+minutes: whatever the host does then, both sides get it. Each round is one such unit of
+`AB_PROCESSES` a side (fixed repetitions, more than a profile's); rounds go on, up to `AB_ROUNDS`,
+until each candidate's interval lies beyond its floor or short of it (a sequential test: looking
+after each round makes a false confirmation a little likelier than 2.5%, and the floor's margin is
+what keeps it rare). Its run folders are kept as `<run>/confirm/<case>/round-<k>/`, with
+`confirmation.json` beside them: the ratio B / A with its 95% interval per metric
 (reports/history/confirmation.py). A later nightly that finds the same change again reuses it.
 """
 
@@ -16,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -34,7 +38,8 @@ from reports.history.confirmation import CONFIRM_DIR, RECORD, ABRecord, CaseKey,
 from reports.metric_names import alert_floor
 from reports.samples import read_samples
 
-AB_PROCESSES = 8  # processes a side at least; twice the profile's when that is more
+AB_PROCESSES = 8  # processes a side per round (twice the profile's minimum, when that is more)
+AB_ROUNDS = 4  # rounds at most: up to 32 processes a side
 AB_ITERATIONS = 5  # measured iterations per process at least
 OLD = "-lastgood"  # the old build's model name suffix inside the A/B run
 
@@ -69,11 +74,15 @@ class Confirmer:
     builds: BuildStore
     seed: int = 0
 
-    def measure(self, case: CaseKey, last_good: str, first_bad: str, metrics: Sequence[str]) -> ABRecord:
+    def measure(self, case: CaseKey, last_good: str, first_bad: str, metrics: Sequence[str],
+                asked: Mapping[str, tuple[float, float]] | None = None) -> ABRecord:
+        """The A/B of `case` for `metrics`; `asked`: metric -> (the candidate's change, its floor), which
+        decide when to stop: rounds of AB_PROCESSES a side run until every asked metric's interval lies
+        beyond its floor or cannot reach it, at most AB_ROUNDS."""
         began = time.perf_counter()
         if self.executor.name != "native":
-            return self._record(case, last_good, first_bad, began, {},
-                                f"the A/B runs kept builds natively; this nightly ran with --executor {self.executor.name}")
+            why = f"the A/B runs kept builds natively; this nightly ran with --executor {self.executor.name}"
+            return self._record(case, last_good, first_bad, began, {}, why)
         old = self.builds.lookup(last_good, case.impl)
         new = self.builds.lookup(self.run_id, case.impl)
         today = _toolchain_of(load_run(self.folder), case.impl)
@@ -87,15 +96,21 @@ class Confirmer:
         if new is None:
             return self._record(case, last_good, first_bad, began, {}, f"today's build of {case.impl} was not kept")
         self.builds.touch(old.key)
-        try:
-            samples = self._run(case, old.path)
-        except UserError as e:
-            return self._record(case, last_good, first_bad, began, {}, f"the A/B could not be run: {e}")
-        found = {}
-        for m in metrics:
-            a, b = per_process(samples, case.impl + OLD, m), per_process(samples, case.impl, m)
-            ci = ratio_interval(a, b)
-            found[m] = (*(ci if ci else (None, None, None)), min(len(a), len(b)))
+        frames: list[pd.DataFrame] = []
+        found: dict[str, tuple] = {}
+        for k in range(AB_ROUNDS):
+            try:
+                frames.append(self._run(case, old.path, k))
+            except UserError as e:
+                return self._record(case, last_good, first_bad, began, {}, f"the A/B could not be run: {e}")
+            samples = pd.concat(frames, ignore_index=True)
+            found = {}
+            for m in metrics:
+                a, b = per_process(samples, case.impl + OLD, m), per_process(samples, case.impl, m)
+                ci = ratio_interval(a, b)
+                found[m] = (*(ci if ci else (None, None, None)), min(len(a), len(b)))
+            if all(_decided(found.get(m), change, floor) for m, (change, floor) in (asked or {}).items()):
+                break
         return self._record(case, last_good, first_bad, began, found, "")
 
     def _record(self, case: CaseKey, last_good: str, first_bad: str, began: float,
@@ -107,7 +122,7 @@ class Confirmer:
         write_atomic(out / RECORD, json.dumps(rec.to_dict(), indent=1) + "\n")
         return rec
 
-    def _run(self, case: CaseKey, old_path: Path) -> pd.DataFrame:
+    def _run(self, case: CaseKey, old_path: Path, round_: int = 0) -> pd.DataFrame:
         """Run today's build and the kept old one as one interleaved unit; the samples of both."""
         impl = self.catalog.impls.get(case.impl)
         workload = self.catalog.workloads.get(case.workload)
@@ -134,14 +149,23 @@ class Confirmer:
                        reach=0.0)
         twin = replace(spec, impl=old_impl.id, model=old_impl.model)
         ab = Catalog(self.catalog.root, {workload.name: workload}, {new_impl.id: new_impl, old_impl.id: old_impl})
-        out = self.folder / CONFIRM_DIR / case.slug
+        out = self.folder / CONFIRM_DIR / case.slug / f"round-{round_ + 1}"
         quiet = Console(_Discard())
         outcome = run_plan(Plan(self.profile, self.executor.name, self.cpus, (spec, twin)), ab, self.executor,
-                           RunOptions(out=out, seed=self.seed, results=out), console=quiet)
+                           RunOptions(out=out, seed=self.seed + round_, results=out), console=quiet)
         bad = [r for r in outcome.results if r.status != "ok"]
         if bad:
             raise UserError(f"{bad[0].key.impl}: {bad[0].status}: {bad[0].error}")
-        return read_samples(out / "results.csv", str(load_run(out)["run_id"]))
+        samples = read_samples(out / "results.csv", str(load_run(out)["run_id"]))
+        return samples.assign(process=f"{round_}:" + samples["process"].astype(str))
+
+
+def _decided(found: tuple | None, change: float, floor: float) -> bool:
+    """Whether an interval settles a candidate: beyond its floor the way it went, or short of it."""
+    if not found or found[1] is None:
+        return False
+    _, low, high, _ = found
+    return (low > 1 + floor or high < 1 + floor) if change > 0 else (high < 1 - floor or low > 1 - floor)
 
 
 class _Discard:
@@ -163,7 +187,9 @@ def confirm_with(confirmer: Confirmer, config: DetectionConfig, console: Console
             metrics = sorted({m for m in METRICS if alert_floor(m) is not None} | {c.series.metric for c in found})
             console.say(f"nightly: A/B {case.workload}[{case.case}] {case.impl}: the build of run {good} against "
                         f"today's ({len(found)} candidate(s): {', '.join(c.series.metric for c in found)})")
-            rec = confirmer.measure(case, good, bad, metrics)
+            asked = {c.series.metric: (c.change, max(config.min_change, alert_floor(c.series.metric) or 0.0))
+                     for c in found}
+            rec = confirmer.measure(case, good, bad, metrics, asked)
             for c in found:
                 conf = rec.confirmation(c.series.metric, c.change,
                                         max(config.min_change, alert_floor(c.series.metric) or 0.0))

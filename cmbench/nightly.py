@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cmbench.confirm import AB_PROCESSES, AB_ROUNDS, Confirmer, confirm_with, keep_builds
 from harness.catalog import Catalog, split_ids
 from harness.console import Console
 from harness.engine.local import RunOptions, run_cases
@@ -39,10 +40,9 @@ from harness.errors import UserError
 from harness.executors import make_executor
 from harness.host.gate import HostGate
 from harness.measure.outcome import CaseResult
+from harness.store.builds import BuildStore
 from harness.store.run import load_run, new_run_id, now_iso
 from harness.vocab import Status, impl_label
-from cmbench.confirm import AB_PROCESSES, Confirmer, confirm_with, keep_builds
-from harness.store.builds import BuildStore
 from reports.history.alerts import Alert, environment_lines, triage_for_run
 from reports.history.changes import REGRESSION, DetectionConfig, detect
 from reports.history.store import ANALYSIS_COLUMNS, append_run, load_history, sync
@@ -205,17 +205,19 @@ def nightly(catalog: Catalog, options: NightlyOptions, console: Console | None =
         if outcome.interrupted:
             return NightlyResult(EXIT_INTERRUPTED, run_id, folder, (), None, tuple(flagged), skipped)
         history = load_history(results, ANALYSIS_COLUMNS)
+        # An A/B confirms each candidate, so detection may propose smaller steps (changes.py CANDIDATE_PVALUE).
+        detection = options.detection.for_confirmation() if options.confirm else options.detection
         # Once, for the alerts (every series this run measured is current) and the site.
-        changes = detect(history, options.detection, series=shown_series(history))
+        changes = detect(history, detection, series=shown_series(history))
         confirm = None
         if options.confirm:
             executor = make_executor(options.executor)
             confirmer = Confirmer(catalog, executor, results, run_id, folder, options.profile,
                                   choose_cpus(options.cpus), console, builds, seed=zlib.crc32(run_id.encode()))
-            confirm = confirm_with(confirmer, options.detection, console)
+            confirm = confirm_with(confirmer, detection, console)
         try:
-            triage = triage_for_run(results, run_id, options.detection, repo=catalog.root, history=history,
-                                    changes=changes, confirm=confirm, ab_n=AB_PROCESSES if options.confirm else 0)
+            triage = triage_for_run(results, run_id, detection, repo=catalog.root, history=history, changes=changes,
+                                    confirm=confirm, ab_n=AB_PROCESSES * AB_ROUNDS if options.confirm else 0)
         finally:
             if confirm is not None:
                 executor.close()
@@ -228,7 +230,7 @@ def nightly(catalog: Catalog, options: NightlyOptions, console: Console | None =
                     f"{len(triage.environment)} environment change(s); see {folder / 'alerts.md'}")
         for line in environment_lines(triage.environment):
             console.say(f"nightly: {line}")
-        site = render_results(results, results / "site", catalog, detection=options.detection, history=history,
+        site = render_results(results, results / "site", catalog, detection=detection, history=history,
                               changes=changes)
         status = EXIT_OK
         if REGRESSION in options.fail_on and any(a.new for a in regressions):  # raised ones only

@@ -64,15 +64,15 @@ def cmd_history(args: argparse.Namespace, catalog: Catalog) -> int:
 def cmd_regressions(args: argparse.Namespace, catalog: Catalog) -> int:
     """The open alerts of every current series, newest first."""
     from reports.history.alerts import ALERTS_SCHEMA, alerts_table, environment_lines, open_triage
-    from reports.history.triage import sensitivity_text
     from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, sync
+    from reports.history.triage import sensitivity_text
 
     results = results_dir(args, catalog)
     sync(results)
     history = load_history(results, ANALYSIS_COLUMNS)
     if history.empty:
         raise UserError(f"--results {results}: no runs in the history store; run `cmbench nightly` first")
-    triage = open_triage(history, detection(args), repo=catalog.root, since=args.since,
+    triage = open_triage(history, detection(args).for_confirmation(), repo=catalog.root, since=args.since,
                          environments=run_environments(results), results=results)
     alerts = triage.alerts
     if args.json:

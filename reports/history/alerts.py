@@ -47,6 +47,7 @@ ALERTS_MD = "alerts.md"
 NEAR = 2  # runs: a change found again this close to where it was found before is the same change
 # (series, first bad run) -> its confirmation: what the nightly measured A/B, or found stored
 Confirm = Callable[[Sequence[Change]], Mapping[tuple[SeriesKey, str], Confirmation]]
+UNMEASURED_PVALUE = DetectionConfig().max_pvalue  # a change no A/B measured is a candidate only below this
 UNMEASURED = Confirmation(UNAVAILABLE, note="not measured A/B (no nightly confirmed this change)")
 
 
@@ -93,7 +94,8 @@ class Alert:
             "environment_differences": list(self.environment), "likely_causes": list(self.causes),
             "confirmation": (self.confirmation or UNMEASURED).as_dict(),
             "confirmation_note": (self.confirmation or UNMEASURED).note, "raised": self.raised,
-            "minimum_detectable_change": None if self.mdc is None or not math.isfinite(self.mdc) else round(self.mdc, 4),
+            "minimum_detectable_change": (None if self.mdc is None or not math.isfinite(self.mdc)
+                                          else round(self.mdc, 4)),
         }
 
 
@@ -175,7 +177,8 @@ class RunTriage:
 
     alerts: list[Alert]
     environment: list[EnvironmentChange] = field(default_factory=list)
-    sensitivity: dict = field(default_factory=dict)
+    sensitivity: dict = field(default_factory=dict)  # alerts.json `sensitivity` (triage.sensitivity_summary)
+    detectable: dict[SeriesKey, float] = field(default_factory=dict)  # each series' minimum detectable change
 
     @property
     def raised(self) -> list[Alert]:
@@ -214,6 +217,8 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
         need = [c for c in left if (c.series, c.first_bad.run_id) not in found]
         if confirm is not None and need:
             found.update(confirm(need))
+        elif need:  # no A/B, stored or to be made: only what the strict test finds is a candidate
+            left = [c for c in left if (c.series, c.first_bad.run_id) in found or c.pvalue < UNMEASURED_PVALUE]
     sens = sensitivities(rows[rows["fingerprint"].isin(fps)], sorted(keys, key=str), config, mine, ab_n)
     return env, left, found, {s.series: s.mdc for s in sens}, sensitivity_summary(sens)
 
@@ -241,7 +246,7 @@ def run_triage(history: pd.DataFrame, run_id: str, config: DetectionConfig | Non
     explained = [c for e in env for c in e.explains]
     every = left + explained
     if not every:
-        return RunTriage([], env, summary)
+        return RunTriage([], env, summary, mdc)
     cases = {_case(c.series) for c in every}
     before = detect(upto[upto["run_id"] != run_id], config, series=[k for k in keys if _case(k) in cases])
     new = {id(c): not any(_same(c, b) for b in before) for c in every}
@@ -253,9 +258,9 @@ def run_triage(history: pd.DataFrame, run_id: str, config: DetectionConfig | Non
         elif new[id(c)] and found.get((c.series, c.first_bad.run_id), UNMEASURED).raised:
             reported.append(c)
     env = [replace(e, new=any(new[id(c)] for c in e.explains)) for e in env]
-    alerts = [describe(c, repo, environments or {}, new=new[id(c)], confirmation=found.get((c.series, c.first_bad.run_id)),
-                       mdc=mdc.get(c.series)) for c in left]
-    return RunTriage(_order(alerts), env, summary)
+    alerts = [describe(c, repo, environments or {}, new=new[id(c)],
+                       confirmation=found.get((c.series, c.first_bad.run_id)), mdc=mdc.get(c.series)) for c in left]
+    return RunTriage(_order(alerts), env, summary, mdc)
 
 
 def run_alerts(history: pd.DataFrame, run_id: str, config: DetectionConfig | None = None,
@@ -296,8 +301,9 @@ def open_triage(history: pd.DataFrame, config: DetectionConfig | None = None, re
         later = (starts.iloc[0], since)
         left = [c for c in left if (c.first_bad.started, c.first_bad.run_id) >= later]
         env = [e for e in env if any((c.first_bad.started, c.first_bad.run_id) >= later for c in e.explains)]
-    return RunTriage(_order([describe(c, repo, environments or {}, confirmation=found.get((c.series, c.first_bad.run_id)),
-                                      mdc=mdc.get(c.series)) for c in left]), env, summary)
+    alerts = [describe(c, repo, environments or {}, confirmation=found.get((c.series, c.first_bad.run_id)),
+                       mdc=mdc.get(c.series)) for c in left]
+    return RunTriage(_order(alerts), env, summary, mdc)
 
 
 def open_alerts(history: pd.DataFrame, config: DetectionConfig | None = None, repo: Path | None = None,
@@ -351,7 +357,7 @@ def alerts_markdown(run_id: str, triage: RunTriage, config: DetectionConfig) -> 
                   f"- median {_fmt_value(c.before, c.unit)} over {c.before_runs} runs -> "
                   f"{_fmt_value(c.after, c.unit)} over {c.after_runs} runs (p = {c.pvalue:.2e})",
                   f"- A/B: {(a.confirmation or UNMEASURED).text()}",
-                  f"- minimum detectable change of this series: "
+                  "- minimum detectable change of this series: "
                   + ("not yet known" if a.mdc is None or not math.isfinite(a.mdc) else f"{a.mdc * 100:.1f}%"),
                   f"- last good run {c.last_good.run_id} (commit {c.last_good.commit[:12]}), first bad run "
                   f"{c.first_bad.run_id} (commit {c.first_bad.commit[:12]})",

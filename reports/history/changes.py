@@ -17,10 +17,9 @@ bounds the cost of a nightly over a year of history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-
 import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -30,6 +29,11 @@ from scipy import stats
 from harness.measure.metrics import METRICS
 from reports.history.confirmation import expected_halfwidth
 
+# With an A/B confirmation after it, detection only proposes candidates: a false one costs an A/B,
+# not an alert, so it can be told far smaller steps (README "Nightly runs", "How sensitive it is").
+CANDIDATE_PVALUE = 0.01
+CANDIDATE_NOISE_FACTOR = 1.0
+CANDIDATE_MIN_AFTER = 2  # an outlier run is rejected by the A/B, not by waiting a third night
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
 SERIES_KEY = ["fingerprint", "workload", "case", "impl", "variant", "metric"]
@@ -57,6 +61,12 @@ class DetectionConfig:
             raise ValueError("noise_factor must be 0 or more")
         if self.horizon and self.horizon < 2 * self.min_after:
             raise ValueError("horizon must be 0 (all runs) or at least 2 x min_after")
+
+    def for_confirmation(self) -> DetectionConfig:
+        """This detection as the proposer of candidates that an A/B confirms: a looser p-value and noise factor."""
+        return replace(self, max_pvalue=max(self.max_pvalue, CANDIDATE_PVALUE),
+                       noise_factor=min(self.noise_factor, CANDIDATE_NOISE_FACTOR),
+                       min_after=min(self.min_after, CANDIDATE_MIN_AFTER))
 
     def floor(self, noise: float) -> float:
         """The smallest relative change reported in a series whose run-to-run noise (robust CV) is `noise`."""

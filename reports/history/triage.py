@@ -90,7 +90,7 @@ def environment_changes(candidates: Sequence[Change], changes: Sequence[Change],
     by_run: dict[tuple[str, str], list[Change]] = {}
     for c in changes:
         by_run.setdefault((c.series.metric, c.first_bad.run_id), []).append(c)
-    for (metric, run_id), found in by_run.items():
+    for metric, run_id in by_run:
         near = [c for c in changes if c.series.metric == metric
                 and abs(at.get(c.first_bad.run_id, -99) - at.get(run_id, 99)) <= NEAR]
         total = measured.get(metric, 0)
@@ -104,17 +104,20 @@ def environment_changes(candidates: Sequence[Change], changes: Sequence[Change],
     refs = _reference_steps(order, references or {}, config)
     out, left = [], list(candidates)
     for run_id in sorted(set(shifts) | set(refs), key=lambda r: at.get(r, 0)):
-        def explained(c: Change) -> bool:
-            if abs(at.get(c.first_bad.run_id, -99) - at.get(run_id, 99)) > NEAR:
-                return False
-            return run_id in refs or c.series.metric in metrics_at.get(run_id, set())
-        mine = [c for c in left if explained(c)]
+        mine = [c for c in left if _explained(c, run_id, at, run_id in refs, metrics_at.get(run_id, set()))]
         if not mine:  # a host step no alerting series shows is not worth an alert
             continue
         left = [c for c in left if c not in mine]
-        out.append(EnvironmentChange(run_id, mine[0].last_good.run_id, tuple(shifts.get(run_id, []) + refs.get(run_id, [])),
-                                     tuple(mine)))
+        moved = tuple(shifts.get(run_id, []) + refs.get(run_id, []))
+        out.append(EnvironmentChange(run_id, mine[0].last_good.run_id, moved, tuple(mine)))
     return out, left
+
+
+def _explained(c: Change, run_id: str, at: Mapping[str, int], reference: bool, metrics: set[str]) -> bool:
+    """Whether a host step at `run_id` (of the reference measurements, or of `metrics`) explains candidate `c`."""
+    if abs(at.get(c.first_bad.run_id, -99) - at.get(run_id, 99)) > NEAR:
+        return False
+    return reference or c.series.metric in metrics
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,8 @@ def test_regressions_and_history_commands(stepped, fixture_root, capsys):
     assert main(["--root", str(fixture_root), "regressions", "--results", str(stepped)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["first", "bad", "run"]
-    assert lines[3].startswith("Minimum detectable change") and "go/goroutines" in lines[2] and "regression" in lines[2] and "+10." in lines[2]
+    assert lines[3].startswith("Minimum detectable change")
+    assert "go/goroutines" in lines[2] and "regression" in lines[2] and "+10." in lines[2]
     assert main(["--root", str(fixture_root), "regressions", "--results", str(stepped), "--since",
                  "20260112T020000Z"]) == 0
     assert capsys.readouterr().out.startswith("no open alerts in 12 run(s) since")
