@@ -59,7 +59,7 @@ def alerts_table(alerts: Sequence[Alert]) -> Table:
                      Cell(fmt_p(c.pvalue), cls="num"), Cell(ab, cls="num"),
                      Cell("—" if a.mdc is None or not math.isfinite(a.mdc) else f"{a.mdc * 100:.1f}%", cls="num"),
                      Cell(f"{c.last_good.commit[:10]}..{c.first_bad.commit[:10]}", cls="mono"),
-                     a.causes[0] if a.causes else ""])
+                     Cell(_short(a.causes[0]) if a.causes else "", title=a.causes[0] if a.causes else "")])
         raw.append({**{k2: v for k2, v in a.as_dict().items() if not isinstance(v, dict | list)},
                     "last_good": c.last_good.run_id, "first_bad": c.first_bad.run_id,
                     "last_good_commit": c.last_good.commit, "first_bad_commit": c.first_bad.commit,
@@ -75,6 +75,11 @@ def alerts_table(alerts: Sequence[Alert]) -> Table:
         "level before the change, the same way.",
         "p: the t-test p-value of the change point (E-Divisive means, Apache Otava); change: between the "
         "medians of the per-run medians before and after."])
+
+
+def _short(text: str, most: int = 120) -> str:
+    """A cause cut for the table (each alert below gives it whole)."""
+    return text if len(text) <= most else text[:most - 1].rstrip() + "…"
 
 
 def alert_view(alert: Alert) -> AlertView:

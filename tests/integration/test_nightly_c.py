@@ -39,7 +39,9 @@ def test_stationary_nightlies_raise_nothing(stepped):
 def test_the_step_is_one_confirmed_regression_within_three_nightlies(stepped):
     docs = stepped["alerts"][AFTER:]
     new = [(i, a) for i, d in enumerate(docs) for a in d["alerts"] if a["new"] and a["raised"]]
-    assert len(new) == 1, new
+    seen = [[(a["impl"], a["workload"], a["metric"], round(a["change"], 3), a["confirmation"]) for a in d["alerts"]]
+            for d in docs]
+    assert len(new) == 1, (new, seen, summary(stepped))
     i, a = new[0]
     assert i < 3 and (a["workload"], a["impl"], a["kind"]) == ("ping_pong", "cfix/step", "regression")
     conf = a["confirmation"]
