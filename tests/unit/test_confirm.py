@@ -114,3 +114,17 @@ def test_minimum_detectable_change_grows_with_noise_and_shrinks_with_runs():
     assert s["tested"] == 2 and s["median"] == pytest.approx(0.12) and [x["mdc"] for x in s["insensitive"]] == [0.2]
 
 
+
+
+def test_an_alert_whose_old_build_cannot_be_had_is_raised_naming_the_toolchain():
+    from reports.history.alerts import describe
+    config = DetectionConfig().for_confirmation()
+    [change] = _changes({("c/x", "wall_time"): [1.0] * 6 + [1.1] * 4}, config)
+    rec = ABRecord(CaseKey.of(change.series), "r5", "r6", "r9", 0.0, {},
+                   "the old build cannot be had: the toolchain changed (gcc 12 -> gcc 13)", ("gcc 12", "gcc 13"))
+    alert = describe(change, None, {}, new=True, confirmation=rec.confirmation("wall_time", change.change, 0.03))
+    assert alert.raised and alert.status == "regression"
+    assert alert.causes[0].startswith("toolchain of c/x changed: gcc 12 -> gcc 13")
+    d = alert.as_dict()
+    assert d["confirmation"] == {"status": "unavailable", "ratio": None, "ci_low": None, "ci_high": None, "n": 0}
+    assert "toolchain changed" in d["confirmation_note"] and d["raised"]
