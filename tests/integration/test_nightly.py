@@ -100,7 +100,8 @@ def test_store_site_and_regressions_command(nightlies):
                         str(results), "--min-change", MIN_CHANGE], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("first bad run") and any("fake/knob" in line and "regression" in line
-                                                        for line in lines[2:])
+    rows = [line for line in lines[2:] if line[:1].isdigit()]  # the table; the sensitivity lines follow it
+    assert lines[0].startswith("first bad run") and any("fake/knob" in line and "regression" in line for line in rows)
     assert not any(("fake/steady" in line or "mutex_counter" in line) and any(m in line for m in FIGURES)
-                   for line in lines[2:])
+                   for line in rows)
+    assert any(line.startswith("Minimum detectable change over") for line in lines)
