@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,9 @@ from reports.metric_names import alert_floor
 MIN_SHARED = 3  # series of one metric that must step at one run for it to be the environment ...
 SHARED_FRACTION = 0.5  # ... and more than this fraction of the metric's series that run measured
 NEAR = 2  # runs: steps this close are one step
+# A reference measurement (perf bench, fork) is noisy on a shared host: its step counts when it is this
+# large at this significance, so that its jitter does not explain away a real change.
+REFERENCE_MIN_CHANGE, REFERENCE_PVALUE = 0.10, 0.001
 INSENSITIVE = 0.10  # a series whose minimum detectable change is worse than this is listed as such
 
 
@@ -65,6 +68,8 @@ def _reference_steps(order: Sequence[str], medians: Mapping[str, Mapping[str, fl
                      config: DetectionConfig) -> dict[str, list[str]]:
     """First run at the new level -> what moved there, among the reference measurements."""
     names = sorted({n for m in medians.values() for n in m})
+    config = replace(config, min_change=max(config.min_change, REFERENCE_MIN_CHANGE),
+                     max_pvalue=min(config.max_pvalue, REFERENCE_PVALUE))
     found: dict[str, list[str]] = {}
     for name in names:
         runs = [r for r in order if name in medians.get(r, {})]
@@ -86,7 +91,7 @@ def environment_changes(candidates: Sequence[Change], changes: Sequence[Change],
     """
     at = {r: i for i, r in enumerate(order)}
     shifts: dict[str, list[str]] = {}
-    metrics_at: dict[str, set[str]] = {}
+    metrics_at: dict[str, dict[str, float]] = {}  # run -> metric -> the shared step's median change
     by_run: dict[tuple[str, str], list[Change]] = {}
     for c in changes:
         by_run.setdefault((c.series.metric, c.first_bad.run_id), []).append(c)
@@ -96,15 +101,15 @@ def environment_changes(candidates: Sequence[Change], changes: Sequence[Change],
         total = measured.get(metric, 0)
         series = {c.series for c in near}
         if len(series) >= MIN_SHARED and len(series) > SHARED_FRACTION * total:
-            if metric in metrics_at.setdefault(run_id, set()):
+            if metric in metrics_at.setdefault(run_id, {}):
                 continue
-            metrics_at[run_id].add(metric)
-            step = float(np.median([c.change for c in near])) * 100
+            metrics_at[run_id][metric] = float(np.median([c.change for c in near]))
+            step = metrics_at[run_id][metric] * 100
             shifts.setdefault(run_id, []).append(f"{metric}: {len(series)} of {total} series (median {step:+.1f}%)")
     refs = _reference_steps(order, references or {}, config)
     out, left = [], list(candidates)
     for run_id in sorted(set(shifts) | set(refs), key=lambda r: at.get(r, 0)):
-        mine = [c for c in left if _explained(c, run_id, at, run_id in refs, metrics_at.get(run_id, set()))]
+        mine = [c for c in left if _explained(c, run_id, at, run_id in refs, metrics_at.get(run_id, {}))]
         if not mine:  # a host step no alerting series shows is not worth an alert
             continue
         left = [c for c in left if c not in mine]
@@ -113,11 +118,13 @@ def environment_changes(candidates: Sequence[Change], changes: Sequence[Change],
     return out, left
 
 
-def _explained(c: Change, run_id: str, at: Mapping[str, int], reference: bool, metrics: set[str]) -> bool:
-    """Whether a host step at `run_id` (of the reference measurements, or of `metrics`) explains candidate `c`."""
+def _explained(c: Change, run_id: str, at: Mapping[str, int], reference: bool, metrics: Mapping[str, float]) -> bool:
+    """Whether a host step at `run_id` (of the reference measurements, or of `metrics`, each with the shared step's
+    median change) explains candidate `c`: near that run, and for a metric's step, the same way."""
     if abs(at.get(c.first_bad.run_id, -99) - at.get(run_id, 99)) > NEAR:
         return False
-    return reference or c.series.metric in metrics
+    shared = metrics.get(c.series.metric)
+    return reference or (shared is not None and (shared > 0) == (c.change > 0))
 
 
 @dataclass(frozen=True)

@@ -128,3 +128,18 @@ def test_an_alert_whose_old_build_cannot_be_had_is_raised_naming_the_toolchain()
     d = alert.as_dict()
     assert d["confirmation"] == {"status": "unavailable", "ratio": None, "ci_low": None, "ci_high": None, "n": 0}
     assert "toolchain changed" in d["confirmation_note"] and d["raised"]
+
+
+def test_a_step_of_the_hosts_reference_measurements_explains_the_candidates_at_its_run():
+    config = DetectionConfig().for_confirmation()
+    rng = np.random.default_rng(7)
+    order = [f"r{i}" for i in range(12)]
+    changes = _changes({("c/x", "wall_time"): [1.0 + rng.normal(0, 0.002) + (0.1 if i >= 8 else 0) for i in range(12)]},
+                       config)
+    fork = {r: {"process_create": 100_000.0 * (1.3 if i >= 8 else 1.0) * (1 + rng.normal(0, 0.003))}
+            for i, r in enumerate(order)}
+    env, left = environment_changes(changes, changes, {"wall_time": 5}, order, config, fork)
+    assert left == [] and len(env) == 1 and env[0].moved[0].startswith("process_create +3")
+    jitter = {r: {"process_create": 100_000.0 * (1.05 if i >= 8 else 1.0)} for i, r in enumerate(order)}  # under 10%
+    env, left = environment_changes(changes, changes, {"wall_time": 5}, order, config, jitter)
+    assert env == [] and left == changes
