@@ -77,7 +77,7 @@ def alerts_table(alerts: Sequence[Alert]) -> Table:
         "medians of the per-run medians before and after."])
 
 
-def _short(text: str, most: int = 120) -> str:
+def _short(text: str, most: int = 60) -> str:
     """A cause cut for the table (each alert below gives it whole)."""
     return text if len(text) <= most else text[:most - 1].rstrip() + "…"
 
