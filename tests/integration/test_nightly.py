@@ -7,6 +7,7 @@ The A/B confirmation is tested end to end on a compiled fixture by test_nightly_
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def test_store_site_and_regressions_command(nightlies):
                         str(results), "--min-change", MIN_CHANGE], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    rows = [line for line in lines[2:] if line[:1].isdigit()]  # the table; the sensitivity lines follow it
+    rows = [line for line in lines[2:] if re.match(r"\d{8}T\d{6}Z ", line)]  # the table; sensitivity lines follow
     assert lines[0].startswith("first bad run") and any("fake/knob" in line and "regression" in line for line in rows)
     assert not any(("fake/steady" in line or "mutex_counter" in line) and any(m in line for m in FIGURES)
                    for line in rows)
