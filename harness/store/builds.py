@@ -160,6 +160,10 @@ class BuildStore:
             return None
         return Kept(key, impl, self.dir / key, str(meta.get("toolchain", "")), str(meta.get("hash", "")))
 
+    def runs(self) -> dict[str, dict[str, str]]:
+        """Run id -> implementation -> the key of the build it measured (kept or since evicted)."""
+        return {r: dict(m) for r, m in self._read()["runs"].items()}
+
     def touch(self, key: str) -> None:
         """Mark a build used now (the eviction removes the least recently used first)."""
         doc = self._read()

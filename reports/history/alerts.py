@@ -24,10 +24,11 @@ import pandas as pd
 
 from harness.errors import UserError
 from harness.host.fingerprint import differences, fingerprint
+from harness.store.builds import BuildStore
 from harness.store.folders import read_versioned
 from harness.store.run import load_run, now_iso, write_atomic
 from harness.vocab import impl_label, render_table
-from reports.history.changes import Change, DetectionConfig, RunPoint, SeriesKey, detect, measured
+from reports.history.changes import Change, DetectionConfig, RunPoint, SeriesKey, detect, host_levels, measured
 from reports.history.commits import Commit, commits_between
 from reports.history.confirmation import UNAVAILABLE, CaseKey, Confirmation, matching, stored_records
 from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, run_folders
@@ -189,6 +190,29 @@ def _run_order(rows: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(rows["run_id"]))
 
 
+def _at_build_change(c: Change, rows: pd.DataFrame, builds: Mapping[str, Mapping[str, str]]) -> Change:
+    """`c` moved to the run where its implementation's kept build changed, when that is within NEAR runs of
+    where detection put it: a change point wanders by a run on a noisy host, a build does not."""
+    k = c.series
+    mine = rows[(rows["fingerprint"] == k.fingerprint) & (rows["workload"] == k.workload) & (rows["case"] == k.case)
+                & (rows["impl"] == k.impl) & (rows["variant"] == k.variant) & (rows["metric"] == k.metric)]
+    mine = mine.iloc[-c.length:]  # the series as detection read it (its horizon)
+    runs = mine["run_id"].tolist()
+    if len(runs) != c.length:
+        return c
+    key = [builds.get(r, {}).get(k.impl) for r in runs]
+    moved = [j for j in range(max(1, c.index - NEAR), min(len(runs), c.index + NEAR + 1))
+             if key[j - 1] and key[j] and key[j - 1] != key[j]]
+    if not moved:
+        return c
+    j = min(moved, key=lambda j: abs(j - c.index))
+    if j == c.index:
+        return c
+    points = [RunPoint(*row) for row in mine[["run_id", "started", "git_commit", "toolchain", "flags"]]
+              .itertuples(index=False, name=None)]
+    return replace(c, index=j, last_good=points[j - 1], first_bad=points[j])
+
+
 def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change], config: DetectionConfig,
             results: Path | None, confirm: Confirm | None, ab_n: int
             ) -> tuple[list[EnvironmentChange], list[Change], dict[tuple[SeriesKey, str], Confirmation],
@@ -196,6 +220,9 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
     """Candidates of `keys` -> environment changes, the candidates left, their confirmations, and sensitivities."""
     mine = [c for c in changes if c.series in keys]
     candidates = [c for c in mine if is_candidate(c, config)]
+    # Host-relative detection leaves out what moved every series: the host's own steps are read raw.
+    raw = detect(rows, config.raw(), series=list(keys)) if config.host_relative else mine
+    raw_candidates = [c for c in raw if is_candidate(c, config)] if config.host_relative else candidates
     order = _run_order(rows)
     fps = {k.fingerprint for k in keys}
     same_host = _run_order(rows[rows["fingerprint"].isin(fps)])
@@ -203,8 +230,13 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
     counts: dict[str, int] = {}
     for k in keys:
         counts[k.metric] = counts.get(k.metric, 0) + 1
-    refs = reference_medians(results, window) if results is not None and candidates else {}
-    env, left = environment_changes(candidates, mine, counts, order, config, refs)
+    refs = reference_medians(results, window) if results is not None and raw_candidates else {}
+    env, left = environment_changes(raw_candidates, raw, counts, order, config, refs)
+    if config.host_relative:  # what moved one series over its host's level is not the host's step
+        left = candidates
+    if results is not None and left:
+        builds = BuildStore(results).runs()
+        left = [_at_build_change(c, rows, builds) for c in left]
     found: dict[tuple[SeriesKey, str], Confirmation] = {}
     if left:
         at = {r: i for i, r in enumerate(order)}
@@ -219,6 +251,8 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
             found.update(confirm(need))
         elif need:  # no A/B, stored or to be made: only what the strict test finds is a candidate
             left = [c for c in left if (c.series, c.first_bad.run_id) in found or c.pvalue < UNMEASURED_PVALUE]
+    if config.host_relative:
+        rows = rows.assign(median=rows["median"].to_numpy(dtype=float) / host_levels(rows))
     sens = sensitivities(rows[rows["fingerprint"].isin(fps)], sorted(keys, key=str), config, mine, ab_n)
     return env, left, found, {s.series: s.mdc for s in sens}, sensitivity_summary(sens)
 
@@ -244,12 +278,16 @@ def run_triage(history: pd.DataFrame, run_id: str, config: DetectionConfig | Non
         changes = detect(upto, config, series=list(keys))
     env, left, found, mdc, summary = _triage(rows, keys, changes, config, results, confirm, ab_n)
     explained = [c for e in env for c in e.explains]
-    every = left + explained
-    if not every:
+    if not left and not explained:
         return RunTriage([], env, summary, mdc)
-    cases = {_case(c.series) for c in every}
-    before = detect(upto[upto["run_id"] != run_id], config, series=[k for k in keys if _case(k) in cases])
-    new = {id(c): not any(_same(c, b) for b in before) for c in every}
+    earlier = upto[upto["run_id"] != run_id]
+    cases = {_case(c.series) for c in left}
+    before = detect(earlier, config, series=[k for k in keys if _case(k) in cases]) if left else []
+    new = {id(c): not any(_same(c, b) for b in before) for c in left}
+    if explained:
+        raw_cases = {_case(c.series) for c in explained}
+        raw_before = detect(earlier, config.raw(), series=[k for k in keys if _case(k) in raw_cases])
+        new.update({id(c): not any(_same(c, b) for b in raw_before) for c in explained})
     # one change moving several metrics of a case in this run is reported new once, by its first metric
     reported: list[Change] = []
     for c in sorted(left, key=lambda c: alert_priority(c.series.metric)):

@@ -49,6 +49,7 @@ class DetectionConfig:
     min_after: int = 3  # runs measured after a change before it is reported (one outlier is not a change)
     noise_factor: float = 2.0  # ... and at least this many times the series' own run-to-run noise
     horizon: int = 120  # runs: each series is read back this far (0: all of it); older changes are the baseline
+    host_relative: bool = False  # detect on medians over the host's level of each run (`host_levels`)
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_change < 1:
@@ -66,7 +67,11 @@ class DetectionConfig:
         """This detection as the proposer of candidates that an A/B confirms: a looser p-value and noise factor."""
         return replace(self, max_pvalue=max(self.max_pvalue, CANDIDATE_PVALUE),
                        noise_factor=min(self.noise_factor, CANDIDATE_NOISE_FACTOR),
-                       min_after=min(self.min_after, CANDIDATE_MIN_AFTER))
+                       min_after=min(self.min_after, CANDIDATE_MIN_AFTER), host_relative=True)
+
+    def raw(self) -> DetectionConfig:
+        """This detection on the medians as measured (what shows a step of the host itself)."""
+        return replace(self, host_relative=False)
 
     def floor(self, noise: float) -> float:
         """The smallest relative change reported in a series whose run-to-run noise (robust CV) is `noise`."""
@@ -272,14 +277,56 @@ def measured(history: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
+HOST_MIN_SERIES = 3  # series of a metric a run needs for its host level to be told apart from any one of them
+
+
+def _others_median(values: np.ndarray) -> np.ndarray:
+    """For each value, the median of all the others."""
+    order = np.argsort(values, kind="stable")
+    s = values[order]
+    m = len(values) - 1
+    out = np.empty(len(values))
+    for p in range(len(values)):  # the others, sorted: s without position p
+        lo, hi = (m - 1) // 2, m // 2
+        out[order[p]] = (s[lo if lo < p else lo + 1] + s[hi if hi < p else hi + 1]) / 2
+    return out
+
+
+def host_levels(rows: pd.DataFrame) -> np.ndarray:
+    """Per row of `rows` (measured rows), the host's level of its run for its metric: the median, over
+    every other series of that metric and environment the run measured, of each series' median over its
+    own median across runs; 1 where the run measured fewer than HOST_MIN_SERIES such series. Leaving the
+    row's own series out keeps its own step out of the level it is read against.
+
+    The processes of a case interleave with those of every implementation, and a shared host's speed
+    moves every series of a run together (by tens of percent between nightlies on a busy machine):
+    over that level, a series keeps what moved it alone. Hand-written: a robust per-run index of
+    many series is not a change-point library's job.
+    """
+    if rows.empty:
+        return np.ones(0)
+    own = rows.groupby(SERIES_KEY, sort=False)["median"].transform("median")
+    norm = (rows["median"] / own.where(own != 0)).fillna(1.0).to_numpy(dtype=float)
+    level = np.ones(len(rows))
+    groups = rows.groupby(["fingerprint", "metric", "run_id"], sort=False).indices
+    for positions in groups.values():
+        if len(positions) >= HOST_MIN_SERIES:
+            level[positions] = _others_median(norm[positions])
+    return np.where(level > 0, level, 1.0)
+
+
 def detect(history: pd.DataFrame, config: DetectionConfig | None = None, *,
            series: Sequence[SeriesKey] | None = None) -> list[Change]:
     """Every change in every series of `history` (rows of the store, oldest run first).
 
-    `series`: only these. Changes come out grouped by series, each series' oldest first.
+    `series`: only these. Changes come out grouped by series, each series' oldest first. With
+    `config.host_relative`, each median is read over its run's host level (`host_levels`), and so
+    are the changes' medians before and after.
     """
     config = config or DetectionConfig()
     rows = measured(history)
+    if config.host_relative:
+        rows = rows.assign(median=rows["median"].to_numpy(dtype=float) / host_levels(rows))
     medians = rows["median"].to_numpy(dtype=float)
     wanted = set(series) if series is not None else None
     out: list[Change] = []

@@ -143,3 +143,21 @@ def test_a_step_of_the_hosts_reference_measurements_explains_the_candidates_at_i
     jitter = {r: {"process_create": 100_000.0 * (1.05 if i >= 8 else 1.0)} for i, r in enumerate(order)}  # under 10%
     env, left = environment_changes(changes, changes, {"wall_time": 5}, order, config, jitter)
     assert env == [] and left == changes
+
+
+def test_the_host_level_of_a_run_leaves_each_series_own_step_out():
+    import pandas as pd
+
+    from reports.history.changes import _others_median, host_levels
+    assert list(_others_median(np.array([1.0, 2.0, 3.0, 10.0]))) == [3.0, 3.0, 2.0, 2.0]
+    rows = []
+    for r in range(6):
+        host = 1.3 if r % 2 else 1.0  # the host's speed swings every other run
+        for i in range(4):
+            step = 1.05 if (i == 0 and r >= 3) else 1.0
+            rows.append({"fingerprint": "f", "workload": "w", "case": "c", "impl": f"i{i}", "variant": "default",
+                         "metric": "wall_time", "run_id": f"r{r}", "median": (i + 1) * host * step})
+    frame = pd.DataFrame(rows)
+    adjusted = frame["median"] / host_levels(frame)
+    mine = adjusted[frame["impl"] == "i0"].to_numpy()
+    assert np.allclose(mine[3:] / mine[:3], 1.05)  # the swing is gone, the step is whole
