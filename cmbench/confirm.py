@@ -39,7 +39,7 @@ from reports.metric_names import alert_floor
 from reports.samples import read_samples
 
 AB_PROCESSES = 8  # processes a side per round (twice the profile's minimum, when that is more)
-AB_ROUNDS = 4  # rounds at most: up to 32 processes a side
+AB_ROUNDS = 3  # rounds at most: up to 24 processes a side (8 a round)
 AB_ITERATIONS = 5  # measured iterations per process at least
 OLD = "-lastgood"  # the old build's model name suffix inside the A/B run
 

@@ -31,7 +31,7 @@ from reports.history.confirmation import expected_halfwidth
 
 # With an A/B confirmation after it, detection only proposes candidates: a false one costs an A/B,
 # not an alert, so it can be told far smaller steps (README "Nightly runs", "How sensitive it is").
-CANDIDATE_PVALUE = 0.01
+CANDIDATE_PVALUE = 0.05
 CANDIDATE_NOISE_FACTOR = 1.0
 CANDIDATE_MIN_AFTER = 2  # an outlier run is rejected by the A/B, not by waiting a third night
 REGRESSION = "regression"
