@@ -154,8 +154,8 @@ class ABRecord:
             return Confirmation(UNAVAILABLE, n=n, seconds=self.seconds,
                                 note=f"the A/B has {n} value(s) a side of {metric}; too few to test")
         beyond = low > 1 + floor if change > 0 else high < 1 - floor
-        return Confirmation(CONFIRMED if beyond else UNCONFIRMED, ratio, low, high, n,
-                            f"measured by run {self.run_id} ({CONFIRM_DIR}/{self.case.slug}-{self.first_bad})", self.seconds)
+        where = f"measured by run {self.run_id} ({CONFIRM_DIR}/{self.case.slug}-{self.first_bad})"
+        return Confirmation(CONFIRMED if beyond else UNCONFIRMED, ratio, low, high, n, where, self.seconds)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": RECORD_SCHEMA, **self.case.__dict__, "last_good": self.last_good,
