@@ -7,7 +7,7 @@ minutes: whatever the host does then, both sides get it. Each round is one such 
 `AB_PROCESSES` a side (fixed repetitions, more than a profile's); rounds go on, up to `AB_ROUNDS`,
 until each candidate's interval lies beyond its floor or short of it (a sequential test: looking
 after each round makes a false confirmation a little likelier than 2.5%, and the floor's margin is
-what keeps it rare). Its run folders are kept as `<run>/confirm/<case>-<first bad run>/round-<k>/`, with
+what keeps it rare). Its run folders are kept as `<run>/confirm/<case>-<last good run>-<first bad run>/round-<k>/`, with
 `confirmation.json` beside them: the ratio B / A with its 95% interval per metric
 (reports/history/confirmation.py). A later nightly that finds the same change again reuses it.
 """
@@ -100,7 +100,7 @@ class Confirmer:
         found: dict[str, tuple] = {}
         for k in range(AB_ROUNDS):
             try:
-                frames.append(self._run(case, old.path, first_bad, k))
+                frames.append(self._run(case, old.path, last_good, first_bad, k))
             except UserError as e:
                 return self._record(case, last_good, first_bad, began, {}, f"the A/B could not be run: {e}")
             samples = pd.concat(frames, ignore_index=True)
@@ -117,12 +117,12 @@ class Confirmer:
                 metrics: Mapping[str, tuple], why: str, toolchain: tuple[str, str] | None = None) -> ABRecord:
         rec = ABRecord(case, last_good, first_bad, self.run_id, time.perf_counter() - began, dict(metrics), why,
                        toolchain)
-        out = self.folder / CONFIRM_DIR / f"{case.slug}-{first_bad}"
+        out = self.folder / CONFIRM_DIR / f"{case.slug}-{last_good}-{first_bad}"
         out.mkdir(parents=True, exist_ok=True)
         write_atomic(out / RECORD, json.dumps(rec.to_dict(), indent=1) + "\n")
         return rec
 
-    def _run(self, case: CaseKey, old_path: Path, first_bad: str, round_: int = 0) -> pd.DataFrame:
+    def _run(self, case: CaseKey, old_path: Path, last_good: str, first_bad: str, round_: int = 0) -> pd.DataFrame:
         """Run today's build and the kept old one as one interleaved unit; the samples of both."""
         impl = self.catalog.impls.get(case.impl)
         workload = self.catalog.workloads.get(case.workload)
@@ -149,7 +149,7 @@ class Confirmer:
                        reach=0.0)
         twin = replace(spec, impl=old_impl.id, model=old_impl.model)
         ab = Catalog(self.catalog.root, {workload.name: workload}, {new_impl.id: new_impl, old_impl.id: old_impl})
-        out = self.folder / CONFIRM_DIR / f"{case.slug}-{first_bad}" / f"round-{round_ + 1}"
+        out = self.folder / CONFIRM_DIR / f"{case.slug}-{last_good}-{first_bad}" / f"round-{round_ + 1}"
         quiet = Console(_Discard())
         outcome = run_plan(Plan(self.profile, self.executor.name, self.cpus, (spec, twin)), ab, self.executor,
                            RunOptions(out=out, seed=self.seed + round_, results=out), console=quiet)

@@ -241,12 +241,19 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
     if left:
         at = {r: i for i, r in enumerate(order)}
         records = stored_records(results, window) if results is not None else []
+        undecided = []
         for c in left:
             rec = matching(records, CaseKey.of(c.series), c.first_bad.run_id, at, NEAR)
             if rec is not None:
-                found[(c.series, c.first_bad.run_id)] = rec.confirmation(
-                    c.series.metric, c.change, max(config.min_change, alert_floor(c.series.metric) or 0.0))
+                floor = max(config.min_change, alert_floor(c.series.metric) or 0.0)
+                conf = rec.confirmation(c.series.metric, c.change, floor)
+                found[(c.series, c.first_bad.run_id)] = conf
+                if conf.status == "unconfirmed" and conf.ci_low is not None and conf.ci_high is not None and (
+                        conf.ci_low <= 1 + floor <= conf.ci_high or conf.ci_low <= 1 - floor <= conf.ci_high):
+                    undecided.append(c)  # the stored interval spans the floor: measured again when it can be
         need = [c for c in left if (c.series, c.first_bad.run_id) not in found]
+        if confirm is not None:
+            need += undecided
         if confirm is not None and need:
             found.update(confirm(need))
         elif need:  # no A/B, stored or to be made: only what the strict test finds is a candidate

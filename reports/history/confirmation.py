@@ -154,7 +154,7 @@ class ABRecord:
             return Confirmation(UNAVAILABLE, n=n, seconds=self.seconds,
                                 note=f"the A/B has {n} value(s) a side of {metric}; too few to test")
         beyond = low > 1 + floor if change > 0 else high < 1 - floor
-        where = f"measured by run {self.run_id} ({CONFIRM_DIR}/{self.case.slug}-{self.first_bad})"
+        where = f"measured by run {self.run_id} ({CONFIRM_DIR}/{self.case.slug}-{self.last_good}-{self.first_bad})"
         return Confirmation(CONFIRMED if beyond else UNCONFIRMED, ratio, low, high, n, where, self.seconds)
 
     def to_dict(self) -> dict[str, Any]:
