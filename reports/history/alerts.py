@@ -256,8 +256,10 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
             need += undecided
         if confirm is not None and need:
             found.update(confirm(need))
-        elif need:  # no A/B, stored or to be made: only what the strict test finds is a candidate
-            left = [c for c in left if (c.series, c.first_bad.run_id) in found or c.pvalue < UNMEASURED_PVALUE]
+        elif need:  # no A/B, stored or to be made: only what the strict test finds in the raw medians
+            strict = [r for r in raw if r.pvalue < UNMEASURED_PVALUE]
+            left = [c for c in left if (c.series, c.first_bad.run_id) in found
+                    or any(r.series == c.series and abs(r.index - c.index) <= NEAR for r in strict)]
     if config.host_relative:
         rows = rows.assign(median=rows["median"].to_numpy(dtype=float) / host_levels(rows))
     sens = sensitivities(rows[rows["fingerprint"].isin(fps)], sorted(keys, key=str), config, mine, ab_n)

@@ -277,7 +277,7 @@ def measured(history: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-HOST_MIN_SERIES = 3  # series of a metric a run needs for its host level to be told apart from any one of them
+HOST_MIN_SERIES = 2  # series of a case a run needs for a host level (the others' median) at all
 
 
 def _others_median(values: np.ndarray) -> np.ndarray:
@@ -293,22 +293,23 @@ def _others_median(values: np.ndarray) -> np.ndarray:
 
 
 def host_levels(rows: pd.DataFrame) -> np.ndarray:
-    """Per row of `rows` (measured rows), the host's level of its run for its metric: the median, over
-    every other series of that metric and environment the run measured, of each series' median over its
-    own median across runs; 1 where the run measured fewer than HOST_MIN_SERIES such series. Leaving the
-    row's own series out keeps its own step out of the level it is read against.
+    """Per row of `rows` (measured rows), the host's level of its run for its case and metric: the median,
+    over every other implementation of that case, metric and environment the run measured, of each
+    series' median over its own median across runs; 1 where the run measured fewer than HOST_MIN_SERIES
+    such series. Leaving the row's own series out keeps its own step out of the level it is read against.
 
-    The processes of a case interleave with those of every implementation, and a shared host's speed
-    moves every series of a run together (by tens of percent between nightlies on a busy machine):
-    over that level, a series keeps what moved it alone. Hand-written: a robust per-run index of
-    many series is not a change-point library's job.
+    The processes of every implementation of a case interleave in one unit, so a shared host's speed
+    moves them together (by tens of percent between nightlies on a busy machine, differently for
+    different workloads): over that level, a series keeps what moved it alone. A change of another
+    implementation of the case then shows here too, the other way: the A/B rejects it. Hand-written: a
+    robust per-run index of many series is not a change-point library's job.
     """
     if rows.empty:
         return np.ones(0)
     own = rows.groupby(SERIES_KEY, sort=False)["median"].transform("median")
     norm = (rows["median"] / own.where(own != 0)).fillna(1.0).to_numpy(dtype=float)
     level = np.ones(len(rows))
-    groups = rows.groupby(["fingerprint", "metric", "run_id"], sort=False).indices
+    groups = rows.groupby(["fingerprint", "workload", "case", "metric", "run_id"], sort=False).indices
     for positions in groups.values():
         if len(positions) >= HOST_MIN_SERIES:
             level[positions] = _others_median(norm[positions])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import replace
 
@@ -116,7 +117,8 @@ def test_regressions_and_history_commands(stepped, fixture_root, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["first", "bad", "run"]
     assert lines[3].startswith("Minimum detectable change")
-    assert "go/goroutines" in lines[2] and "regression" in lines[2] and "+10." in lines[2]
+    # read over the host's level of each run (c/pthreads, the case's other implementation): about +10%
+    assert "go/goroutines" in lines[2] and "regression" in lines[2] and re.search(r"\+(9\.[5-9]|10\.[0-4])%", lines[2])
     assert main(["--root", str(fixture_root), "regressions", "--results", str(stepped), "--since",
                  "20260112T020000Z"]) == 0
     assert capsys.readouterr().out.startswith("no open alerts in 12 run(s) since")
