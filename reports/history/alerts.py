@@ -297,7 +297,13 @@ def run_triage(history: pd.DataFrame, run_id: str, config: DetectionConfig | Non
         raw_cases = {_case(c.series) for c in explained}
         raw_before = detect(earlier, config.raw(), series=[k for k in keys if _case(k) in raw_cases])
         new.update({id(c): not any(_same(c, b) for b in raw_before) for c in explained})
-    # one change moving several metrics of a case in this run is reported new once, by its first metric
+    # A change is new when it is first raised: one found before but left unconfirmed is new when a later
+    # A/B confirms it. One change moving several metrics of a case in this run is new once, by its first metric.
+    if results is not None and confirm is not None:
+        raised_before = _raised_before(Path(results), _run_order(earlier), config.horizon)
+        for c in left:
+            if not new[id(c)] and found.get((c.series, c.first_bad.run_id), UNMEASURED).raised:
+                new[id(c)] = not any(_reported(c, r) for r in raised_before)
     reported: list[Change] = []
     for c in sorted(left, key=lambda c: alert_priority(c.series.metric)):
         if new[id(c)] and any(_same(c, r) for r in reported):
@@ -308,6 +314,26 @@ def run_triage(history: pd.DataFrame, run_id: str, config: DetectionConfig | Non
     alerts = [describe(c, repo, environments or {}, new=new[id(c)],
                        confirmation=found.get((c.series, c.first_bad.run_id)), mdc=mdc.get(c.series)) for c in left]
     return RunTriage(_order(alerts), env, summary, mdc)
+
+
+def _raised_before(results: Path, runs: Sequence[str], horizon: int) -> list[dict]:
+    """The raised alerts of the stored alerts.json of `runs` (the newest `horizon`); unreadable ones skipped."""
+    out = []
+    for run_id in (runs[-horizon:] if horizon else runs):
+        try:
+            doc = json.loads((results / run_id / ALERTS_JSON).read_text(encoding="utf-8"))
+            out += [a for a in doc.get("alerts") or [] if isinstance(a, dict) and a.get("raised", True)]
+        except (OSError, ValueError, AttributeError):
+            continue
+    return out
+
+
+def _reported(c: Change, stored: Mapping[str, Any]) -> bool:
+    """Whether a stored alert (alerts.json) raised the same change of the same case, of the same kind."""
+    k = c.series
+    return ((stored.get("workload"), stored.get("case"), stored.get("impl"), stored.get("variant"), stored.get("kind"))
+            == (k.workload, k.case, k.impl, k.variant, c.kind)
+            and (stored.get("first_bad") or {}).get("run_id") == c.first_bad.run_id)
 
 
 def run_alerts(history: pd.DataFrame, run_id: str, config: DetectionConfig | None = None,
