@@ -30,7 +30,7 @@ from harness.store.run import load_run, now_iso, write_atomic
 from harness.vocab import impl_label, render_table
 from reports.history.changes import Change, DetectionConfig, RunPoint, SeriesKey, detect, host_levels, measured
 from reports.history.commits import Commit, commits_between
-from reports.history.confirmation import UNAVAILABLE, CaseKey, Confirmation, matching, stored_records
+from reports.history.confirmation import UNAVAILABLE, CaseKey, Confirmation, all_matching, decides, stored_records
 from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, run_folders
 from reports.history.triage import (
     EnvironmentChange,
@@ -243,14 +243,14 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
         records = stored_records(results, window) if results is not None else []
         undecided = []
         for c in left:
-            rec = matching(records, CaseKey.of(c.series), c.first_bad.run_id, at, NEAR)
-            if rec is not None:
+            recs = all_matching(records, CaseKey.of(c.series), c.first_bad.run_id, at, NEAR)
+            if recs:
                 floor = max(config.min_change, alert_floor(c.series.metric) or 0.0)
-                conf = rec.confirmation(c.series.metric, c.change, floor)
-                found[(c.series, c.first_bad.run_id)] = conf
-                if conf.status == "unconfirmed" and conf.ci_low is not None and conf.ci_high is not None and (
-                        conf.ci_low <= 1 + floor <= conf.ci_high or conf.ci_low <= 1 - floor <= conf.ci_high):
-                    undecided.append(c)  # the stored interval spans the floor: measured again when it can be
+                confs = [r.confirmation(c.series.metric, c.change, floor) for r in recs]
+                settled = [x for x in confs if decides(x, c.change, floor)]  # the newest that decides wins
+                found[(c.series, c.first_bad.run_id)] = (settled or confs)[-1]
+                if not settled:
+                    undecided.append(c)  # every stored interval spans the floor: measured again when it can be
         need = [c for c in left if (c.series, c.first_bad.run_id) not in found]
         if confirm is not None:
             need += undecided

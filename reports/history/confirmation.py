@@ -192,7 +192,23 @@ def stored_records(results: Path, run_ids: Sequence[str]) -> list[ABRecord]:
 def matching(records: Sequence[ABRecord], case: CaseKey, first_bad: str, at: Mapping[str, int],
              near: int = 2) -> ABRecord | None:
     """The newest record of `case` whose change began within `near` runs of `first_bad` (`at`: run -> position)."""
+    found = all_matching(records, case, first_bad, at, near)
+    return found[-1] if found else None
+
+
+def all_matching(records: Sequence[ABRecord], case: CaseKey, first_bad: str, at: Mapping[str, int],
+                 near: int = 2) -> list[ABRecord]:
+    """Every record of `case` whose change began within `near` runs of `first_bad`, oldest first."""
     where = at.get(first_bad)
     found = [r for r in records if r.case == case and (r.first_bad == first_bad or (
         where is not None and r.first_bad in at and abs(at[r.first_bad] - where) <= near))]
-    return max(found, key=lambda r: at.get(r.run_id, -1)) if found else None
+    return sorted(found, key=lambda r: at.get(r.run_id, -1))
+
+
+def decides(c: Confirmation, change: float, floor: float) -> bool:
+    """Whether an interval settles a candidate: beyond its floor the way it went, or short of it."""
+    if c.ci_low is None or c.ci_high is None:
+        return c.status != UNCONFIRMED
+    if change > 0:
+        return c.ci_low > 1 + floor or c.ci_high < 1 + floor
+    return c.ci_high < 1 - floor or c.ci_low > 1 - floor
