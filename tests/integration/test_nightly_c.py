@@ -46,7 +46,10 @@ def test_the_step_is_one_confirmed_regression_within_three_nightlies(stepped):
     assert i < 3 and (a["workload"], a["impl"], a["kind"]) == ("ping_pong", "cfix/step", "regression")
     conf = a["confirmation"]
     assert conf["status"] == "confirmed" and set(conf) == {"status", "ratio", "ci_low", "ci_high", "n"}
-    assert conf["n"] >= 8 and conf["ci_low"] > 1.03 and conf["ratio"] == pytest.approx(1.05, abs=0.02)
+    # B / A of the metric: 5% more wall time or CPU time per operation is 1/1.05 of the throughput
+    lower = a["direction"] == "lower"
+    worse, bound = (conf["ratio"], conf["ci_low"]) if lower else (1 / conf["ratio"], 1 / conf["ci_high"])
+    assert conf["n"] >= 8 and bound > 1.03 and worse == pytest.approx(1.05, abs=0.02)
     assert a["first_bad"]["run_id"] == stepped["runs"][AFTER] and a["last_good"]["run_id"] == stepped["runs"][AFTER - 1]
     assert [c["commit"] for c in a["commits"]] == [stepped["commit"]]
     # every other raised alert of those nightlies is the same change, in another metric of the same case
