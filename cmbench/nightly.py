@@ -6,7 +6,9 @@ Each step is a plain function, so a scheduler or a test can call them one by one
         run_selection(...)               # harness.engine: build, verify, measure, store the run folder;
                                          # before each case HostGate waits for a quiet host, else flags it
         append_run(results, folder)      # the history store (reports/history/store.py)
-        alerts_for_run(results, run_id)  # change points -> alerts.json, alerts.md (reports/history/alerts.py)
+        keep_builds(...)                 # each implementation's folder as built (harness/store/builds.py)
+        triage_for_run(results, run_id, confirm=...)  # change points -> candidates -> environment changes
+                                         # and A/B confirmations (cmbench/confirm.py) -> alerts.json, alerts.md
         render_site(results, ...)        # the report site, with the History and Regressions pages
 
 Exit statuses (README "Nightly runs"): 0 done; 1 a case failed or bad input; 3 `--fail-on
@@ -21,12 +23,14 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cmbench.confirm import AB_PROCESSES, AB_ROUNDS, Confirmer, confirm_with, keep_builds
 from harness.catalog import Catalog, split_ids
 from harness.console import Console
 from harness.engine.local import RunOptions, run_cases
@@ -36,9 +40,10 @@ from harness.errors import UsageError, UserError
 from harness.executors import make_executor
 from harness.host.gate import HostGate
 from harness.measure.outcome import CaseResult
+from harness.store.builds import BuildStore
 from harness.store.run import load_run, new_run_id, now_iso
 from harness.vocab import Status, impl_label
-from reports.history.alerts import Alert, alerts_for_run
+from reports.history.alerts import Alert, environment_lines, triage_for_run
 from reports.history.changes import REGRESSION, DetectionConfig, detect
 from reports.history.store import ANALYSIS_COLUMNS, append_run, load_history, sync
 from reports.pages.history import shown_series
@@ -106,6 +111,8 @@ class NightlyOptions:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     quiet_wait: float = 300.0  # seconds to wait for a quiet host before each case
     argv: Sequence[str] = ()
+    confirm: bool = True  # measure each candidate change A/B before it alerts (--no-confirm: never)
+    builds_max_bytes: int = 2_000_000_000  # the kept builds' bound (results/builds/)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fail_on", fail_on_list(self.fail_on))
@@ -116,7 +123,7 @@ class NightlyResult:
     status: int
     run_id: str
     folder: Path
-    alerts: tuple[Alert, ...]
+    alerts: tuple[Alert, ...]  # every candidate of this run's series: raised, or unconfirmed (host)
     site: Path | None
     gate_flags: tuple[str, ...]  # what the quiet-host gate flagged, case by case
     skipped: tuple[str, ...] = ()  # the skipped cases, `workload[case] impl: why`
@@ -192,21 +199,41 @@ def nightly(catalog: Catalog, options: NightlyOptions, console: Console | None =
         others = [r for r in sync(results) if r != run_id]
         console.say(f"nightly: history: run {run_id} stored ({stored.rows} rows, {stored.bytes / 1e3:.0f} kB)"
                     + (f"; {len(others)} other run(s) caught up" if others else ""))
+        builds = BuildStore(results, options.builds_max_bytes)
+        if options.executor == "native":
+            keep_builds(builds, catalog, run_id, folder, console)
         if outcome.interrupted:
             return NightlyResult(EXIT_INTERRUPTED, run_id, folder, (), None, tuple(flagged), skipped)
         history = load_history(results, ANALYSIS_COLUMNS)
+        # An A/B confirms each candidate, so detection may propose smaller steps (changes.py CANDIDATE_PVALUE).
+        detection = options.detection.for_confirmation() if options.confirm else options.detection
         # Once, for the alerts (every series this run measured is current) and the site.
-        changes = detect(history, options.detection, series=shown_series(history))
-        alerts = alerts_for_run(results, run_id, options.detection, repo=catalog.root, history=history,
-                                changes=changes)
-        regressions = [a for a in alerts if a.kind == REGRESSION]
-        console.say(f"nightly: {len(alerts)} open change(s) in this run's series: {len(regressions)} regression(s), "
-                    f"{len(alerts) - len(regressions)} improvement(s), {sum(1 for a in alerts if a.new)} new; "
-                    f"see {folder / 'alerts.md'}")
-        site = render_results(results, results / "site", catalog, detection=options.detection, history=history,
+        changes = detect(history, detection, series=shown_series(history))
+        confirm = None
+        if options.confirm:
+            executor = make_executor(options.executor)
+            confirmer = Confirmer(catalog, executor, results, run_id, folder, options.profile,
+                                  choose_cpus(options.cpus), console, builds, seed=zlib.crc32(run_id.encode()))
+            confirm = confirm_with(confirmer, detection, console)
+        try:
+            triage = triage_for_run(results, run_id, detection, repo=catalog.root, history=history, changes=changes,
+                                    confirm=confirm, ab_n=AB_PROCESSES * AB_ROUNDS if options.confirm else 0)
+        finally:
+            if confirm is not None:
+                executor.close()
+        alerts = triage.alerts
+        raised = triage.raised
+        regressions = [a for a in raised if a.kind == REGRESSION]
+        console.say(f"nightly: {len(raised)} open change(s) raised in this run's series: {len(regressions)} "
+                    f"regression(s), {len(raised) - len(regressions)} improvement(s), "
+                    f"{sum(1 for a in raised if a.new)} new; {len(alerts) - len(raised)} unconfirmed (host); "
+                    f"{len(triage.environment)} environment change(s); see {folder / 'alerts.md'}")
+        for line in environment_lines(triage.environment):
+            console.say(f"nightly: {line}")
+        site = render_results(results, results / "site", catalog, detection=detection, history=history,
                               changes=changes)
         status = EXIT_OK
-        if REGRESSION in options.fail_on and any(a.new for a in regressions):
+        if REGRESSION in options.fail_on and any(a.new for a in regressions):  # raised ones only
             status = EXIT_REGRESSION
         elif outcome.failed:
             status = EXIT_FAILED

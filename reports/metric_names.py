@@ -165,3 +165,34 @@ def declared_key_metrics(root: Path | None = None) -> dict[str, tuple[str, ...]]
         except UserError:
             continue  # a damaged manifest is `cmbench list`'s to report; the site falls back to the defaults
     return out
+
+
+# Which metrics raise nightly alerts, each with a floor of its own (a relative change; 0: only the
+# detection's floor, README "Nightly runs"). A metric not listed is followed on the History page and
+# never raises an alert: raw process counters (cpu_user, cpu_system, switch counts), which grow with
+# the size rather than the code; harness bookkeeping; a load generator's own CPU. Involuntary context
+# switches are preemptions, set mostly by what else runs on the host, and the start-up figures are
+# those of a process that lives a few milliseconds: each alerts only past a large floor of its own.
+ALERT_FLOORS: dict[str, float] = {
+    "wall_time": 0.0, "throughput": 0.0, "qps": 0.0,
+    "peak_rss": 0.0, "container_peak_memory": 0.0, "peak_tree_rss": 0.0, "peak_tree_pss": 0.0,
+    "memory_per_task": 0.0, "memory_per_connection": 0.0, "memory_with_connections": 0.0,
+    "ctx_switches_voluntary_per_op": 0.0, "ctx_switches_per_request": 0.0,
+    "cpu_time_per_op": 0.0, "cpu_time_per_request": 0.0, "time_to_ready": 0.0,
+    "ctx_switches_involuntary_per_op": 0.5,
+    "startup_cpu_time": 0.5, "startup_peak_rss": 0.2,
+}
+ALERT_FLOOR_LATENCY = 0.0  # every latency percentile (latency_p50 ... latency_max)
+
+
+def alert_floor(metric: str) -> float | None:
+    """The floor of its own past which `metric` raises an alert; None: it never does."""
+    if metric in ALERT_FLOORS:
+        return ALERT_FLOORS[metric]
+    return ALERT_FLOOR_LATENCY if latency_percentile(metric) is not None else None
+
+
+def alert_priority(metric: str) -> int:
+    """Order of a case's metrics when one change moves several: the first is reported as the change."""
+    order = [m for m in MAIN_METRICS if alert_floor(m) is not None]
+    return order.index(metric) if metric in order else len(order)

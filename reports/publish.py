@@ -108,7 +108,10 @@ def _alert_count(path: Path) -> int | None:
     except (OSError, ValueError):
         return None
     alerts = data.get("alerts") if isinstance(data, dict) else data
-    return len(alerts) if isinstance(alerts, list) else None
+    if not isinstance(alerts, list):
+        return None
+    # schema 2 keeps unconfirmed candidates beside the raised alerts: only the raised ones are open alerts
+    return sum(1 for a in alerts if not isinstance(a, dict) or a.get("raised", True))
 
 
 def _entry(run: Run, root: Path) -> dict[str, Any]:

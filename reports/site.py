@@ -30,9 +30,10 @@ from reports.claims import evaluate_all
 from reports.claims_ledger import Ledger, load_ledger
 from reports.compare import Comparison, compare_runs, comparison_table, verdict_class
 from reports.data import Results, Run, implementation_order, short_case_labels, summarize
-from reports.history.alerts import Alert, open_alerts
+from reports.history.alerts import RunTriage, environment_lines, open_triage
 from reports.history.changes import REGRESSION, SERIES_KEY, Change, DetectionConfig, detect, measured
 from reports.history.store import environment_of, run_rows
+from reports.history.triage import sensitivity_text
 from reports.metric_names import declared_key_metrics, label, ranked
 from reports.pages.claims import page_context, verdict_counts, write_claims_json
 from reports.pages.environment import run_environment, runs_table
@@ -273,8 +274,10 @@ def _workload_figures(w: _Writer, run: Run, samples: pd.DataFrame, summaries: pd
     return [f for f in figs if f is not None]
 
 
-def _regressions_page(w: _Writer, history: pd.DataFrame, alerts: list[Alert], colors: dict, runs_count: int,
+def _regressions_page(w: _Writer, history: pd.DataFrame, triage: RunTriage, colors: dict, runs_count: int,
                       series: int, config: DetectionConfig) -> None:
+    """Raised alerts first (plotted), then the unconfirmed candidates, the environment changes, the sensitivity."""
+    alerts = sorted(triage.alerts, key=lambda a: not a.raised)
     views = []
     labels = run_labels(list(dict.fromkeys(history["run_id"])))
     index_of = SeriesIndex(history) if alerts else None
@@ -292,9 +295,11 @@ def _regressions_page(w: _Writer, history: pd.DataFrame, alerts: list[Alert], co
                            c.series.metric, colors.get(impl_label(c.series.impl, c.series.variant), (0.2, 0.3, 0.6)),
                            title=view.title)
         views.append({"view": view, "figure": fig})
-    counts = {"regression": sum(a.kind == REGRESSION for a in alerts),
-              "improvement": sum(a.kind != REGRESSION for a in alerts)}
+    counts = {"regression": sum(a.raised and a.kind == REGRESSION for a in alerts),
+              "improvement": sum(a.raised and a.kind != REGRESSION for a in alerts),
+              "unconfirmed": sum(not a.raised for a in alerts)}
     w.page("regressions.html", "regressions.html", title="Regressions", alerts=views, counts=counts,
+           environment=environment_lines(triage.environment), sensitivity=sensitivity_text(triage.sensitivity),
            table=w.table(alerts_table(alerts)) if alerts else None, runs_count=runs_count, series=series, config=config,
            unplotted=max(0, len(alerts) - PLOTTED_ALERTS), **_depth(history, config))
 
@@ -347,7 +352,10 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
         environments = {r.run_id: environment_of(r.meta) for r in results.runs}
     if changes is None:
         changes = detect(history, detection, series=shown_series(history))
-    alerts = open_alerts(history, detection, repo, changes=changes, environments=environments)
+    triage = open_triage(history, detection, repo, changes=changes, environments=environments,
+                         results=results.runs[-1].path.parent if results.runs else None)
+    detectable = {(k.workload, k.case, impl_label(k.impl, k.variant), k.metric): mdc
+                  for k, mdc in triage.detectable.items()}
     ledger = ledger or load_ledger()
     descriptions = descriptions or {}
     declared = declared_key_metrics() if key_metrics is None else key_metrics
@@ -414,7 +422,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                envs=envs)
 
         histories = []
-        for h in build_history(results, history, changes):
+        for h in build_history(results, history, changes, detectable):
             fig = w.figure(plots.history_grid, f"history-{slug(h.workload)}", f"history of {h.workload}",
                            "Median per run with the interquartile range, one line per implementation; rings mark "
                            "change points, a dotted line a new environment.",
@@ -424,7 +432,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
         w.page("history.html", "history.html", title="History", histories=histories, runs_count=len(results.runs),
                **_depth(history, detection))
         series = measured(history).groupby(SERIES_KEY).ngroups if len(history) else 0
-        _regressions_page(w, history, alerts, colors, len(results.runs), series, detection)
+        _regressions_page(w, history, triage, colors, len(results.runs), series, detection)
 
         previous = _previous_run(results)
         saved = []

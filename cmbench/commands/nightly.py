@@ -47,7 +47,7 @@ def cmd_nightly(args: argparse.Namespace, catalog: Catalog) -> int:
     return main_nightly(catalog, NightlyOptions(
         results=results_dir(args, catalog), profile=args.profile, impl=args.impl, workload=args.workload,
         cpus=args.cpus, executor=args.executor, timeout=args.timeout, fail_on=args.fail_on,
-        detection=detection(args), quiet_wait=args.quiet_wait, argv=sys.argv))
+        detection=detection(args), quiet_wait=args.quiet_wait, argv=sys.argv, confirm=not args.no_confirm))
 
 
 @needs_reporting
@@ -63,25 +63,31 @@ def cmd_history(args: argparse.Namespace, catalog: Catalog) -> int:
 @needs_reporting
 def cmd_regressions(args: argparse.Namespace, catalog: Catalog) -> int:
     """The open alerts of every current series, newest first."""
-    from reports.history.alerts import ALERTS_SCHEMA, alerts_table, open_alerts
+    from reports.history.alerts import ALERTS_SCHEMA, alerts_table, environment_lines, open_triage
     from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, sync
+    from reports.history.triage import sensitivity_text
 
     results = results_dir(args, catalog)
     sync(results)
     history = load_history(results, ANALYSIS_COLUMNS)
     if history.empty:
         raise UserError(f"--results {results}: no runs in the history store; run `cmbench nightly` first")
-    alerts = open_alerts(history, detection(args), repo=catalog.root, since=args.since,
-                         environments=run_environments(results))
+    triage = open_triage(history, detection(args).for_confirmation(), repo=catalog.root, since=args.since,
+                         environments=run_environments(results), results=results)
+    alerts = triage.alerts
     if args.json:
         print(json.dumps({"schema": ALERTS_SCHEMA, "runs": int(history["run_id"].nunique()),
-                          "alerts": [a.as_dict() for a in alerts]}, indent=1))
+                          "alerts": [a.as_dict() for a in alerts],
+                          "environment_changes": [e.as_dict() for e in triage.environment],
+                          "sensitivity": triage.sensitivity}, indent=1))
         return 0
     if not alerts:
         since = f" since {args.since}" if args.since else ""
         print(f"no open alerts in {history['run_id'].nunique()} run(s){since}")
-        return 0
-    print(alerts_table(alerts))
+    else:
+        print(alerts_table(alerts))
+    for line in [*environment_lines(triage.environment), *sensitivity_text(triage.sensitivity)]:
+        print(line)
     return 0
 
 
@@ -112,6 +118,9 @@ def nightly_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet-wait", type=float, default=300.0, metavar="SECONDS",
                    help="how long to wait for other processes to leave the CPUs before measuring anyway, "
                         "flagged (default: %(default)g)")
+    p.add_argument("--no-confirm", action="store_true",
+                   help="raise candidate changes without measuring them A/B against the last good run's build "
+                        "(default: each is confirmed first, README \"Nightly runs\")")
 
 
 def history_args(p: argparse.ArgumentParser) -> None:

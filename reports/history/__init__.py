@@ -1,1 +1,2 @@
-"""The nightly's history: per-case summaries across runs (Parquet), change points, and the alerts they raise."""
+"""The nightly's history: per-case summaries across runs (Parquet), change points, the A/B confirmation's
+statistics, environment changes and each series' sensitivity, and the alerts they raise."""

@@ -17,15 +17,23 @@ bounds the cost of a nightly over a year of history.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 from otava.analysis import TTestSignificanceTester, compute_change_points, merge
+from scipy import stats
 
 from harness.measure.metrics import METRICS
+from reports.history.confirmation import expected_halfwidth
 
+# With an A/B confirmation after it, detection only proposes candidates: a false one costs an A/B,
+# not an alert, so it can be told far smaller steps (README "Nightly runs", "How sensitive it is").
+CANDIDATE_PVALUE = 0.05
+CANDIDATE_NOISE_FACTOR = 1.0
+CANDIDATE_MIN_AFTER = 2  # an outlier run is rejected by the A/B, not by waiting a third night
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
 SERIES_KEY = ["fingerprint", "workload", "case", "impl", "variant", "metric"]
@@ -41,6 +49,7 @@ class DetectionConfig:
     min_after: int = 3  # runs measured after a change before it is reported (one outlier is not a change)
     noise_factor: float = 2.0  # ... and at least this many times the series' own run-to-run noise
     horizon: int = 120  # runs: each series is read back this far (0: all of it); older changes are the baseline
+    host_relative: bool = False  # detect on medians over the host's level of each run (`host_levels`)
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_change < 1:
@@ -53,6 +62,16 @@ class DetectionConfig:
             raise ValueError("noise_factor must be 0 or more")
         if self.horizon and self.horizon < 2 * self.min_after:
             raise ValueError("horizon must be 0 (all runs) or at least 2 x min_after")
+
+    def for_confirmation(self) -> DetectionConfig:
+        """This detection as the proposer of candidates that an A/B confirms: a looser p-value and noise factor."""
+        return replace(self, max_pvalue=max(self.max_pvalue, CANDIDATE_PVALUE),
+                       noise_factor=min(self.noise_factor, CANDIDATE_NOISE_FACTOR),
+                       min_after=min(self.min_after, CANDIDATE_MIN_AFTER), host_relative=True)
+
+    def raw(self) -> DetectionConfig:
+        """This detection on the medians as measured (what shows a step of the host itself)."""
+        return replace(self, host_relative=False)
 
     def floor(self, noise: float) -> float:
         """The smallest relative change reported in a series whose run-to-run noise (robust CV) is `noise`."""
@@ -258,14 +277,57 @@ def measured(history: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
+HOST_MIN_SERIES = 2  # series of a case a run needs for a host level (the others' median) at all
+
+
+def _others_median(values: np.ndarray) -> np.ndarray:
+    """For each value, the median of all the others."""
+    order = np.argsort(values, kind="stable")
+    s = values[order]
+    m = len(values) - 1
+    out = np.empty(len(values))
+    for p in range(len(values)):  # the others, sorted: s without position p
+        lo, hi = (m - 1) // 2, m // 2
+        out[order[p]] = (s[lo if lo < p else lo + 1] + s[hi if hi < p else hi + 1]) / 2
+    return out
+
+
+def host_levels(rows: pd.DataFrame) -> np.ndarray:
+    """Per row of `rows` (measured rows), the host's level of its run for its case and metric: the median,
+    over every other implementation of that case, metric and environment the run measured, of each
+    series' median over its own median across runs; 1 where the run measured fewer than HOST_MIN_SERIES
+    such series. Leaving the row's own series out keeps its own step out of the level it is read against.
+
+    The processes of every implementation of a case interleave in one unit, so a shared host's speed
+    moves them together (by tens of percent between nightlies on a busy machine, differently for
+    different workloads): over that level, a series keeps what moved it alone. A change of another
+    implementation of the case then shows here too, the other way: the A/B rejects it. Hand-written: a
+    robust per-run index of many series is not a change-point library's job.
+    """
+    if rows.empty:
+        return np.ones(0)
+    own = rows.groupby(SERIES_KEY, sort=False)["median"].transform("median")
+    norm = (rows["median"] / own.where(own != 0)).fillna(1.0).to_numpy(dtype=float)
+    level = np.ones(len(rows))
+    groups = rows.groupby(["fingerprint", "workload", "case", "metric", "run_id"], sort=False).indices
+    for positions in groups.values():
+        if len(positions) >= HOST_MIN_SERIES:
+            level[positions] = _others_median(norm[positions])
+    return np.where(level > 0, level, 1.0)
+
+
 def detect(history: pd.DataFrame, config: DetectionConfig | None = None, *,
            series: Sequence[SeriesKey] | None = None) -> list[Change]:
     """Every change in every series of `history` (rows of the store, oldest run first).
 
-    `series`: only these. Changes come out grouped by series, each series' oldest first.
+    `series`: only these. Changes come out grouped by series, each series' oldest first. With
+    `config.host_relative`, each median is read over its run's host level (`host_levels`), and so
+    are the changes' medians before and after.
     """
     config = config or DetectionConfig()
     rows = measured(history)
+    if config.host_relative:
+        rows = rows.assign(median=rows["median"].to_numpy(dtype=float) / host_levels(rows))
     medians = rows["median"].to_numpy(dtype=float)
     wanted = set(series) if series is not None else None
     out: list[Change] = []
@@ -281,3 +343,26 @@ def detect(history: pd.DataFrame, config: DetectionConfig | None = None, *,
         if found:
             out.extend(series_changes(k, rows.iloc[positions], config, found))
     return out
+
+
+def detectable_change(values: Sequence[float], config: DetectionConfig, *, indices: Sequence[int] = (),
+                      spread: float = 0.0, ab_n: int = 0, own_floor: float = 0.0) -> float:
+    """The smallest step this series would alert on, as a relative change of its median.
+
+    Three gates, the widest wins: the detection's noise floor (`config.floor` of the series' own
+    run-to-run noise around its segments, `indices` its change points); the step a t-test of
+    `config.min_after` runs after against the rest of a window (at most `config.window` runs) finds
+    at p < `config.max_pvalue`; and the confirmation's, the floor plus the half-width an A/B of `ab_n`
+    processes a side reaches when one process's value has the relative spread `spread` (0: no
+    confirmation step). NaN while the series is too short to be tested at all.
+    """
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 * config.min_after:
+        return float("nan")
+    sigma = noise(values, segments(values, [i for i in indices if 0 < i < len(values)]))
+    before = max(min(len(values), config.window) - config.min_after, config.min_after)
+    t = float(stats.t.ppf(1 - config.max_pvalue / 2, before + config.min_after - 2))
+    tested = t * sigma * math.sqrt(1 / before + 1 / config.min_after)
+    floor = max(config.floor(sigma), own_floor)
+    confirm = max(config.min_change, own_floor) + expected_halfwidth(spread, ab_n) if ab_n else 0.0
+    return max(floor, tested, confirm)

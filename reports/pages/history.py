@@ -7,7 +7,8 @@ the plots and listed per workload; a new environment fingerprint is shown where 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,6 +18,7 @@ from reports.data import Results, implementation_order, short_case_labels
 from reports.fmt import fmt_change, fmt_p, fmt_value
 from reports.history.alerts import current_series
 from reports.history.changes import REGRESSION, SERIES_KEY, Change, SeriesKey, measured
+from reports.history.triage import INSENSITIVE
 from reports.metric_names import key_metric, label
 from reports.pages.workload import slug
 from reports.table import Cell, Table
@@ -86,10 +88,12 @@ def shown_series(history: pd.DataFrame) -> list[SeriesKey]:
     return out
 
 
-def build_history(results: Results, summaries: pd.DataFrame, changes: Sequence[Change] = ()) -> list[WorkloadHistory]:
+def build_history(results: Results, summaries: pd.DataFrame, changes: Sequence[Change] = (),
+                  detectable: Mapping[tuple[str, str, str, str], float] | None = None) -> list[WorkloadHistory]:
     """`summaries`: rows of every run (the history store's, or summarize() of the runs' samples).
 
-    Only workloads measured in at least two runs have a history. `changes` are marked.
+    Only workloads measured in at least two runs have a history. `changes` are marked; `detectable`:
+    (workload, case, implementation, metric) -> the series' minimum detectable change, a column when given.
     """
     order = {r.run_id: i for i, r in enumerate(results.runs)}
     labels = run_labels([r.run_id for r in results.runs])
@@ -115,7 +119,8 @@ def build_history(results: Results, summaries: pd.DataFrame, changes: Sequence[C
         plotted = plotted_metrics(present)
         mine = [c for c in changes if c.series.workload == workload]
         out.append(WorkloadHistory(workload, metrics, plotted, frame,
-                                   _table(workload, frame, runs, labels, metrics, cases, single), single,
+                                   _table(workload, frame, runs, labels, metrics, cases, single, detectable or {}),
+                                   single,
                                    _marks(mine, order, metrics), _changes_table(workload, mine, labels, short)))
     return out
 
@@ -155,7 +160,8 @@ def _changes_table(workload: str, changes: Sequence[Change], labels: dict[str, s
 
 
 def _table(workload: str, frame: pd.DataFrame, all_runs: list[str], labels: dict[str, str],
-           metrics: tuple[str, ...], cases: list[str], single: tuple[str, ...]) -> Table:
+           metrics: tuple[str, ...], cases: list[str], single: tuple[str, ...],
+           detectable: Mapping[tuple[str, str, str, str], float]) -> Table:
     runs = all_runs[-TABLE_RUNS:]
     shown = frame[frame["run_id"].isin(runs)].reset_index(drop=True)
     groups = shown.groupby(["case", "implementation", "metric"], sort=False).indices
@@ -185,12 +191,17 @@ def _table(workload: str, frame: pd.DataFrame, all_runs: list[str], labels: dict
                 first, last = cols["median"][measured[0]], cols["median"][measured[-1]]
                 change = last / first if first else float("nan")
                 cells.append(Cell(fmt_change(change) if len(measured) > 1 else "—", cls="num"))
+                if detectable:
+                    mdc = detectable.get((workload, case, impl, metric))
+                    cells.append(Cell("—" if mdc is None or not math.isfinite(mdc) else f"{mdc * 100:.1f}%"
+                                      + (" !" if math.isfinite(mdc) and mdc > INSENSITIVE else ""), cls="num"))
                 rows.append(cells)
                 raw.extend({"case": case, "implementation": impl, "metric": metric, "unit": unit,
                             "run_id": cols["run_id"][p], "median": cols["median"][p], "q1": cols["q1"][p],
                             "q3": cols["q3"][p], "n": cols["n"][p], "unstable": bool(cols["unstable"][p])}
                            for p in measured)
-    columns = ["case", "implementation", "metric", *[labels[r] for r in runs], "last vs first"]
+    columns = ["case", "implementation", "metric", *[labels[r] for r in runs], "last vs first",
+               *(["detectable change"] if detectable else [])]
     hidden = len(all_runs) - len(runs)
     return Table.build(f"history-{slug(workload)}", f"{workload}: medians per run", columns, rows,
                        raw=pd.DataFrame(raw),
@@ -198,4 +209,8 @@ def _table(workload: str, frame: pd.DataFrame, all_runs: list[str], labels: dict
                               "earliest, as a change. A change between two runs is tested on the Compare page.",
                               *([f"Measured in one run only, so without a trend: {', '.join(single)}."]
                                 if single else []),
-                              *([f"The {hidden} older runs are in the plot, not in this table."] if hidden else [])])
+                              *([f"The {hidden} older runs are in the plot, not in this table."] if hidden else []),
+                              *(["detectable change: the smallest step the nightly would alert on in this series, "
+                                 "from its own run-to-run noise, the detection window and the A/B confirmation "
+                                 f"(! : worse than {INSENSITIVE:.0%}; — : too few runs, or a metric that does "
+                                 "not alert)."] if detectable else [])])

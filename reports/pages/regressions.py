@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,25 +46,40 @@ def alerts_table(alerts: Sequence[Alert]) -> Table:
     for a in alerts:
         c, k = a.change, a.change.series
         impl = impl_label(k.impl, k.variant)
+        conf = a.confirmation
+        ab = (f"{conf.ratio:.3f} [{conf.ci_low:.3f}, {conf.ci_high:.3f}], n={conf.n}"
+              if conf is not None and conf.ratio is not None and conf.ci_low is not None else
+              (conf.status if conf is not None else "not measured"))
         rows.append([Cell(c.first_bad.run_id, cls="mono", href=f"#{anchor(a)}"), k.workload,
                      Cell(k.case), impl, label(k.metric),
-                     Cell(c.kind, cls=f"verdict {'bad' if c.kind == REGRESSION else 'good'}"),
+                     Cell(a.status, cls="verdict " + ("muted" if not a.raised else "bad" if c.kind == REGRESSION
+                                                      else "good")),
                      Cell(fmt_change(c.after / c.before) if c.before else "—", cls="num"),
                      Cell(f"{fmt_value(c.before, c.unit)} → {fmt_value(c.after, c.unit)}", cls="num"),
-                     Cell(fmt_p(c.pvalue), cls="num"),
+                     Cell(fmt_p(c.pvalue), cls="num"), Cell(ab, cls="num"),
+                     Cell("—" if a.mdc is None or not math.isfinite(a.mdc) else f"{a.mdc * 100:.1f}%", cls="num"),
                      Cell(f"{c.last_good.commit[:10]}..{c.first_bad.commit[:10]}", cls="mono"),
-                     a.causes[0] if a.causes else ""])
+                     Cell(_short(a.causes[0]) if a.causes else "", title=a.causes[0] if a.causes else "")])
         raw.append({**{k2: v for k2, v in a.as_dict().items() if not isinstance(v, dict | list)},
                     "last_good": c.last_good.run_id, "first_bad": c.first_bad.run_id,
                     "last_good_commit": c.last_good.commit, "first_bad_commit": c.first_bad.commit,
                     "likely_causes": "; ".join(a.causes)})
     return Table.build("regressions", "Open alerts", [
         "first run after", "workload", "case", "implementation", "metric", "kind", "change",
-        "median before → after", "p", "commits", "likely cause"], rows, raw=pd.DataFrame(raw), notes=[
+        "median before → after", "p", "A/B ratio [95% CI]", "detectable change", "commits", "likely cause"], rows,
+        raw=pd.DataFrame(raw), notes=[
+        "Each candidate is measured A/B: the last good run's kept build against today's, their processes "
+        "interleaved on the same host in the same minutes. It is raised when the ratio's 95% interval lies beyond "
+        "the floor; otherwise it is listed as unconfirmed (host) and not raised.",
         "Newest first. A change stays open while its series stays at least the noise floor away from its "
         "level before the change, the same way.",
         "p: the t-test p-value of the change point (E-Divisive means, Apache Otava); change: between the "
         "medians of the per-run medians before and after."])
+
+
+def _short(text: str, most: int = 60) -> str:
+    """A cause cut for the table (each alert below gives it whole)."""
+    return text if len(text) <= most else text[:most - 1].rstrip() + "…"
 
 
 def alert_view(alert: Alert) -> AlertView:
@@ -75,12 +91,15 @@ def alert_view(alert: Alert) -> AlertView:
         ("median before", f"{fmt_value(c.before, c.unit)} over {c.before_runs} runs"),
         ("median after", f"{fmt_value(c.after, c.unit)} over {c.after_runs} runs; now {fmt_value(c.latest, c.unit)}"),
         ("p-value", f"{c.pvalue:.2g} (confidence {1 - c.pvalue:.4f})"),
+        ("A/B confirmation", alert.confirmation.text() if alert.confirmation else "not measured A/B"),
+        ("detectable change", "not yet known" if alert.mdc is None or not math.isfinite(alert.mdc)
+         else f"{alert.mdc * 100:.1f}% in this series (noise, window and confirmation)"),
         ("last good run", f"{c.last_good.run_id}, commit {c.last_good.commit[:12]}"),
         ("first bad run", f"{c.first_bad.run_id}, commit {c.first_bad.commit[:12]}"),
         ("environment", alert.fingerprint_text),
     )
     commits = None if alert.commits is None else tuple((x.sha[:12], x.subject) for x in alert.commits)
-    return AlertView(anchor(alert), title(alert), c.kind, facts, commits, alert.causes, alert.environment)
+    return AlertView(anchor(alert), title(alert), alert.status, facts, commits, alert.causes, alert.environment)
 
 
 class SeriesIndex:

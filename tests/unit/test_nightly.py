@@ -124,7 +124,7 @@ def fake_run_plan(monkeypatch):
 
 def test_the_nightly_stores_alerts_renders_and_fails_on_a_new_regression(tmp_path, fixture_catalog, fake_run_plan):
     results = tmp_path / "results"
-    options = NightlyOptions(results=results, fail_on="regression")
+    options = NightlyOptions(results=results, fail_on="regression", confirm=False)  # the fakes have no builds
     statuses = []
     for night in range(9):
         g, _ = gate(busy_rounds=100 if night == 0 else 0, max_wait=0.0, root=os.getpid())

@@ -1,0 +1,63 @@
+"""`cmbench nightly` on a real, compiled implementation: a 5% step confirmed A/B, and nothing else raised.
+
+Ten nightlies of tests/fixtures/nightly_c with the default detection (3% floor) and confirmation:
+`cfix/step` does 5% more work per iteration from the seventh on (a commit raising its build-time
+WORK_SCALE). The six before are the stationary nightlies. The same sequence without the step, and
+longer ones, run from the script in tests/integration/nightly_c.py (about 2 minutes per 10 nightlies).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .nightly_c import sequence, summary
+
+pytestmark = pytest.mark.integration
+
+RUNS, AFTER, STEP = 10, 6, 5.0
+
+
+@pytest.fixture(scope="module")
+def stepped(tmp_path_factory):
+    return sequence(tmp_path_factory.mktemp("nightly_c"), RUNS, STEP, AFTER)
+
+
+def raised(doc):
+    return [a for a in doc["alerts"] if a["raised"]]
+
+
+def test_stationary_nightlies_raise_nothing(stepped):
+    """No alert is raised: every candidate the host made was measured A/B and rejected. A step of the host
+    shared by most series (this shared host's speed moves by tens of percent between nightlies) may be
+    reported as an environment change, which explains only series of implementations that did not change."""
+    for doc in stepped["alerts"][:AFTER]:
+        assert raised(doc) == [], doc
+        assert all(a["confirmation"]["status"] == "unconfirmed" for a in doc["alerts"])
+    assert stepped["statuses"][:AFTER] == [0] * AFTER
+
+
+def test_the_step_is_one_confirmed_regression_within_three_nightlies(stepped):
+    docs = stepped["alerts"][AFTER:]
+    new = [(i, a) for i, d in enumerate(docs) for a in d["alerts"] if a["new"] and a["raised"]]
+    seen = [[(a["impl"], a["workload"], a["metric"], round(a["change"], 3), a["confirmation"]) for a in d["alerts"]]
+            for d in docs]
+    assert len(new) == 1, (new, seen, summary(stepped))
+    i, a = new[0]
+    assert i < 3 and (a["workload"], a["impl"], a["kind"]) == ("ping_pong", "cfix/step", "regression")
+    conf = a["confirmation"]
+    assert conf["status"] == "confirmed" and set(conf) == {"status", "ratio", "ci_low", "ci_high", "n"}
+    # B / A of the metric: 5% more wall time or CPU time per operation is 1/1.05 of the throughput
+    lower = a["direction"] == "lower"
+    worse, bound = (conf["ratio"], conf["ci_low"]) if lower else (1 / conf["ratio"], 1 / conf["ci_high"])
+    assert conf["n"] >= 8 and bound > 1.03 and worse == pytest.approx(1.05, abs=0.02)
+    assert a["first_bad"]["run_id"] == stepped["runs"][AFTER] and a["last_good"]["run_id"] == stepped["runs"][AFTER - 1]
+    assert [c["commit"] for c in a["commits"]] == [stepped["commit"]]
+    # every other raised alert of those nightlies is the same change, in another metric of the same case
+    for d in docs:
+        for other in raised(d):
+            assert (other["impl"], other["workload"]) == ("cfix/step", a["workload"]), other
+    assert stepped["statuses"][AFTER + i] == 3
+    facts = summary(stepped)
+    assert facts["by_status"]["confirmed"] >= 1 and facts["ab"]
+    sens = docs[-1]["sensitivity"]
+    assert sens["tested"] > 0 and sens["median"] > 0 and all(s["mdc"] > sens["limit"] for s in sens["insensitive"])

@@ -1,0 +1,163 @@
+"""The nightly's confirmation parts: kept builds, the A/B interval and verdict, environment changes, sensitivity."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from harness.store.builds import BuildStore, content_hash
+from reports.history.alerts import is_candidate
+from reports.history.changes import DetectionConfig, SeriesKey, detectable_change, series_changes
+from reports.history.confirmation import ABRecord, CaseKey, matching, ratio_interval
+from reports.history.triage import environment_changes, sensitivity_summary
+from reports.metric_names import alert_floor
+
+
+def test_builds_are_kept_by_content_and_toolchain_and_evicted_least_recently_used(tmp_path):
+    impl = tmp_path / "impl"
+    (impl / "build").mkdir(parents=True)
+    (impl / "main.c").write_text("int main(void) { return 0; }\n")
+    (impl / "build" / "main").write_bytes(b"\x7fELF" + b"0" * 1000)
+    store = BuildStore(tmp_path / "results", max_bytes=3000)
+    first = store.keep("r1", "c/x", impl, "gcc 12")
+    again = store.keep("r2", "c/x", impl, "gcc 12")
+    assert first.key == again.key and store.lookup("r2", "c/x").path == first.path  # one copy for both runs
+    assert (first.path / "build" / "main").read_bytes().startswith(b"\x7fELF")
+    assert store.keep("r3", "c/x", impl, "gcc 13").key != first.key  # a toolchain upgrade is another build
+    before = content_hash(impl)
+    (impl / "build" / "main").write_bytes(b"\x7fELF" + b"1" * 1000)  # an uncommitted rebuild is another build
+    assert content_hash(impl) != before
+    store.keep("r4", "c/x", impl, "gcc 12")
+    assert store.total_bytes() <= 3000
+    assert store.lookup("r1", "c/x") is None and store.lookup("r4", "c/x") is not None  # the oldest went first
+    index = json.loads((tmp_path / "results" / "builds" / "index.json").read_text())
+    assert index["schema"] == 1 and "r4" in index["runs"]
+
+
+def test_the_ratio_interval_is_welchs_on_logs():
+    rng = np.random.default_rng(1)
+    a = 1.0 * np.exp(rng.normal(0, 0.01, 16))
+    b = 1.05 * np.exp(rng.normal(0, 0.01, 16))
+    ratio, low, high = ratio_interval(a, b)
+    assert ratio == pytest.approx(1.05, abs=0.01) and low < ratio < high and high - low < 0.03
+    assert ratio_interval([1.0, 1.0], [2.0, 2.0]) is None  # too few values a side
+    assert ratio_interval([2.0] * 4, [2.0] * 4) == (1.0, 1.0, 1.0)
+
+
+def test_a_record_confirms_only_beyond_the_floor_the_way_the_change_went():
+    case = CaseKey("fp", "ping_pong", "n=1", "c/x", "default")
+    rec = ABRecord(case, "r5", "r6", "r8", 4.0, {"wall_time": (1.05, 1.04, 1.06, 16),
+                                                 "peak_rss": (1.01, 0.99, 1.03, 16),
+                                                 "startup_cpu_time": (None, None, None, 1)})
+    assert rec.confirmation("wall_time", 0.05, 0.03).status == "confirmed"
+    assert rec.confirmation("wall_time", -0.05, 0.03).status == "unconfirmed"
+    assert rec.confirmation("peak_rss", 0.05, 0.03).status == "unconfirmed"
+    assert rec.confirmation("startup_cpu_time", 0.6, 0.5).status == "unavailable"
+    upgraded = ABRecord(case, "r5", "r6", "r8", 0.0, {}, "the toolchain changed", ("gcc 12", "gcc 13"))
+    c = upgraded.confirmation("wall_time", 0.05, 0.03)
+    assert c.status == "unavailable" and c.toolchain == ("gcc 12", "gcc 13") and c.raised
+    assert set(c.as_dict()) == {"status", "ratio", "ci_low", "ci_high", "n"}
+    at = {f"r{i}": i for i in range(10)}
+    assert matching([rec], case, "r7", at) is rec and matching([rec], case, "r9", at) is None
+    assert ABRecord.from_dict(json.loads(json.dumps(rec.to_dict()))) == rec
+
+
+def test_which_metrics_alert():
+    assert alert_floor("wall_time") == 0 and alert_floor("latency_p99") == 0 and alert_floor("peak_rss") == 0
+    assert alert_floor("startup_cpu_time") >= 0.3 and alert_floor("cpu_system") is None
+
+
+def _changes(values_by_series, config):
+    import pandas as pd
+    out = []
+    for (impl, metric), values in values_by_series.items():
+        n = len(values)
+        frame = pd.DataFrame({"run_id": [f"r{i}" for i in range(n)], "started": [f"t{i:02d}" for i in range(n)],
+                              "git_commit": ["c"] * n, "toolchain": ["t"] * n, "flags": [""] * n,
+                              "median": values, "unit": ["s"] * n, "direction": ["lower"] * n})
+        out += series_changes(SeriesKey("fp", "w", "n=1", impl, "default", metric), frame, config)
+    return out
+
+
+def test_a_step_most_series_share_is_one_environment_change():
+    config = DetectionConfig().for_confirmation()
+    rng = np.random.default_rng(3)
+    flat = [1.0 + rng.normal(0, 0.002) for _ in range(12)]
+    series = {(f"c/{i}", "wall_time"): [v * (1.2 if k >= 8 else 1.0) for k, v in enumerate(flat)] for i in range(4)}
+    series[("c/odd", "wall_time")] = flat
+    changes = _changes(series, config)
+    candidates = [c for c in changes if is_candidate(c, config)]
+    assert len(candidates) == 4
+    env, left = environment_changes(candidates, changes, {"wall_time": 5}, [f"r{i}" for i in range(12)], config)
+    assert left == [] and len(env) == 1 and env[0].run_id == "r8" and "wall_time: 4 of 5 series" in env[0].moved[0]
+    # one series of five stepping is not the environment
+    env, left = environment_changes(candidates[:1], changes[:1], {"wall_time": 5}, [f"r{i}" for i in range(12)],
+                                    config)
+    assert env == [] and len(left) == 1
+
+
+def test_minimum_detectable_change_grows_with_noise_and_shrinks_with_runs():
+    config = DetectionConfig().for_confirmation()
+    rng = np.random.default_rng(5)
+    quiet, noisy = 1 + rng.normal(0, 0.005, 30), 1 + rng.normal(0, 0.05, 30)
+    q = detectable_change(quiet, config, spread=0.01, ab_n=32)
+    assert 0.03 <= q < 0.06
+    assert detectable_change(noisy, config, spread=0.01, ab_n=32) > 2 * q
+    mid = 1 + rng.normal(0, 0.015, 30)
+    assert detectable_change(mid[:6], config) > detectable_change(mid, config)
+    assert np.isnan(detectable_change(quiet[:3], config))
+    from reports.history.triage import Sensitivity
+    key = SeriesKey("fp", "w", "n=1", "c/x", "default", "wall_time")
+    s = sensitivity_summary([Sensitivity(key, 30, 0.04), Sensitivity(key, 30, 0.2), Sensitivity(key, 3, float("nan"))])
+    assert s["tested"] == 2 and s["median"] == pytest.approx(0.12) and [x["mdc"] for x in s["insensitive"]] == [0.2]
+
+
+
+
+def test_an_alert_whose_old_build_cannot_be_had_is_raised_naming_the_toolchain():
+    from reports.history.alerts import describe
+    config = DetectionConfig().for_confirmation()
+    [change] = _changes({("c/x", "wall_time"): [1.0] * 6 + [1.1] * 4}, config)
+    rec = ABRecord(CaseKey.of(change.series), "r5", "r6", "r9", 0.0, {},
+                   "the old build cannot be had: the toolchain changed (gcc 12 -> gcc 13)", ("gcc 12", "gcc 13"))
+    alert = describe(change, None, {}, new=True, confirmation=rec.confirmation("wall_time", change.change, 0.03))
+    assert alert.raised and alert.status == "regression"
+    assert alert.causes[0].startswith("toolchain of c/x changed: gcc 12 -> gcc 13")
+    d = alert.as_dict()
+    assert d["confirmation"] == {"status": "unavailable", "ratio": None, "ci_low": None, "ci_high": None, "n": 0}
+    assert "toolchain changed" in d["confirmation_note"] and d["raised"]
+
+
+def test_a_step_of_the_hosts_reference_measurements_explains_the_candidates_at_its_run():
+    config = DetectionConfig().for_confirmation()
+    rng = np.random.default_rng(7)
+    order = [f"r{i}" for i in range(12)]
+    changes = _changes({("c/x", "wall_time"): [1.0 + rng.normal(0, 0.002) + (0.1 if i >= 8 else 0) for i in range(12)]},
+                       config)
+    fork = {r: {"process_create": 100_000.0 * (1.3 if i >= 8 else 1.0) * (1 + rng.normal(0, 0.003))}
+            for i, r in enumerate(order)}
+    env, left = environment_changes(changes, changes, {"wall_time": 5}, order, config, fork)
+    assert left == [] and len(env) == 1 and env[0].moved[0].startswith("process_create +3")
+    jitter = {r: {"process_create": 100_000.0 * (1.05 if i >= 8 else 1.0)} for i, r in enumerate(order)}  # under 10%
+    env, left = environment_changes(changes, changes, {"wall_time": 5}, order, config, jitter)
+    assert env == [] and left == changes
+
+
+def test_the_host_level_of_a_run_leaves_each_series_own_step_out():
+    import pandas as pd
+
+    from reports.history.changes import _others_median, host_levels
+    assert list(_others_median(np.array([1.0, 2.0, 3.0, 10.0]))) == [3.0, 3.0, 2.0, 2.0]
+    rows = []
+    for r in range(6):
+        host = 1.3 if r % 2 else 1.0  # the host's speed swings every other run
+        for i in range(4):
+            step = 1.05 if (i == 0 and r >= 3) else 1.0
+            rows.append({"fingerprint": "f", "workload": "w", "case": "c", "impl": f"i{i}", "variant": "default",
+                         "metric": "wall_time", "run_id": f"r{r}", "median": (i + 1) * host * step})
+    frame = pd.DataFrame(rows)
+    adjusted = frame["median"] / host_levels(frame)
+    mine = adjusted[frame["impl"] == "i0"].to_numpy()
+    assert np.allclose(mine[3:] / mine[:3], 1.05)  # the swing is gone, the step is whole
