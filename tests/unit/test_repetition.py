@@ -1,6 +1,7 @@
 """Repetitions that follow the variance, calibrated sizes in a run, and interleaved processes (fake executor)."""
 
 import json
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -151,10 +152,22 @@ def measured_calls(executor):
 
 
 def searches(executor):
-    """Sizes the size searches tried (after the quick profile's warm-ups: 1 iteration, or 3 to confirm)."""
-    warmups = PROFILE_SHAPES["quick"].warmups
-    return [parse_args(args)[1]["roundtrips"] for _, _, args in executor.calls
-            if parse_args(args)[2] == warmups and parse_args(args)[3] in (1, 3)]
+    """Sizes the size searches tried: the quick profile's processes of a case before its start-up baseline (its
+    second process of no iteration: verification's is the first), 1 iteration each, or the case's own iterations
+    to confirm."""
+    warmups, found, idle = PROFILE_SHAPES["quick"].warmups, [], Counter()
+    for impl, _, args in executor.calls:
+        workload, params, warm, iterations = parse_args(args)
+        if (warm, iterations) == (0, 0):
+            idle[impl, workload] += 1
+        elif warm == warmups and idle[impl, workload] < 2:
+            found.append(params["roundtrips"])
+    return found
+
+
+def stored_sizes(catalog, tmp_path):
+    """Sizes stored by a steady run first, so that a test's own run measures with no search."""
+    quick_run(catalog, ScalingExecutor(within=0.002), tmp_path, name="sizes")
 
 
 def test_a_unit_holds_every_implementation_of_a_case(twin_catalog, fake_executor):
@@ -167,10 +180,11 @@ def test_a_unit_holds_every_implementation_of_a_case(twin_catalog, fake_executor
 
 
 def test_processes_of_a_unit_interleave_in_a_recorded_seeded_order(twin_catalog, tmp_path):
+    quick_run(twin_catalog, ScalingExecutor(within=0.002), tmp_path, seed=11, name="sizes")  # stores the sizes
     first = ScalingExecutor(within=0.002)
     quick_run(twin_catalog, first, tmp_path, seed=11)
     data = run_json(tmp_path)
-    assert data["seed"] == 11
+    assert data["seed"] == 11 and not searches(first)  # sizes stored: no search
     impls = [impl for impl, _ in measured_calls(first)]  # three processes each (they converge)
     assert sorted(impls) == ["fake/good"] * 3 + ["fake/twin"] * 3
     assert all(sorted(impls[i:i + 2]) == ["fake/good", "fake/twin"] for i in (0, 2, 4))  # one of each per round
@@ -180,13 +194,28 @@ def test_processes_of_a_unit_interleave_in_a_recorded_seeded_order(twin_catalog,
     assert order[2:] == impls
     again = ScalingExecutor(within=0.002)
     quick_run(twin_catalog, again, tmp_path, seed=11, name="again")
-    assert measured_calls(again) == measured_calls(first) and not searches(again)  # sizes stored: no search
+    assert measured_calls(again) == measured_calls(first)
     orders = set()
     for seed in range(8):
         ex = ScalingExecutor(within=0.002)
         quick_run(twin_catalog, ex, tmp_path, seed=seed, name=f"seed{seed}")
         orders.add(tuple(impl for impl, _ in measured_calls(ex)))
     assert len(orders) > 1
+
+
+def test_a_search_keeps_the_processes_that_confirmed_the_size(twin_catalog, tmp_path):
+    """The confirming processes run the case's warm-ups and iterations at its size: a first run keeps them as the
+    case's first processes (here they converge, so no other process runs)."""
+    ex = ScalingExecutor(within=0.002)
+    quick_run(twin_catalog, ex, tmp_path)
+    least = PROFILE_SHAPES["quick"].iterations
+    for case in run_json(tmp_path)["cases"]:
+        size = case["params"]["roundtrips"]
+        runs = [args for impl, _, args in ex.calls if impl == case["impl"]]
+        confirming = [a for a in runs if parse_args(a)[3] == least and parse_args(a)[1]["roundtrips"] == size]
+        assert case["processes"] == len(confirming) == 3 and case["extra"]["calibrated"] == "run"
+        assert case["extra"]["stop"] == "converged"
+        assert len(case["extra"]["slots"]) == 4  # the baseline's and the three kept processes'
 
 
 def test_a_size_is_calibrated_once_per_environment_and_reused(twin_catalog, tmp_path, capsys):
@@ -278,6 +307,7 @@ def test_stable_cases_converge_at_the_minimum(twin_catalog, tmp_path):
 
 
 def test_noisy_cases_run_more_processes_until_the_maximum_and_say_so(twin_catalog, tmp_path):
+    stored_sizes(twin_catalog, tmp_path)
     outcome = quick_run(twin_catalog, ScalingExecutor(between=0.03, start=0.01), tmp_path)
     for r in outcome.results:
         assert r.status == "ok" and len(r.processes) == 10 and r.detail.stop == MAX_PROCESSES
@@ -296,6 +326,7 @@ def test_a_case_its_budget_cannot_bring_near_the_precision_stops_at_four_process
 
 
 def test_a_case_whose_processes_fall_into_two_modes_stops_on_its_modes(twin_catalog, tmp_path):
+    stored_sizes(twin_catalog, tmp_path)
     outcome = quick_run(twin_catalog, ScalingExecutor(between=0.5, start=0.01), tmp_path)
     for r in outcome.results:  # every other process takes three times as long: the median is a coin toss
         assert r.status == "ok" and len(r.processes) == 4 and r.detail.stop == MODES
@@ -309,6 +340,7 @@ def test_a_case_whose_processes_fall_into_two_modes_stops_on_its_modes(twin_cata
 
 
 def test_modes_still_unsettled_at_the_limit_say_both(twin_catalog, tmp_path):
+    stored_sizes(twin_catalog, tmp_path)
     shifts = (0.7, 1.3, 0.74, 1.38)  # two modes, each spread by about 6%
     outcome = quick_run(twin_catalog, ScalingExecutor(shifts=shifts, start=0.5), tmp_path)
     for r in outcome.results:
@@ -325,6 +357,7 @@ def test_a_spent_budget_stops_an_unconverged_case(twin_catalog, tmp_path):
 
 
 def test_iterations_follow_the_variance_within_processes(twin_catalog, tmp_path):
+    stored_sizes(twin_catalog, tmp_path)
     outcome = quick_run(twin_catalog, ScalingExecutor(within=0.03, start=0.5), tmp_path)
     for r in outcome.results:
         counts = [len(p.measured) for p in r.processes]
@@ -458,6 +491,7 @@ class ModalAndNoisyExecutor(ScalingExecutor):
 
 
 def test_a_case_settled_on_its_modes_lends_its_unspent_seconds_too(twin_catalog, tmp_path):
+    stored_sizes(twin_catalog, tmp_path)
     # seeded: both reach their limit in the same round, and the loan needs the deposit made first
     outcome = quick_run(twin_catalog, ModalAndNoisyExecutor(), tmp_path, seed=0)
     by = {r.key.impl: r for r in outcome.results}

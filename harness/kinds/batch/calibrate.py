@@ -10,14 +10,19 @@ The search is cheap: one process per attempt, starting from the workload's verif
 the size by the ratio still missing (at least x2, at most x64), one measured iteration after the
 profile's warm-ups, until an iteration lasts `FRACTION` of the target; scales it to the target,
 rounded to two significant digits and kept within [verify size, `CAP` x the profile's size]; then
-confirms it over `CONFIRM_PROCESSES` processes of `CONFIRM_ITERATIONS` iterations at that size: the
-fastest process's median must lie within `TOLERANCE` of the target, else the size is scaled again
-by it (at most `MAX_CONFIRMS` times). The confirmation matters for JIT runtimes (a small size's
+confirms it over `CONFIRM_PROCESSES` processes of `CONFIRM_ITERATIONS` iterations at that size (the
+case's own iterations in a run, harness/kinds/batch/measure.py): the fastest process's median must
+lie within `TOLERANCE` of the target, else the size is scaled again by it (at most `MAX_CONFIRMS`
+times). The confirmation matters for JIT runtimes (a small size's
 first iterations run interpreted and can be ten times slower than the same work compiled) and
 for a case whose processes fall into modes (threads that land on one CPU or on two): one
 process may show the slow mode, and a size scaled from it gives the fast mode's iterations a
 thirtieth of the target. Scaling by the fastest of several processes gives every mode at least
 about the target. Every answer of every attempt is checked like any other.
+
+The confirming processes run the case's warm-ups and measured iterations at the size the case
+then runs, so a run keeps the last round of them as the case's first processes instead of
+starting three more: on a first run calibration then costs the growing attempts only.
 
 The size found is stored with the environment's fingerprint (harness/store/calibration.py) and
 reused by later runs in the same environment.
@@ -46,13 +51,13 @@ def nice(value: float) -> int:
 
 
 def search(measure: Callable[[int, int], float], *, param: str, start: int, cap: int, target: float,
-           clock: Callable[[], float]) -> Calibration:
+           clock: Callable[[], float], confirm_iterations: int = CONFIRM_ITERATIONS) -> Calibration:
     """The size at which one iteration lasts about `target` seconds.
 
     `measure(size, iterations)` runs one attempt (one process: warm-ups, then `iterations`
     measured iterations) and returns the median seconds of its measured iterations; it raises (a
     CaseFailure) when the implementation fails, which ends the search. `steps` records every
-    attempt, the confirming processes each on its own.
+    attempt, the confirming processes each on its own; they run `confirm_iterations` measured iterations.
     """
     began = clock()
     size, steps = max(1, start), []
@@ -74,7 +79,7 @@ def search(measure: Callable[[int, int], float], *, param: str, start: int, cap:
 
     value = scaled(size, seconds)
     for _ in range(MAX_CONFIRMS):  # confirm at the size chosen, warmed up, by the fastest of several processes
-        seconds = min(attempt(value, CONFIRM_ITERATIONS) for _ in range(CONFIRM_PROCESSES))
+        seconds = min(attempt(value, confirm_iterations) for _ in range(CONFIRM_PROCESSES))
         again = scaled(value, seconds)
         if abs(seconds / target - 1) <= TOLERANCE or again == value:
             break

@@ -21,7 +21,7 @@ from harness.host.info import environment
 from harness.kinds.base import RunContext
 from harness.kinds.batch import answers as reference
 from harness.kinds.batch.bank import TimeBank
-from harness.kinds.batch.calibrate import search
+from harness.kinds.batch.calibrate import CONFIRM_PROCESSES, search
 from harness.kinds.batch.repetition import (
     BUDGET,
     CONVERGED,
@@ -142,18 +142,25 @@ class _Case:
         finally:
             self.seconds += time.perf_counter() - began
 
-    def prepare(self, ctx: RunContext, slot: int) -> None:
-        """Size the case (a stored calibration, or a search now), then run its start-up baseline."""
-        if self.spec.calibrate:
-            self.spec = self.size(ctx)
-        r, _ = self.launch(ctx, self.spec.params, 0, 0)  # the same program doing no iteration
-        self.spent += r.wall
-        self.baseline = r.rusage
-        self.slots.append(slot)
+    def prepare(self, ctx: RunContext, slots: Iterator[int]) -> None:
+        """Size the case (a stored calibration, or a search now), then run its start-up baseline.
 
-    def size(self, ctx: RunContext) -> CaseSpec:
+        A search's last confirming processes ran the case's warm-ups and iterations at the size it runs
+        (calibrate.py): they are kept as its first processes."""
+        kept: list[ProcessRun] = []
+        if self.spec.calibrate:
+            self.spec, kept = self.size(ctx)
+        kept_slots = [next(slots) for _ in kept]
+        r, _ = self.launch(ctx, self.spec.params, 0, 0)  # the same program doing no iteration
+        self.spent += r.wall + sum(p.wall for p in kept)
+        self.baseline = r.rusage
+        self.slots += [next(slots), *kept_slots]
+        self.processes += kept
+
+    def size(self, ctx: RunContext) -> tuple[CaseSpec, list[ProcessRun]]:
         """The spec at its calibrated size: the plan's when it was calibrated in this environment, else the one
-        stored for this environment, else (and always with --recalibrate) one searched now and stored."""
+        stored for this environment, else (and always with --recalibrate) one searched now and stored; with
+        the processes of a search's last confirmation when they ran at that size."""
         spec = self.spec
         key = case_key(spec.workload, spec.case, spec.impl, spec.variant)
         stored = ctx.calibrations.sizes(ctx.fingerprint).get(key) if ctx.calibrations and ctx.fingerprint else None
@@ -162,30 +169,35 @@ class _Case:
         if not ctx.recalibrate:
             if spec.calibrated_for == ctx.fingerprint and not spec.pending:
                 self.calibrated, self.calibration = "stored", stored
-                return spec
+                return spec, []
             if stored is not None:
                 self.calibrated, self.calibration = "stored", stored
-                return spec.sized(stored.value, ctx.fingerprint)
+                return spec.sized(stored.value, ctx.fingerprint), []
         param = spec.calibrate
+        attempts: list[tuple[int, ProcessRun]] = []
 
         def measure(size: int, iterations: int) -> float:
+            started = time.time()
             try:
-                _, its = self.launch(ctx, {**spec.params, param: size}, spec.warmups, iterations)
+                r, its = self.launch(ctx, {**spec.params, param: size}, spec.warmups, iterations)
             except CaseFailure as f:  # the case fails at the size that failed, which its spec then shows
                 self.spec = spec.sized(size, ctx.fingerprint)
                 raise CaseFailure(f.status, f"calibrating {param}={size}: {f}") from None
+            attempts.append((size, ProcessRun(its, r.rusage, r.wall, r.cgroup_peak, started)))
             return statistics.median(it.elapsed for it in its if not it.warmup)
 
         found = search(measure, param=param, start=int(spec.settings["size_from"]),
                        cap=int(spec.settings["size_cap"]), target=spec.iteration_seconds,
-                       clock=time.perf_counter)
+                       clock=time.perf_counter, confirm_iterations=spec.iterations)
         self.calibrated, self.calibration = "run", found
         if ctx.calibrations is not None and ctx.fingerprint:
             ctx.calibrations.save(ctx.fingerprint, environment(ctx.environment), key, found)
         ctx.console.say(f"calibrated {spec.workload}[{spec.case}] {spec.label}: {param}={found.value} "
                         f"(~{fmt_seconds(found.iteration_seconds)} per iteration, {len(found.steps)} attempts, "
                         f"{found.seconds:.1f} s)")
-        return spec.sized(found.value, ctx.fingerprint)
+        last = attempts[-CONFIRM_PROCESSES:]  # the last confirmation, kept when it ran at the size found
+        kept = [p for _, p in last] if all(size == found.value for size, _ in last) else []
+        return spec.sized(found.value, ctx.fingerprint), kept
 
     def measure(self, ctx: RunContext, slot: int) -> None:
         """One more process, of as many iterations as the repetition policy asks."""
@@ -243,10 +255,11 @@ class _Case:
 def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
     """Measure the cases of one unit, their processes interleaved in a seeded random order; each result when done.
 
-    Every case is sized and gets its start-up baseline first (in a random order); then rounds
-    follow, each running one process of every unfinished case in a fresh random order, so that a
-    change of the host's load spreads over every implementation instead of hitting whichever ran
-    last. A case leaves the rounds when the repetition policy stops it (harness/kinds/batch/repetition.py) or
+    Every case is sized and gets its start-up baseline first (in a random order; a case sized now
+    keeps the processes that confirmed its size as its first ones); then rounds follow, each running
+    one process of every unfinished case in a fresh random order, so that a change of the host's
+    load spreads over every implementation instead of hitting whichever ran last. A case leaves the
+    rounds when the repetition policy stops it (harness/kinds/batch/repetition.py) or
     when it fails; a failure ends only that case.
     """
     first = unit[0]
@@ -255,19 +268,19 @@ def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResu
     live: list[_Case] = []
     for case in order.sample([_Case(ctx, s) for s in unit], len(unit)):
         try:
-            case.prepare(ctx, next(slots))
+            case.prepare(ctx, slots)
             live.append(case)
         except CaseFailure as f:
             yield case.result(f.status, str(f))
     while live:
+        for case in list(live):  # before a round: a case sized now may have its minimum processes already
+            stop = case.stop(ctx.bank)
+            if stop is not None:
+                live.remove(case)
+                yield case.result(stop=stop)
         for case in order.sample(live, len(live)):
             try:
                 case.measure(ctx, next(slots))
             except CaseFailure as f:
                 live.remove(case)
                 yield case.result(f.status, str(f))
-        for case in list(live):
-            stop = case.stop(ctx.bank)
-            if stop is not None:
-                live.remove(case)
-                yield case.result(stop=stop)
