@@ -28,6 +28,7 @@ from harness.store.builds import BuildStore
 from harness.store.folders import read_versioned
 from harness.store.run import load_run, now_iso, write_atomic
 from harness.vocab import impl_label, render_table
+from reports.fmt import fmt_value
 from reports.history.changes import Change, DetectionConfig, RunPoint, SeriesKey, detect, host_levels, measured
 from reports.history.commits import Commit, commits_between
 from reports.history.confirmation import UNAVAILABLE, CaseKey, Confirmation, all_matching, decides, stored_records
@@ -386,10 +387,6 @@ def open_alerts(history: pd.DataFrame, config: DetectionConfig | None = None, re
     return open_triage(history, config, repo, since, changes, environments, results).alerts
 
 
-def _fmt_value(v: float, unit: str) -> str:
-    return f"{v:.4g} {unit}".strip()
-
-
 def alerts_table(alerts: Sequence[Alert]) -> str:
     """The terminal table of `cmbench regressions` (and the head of alerts.md)."""
     rows = []
@@ -400,7 +397,7 @@ def alerts_table(alerts: Sequence[Alert]) -> str:
               if conf is not None and conf.ratio is not None and conf.ci_low is not None else "—")
         rows.append([c.first_bad.run_id, k.workload, k.case, impl_label(k.impl, k.variant), k.metric, a.status,
                      f"{c.change * 100:+.1f}%", f"{c.pvalue:.1e}",
-                     f"{_fmt_value(c.before, c.unit)} -> {_fmt_value(c.after, c.unit)}", ab,
+                     f"{fmt_value(c.before, c.unit)} -> {fmt_value(c.after, c.unit)}", ab,
                      "—" if a.mdc is None or not math.isfinite(a.mdc) else f"{a.mdc * 100:.1f}%",
                      f"{c.last_good.commit[:10]}..{c.first_bad.commit[:10]}",
                      a.causes[0] if a.causes else ""])
@@ -427,8 +424,8 @@ def alerts_markdown(run_id: str, triage: RunTriage, config: DetectionConfig) -> 
     for a in triage.alerts:
         c, k = a.change, a.change.series
         lines += [f"## {a.status}: {k.label} {c.change * 100:+.1f}%" + (" (new)" if a.new else ""), "",
-                  f"- median {_fmt_value(c.before, c.unit)} over {c.before_runs} runs -> "
-                  f"{_fmt_value(c.after, c.unit)} over {c.after_runs} runs (p = {c.pvalue:.2e})",
+                  f"- median {fmt_value(c.before, c.unit)} over {c.before_runs} runs -> "
+                  f"{fmt_value(c.after, c.unit)} over {c.after_runs} runs (p = {c.pvalue:.2e})",
                   f"- A/B: {(a.confirmation or UNMEASURED).text()}",
                   "- minimum detectable change of this series: "
                   + ("not yet known" if a.mdc is None or not math.isfinite(a.mdc) else f"{a.mdc * 100:.1f}%"),
