@@ -17,7 +17,9 @@ Within a source a subject's values come only from cases that
   rules of claims_rules.py then read it as "at least X". Any other metric of such a case, and
   a case with any other flag besides, is refused. And a case whose processes fell into modes
   (its `modes:` flag, or, in runs written before the flag, modes harness/measure/modes.py finds
-  in its wall times) keeps its values, marked with its modes (`modes`), and each mode's own
+  in its wall times), read for a timing the modes are found in (reports/figures.py
+  `MODAL_METRICS`: a memory figure or a counter of the same processes is judged whole, as the
+  tables show it), keeps its values, marked with its modes (`modes`), and each mode's own
   values (`by_mode`, cut to the processes of each mode modes.py finds in its wall times):
   claims.py then judges a check that rests on it in each mode, and a verdict stands only where
   every mode gives it (inconclusive otherwise, saying which case and its modes);
@@ -55,6 +57,7 @@ from harness.measure.modes import MODES_PREFIX, find_modes, has_modes
 from harness.vocab import PLACEMENT_PARAMS, params_text, parse_params
 from reports.claims_rules import AT_LEAST, AT_MOST
 from reports.data import Results, Run
+from reports.figures import MODAL_METRICS
 
 MIN_N = 3
 NO_SAMPLES = "no samples of the metric"  # the case does not measure what the claim reads
@@ -457,7 +460,8 @@ def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, varian
             continue  # another phase or mode of the workload (an idle phase has no requests/s)
         others = tuple(f for f in flags if not has_modes([f]))
         refused, bound = _flagged(others, ask) if others else ("", "")
-        modes = next((f[len(MODES_PREFIX):].strip() for f in flags if has_modes([f])), "") or data.modes(
+        modes = "" if ask.metric not in MODAL_METRICS else next(
+            (f[len(MODES_PREFIX):].strip() for f in flags if has_modes([f])), "") or data.modes(
             c["run_id"], ask.workload, c["case"], impl, variant)
         if refused:
             why, values = refused, ()

@@ -51,7 +51,7 @@ PROFILE_SHAPES: dict[str, ProfileShape] = {
     # one process, three values per case: the fewest the claims ledger judges (reports/claims_evidence.py MIN_N)
     "smoke": ProfileShape(processes=1, warmups=1, iterations=3, timeout=180.0),
     "quick": ProfileShape(processes=3, warmups=2, iterations=5, timeout=600.0, max_processes=10, max_iterations=20,
-                          budget=5.0, precision=0.02, reach=1.5, iteration_seconds=0.1),
+                          budget=5.0, precision=0.02, reach=1.5, iteration_seconds=0.05),
     "full": ProfileShape(processes=5, warmups=3, iterations=10, timeout=1800.0, max_processes=30, max_iterations=50,
                          budget=90.0, precision=0.01, iteration_seconds=0.3),
 }

@@ -243,6 +243,20 @@ def test_a_case_with_modes_is_judged_in_each_mode():
     assert apart.verdict == UNDECIDED and "judged in each mode" in apart.checks[0].text
 
 
+def test_modes_in_the_wall_time_leave_memory_judged_whole():
+    """Modes are found in the per-process wall times (placement); the same processes' memory is one figure."""
+    flag = ["modes: 2 (50% at 638 ms, 50% at 793 ms)"]
+
+    def task_memory(impl: str, kib: float) -> dict:
+        return case("spawn_idle", impl, {"tasks": 10000}, "memory_per_task", spread(kib * 1024, n=4), unit="B",
+                    flags=flag if impl == "c/pthreads" else (), per_case=True)
+    c = claim(workload="spawn_idle", metric="memory_per_task", rule="order", order="increasing",
+              checks=((Subject("go/goroutines"), Subject("c/pthreads")),))
+    v = evaluate(c, make_results([{"id": "r", "cases": [task_memory("go/goroutines", 2.9),
+                                                       task_memory("c/pthreads", 8.3)]}]))
+    assert v.verdict == CONSISTENT and "mode" not in v.checks[0].text, v.checks[0].text
+
+
 def test_the_page_names_articles_by_title_and_shows_reasons_in_full():
     from reports.pages.claims import ledger_tables
 

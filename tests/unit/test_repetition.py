@@ -219,11 +219,11 @@ def test_a_search_keeps_the_processes_that_confirmed_the_size(twin_catalog, tmp_
 
 
 def test_a_size_is_calibrated_once_per_environment_and_reused(twin_catalog, tmp_path, capsys):
-    speeds = {"fake/good": 40_000.0, "fake/twin": 4_000.0}  # 40 us and 4 us per round trip
+    speeds = {"fake/good": 20_000.0, "fake/twin": 2_000.0}  # 20 us and 2 us per round trip
     ex = ScalingExecutor(speeds)
     outcome = quick_run(twin_catalog, ex, tmp_path)
     sizes = {r.key.impl: r.params["roundtrips"] for r in outcome.results}
-    assert sizes == {"fake/good": 2500, "fake/twin": 25000}  # 0.1 s per iteration, the quick target
+    assert sizes == {"fake/good": 2500, "fake/twin": 25000}  # 0.05 s per iteration, the quick target
     data = run_json(tmp_path)
     for case in data["cases"]:
         assert case["case"] == "roundtrips=5000"  # the profile's label, whatever size ran
@@ -256,7 +256,7 @@ def test_a_size_is_calibrated_once_per_environment_and_reused(twin_catalog, tmp_
 
 
 def test_a_damaged_calibration_file_is_moved_aside_and_the_run_calibrates_again(twin_catalog, tmp_path, capsys):
-    speeds = {"fake/good": 40_000.0, "fake/twin": 4_000.0}
+    speeds = {"fake/good": 20_000.0, "fake/twin": 2_000.0}
     quick_run(twin_catalog, ScalingExecutor(speeds), tmp_path)
     path = tmp_path / "calibration.json"
     damaged = path.read_bytes()[:-40]  # cut short, as a full disk leaves it
