@@ -460,9 +460,10 @@ def gather(data: LedgerData, source: EvidenceSource, ask: Ask, impl: str, varian
             continue  # another phase or mode of the workload (an idle phase has no requests/s)
         others = tuple(f for f in flags if not has_modes([f]))
         refused, bound = _flagged(others, ask) if others else ("", "")
-        modes = "" if ask.metric not in MODAL_METRICS else next(
-            (f[len(MODES_PREFIX):].strip() for f in flags if has_modes([f])), "") or data.modes(
-            c["run_id"], ask.workload, c["case"], impl, variant)
+        modes = ""
+        if ask.metric in MODAL_METRICS:  # the timings modes are found in; memory and counters are judged whole
+            modes = next((f[len(MODES_PREFIX):].strip() for f in flags if has_modes([f])), "") or data.modes(
+                c["run_id"], ask.workload, c["case"], impl, variant)
         if refused:
             why, values = refused, ()
         elif idle_read_failed(extra):

@@ -13,9 +13,9 @@ rounded to two significant digits and kept within [verify size, `CAP` x the prof
 confirms it over `CONFIRM_PROCESSES` processes of `CONFIRM_ITERATIONS` iterations at that size (the
 case's own iterations in a run, harness/kinds/batch/measure.py): the fastest process's median must
 lie within `TOLERANCE` of the target, else the size is scaled again by it (at most `MAX_CONFIRMS`
-times). The confirmation matters for JIT runtimes (a small size's
-first iterations run interpreted and can be ten times slower than the same work compiled) and
-for a case whose processes fall into modes (threads that land on one CPU or on two): one
+times). The confirmation matters for JIT runtimes (a small size's first iterations run
+interpreted and can be ten times slower than the same work compiled) and for a case whose
+processes fall into modes (threads that land on one CPU or on two): one
 process may show the slow mode, and a size scaled from it gives the fast mode's iterations a
 thirtieth of the target. Scaling by the fastest of several processes gives every mode at least
 about the target. Every answer of every attempt is checked like any other.
