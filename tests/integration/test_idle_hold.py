@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 
+from harness.kinds.server.check import check_idle, open_idle
 from harness.kinds.server.idle import IdleError, measure_idle
 from harness.measure.memory import EMPTY
 
@@ -62,3 +64,19 @@ def test_a_server_keeping_idle_connections_passes_and_answers_again():
     with server(idle_timeout=None) as port:
         m = measure_idle(port, 10, lambda: EMPTY, timeout=5, hold=3.0)
     assert m.connections == 10
+
+
+def test_a_load_phases_held_connection_catches_a_keep_alive_timeout():
+    """What a closed-loop phase holds through its loads (harness/kinds/server/cases.py `_held_idle`)."""
+    with server(idle_timeout=1.0) as port:
+        problems: list[str] = []
+        conn, since = open_idle(port, problems)
+        time.sleep(1.5)
+        check_idle(conn, since, 0.0, problems, held="held through the phase's loads")
+    assert len(problems) == 1 and "(held through the phase's loads)" in problems[0]
+    with server(idle_timeout=None) as port:
+        problems = []
+        conn, since = open_idle(port, problems)
+        time.sleep(1.5)
+        check_idle(conn, since, 0.0, problems, held="held through the phase's loads")
+    assert problems == []

@@ -168,6 +168,13 @@ class FakeConnection:
     def get(self, path):
         return None
 
+    def close(self) -> None:
+        pass
+
+
+def fake_open_idle(port, problems):
+    return FakeConnection(port), 0.0
+
 
 def fake_idle(port, count, memory, *, timeout, hold):
     m = memory()
@@ -196,6 +203,8 @@ def world(monkeypatch):
     monkeypatch.setattr(cases, "verify_http", lambda port, idle_hold: list(problems))
     monkeypatch.setattr(cases, "measure_idle", fake_idle)
     monkeypatch.setattr(cases, "Connection", FakeConnection)
+    monkeypatch.setattr(cases, "open_idle", fake_open_idle)
+    monkeypatch.setattr(cases, "check_idle", lambda conn, since, hold, problems, held: None)
     monkeypatch.setattr(generator, "find_tool", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(cases, "probe_rate", lambda port: (PROBED, 1000.0))
     monkeypatch.setattr(cases, "capacity_problem", lambda connections: None)
@@ -250,7 +259,8 @@ def test_open_loop_runs_at_a_fraction_of_this_servers_best_saturation(world):
 def test_per_request_figures_are_net_of_the_start_up_baseline(world):
     servers, _, _ = world
     r = by_case(run(servers))["closed,connections=4"]
-    served = PROBED + int(8000 * cases.PRIMER_SECONDS) + int(8000 * PROFILE.warmup) + int(8000 * PROFILE.min_duration)
+    served = (PROBED + int(8000 * cases.PRIMER_SECONDS) + int(8000 * PROFILE.warmup) + int(8000 * PROFILE.min_duration)
+              + cases.HELD_REQUESTS)
     assert r.detail.requests_served == served
     rows = {row.metric: row.value for row in server_rows(r)}
     assert rows["ctx_switches_per_request"] == pytest.approx((5500 - 50) / served)
@@ -567,3 +577,15 @@ def test_repeats_give_three_values_of_each_phase_the_claims_ledger_reads(world):
     # the plan's estimate counts the repetitions
     assert http_kind._guess({"phase": "closed", "warmup": 1, "min_duration": 2}, 3) == pytest.approx(
         http_kind._guess({"phase": "closed", "warmup": 1, "min_duration": 2}) + 4)
+
+
+def test_a_server_that_drops_the_connection_held_through_the_loads_fails_the_phase(world, monkeypatch):
+    servers, _, _ = world
+
+    def dropped(conn, since, hold, problems, held):
+        problems.append(f"idle keep-alive connection: the server closed it within 5.9 s of idling ({held})")
+    monkeypatch.setattr(cases, "check_idle", dropped)
+    results = by_case(run(servers))
+    for label in ("closed,connections=4", "closed,connections=8"):
+        assert results[label].status == "verify_failed"
+        assert "closed it within 5.9 s of idling (held through the phase's loads)" in results[label].error

@@ -11,11 +11,14 @@ RSS) belongs to that phase alone:
 - closed loop (wrk) at each connection count, and pipelined (wrk, `pipeline_depth` requests
   written at once per connection, TechEmpower's plaintext rules) at each pipelined count: a
   single-connection probe, a primer, a warm-up, then the measured run, which ends once its
-  per-second rate has settled (settle.py); saturation QPS = requests / duration;
+  per-second rate has settled (settle.py); saturation QPS = requests / duration. One more
+  keep-alive connection, answered once before the probe, stays idle through it all and must
+  still answer after the loads (the keep-alive rule, held the phase's 8 s or more in quick);
 - open loop (oha, coordinated-omission corrected) at each rate, a fraction of this server's best
   closed-loop QPS (capped below what oha sustains, bound.py), with the connection count that
   reached it: primer, warm-up, measured run;
-- idle: memory of the server's process tree before and with N idle keep-alive connections open.
+- idle: memory of the server's process tree before and with N idle keep-alive connections open
+  (the first of its `repeats` servers then holds them `idle_hold` and checks that each answers).
 
 A measured load fails the phase (never becomes a figure) when it had socket errors or non-2xx
 answers, when requests were left unanswered (the probe hangs, or the load's one-second rates
@@ -31,12 +34,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from harness.executors.base import Executor
 from harness.host.info import load_averages
 from harness.kinds.server.bound import SATURATED, SHORT_PREFIX, Ceilings, bound_flag, open_target
-from harness.kinds.server.check import verify_http
+from harness.kinds.server.check import check_idle, open_idle, verify_http
 from harness.kinds.server.client import Connection, ProtocolError
 from harness.kinds.server.detail import LoadSummary, PhaseDetail
 from harness.kinds.server.generator import LOCAL, Generator, LostGenerator
@@ -56,6 +60,7 @@ PRIMER_SECONDS = 1.0  # a short, light load first, as TechEmpower primes
 PRIMER_CONNECTIONS = 8
 IDLE_PRIMER_REQUESTS = 100  # on one connection before the idle phase's memory baseline
 IDLE_TIMEOUT = 10.0  # seconds for each idle connection's connect and first answer
+HELD_REQUESTS = 2  # a load phase's held keep-alive connection: one request before the loads, one after
 SHORT_OF_RATE = 0.95  # achieved / target QPS below which an open-loop phase is flagged
 NEEDS = {"startup": (), "closed": ("wrk",), "pipelined": ("wrk",), "open": ("wrk", "oha"), "idle": ()}
 LOADS = ("closed", "pipelined", "open")
@@ -227,6 +232,29 @@ def _baseline(setup: Setup) -> Rusage:
     return server.stop().rusage
 
 
+@contextmanager
+def _held_idle(server: Server) -> Iterator[Callable[[], None]]:
+    """One keep-alive connection, answered once, then left idle while the phase loads the server; the
+    function given checks, once the loads are over, that it is still open and answers one more request
+    (the contract's keep-alive rule, held as long as the phase lasts: 8 s or more in quick and full)."""
+    problems: list[str] = []
+    idle = open_idle(server.port, problems)
+    if idle is None:
+        server.check_alive("the idle keep-alive connection before the load")
+        raise CaseFailure("verify_failed", problems[0] + server.stderr_note())
+    conn, since = idle
+
+    def check() -> None:
+        check_idle(conn, since, 0.0, problems, held="held through the phase's loads")
+        if problems:
+            server.check_alive("the idle keep-alive connection after the load")
+            raise CaseFailure("verify_failed", "; ".join(problems) + server.stderr_note())
+    try:
+        yield check
+    finally:
+        conn.close()
+
+
 def _closed(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
     """A closed-loop phase, pipelined or not."""
     began = time.perf_counter()
@@ -235,7 +263,7 @@ def _closed(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
     kw = dict(cpus=setup.cpus_load, timeout=setup.slack)
     warm = None
     with (setup.serving() as server, gen.reach(server.port, setup.cpus_load) as target,
-          PeakSampler(server.running.tree_memory) as sampler):
+          PeakSampler(server.running.tree_memory) as sampler, _held_idle(server) as still_answers):
         try:
             probed, probe = probe_rate(server.port)
         except CaseFailure:
@@ -251,6 +279,7 @@ def _closed(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
                                   pipeline=phase.pipeline, settling=setup.settling, **kw), server,
                           "the measured load" + (f" (repetition {i + 1} of {prof.repeats})" if i else ""))
                  for i in range(max(1, prof.repeats))]
+        still_answers()
         server.check_quiet()
     stopped = server.stop()
     load = loads[0]
@@ -258,7 +287,8 @@ def _closed(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
         broken = broken_load(again, phase.connections, probe)
         if broken:
             raise CaseFailure("verify_failed", broken)
-    served = probed + primer.requests + (warm.requests if warm else 0) + sum(x.requests for x in loads)
+    served = (probed + primer.requests + (warm.requests if warm else 0) + sum(x.requests for x in loads)
+              + HELD_REQUESTS)
     loadgen_cpu = load.cpu_utilisation / len(setup.cpus_load)
     ceiling = setup.ceilings.of("wrk", phase.pipeline, phase.connections) if setup.ceilings else None
     loadavg, flags = load_averages(), []
@@ -323,8 +353,9 @@ def _open(setup: Setup, phase: Phase, baseline: Rusage, best_qps: float, connect
                         flags=flags)
 
 
-def _idle_once(setup: Setup, phase: Phase, hold: float) -> tuple[IdleMeasurement, ChildResult, MemoryPeaks]:
-    """One fresh server with the idle connections open: its memory reading, the stopped server, its peaks."""
+def _idle_once(setup: Setup, phase: Phase, hold: float | None) -> tuple[IdleMeasurement, ChildResult, MemoryPeaks]:
+    """One fresh server with the idle connections open: its memory reading, the stopped server, its peaks.
+    The connections are held `hold` seconds and must then answer (None: the memory is read only)."""
     with setup.serving() as server, PeakSampler(server.running.tree_memory) as sampler:
         try:
             with Connection(server.port) as conn:
@@ -347,10 +378,11 @@ def _idle_once(setup: Setup, phase: Phase, hold: float) -> tuple[IdleMeasurement
 def _idle(setup: Setup, phase: Phase, baseline: Rusage) -> CaseResult:
     """The idle phase: a fresh server's memory with the idle connections open, read on `repeats` fresh servers
     (a server's memory is read once in its life: each repetition is a process of its own). Only the first
-    holds the connections idle for `idle_hold`, the keep-alive check; the others read the memory only."""
+    holds the connections idle for `idle_hold` and checks that every one still answers; the others read the
+    memory only."""
     began = time.perf_counter()
     m, stopped, peaks = _idle_once(setup, phase, setup.profile.idle_hold)
-    more = tuple(_idle_once(setup, phase, 0.0)[0] for _ in range(setup.profile.repeats - 1))
+    more = tuple(_idle_once(setup, phase, None)[0] for _ in range(setup.profile.repeats - 1))
     served = (IDLE_PRIMER_REQUESTS + phase.connections) * (1 + len(more))
     loadavg, flags = load_averages(), []
     detail = PhaseDetail("idle", served, loadavg, stopped.returncode, idle=m, peak_memory=peaks, idle_repeats=more)

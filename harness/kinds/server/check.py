@@ -209,7 +209,7 @@ CHECKS: dict[str, Callable[[int, Clock, list[str]], None]] = {
 }
 
 
-def _open_idle(port: int, problems: list[str]) -> tuple[Connection, float] | None:
+def open_idle(port: int, problems: list[str]) -> tuple[Connection, float] | None:
     """A keep-alive connection that has answered one GET, and when it went idle; None (and a problem) if not."""
     try:
         conn = Connection(port, READ_TIMEOUT)
@@ -225,32 +225,35 @@ def _open_idle(port: int, problems: list[str]) -> tuple[Connection, float] | Non
     return conn, time.monotonic()
 
 
-def _check_idle(conn: Connection, since: float, hold: float, problems: list[str]) -> None:
-    """After `hold` seconds idle (counted from `since`), the connection is open and answers one more GET."""
+def check_idle(conn: Connection, since: float, hold: float, problems: list[str], held: str = "verify holds it") -> None:
+    """After `hold` seconds idle (counted from `since`), the connection is open and answers one more GET.
+
+    `held` says in a problem how long it was to be held: `verify holds it` `hold` s, or what held it
+    (a load phase holds one through its loads: `hold` 0, checked when they end)."""
     with conn:
         left = since + hold - time.monotonic()
         try:
             closed = conn.closed_by_peer(max(left, 0.05))  # returns at once when the server closes it
         except OSError:
             closed = True
-        held = time.monotonic() - since
+        idled = time.monotonic() - since
         if closed:
-            problems.append(f"{IDLE}: the server closed it within {held:.1f} s of idling (verify holds it "
-                            f"{hold:g} s); connections must stay open until the client closes them (a keep-alive "
-                            "timeout such as Node's 5 s default drops them)")
+            problems.append(f"{IDLE}: the server closed it within {idled:.1f} s of idling ({held}"
+                            f"{f' {hold:g} s' if hold else ''}); connections must stay open until the client closes "
+                            "them (a keep-alive timeout such as Node's 5 s default drops them)")
             return
-        if held < hold - 0.05:  # recv returned a byte before the hold was over
-            problems.append(f"{IDLE}: the server sent bytes on it {held:.1f} s into idling, with no request "
+        if idled < hold - 0.05:  # recv returned a byte before the hold was over
+            problems.append(f"{IDLE}: the server sent bytes on it {idled:.1f} s into idling, with no request "
                             "outstanding")
             return
         conn.sock.settimeout(READ_TIMEOUT)
         try:
             r = conn.get(PATH)
         except ProtocolError as e:
-            problems.append(f"{IDLE}: GET {PATH} after {held:.1f} s of idling: {e}")
+            problems.append(f"{IDLE}: GET {PATH} after {idled:.1f} s of idling: {e}")
             return
         if r.status != 200:
-            problems.append(f"{IDLE}: GET {PATH} after {held:.1f} s of idling: status {r.status}, expected 200")
+            problems.append(f"{IDLE}: GET {PATH} after {idled:.1f} s of idling: status {r.status}, expected 200")
 
 
 def verify_http(port: int, clock: Clock | None = None, idle_hold: float = 0.0,
@@ -264,12 +267,12 @@ def verify_http(port: int, clock: Clock | None = None, idle_hold: float = 0.0,
     clock = clock or Clock()
     problems: list[str] = []
     idle_problems: list[str] = []
-    idle = _open_idle(port, idle_problems)
+    idle = open_idle(port, idle_problems)
     for name, check in CHECKS.items():
         try:
             check(port, clock, problems)
         except ProtocolError as e:
             problems.append(f"{name}: {e}")
     if idle is not None:
-        _check_idle(*idle, max(IDLE_HOLD if least is None else least, idle_hold), idle_problems)
+        check_idle(*idle, max(IDLE_HOLD if least is None else least, idle_hold), idle_problems)
     return problems + idle_problems

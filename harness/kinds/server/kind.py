@@ -121,7 +121,7 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
 def _guess(params: Mapping[str, Any], repeats: int = 1) -> float:
     phase = params["phase"]
     if phase == "idle":
-        reading = START_GUESS + 2.0 + int(params["connections"]) / 2000
+        reading = START_GUESS + 1.0 + int(params["connections"]) / 5000  # start, primer, open, memory readings
         return reading * repeats + float(params["hold"])
     if phase == "startup":
         return int(params["runs"]) * START_GUESS
