@@ -28,11 +28,13 @@ class Catalog:
 
     def select_impls(self, ids: Iterable[str] | None, flag: str = "--impl") -> list[Impl]:
         """The implementations `ids` name, each as `language/model`, `language/model:variant` (the ids
-        `cmbench plan` prints; only that variant is run) or `language` (every model of the language)."""
+        `cmbench plan` prints; only that variant is run, in any profile) or `language` (every model of the
+        language)."""
         if ids is None:
             return list(self.impls.values())
         chosen: dict[str, Impl] = {}
         variants: dict[str, list[str]] = {}
+        named: dict[str, list[str]] = {}  # variants named with `:`, run whatever profiles their impl.toml lists
         for word in ids:
             name, _, variant = word.partition(":")
             if name in self.impls:
@@ -49,11 +51,13 @@ class Catalog:
                         raise UsageError(f"{flag}: {impl_id} has no variant '{variant}'; its variants: "
                                         f"{', '.join(names)}")
                     variants.setdefault(impl_id, []).append(variant)
+                    named.setdefault(impl_id, []).append(variant)
                 else:
                     variants[impl_id] = [v.name for v in self.impls[impl_id].variants]
         if not chosen:
             return _select(self.impls, [], flag, "implementation")  # the error for a blank list
-        return [replace(impl, variants=tuple(v for v in impl.variants if v.name in variants[impl.id]))
+        return [replace(impl, variants=tuple(replace(v, profiles=()) if v.name in named.get(impl.id, ()) else v
+                                             for v in impl.variants if v.name in variants[impl.id]))
                 for impl in chosen.values()]
 
     def select_workloads(self, names: Iterable[str] | None, flag: str = "--workload") -> list[Workload]:

@@ -55,7 +55,8 @@ def impl_data(impl: Impl, toolchain: Toolchain) -> dict[str, Any]:
     return {"id": impl.id, "language": impl.language, "model": impl.model, "description": impl.description,
             "workloads": list(impl.workloads), "toolchain": {"present": toolchain.present, "version": toolchain.version,
                                                              "hint": impl.toolchain_hint},
-            "variants": [{"name": v.name, "help": v.help, "workloads": list(v.workloads)} for v in impl.variants],
+            "variants": [{"name": v.name, "help": v.help, "workloads": list(v.workloads), "profiles": list(v.profiles)}
+                         for v in impl.variants],
             "knobs": dict(impl.knobs), "placement": list(impl.placement),
             "unsupported": [{"workload": u.workload, "params": dict(u.params), "reason": u.reason}
                             for u in impl.unsupported],
@@ -72,7 +73,10 @@ def impl_detail(impl: Impl) -> str:
         lines += [f"    {k:{width}}  {v}" for k, v in impl.knobs.items()]
     lines.append("  variants")
     for v in impl.variants:
-        only = f" (only {', '.join(v.workloads)})" if v.workloads else ""
+        limits = [", ".join(v.workloads)] if v.workloads else []
+        if v.profiles:
+            limits.append(f"{', '.join(v.profiles)} runs")
+        only = f" (only {'; '.join(limits)})" if limits else ""
         how = " ".join([*(f"{k}={x}" for k, x in v.env.items()), *v.args])
         lines.append(f"    {v.name}: {v.help or '-'}{only}" + (f" [{how}]" if how else ""))
     if impl.unsupported:

@@ -32,11 +32,12 @@ def kind_of(name: str) -> Kind:
 
 
 def plan_cases(ctx: PlanContext, impls: Iterable[Impl], workloads: Iterable[Workload]) -> list[CaseSpec]:
-    """Every case of the selection: implementation by implementation, variant by variant, workload by workload."""
+    """Every case of the selection: implementation by implementation, variant by variant, workload by workload
+    (a variant whose impl.toml names `profiles` only in runs of those, unless the selection names it)."""
     workloads = list(workloads)
     specs = []
     for impl in impls:
-        for variant in impl.variants:
+        for variant in (v for v in impl.variants if v.runs_in(ctx.profile)):
             for w in workloads:
                 if w.name in impl.workloads and variant.applies_to(w.name):
                     specs.extend(kind_of(w.kind).plan(ctx, impl, variant, w))

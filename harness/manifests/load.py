@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.manifests.model import DEFAULT_VARIANT, Impl, Unsupported, Variant, Workload
+from harness.manifests.model import DEFAULT_VARIANT, PROFILES, Impl, Unsupported, Variant, Workload
 from harness.manifests.toml import TableReader, check_schema, param_value, read_toml
 
 WorkloadReader = Callable[[TableReader, Mapping[str, Any]], Workload]
@@ -74,10 +74,14 @@ def load_impl(path: Path, root: Path, known_workloads: Mapping[str, Workload]) -
         for w in vworkloads:
             if w not in workloads:
                 raise v.fail("workloads", f"names '{w}', which is not in this implementation's workloads")
+        vprofiles = v.strings("profiles", "the profiles whose runs measure this variant", required=False)
+        for p in vprofiles:
+            if p not in PROFILES:
+                raise v.fail("profiles", f"names unknown profile '{p}' (known: {', '.join(PROFILES)})")
         variants.append(Variant(name=vname, help=v.str("help", "what the variant changes", required=False),
                                 env=v.string_map("env", "environment variables"),
                                 args=v.strings("args", "extra arguments", required=False, nonempty=False),
-                                workloads=vworkloads))
+                                workloads=vworkloads, profiles=vprofiles))
         v.reject_unknown()
 
     unsupported = [_unsupported(u, workloads, known_workloads, [x.name for x in variants])

@@ -190,9 +190,13 @@ class Variant:
     env: Mapping[str, str] = field(default_factory=dict)
     args: tuple[str, ...] = ()
     workloads: tuple[str, ...] = ()  # empty: every workload of the implementation
+    profiles: tuple[str, ...] = ()  # the profiles whose runs plan it unless it is named (empty: every profile)
 
     def applies_to(self, workload: str) -> bool:
         return not self.workloads or workload in self.workloads
+
+    def runs_in(self, profile: str) -> bool:
+        return not self.profiles or profile in self.profiles
 
 
 DEFAULT_VARIANT = Variant(name="default", help="as built, no extra settings")

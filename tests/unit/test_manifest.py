@@ -110,6 +110,24 @@ def test_unsupported_may_name_variants(tmp_path, fixture_root):
     assert impl.unsupported_reason("ping_pong", {"roundtrips": 5}, "default") is None
 
 
+def test_a_variant_limited_to_some_profiles_is_planned_there_or_when_named(tmp_path, fixture_root):
+    from harness.executors.native import NativeExecutor
+    from harness.kinds import plan_cases
+    from harness.kinds.base import PlanContext
+
+    text = GOOD_IMPL + '[[variants]]\nname = "slow"\nargs = ["--slow"]\nprofiles = ["smoke", "full"]\n'
+    catalog = load_catalog(make_root(tmp_path, fixture_root, text))
+
+    def planned(profile: str, ids: list[str]) -> set[str]:
+        ctx = PlanContext(profile, (0,), NativeExecutor(), allowed_cpus=(0,))
+        return {s.variant for s in plan_cases(ctx, catalog.select_impls(ids), [catalog.workloads["ping_pong"]])}
+    assert planned("smoke", ["lang/model"]) == planned("full", ["lang/model"]) == {"default", "slow"}
+    assert planned("quick", ["lang/model"]) == {"default"}
+    assert planned("quick", ["lang/model:slow"]) == {"slow"}  # named: measured in any profile
+    with pytest.raises(UserError, match=r"variants\[0\]\.profiles.*unknown profile 'quik'"):
+        load_catalog(make_root(tmp_path / "bad", fixture_root, text.replace('"smoke", "full"', '"quik"')))
+
+
 def test_invalid_toml_names_file(tmp_path, fixture_root):
     root = make_root(tmp_path, fixture_root, GOOD_IMPL + "\nthis is = = not toml\n")
     with pytest.raises(UserError, match=r"impl\.toml: not valid TOML"):
