@@ -36,7 +36,7 @@ Within a source a subject's values come only from cases that
 
 Run metadata also holds reference measurements of the host (harness/host/oscosts.py); they
 are read here as the workload `reference`, implementation `host/os`, metric `time_per_op`,
-parameter `op` (process_switch, thread_switch, process_create, thread_create).
+parameter `op` (process_switch, thread_switch, process_create, thread_create, cross_cpu_switch).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The documents compare a process switch with a thread switch, and thread creation with fork
 (000 §2.1). No implementation here is a set of processes, so these are measured beside the
-workloads, each pinned to one CPU (the same as `taskset -c N`), and stored in run.json under
-`reference_measurements`:
+workloads, each pinned to one CPU (the same as `taskset -c N`; the cross-CPU hand-off to two),
+and stored in run.json under `reference_measurements`:
 
 - process_switch: `perf bench -f simple sched pipe -l L`, two processes passing a token over
   pipes; one value = seconds / (2 L), one switch (a round trip is two).
@@ -11,6 +11,12 @@ workloads, each pinned to one CPU (the same as `taskset -c N`), and stored in ru
 - process_create: reference_spawn.c, fork + _exit in the child + waitpid, C times; one value =
   ns per fork, the mean over C.
 - thread_create: reference_spawn.c, pthread_create + pthread_join, C times; ns per thread.
+- cross_cpu_switch: reference_spawn.c, two threads of one process pinned to two CPUs (the
+  measured one and the run's next), passing a byte over pipes H times; one value = ns per
+  hand-off, half a round trip. thread_switch's method with the threads on two CPUs: the
+  cross-CPU wake-up every `spread` hand-off pays, which a virtual machine's host can make several
+  times dearer from one hour to the next (so the nightly sees such a step as the host's).
+  Skipped on a run with one CPU.
 
 A switch here includes the pipe read and write around it, as a ping_pong hop includes the
 model's hand-off. Each is repeated R times, so every figure has n = R values. A measurement
@@ -160,16 +166,40 @@ def _creations(name: str, mode: str, cpu: int, repeats: int, count: int, run: Ru
                                           f"harness/host/spawn_cost.c)")
 
 
+def _handoffs(name: str, cpu: int, other: int | None, repeats: int, count: int, run: Runner,
+              program: Callable[[], Path]) -> Reference | Skipped:
+    if other is None:
+        return Skipped(name, "the run has one CPU: there is no other CPU to hand off to")
+    try:
+        binary = program()
+    except UserError as e:
+        return Skipped(name, str(e))
+    code, out, err = run([str(binary), "handoff", str(count), str(repeats), str(cpu), str(other)], cpu)
+    if code != 0:
+        return Skipped(name, f"reference-spawn handoff failed ({_why(code, err)})")
+    try:
+        values = tuple(float(line) for line in out.split())
+    except ValueError:
+        return Skipped(name, f"reference-spawn printed {out.strip()[:80]!r}, not numbers")
+    if len(values) != repeats:
+        return Skipped(name, f"reference-spawn printed {len(values)} values, expected {repeats}")
+    return Reference(name, "ns", values, f"reference-spawn handoff {count} {repeats} {cpu} {other} (two threads "
+                                          f"pinned to CPU {cpu} and CPU {other} pass a byte over pipes; ns per "
+                                          "hand-off; harness/host/spawn_cost.c)")
+
+
 def spawn_program() -> Path:
     return compiled(SOURCE, "reference-spawn", flag_sets=(("-pthread",),))
 
 
-def measure_references(cpu: int | None = None, *, repeats: int = 5, switch_loops: int = 100_000,
-                       spawn_count: int = 2000, run: Runner = _run, program: Callable[[], Path] = spawn_program,
+def measure_references(cpu: int | None = None, *, other: int | None = None, repeats: int = 5,
+                       switch_loops: int = 100_000, spawn_count: int = 2000, handoffs: int = 5000, run: Runner = _run,
+                       program: Callable[[], Path] = spawn_program,
                        watch: Callable[[], OthersWatch] = OthersWatch) -> ReferenceMeasurements:
-    """Measure every reference figure on one CPU (default: the first this process may use)."""
-    if repeats < 1 or switch_loops < 1 or spawn_count < 1:
-        raise ValueError("repeats, switch_loops and spawn_count must be at least 1")
+    """Measure every reference figure on one CPU (default: the first this process may use), the cross-CPU
+    hand-off between it and `other` (None: skipped)."""
+    if repeats < 1 or switch_loops < 1 or spawn_count < 1 or handoffs < 1:
+        raise ValueError("repeats, switch_loops, spawn_count and handoffs must be at least 1")
     cpu = min(os.sched_getaffinity(0)) if cpu is None else cpu
     others = watch()
     found = [
@@ -177,6 +207,7 @@ def measure_references(cpu: int | None = None, *, repeats: int = 5, switch_loops
         _switches("thread_switch", True, cpu, repeats, switch_loops, run),
         _creations("process_create", "fork", cpu, repeats, spawn_count, run, program),
         _creations("thread_create", "thread", cpu, repeats, spawn_count, run, program),
+        _handoffs("cross_cpu_switch", cpu, other, repeats, handoffs, run, program),
     ]
     flags = others.flags()
     return ReferenceMeasurements(cpu, tuple(f for f in found if isinstance(f, Reference)),

@@ -1,9 +1,10 @@
 """Before a candidate change alerts: is it the host, and what can each series detect at all?
 
 - `environment_changes`: a step at one run shared by most series of a metric, or by the host's
-  reference measurements (run.json `reference_measurements`: process and thread switch, fork, thread
-  creation; harness/host/oscosts.py), is one environment change naming what moved. The candidates of
-  the series it explains are not raised one by one (nor measured A/B: the host moved, not the code).
+  reference measurements (run.json `reference_measurements`: process and thread switch, the cross-CPU
+  hand-off, fork, thread creation; harness/host/oscosts.py), is one environment change naming what
+  moved. The candidates of the series it explains are not raised one by one (nor measured A/B: the
+  host moved, not the code).
 - `sensitivities`: each series' minimum detectable change from its own history (changes.py
   `detectable_change`), and which are worse than `INSENSITIVE`.
 """

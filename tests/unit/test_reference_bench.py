@@ -47,7 +47,7 @@ def test_switches_are_per_switch_and_every_command_is_pinned(perf_present):
     run = FakeRunner(perf_seconds=(0.4,))
     r = measure_references(3, repeats=3, switch_loops=100_000, spawn_count=10, run=run, program=fake_program,
                            watch=Quiet)
-    assert r.cpu == 3 and not r.skipped
+    assert r.cpu == 3 and [s.name for s in r.skipped] == ["cross_cpu_switch"]  # no other CPU named
     # 0.4 s for 100,000 round trips = 2 us per round trip = 2,000 ns per switch
     assert r.get("thread_switch").values == (2000.0, 2000.0, 2000.0)
     assert "-T" in run.calls[3][0] and "-T" not in run.calls[0][0]
@@ -59,10 +59,10 @@ def test_switches_are_per_switch_and_every_command_is_pinned(perf_present):
 
 def test_missing_or_refused_perf_is_a_reason_not_an_error(monkeypatch):
     monkeypatch.setattr(reference_bench.shutil, "which", lambda name: None)
-    r = measure_references(0, repeats=3, run=FakeRunner(), program=fake_program, watch=Quiet)
+    r = measure_references(0, other=1, repeats=3, run=FakeRunner(), program=fake_program, watch=Quiet)
     assert {s.name for s in r.skipped} == {"process_switch", "thread_switch"}
     assert "perf is not installed" in r.skipped[0].reason
-    assert {m.name for m in r.measured} == {"process_create", "thread_create"}
+    assert {m.name for m in r.measured} == {"process_create", "thread_create", "cross_cpu_switch"}
     monkeypatch.setattr(reference_bench.shutil, "which", lambda name: "/usr/bin/perf")
     refused = measure_references(0, repeats=3, run=FakeRunner(perf_code=255), program=fake_program,
                                  watch=Quiet)
@@ -98,3 +98,28 @@ def test_a_busy_host_flags_the_figures(perf_present):
     r = measure_references(0, repeats=3, run=FakeRunner(), program=fake_program, watch=Busy)
     assert r.flags == ("host busy: other processes used 0.90 CPUs while this was measured",)
     assert ReferenceMeasurements.from_dict(json.loads(json.dumps(r.as_dict()))).flags == r.flags
+
+
+def test_the_cross_cpu_hand_off_pins_its_two_threads_or_says_why_not(perf_present):
+    run = FakeRunner(spawn="20000\n21000\n19000\n")
+    r = measure_references(0, other=1, repeats=3, handoffs=500, run=run, program=fake_program, watch=Quiet)
+    handoff = r.get("cross_cpu_switch")
+    assert handoff.summary.median == 20000.0 and handoff.unit == "ns"
+    assert run.calls[-1] == (("/cache/reference-spawn", "handoff", "500", "3", "0", "1"), 0)
+    assert "CPU 0 and CPU 1" in handoff.method
+    alone = measure_references(0, repeats=3, run=FakeRunner(), program=fake_program, watch=Quiet)
+    assert {s.name: s.reason for s in alone.skipped}["cross_cpu_switch"].startswith("the run has one CPU")
+
+
+def test_the_hand_off_program_really_hands_off_and_refuses_a_cpu_it_cannot_use():
+    import os
+
+    from harness.host.oscosts import spawn_program
+    cpus = sorted(os.sched_getaffinity(0))
+    binary = spawn_program()
+    r = measure_references(cpus[0], other=cpus[-1], repeats=2, switch_loops=10, spawn_count=10, handoffs=200,
+                           watch=Quiet)
+    assert len(r.get("cross_cpu_switch").values) == 2 and min(r.get("cross_cpu_switch").values) > 0
+    bad = measure_references(cpus[0], other=4096, repeats=1, switch_loops=10, spawn_count=10, handoffs=10,
+                             program=lambda: binary, watch=Quiet)
+    assert "Invalid argument" in {s.name: s.reason for s in bad.skipped}["cross_cpu_switch"]
