@@ -146,21 +146,30 @@ def _switches(name: str, threads: bool, cpu: int, repeats: int, loops: int, run:
     return Reference(name, "ns", tuple(values), method)
 
 
-def _creations(name: str, mode: str, cpu: int, repeats: int, count: int, run: Runner,
-               program: Callable[[], Path]) -> Reference | Skipped:
+def _spawn_values(name: str, args: Sequence[str], cpu: int, repeats: int, run: Runner,
+                  program: Callable[[], Path]) -> tuple[float, ...] | Skipped:
+    """The `repeats` lines reference-spawn prints for `args`, or why there are none."""
     try:
         binary = program()
     except UserError as e:
         return Skipped(name, str(e))
-    code, out, err = run([str(binary), mode, str(count), str(repeats)], cpu)
+    code, out, err = run([str(binary), *args], cpu)
     if code != 0:
-        return Skipped(name, f"reference-spawn {mode} failed ({_why(code, err)})")
+        return Skipped(name, f"reference-spawn {args[0]} failed ({_why(code, err)})")
     try:
         values = tuple(float(line) for line in out.split())
     except ValueError:
         return Skipped(name, f"reference-spawn printed {out.strip()[:80]!r}, not numbers")
     if len(values) != repeats:
         return Skipped(name, f"reference-spawn printed {len(values)} values, expected {repeats}")
+    return values
+
+
+def _creations(name: str, mode: str, cpu: int, repeats: int, count: int, run: Runner,
+               program: Callable[[], Path]) -> Reference | Skipped:
+    values = _spawn_values(name, (mode, str(count), str(repeats)), cpu, repeats, run, program)
+    if isinstance(values, Skipped):
+        return values
     what = "pthread_create + pthread_join" if mode == "thread" else "fork + _exit + waitpid"
     return Reference(name, "ns", values, f"taskset -c {cpu} reference-spawn {mode} {count} {repeats} ({what}; "
                                           f"harness/host/spawn_cost.c)")
@@ -170,19 +179,10 @@ def _handoffs(name: str, cpu: int, other: int | None, repeats: int, count: int, 
               program: Callable[[], Path]) -> Reference | Skipped:
     if other is None:
         return Skipped(name, "the run has one CPU: there is no other CPU to hand off to")
-    try:
-        binary = program()
-    except UserError as e:
-        return Skipped(name, str(e))
-    code, out, err = run([str(binary), "handoff", str(count), str(repeats), str(cpu), str(other)], cpu)
-    if code != 0:
-        return Skipped(name, f"reference-spawn handoff failed ({_why(code, err)})")
-    try:
-        values = tuple(float(line) for line in out.split())
-    except ValueError:
-        return Skipped(name, f"reference-spawn printed {out.strip()[:80]!r}, not numbers")
-    if len(values) != repeats:
-        return Skipped(name, f"reference-spawn printed {len(values)} values, expected {repeats}")
+    values = _spawn_values(name, ("handoff", str(count), str(repeats), str(cpu), str(other)), cpu, repeats, run,
+                           program)
+    if isinstance(values, Skipped):
+        return values
     return Reference(name, "ns", values, f"reference-spawn handoff {count} {repeats} {cpu} {other} (two threads "
                                           f"pinned to CPU {cpu} and CPU {other} pass a byte over pipes; ns per "
                                           "hand-off; harness/host/spawn_cost.c)")
