@@ -1,8 +1,8 @@
 """Implementation images: the Dockerfile, its build context, the hash of their inputs, the build.
 
 Every implementation's Dockerfile is built with its language folder (`impls/<language>`) as
-the context, so it can copy what the native build made there (`<model>/build/...`, Rust's
-shared `target/release/...`, Java's classes). `<model>/Dockerfile.dockerignore` says which
+the context, so it can copy what the native build made there (`<model>/build/...`,
+`<model>/target/release/...`, Java's classes). `<model>/Dockerfile.dockerignore` says which
 files of that folder go into the context (the BuildKit convention for a Dockerfile-specific
 ignore file); without it, the context folder's `.dockerignore` applies.
 
