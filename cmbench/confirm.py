@@ -34,7 +34,16 @@ from harness.store.builds import BuildStore
 from harness.store.run import load_run, write_atomic
 from reports.history.alerts import Confirm
 from reports.history.changes import Change, DetectionConfig, SeriesKey
-from reports.history.confirmation import CONFIRM_DIR, RECORD, ABRecord, CaseKey, Confirmation, ratio_interval
+from reports.history.confirmation import (
+    CONFIDENCE,
+    CONFIRM_DIR,
+    RECORD,
+    ABRecord,
+    CaseKey,
+    Confirmation,
+    family_confidence,
+    ratio_interval,
+)
 from reports.metric_names import alert_floor
 from reports.samples import read_samples
 
@@ -75,10 +84,10 @@ class Confirmer:
     seed: int = 0
 
     def measure(self, case: CaseKey, last_good: str, first_bad: str, metrics: Sequence[str],
-                asked: Mapping[str, tuple[float, float]] | None = None) -> ABRecord:
-        """The A/B of `case` for `metrics`; `asked`: metric -> (the candidate's change, its floor), which
-        decide when to stop: rounds of AB_PROCESSES a side run until every asked metric's interval lies
-        beyond its floor or cannot reach it, at most AB_ROUNDS."""
+                asked: Mapping[str, tuple[float, float]] | None = None, confidence: float = CONFIDENCE) -> ABRecord:
+        """The A/B of `case` for `metrics`, intervals at `confidence`; `asked`: metric -> (the candidate's change,
+        its floor), which decide when to stop: rounds of AB_PROCESSES a side run until every asked metric's
+        interval lies beyond its floor or cannot reach it, at most AB_ROUNDS."""
         began = time.perf_counter()
         if self.executor.name != "native":
             why = f"the A/B runs kept builds natively; this nightly ran with --executor {self.executor.name}"
@@ -107,16 +116,17 @@ class Confirmer:
             found = {}
             for m in metrics:
                 a, b = per_process(samples, case.impl + OLD, m), per_process(samples, case.impl, m)
-                ci = ratio_interval(a, b)
+                ci = ratio_interval(a, b, confidence)
                 found[m] = (*(ci if ci else (None, None, None)), min(len(a), len(b)))
             if all(_decided(found.get(m), change, floor) for m, (change, floor) in (asked or {}).items()):
                 break
-        return self._record(case, last_good, first_bad, began, found, "")
+        return self._record(case, last_good, first_bad, began, found, "", confidence=confidence)
 
     def _record(self, case: CaseKey, last_good: str, first_bad: str, began: float,
-                metrics: Mapping[str, tuple], why: str, toolchain: tuple[str, str] | None = None) -> ABRecord:
+                metrics: Mapping[str, tuple], why: str, toolchain: tuple[str, str] | None = None,
+                confidence: float = CONFIDENCE) -> ABRecord:
         rec = ABRecord(case, last_good, first_bad, self.run_id, time.perf_counter() - began, dict(metrics), why,
-                       toolchain)
+                       toolchain, confidence)
         out = self.folder / CONFIRM_DIR / f"{case.slug}-{last_good}-{first_bad}"
         out.mkdir(parents=True, exist_ok=True)
         write_atomic(out / RECORD, json.dumps(rec.to_dict(), indent=1) + "\n")
@@ -177,8 +187,10 @@ class _Discard:
 
 
 def confirm_with(confirmer: Confirmer, config: DetectionConfig, console: Console) -> Confirm:
-    """The `confirm` step of reports/history/alerts.py `run_triage`: one A/B per case (and change) with candidates."""
+    """The `confirm` step of reports/history/alerts.py `run_triage`: one A/B per case (and change) with candidates,
+    every interval at the level that keeps the night's candidates at 95% together."""
     def confirm(candidates: Sequence[Change]) -> dict[tuple[SeriesKey, str], Confirmation]:
+        level = family_confidence(len(candidates))
         groups: dict[tuple[CaseKey, str, str], list[Change]] = {}
         for c in candidates:
             groups.setdefault((CaseKey.of(c.series), c.last_good.run_id, c.first_bad.run_id), []).append(c)
@@ -189,7 +201,7 @@ def confirm_with(confirmer: Confirmer, config: DetectionConfig, console: Console
                         f"today's ({len(found)} candidate(s): {', '.join(c.series.metric for c in found)})")
             asked = {c.series.metric: (c.change, max(config.min_change, alert_floor(c.series.metric) or 0.0))
                      for c in found}
-            rec = confirmer.measure(case, good, bad, metrics, asked)
+            rec = confirmer.measure(case, good, bad, metrics, asked, level)
             for c in found:
                 conf = rec.confirmation(c.series.metric, c.change,
                                         max(config.min_change, alert_floor(c.series.metric) or 0.0))

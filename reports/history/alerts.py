@@ -393,7 +393,7 @@ def alerts_table(alerts: Sequence[Alert]) -> str:
     for a in alerts:
         c, k = a.change, a.change.series
         conf = a.confirmation
-        ab = (f"{conf.ratio:.3f} [{conf.ci_low:.3f}, {conf.ci_high:.3f}] n={conf.n}"
+        ab = (f"{conf.ratio:.3f} [{conf.ci_low:.3f}, {conf.ci_high:.3f}] ({conf.level} CI) n={conf.n}"
               if conf is not None and conf.ratio is not None and conf.ci_low is not None else "—")
         rows.append([c.first_bad.run_id, k.workload, k.case, impl_label(k.impl, k.variant), k.metric, a.status,
                      f"{c.change * 100:+.1f}%", f"{c.pvalue:.1e}",
@@ -402,7 +402,7 @@ def alerts_table(alerts: Sequence[Alert]) -> str:
                      f"{c.last_good.commit[:10]}..{c.first_bad.commit[:10]}",
                      a.causes[0] if a.causes else ""])
     return render_table(["first bad run", "workload", "case", "implementation", "metric", "kind", "change",
-                         "p", "before -> after", "A/B ratio [95% CI]", "detectable", "commits", "likely cause"], rows)
+                         "p", "before -> after", "A/B ratio [CI]", "detectable", "commits", "likely cause"], rows)
 
 
 def environment_lines(env: Sequence[EnvironmentChange]) -> list[str]:

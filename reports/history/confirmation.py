@@ -2,7 +2,7 @@
 
 A candidate that change detection finds in a nightly series is measured again by cmbench/confirm.py:
 the build of the last good run (A) against today's (B), their processes interleaved on the same host
-in the same minutes. This module turns what that measured into the ratio B / A with its 95%
+in the same minutes. This module turns what that measured into the ratio B / A with its
 confidence interval, and a verdict:
 
 - confirmed: the interval lies beyond the floor, the way the candidate went (a regression of 5% in
@@ -14,6 +14,11 @@ confidence interval, and a verdict:
 The interval: one value per process (the median of its iterations, or the process's own figure),
 logs of them, and Welch's t-interval of the difference of their means (scipy), exponentiated: the
 ratio of geometric means. Logs make the interval of a ratio symmetric in either direction.
+
+Its level: a nightly measures every candidate of the night, and at 95% each of k identical builds'
+A/Bs would still confirm one change in 40 (a stationary sequence of quick nightlies measured about
+ten a night and confirmed one). So the night's intervals are 95% together (Bonferroni: each at
+1 - 0.05 / k, `family_confidence`), and every confirmation states its own level.
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ from scipy import stats
 CONFIRMED, UNCONFIRMED, UNAVAILABLE = "confirmed", "unconfirmed", "unavailable"
 STATUSES = (CONFIRMED, UNCONFIRMED, UNAVAILABLE)
 MIN_VALUES = 3  # values per side below which no interval is computed
-CONFIDENCE = 0.95
+CONFIDENCE = 0.95  # of the night's A/B intervals together
+
+
+def family_confidence(k: int, confidence: float = CONFIDENCE) -> float:
+    """The level of each of `k` intervals that hold `confidence` together (Bonferroni)."""
+    return 1 - (1 - confidence) / max(1, k)
 CONFIRM_DIR = "confirm"  # <run>/confirm/<case>/: the A/B's own run folder and RECORD
 RECORD = "confirmation.json"
 RECORD_SCHEMA = 1
@@ -50,10 +60,16 @@ class Confirmation:
     note: str = ""  # why unavailable, or where the measurement is kept
     seconds: float = 0.0  # what the A/B cost (the unit it shared with other candidates of its case)
     toolchain: tuple[str, str] | None = None  # (old, new) when an upgrade made the old build unavailable
+    confidence: float = CONFIDENCE  # the interval's level
 
     @property
     def raised(self) -> bool:
         return self.status != UNCONFIRMED
+
+    @property
+    def level(self) -> str:
+        """Its interval's level as text: 95%, 99.5%, 99.75%."""
+        return f"{round(self.confidence * 100, 2):g}%"
 
     def as_dict(self) -> dict[str, Any]:
         def num(v: float | None) -> float | None:
@@ -63,7 +79,7 @@ class Confirmation:
 
     def to_record(self) -> dict[str, Any]:
         """Everything, for the A/B's own record (confirmation.json)."""
-        return {**self.as_dict(), "note": self.note, "seconds": self.seconds,
+        return {**self.as_dict(), "confidence": round(self.confidence, 6), "note": self.note, "seconds": self.seconds,
                 "toolchain": list(self.toolchain) if self.toolchain else None}
 
     @classmethod
@@ -77,7 +93,8 @@ class Confirmation:
             return None if v is None else float(v)
         tool = d.get("toolchain")
         return cls(status, num("ratio"), num("ci_low"), num("ci_high"), int(d.get("n") or 0), str(d.get("note") or ""),
-                   float(d.get("seconds") or 0.0), tuple(tool) if isinstance(tool, list) and len(tool) == 2 else None)
+                   float(d.get("seconds") or 0.0), tuple(tool) if isinstance(tool, list) and len(tool) == 2 else None,
+                   float(d.get("confidence") or CONFIDENCE))
 
     def text(self) -> str:
         """One line for alerts.md, the terminal and the Regressions page."""
@@ -85,7 +102,7 @@ class Confirmation:
             return f"not confirmed: {self.note}" if self.note else "not confirmed: the old build cannot be had"
         word = "confirmed" if self.status == CONFIRMED else "unconfirmed (host)"
         return (f"{word}: A/B ratio {self.ratio:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}] "
-                f"(95% CI, n={self.n} processes a side, {self.seconds:.0f} s)")
+                f"({self.level} CI, n={self.n} processes a side, {self.seconds:.0f} s)")
 
 
 def ratio_interval(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE
@@ -145,6 +162,7 @@ class ABRecord:
     metrics: Mapping[str, tuple[float | None, float | None, float | None, int]]
     why: str = ""  # set when the A/B could not be made: every candidate of the case is `unavailable`
     toolchain: tuple[str, str] | None = None
+    confidence: float = CONFIDENCE  # the level of its intervals
 
     def confirmation(self, metric: str, change: float, floor: float) -> Confirmation:
         if self.why:
@@ -154,13 +172,16 @@ class ABRecord:
             return Confirmation(UNAVAILABLE, n=n, seconds=self.seconds,
                                 note=f"the A/B has {n} value(s) a side of {metric}; too few to test")
         beyond = low > 1 + floor if change > 0 else high < 1 - floor
-        where = f"measured by run {self.run_id} ({CONFIRM_DIR}/{self.case.slug}-{self.last_good}-{self.first_bad})"
-        return Confirmation(CONFIRMED if beyond else UNCONFIRMED, ratio, low, high, n, where, self.seconds)
+        where = (f"measured by run {self.run_id} ({CONFIRM_DIR}/{self.case.slug}-{self.last_good}-{self.first_bad}), "
+                 f"{round(self.confidence * 100, 2):g}% interval")
+        return Confirmation(CONFIRMED if beyond else UNCONFIRMED, ratio, low, high, n, where, self.seconds,
+                            confidence=self.confidence)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": RECORD_SCHEMA, **self.case.__dict__, "last_good": self.last_good,
                 "first_bad": self.first_bad, "run_id": self.run_id, "seconds": round(self.seconds, 3),
                 "why": self.why, "toolchain": list(self.toolchain) if self.toolchain else None,
+                "confidence": self.confidence,
                 "metrics": {m: {"ratio": r, "ci_low": lo, "ci_high": hi, "n": n}
                             for m, (r, lo, hi, n) in self.metrics.items()}}
 
@@ -171,7 +192,8 @@ class ABRecord:
                    str(d["last_good"]), str(d["first_bad"]), str(d["run_id"]), float(d.get("seconds") or 0),
                    {str(m): (v.get("ratio"), v.get("ci_low"), v.get("ci_high"), int(v.get("n") or 0))
                     for m, v in (d.get("metrics") or {}).items()}, str(d.get("why") or ""),
-                   tuple(tool) if isinstance(tool, list) and len(tool) == 2 else None)
+                   tuple(tool) if isinstance(tool, list) and len(tool) == 2 else None,
+                   float(d.get("confidence") or CONFIDENCE))
 
 
 def stored_records(results: Path, run_ids: Sequence[str]) -> list[ABRecord]:

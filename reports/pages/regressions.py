@@ -47,7 +47,7 @@ def alerts_table(alerts: Sequence[Alert]) -> Table:
         c, k = a.change, a.change.series
         impl = impl_label(k.impl, k.variant)
         conf = a.confirmation
-        ab = (f"{conf.ratio:.3f} [{conf.ci_low:.3f}, {conf.ci_high:.3f}], n={conf.n}"
+        ab = (f"{conf.ratio:.3f} [{conf.ci_low:.3f}, {conf.ci_high:.3f}] ({conf.level} CI), n={conf.n}"
               if conf is not None and conf.ratio is not None and conf.ci_low is not None else
               (conf.status if conf is not None else "not measured"))
         rows.append([Cell(c.first_bad.run_id, cls="mono", href=f"#{anchor(a)}"), k.workload,
@@ -66,11 +66,12 @@ def alerts_table(alerts: Sequence[Alert]) -> Table:
                     "likely_causes": "; ".join(a.causes)})
     return Table.build("regressions", "Open alerts", [
         "first run after", "workload", "case", "implementation", "metric", "kind", "change",
-        "median before → after", "p", "A/B ratio [95% CI]", "detectable change", "commits", "likely cause"], rows,
+        "median before → after", "p", "A/B ratio [CI]", "detectable change", "commits", "likely cause"], rows,
         raw=pd.DataFrame(raw), notes=[
         "Each candidate is measured A/B: the last good run's kept build against today's, their processes "
-        "interleaved on the same host in the same minutes. It is raised when the ratio's 95% interval lies beyond "
-        "the floor; otherwise it is listed as unconfirmed (host) and not raised.",
+        "interleaved on the same host in the same minutes. It is raised when the ratio's interval lies beyond the "
+        "floor; otherwise it is listed as unconfirmed (host) and not raised. The intervals of a night's A/Bs hold "
+        "95% together: each is at 1 − 0.05 / k for k candidates (Bonferroni), its level shown beside it.",
         "Newest first. A change stays open while its series stays at least the noise floor away from its "
         "level before the change, the same way.",
         "p: the t-test p-value of the change point (E-Divisive means, Apache Otava); change: between the "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -44,6 +45,34 @@ def test_the_ratio_interval_is_welchs_on_logs():
     assert ratio == pytest.approx(1.05, abs=0.01) and low < ratio < high and high - low < 0.03
     assert ratio_interval([1.0, 1.0], [2.0, 2.0]) is None  # too few values a side
     assert ratio_interval([2.0] * 4, [2.0] * 4) == (1.0, 1.0, 1.0)
+
+
+def test_a_nights_intervals_hold_95_percent_together():
+    """k A/Bs of identical builds at 95% each would confirm about one change in 40: each is at 1 - 0.05 / k."""
+    from types import SimpleNamespace
+
+    from cmbench.confirm import confirm_with
+    from harness.console import Console
+    from reports.history.confirmation import family_confidence
+    assert family_confidence(1) == pytest.approx(0.95) and family_confidence(10) == pytest.approx(0.995)
+    rng = np.random.default_rng(3)
+    a, b = np.exp(rng.normal(0, 0.05, 8)), 0.95 * np.exp(rng.normal(0, 0.05, 8))
+    wide, narrow = ratio_interval(a, b, 0.995), ratio_interval(a, b)
+    assert wide[1] < narrow[1] and narrow[2] < wide[2]
+    levels = []
+
+    class Confirmer:
+        def measure(self, case, good, bad, metrics, asked, confidence):
+            levels.append(confidence)
+            return ABRecord(case, good, bad, "r9", 1.0, {"wall_time": (0.7, 0.55, 0.94, 8)}, confidence=confidence)
+    series = [SeriesKey("fp", "w", f"c{i}", "c/x", "default", "wall_time") for i in range(4)]
+    changes = [SimpleNamespace(series=k, change=-0.3, last_good=SimpleNamespace(run_id="r5"),
+                               first_bad=SimpleNamespace(run_id="r6")) for k in series]
+    found = confirm_with(Confirmer(), DetectionConfig(), Console(io.StringIO()))(changes)
+    assert levels == [pytest.approx(0.9875)] * 4
+    conf = next(iter(found.values()))
+    assert conf.status == "confirmed" and "98.75% CI" in conf.text() and "98.75% interval" in conf.note
+    assert set(conf.as_dict()) == {"status", "ratio", "ci_low", "ci_high", "n"}  # alerts.json's fields, unchanged
 
 
 def test_a_record_confirms_only_beyond_the_floor_the_way_the_change_went():
