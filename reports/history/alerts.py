@@ -244,7 +244,8 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
         records = stored_records(results, window) if results is not None else []
         undecided = []
         for c in left:
-            recs = all_matching(records, CaseKey.of(c.series), c.first_bad.run_id, at, NEAR)
+            recs = [r for r in all_matching(records, CaseKey.of(c.series), c.first_bad.run_id, at, NEAR)
+                    if r.judges(c.series.metric)]
             if recs:
                 floor = max(config.min_change, alert_floor(c.series.metric) or 0.0)
                 confs = [r.confirmation(c.series.metric, c.change, floor) for r in recs]

@@ -164,6 +164,13 @@ class ABRecord:
     toolchain: tuple[str, str] | None = None
     confidence: float = CONFIDENCE  # the level of its intervals
 
+    def judges(self, metric: str) -> bool:
+        """Whether this A/B can settle a candidate of `metric`: it could not be made at all (every candidate of its
+        case is `unavailable`), or it measured the metric with an interval. An A/B made for another metric of the
+        case may hold too few values of this one (a start-up figure is one value a side a round): then it is
+        measured again, asked for this metric."""
+        return bool(self.why) or self.metrics.get(metric, (None,))[0] is not None
+
     def confirmation(self, metric: str, change: float, floor: float) -> Confirmation:
         if self.why:
             return unavailable(self.why, self.toolchain)

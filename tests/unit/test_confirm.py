@@ -190,3 +190,36 @@ def test_the_host_level_of_a_run_leaves_each_series_own_step_out():
     adjusted = frame["median"] / host_levels(frame)
     mine = adjusted[frame["impl"] == "i0"].to_numpy()
     assert np.allclose(mine[3:] / mine[:3], 1.05)  # the swing is gone, the step is whole
+
+
+def test_an_ab_made_for_another_metric_does_not_settle_one_it_measured_too_few_of(tmp_path):
+    """A start-up figure is one value a side a round: the step's A/B (asked about wall time, done after one round)
+    cannot judge a start-up candidate found near it, which is measured again, asked for its own metric."""
+    import pandas as pd
+
+    from reports.history.alerts import run_triage
+    from reports.history.confirmation import CONFIRM_DIR, RECORD, Confirmation
+    rng = np.random.default_rng(5)
+    runs = [f"r{i}" for i in range(10)]
+    rows = [{"fingerprint": "fp", "workload": "w", "case": "n=1", "impl": "c/x", "variant": "default",
+             "metric": "startup_cpu_time", "run_id": r, "started": f"t{i:02d}", "git_commit": "c", "toolchain": "t",
+             "flags": "", "status": "ok", "unit": "s", "direction": "lower", "n": 1,
+             "median": 0.001 * (1.8 if i >= 7 else 1.0) * (1 + rng.normal(0, 0.01))} for i, r in enumerate(runs)]
+    for row in rows:
+        row.update(q1=row["median"] * 0.99, q3=row["median"] * 1.01)
+    case = CaseKey("fp", "w", "n=1", "c/x", "default")
+    step = ABRecord(case, "r6", "r7", "r7", 2.0, {"wall_time": (1.05, 1.04, 1.06, 8),
+                                                   "startup_cpu_time": (None, None, None, 1)})
+    assert step.judges("wall_time") and not step.judges("startup_cpu_time")
+    assert ABRecord(case, "r6", "r7", "r7", 0.0, {}, "not kept").judges("startup_cpu_time")
+    folder = tmp_path / "r7" / CONFIRM_DIR / case.slug
+    folder.mkdir(parents=True)
+    (folder / RECORD).write_text(json.dumps(step.to_dict()))
+    asked = []
+
+    def confirm(candidates):
+        asked.extend(c.series.metric for c in candidates)
+        return {(c.series, c.first_bad.run_id): Confirmation("unconfirmed", 1.0, 0.7, 1.4, 3) for c in candidates}
+    triage = run_triage(pd.DataFrame(rows), "r9", results=tmp_path, confirm=confirm)
+    assert asked == ["startup_cpu_time"]
+    assert [a.confirmation.status for a in triage.alerts] == ["unconfirmed"] and triage.raised == []
