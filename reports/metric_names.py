@@ -183,6 +183,14 @@ ALERT_FLOORS: dict[str, float] = {
     "startup_cpu_time": 0.5, "startup_peak_rss": 0.2,
 }
 ALERT_FLOOR_LATENCY = 0.0  # every latency percentile (latency_p50 ... latency_max)
+# A count per operation also has to move by this much in its own unit: its baseline-subtracted value is a
+# handful of switches a process over a million operations (0.000007/op) in most batch cases, where one
+# switch more or less (a page fault, a timer tick) is a change of 10-100% and tells nothing of the code.
+# One switch in a thousand operations is the least that could show in the time of an operation.
+ALERT_ABSOLUTE_FLOORS: dict[str, float] = {
+    "ctx_switches_voluntary_per_op": 0.001, "ctx_switches_involuntary_per_op": 0.001,
+    "ctx_switches_per_request": 0.001,
+}
 
 
 def alert_floor(metric: str) -> float | None:
@@ -190,6 +198,11 @@ def alert_floor(metric: str) -> float | None:
     if metric in ALERT_FLOORS:
         return ALERT_FLOORS[metric]
     return ALERT_FLOOR_LATENCY if latency_percentile(metric) is not None else None
+
+
+def alert_absolute_floor(metric: str) -> float:
+    """The least change, in the metric's own unit, of a candidate of `metric` (0: any)."""
+    return ALERT_ABSOLUTE_FLOORS.get(metric, 0.0)
 
 
 def alert_priority(metric: str) -> int:

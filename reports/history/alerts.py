@@ -41,7 +41,7 @@ from reports.history.triage import (
     sensitivity_summary,
     sensitivity_text,
 )
-from reports.metric_names import alert_floor, alert_priority
+from reports.metric_names import alert_absolute_floor, alert_floor, alert_priority
 
 ALERTS_SCHEMA = 2  # 1: no confirmation, environment_changes, sensitivity
 ALERTS_JSON = "alerts.json"
@@ -168,9 +168,10 @@ def _same(a: Change, b: Change) -> bool:
 
 
 def is_candidate(c: Change, config: DetectionConfig) -> bool:
-    """An open change of a metric that raises alerts, past that metric's own floor."""
+    """An open change of a metric that raises alerts, past that metric's own floors (relative and absolute)."""
     own = alert_floor(c.series.metric)
-    return c.is_open and own is not None and abs(c.change) >= max(config.min_change, own)
+    return (c.is_open and own is not None and abs(c.change) >= max(config.min_change, own)
+            and abs(c.after - c.before) >= alert_absolute_floor(c.series.metric))
 
 
 @dataclass(frozen=True)

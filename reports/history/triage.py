@@ -22,7 +22,7 @@ from harness.errors import UserError
 from harness.host.oscosts import ReferenceMeasurements
 from harness.store.run import load_run
 from reports.history.changes import SERIES_KEY, Change, DetectionConfig, SeriesKey, detectable_change, steps
-from reports.metric_names import alert_floor
+from reports.metric_names import alert_absolute_floor, alert_floor
 
 MIN_SHARED = 3  # series of one metric that must step at one run for it to be the environment ...
 SHARED_FRACTION = 0.5  # ... and more than this fraction of the metric's series that run measured
@@ -159,8 +159,11 @@ def sensitivities(rows: pd.DataFrame, keys: Sequence[SeriesKey], config: Detecti
         med = float(last["median"]) if last["median"] else 0.0
         spread = float((last["q3"] - last["q1"]) / 1.349 / abs(med)) if med and pd.notna(last["q3"]) else 0.0
         own = alert_floor(key.metric) or 0.0
-        out.append(Sensitivity(key, len(values), detectable_change(values, config, indices=cuts.get(key, ()),
-                                                                   spread=spread, ab_n=ab_n, own_floor=own)))
+        mdc = detectable_change(values, config, indices=cuts.get(key, ()), spread=spread, ab_n=ab_n, own_floor=own)
+        least = alert_absolute_floor(key.metric)  # a near-zero count cannot alert below its absolute floor
+        if least and np.isfinite(mdc):
+            mdc = max(mdc, least / abs(med)) if med else float("inf")
+        out.append(Sensitivity(key, len(values), mdc))
     return out
 
 

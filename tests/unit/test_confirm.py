@@ -98,6 +98,19 @@ def test_which_metrics_alert():
     assert alert_floor("startup_cpu_time") >= 0.3 and alert_floor("cpu_system") is None
 
 
+def test_a_count_per_operation_near_zero_is_no_candidate_whatever_its_ratio():
+    """Eight voluntary switches a process over 1.26 million items (0.0000063/op) becoming nine is +14%, and an A/B
+    of identical builds measured it (the kept copy ran from another folder); a switch per thousand operations
+    more is a candidate."""
+    config = DetectionConfig().for_confirmation()
+    rng = np.random.default_rng(11)
+    for base, step, expect in ((6.3e-6, 7.1e-6, 0), (0.02, 0.03, 1)):
+        values = [(base if i < 7 else step) * (1 + rng.normal(0, 0.01)) for i in range(10)]
+        found = [c for c in _changes({("c/x", "ctx_switches_voluntary_per_op"): values}, config)
+                 if is_candidate(c, config)]
+        assert len(found) == expect, (base, found)
+
+
 def _changes(values_by_series, config):
     import pandas as pd
     out = []
