@@ -133,6 +133,7 @@ class Sensitivity:
     series: SeriesKey
     runs: int
     mdc: float  # minimum detectable change (relative); NaN: too few runs yet
+    floored: bool = False  # set by the metric's absolute floor (a count near zero), not by its noise
 
     @property
     def label(self) -> str:
@@ -161,22 +162,27 @@ def sensitivities(rows: pd.DataFrame, keys: Sequence[SeriesKey], config: Detecti
         own = alert_floor(key.metric) or 0.0
         mdc = detectable_change(values, config, indices=cuts.get(key, ()), spread=spread, ab_n=ab_n, own_floor=own)
         least = alert_absolute_floor(key.metric)  # a near-zero count cannot alert below its absolute floor
-        if least and np.isfinite(mdc):
-            mdc = max(mdc, least / abs(med)) if med else float("inf")
-        out.append(Sensitivity(key, len(values), mdc))
+        floored = bool(least) and np.isfinite(mdc) and (not med or least / abs(med) > mdc)
+        out.append(Sensitivity(key, len(values), (least / abs(med) if med else float("inf")) if floored else mdc,
+                               floored))
     return out
 
 
 def sensitivity_summary(found: Sequence[Sensitivity]) -> dict:
     """alerts.json `sensitivity`: the distribution of minimum detectable changes, and the series worse
-    than INSENSITIVE."""
-    known = np.array([s.mdc for s in found if np.isfinite(s.mdc)], dtype=float)
-    worse = sorted((s for s in found if np.isfinite(s.mdc) and s.mdc > INSENSITIVE), key=lambda s: -s.mdc)
+    than INSENSITIVE.
+
+    Series whose detectable change is set by their metric's absolute floor (counts near zero) are counted
+    apart (`below_absolute_floor`), out of the distribution: their noise is not what limits them."""
+    noisy = [s for s in found if not s.floored]
+    known = np.array([s.mdc for s in noisy if np.isfinite(s.mdc)], dtype=float)
+    worse = sorted((s for s in noisy if np.isfinite(s.mdc) and s.mdc > INSENSITIVE), key=lambda s: -s.mdc)
     return {"series": len(found), "tested": int(len(known)), "limit": INSENSITIVE,
             "median": float(np.median(known)) if len(known) else None,
             "p90": float(np.percentile(known, 90)) if len(known) else None,
             "insensitive": [{"series": s.label, "metric": s.series.metric, "mdc": round(s.mdc, 4), "runs": s.runs}
-                            for s in worse]}
+                            for s in worse],
+            "below_absolute_floor": sum(1 for s in found if s.floored)}
 
 
 def sensitivity_text(summary: Mapping) -> list[str]:
@@ -190,4 +196,7 @@ def sensitivity_text(summary: Mapping) -> list[str]:
         lines.append(f"{len(bad)} series cannot detect a change of {summary['limit'] * 100:.0f}% "
                      "(their noise is larger): " + "; ".join(f"{s['series']} {s['mdc'] * 100:.0f}%" for s in bad[:20])
                      + (f"; and {len(bad) - 20} more" if len(bad) > 20 else ""))
+    if summary.get("below_absolute_floor"):
+        lines.append(f"{summary['below_absolute_floor']} series (counts per operation near zero) can raise an alert "
+                     "only past their metric's absolute floor (reports/metric_names.py ALERT_ABSOLUTE_FLOORS).")
     return lines

@@ -109,6 +109,14 @@ def test_a_count_per_operation_near_zero_is_no_candidate_whatever_its_ratio():
         found = [c for c in _changes({("c/x", "ctx_switches_voluntary_per_op"): values}, config)
                  if is_candidate(c, config)]
         assert len(found) == expect, (base, found)
+    import pandas as pd
+
+    from reports.history.triage import sensitivities
+    key = SeriesKey("fp", "w", "n=1", "c/x", "default", "ctx_switches_voluntary_per_op")
+    rows = pd.DataFrame([{**key.__dict__, "run_id": f"r{i}", "median": 6.3e-6 * (1 + rng.normal(0, 0.01)),
+                          "q1": 6.2e-6, "q3": 6.4e-6} for i in range(10)])
+    [sens] = sensitivities(rows, [key], config)
+    assert sens.floored and sens.mdc == pytest.approx(0.001 / rows["median"].iloc[-1])
 
 
 def _changes(values_by_series, config):
@@ -152,8 +160,10 @@ def test_minimum_detectable_change_grows_with_noise_and_shrinks_with_runs():
     assert np.isnan(detectable_change(quiet[:3], config))
     from reports.history.triage import Sensitivity
     key = SeriesKey("fp", "w", "n=1", "c/x", "default", "wall_time")
-    s = sensitivity_summary([Sensitivity(key, 30, 0.04), Sensitivity(key, 30, 0.2), Sensitivity(key, 3, float("nan"))])
+    s = sensitivity_summary([Sensitivity(key, 30, 0.04), Sensitivity(key, 30, 0.2), Sensitivity(key, 3, float("nan")),
+                             Sensitivity(key, 30, 160.0, floored=True)])
     assert s["tested"] == 2 and s["median"] == pytest.approx(0.12) and [x["mdc"] for x in s["insensitive"]] == [0.2]
+    assert s["below_absolute_floor"] == 1
 
 
 
