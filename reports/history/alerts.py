@@ -168,9 +168,14 @@ def _same(a: Change, b: Change) -> bool:
 
 
 def is_candidate(c: Change, config: DetectionConfig) -> bool:
-    """An open change of a metric that raises alerts, past that metric's own floors (relative and absolute)."""
+    """An open change of a metric that raises alerts, past that metric's own floors (relative and absolute).
+
+    Both medians must be above zero: a figure net of its start-up baseline (CPU time or switches per
+    operation) that goes to or below zero is under what the harness resolves, and a relative change
+    across zero (0.3 ns/op -> -1.2 ns/op, "-478%") means nothing; the A/B's ratio could not test it either."""
     own = alert_floor(c.series.metric)
-    return (c.is_open and own is not None and abs(c.change) >= max(config.min_change, own)
+    return (c.is_open and own is not None and c.before > 0 and c.after > 0
+            and abs(c.change) >= max(config.min_change, own)
             and abs(c.after - c.before) >= alert_absolute_floor(c.series.metric))
 
 

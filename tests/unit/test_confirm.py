@@ -109,6 +109,9 @@ def test_a_count_per_operation_near_zero_is_no_candidate_whatever_its_ratio():
         found = [c for c in _changes({("c/x", "ctx_switches_voluntary_per_op"): values}, config)
                  if is_candidate(c, config)]
         assert len(found) == expect, (base, found)
+    across = [3.2e-10 * (1 + rng.normal(0, 0.05)) for _ in range(7)] + [-1.2e-9] * 3  # CPU per op net of start-up
+    changes = _changes({("c/x", "cpu_time_per_op"): across}, config)
+    assert changes and not any(is_candidate(c, config) for c in changes)
     import pandas as pd
 
     from reports.history.triage import sensitivities
