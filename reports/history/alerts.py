@@ -306,12 +306,15 @@ def run_triage(history: pd.DataFrame, run_id: str, config: DetectionConfig | Non
         raw_before = detect(earlier, config.raw(), series=[k for k in keys if _case(k) in raw_cases])
         new.update({id(c): not any(_same(c, b) for b in raw_before) for c in explained})
     # A change is new when it is first raised: one found before but left unconfirmed is new when a later
-    # A/B confirms it. One change moving several metrics of a case in this run is new once, by its first metric.
+    # A/B confirms it, and one an earlier run raised already (in this metric or another of the case, each
+    # metric clearing its floor in its own nightly) is not. One change moving several metrics of a case in
+    # this run is new once, by its first metric.
     if results is not None and confirm is not None:
         raised_before = _raised_before(Path(results), _run_order(earlier), config.horizon)
+        at = {r: i for i, r in enumerate(_run_order(rows))}
         for c in left:
-            if not new[id(c)] and found.get((c.series, c.first_bad.run_id), UNMEASURED).raised:
-                new[id(c)] = not any(_reported(c, r) for r in raised_before)
+            if found.get((c.series, c.first_bad.run_id), UNMEASURED).raised:
+                new[id(c)] = not any(_reported(c, r, at) for r in raised_before)
     reported: list[Change] = []
     for c in sorted(left, key=lambda c: alert_priority(c.series.metric)):
         if new[id(c)] and any(_same(c, r) for r in reported):
@@ -336,12 +339,17 @@ def _raised_before(results: Path, runs: Sequence[str], horizon: int) -> list[dic
     return out
 
 
-def _reported(c: Change, stored: Mapping[str, Any]) -> bool:
-    """Whether a stored alert (alerts.json) raised the same change of the same case, of the same kind."""
+def _reported(c: Change, stored: Mapping[str, Any], at: Mapping[str, int]) -> bool:
+    """Whether a stored alert (alerts.json) raised the same change of the same case, of the same kind, as
+    `_same` reads it: in the same metric within `NEAR` runs (`at`: each run's place), in another at that run."""
     k = c.series
-    return ((stored.get("workload"), stored.get("case"), stored.get("impl"), stored.get("variant"), stored.get("kind"))
-            == (k.workload, k.case, k.impl, k.variant, c.kind)
-            and (stored.get("first_bad") or {}).get("run_id") == c.first_bad.run_id)
+    if ((stored.get("workload"), stored.get("case"), stored.get("impl"), stored.get("variant"), stored.get("kind"))
+            != (k.workload, k.case, k.impl, k.variant, c.kind)):
+        return False
+    first_bad = (stored.get("first_bad") or {}).get("run_id")
+    if stored.get("metric") != k.metric or first_bad not in at or c.first_bad.run_id not in at:
+        return first_bad == c.first_bad.run_id
+    return abs(at[first_bad] - at[c.first_bad.run_id]) <= NEAR
 
 
 def run_alerts(history: pd.DataFrame, run_id: str, config: DetectionConfig | None = None,

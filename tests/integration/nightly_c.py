@@ -8,7 +8,7 @@ validation a test suite cannot afford (both sequences, more nightlies):
 
 The fixture root (tests/fixtures/nightly_c) is copied to `--out`, made a git repository, and
 nightly `--after` onwards measures `cfix/step` built with `work_scale` 1000 + 10 x step (a commit
-of its own). Each nightly is `cmbench nightly --profile smoke` with the default detection and A/B
+of its own). Each nightly is `cmbench nightly --profile quick` (`--profile`) with the default detection and A/B
 confirmation. The summary (JSON on stdout) counts the candidates found, confirmed and rejected,
 the A/B cost per candidate, its ratio and interval, and the minimum detectable changes.
 """
@@ -49,13 +49,13 @@ def raise_work(root: Path, step_percent: float) -> str:
     return git(root, "rev-parse", "HEAD")
 
 
-def nightly(root: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cmbench", "--root", str(root), "nightly", "--profile", "smoke",
+def nightly(root: Path, profile: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cmbench", "--root", str(root), "nightly", "--profile", profile,
                            "--results", str(root / "results"), "--quiet-wait", "0", "--fail-on", "regression",
                            *extra], capture_output=True, text=True, timeout=600, cwd=PROJECT)
 
 
-def sequence(out: Path, runs: int, step: float, after: int, *extra: str) -> dict:
+def sequence(out: Path, runs: int, step: float, after: int, *extra: str, profile: str = "quick") -> dict:
     """Run the nightlies; the facts a test or a reader needs about them."""
     root = prepare(out)
     statuses, seconds, commit = [], [], None
@@ -63,7 +63,7 @@ def sequence(out: Path, runs: int, step: float, after: int, *extra: str) -> dict
         if step and i == after:
             commit = raise_work(root, step)
         began = time.perf_counter()
-        r = nightly(root, *extra)
+        r = nightly(root, profile, *extra)
         seconds.append(time.perf_counter() - began)
         if r.returncode not in (0, 3):
             raise AssertionError(f"nightly {i}: exit {r.returncode}\n{r.stderr[-3000:]}")
@@ -105,10 +105,11 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--step", type=float, default=5.0, help="percent more work from nightly --after on (0: none)")
     p.add_argument("--after", type=int, default=6)
+    p.add_argument("--profile", default="quick", help="the nightlies' profile (default: quick)")
     p.add_argument("--out", type=Path, required=True, help="an empty folder for the root and its results")
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
-    print(json.dumps(summary(sequence(a.out, a.runs, a.step, a.after)), indent=1))
+    print(json.dumps(summary(sequence(a.out, a.runs, a.step, a.after, profile=a.profile)), indent=1))
     return 0
 
 

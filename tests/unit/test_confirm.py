@@ -249,3 +249,38 @@ def test_an_ab_made_for_another_metric_does_not_settle_one_it_measured_too_few_o
     triage = run_triage(pd.DataFrame(rows), "r9", results=tmp_path, confirm=confirm)
     assert asked == ["startup_cpu_time"]
     assert [a.confirmation.status for a in triage.alerts] == ["unconfirmed"] and triage.raised == []
+
+
+def test_a_change_raised_in_one_metric_is_not_new_when_another_metric_of_the_case_clears_its_floor_later(tmp_path):
+    """Each metric of a case clears its floor in its own nightly: the change an earlier nightly raised (here in CPU
+    time) is raised again in wall time and throughput, not reported as a new regression (exit 3) a second time."""
+    import pandas as pd
+
+    from reports.history.alerts import ALERTS_JSON, run_triage
+    from reports.history.confirmation import Confirmation
+    rng = np.random.default_rng(3)
+    runs = [f"r{i}" for i in range(8)]
+    rows = []
+    for metric, direction, sign in (("wall_time", "lower", 1), ("throughput", "higher", -1)):
+        for i, r in enumerate(runs):
+            m = (1.05 if i >= 6 else 1.0) ** sign * (1 + rng.normal(0, 0.002))
+            rows.append({"fingerprint": "fp", "workload": "w", "case": "n=1", "impl": "c/x", "variant": "default",
+                         "metric": metric, "run_id": r, "started": f"t{i:02d}", "git_commit": "c", "toolchain": "t",
+                         "flags": "", "status": "ok", "unit": "s", "direction": direction, "n": 9,
+                         "median": m, "q1": m * 0.999, "q3": m * 1.001})
+    earlier = {"workload": "w", "case": "n=1", "impl": "c/x", "variant": "default", "metric": "cpu_time_per_op",
+               "kind": "regression", "raised": True, "first_bad": {"run_id": "r6"}}
+    (tmp_path / "r6").mkdir()
+    (tmp_path / "r6" / ALERTS_JSON).write_text(json.dumps({"alerts": [earlier]}))
+
+    def confirm(candidates):
+        return {(c.series, c.first_bad.run_id): Confirmation("confirmed", 1.05, 1.04, 1.06, 8) for c in candidates}
+    triage = run_triage(pd.DataFrame(rows), "r7", DetectionConfig().for_confirmation(), results=tmp_path,
+                        confirm=confirm)
+    assert sorted(a.change.series.metric for a in triage.raised) == ["throughput", "wall_time"]
+    assert [a.new for a in triage.alerts] == [False, False]
+    earlier["first_bad"] = {"run_id": "r3"}  # another change of the case: this one is new, once
+    (tmp_path / "r6" / ALERTS_JSON).write_text(json.dumps({"alerts": [earlier]}))
+    triage = run_triage(pd.DataFrame(rows), "r7", DetectionConfig().for_confirmation(), results=tmp_path,
+                        confirm=confirm)
+    assert sorted(a.new for a in triage.alerts) == [False, True]
