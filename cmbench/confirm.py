@@ -42,6 +42,7 @@ from reports.history.confirmation import (
     CaseKey,
     Confirmation,
     family_confidence,
+    interval_decides,
     ratio_interval,
 )
 from reports.metric_names import alert_floor
@@ -175,7 +176,7 @@ def _decided(found: tuple | None, change: float, floor: float) -> bool:
     if not found or found[1] is None:
         return False
     _, low, high, _ = found
-    return (low > 1 + floor or high < 1 + floor) if change > 0 else (high < 1 - floor or low > 1 - floor)
+    return interval_decides(low, high, change, floor)
 
 
 class _Discard:

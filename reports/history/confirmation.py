@@ -38,14 +38,14 @@ CONFIRMED, UNCONFIRMED, UNAVAILABLE = "confirmed", "unconfirmed", "unavailable"
 STATUSES = (CONFIRMED, UNCONFIRMED, UNAVAILABLE)
 MIN_VALUES = 3  # values per side below which no interval is computed
 CONFIDENCE = 0.95  # of the night's A/B intervals together
+CONFIRM_DIR = "confirm"  # <run>/confirm/<case>/: the A/B's own run folder and RECORD
+RECORD = "confirmation.json"
+RECORD_SCHEMA = 1
 
 
 def family_confidence(k: int, confidence: float = CONFIDENCE) -> float:
     """The level of each of `k` intervals that hold `confidence` together (Bonferroni)."""
     return 1 - (1 - confidence) / max(1, k)
-CONFIRM_DIR = "confirm"  # <run>/confirm/<case>/: the A/B's own run folder and RECORD
-RECORD = "confirmation.json"
-RECORD_SCHEMA = 1
 
 
 @dataclass(frozen=True)
@@ -234,10 +234,15 @@ def all_matching(records: Sequence[ABRecord], case: CaseKey, first_bad: str, at:
     return sorted(found, key=lambda r: at.get(r.run_id, -1))
 
 
+def interval_decides(low: float, high: float, change: float, floor: float) -> bool:
+    """Whether a ratio's interval settles a candidate: beyond its floor the way it went, or short of it."""
+    if change > 0:
+        return low > 1 + floor or high < 1 + floor
+    return high < 1 - floor or low > 1 - floor
+
+
 def decides(c: Confirmation, change: float, floor: float) -> bool:
-    """Whether an interval settles a candidate: beyond its floor the way it went, or short of it."""
+    """Whether a confirmation settles a candidate: its interval decides, or it has none and is not unconfirmed."""
     if c.ci_low is None or c.ci_high is None:
         return c.status != UNCONFIRMED
-    if change > 0:
-        return c.ci_low > 1 + floor or c.ci_high < 1 + floor
-    return c.ci_high < 1 - floor or c.ci_low > 1 - floor
+    return interval_decides(c.ci_low, c.ci_high, change, floor)

@@ -162,9 +162,9 @@ def sensitivities(rows: pd.DataFrame, keys: Sequence[SeriesKey], config: Detecti
         own = alert_floor(key.metric) or 0.0
         mdc = detectable_change(values, config, indices=cuts.get(key, ()), spread=spread, ab_n=ab_n, own_floor=own)
         least = alert_absolute_floor(key.metric)  # a near-zero count cannot alert below its absolute floor
-        floored = bool(least) and np.isfinite(mdc) and (not med or least / abs(med) > mdc)
-        out.append(Sensitivity(key, len(values), (least / abs(med) if med else float("inf")) if floored else mdc,
-                               floored))
+        at_least = least / abs(med) if med else float("inf")
+        floored = bool(least) and np.isfinite(mdc) and at_least > mdc
+        out.append(Sensitivity(key, len(values), at_least if floored else mdc, floored))
     return out
 
 
