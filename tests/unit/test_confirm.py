@@ -284,3 +284,32 @@ def test_a_change_raised_in_one_metric_is_not_new_when_another_metric_of_the_cas
     triage = run_triage(pd.DataFrame(rows), "r7", DetectionConfig().for_confirmation(), results=tmp_path,
                         confirm=confirm)
     assert sorted(a.new for a in triage.alerts) == [False, True]
+
+
+def test_a_change_put_before_its_implementations_build_changed_is_tested_at_the_build_change():
+    """A host that moved a few nightlies before a commit puts the change point between two runs of one build:
+    it is moved to the build change after it (an A/B of identical builds could only reject it), and a stored
+    A/B made before the build changed again does not settle it."""
+    import pandas as pd
+
+    from reports.history.alerts import _at_build_change, _made_on_todays_build
+    from reports.history.confirmation import CaseKey
+    values = [1.0, 1.0, 1.0, 1.05, 1.05, 1.05, 1.05, 1.05, 1.05, 1.05]
+    runs = [f"r{i}" for i in range(10)]
+    frame = pd.DataFrame({"run_id": runs, "started": [f"t{i:02d}" for i in range(10)], "git_commit": ["c"] * 10,
+                          "toolchain": ["t"] * 10, "flags": [""] * 10, "median": values, "unit": ["s"] * 10,
+                          "direction": ["lower"] * 10})
+    key = SeriesKey("fp", "w", "n=1", "c/x", "default", "wall_time")
+    [change] = series_changes(key, frame, DetectionConfig().for_confirmation())
+    assert change.index == 3
+    rows = frame.assign(fingerprint="fp", workload="w", case="n=1", impl="c/x", variant="default", metric="wall_time")
+
+    def builds(at):
+        return {r: {"c/x": "new" if i >= at else "old"} for i, r in enumerate(runs)}
+    assert _at_build_change(change, rows, builds(6)).first_bad.run_id == "r6"
+    assert _at_build_change(change, rows, builds(4)).first_bad.run_id == "r4"
+    assert _at_build_change(change, rows, builds(99)) == change  # no build change: the host, left to the A/B
+    before = ABRecord(CaseKey("fp", "w", "n=1", "c/x", "default"), "r2", "r3", "r5", 2.0,
+                      {"wall_time": (1.0, 0.99, 1.01, 8)})
+    assert not _made_on_todays_build(before, change, rows, builds(6))
+    assert _made_on_todays_build(before, change, rows, builds(99)) and _made_on_todays_build(before, change, rows, {})
