@@ -33,7 +33,6 @@ from reports.history.changes import Change, DetectionConfig, RunPoint, SeriesKey
 from reports.history.commits import Commit, commits_between
 from reports.history.confirmation import (
     UNAVAILABLE,
-    ABRecord,
     CaseKey,
     Confirmation,
     all_matching,
@@ -43,7 +42,9 @@ from reports.history.confirmation import (
 from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, run_folders
 from reports.history.triage import (
     EnvironmentChange,
+    at_build_change,
     environment_changes,
+    made_on_todays_build,
     reference_medians,
     sensitivities,
     sensitivity_summary,
@@ -205,54 +206,6 @@ def _run_order(rows: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(rows["run_id"]))
 
 
-def _series_runs(c: Change, rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows of `c`'s series as detection read it (its horizon), oldest first."""
-    k = c.series
-    mine = rows[(rows["fingerprint"] == k.fingerprint) & (rows["workload"] == k.workload) & (rows["case"] == k.case)
-                & (rows["impl"] == k.impl) & (rows["variant"] == k.variant) & (rows["metric"] == k.metric)]
-    return mine.iloc[-c.length:]
-
-
-def _at_build_change(c: Change, rows: pd.DataFrame, builds: Mapping[str, Mapping[str, str]]) -> Change:
-    """`c` moved to the run where its implementation's kept build changed, when that is within NEAR runs of
-    where detection put it: a change point wanders by a run on a noisy host, a build does not. A change put
-    between two runs of the same build, on a host that moved before the build changed, goes to the first
-    change of build after it: an A/B of identical builds can only reject it, and what can have changed the
-    code is there."""
-    mine = _series_runs(c, rows)
-    runs = mine["run_id"].tolist()
-    if len(runs) != c.length:
-        return c
-    key = [builds.get(r, {}).get(c.series.impl) for r in runs]
-
-    def changed(j: int) -> bool:
-        return bool(key[j - 1] and key[j] and key[j - 1] != key[j])
-    moved = [j for j in range(max(1, c.index - NEAR), min(len(runs), c.index + NEAR + 1)) if changed(j)]
-    if not moved and key[c.index - 1] and key[c.index - 1] == key[c.index]:
-        moved = [j for j in range(c.index + 1, len(runs)) if changed(j)][:1]
-    if not moved:
-        return c
-    j = min(moved, key=lambda j: abs(j - c.index))
-    if j == c.index:
-        return c
-    points = [RunPoint(*row) for row in mine[["run_id", "started", "git_commit", "toolchain", "flags"]]
-              .itertuples(index=False, name=None)]
-    return replace(c, index=j, last_good=points[j - 1], first_bad=points[j])
-
-
-def _made_on_todays_build(record: ABRecord, c: Change, rows: pd.DataFrame,
-                          builds: Mapping[str, Mapping[str, str]]) -> bool:
-    """Whether a stored A/B measured the build `c`'s series has now (its newest run's): one made before the
-    implementation's build changed again compared other code, and says nothing of today's. Unknown builds
-    (runs before the build store) are taken as the same."""
-    runs = _series_runs(c, rows)["run_id"]
-    if runs.empty:
-        return True
-    newest = runs.iloc[-1]
-    then, now = builds.get(record.run_id, {}).get(c.series.impl), builds.get(newest, {}).get(c.series.impl)
-    return not then or not now or then == now
-
-
 def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change], config: DetectionConfig,
             results: Path | None, confirm: Confirm | None, ab_n: int
             ) -> tuple[list[EnvironmentChange], list[Change], dict[tuple[SeriesKey, str], Confirmation],
@@ -276,7 +229,7 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
         left = candidates
     builds = BuildStore(results).runs() if results is not None and left else {}
     if builds:
-        left = [_at_build_change(c, rows, builds) for c in left]
+        left = [at_build_change(c, rows, builds) for c in left]
     found: dict[tuple[SeriesKey, str], Confirmation] = {}
     if left:
         at = {r: i for i, r in enumerate(order)}
@@ -284,7 +237,7 @@ def _triage(rows: pd.DataFrame, keys: set[SeriesKey], changes: Sequence[Change],
         undecided = []
         for c in left:
             recs = [r for r in all_matching(records, CaseKey.of(c.series), c.first_bad.run_id, at, NEAR)
-                    if r.judges(c.series.metric) and _made_on_todays_build(r, c, rows, builds)]
+                    if r.judges(c.series.metric) and made_on_todays_build(r, c, rows, builds)]
             if recs:
                 floor = max(config.min_change, alert_floor(c.series.metric) or 0.0)
                 confs = [r.confirmation(c.series.metric, c.change, floor) for r in recs]

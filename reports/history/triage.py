@@ -21,7 +21,8 @@ import pandas as pd
 from harness.errors import UserError
 from harness.host.oscosts import ReferenceMeasurements
 from harness.store.run import load_run
-from reports.history.changes import SERIES_KEY, Change, DetectionConfig, SeriesKey, detectable_change, steps
+from reports.history.changes import SERIES_KEY, Change, DetectionConfig, RunPoint, SeriesKey, detectable_change, steps
+from reports.history.confirmation import ABRecord
 from reports.metric_names import alert_absolute_floor, alert_floor
 
 MIN_SHARED = 3  # series of one metric that must step at one run for it to be the environment ...
@@ -200,3 +201,51 @@ def sensitivity_text(summary: Mapping) -> list[str]:
         lines.append(f"{summary['below_absolute_floor']} series (counts per operation near zero) can raise an alert "
                      "only past their metric's absolute floor (reports/metric_names.py ALERT_ABSOLUTE_FLOORS).")
     return lines
+
+
+def _series_runs(c: Change, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `c`'s series as detection read it (its horizon), oldest first."""
+    k = c.series
+    mine = rows[(rows["fingerprint"] == k.fingerprint) & (rows["workload"] == k.workload) & (rows["case"] == k.case)
+                & (rows["impl"] == k.impl) & (rows["variant"] == k.variant) & (rows["metric"] == k.metric)]
+    return mine.iloc[-c.length:]
+
+
+def at_build_change(c: Change, rows: pd.DataFrame, builds: Mapping[str, Mapping[str, str]]) -> Change:
+    """`c` moved to the run where its implementation's kept build changed, when that is within NEAR runs of
+    where detection put it: a change point wanders by a run on a noisy host, a build does not. A change put
+    between two runs of the same build, on a host that moved before the build changed, goes to the first
+    change of build after it: an A/B of identical builds can only reject it, and what can have changed the
+    code is there."""
+    mine = _series_runs(c, rows)
+    runs = mine["run_id"].tolist()
+    if len(runs) != c.length:
+        return c
+    key = [builds.get(r, {}).get(c.series.impl) for r in runs]
+
+    def changed(j: int) -> bool:
+        return bool(key[j - 1] and key[j] and key[j - 1] != key[j])
+    moved = [j for j in range(max(1, c.index - NEAR), min(len(runs), c.index + NEAR + 1)) if changed(j)]
+    if not moved and key[c.index - 1] and key[c.index - 1] == key[c.index]:
+        moved = [j for j in range(c.index + 1, len(runs)) if changed(j)][:1]
+    if not moved:
+        return c
+    j = min(moved, key=lambda j: abs(j - c.index))
+    if j == c.index:
+        return c
+    points = [RunPoint(*row) for row in mine[["run_id", "started", "git_commit", "toolchain", "flags"]]
+              .itertuples(index=False, name=None)]
+    return replace(c, index=j, last_good=points[j - 1], first_bad=points[j])
+
+
+def made_on_todays_build(record: ABRecord, c: Change, rows: pd.DataFrame,
+                          builds: Mapping[str, Mapping[str, str]]) -> bool:
+    """Whether a stored A/B measured the build `c`'s series has now (its newest run's): one made before the
+    implementation's build changed again compared other code, and says nothing of today's. Unknown builds
+    (runs before the build store) are taken as the same."""
+    runs = _series_runs(c, rows)["run_id"]
+    if runs.empty:
+        return True
+    newest = runs.iloc[-1]
+    then, now = builds.get(record.run_id, {}).get(c.series.impl), builds.get(newest, {}).get(c.series.impl)
+    return not then or not now or then == now

@@ -292,8 +292,8 @@ def test_a_change_put_before_its_implementations_build_changed_is_tested_at_the_
     A/B made before the build changed again does not settle it."""
     import pandas as pd
 
-    from reports.history.alerts import _at_build_change, _made_on_todays_build
     from reports.history.confirmation import CaseKey
+    from reports.history.triage import at_build_change, made_on_todays_build
     values = [1.0, 1.0, 1.0, 1.05, 1.05, 1.05, 1.05, 1.05, 1.05, 1.05]
     runs = [f"r{i}" for i in range(10)]
     frame = pd.DataFrame({"run_id": runs, "started": [f"t{i:02d}" for i in range(10)], "git_commit": ["c"] * 10,
@@ -306,10 +306,10 @@ def test_a_change_put_before_its_implementations_build_changed_is_tested_at_the_
 
     def builds(at):
         return {r: {"c/x": "new" if i >= at else "old"} for i, r in enumerate(runs)}
-    assert _at_build_change(change, rows, builds(6)).first_bad.run_id == "r6"
-    assert _at_build_change(change, rows, builds(4)).first_bad.run_id == "r4"
-    assert _at_build_change(change, rows, builds(99)) == change  # no build change: the host, left to the A/B
+    assert at_build_change(change, rows, builds(6)).first_bad.run_id == "r6"
+    assert at_build_change(change, rows, builds(4)).first_bad.run_id == "r4"
+    assert at_build_change(change, rows, builds(99)) == change  # no build change: the host, left to the A/B
     before = ABRecord(CaseKey("fp", "w", "n=1", "c/x", "default"), "r2", "r3", "r5", 2.0,
                       {"wall_time": (1.0, 0.99, 1.01, 8)})
-    assert not _made_on_todays_build(before, change, rows, builds(6))
-    assert _made_on_todays_build(before, change, rows, builds(99)) and _made_on_todays_build(before, change, rows, {})
+    assert not made_on_todays_build(before, change, rows, builds(6))
+    assert made_on_todays_build(before, change, rows, builds(99)) and made_on_todays_build(before, change, rows, {})
