@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from cmbench.commands.base import (
     NIGHTLY_PROFILE,
@@ -72,7 +73,10 @@ def cmd_regressions(args: argparse.Namespace, catalog: Catalog) -> int:
     history = load_history(results, ANALYSIS_COLUMNS)
     if history.empty:
         raise UserError(f"--results {results}: no runs in the history store; run `cmbench nightly` first")
-    triage = open_triage(history, detection(args).for_confirmation(), repo=catalog.root, since=args.since,
+    config = detection(args)
+    if _confirms(results, history):
+        config = config.for_confirmation()
+    triage = open_triage(history, config, repo=catalog.root, since=args.since,
                          environments=run_environments(results), results=results)
     alerts = triage.alerts
     if args.json:
@@ -89,6 +93,19 @@ def cmd_regressions(args: argparse.Namespace, catalog: Catalog) -> int:
     for line in [*environment_lines(triage.environment), *sensitivity_text(triage.sensitivity)]:
         print(line)
     return 0
+
+
+def _confirms(results: Path, history) -> bool:
+    """Whether the newest nightly under `results` confirmed its candidates A/B (alerts.json `config`):
+    `regressions` then proposes what that nightly's detection does, and after `--no-confirm` nightlies
+    what theirs did (a change in the medians as measured)."""
+    from reports.history.alerts import find_run_folder, load_alerts
+
+    try:
+        doc = load_alerts(find_run_folder(results, str(history["run_id"].iloc[-1])))
+    except UserError:  # no alerts yet (a run stored by `cmbench history`)
+        return True
+    return bool(doc.get("config", {}).get("ab_confirmation", True))
 
 
 def _min_change_arg(p: argparse.ArgumentParser) -> None:

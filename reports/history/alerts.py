@@ -458,7 +458,7 @@ def find_run_folder(results_dir: Path, run_id: str) -> Path:
 def write_alerts(folder: Path, run_id: str, triage: RunTriage, config: DetectionConfig) -> None:
     doc = {"schema": ALERTS_SCHEMA, "run_id": run_id, "generated": now_iso(),
            "config": {"min_change": config.min_change, "max_pvalue": config.max_pvalue, "window": config.window,
-                      "min_after": config.min_after},
+                      "min_after": config.min_after, "ab_confirmation": config.host_relative},
            "alerts": [a.as_dict() for a in triage.alerts],
            "environment_changes": [e.as_dict() for e in triage.environment],
            "sensitivity": triage.sensitivity}

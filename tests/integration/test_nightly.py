@@ -105,4 +105,7 @@ def test_store_site_and_regressions_command(nightlies):
     assert lines[0].startswith("first bad run") and any("fake/knob" in line and "regression" in line for line in rows)
     assert not any(("fake/steady" in line or "mutex_counter" in line) and any(m in line for m in FIGURES)
                    for line in rows)
+    # the command detects as these --no-confirm nightlies did: it shows what the newest one raised
+    shown = {tuple(line.split()[3:5]) for line in rows if line.split()[4] in FIGURES}
+    assert shown == {(a["impl"], a["metric"]) for a in figures(alerts_of(runs[-1]))}, r.stdout
     assert any(line.startswith("Minimum detectable change over") for line in lines)

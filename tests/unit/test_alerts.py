@@ -126,6 +126,25 @@ def test_regressions_and_history_commands(stepped, fixture_root, capsys):
     assert "--min-change" in capsys.readouterr().err
 
 
+def test_regressions_detects_as_the_newest_nightly_did(tmp_path, fixture_root, capsys):
+    """Over `--no-confirm` nightlies (alerts.json `ab_confirmation` false) the command reads the medians as
+    measured, as they did: over the host's level the same step of both implementations of the case cancels."""
+    results = tmp_path / "results"
+    for night in range(10):
+        make_run(results, night, {GO: 0.010 * (1.30 if night >= 6 else 1.0), C: 0.020 * (1.25 if night >= 6 else 1.0)})
+    sync(results)
+    regressions = ["--root", str(fixture_root), "regressions", "--results", str(results), "--min-change", "20"]
+    assert main(regressions) == 0
+    assert capsys.readouterr().out.startswith("no open alerts in 10 run(s)")  # 1.30 / 1.25: +4%
+    newest = sorted(p.name for p in results.iterdir() if p.name.startswith("2026"))[-1]
+    alerts_for_run(results, newest, DetectionConfig(min_change=0.2))  # what a --no-confirm nightly writes
+    assert load_alerts(results / newest)["config"]["ab_confirmation"] is False
+    assert main(regressions) == 0
+    rows = capsys.readouterr().out.splitlines()[2:4]
+    assert sorted(r.split()[3] for r in rows) == ["c/pthreads", "go/goroutines"]
+    assert all("regression" in r for r in rows)
+
+
 def test_alerts_json_is_refused_when_newer(stepped):
     folder = next(p for p in stepped.iterdir() if p.name.startswith("2026"))
     (folder / "alerts.json").write_text(json.dumps({"schema": 3, "alerts": []}))
