@@ -105,7 +105,8 @@ def _confirms(results: Path, history) -> bool:
         doc = load_alerts(find_run_folder(results, str(history["run_id"].iloc[-1])))
     except UserError:  # no alerts yet (a run stored by `cmbench history`)
         return True
-    return bool(doc.get("config", {}).get("ab_confirmation", True))
+    config = doc.get("config")
+    return not isinstance(config, dict) or config.get("ab_confirmation") is not False
 
 
 def _min_change_arg(p: argparse.ArgumentParser) -> None:
