@@ -7,6 +7,7 @@ parser and runs the command a user named, turning a user's mistake into one line
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,12 +21,15 @@ from harness.measure.process import LIVE
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
+EXIT_BROKEN_PIPE = 141  # as a shell reports a command a closed pipe's SIGPIPE ended
+
 
 def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cmbench", description="Compare concurrency models across languages.",
         epilog="exit status: 0 done; 1 a case failed or an input file is unusable; 2 a wrong command line; "
-               "5 the selection matches nothing; 130 interrupted (nightly and compare add their own, see their --help)")
+               "5 the selection matches nothing; 130 interrupted; 141 the reader of the output closed it (nightly and "
+               "compare add their own, see their --help)")
     parser.add_argument("--root", help="project folder holding workloads/ and impls/ (default: found upwards)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -56,6 +60,19 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = CO
             LIVE.kill_all()
             print("cmbench: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # `cmbench regressions | head`: the rest of the output is not wanted
+            LIVE.kill_all()
+            _discard_stdout()
+            return EXIT_BROKEN_PIPE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush of what was left does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor behind stdout (a test's capture)
+        pass
 
 
 def version() -> str:

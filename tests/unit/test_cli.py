@@ -1,5 +1,8 @@
+import os
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -92,3 +95,13 @@ def test_version_and_list_json(fixture_root, capsys):
 def test_tls_flags_without_a_cluster_are_one_line(fixture_root, capsys):
     assert main(["--root", str(fixture_root), "run", "--impl", "fake/good", "--tls-cert", "c.pem"]) == 2
     assert "only with --cluster" in capsys.readouterr().err
+
+
+def test_a_reader_that_closes_the_output_early_ends_the_command_without_a_traceback(fixture_root):
+    """`cmbench list | head -1`: the pipe's reader is gone before the command writes."""
+    read, write = os.pipe()
+    os.close(read)
+    r = subprocess.run([sys.executable, "-m", "cmbench", "--root", str(fixture_root), "list"], stdout=write,
+                       stderr=subprocess.PIPE, text=True, timeout=120)
+    os.close(write)
+    assert r.returncode == 141 and r.stderr == ""
