@@ -46,7 +46,9 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = CO
         try:
             root = Path(args.root).resolve() if args.root else find_root()
             catalog = load_catalog(root)
-            return commands[args.command].handler(args, catalog)
+            status = commands[args.command].handler(args, catalog)
+            sys.stdout.flush()  # a reader that closed the output shows here, not in the interpreter's last flush
+            return status
         except NothingSelected as e:
             print(f"cmbench: error: {e}", file=sys.stderr)
             return EXIT_NOTHING_SELECTED

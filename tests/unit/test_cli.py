@@ -98,10 +98,14 @@ def test_tls_flags_without_a_cluster_are_one_line(fixture_root, capsys):
 
 
 def test_a_reader_that_closes_the_output_early_ends_the_command_without_a_traceback(fixture_root):
-    """`cmbench list | head -1`: the pipe's reader is gone before the command writes."""
-    read, write = os.pipe()
-    os.close(read)
-    r = subprocess.run([sys.executable, "-m", "cmbench", "--root", str(fixture_root), "list"], stdout=write,
-                       stderr=subprocess.PIPE, text=True, timeout=120)
-    os.close(write)
-    assert r.returncode == 141 and r.stderr == ""
+    """`cmbench plan | head -1`: the pipe's reader is gone before the command writes. Output written while the
+    command runs (unbuffered) and output written by the last flush (a pipe's block buffer) end the same way."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for unbuffered in ({}, {"PYTHONUNBUFFERED": "1"}):
+        read, write = os.pipe()
+        os.close(read)
+        r = subprocess.run([sys.executable, "-m", "cmbench", "--root", str(fixture_root), "plan", "--workload",
+                            "ping_pong", "--impl", "fake/good"], stdout=write, stderr=subprocess.PIPE, text=True,
+                           timeout=120, env={**env, **unbuffered})
+        os.close(write)
+        assert (r.returncode, r.stderr) == (141, ""), unbuffered
