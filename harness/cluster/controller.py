@@ -53,6 +53,7 @@ from harness.engine.host import HostReport, Measured, preset_result, status_resu
 from harness.engine.ready import Readiness
 from harness.engine.recorder import Recorder
 from harness.kinds import plan_units, result_from_dict
+from harness.measure.interrupts import signals_deferred
 from harness.plan.spec import CaseSpec, Plan
 from harness.store.calibration import CalibrationStore
 from harness.vocab import Status
@@ -316,13 +317,14 @@ class ClusterRun:
             if future.status == "finished":
                 answer = future.result()
                 future.release()
-                unit.partial.clear()  # the answer carries every case again, all from the host that finished it
-                for item in answer["results"]:
-                    self._record(unit, item, str(answer["host"]))
-                for record in answer.get("headroom", ()):
-                    self.recorder.store.meta.setdefault("loadgen_headroom_separate", []).append(record)
-                self.overheads.append(max(0.0, time.perf_counter() - unit.submitted - float(answer["busy"])))
-                self._settle(unit, _lost_text(unit.hosts or [str(answer["host"])]))
+                with signals_deferred():  # a unit its host finished is stored whole, even when Ctrl-C comes now
+                    unit.partial.clear()  # the answer carries every case again, all from the host that finished it
+                    for item in answer["results"]:
+                        self._record(unit, item, str(answer["host"]))
+                    for record in answer.get("headroom", ()):
+                        self.recorder.store.meta.setdefault("loadgen_headroom_separate", []).append(record)
+                    self.overheads.append(max(0.0, time.perf_counter() - unit.submitted - float(answer["busy"])))
+                    self._settle(unit, _lost_text(unit.hosts or [str(answer["host"])]))
             elif future.status == "error":
                 from distributed import KilledWorker
 

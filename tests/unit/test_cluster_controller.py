@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import pytest
 
@@ -14,6 +16,7 @@ from harness.engine.host import status_result
 from harness.engine.local import make_plan
 from harness.engine.recorder import Recorder
 from harness.host.info import git_commit
+from harness.measure.interrupts import Interrupts
 
 
 class FakeFuture:
@@ -61,6 +64,26 @@ def http_unit(run: ClusterRun):
     run.pending.remove(unit)
     run.inflight[unit.index] = unit
     return unit
+
+
+def test_ctrl_c_while_a_finished_unit_is_stored_keeps_the_whole_unit(controller, monkeypatch):
+    """The console prints each case of a finished unit as it is stored: a Ctrl-C seen after the first line
+    stops the run once the unit is stored, and none of its cases is `interrupted`."""
+    unit = http_unit(controller)
+    controller._started(unit, "h1")
+    record = controller.recorder.record
+
+    def record_then_ctrl_c(measured, host=""):
+        record(measured, host)
+        os.kill(os.getpid(), signal.SIGINT)
+    monkeypatch.setattr(controller.recorder, "record", record_then_ctrl_c)
+    unit.future = FakeFuture({"host": "h1", "results": [item(s, "h1") for s in unit.cases], "busy": 0.0})
+    with Interrupts(), pytest.raises(KeyboardInterrupt):
+        controller._collect()
+    monkeypatch.setattr(controller.recorder, "record", record)
+    controller.stop("interrupted")
+    cases = stored(controller)
+    assert {cases[(s.impl, s.workload, s.case)]["error"] for s in unit.cases} == {"measured on h1"}
 
 
 def test_a_retried_unit_is_stored_whole_from_the_host_that_finished_it(controller):
