@@ -75,6 +75,8 @@ def check_plan(plan: Plan, catalog: Catalog, executor: Executor) -> Plan:
         now = fresh.get(s.key)
         if now is not None:  # how long to wait is the plan's to say (`plan --timeout`), not what runs
             now = replace(now, timeout=s.timeout)
+        if now is not None and not s.warmup_seconds:  # an older spec's warm-ups are counted only, as planned
+            now = replace(now, warmup_seconds=0.0)
         if now is not None and not s.settings:  # an older spec: what it runs is checked, its settings are today's
             s = replace(s, settings=now.settings)
         if now is None or not now.same_case(s):

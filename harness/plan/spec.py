@@ -27,21 +27,23 @@ if TYPE_CHECKING:
     pass
 
 
-SPEC_SCHEMA = 3
-PLAN_SCHEMA = 4
+SPEC_SCHEMA = 4
+PLAN_SCHEMA = 5
 
 
 # Schema history of a case specification:
 #   1: fixed repetitions; no calibrated size.
 #   2: processes and iterations may be minima (max_processes, max_iterations, budget, precision), and the
 #      size named by `calibrate` may be calibrated (`calibrated_for`). A spec of schema 1 reads as fixed.
-# Schema history of a plan: 1: no shard; 2: `shard` says which part of which whole plan it is;
-#   3: its cases are specifications of schema 2; 4: of schema 3.
 #   3: `settings`, what the case's kind resolved from the manifests besides the command (the calibration's
 #      size bounds, a server profile's load settings), so that a spec runs without looking its profile up.
 #      A spec of schema 1 or 2 has none: a saved plan gets them from the manifests when it is checked.
-READS_SCHEMAS = (1, 2, 3)
-READS_PLAN_SCHEMAS = (1, 2, 3, 4)
+#   4: `warmup_seconds`, the least time a process's warm-ups last (harness/kinds/batch/repetition.py). A spec of an
+#      older schema reads with 0: its warm-ups are counted only, as they were.
+# Schema history of a plan: 1: no shard; 2: `shard` says which part of which whole plan it is;
+#   3: its cases are specifications of schema 2; 4: of schema 3; 5: of schema 4.
+READS_SCHEMAS = (1, 2, 3, 4)
+READS_PLAN_SCHEMAS = (1, 2, 3, 4, 5)
 ParamValue = int | float | str
 
 
@@ -62,7 +64,7 @@ class CaseSpec:
     cpus: tuple[int, ...]  # the CPUs the implementation is pinned to
     command: tuple[str, ...]  # the first measured process's exact argv; `{<param>}` while a size is uncalibrated
     processes: int = 1  # adaptive specs: the minimum
-    warmups: int = 0
+    warmups: int = 0  # adaptive specs: the fewest; more where `warmup_seconds` asks for them
     iterations: int = 0  # adaptive specs: measured iterations of the first processes (the minimum)
     max_processes: int = 0  # 0: exactly `processes`
     max_iterations: int = 0  # 0: exactly `iterations`
@@ -71,6 +73,7 @@ class CaseSpec:
     reach: float = 0.0  # stop once the budget left cannot bring that CI within reach x precision (0: never)
     calibrate: str = ""  # the parameter whose size is calibrated per implementation ("" : sizes as written)
     iteration_seconds: float = 0.0  # calibrated specs: the target seconds per iteration
+    warmup_seconds: float = 0.0  # adaptive specs: the least seconds of steady iterations a process warms up for
     calibrated_for: str = ""  # the environment fingerprint whose stored size `params` holds ("": at run time)
     timeout: float = 0.0  # seconds per implementation process (batch) or per server start (server)
     load_cpus: tuple[int, ...] = ()  # server kinds: the load generator's CPUs, disjoint from `cpus`

@@ -449,7 +449,7 @@ def test_a_saved_plan_calibrates_at_run_time_and_stores_the_size_beside_the_run(
     assert main(["--root", str(fixture_root), "plan", "--impl", "fake/good", "--workload", "ping_pong",
                  "--profile", "quick", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
-    assert plan["schema"] == 4 and "{roundtrips}" in plan["cases"][0]["command"]
+    assert plan["schema"] == 5 and "{roundtrips}" in plan["cases"][0]["command"]
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
     assert main(["--root", str(fixture_root), "run", "--plan", str(path), "--out", str(tmp_path / "run"),
@@ -460,6 +460,49 @@ def test_a_saved_plan_calibrates_at_run_time_and_stores_the_size_beside_the_run(
     assert run_json(tmp_path)["seed"] == 4 and case["extra"]["calibrated"] == "run"
     stored = json.loads((tmp_path / "calibration.json").read_text())
     assert [s["value"] for e in stored["environments"].values() for s in e["sizes"].values()] == [size]
+
+
+def warmups_run(executor, impl="fake/good"):
+    """The warm-ups of each process of `impl` that measured iterations, in order."""
+    return [parse_args(args)[2] for i, _, args in executor.calls if i == impl and parse_args(args)[3]]
+
+
+def test_short_iterations_warm_up_for_the_profile_s_warm_up_time(fixture_catalog, tmp_path):
+    # mutex_counter is not calibrated in the fixture: 2 x 5000 increments at 40 ns each is a 0.4 ms iteration,
+    # and two warm-ups of it are no warm-up: the first process is set aside, the others warm up for 0.1 s
+    ex = ScalingExecutor({"fake/good": 40.0})
+    outcome = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"])
+    r = outcome.results[0]
+    assert r.status == "ok" and r.detail.cold == 1 and r.detail.stop == CONVERGED
+    assert [sum(it.warmup for it in p.iterations) for p in r.processes] == [250, 250, 250]
+    assert warmups_run(ex)[1:] == [2, 250, 250, 250]  # after verification's process
+    assert len(r.detail.slots) == 4  # the baseline and the three processes kept
+    assert run_json(tmp_path)["cases"][0]["extra"]["cold"] == 1
+
+
+def test_iterations_at_the_profile_s_length_keep_its_warm_ups(twin_catalog, tmp_path):
+    stored_sizes(twin_catalog, tmp_path)
+    ex = ScalingExecutor(within=0.002)
+    outcome = quick_run(twin_catalog, ex, tmp_path)
+    assert all(r.detail.cold == 0 for r in outcome.results)
+    assert set(warmups_run(ex)) == {0, PROFILE_SHAPES["quick"].warmups}  # verification's, then the profile's
+
+
+def test_a_plan_saved_before_warm_up_times_still_runs_and_counts_its_warm_ups(fixture_root, tmp_path, capsys):
+    from cmbench.cli import main
+
+    assert main(["--root", str(fixture_root), "plan", "--impl", "fake/good", "--workload", "mutex_counter",
+                 "--profile", "quick", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    plan["schema"] = 4
+    for case in plan["cases"]:
+        assert case.pop("warmup_seconds") == PROFILE_SHAPES["quick"].warmup_seconds
+        case["schema"] = 3
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert main(["--root", str(fixture_root), "run", "--plan", str(path), "--out", str(tmp_path / "run")]) == 0
+    case = run_json(tmp_path)["cases"][0]
+    assert case["status"] == "ok" and case["spec"]["warmup_seconds"] == 0 and case["extra"]["cold"] == 0
 
 
 class OneNoisyExecutor(ScalingExecutor):

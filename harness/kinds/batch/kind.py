@@ -121,6 +121,7 @@ class BatchKind:
                     max_processes=shape.max_processes, max_iterations=shape.max_iterations, budget=shape.budget,
                     precision=shape.precision, reach=shape.reach, calibrate=calibrate,
                     iteration_seconds=shape.iteration_seconds if calibrate else 0.0,
+                    warmup_seconds=shape.warmup_seconds,
                     settings={**bounds, **where.settings},
                     status=Status.UNSUPPORTED.value if reason else "", reason=reason or "")
                 if calibrate:

@@ -25,14 +25,18 @@ from harness.kinds.batch.calibrate import CONFIRM_PROCESSES, search
 from harness.kinds.batch.repetition import (
     BUDGET,
     CONVERGED,
+    MAX_COLD,
     MODES,
     OUT_OF_REACH,
     BatchDetail,
     Stopped,
+    cold,
     judge,
     next_iterations,
     process_cost,
+    steady_iteration,
     stop_reason,
+    warmups_for,
 )
 from harness.manifests.model import PLACEMENT_PARAM, ParamValue, Workload
 from harness.measure.outcome import CaseFailure, CaseResult, Iteration, ProcessRun
@@ -127,6 +131,8 @@ class _Case:
         self.run_seed = ctx.seed
         self.seed = zlib.crc32(f"{ctx.seed}/{spec.key}".encode())  # the bootstrap's
         self.borrowed = 0.0  # seconds of budget lent by the run's bank
+        self.warmups = spec.warmups  # of the next process: more where its iterations are short (repetition.py)
+        self.cold = 0  # processes set aside as not warmed up
 
     def launch(self, ctx: RunContext, params: Mapping[str, ParamValue], warmups: int,
                iterations: int) -> tuple[ChildResult, tuple[Iteration, ...]]:
@@ -150,9 +156,13 @@ class _Case:
         kept: list[ProcessRun] = []
         if self.spec.calibrate:
             self.spec, kept = self.size(ctx)
+            if self.calibration is not None:
+                self.warmups = warmups_for(self.spec, self.calibration.iteration_seconds)
+        self.spent += sum(p.wall for p in kept)
+        kept = [p for p in kept if self.keep(p)]
         kept_slots = [next(slots) for _ in kept]
         r, _ = self.launch(ctx, self.spec.params, 0, 0)  # the same program doing no iteration
-        self.spent += r.wall + sum(p.wall for p in kept)
+        self.spent += r.wall
         self.baseline = r.rusage
         self.slots += [next(slots), *kept_slots]
         self.processes += kept
@@ -203,10 +213,21 @@ class _Case:
         """One more process, of as many iterations as the repetition policy asks."""
         iterations = next_iterations(self.funded, self.processes, self.spent)
         started = time.time()
-        r, its = self.launch(ctx, self.spec.params, self.spec.warmups, iterations)
+        r, its = self.launch(ctx, self.spec.params, self.warmups, iterations)
         self.spent += r.wall
-        self.processes.append(ProcessRun(its, r.rusage, r.wall, r.cgroup_peak, started))
-        self.slots.append(slot)
+        run = ProcessRun(its, r.rusage, r.wall, r.cgroup_peak, started)
+        if self.keep(run):
+            self.processes.append(run)
+            self.slots.append(slot)
+
+    def keep(self, run: ProcessRun) -> bool:
+        """Whether a process counts: not when its warm-ups were too short for its iterations (repetition.py),
+        which then sets the warm-ups of the processes after it."""
+        if self.cold >= MAX_COLD or not cold(self.spec, run):
+            return True
+        self.cold += 1
+        self.warmups = warmups_for(self.spec, steady_iteration(run))
+        return False
 
     def stop(self, bank: TimeBank | None = None) -> Stopped | None:
         """Why the case is finished, with its CI and modes; None while it needs another process.
@@ -242,7 +263,7 @@ class _Case:
         if stop is not None:
             flags = stop.flags(self.funded)
             detail = BatchDetail(stop.why, stop.ci, spec.precision, self.run_seed, tuple(self.slots), self.calibrated,
-                                 self.calibration, stop.modes)
+                                 self.calibration, stop.modes, self.cold)
         ok = status == Status.OK
         return CaseResult(
             key=spec.key, language=spec.language, model=spec.model, params={**spec.params, **spec.placement},

@@ -26,11 +26,23 @@ interval. A case with modes carries the flag `modes: 2 (61% at 1.2 ms, 39% at 3.
 of `unconverged: ...` (with the widest mode's interval appended when it stopped at a limit),
 and its detail records the modes.
 
+**Warm-ups.** A process runs the spec's warm-ups, and where its iterations are short, enough more
+that they last `warmup_seconds` (the warm-ups the profile's target iterations would last: 0.1 s in
+quick). Uncalibrated cases (mutex_counter's racy case keeps its size) can last 0.05 ms an
+iteration, and two warm-ups are then no warm-up: a JIT has not compiled the loop, so some processes
+measure it interpreted and the case's processes spread over a factor of four. The first process of a
+case whose iteration time is not known yet (no calibration says it) runs the spec's count; when its
+warm-ups turn out to have lasted less than half of `warmup_seconds` (its measured median times the
+count), it is set aside as cold (`BatchDetail.cold`), and later processes run the warm-ups its
+iterations ask for (`warmups_for`, at most `MAX_WARMUPS`). At most `MAX_COLD` processes of a case are
+set aside; the seconds they took count towards its budget.
+
 A fixed spec (precision 0, the smoke profile) runs exactly its processes and records `fixed`.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +62,35 @@ OUT_OF_REACH = "out_of_reach"
 FIXED = "fixed"
 STOPS = (CONVERGED, MODES, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED)
 UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH)
+
+
+MAX_WARMUPS = 500  # the most warm-ups `warmup_seconds` asks of a process
+WARM_FRACTION = 0.5  # a process whose warm-ups lasted less than this fraction of `warmup_seconds` is cold
+MAX_COLD = 2  # the most cold processes set aside per case
+
+
+def warmups_for(spec: CaseSpec, seconds_per_iteration: float) -> int:
+    """The warm-ups of a process whose iterations last `seconds_per_iteration`: the spec's, unless they would
+    last less than `WARM_FRACTION` of its `warmup_seconds`; then as many as last all of it, at most
+    `MAX_WARMUPS` (and none where the spec asks for none)."""
+    if (not spec.warmup_seconds or not spec.warmups or seconds_per_iteration <= 0
+            or spec.warmups * seconds_per_iteration >= WARM_FRACTION * spec.warmup_seconds):
+        return spec.warmups
+    return min(MAX_WARMUPS, max(spec.warmups, math.ceil(spec.warmup_seconds / seconds_per_iteration)))
+
+
+def steady_iteration(process: ProcessRun) -> float:
+    """Seconds of one of a process's measured iterations: their median (0 when it measured none)."""
+    measured = [it.elapsed for it in process.measured]
+    return statistics.median(measured) if measured else 0.0
+
+
+def cold(spec: CaseSpec, process: ProcessRun) -> bool:
+    """Whether the process ran fewer warm-ups than its iterations ask for (`warmups_for`) and they lasted
+    less than `WARM_FRACTION` of the spec's `warmup_seconds`, timed as its measured iterations' median
+    (a JIT's first iterations are slow, not warm)."""
+    warmups, steady = sum(1 for it in process.iterations if it.warmup), steady_iteration(process)
+    return warmups < warmups_for(spec, steady) and warmups * steady < WARM_FRACTION * spec.warmup_seconds
 
 
 def samples(processes: Sequence[ProcessRun]) -> list[list[float]]:
@@ -204,9 +245,10 @@ class BatchDetail:
     calibrated: str = ""  # "run" (calibrated by this run), "stored" (a stored size), "" (size as written)
     calibration: Calibration | None = None
     modes: Modes | None = None  # of the per-process medians (None: a record written before modes were looked for)
+    cold: int = 0  # processes set aside because their warm-ups were too short (module docstring)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stop": self.stop, "precision": self.precision,
+        return {"stop": self.stop, "precision": self.precision, "cold": self.cold,
                 "ci": {"method": CI_METHOD, "level": self.ci.level, "median": self.ci.median, "low": self.ci.low,
                        "high": self.ci.high, "half_width": self.ci.half_width},
                 "seed": self.seed, "slots": list(self.slots), "calibrated": self.calibrated,
@@ -227,7 +269,7 @@ class BatchDetail:
                    precision=float(d["precision"]), seed=int(d["seed"]), slots=tuple(int(s) for s in d["slots"]),
                    calibrated=str(d.get("calibrated", "")),
                    calibration=Calibration.from_dict(cal) if isinstance(cal, Mapping) else None,
-                   modes=Modes.from_dict(modes) if isinstance(modes, Mapping) else None)
+                   modes=Modes.from_dict(modes) if isinstance(modes, Mapping) else None, cold=int(d.get("cold", 0)))
 
 
 def case_ci(processes: Sequence[ProcessRun], seed: int) -> Interval:
