@@ -22,11 +22,13 @@ from harness.engine.ready import Readiness, prepare
 from harness.engine.recorder import Recorder, RunOutcome
 from harness.errors import UsageError, UserError
 from harness.executors.base import Executor
+from harness.host.drift import HostDrift
 from harness.host.info import environment_fingerprint, host_metadata, local_environment
 from harness.kinds import kind_of, plan_cases, plan_units
 from harness.kinds.base import PlanContext, RunContext
 from harness.kinds.batch.bank import TimeBank
 from harness.kinds.batch.calibrate import CALIBRATION_GUESS
+from harness.kinds.batch.kind import REFERENCE_PROFILES
 from harness.manifests.model import Impl
 from harness.measure.interrupts import Interrupts
 from harness.measure.outcome import CaseResult
@@ -145,12 +147,25 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished
         try:
             recorder.note_host(host.prepare(plan, name))
+            # the host's own steadiness, between units, where the run takes its reference measurements
+            drift = HostDrift(plan.cpus[0]) if options.references and plan.profile in REFERENCE_PROFILES else None
             for unit in plan_units(plan):
+                _probe(drift, meta)
                 for measured in host.execute_unit(unit):
                     recorder.record(measured, name)
+            _probe(drift, meta)
+            if drift is not None and drift.text():
+                console.say(drift.text())
         except KeyboardInterrupt:
             status = "interrupted"
     return recorder.finish(status)
+
+
+def _probe(drift: HostDrift | None, meta: dict[str, Any]) -> None:
+    """One probe of the host's steadiness, recorded in run.json (written with the next case, or at the end)."""
+    if drift is not None:
+        drift.probe()
+        meta["host_drift"] = drift.as_dict()
 
 
 def run_cases(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,

@@ -114,7 +114,7 @@ class ReferenceMeasurements:
         return cls(cpu, measured, skipped, flags)
 
 
-def _run(argv: Sequence[str], cpu: int) -> tuple[int, str, str]:
+def run_pinned(argv: Sequence[str], cpu: int) -> tuple[int, str, str]:
     r = run_child(argv, cwd=Path.cwd(), env=child_env(), cpus=(cpu,), timeout=TIMEOUT, measure=False)
     if r.timed_out:
         return -1, r.stdout, f"no result after {TIMEOUT:g} s; killed"
@@ -146,7 +146,7 @@ def _switches(name: str, threads: bool, cpu: int, repeats: int, loops: int, run:
     return Reference(name, "ns", tuple(values), method)
 
 
-def _spawn_values(name: str, args: Sequence[str], cpu: int, repeats: int, run: Runner,
+def spawn_values(name: str, args: Sequence[str], cpu: int, repeats: int, run: Runner,
                   program: Callable[[], Path]) -> tuple[float, ...] | Skipped:
     """The `repeats` lines reference-spawn prints for `args`, or why there are none."""
     try:
@@ -167,7 +167,7 @@ def _spawn_values(name: str, args: Sequence[str], cpu: int, repeats: int, run: R
 
 def _creations(name: str, mode: str, cpu: int, repeats: int, count: int, run: Runner,
                program: Callable[[], Path]) -> Reference | Skipped:
-    values = _spawn_values(name, (mode, str(count), str(repeats)), cpu, repeats, run, program)
+    values = spawn_values(name, (mode, str(count), str(repeats)), cpu, repeats, run, program)
     if isinstance(values, Skipped):
         return values
     what = "pthread_create + pthread_join" if mode == "thread" else "fork + _exit + waitpid"
@@ -179,7 +179,7 @@ def _handoffs(name: str, cpu: int, other: int | None, repeats: int, count: int, 
               program: Callable[[], Path]) -> Reference | Skipped:
     if other is None:
         return Skipped(name, "the run has one CPU: there is no other CPU to hand off to")
-    values = _spawn_values(name, ("handoff", str(count), str(repeats), str(cpu), str(other)), cpu, repeats, run,
+    values = spawn_values(name, ("handoff", str(count), str(repeats), str(cpu), str(other)), cpu, repeats, run,
                            program)
     if isinstance(values, Skipped):
         return values
@@ -193,7 +193,8 @@ def spawn_program() -> Path:
 
 
 def measure_references(cpu: int | None = None, *, other: int | None = None, repeats: int = 5,
-                       switch_loops: int = 100_000, spawn_count: int = 2000, handoffs: int = 5000, run: Runner = _run,
+                       switch_loops: int = 100_000, spawn_count: int = 2000, handoffs: int = 5000,
+                       run: Runner = run_pinned,
                        program: Callable[[], Path] = spawn_program,
                        watch: Callable[[], OthersWatch] = OthersWatch) -> ReferenceMeasurements:
     """Measure every reference figure on one CPU (default: the first this process may use), the cross-CPU

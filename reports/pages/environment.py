@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.host.gate import BUSY_FLAG
-from harness.vocab import fmt_bytes
+from harness.vocab import fmt_bytes, fmt_seconds
 from reports.data import Results, Run
 from reports.pages.workload import slug
 from reports.table import Cell, Table
@@ -44,7 +44,24 @@ def busy_text(run: Run) -> str:
     if flagged:
         parts.append(f"{flagged} of {ok} finished cases were flagged host busy (other processes used the CPUs while "
                      "they were measured)")
+    drift = run.meta.get("host_drift")
+    if isinstance(drift, Mapping) and drift.get("steady") is False and isinstance(drift.get("cv"), int | float):
+        parts.append(f"the host's own thread hand-off, probed {drift.get('n')} times between units, moved by a CV of "
+                     f"{drift['cv']:.1%} (harness/host/drift.py): the host itself was not steady")
     return "; ".join(parts)
+
+
+def drift_text(drift: Any) -> str:
+    """`CV 2.1% over 11 probes (1.2-1.3 us)` of run.json `host_drift`; `—` for a run without one."""
+    if not isinstance(drift, Mapping) or not drift.get("n"):
+        return f"not measured ({drift['skipped']})" if isinstance(drift, Mapping) and drift.get("skipped") else "—"
+    cv, low, high = drift.get("cv"), drift.get("min"), drift.get("max")
+    if not all(isinstance(x, int | float) for x in (low, high)):
+        return "—"
+    spread = f"{fmt_seconds(low / 1e9)}-{fmt_seconds(high / 1e9)}"
+    if not isinstance(cv, int | float):
+        return f"one probe ({spread})"
+    return f"CV {cv:.1%} over {drift['n']} probes ({spread}){'' if drift.get('steady') else ', not steady'}"
 
 
 def _duration(run: Run) -> str:
@@ -118,6 +135,7 @@ def run_environment(run: Run) -> RunEnvironment:
         ("hostname", h.get("hostname", "—")), ("governor", h.get("governor", "—")),
         ("system checks", system_summary(h.get("system"))),
         ("load average at start", ", ".join(f"{x:.2f}" for x in load) if isinstance(load, list) else "—"),
+        ("host drift (thread hand-off between units)", drift_text(m.get("host_drift"))),
         ("harness Python", h.get("python", "—")),
         ("git commit", f"{git.get('commit', '—')}" + (" (uncommitted changes)" if git.get("dirty") else "")),
     ]

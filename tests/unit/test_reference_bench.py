@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from harness.errors import UserError
 from harness.host import oscosts as reference_bench
+from harness.host.drift import HANDOFFS, ROUNDS, HostDrift
 from harness.host.oscosts import ReferenceMeasurements, measure_references
 
 
@@ -123,3 +125,67 @@ def test_the_hand_off_program_really_hands_off_and_refuses_a_cpu_it_cannot_use()
     bad = measure_references(cpus[0], other=4096, repeats=1, switch_loops=10, spawn_count=10, handoffs=10,
                              program=lambda: binary, watch=Quiet)
     assert "Invalid argument" in {s.name: s.reason for s in bad.skipped}["cross_cpu_switch"]
+
+
+# --- the host's steadiness during a run (harness/host/drift.py) -------------------------------------
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        self.now += 2.5
+        return self.now
+
+
+def drift(*rounds, program=fake_program):
+    """A HostDrift whose probes print `rounds` in turn (each a list of ROUNDS values)."""
+    lines = iter("".join(f"{v}\n" for v in r) for r in rounds)
+    runner = FakeRunner()
+    runner.spawn = None
+
+    def run(argv, cpu):
+        runner.calls.append((tuple(argv), cpu))
+        return 0, next(lines), ""
+    probe = HostDrift(1, run=run, program=program, clock=Clock())
+    probe.calls = runner.calls
+    return probe
+
+
+def test_host_drift_probes_the_pinned_hand_off_and_records_its_spread():
+    d = drift([1000, 1200, 1100, 900, 1000], [1000] * 5, [1400] * 5)
+    for _ in range(3):
+        d.probe()
+    assert d.calls[0] == (("/cache/reference-spawn", "handoff", str(HANDOFFS), str(ROUNDS), "1", "1"), 1)
+    stored = json.loads(json.dumps(d.as_dict()))
+    assert stored["values"] == [[0.0, 1000.0], [2.5, 1000.0], [5.0, 1400.0]]  # each probe's median
+    assert stored["n"] == 3 and stored["median"] == 1000.0 and stored["min"] == 1000.0 and stored["max"] == 1400.0
+    assert stored["cv"] == pytest.approx(0.2038, abs=1e-4) and stored["steady"] is False
+    assert "CV 20.4%" in d.text() and "the host was not steady" in d.text()
+
+
+def test_a_steady_host_says_so_without_a_warning():
+    d = drift([1000] * 5, [1010] * 5)
+    d.probe()
+    assert d.text() == "" and d.as_dict()["cv"] is None  # one probe: no spread yet
+    d.probe()
+    assert d.as_dict()["steady"] is True and "not steady" not in d.text() and "CV 0.7%" in d.text()
+
+
+def test_host_drift_without_a_compiler_says_why_once():
+    def no_gcc():
+        raise UserError("no C compiler (gcc or cc) to build reference-spawn")
+    d = drift([1000] * 5, program=no_gcc)
+    d.probe()
+    d.probe()
+    assert d.values == [] and d.as_dict()["skipped"].startswith("no C compiler")
+    assert d.text() == "host drift: not measured (no C compiler (gcc or cc) to build reference-spawn)"
+
+
+def test_host_drift_takes_a_real_probe():
+    d = HostDrift(min(os.sched_getaffinity(0)))
+    d.probe()
+    if d.skipped:
+        pytest.skip(d.skipped)
+    assert len(d.values) == 1 and 10 < d.values[0][1] < 1e6  # ns per same-CPU hand-off

@@ -15,7 +15,7 @@ from reports import plotcheck
 from reports.data import load_results, summarize
 from reports.figures import BOOTSTRAP, SINGLE, Figure
 from reports.metric_names import declared_key_metrics
-from reports.pages.environment import busy_text
+from reports.pages.environment import busy_text, drift_text
 from reports.pages.overview import build_blocks
 from reports.pages.workload import headroom_rows, http_notes
 from reports.plots import DPI, PAGE_WIDTH
@@ -107,6 +107,17 @@ def test_the_environment_page_warns_about_a_busy_host():
     assert busy_text(run) == ""  # load 0.1 on 2 CPUs
     busy = replace(run, meta={**run.meta, "host": {**run.host, "loadavg": [3.5, 2.0, 1.0]}})
     assert "load average was 3.50" in busy_text(busy) and "2 CPUs" in busy_text(busy)
+
+
+def test_the_environment_page_says_when_the_host_itself_was_not_steady():
+    run, _, _ = latest()
+    steady = {"n": 5, "cv": 0.012, "min": 1200.0, "max": 1250.0, "steady": True}
+    assert busy_text(replace(run, meta={**run.meta, "host_drift": steady})) == ""
+    assert drift_text(steady) == "CV 1.2% over 5 probes (1.2 us-1.25 us)" and drift_text(None) == "—"
+    moved = {**steady, "cv": 0.19, "max": 1900.0, "steady": False}
+    assert "moved by a CV of 19.0%" in busy_text(replace(run, meta={**run.meta, "host_drift": moved}))
+    assert drift_text(moved).endswith(", not steady")
+    assert drift_text({"n": 0, "values": [], "skipped": "no C compiler"}) == "not measured (no C compiler)"
 
 
 def test_the_http_page_states_the_cpu_split_and_the_generator_ceilings():

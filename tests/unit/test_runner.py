@@ -76,3 +76,36 @@ def test_existing_run_folder_is_refused(fixture_catalog, fake_executor, tmp_path
     run(fixture_catalog, fake_executor, tmp_path, ["fake/good"], workloads=["ping_pong"])
     with pytest.raises(UserError, match="already holds a run"):
         run(fixture_catalog, fake_executor, tmp_path, ["fake/good"], workloads=["ping_pong"])
+
+
+def test_a_run_with_reference_measurements_records_the_host_s_steadiness(fixture_catalog, fake_executor, tmp_path,
+                                                                         monkeypatch):
+    from harness.engine import local
+    from harness.host.drift import HostDrift
+    from harness.host.oscosts import ReferenceMeasurements
+    from harness.kinds.batch import kind as batch_kind
+
+    values = iter([1000, 1000, 1300, 1000, 1000] * 20)
+    probes = []
+
+    def fake_drift(cpu):
+        d = HostDrift(cpu, run=lambda argv, c: (0, "".join(f"{next(values)}\n" for _ in range(5)), ""),
+                      program=lambda: tmp_path / "reference-spawn")
+        probes.append(d)
+        return d
+    monkeypatch.setattr(local, "HostDrift", fake_drift)
+    monkeypatch.setattr(batch_kind, "measure_references", lambda cpu, other=None: ReferenceMeasurements(cpu, ()))
+    with open(tmp_path / "console.txt", "a") as stream:
+        run_cases(fixture_catalog, fake_executor, fixture_catalog.select_impls(["fake/good"]),
+                  fixture_catalog.select_workloads(["ping_pong", "mutex_counter"]), profile="quick", cpus=(0,),
+                  out=tmp_path / "run", console=Console(stream=stream), references=True)
+    stored = json.loads((tmp_path / "run" / "run.json").read_text())["host_drift"]
+    assert stored["n"] == 3 and stored["cpu"] == 0  # before each of the two units, and after the last
+    assert [v for _, v in stored["values"]] == [1000.0, 1000.0, 1000.0] and stored["steady"] is True
+    assert "host drift: the host's own thread hand-off on CPU 0, measured 3 times" in (
+        tmp_path / "console.txt").read_text()
+
+
+def test_a_run_without_reference_measurements_takes_no_probe(fixture_catalog, fake_executor, tmp_path):
+    run(fixture_catalog, fake_executor, tmp_path, ["fake/good"])
+    assert "host_drift" not in json.loads((tmp_path / "run" / "run.json").read_text())
