@@ -2,7 +2,8 @@
 
 - `environment_changes`: a step at one run shared by most series of a metric, or by the host's
   reference measurements (run.json `reference_measurements`: process and thread switch, the cross-CPU
-  hand-off, fork, thread creation; harness/host/oscosts.py), is one environment change naming what
+  hand-off, fork, thread creation; harness/host/oscosts.py; and `host_drift`'s median, the same-CPU
+  hand-off probed between the run's units, harness/host/drift.py), is one environment change naming what
   moved. The candidates of the series it explains are not raised one by one (nor measured A/B: the
   host moved, not the code).
 - `sensitivities`: each series' minimum detectable change from its own history (changes.py
@@ -57,12 +58,17 @@ def reference_medians(results: Path, run_ids: Sequence[str]) -> dict[str, dict[s
     out: dict[str, dict[str, float]] = {}
     for run_id in run_ids:
         try:
-            data = load_run(Path(results) / run_id).get("reference_measurements")
+            meta = load_run(Path(results) / run_id)
+            data = meta.get("reference_measurements")
             if data:
                 refs = ReferenceMeasurements.from_dict(data)
                 out[run_id] = {r.name: r.summary.median for r in refs.measured}
         except (UserError, OSError):
             continue
+        drift = meta.get("host_drift")  # the same-CPU hand-off probed between the run's units (drift.py)
+        median = drift.get("median") if isinstance(drift, Mapping) else None
+        if isinstance(median, int | float) and not isinstance(median, bool) and median > 0:
+            out.setdefault(run_id, {})["host_drift"] = float(median)
     return out
 
 

@@ -313,3 +313,16 @@ def test_a_change_put_before_its_implementations_build_changed_is_tested_at_the_
                       {"wall_time": (1.0, 0.99, 1.01, 8)})
     assert not made_on_todays_build(before, change, rows, builds(6))
     assert made_on_todays_build(before, change, rows, builds(99)) and made_on_todays_build(before, change, rows, {})
+
+
+def test_the_host_drift_median_of_each_run_is_one_of_the_host_s_series(tmp_path):
+    from reports.history.triage import reference_medians
+
+    for i, drift in enumerate([{"n": 5, "median": 1200.0}, {"n": 0, "values": [], "skipped": "no C compiler"}, None]):
+        folder = tmp_path / f"r{i}"
+        folder.mkdir()
+        meta = {"schema": 4, "run_id": f"r{i}", "status": "complete", "cases": []}
+        if drift is not None:
+            meta["host_drift"] = drift
+        (folder / "run.json").write_text(json.dumps(meta))
+    assert reference_medians(tmp_path, ["r0", "r1", "r2"]) == {"r0": {"host_drift": 1200.0}}
