@@ -159,7 +159,7 @@ def test_plan_and_run_take_a_shard_on_the_command_line(fixture_root, tmp_path, c
         == 0
     )
     data = json.loads(capsys.readouterr().out)
-    assert data["schema"] == 4 and data["shard"]["index"] == 2 and data["shard"]["count"] == 2
+    assert data["schema"] == 5 and data["shard"]["index"] == 2 and data["shard"]["count"] == 2
     for i in (1, 2):
         assert (
             main(

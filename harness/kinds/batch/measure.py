@@ -34,7 +34,6 @@ from harness.kinds.batch.repetition import (
     judge,
     next_iterations,
     process_cost,
-    steady_iteration,
     stop_reason,
     warmups_for,
 )
@@ -225,8 +224,8 @@ class _Case:
         which then sets the warm-ups of the processes after it."""
         if self.cold >= MAX_COLD or not cold(self.spec, run):
             return True
-        self.cold += 1
-        self.warmups = warmups_for(self.spec, steady_iteration(run))
+        self.cold += 1  # sized by its fastest iteration: a cold process speeds up as it runs, its median lags
+        self.warmups = max(self.warmups, warmups_for(self.spec, min(it.elapsed for it in run.measured)))
         return False
 
     def stop(self, bank: TimeBank | None = None) -> Stopped | None:

@@ -34,7 +34,8 @@ measure it interpreted and the case's processes spread over a factor of four. Th
 case whose iteration time is not known yet (no calibration says it) runs the spec's count; when its
 warm-ups turn out to have lasted less than half of `warmup_seconds` (its measured median times the
 count), it is set aside as cold (`BatchDetail.cold`), and later processes run the warm-ups its
-iterations ask for (`warmups_for`, at most `MAX_WARMUPS`). At most `MAX_COLD` processes of a case are
+fastest iteration asks for (`warmups_for`, at most `MAX_WARMUPS`: a cold process speeds up as it
+warms, and its median would ask for too few). At most `MAX_COLD` processes of a case are
 set aside; the seconds they took count towards its budget.
 
 A fixed spec (precision 0, the smoke profile) runs exactly its processes and records `fixed`.
