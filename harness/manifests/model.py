@@ -28,8 +28,8 @@ class ProfileShape:
     `precision` (a fraction of the median), or `max_processes` ran, or `budget` seconds are spent
     (harness/kinds/batch/repetition.py). Cases of a calibrated workload size each implementation so one
     iteration lasts about `iteration_seconds` (harness/kinds/batch/calibrate.py); 0 keeps the written sizes.
-    `warmup_seconds` (the warm-ups the profile's target iterations would last) raises the warm-ups of a
-    case whose iterations are shorter than that target, so that a short iteration is not measured cold.
+    `warmup_seconds` (what the warm-ups last at the target iteration) raises the warm-ups of a case whose
+    iterations are much shorter than that target, so that a short iteration is not measured cold.
     """
 
     processes: int
@@ -42,11 +42,16 @@ class ProfileShape:
     precision: float = 0.0  # the target half-width of the median's 95% CI, relative (0: fixed repetitions)
     reach: float = 0.0  # give a case up once its budget cannot bring the CI within reach x precision (0: never)
     iteration_seconds: float = 0.0  # calibrated workloads: target seconds per iteration (0: sizes as written)
-    warmup_seconds: float = 0.0  # adaptive profiles: a process warms up for at least this long (0: `warmups` only)
 
     @property
     def adaptive(self) -> bool:
         return self.precision > 0
+
+    @property
+    def warmup_seconds(self) -> float:
+        """How long a process's warm-ups last at the target iteration: the least a case with shorter iterations
+        warms up for (0 where there is no target)."""
+        return self.warmups * self.iteration_seconds
 
 
 PROFILE_SHAPES: dict[str, ProfileShape] = {
@@ -54,11 +59,9 @@ PROFILE_SHAPES: dict[str, ProfileShape] = {
     # one process, three values per case: the fewest the claims ledger judges (reports/claims_evidence.py MIN_N)
     "smoke": ProfileShape(processes=1, warmups=1, iterations=3, timeout=180.0),
     "quick": ProfileShape(processes=3, warmups=2, iterations=5, timeout=600.0, max_processes=10, max_iterations=20,
-                          budget=5.0, precision=0.02, reach=1.5, iteration_seconds=0.05,
-                          warmup_seconds=0.1),
+                          budget=5.0, precision=0.02, reach=1.5, iteration_seconds=0.05),
     "full": ProfileShape(processes=5, warmups=3, iterations=10, timeout=1800.0, max_processes=30, max_iterations=50,
-                         budget=90.0, precision=0.01, iteration_seconds=0.3,
-                         warmup_seconds=0.9),
+                         budget=90.0, precision=0.01, iteration_seconds=0.3),
 }
 
 

@@ -18,9 +18,11 @@ from harness.kinds.batch.repetition import (
     MAX_PROCESSES,
     MODES,
     OUT_OF_REACH,
+    cold,
     stop_reason,
 )
 from harness.manifests.model import PROFILE_SHAPES
+from harness.measure.outcome import Iteration, ProcessRun
 from harness.measure.stats import Components, Interval, median_ci, optimal_iterations, variance_components
 from harness.plan.spec import CaseSpec, Plan
 from tests.conftest import FakeExecutor, parse_args
@@ -486,6 +488,24 @@ def test_iterations_at_the_profile_s_length_keep_its_warm_ups(twin_catalog, tmp_
     outcome = quick_run(twin_catalog, ex, tmp_path)
     assert all(r.detail.cold == 0 for r in outcome.results)
     assert set(warmups_run(ex)) == {0, PROFILE_SHAPES["quick"].warmups}  # verification's, then the profile's
+
+
+def test_the_warm_up_time_is_what_the_spec_s_warm_ups_last_at_the_target_iteration():
+    assert PROFILE_SHAPES["quick"].warmup_seconds == pytest.approx(0.1)
+    assert PROFILE_SHAPES["full"].warmup_seconds == pytest.approx(0.9)
+    assert PROFILE_SHAPES["smoke"].warmup_seconds == 0  # no target iteration: warm-ups are counted only
+    one = replace(PROFILE_SHAPES["quick"], warmups=1)  # a workload that asks for one warm-up
+    assert one.warmup_seconds == pytest.approx(0.05)
+
+
+def test_an_iteration_at_half_the_target_is_not_cold_one_a_tenth_of_it_is():
+    quick = spec(warmup_seconds=PROFILE_SHAPES["quick"].warmup_seconds, warmups=2)
+
+    def process(seconds):
+        its = [Iteration(k, k < 2, seconds, {}) for k in range(7)]
+        return ProcessRun(tuple(its), None, 7 * seconds, 0, 0.0)
+    assert not cold(quick, process(0.025)) and cold(quick, process(0.005))
+    assert not cold(replace(quick, warmup_seconds=0.0), process(0.0001))  # warm-ups counted only
 
 
 def test_a_plan_saved_before_warm_up_times_still_runs_and_counts_its_warm_ups(fixture_root, tmp_path, capsys):

@@ -158,6 +158,8 @@ class _Case:
             if self.calibration is not None:
                 self.warmups = warmups_for(self.spec, self.calibration.iteration_seconds)
         self.spent += sum(p.wall for p in kept)
+        if self.warmups > self.spec.warmups:  # the confirmation ran the profile's warm-ups: too few at this size
+            kept = []
         kept = [p for p in kept if self.keep(p)]
         kept_slots = [next(slots) for _ in kept]
         r, _ = self.launch(ctx, self.spec.params, 0, 0)  # the same program doing no iteration

@@ -26,17 +26,20 @@ interval. A case with modes carries the flag `modes: 2 (61% at 1.2 ms, 39% at 3.
 of `unconverged: ...` (with the widest mode's interval appended when it stopped at a limit),
 and its detail records the modes.
 
-**Warm-ups.** A process runs the spec's warm-ups, and where its iterations are short, enough more
-that they last `warmup_seconds` (the warm-ups the profile's target iterations would last: 0.1 s in
-quick). Uncalibrated cases (mutex_counter's racy case keeps its size) can last 0.05 ms an
-iteration, and two warm-ups are then no warm-up: a JIT has not compiled the loop, so some processes
-measure it interpreted and the case's processes spread over a factor of four. The first process of a
-case whose iteration time is not known yet (no calibration says it) runs the spec's count; when its
-warm-ups turn out to have lasted less than half of `warmup_seconds` (its measured median times the
-count), it is set aside as cold (`BatchDetail.cold`), and later processes run the warm-ups its
-fastest iteration asks for (`warmups_for`, at most `MAX_WARMUPS`: a cold process speeds up as it
-warms, and its median would ask for too few). At most `MAX_COLD` processes of a case are
-set aside; the seconds they took count towards its budget.
+**Warm-ups.** A process runs the spec's warm-ups, and where its iterations are much shorter than
+the target, enough more that they last `warmup_seconds` (what the spec's warm-ups last at the
+profile's target iteration: 0.1 s in quick, 0.05 s for a workload that asks for one warm-up).
+Uncalibrated cases (mutex_counter's racy case keeps its size) can last 0.05 ms an iteration, and
+two warm-ups are then no warm-up: a JIT has not compiled the loop, so some processes measure it
+interpreted and the case's processes spread over a factor of four. The first process of a case
+whose iteration time is not known yet (no calibration says it) runs the spec's count; when its
+warm-ups turn out to have lasted less than a quarter of `warmup_seconds` (its measured median
+times the count; a calibrated iteration can come out at half the target while the host is fast,
+and that is not cold), it is set aside as cold (`BatchDetail.cold`), and later processes run the
+warm-ups its fastest iteration asks for (`warmups_for`, at most `MAX_WARMUPS`: a cold process
+speeds up as it warms, and its median would ask for too few). At most `MAX_COLD` processes of a
+case are set aside; the seconds they took count towards its budget. A size calibrated now whose
+iteration asks for more warm-ups than its confirming processes ran does not keep them.
 
 A fixed spec (precision 0, the smoke profile) runs exactly its processes and records `fixed`.
 """
@@ -66,7 +69,7 @@ UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH)
 
 
 MAX_WARMUPS = 500  # the most warm-ups `warmup_seconds` asks of a process
-WARM_FRACTION = 0.5  # a process whose warm-ups lasted less than this fraction of `warmup_seconds` is cold
+WARM_FRACTION = 0.25  # a process whose warm-ups lasted less than this fraction of `warmup_seconds` is cold
 MAX_COLD = 2  # the most cold processes set aside per case
 
 
