@@ -151,7 +151,8 @@ def run_selection(catalog: Catalog, options: NightlyOptions, out: Path, console:
                   before_case: Callable[[Any], Sequence[str]] | None = None) -> RunOutcome:
     """Build, verify and measure the selection into `out`: the one call into the harness's runner.
 
-    `before_case` runs before each case and returns the flags its results carry (the quiet-host gate).
+    `before_case` runs before each unit's first round and returns the flags its results carry (the quiet-host
+    gate).
     """
     impls = catalog.select_impls(split_ids(options.impl))
     workloads = catalog.select_workloads(split_ids(options.workload))

@@ -76,6 +76,7 @@ def run_on_cluster(
                 "controller": host_metadata(catalog.root),
                 "cluster": {"scheduler": address, "loadgen_host": loadgen_host},
                 "seed": seed,
+                "interleave": "unit",  # each host runs a unit whole
             },
         )
         log.to(recorder.store.out / "dask.log")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -12,7 +13,7 @@ from harness.errors import UserError
 from harness.host.gate import OthersWatch
 from harness.host.info import host_metadata
 from harness.kinds import by_kind, kind_of
-from harness.kinds.base import RunContext
+from harness.kinds.base import PAUSE, Pause, RunContext
 from harness.measure.affinity import kept_off
 from harness.measure.outcome import CaseResult
 from harness.plan.spec import CaseSpec, Plan
@@ -78,7 +79,7 @@ class HostRun:
     """One host's part of a run: builds once, verifies each implementation variant once per workload, executes units.
 
     The local runner drives one; a cluster worker drives one per run it takes part in.
-    `before_case`, when given, runs before each unit (a quiet-host gate, say) and returns flags
+    `before_case`, when given, runs before each unit's first visit (a quiet-host gate, say) and returns flags
     that every ok result of that unit carries.
     """
 
@@ -103,11 +104,34 @@ class HostRun:
         return HostReport(name, host_metadata(catalog.root, plan.cpus), {i: self.ready[i] for i in plan.impls},
                           measured)
 
-    def execute_unit(self, unit: Sequence[CaseSpec], stop: Callable[[], bool] = lambda: False) -> Iterator[Measured]:
+    def execute_units(self, units: Sequence[Sequence[CaseSpec]],
+                      between: Callable[[], None] = lambda: None) -> Iterator[Measured]:
+        """Every case of every unit, each as soon as it is known, the units' rounds taken in turn.
+
+        A unit whose kind pauses between rounds (PAUSE, harness/kinds/base.py) goes to the back of the
+        queue there: the first pass gives every unit its preparation and first round, the passes after
+        it one more round of each case still measuring. So a case's processes sample the host over the
+        whole run, not over the minute its unit would otherwise have lasted: a slow spell of the host
+        touches a few processes of many cases instead of every process of a few, and a second run's
+        medians land where the first's did. `between` runs before each visit of a unit.
+        """
+        queue = deque(self.execute_unit(unit, pausing=True) for unit in units)
+        while queue:
+            unit = queue.popleft()
+            between()
+            for measured in unit:
+                if measured is PAUSE:
+                    queue.append(unit)
+                    break
+                yield measured
+
+    def execute_unit(self, unit: Sequence[CaseSpec], stop: Callable[[], bool] = lambda: False,
+                     pausing: bool = False) -> Iterator[Measured | Pause]:
         """Every case of `unit`, each as soon as it is known; `stop` is asked before each verification and result.
 
         A unit may hold several implementations (the batch kind interleaves them): each is verified
-        on its own, and a failure leaves out that implementation only.
+        on its own, and a failure leaves out that implementation only. With `pausing`, the kind's PAUSE
+        is passed on (execute_units); without, the unit runs to its end.
         """
         catalog, executor = self.ctx.catalog, self.ctx.executor
         todo = []
@@ -139,12 +163,23 @@ class HostRun:
         watch = OthersWatch()  # other processes' CPU while each result was measured (read after each)
         # the harness's threads on the other CPUs, where the host has some; a load generator's CPUs are busy too
         measured = sorted({c for s in todo for c in (*s.cpus, *s.load_cpus)})
-        with kept_off(measured):
-            for result in kind.execute(self.ctx, todo):
-                if stop():
-                    return
-                flags = gate + tuple(watch.flags())
-                if flags and result.status == Status.OK:
-                    result = replace(result, flags=result.flags + flags)
-                ran = next(s for s in todo if s.key == result.key).as_ran(result.params, self.ctx.fingerprint)
-                yield Measured(result, provenance[result.key.impl], ran)
+        results = kind.execute(self.ctx, todo)
+        paused = True
+        while paused:  # the threads go back between visits: another unit may measure other CPUs meanwhile
+            paused = False
+            with kept_off(measured):
+                for result in results:
+                    if isinstance(result, Pause):
+                        paused = pausing
+                        if paused:
+                            break
+                        continue
+                    if stop():
+                        return
+                    flags = gate + tuple(watch.flags())
+                    if flags and result.status == Status.OK:
+                        result = replace(result, flags=result.flags + flags)
+                    ran = next(s for s in todo if s.key == result.key).as_ran(result.params, self.ctx.fingerprint)
+                    yield Measured(result, provenance[result.key.impl], ran)
+            if paused:
+                yield PAUSE

@@ -127,14 +127,14 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     """Build, verify and measure every case of `plan` on this host; store each one as soon as it is done.
 
     `options` says how (RunOptions); keyword `fields` of RunOptions change it for this call.
-    `before_case`, when given, runs before each unit (the nightly's quiet-host gate) and returns
-    flags its results carry.
+    `before_case`, when given, runs before each unit's first visit (the nightly's quiet-host gate) and
+    returns flags its results carry. The units' rounds are taken in turn (HostRun.execute_units).
     """
     options = (options or RunOptions()).with_fields(**fields)
     seed = random.randrange(2**31) if options.seed is None else options.seed
     recorder = Recorder.start(plan, catalog, out=options.out, console=console,
                               meta={"argv": list(options.argv), "host": host_metadata(catalog.root, plan.cpus),
-                                    "seed": seed})
+                                    "seed": seed, "interleave": "run"})
     meta = recorder.store.meta
     meta["environment_fingerprint"] = fingerprint = environment_fingerprint(meta)
     store = CalibrationStore(options.results if options.results is not None else recorder.store.out.parent)
@@ -147,12 +147,10 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished
         try:
             recorder.note_host(host.prepare(plan, name))
-            # the host's own steadiness, between units, where the run takes its reference measurements
+            # the host's own steadiness, between visits of units, where the run takes its reference measurements
             drift = HostDrift(plan.cpus[0]) if options.references and plan.profile in REFERENCE_PROFILES else None
-            for unit in plan_units(plan):
-                _probe(drift, meta)
-                for measured in host.execute_unit(unit):
-                    recorder.record(measured, name)
+            for measured in host.execute_units(plan_units(plan), between=lambda: _probe(drift, meta)):
+                recorder.record(measured, name)
             _probe(drift, meta)
             if drift is not None and drift.text():
                 console.say(drift.text())

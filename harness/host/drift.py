@@ -1,4 +1,4 @@
-"""How steady the host itself was while a run measured: a pinned thread hand-off, taken between units.
+"""How steady the host itself was while a run measured: a pinned thread hand-off, taken between visits of units.
 
 A figure cannot repeat from one run to the next more closely than the host it is measured on.
 On a virtual machine the CPUs are shared with other guests, and the same pinned work can change
@@ -6,10 +6,12 @@ speed by a factor of three within seconds while the guest sees no steal time (on
 development VM: a pinned loop of 30 million additions took 19 to 66 ms within twelve seconds;
 `perf bench sched pipe` pinned to one CPU, eight times back to back, varied with a CV of 19%).
 Interleaving the implementations of a case (harness/kinds/batch/measure.py) keeps such changes
-out of the comparison within a run; it cannot keep them out of a comparison between runs.
+out of the comparison within a run; taking the rounds of every unit in turn (HostRun.execute_units)
+spreads each case's processes over the whole run, so that a spell touches a few processes of many
+cases; neither can make a run's host the next run's.
 
 So a quick or full run (those that take the reference measurements, harness/host/oscosts.py)
-measures the host's own same-CPU thread hand-off before its first unit and after every unit:
+measures the host's own same-CPU thread hand-off before every visit of a unit and at its end:
 reference-spawn `handoff` (harness/host/spawn_cost.c) with both threads on the run's first CPU,
 `ROUNDS` rounds of `HANDOFFS` hand-offs, their median (about 15 ms). run.json records the series
 and its spread under `host_drift`, and the run ends with one line saying how much the host moved:
@@ -51,7 +53,7 @@ class HostDrift:
     def method(self) -> str:
         return (f"reference-spawn handoff {HANDOFFS} {ROUNDS} {self.cpu} {self.cpu} (two threads pinned to CPU "
                 f"{self.cpu} pass a byte over pipes; the median of {ROUNDS} rounds, ns per hand-off; "
-                "harness/host/spawn_cost.c), before the first unit and after every unit")
+                "harness/host/spawn_cost.c), before every visit of a unit and at the end of the run")
 
     def probe(self) -> None:
         """Take one probe (nothing once a probe could not be taken)."""
@@ -93,7 +95,7 @@ class HostDrift:
             return ""
         cv = self.cv or 0.0
         line = (f"host drift: the host's own thread hand-off on CPU {self.cpu}, measured {len(ns)} times between "
-                f"units, {fmt_seconds(statistics.median(ns) / 1e9)} median, CV {cv:.1%} "
+                f"visits of units, {fmt_seconds(statistics.median(ns) / 1e9)} median, CV {cv:.1%} "
                 f"({fmt_seconds(min(ns) / 1e9)}-{fmt_seconds(max(ns) / 1e9)})")
         if cv > STEADY_CV:
             line += (f"; above {STEADY_CV:.0%}, the host was not steady: figures of this run may not repeat in "

@@ -30,6 +30,19 @@ class Resolver(Protocol):
     def resolve(self, spec: CaseSpec) -> tuple[Workload, Impl, Variant]: ...
 
 
+class Pause:
+    """What a kind's `execute` may yield between two of a unit's results: the unit can wait here while the
+    runner measures other units, so that each case's processes spread over the whole run instead of one
+    stretch of it (a spell of a busy or slow host then touches a few processes of many cases, not every
+    process of a few). A runner that does not interleave units goes straight on."""
+
+    def __repr__(self) -> str:
+        return "PAUSE"
+
+
+PAUSE = Pause()
+
+
 @dataclass(frozen=True)
 class PlanContext:
     """What planning needs besides the manifests."""
@@ -77,8 +90,10 @@ class Kind(Protocol):
                cpus: tuple[int, ...]) -> list[CaseResult]:
         """Correctness before timing, on `cpus` (the run's): the smallest checks, every answer checked."""
 
-    def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
-        """Measure a unit's cases; each result as soon as it is known. Never raises for a bad implementation."""
+    def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult | Pause]:
+        """Measure a unit's cases; each result as soon as it is known. Never raises for a bad implementation.
+
+        It may yield PAUSE where the unit can wait while other units are measured."""
 
     def rows(self, result: CaseResult, workload: Workload) -> Iterator[Row]:
         """The tidy rows of a finished case (none unless it is ok)."""

@@ -38,7 +38,7 @@ from harness.vocab import impl_label, params_text
 if TYPE_CHECKING:
     from harness.plan.spec import CaseSpec
 
-RUN_SCHEMA = 4
+RUN_SCHEMA = 5
 # Schema history of run.json:
 #   1: cases without kind, flags, command or spec; an ok case's flags were its `error` text.
 #   2: each case records its kind, flags (a list), the exact command, its spec, and for docker its image.
@@ -47,6 +47,10 @@ RUN_SCHEMA = 4
 #   4: run.json as in 3; the pyperf samples beside it are one file per metric (samples_file), each
 #      pyperf run carrying its process's duration and start and the run's metadata (pyperf_metadata),
 #      where schema 3 had them all in one samples.pyperf.json without (load_samples reads both).
+#   5: `interleave` says how far a batch case's processes spread: over the whole run ("run": a local
+#      run takes the rounds of its units in turn) or over its unit ("unit": a cluster host runs a unit
+#      whole, as every run did before); migrated runs read "unit". A run may record `host_drift`, and a
+#      batch case's extra its `cold` processes (absent before: none recorded).
 RESULTS_COLUMNS = (
     "run_id", "workload", "case", "impl", "language", "model", "variant", "executor", "params",
     "metric", "unit", "direction", "process", "iteration", "value",
@@ -381,8 +385,13 @@ def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "schema": 4}  # only the samples files changed; load_samples reads the old one
 
 
+def _v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
+    return {"interleave": "unit", **data, "schema": 5}  # every run before schema 5 ran a unit whole
+
+
 # Each step turns a run.json of schema N (the key) into N + 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
+                                                                       4: _v4_to_v5}
 
 
 def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def busy_text(run: Run) -> str:
                      "they were measured)")
     drift = run.meta.get("host_drift")
     if isinstance(drift, Mapping) and drift.get("steady") is False and isinstance(drift.get("cv"), int | float):
-        parts.append(f"the host's own thread hand-off, probed {drift.get('n')} times between units, moved by a CV of "
+        parts.append(f"the host's own thread hand-off, probed {drift.get('n')} times during the run, moved by a CV of "
                      f"{drift['cv']:.1%} (harness/host/drift.py): the host itself was not steady")
     return "; ".join(parts)
 
@@ -135,7 +135,7 @@ def run_environment(run: Run) -> RunEnvironment:
         ("hostname", h.get("hostname", "—")), ("governor", h.get("governor", "—")),
         ("system checks", system_summary(h.get("system"))),
         ("load average at start", ", ".join(f"{x:.2f}" for x in load) if isinstance(load, list) else "—"),
-        ("host drift (thread hand-off between units)", drift_text(m.get("host_drift"))),
+        ("host drift (thread hand-off between visits of units)", drift_text(m.get("host_drift"))),
         ("harness Python", h.get("python", "—")),
         ("git commit", f"{git.get('commit', '—')}" + (" (uncommitted changes)" if git.get("dirty") else "")),
     ]

@@ -77,6 +77,12 @@ def test_run_json_of_schema_1_is_migrated(tmp_path):
     assert batch["kind"] == "batch" and batch["flags"] == [] and batch["error"] == "exit status 3"
 
 
+def test_a_run_json_of_schema_4_ran_each_unit_whole(tmp_path):
+    (tmp_path / "run.json").write_text(json.dumps({"schema": 4, "run_id": "r", "cases": []}))
+    run = load_run(tmp_path)
+    assert run["schema"] == RUN_SCHEMA and run["interleave"] == "unit" and "host_drift" not in run
+
+
 def test_migrations_chain_up_to_a_future_schema(tmp_path, monkeypatch):
     import harness.store.run as store
 

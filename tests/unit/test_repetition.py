@@ -1,5 +1,6 @@
 """Repetitions that follow the variance, calibrated sizes in a run, and interleaved processes (fake executor)."""
 
+import io
 import json
 from collections import Counter
 from dataclasses import replace
@@ -203,6 +204,58 @@ def test_processes_of_a_unit_interleave_in_a_recorded_seeded_order(twin_catalog,
         quick_run(twin_catalog, ex, tmp_path, seed=seed, name=f"seed{seed}")
         orders.add(tuple(impl for impl, _ in measured_calls(ex)))
     assert len(orders) > 1
+
+
+def unit_visits(executor):
+    """The units (workload and case parameters) of the measured processes, consecutive ones of a unit as one visit."""
+    visits = []
+    for impl, _, args in executor.calls:
+        workload, params, _, iterations = parse_args(args)
+        if iterations < PROFILE_SHAPES["quick"].iterations:
+            continue
+        unit = (workload, tuple(sorted((k, v) for k, v in params.items() if k not in ("roundtrips", "increments"))))
+        if not visits or visits[-1][0] != unit:
+            visits.append((unit, []))
+        visits[-1][1].append(impl)
+    return visits
+
+
+def test_a_run_takes_the_rounds_of_its_units_in_turn(twin_catalog, tmp_path):
+    """Each unit's first round, then each unit's second, ...: a case's processes spread over the whole run."""
+    workloads = ("ping_pong", "mutex_counter")
+    quick_run(twin_catalog, ScalingExecutor(within=0.002), tmp_path, workloads=workloads, name="sizes")
+    ex = ScalingExecutor(within=0.002)
+    outcome = quick_run(twin_catalog, ex, tmp_path, workloads=workloads)
+    assert all(r.status == "ok" for r in outcome.results)
+    visits = unit_visits(ex)
+    units = list(dict.fromkeys(unit for unit, _ in visits))
+    assert len(units) == 2  # one case of each workload here
+    rounds = {c["workload"]: c["processes"] for c in run_json(tmp_path)["cases"]}  # a process per round
+    assert min(rounds.values()) >= PROFILE_SHAPES["quick"].processes
+    expected = [unit for k in range(max(rounds.values())) for unit in units if rounds[unit[0]] > k]
+    assert [unit for unit, _ in visits] == [u for i, u in enumerate(expected) if not i or expected[i - 1] != u]
+    assert sorted(impl for _, impls in visits[:2] for impl in impls) == ["fake/good"] * 2 + ["fake/twin"] * 2
+
+
+def test_a_unit_measured_alone_runs_to_its_end(twin_catalog, fake_executor, tmp_path):
+    """A cluster host runs a unit from start to end: the kind's pauses (one before each round but the first) are
+    not passed on."""
+    from harness.engine.host import HostRun
+    from harness.kinds.base import Pause, RunContext
+
+    stored_sizes(twin_catalog, tmp_path)
+    plan = make_plan(twin_catalog, fake_executor, twin_catalog.select_impls(["fake/good", "fake/twin"]),
+                     twin_catalog.select_workloads(["ping_pong"]), profile="quick", cpus=(0,), results=tmp_path)
+    ctx = RunContext(twin_catalog, ScalingExecutor(within=0.002), Console(stream=io.StringIO()),
+                     fingerprint=plan.cases[0].calibrated_for)
+    unit = KINDS["batch"].units(plan.cases)[0]
+    items = list(KINDS["batch"].execute(ctx, unit))
+    rounds = PROFILE_SHAPES["quick"].processes
+    assert [isinstance(x, Pause) for x in items] == [True] * (rounds - 1) + [False, False]
+    host = HostRun(ctx, (0,))
+    host.prepare(plan, "here")
+    alone = list(host.execute_unit(unit))
+    assert len(alone) == 2 and all(m.result.status == "ok" and len(m.result.processes) == rounds for m in alone)
 
 
 def test_a_search_keeps_the_processes_that_confirmed_the_size(twin_catalog, tmp_path):

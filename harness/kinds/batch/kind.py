@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.host.oscosts import measure_references
-from harness.kinds.base import PlanContext, RunContext
+from harness.kinds.base import Pause, PlanContext, RunContext
 from harness.kinds.batch.calibrate import CALIBRATION_GUESS, CAP
 from harness.kinds.batch.measure import measure_unit, workload_args
 from harness.kinds.batch.repetition import (
@@ -147,8 +147,8 @@ class BatchKind:
                 CaseResult(spec.key, spec.language, spec.model, {**spec.params, **spec.placement}, spec.status,
                            spec.reason) for spec in self.plan(plan_ctx, impl, variant, workload)]
 
-    def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
-        return measure_unit(ctx, unit)
+    def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult | Pause]:
+        return measure_unit(ctx, unit, pausing=True)  # after each round: a runner may take other units' rounds
 
     def rows(self, result: CaseResult, workload: Workload) -> Iterator[Row]:
         return case_rows(result, workload.memory_per)

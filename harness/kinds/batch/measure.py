@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from harness.host.info import environment
-from harness.kinds.base import RunContext
+from harness.kinds.base import PAUSE, Pause, RunContext
 from harness.kinds.batch import answers as reference
 from harness.kinds.batch.bank import TimeBank
 from harness.kinds.batch.calibrate import CONFIRM_PROCESSES, search
@@ -274,7 +274,7 @@ class _Case:
         )
 
 
-def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult]:
+def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec], *, pausing: bool = False) -> Iterator[CaseResult | Pause]:
     """Measure the cases of one unit, their processes interleaved in a seeded random order; each result when done.
 
     Every case is sized and gets its start-up baseline first (in a random order; a case sized now
@@ -282,7 +282,9 @@ def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResu
     one process of every unfinished case in a fresh random order, so that a change of the host's
     load spreads over every implementation instead of hitting whichever ran last. A case leaves the
     rounds when the repetition policy stops it (harness/kinds/batch/repetition.py) or
-    when it fails; a failure ends only that case.
+    when it fails; a failure ends only that case. With `pausing`, PAUSE comes before every round but
+    the first: a runner that takes the rounds of every unit in turn spreads each case's processes
+    over the whole run (HostRun.execute_units in harness/engine/host.py).
     """
     first = unit[0]
     order = random.Random(f"{ctx.seed}/{first.workload}/{first.case}")
@@ -294,12 +296,16 @@ def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResu
             live.append(case)
         except CaseFailure as f:
             yield case.result(f.status, str(f))
-    while live:
+    for round_ in itertools.count():
         for case in list(live):  # before a round: a case sized now may have its minimum processes already
             stop = case.stop(ctx.bank)
             if stop is not None:
                 live.remove(case)
                 yield case.result(stop=stop)
+        if not live:
+            return
+        if pausing and round_:
+            yield PAUSE
         for case in order.sample(live, len(live)):
             try:
                 case.measure(ctx, next(slots))
