@@ -20,6 +20,7 @@ from harness.kinds.batch.repetition import (
     MODES,
     OUT_OF_REACH,
     cold,
+    robust_half_width,
     stop_reason,
 )
 from harness.manifests.model import PROFILE_SHAPES
@@ -86,6 +87,30 @@ def spec(**changes):
 def test_stop_reason(changes, half_width, processes, spent, next_cost, expected):
     ci = Interval(1.0, 1.0 - half_width, 1.0 + half_width)
     assert stop_reason(spec(**changes), ci, processes, spent, next_cost) == expected
+
+
+def test_most_processes_together_keep_a_case_within_reach():
+    """One process of four far from the others widens the interval like four spread ones; the median absolute
+    deviation tells them apart, and out_of_reach projects from the narrower of the two."""
+    wide = Interval(1.0, 0.9, 1.1)
+    together = robust_half_width([1.00, 1.01, 0.99, 1.25])
+    spread = robust_half_width([0.85, 0.95, 1.05, 1.15])
+    assert together < 0.02 < spread
+    assert stop_reason(spec(), wide, 4, 1.0, 1.0) == OUT_OF_REACH
+    assert stop_reason(spec(), wide, 4, 1.0, 1.0, robust=together) is None
+    assert stop_reason(spec(), wide, 4, 1.0, 1.0, robust=spread) == OUT_OF_REACH
+    assert stop_reason(spec(), wide, 4, 1.0, 1.0, robust=together, modal=True) == OUT_OF_REACH  # modes: their own
+    assert stop_reason(spec(), wide, 10, 1.0, 1.0, robust=together) == MAX_PROCESSES
+    assert robust_half_width([1.0]) is None
+
+
+def test_a_case_with_one_far_process_runs_on_and_converges(twin_catalog, tmp_path):
+    stored_sizes(twin_catalog, tmp_path)
+    # each implementation's second measured process (after a verification of two and a baseline) 30% slower
+    ex = ScalingExecutor(shifts=(1.0, 1.0, 1.0, 1.001, 1.3, 0.999, 1.002, 0.998, 1.0, 1.001, 0.999, 1.002, 1.0, 0.998),
+                         start=0.01)
+    for r in quick_run(twin_catalog, ex, tmp_path).results:
+        assert r.status == "ok" and len(r.processes) > 4 and r.detail.stop == CONVERGED, (r.detail.stop, r.flags)
 
 
 def test_a_case_with_modes_converges_on_its_modes():

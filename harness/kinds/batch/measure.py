@@ -245,7 +245,7 @@ class _Case:
         if stopped is not None and why in (BUDGET, OUT_OF_REACH) and bank is not None and spec.budget:
             room = bank.available(2 * self.spec.budget - spec.budget)
             if room and stop_reason(replace(spec, budget=spec.budget + room), stopped.judged, len(self.processes),
-                                    self.spent, cost, modal=stopped.modes.multimodal) is None:
+                                    self.spent, cost, modal=stopped.modes.multimodal, robust=stopped.robust) is None:
                 self.borrowed += bank.borrow(cost)
                 return None
         if why in (CONVERGED, MODES) and bank is not None and self.spec.budget:

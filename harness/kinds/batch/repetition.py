@@ -11,7 +11,11 @@ its minimum processes; from then on, after every round of processes:
   precision for time) `out_of_reach` when even the processes the budget still pays for would
   leave the interval wider than `reach` times the precision; all three leave it unconverged,
   and the result carries a flag saying so. `out_of_reach` waits for a fourth process, the fewest
-  that can show modes (below), since a wide interval at three may be two groups;
+  that can show modes (below), since a wide interval at three may be two groups. It projects
+  from the narrower of the interval and the spread of most processes (`robust_half_width`: the
+  median absolute deviation of the per-process medians): one process of four far from the other
+  three widens the bootstrap interval as much as four spread evenly, but the median of ten such
+  processes, most of them together, is within reach where the median of ten spread ones is not;
 - otherwise it runs another process, of the number of iterations that buys the most precision
   for the time given what a process costs to start and how the variance splits between
   processes and iterations (`optimal_iterations`).
@@ -107,11 +111,13 @@ def most_processes(spec: CaseSpec) -> int:
 
 
 def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next_cost: float, *,
-                modal: bool = False) -> str | None:
+                modal: bool = False, robust: float | None = None) -> str | None:
     """Why the case stops after `processes` processes and `spent` seconds, or None to run another.
 
     `ci` is the interval the case is judged on: its median's, or with `modal` (its processes fall
-    into modes) the widest of its modes' medians'."""
+    into modes) the widest of its modes' medians'. `robust` (robust_half_width, of a case without
+    modes) is what most processes' spread says of the median's half-width: `out_of_reach` projects
+    from the narrower of the two."""
     if processes < spec.processes:
         return None
     if not spec.adaptive:
@@ -123,14 +129,15 @@ def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next
     if spec.budget and spent + next_cost > spec.budget:
         return BUDGET
     if (spec.reach and spec.budget and processes >= MODES_FROM
-            and out_of_reach(spec, ci, processes, spent, next_cost)):
+            and out_of_reach(spec, ci if robust is None or modal else min(ci.half_width, robust), processes, spent,
+                             next_cost)):
         return OUT_OF_REACH
     return None
 
 
-def out_of_reach(spec: CaseSpec, ci: Interval, processes: int, spent: float, next_cost: float) -> bool:
-    """Whether every process the budget still pays for would leave the interval wider than the
-    spec's `reach` times its precision, the interval narrowing as one over the root of the processes.
+def out_of_reach(spec: CaseSpec, ci: Interval | float, processes: int, spent: float, next_cost: float) -> bool:
+    """Whether every process the budget still pays for would leave the interval (or a half-width) wider than
+    the spec's `reach` times its precision, the interval narrowing as one over the root of the processes.
 
     Those processes would be spent on a case that stops unconverged all the same. `reach` is above
     1 because a projection from a few processes is coarse and later processes may run more
@@ -138,7 +145,8 @@ def out_of_reach(spec: CaseSpec, ci: Interval, processes: int, spent: float, nex
     """
     more = min(int((spec.budget - spent) / next_cost) if next_cost > 0 else 0,
                most_processes(spec) - processes)
-    projected = ci.half_width * (processes / (processes + max(0, more))) ** 0.5
+    half_width = ci.half_width if isinstance(ci, Interval) else ci
+    projected = half_width * (processes / (processes + max(0, more))) ** 0.5
     return projected > spec.reach * spec.precision
 
 
@@ -195,6 +203,21 @@ def process_medians(processes: Sequence[ProcessRun]) -> list[float]:
     return [statistics.median(it.elapsed for it in p.measured) for p in processes]
 
 
+def robust_half_width(medians: Sequence[float]) -> float | None:
+    """The 95% half-width of the median of `medians` (per-process values), relative to it, from their median
+    absolute deviation: what the spread of most of them says, one far process apart (None below two).
+
+    1.4826 x MAD estimates a normal spread's standard deviation, 1.2533 / sqrt(n) scales that to the
+    standard error of a median, 1.96 to a 95% half-width."""
+    if len(medians) < 2:
+        return None
+    centre = statistics.median(medians)
+    if centre <= 0:
+        return None
+    mad = statistics.median(abs(m - centre) for m in medians)
+    return 1.96 * 1.2533 * 1.4826 * mad / math.sqrt(len(medians)) / centre
+
+
 def case_modes(processes: Sequence[ProcessRun]) -> Modes:
     return find_modes(process_medians(processes))
 
@@ -214,6 +237,7 @@ class Stopped:
     ci: Interval  # of the median of every process
     modes: Modes
     judged: Interval  # `ci`, or with modes the widest mode's
+    robust: float | None = None  # robust_half_width of the per-process medians
 
     def flags(self, spec: CaseSpec) -> tuple[str, ...]:
         """`modes: ...` for a case whose processes fall into modes, `unconverged: ...` for one stopped short."""
@@ -233,8 +257,9 @@ def judge(spec: CaseSpec, processes: Sequence[ProcessRun], spent: float, next_co
     ci = case_ci(processes, seed)
     modes = case_modes(processes)
     judged = widest_mode_ci(processes, modes, seed) if modes.multimodal else ci
-    why = stop_reason(spec, judged, len(processes), spent, next_cost, modal=modes.multimodal)
-    return Stopped(why, ci, modes, judged) if why else None
+    robust = robust_half_width(process_medians(processes))
+    why = stop_reason(spec, judged, len(processes), spent, next_cost, modal=modes.multimodal, robust=robust)
+    return Stopped(why, ci, modes, judged, robust) if why else None
 
 
 @dataclass(frozen=True)
