@@ -164,14 +164,11 @@ class HostRun:
         # the harness's threads on the other CPUs, where the host has some; a load generator's CPUs are busy too
         measured = sorted({c for s in todo for c in (*s.cpus, *s.load_cpus)})
         results = kind.execute(self.ctx, todo)
-        paused = True
-        while paused:  # the threads go back between visits: another unit may measure other CPUs meanwhile
-            paused = False
+        while True:  # one visit: the threads go back between visits, another unit may measure other CPUs meanwhile
             with kept_off(measured):
                 for result in results:
                     if isinstance(result, Pause):
-                        paused = pausing
-                        if paused:
+                        if pausing:
                             break
                         continue
                     if stop():
@@ -181,5 +178,6 @@ class HostRun:
                         result = replace(result, flags=result.flags + flags)
                     ran = next(s for s in todo if s.key == result.key).as_ran(result.params, self.ctx.fingerprint)
                     yield Measured(result, provenance[result.key.impl], ran)
-            if paused:
-                yield PAUSE
+                else:
+                    return
+            yield PAUSE

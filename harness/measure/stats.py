@@ -73,6 +73,16 @@ class Interval:
         return (self.high - self.low) / 2 / abs(self.median) if self.median else math.inf
 
 
+# 1.4826 x the median absolute deviation estimates the standard deviation of a normal spread.
+MAD_TO_SD = 1.4826
+
+
+def robust_sd(deviations: Sequence[float]) -> float:
+    """A standard deviation from deviations around a centre (their median absolute value x `MAD_TO_SD`): what
+    the spread of most values says, a few far ones apart."""
+    return MAD_TO_SD * float(np.median(np.abs(np.asarray(deviations, dtype=float)))) if len(deviations) else 0.0
+
+
 def overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     """Whether two intervals (low, high) share a point. Two figures whose 95% intervals overlap are
     not ranked against each other: neither is shown as the best, nor as a factor of the other."""

@@ -27,6 +27,7 @@ from otava.analysis import TTestSignificanceTester, compute_change_points, merge
 from scipy import stats
 
 from harness.measure.metrics import METRICS
+from harness.measure.stats import robust_sd
 from reports.history.confirmation import expected_halfwidth
 
 # With an A/B confirmation after it, detection only proposes candidates: a false one costs an A/B,
@@ -186,7 +187,7 @@ def segments(values: np.ndarray, indices: Sequence[int]) -> list[Segment]:
 
 
 def noise(values: np.ndarray, segs: Sequence[Segment]) -> float:
-    """The series' run-to-run noise around its segment medians: a robust CV (1.4826 x MAD / median).
+    """The series' run-to-run noise around its segment medians: a robust CV (robust_sd / median).
 
     Hand-written because Otava's noise floor is a fixed magnitude only: the same 3% is noise in a
     series that jitters by 2% from run to run and a clear step in one that jitters by 0.2%.
@@ -195,7 +196,7 @@ def noise(values: np.ndarray, segs: Sequence[Segment]) -> float:
     if not level:
         return 0.0
     residuals = np.concatenate([values[s.start:s.stop] - s.median for s in segs])
-    return float(1.4826 * np.median(np.abs(residuals)) / abs(level))
+    return robust_sd(residuals) / abs(level)
 
 
 @dataclass(frozen=True)

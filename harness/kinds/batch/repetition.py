@@ -58,7 +58,7 @@ from typing import Any
 
 from harness.measure.modes import MODES_FROM, Modes, find_modes
 from harness.measure.outcome import ProcessRun
-from harness.measure.stats import CI_METHOD, Interval, median_ci, optimal_iterations, variance_components
+from harness.measure.stats import CI_METHOD, Interval, median_ci, optimal_iterations, robust_sd, variance_components
 from harness.plan.spec import CaseSpec
 from harness.store.calibration import Calibration
 
@@ -129,15 +129,15 @@ def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next
     if spec.budget and spent + next_cost > spec.budget:
         return BUDGET
     if (spec.reach and spec.budget and processes >= MODES_FROM
-            and out_of_reach(spec, ci if robust is None or modal else min(ci.half_width, robust), processes, spent,
-                             next_cost)):
+            and out_of_reach(spec, ci.half_width if robust is None or modal else min(ci.half_width, robust),
+                             processes, spent, next_cost)):
         return OUT_OF_REACH
     return None
 
 
-def out_of_reach(spec: CaseSpec, ci: Interval | float, processes: int, spent: float, next_cost: float) -> bool:
-    """Whether every process the budget still pays for would leave the interval (or a half-width) wider than
-    the spec's `reach` times its precision, the interval narrowing as one over the root of the processes.
+def out_of_reach(spec: CaseSpec, half_width: float, processes: int, spent: float, next_cost: float) -> bool:
+    """Whether every process the budget still pays for would leave the median's 95% half-width (relative) wider
+    than the spec's `reach` times its precision, the interval narrowing as one over the root of the processes.
 
     Those processes would be spent on a case that stops unconverged all the same. `reach` is above
     1 because a projection from a few processes is coarse and later processes may run more
@@ -145,7 +145,6 @@ def out_of_reach(spec: CaseSpec, ci: Interval | float, processes: int, spent: fl
     """
     more = min(int((spec.budget - spent) / next_cost) if next_cost > 0 else 0,
                most_processes(spec) - processes)
-    half_width = ci.half_width if isinstance(ci, Interval) else ci
     projected = half_width * (processes / (processes + max(0, more))) ** 0.5
     return projected > spec.reach * spec.precision
 
@@ -207,15 +206,14 @@ def robust_half_width(medians: Sequence[float]) -> float | None:
     """The 95% half-width of the median of `medians` (per-process values), relative to it, from their median
     absolute deviation: what the spread of most of them says, one far process apart (None below two).
 
-    1.4826 x MAD estimates a normal spread's standard deviation, 1.2533 / sqrt(n) scales that to the
+    `robust_sd` estimates a normal spread's standard deviation, 1.2533 / sqrt(n) scales that to the
     standard error of a median, 1.96 to a 95% half-width."""
     if len(medians) < 2:
         return None
     centre = statistics.median(medians)
     if centre <= 0:
         return None
-    mad = statistics.median(abs(m - centre) for m in medians)
-    return 1.96 * 1.2533 * 1.4826 * mad / math.sqrt(len(medians)) / centre
+    return 1.96 * 1.2533 * robust_sd([m - centre for m in medians]) / math.sqrt(len(medians)) / centre
 
 
 def case_modes(processes: Sequence[ProcessRun]) -> Modes:
