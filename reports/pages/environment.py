@@ -46,13 +46,16 @@ def busy_text(run: Run) -> str:
                      "they were measured)")
     drift = run.meta.get("host_drift")
     if isinstance(drift, Mapping) and drift.get("steady") is False and isinstance(drift.get("cv"), int | float):
-        parts.append(f"the host's own thread hand-off, probed {drift.get('n')} times during the run, moved by a CV of "
-                     f"{drift['cv']:.1%} (harness/host/drift.py): the host itself was not steady")
+        robust = drift.get("robust_cv")
+        moved = f"a spread of {robust:.1%}" if isinstance(robust, int | float) else f"a CV of {drift['cv']:.1%}"
+        parts.append(f"the host's own thread hand-off, probed {drift.get('n')} times during the run, moved by "
+                     f"{moved} (harness/host/drift.py): the host itself was not steady")
     return "; ".join(parts)
 
 
 def drift_text(drift: Any) -> str:
-    """`CV 2.1% over 11 probes (1.2-1.3 us)` of run.json `host_drift`; `—` for a run without one."""
+    """`spread 1.0% (robust), CV 2.1% over 11 probes (1.2-1.3 us)` of run.json `host_drift` (`CV ...` alone for one
+    recorded before `robust_cv`); `—` for a run without one."""
     if not isinstance(drift, Mapping) or not drift.get("n"):
         return f"not measured ({drift['skipped']})" if isinstance(drift, Mapping) and drift.get("skipped") else "—"
     cv, low, high = drift.get("cv"), drift.get("min"), drift.get("max")
@@ -61,7 +64,9 @@ def drift_text(drift: Any) -> str:
     spread = f"{fmt_seconds(low / 1e9)}-{fmt_seconds(high / 1e9)}"
     if not isinstance(cv, int | float):
         return f"one probe ({spread})"
-    return f"CV {cv:.1%} over {drift['n']} probes ({spread}){'' if drift.get('steady') else ', not steady'}"
+    robust = drift.get("robust_cv")
+    how = f"spread {robust:.1%} (robust), CV {cv:.1%}" if isinstance(robust, int | float) else f"CV {cv:.1%}"
+    return f"{how} over {drift['n']} probes ({spread}){'' if drift.get('steady') else ', not steady'}"
 
 
 def _duration(run: Run) -> str:

@@ -154,15 +154,26 @@ def drift(*rounds, program=fake_program):
 
 
 def test_host_drift_probes_the_pinned_hand_off_and_records_its_spread():
-    d = drift([1000, 1200, 1100, 900, 1000], [1000] * 5, [1400] * 5)
-    for _ in range(3):
+    d = drift([1000, 1200, 1100, 900, 1000], [1000] * 5, [1400] * 5, [1200] * 5)
+    for _ in range(4):
         d.probe()
     assert d.calls[0] == (("/cache/reference-spawn", "handoff", str(HANDOFFS), str(ROUNDS), "1", "1"), 1)
     stored = json.loads(json.dumps(d.as_dict()))
-    assert stored["values"] == [[0.0, 1000.0], [2.5, 1000.0], [5.0, 1400.0]]  # each probe's median
-    assert stored["n"] == 3 and stored["median"] == 1000.0 and stored["min"] == 1000.0 and stored["max"] == 1400.0
-    assert stored["cv"] == pytest.approx(0.2038, abs=1e-4) and stored["steady"] is False
-    assert "CV 20.4%" in d.text() and "the host was not steady" in d.text()
+    assert stored["values"] == [[0.0, 1000.0], [2.5, 1000.0], [5.0, 1400.0], [7.5, 1200.0]]  # each probe's median
+    assert stored["n"] == 4 and stored["median"] == 1100.0 and stored["min"] == 1000.0 and stored["max"] == 1400.0
+    assert stored["cv"] == pytest.approx(0.1665, abs=1e-4)
+    assert stored["robust_cv"] == pytest.approx(1.4826 * 100 / 1100) and stored["steady"] is False
+    assert "spread 13.5% (robust; CV 16.7%" in d.text() and "the host was not steady" in d.text()
+
+
+def test_a_few_slow_probes_among_many_leave_the_host_steady():
+    # 20 probes within 1%, two that met a brief disturbance 40% slow: a CV of 12%, while every median held still
+    d = drift(*([[1000 + 10 * (k % 3 - 1)] * 5 for k in range(20)] + [[1400] * 5] * 2))
+    for _ in range(22):
+        d.probe()
+    stored = d.as_dict()
+    assert stored["cv"] > 0.05 and stored["robust_cv"] < 0.02 and stored["steady"] is True
+    assert "not steady" not in d.text() and "a few met brief disturbances" in d.text()
 
 
 def test_a_steady_host_says_so_without_a_warning():
@@ -171,6 +182,7 @@ def test_a_steady_host_says_so_without_a_warning():
     assert d.text() == "" and d.as_dict()["cv"] is None  # one probe: no spread yet
     d.probe()
     assert d.as_dict()["steady"] is True and "not steady" not in d.text() and "CV 0.7%" in d.text()
+    assert "brief disturbances" not in d.text()
 
 
 def test_host_drift_without_a_compiler_says_why_once():

@@ -117,6 +117,9 @@ def test_the_environment_page_says_when_the_host_itself_was_not_steady():
     moved = {**steady, "cv": 0.19, "max": 1900.0, "steady": False}
     assert "moved by a CV of 19.0%" in busy_text(replace(run, meta={**run.meta, "host_drift": moved}))
     assert drift_text(moved).endswith(", not steady")
+    robust = {**moved, "robust_cv": 0.08}  # host_drift schema 2: judged on the spread of most probes
+    assert "moved by a spread of 8.0%" in busy_text(replace(run, meta={**run.meta, "host_drift": robust}))
+    assert drift_text(robust) == "spread 8.0% (robust), CV 19.0% over 5 probes (1.2 us-1.9 us), not steady"
     assert drift_text({"n": 0, "values": [], "skipped": "no C compiler"}) == "not measured (no C compiler)"
 
 
