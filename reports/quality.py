@@ -4,7 +4,8 @@ A figure carries a quality mark for each of these, read from run.json (the case'
 `extra`) and from the figure itself (reports/figures.py):
 
 - `unconverged ±x%`: the case stopped (budget, processes, out of reach) before its 95% interval
-  of the median reached the profile's precision; x is the interval's half-width;
+  of the median reached the profile's precision; x is the interval's half-width (of a case with
+  modes: its widest mode's, read from its `modes:` flag, so that it carries both marks);
 - `modes`: the case's processes fell into groups; the figure shows each and is not ranked;
 - `host busy`: other processes used the CPUs while it was measured;
 - `rate not settled`: a server phase's per-second rate still moved when the load stopped (or it
@@ -18,6 +19,7 @@ legend shown wherever marks appear) and a CSS class.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -28,7 +30,7 @@ BOUND, ONCE = "bound", "n1"
 
 LEGEND = {
     UNCONVERGED: ("unconverged ±x%", "stopped before its 95% interval of the median reached the profile's precision; "
-                  "x is the interval's half-width"),
+                  "x is the interval's half-width (with modes: the widest mode's)"),
     MODES: ("modes", "its processes fell into groups: each group is shown, the figure is not ranked"),
     BUSY: ("host busy", "other processes used the CPUs while it was measured: it may be slower than the code is"),
     UNSETTLED: ("rate not settled", "the server phase's rate still moved when the load stopped, or fell short of "
@@ -45,6 +47,9 @@ _PREFIXES = {  # run.json flag prefixes (harness/kinds, harness/host/gate.py) ->
     "unconverged": UNCONVERGED, "modes": MODES, "host busy": BUSY, "rate did not settle": UNSETTLED,
     "rate short of target": UNSETTLED, "load-generator bound": BOUND, "load generator saturated": BOUND,
 }
+
+# the half-width a `modes:` flag gives when its widest mode stopped short (harness/kinds/batch/repetition.py)
+_WIDEST = re.compile(r"the widest mode's 95% CI ±(\d+(?:\.\d+)?)%")
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,9 @@ def marks(flags: Iterable[str] = (), extra: object = None, *, figure: Figure | N
         code = next((c for p, c in _PREFIXES.items() if flag.startswith(p)), None)
         if code is None or code in found:
             continue
+        short = _WIDEST.search(flag) if code == MODES else None
+        if short and UNCONVERGED not in found:  # modes that stopped short of the precision (repetition.py)
+            found[UNCONVERGED] = Mark(UNCONVERGED, f"unconverged ±{short.group(1)}%", flag)
         if code == UNCONVERGED:
             hw = _half_width(extra)
             found[code] = Mark(code, f"unconverged ±{hw:.1%}" if hw is not None else "unconverged", flag)

@@ -19,7 +19,7 @@ from reports.pages.environment import busy_text, drift_text
 from reports.pages.overview import build_blocks
 from reports.pages.workload import headroom_rows, http_notes
 from reports.plots import DPI, PAGE_WIDTH
-from reports.quality import BOUND, BUSY, ONCE, UNCONVERGED, UNSETTLED, mark_counts, marks
+from reports.quality import BOUND, BUSY, MODES, ONCE, UNCONVERGED, UNSETTLED, mark_counts, marks
 from reports.ranking import ONCE_STANDING, rank
 from reports.site import build_site
 
@@ -42,6 +42,10 @@ def test_marks_read_run_json_flags_in_one_vocabulary():
                                        "n = 1"]
     assert found[1].detail.startswith("host busy: other processes")  # the flag itself, for the tooltip
     assert marks([], {}, n=5) == ()
+    short = "modes: 2 (44% at 658 us, 56% at 1.82 ms); the widest mode's 95% CI ±40.1%, wider than the ±2% asked"
+    assert [(m.code, m.text) for m in marks([short], {"ci": {"half_width": 0.37}})] == [
+        (UNCONVERGED, "unconverged ±40.1%"), (MODES, "modes")]  # modes stopped short carry both marks
+    assert [m.code for m in marks(["modes: 2 (50% at 1 ms, 50% at 2 ms)"])] == [MODES]
 
 
 def test_a_figure_measured_once_or_a_bound_is_never_best_nor_a_factor():
