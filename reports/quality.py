@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from harness.kinds.batch.repetition import WIDEST_MODE
 from reports.figures import SINGLE, Figure
 
 UNCONVERGED, MODES, BUSY, UNSETTLED = "unconverged", "modes", "host busy", "rate not settled"
@@ -49,7 +50,7 @@ _PREFIXES = {  # run.json flag prefixes (harness/kinds, harness/host/gate.py) ->
 }
 
 # the half-width a `modes:` flag gives when its widest mode stopped short (harness/kinds/batch/repetition.py)
-_WIDEST = re.compile(r"the widest mode's 95% CI ±(\d+(?:\.\d+)?)%")
+_WIDEST = re.compile(re.escape(WIDEST_MODE) + r"(\d+(?:\.\d+)?)%")
 
 
 @dataclass(frozen=True)

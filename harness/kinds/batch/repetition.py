@@ -70,6 +70,8 @@ OUT_OF_REACH = "out_of_reach"
 FIXED = "fixed"
 STOPS = (CONVERGED, MODES, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED)
 UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH)
+# In the flag of a case with modes that stopped short, before the widest mode's half-width (the reports read it)
+WIDEST_MODE = "the widest mode's 95% CI ±"
 
 
 MAX_WARMUPS = 500  # the most warm-ups `warmup_seconds` asks of a process
@@ -241,7 +243,7 @@ class Stopped:
         """`modes: ...` for a case whose processes fall into modes, `unconverged: ...` for one stopped short."""
         if self.modes.multimodal:
             short = "" if self.why not in UNCONVERGED else (
-                f"; the widest mode's 95% CI ±{self.judged.half_width:.1%}, wider than the ±{spec.precision:.0%} "
+                f"; {WIDEST_MODE}{self.judged.half_width:.1%}, wider than the ±{spec.precision:.0%} "
                 f"asked; {_limit(spec, self.why)}")
             return (self.modes.flag() + short,)
         if self.why in UNCONVERGED:
