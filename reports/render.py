@@ -14,12 +14,16 @@ from pathlib import Path
 import pandas as pd
 
 from harness.catalog import Catalog
-from harness.errors import UsageError, UserError
+from harness.errors import UsageError, UserError, warn
 from harness.vocab import params_text
 from reports.compare import compare_runs, render_json, render_terminal
 from reports.data import find_runs, load_results, resolve_run_paths
 from reports.history.changes import Change, DetectionConfig
 from reports.history.store import ANALYSIS_COLUMNS, load_history, run_environments, sync
+from reports.repeatability import mixed
+from reports.repeatability import render_json as render_repeatability_json
+from reports.repeatability import render_terminal as render_repeatability
+from reports.repeatability import repeatability as repeatability_of
 from reports.site import COMPARE_DIR, MARKER, ImplInfo, SiteSummary, build_compare_site, build_site
 
 # Runs whose samples (results.csv) a site reads: the newest for the overview and workload pages, the one
@@ -110,6 +114,24 @@ def report(runs: list[str], out: str | None, catalog: Catalog) -> int:
 # `cmbench compare`'s exit status is diff's: 0 compared, 1 a finding, 2 trouble (the runs could not be
 # compared: not found, damaged, the same run, a wrong flag; the command table's error_status).
 COMPARE_REGRESSION = 1  # --fail-above found a significant regression beyond its threshold
+
+
+def repeatability(runs: Sequence[str], root: Path, *, as_json: bool = False) -> int:
+    """Print how closely `runs` repeat one another (reports/repeatability.py): the table and summary, or the data."""
+    paths = resolve_run_paths(runs, root / "results", flag="RUN")
+    distinct = list(dict.fromkeys(p.resolve() for p in paths))
+    if len(distinct) < 2:
+        raise UserError(f"cmbench repeatability: {len(distinct)} distinct run given ({', '.join(runs)}); name two or "
+                        "more runs of one selection")
+    results = load_results(distinct)
+    by_path = {r.path.resolve(): r.run_id for r in results.runs}
+    ids = [by_path[p] for p in distinct if p in by_path]
+    differ = mixed(results, ids)
+    if differ:
+        warn(f"the runs differ in what shapes their figures ({'; '.join(differ)}): their spread is not only chance")
+    found = repeatability_of(results, ids)
+    print(render_repeatability_json(found) if as_json else render_repeatability(found))
+    return 0
 
 
 def compare(run_a: str, run_b: str, out: str | None, root: Path, *, fail_above: float | None = None,

@@ -3,7 +3,7 @@
 - catalog.py: `list`, `new`
 - run.py: `build`, `verify`, `plan`, `run`, `merge`
 - fleet.py: `worker`, `hosts`, `loadgen-headroom`
-- report.py: `report`, `compare`
+- report.py: `report`, `compare`, `repeatability`
 - nightly.py: `nightly`, `history`, `regressions`
 - publish.py: `publish`
 - system.py: `system show|tune|reset`

@@ -1,4 +1,5 @@
-"""`cmbench report` and `cmbench compare`: the static site of stored runs, and two runs side by side.
+"""`cmbench report`, `compare` and `repeatability`: the static site of stored runs, two runs side by side, and how
+closely several runs repeat one another.
 
 The reporting stack (pandas, seaborn, jinja2) is imported when one of them runs.
 """
@@ -27,6 +28,14 @@ def cmd_compare(args: argparse.Namespace, catalog: Catalog) -> int:
     return compare(args.run_a, args.run_b, args.out, catalog.root, fail_above=args.fail_above, as_json=args.json)
 
 
+@needs_reporting
+def cmd_repeatability(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Each case's run-to-run spread over the runs given."""
+    from reports.render import repeatability
+
+    return repeatability(args.runs, catalog.root, as_json=args.json)
+
+
 def report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="*", metavar="RUN_DIR",
                    help="run folders or run ids under results/ (default: every run under results/); the overview "
@@ -46,8 +55,17 @@ def compare_args(p: argparse.ArgumentParser) -> None:
                    help="print the comparison as data (a JSON list, one object per case and metric) instead")
 
 
+def repeatability_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="two or more runs of one selection and profile on one host: folders, or run ids under results/")
+    p.add_argument("--json", action="store_true",
+                   help="print the runs, the summary and every case's medians and CV as data (a JSON object)")
+
+
 COMMANDS = {
     "report": Command(cmd_report, "render the static report site from stored runs", report_args),
     "compare": Command(cmd_compare, "compare two runs case by case, with a significance test", compare_args,
                        error_status=2),  # 1 is --fail-above's finding (reports.render.COMPARE_REGRESSION)
+    "repeatability": Command(cmd_repeatability, "how closely several runs repeat one another: each case's "
+                             "run-to-run CV", repeatability_args),
 }

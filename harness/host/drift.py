@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.host.oscosts import Runner, Skipped, run_pinned, spawn_program, spawn_values
-from harness.measure.stats import robust_sd
+from harness.measure.stats import coefficient_of_variation, robust_sd
 from harness.vocab import fmt_seconds
 
 SCHEMA = 2  # 2: `steady` judged on `robust_cv` (1: on `cv`, and no `robust_cv`)
@@ -79,7 +79,7 @@ class HostDrift:
     def cv(self) -> float | None:
         """The probes' coefficient of variation (None below two probes)."""
         ns = [v for _, v in self.values]
-        return statistics.stdev(ns) / statistics.fmean(ns) if len(ns) >= 2 else None
+        return coefficient_of_variation(ns)
 
     @property
     def robust_cv(self) -> float | None:

@@ -83,6 +83,15 @@ def robust_sd(deviations: Sequence[float]) -> float:
     return MAD_TO_SD * float(np.median(np.abs(np.asarray(deviations, dtype=float)))) if len(deviations) else 0.0
 
 
+def coefficient_of_variation(values: Sequence[float]) -> float | None:
+    """The coefficient of variation: the sample standard deviation over the mean's magnitude (None for fewer than
+    two values or a mean of 0)."""
+    if len(values) < 2:
+        return None
+    mean = statistics.fmean(values)
+    return statistics.stdev(values) / abs(mean) if mean else None
+
+
 def overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     """Whether two intervals (low, high) share a point. Two figures whose 95% intervals overlap are
     not ranked against each other: neither is shown as the best, nor as a factor of the other."""

@@ -16,6 +16,7 @@ from harness.measure.metrics import METRICS
 from harness.store.run import RESULTS_COLUMNS
 from reports.compare import compare_runs, render_terminal
 from reports.data import load_results
+from reports.repeatability import repeatability
 from reports.significance import mann_whitney
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
@@ -24,8 +25,9 @@ A_ID, B_ID = "20260101T020000Z", "20260102T020000Z"
 Series = Mapping[tuple[str, str, str], Sequence[Sequence[float]]]
 
 
-def write_run(folder: Path, run_id: str, series: Series) -> Path:
-    """A run folder as `cmbench run` writes it, holding exactly `series`."""
+def write_run(folder: Path, run_id: str, series: Series,
+              flags: Mapping[tuple[str, str], list[str]] | None = None) -> Path:
+    """A run folder as `cmbench run` writes it, holding exactly `series`, its cases with `flags`."""
     folder.mkdir(parents=True)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -41,7 +43,8 @@ def write_run(folder: Path, run_id: str, series: Series) -> Path:
                 it = i if m.scope == "iteration" else ""
                 w.writerow((*ident, metric, m.unit, m.direction, p, it, repr(float(v))))
         cases[(workload, impl)] = {"workload": workload, "case": case, "impl": impl, "variant": "default",
-                                   "language": language, "model": model, "status": "ok", "error": "", "flags": [],
+                                   "language": language, "model": model, "status": "ok", "error": "",
+                                   "flags": list((flags or {}).get((workload, impl), [])),
                                    "params": {"n": 1, "cpus": 2, "executor": "native"}, "seconds": 1.0,
                                    "harness_overhead": 0.01, "processes": len(processes)}
     (folder / "results.csv").write_text(buf.getvalue(), encoding="utf-8")
@@ -191,3 +194,52 @@ def test_errors_exit_2_distinct_from_a_regression(regression, capsys):
     with pytest.raises(SystemExit) as e:
         run_cli(a, str(regression[1]), "--fail-above", "ten")
     assert e.value.code == 2
+
+
+def steady_and_moving(tmp_path: Path, runs: int = 3) -> list[Path]:
+    """`runs` runs of three cases: ping_pong go steady (0.3% between runs), c/pthreads moving by 10%, and
+    worker_pool go whose processes fall into two groups (modes) in the second run; c/pthreads unconverged."""
+    rng = np.random.default_rng(5)
+    folders = []
+    for k in range(runs):
+        modal = iterations(rng, 0.01, 4) + iterations(rng, 0.02, 4) if k == 1 else iterations(rng, 0.01, 8)
+        series = {("ping_pong", "go/goroutines", "wall_time"): iterations(rng, 0.01 * (1 + 0.003 * k), 6, between=0),
+                  ("ping_pong", "c/pthreads", "wall_time"): iterations(rng, 0.01 * (1 + 0.1 * k), 6, between=0),
+                  ("worker_pool", "go/goroutines", "wall_time"): modal}
+        flags = {("ping_pong", "c/pthreads"): ["unconverged: 95% CI ±9.0% (precision 2%)"]}
+        folders.append(write_run(tmp_path / f"r{k}", f"2026010{k + 1}T020000Z", series, flags))
+    return folders
+
+
+def test_repeatability_gives_each_case_its_run_to_run_cv(tmp_path):
+    folders = steady_and_moving(tmp_path)
+    results = load_results(folders)
+    r = repeatability(results, [run.run_id for run in results.runs])
+    f = r.frame.set_index(["workload", "impl"])
+    steady, moving = f.loc[("ping_pong", "go/goroutines")], f.loc[("ping_pong", "c/pthreads")]
+    assert steady["runs"] == 3 and steady["cv_pct"] < 0.5 and steady["metric"] == "wall_time"
+    assert moving["cv_pct"] == pytest.approx(np.std(moving["medians"], ddof=1) / np.mean(moving["medians"]) * 100)
+    assert 9 < moving["cv_pct"] < 11 and moving["high"] / moving["low"] == pytest.approx(1.2, rel=0.02)
+    assert moving["unconverged_runs"] == 3 and steady["unconverged_runs"] == 0
+    modal = f.loc[("worker_pool", "go/goroutines")]
+    assert modal["modes_runs"] == 1 and modal["cv_pct"] > 5
+    assert r.summary() == {"runs": 3, "cases": 3, "median_cv_pct": pytest.approx(moving["cv_pct"]),
+                           "mean_cv_pct": pytest.approx(f["cv_pct"].mean()), "within_2_pct": 1, "above_5_pct": 2,
+                           "above_10_pct": int(modal["cv_pct"] > 10) + int(moving["cv_pct"] > 10),
+                           "above_5_pct_without_modes": 1}
+
+
+def test_repeatability_command_prints_the_table_and_data_and_refuses_one_run(tmp_path, capsys):
+    folders = [str(f) for f in steady_and_moving(tmp_path)]
+    assert main(["--root", str(PROJECT), "repeatability", *folders]) == 0
+    printed = capsys.readouterr().out
+    assert "repeatability over 3 runs: 3 cases" in printed and "modes in 1/3" in printed
+    assert "unconverged in 3/3" in printed
+    assert main(["--root", str(PROJECT), "repeatability", "--json", *folders[:2]]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["runs"] == 2 and len(data["runs"]) == 2 and len(data["cases"]) == 3
+    assert all(len(c["medians"]) == 2 and c["sizes_differ"] is False for c in data["cases"])
+    assert main(["--root", str(PROJECT), "repeatability", folders[0], folders[0]]) == 1
+    err = capsys.readouterr().err
+    assert "name two or more runs" in err and len(err.strip().splitlines()) == 1
+    assert main(["--root", str(PROJECT), "repeatability", folders[0], folders[0] + "-missing"]) == 1

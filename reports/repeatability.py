@@ -1,0 +1,174 @@
+"""How closely runs repeat one another: each case's figure over several runs of the same selection.
+
+A run's interval (the median's 95% CI, harness/measure/stats.py) says how precisely that run pinned
+its figure from its own processes. It cannot say where the next run lands: what a whole run shares
+(the host's state for those minutes, a calibrated size, thread placements that hold for a process)
+moves every process of it together. The figure that counts for a reader, a nightly series or a
+claim is the one a second run reproduces, so `cmbench repeatability RUN RUN [RUN ...]` measures it:
+for every case measured in at least two of the runs, the run-to-run coefficient of variation of
+the medians of its headline metric (sample standard deviation over the mean, in percent) with
+their range, and in how many runs the case had modes or stopped short of its precision. The
+headline metric (`headline`) is the first of the main metrics a case has: throughput where the
+workload counts operations, so that runs whose calibrated sizes differ still compare (the notes
+say where they did), else wall time, or a server phase's memory or start-up time. The summary
+gives the median and mean CV and how many cases stay within 2%, move more than 5% (and of those,
+how many never showed modes: a case with modes has no single figure to repeat) and more than 10%.
+
+The runs should be of one selection and profile on one host, back to back: that is the question it
+answers. Nothing here tests a difference; `cmbench compare` does that for two runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from harness.measure.stats import coefficient_of_variation
+from reports.data import KEY, Results, implementation_order
+from reports.figures import MODAL_METRICS, case_modes
+from reports.fmt import fmt_value
+from reports.metric_names import MAIN_METRICS, label
+from reports.quality import UNCONVERGED, marks
+from reports.table import Cell, Table
+
+WITHIN = 2.0  # percent: a case that repeats this closely
+ABOVE = (5.0, 10.0)  # percent: cases that move more than these are counted
+COLUMNS = ["workload", "case", "impl", "variant", "implementation", "metric", "unit", "runs", "medians", "median",
+           "cv_pct", "low", "high", "modes_runs", "unconverged_runs", "sizes_differ"]
+
+
+@dataclass(frozen=True, eq=False)
+class Repeatability:
+    run_ids: tuple[str, ...]
+    frame: pd.DataFrame  # one row per (workload, case, implementation) measured in >= 2 runs: its headline metric
+
+    def summary(self) -> dict[str, float | int]:
+        cv = self.frame["cv_pct"]
+        modal = self.frame["modes_runs"] > 0
+        out: dict[str, float | int] = {"runs": len(self.run_ids), "cases": len(cv)}
+        out["median_cv_pct"] = float(cv.median()) if len(cv) else math.nan
+        out["mean_cv_pct"] = float(cv.mean()) if len(cv) else math.nan
+        out["within_2_pct"] = int((cv <= WITHIN).sum())
+        for above in ABOVE:
+            out[f"above_{above:g}_pct"] = int((cv > above).sum())
+        out["above_5_pct_without_modes"] = int(((cv > ABOVE[0]) & ~modal).sum())
+        return out
+
+
+def headline(metrics: set[str]) -> str | None:
+    """The metric a case's repeatability is judged on: the first of its main metrics (throughput before wall time:
+    per operation, it does not change with a calibrated size; a batch case's throughput is its wall time's
+    inverse times the size, so at one size both move alike)."""
+    return next((m for m in MAIN_METRICS if m in metrics), None)
+
+
+def run_figures(results: Results, run_id: str) -> dict[tuple, dict]:
+    """Per (workload, case, impl, variant, metric) of one run: its median, whether the case had modes (a timing)
+    and whether it stopped short of its precision."""
+    samples = results.samples_of(run_id)
+    run = results.run(run_id)
+    modal = case_modes(run, samples)
+    short = {(r.workload, r.case, r.implementation)
+             for r in run.cases.itertuples()
+             if any(m.code == UNCONVERGED for m in marks(r.flag_list, r.extra))}
+    out = {}
+    for k, g in samples.groupby([c for c in KEY if c != "run_id"], sort=False):
+        workload, case, _, _, metric = k
+        head = g.iloc[0]
+        which = (workload, case, head["implementation"])
+        out[k] = {"implementation": head["implementation"], "unit": head["unit"], "params": str(head["params"]),
+                  "median": float(np.median(g["value"])), "modes": metric in MODAL_METRICS and which in modal,
+                  "unconverged": which in short}
+    return out
+
+
+def repeatability(results: Results, run_ids: Sequence[str]) -> Repeatability:
+    """Every case measured in at least two of `run_ids`: its headline metric's medians and their spread."""
+    per_run = [run_figures(results, r) for r in run_ids]
+    keys = list(dict.fromkeys(k for figures in per_run for k in figures))
+    metrics: dict[tuple, set[str]] = {}
+    for k in keys:
+        metrics.setdefault(k[:4], set()).add(k[4])
+    rows = []
+    for k in keys:
+        if k[4] != headline(metrics[k[:4]]):
+            continue
+        seen = [figures[k] for figures in per_run if k in figures]
+        medians = [f["median"] for f in seen]
+        if len(medians) < 2:
+            continue
+        spread = coefficient_of_variation(medians)
+        workload, case, impl, variant, metric = k
+        rows.append({"workload": workload, "case": case, "impl": impl, "variant": variant,
+                     "implementation": seen[0]["implementation"], "metric": metric, "unit": seen[0]["unit"],
+                     "runs": len(medians), "medians": medians, "median": float(np.median(medians)),
+                     "cv_pct": math.nan if spread is None else spread * 100,
+                     "low": min(medians), "high": max(medians), "modes_runs": sum(f["modes"] for f in seen),
+                     "unconverged_runs": sum(f["unconverged"] for f in seen),
+                     "sizes_differ": len({f["params"] for f in seen}) > 1})
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    if len(frame):
+        order = {x: i for i, x in enumerate(implementation_order(frame["implementation"]))}
+        frame = (frame.assign(_i=frame["implementation"].map(order)).sort_values(["workload", "case", "_i", "metric"])
+                 .drop(columns="_i").reset_index(drop=True))
+    return Repeatability(tuple(run_ids), frame)
+
+
+def mixed(results: Results, run_ids: Sequence[str]) -> list[str]:
+    """What differs between the runs that should not (their profile, executor, environment fingerprint): each as
+    `profile: quick, full`, for a warning; their figures then differ by design, not only by chance."""
+    out = []
+    for field in ("profile", "executor", "environment_fingerprint"):
+        seen = list(dict.fromkeys(str(results.run(r).meta.get(field) or "?") for r in run_ids))
+        if len(seen) > 1:
+            out.append(f"{field}: {', '.join(seen)}")
+    return out
+
+
+def summary_line(r: Repeatability) -> str:
+    s = r.summary()
+    if not s["cases"]:
+        return f"repeatability: no case was measured in two of the {s['runs']} runs"
+    return (f"repeatability over {s['runs']} runs: {s['cases']} cases, run-to-run CV of their medians "
+            f"{s['median_cv_pct']:.1f}% at the median (mean {s['mean_cv_pct']:.1f}%); {s['within_2_pct']} within "
+            f"{WITHIN:g}%, {s['above_5_pct']} above 5% ({s['above_5_pct_without_modes']} of them without modes in "
+            f"any run), {s['above_10_pct']} above 10%")
+
+
+def table(r: Repeatability) -> Table:
+    rows = []
+    for x in r.frame.itertuples():
+        notes = [f"modes in {x.modes_runs}/{x.runs}"] if x.modes_runs else []
+        notes += [f"unconverged in {x.unconverged_runs}/{x.runs}"] if x.unconverged_runs else []
+        notes += ["sizes differ"] if x.sizes_differ else []
+        rows.append([Cell(f"{x.workload} [{x.case}]", cls="case"), Cell(x.implementation, cls="rowhead"),
+                     label(x.metric), Cell(fmt_value(x.median, x.unit), cls="num"),
+                     Cell(f"{x.cv_pct:.1f}%", cls="num"),
+                     Cell(f"{fmt_value(x.low, x.unit)} to {fmt_value(x.high, x.unit)}", cls="num"),
+                     "; ".join(notes)])
+    return Table.build("repeatability", f"run-to-run spread over {len(r.run_ids)} runs",
+                       ["case", "implementation", "metric", "median of medians", "CV", "range", "notes"], rows,
+                       raw=r.frame, notes=[f"Runs: {', '.join(r.run_ids)}. CV: sample standard deviation of the runs' "
+                                           "medians over their mean."])
+
+
+def render_terminal(r: Repeatability) -> str:
+    t = table(r)
+    return "\n".join([t.to_text() if t.rows else "(no case was measured in two of the runs)", summary_line(r)])
+
+
+def render_json(r: Repeatability) -> str:
+    """`cmbench repeatability --json`: the runs, the summary and every case's headline metric."""
+    def plain(v):
+        if isinstance(v, (np.floating, float)):
+            return None if math.isnan(v) else float(v)
+        return v.item() if isinstance(v, np.generic) else v
+    cases = [{k: plain(v) if k != "medians" else [float(m) for m in v] for k, v in row.items()}
+             for row in r.frame.to_dict("records")]
+    return json.dumps({"runs": list(r.run_ids), "summary": {k: plain(v) for k, v in r.summary().items()},
+                       "cases": cases}, indent=1)
