@@ -121,7 +121,7 @@ def repeatability(runs: Sequence[str], root: Path, *, as_json: bool = False) -> 
     paths = resolve_run_paths(runs, root / "results", flag="RUN")
     distinct = list(dict.fromkeys(p.resolve() for p in paths))
     if len(distinct) < 2:
-        raise UserError(f"cmbench repeatability: {len(distinct)} distinct run given ({', '.join(runs)}); name two or "
+        raise UserError(f"RUN: {len(distinct)} distinct run given ({', '.join(runs)}); name two or "
                         "more runs of one selection")
     results = load_results(distinct)
     by_path = {r.path.resolve(): r.run_id for r in results.runs}
