@@ -4,11 +4,20 @@ Ten nightlies of tests/fixtures/nightly_c with the default detection (3% floor) 
 `cfix/step` does 5% more work per iteration from the seventh on (a commit raising its build-time
 WORK_SCALE). The six before are the stationary nightlies. The same sequence without the step, and
 longer ones, run from the script in tests/integration/nightly_c.py (about 2 minutes per 10 nightlies).
+
+Confirming a 5% step over a 3% floor needs an A/B whose interval is narrower than about ±2%. On a host
+whose own speed moves by more than that within minutes (its drift probe spreading 7-17%), every A/B
+of the step can end undecided (its interval straddles the floor) and the nightly rightly raises
+nothing: the check of its power is then skipped, saying the intervals, while no false alarm is still
+required. An A/B that decides the step is short of the floor, or no A/B at all, fails it.
 """
 
 from __future__ import annotations
 
 import pytest
+
+from reports.history.changes import DetectionConfig
+from reports.history.confirmation import interval_decides
 
 from .nightly_c import sequence, summary
 
@@ -26,6 +35,14 @@ def raised(doc):
     return [a for a in doc["alerts"] if a["raised"]]
 
 
+def undecided(alert) -> bool:
+    """Whether the alert's A/B interval straddles the floor: the measurement could not tell the change either way."""
+    c = alert["confirmation"]
+    low, high = c.get("ci_low"), c.get("ci_high")
+    return low is not None and high is not None and not interval_decides(low, high, alert["change"],
+                                                                          DetectionConfig().min_change)
+
+
 def test_stationary_nightlies_raise_nothing(stepped):
     """No alert is raised: every candidate the host made was measured A/B and rejected. A step of the host
     shared by most series (this shared host's speed moves by tens of percent between nightlies) may be
@@ -41,6 +58,13 @@ def test_the_step_is_one_confirmed_regression_within_three_nightlies(stepped):
     new = [(i, a) for i, d in enumerate(docs) for a in d["alerts"] if a["new"] and a["raised"]]
     seen = [[(a["impl"], a["workload"], a["metric"], round(a["change"], 3), a["confirmation"]) for a in d["alerts"]]
             for d in docs]
+    for d in docs:  # whatever the host: nothing but the step is raised
+        assert all(other["impl"] == "cfix/step" for other in raised(d)), raised(d)
+    step = [a for d in docs[:3] for a in d["alerts"] if a["impl"] == "cfix/step" and a.get("confirmation")]
+    if not new and step and all(undecided(a) for a in step):
+        pytest.skip("the host was too noisy for the A/B to decide the 5% step either way: "
+                    + "; ".join(f"{a['metric']} {a['confirmation']['ci_low']:.3f}-{a['confirmation']['ci_high']:.3f}"
+                                for a in step))
     assert len(new) == 1, (new, seen, summary(stepped))
     i, a = new[0]
     assert i < 3 and (a["workload"], a["impl"], a["kind"]) == ("ping_pong", "cfix/step", "regression")
