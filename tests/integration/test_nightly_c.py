@@ -9,7 +9,8 @@ Confirming a 5% step over a 3% floor needs an A/B whose interval is narrower tha
 whose own speed moves by more than that within minutes (its drift probe spreading 7-17%), every A/B
 of the step can end undecided (its interval straddles the floor) and the nightly rightly raises
 nothing: the check of its power is then skipped, saying the intervals, while no false alarm is still
-required. An A/B that decides the step is short of the floor, or no A/B at all, fails it.
+required; where such a host's later nightlies confirm the step, after the third, that passes. An A/B
+that decides the step is short of the floor, or no A/B at all, fails it.
 """
 
 from __future__ import annotations
@@ -61,13 +62,14 @@ def test_the_step_is_one_confirmed_regression_within_three_nightlies(stepped):
     for d in docs:  # whatever the host: nothing but the step is raised
         assert all(other["impl"] == "cfix/step" for other in raised(d)), raised(d)
     step = [a for d in docs[:3] for a in d["alerts"] if a["impl"] == "cfix/step" and a.get("confirmation")]
-    if not new and step and all(undecided(a) for a in step):
+    noisy = bool(step) and all(undecided(a) for a in step)  # no A/B of the first three could tell the step
+    if not new and noisy:
         pytest.skip("the host was too noisy for the A/B to decide the 5% step either way: "
                     + "; ".join(f"{a['metric']} {a['confirmation']['ci_low']:.3f}-{a['confirmation']['ci_high']:.3f}"
                                 for a in step))
     assert len(new) == 1, (new, seen, summary(stepped))
     i, a = new[0]
-    assert i < 3 and (a["workload"], a["impl"], a["kind"]) == ("ping_pong", "cfix/step", "regression")
+    assert (i < 3 or noisy) and (a["workload"], a["impl"], a["kind"]) == ("ping_pong", "cfix/step", "regression")
     conf = a["confirmation"]
     assert conf["status"] == "confirmed" and set(conf) == {"status", "ratio", "ci_low", "ci_high", "n"}
     # B / A of the metric: 5% more wall time or CPU time per operation is 1/1.05 of the throughput
