@@ -220,7 +220,7 @@ def gate_text(c: Comparison, fail_above: float) -> str:
     return f"{len(bad)} significant regression(s) worse than {fail_above:g}%:\n  " + "\n  ".join(found)
 
 
-def _plain(value: object) -> object:
+def json_value(value: object) -> object:
     """A JSON value: numpy scalars as Python's, NaN as null, modes as a list (none: null)."""
     if isinstance(value, tuple):
         return [{"location": m.location, "share": m.share, "n": m.n} for m in value] or None
@@ -231,6 +231,6 @@ def _plain(value: object) -> object:
 
 def render_json(c: Comparison) -> str:
     """Every compared case and metric as a JSON list (`cmbench compare --json`)."""
-    rows = [{k: _plain(v) for k, v in zip(JSON_COLUMNS, r)}
+    rows = [{k: json_value(v) for k, v in zip(JSON_COLUMNS, r)}
             for r in c.frame[JSON_COLUMNS].itertuples(index=False, name=None)]
     return json.dumps(rows, indent=1)

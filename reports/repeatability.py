@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from harness.measure.stats import coefficient_of_variation
+from reports.compare import json_value
 from reports.data import KEY, Results, implementation_order
 from reports.figures import MODAL_METRICS, case_modes
 from reports.fmt import fmt_value
@@ -164,11 +165,7 @@ def render_terminal(r: Repeatability) -> str:
 
 def render_json(r: Repeatability) -> str:
     """`cmbench repeatability --json`: the runs, the summary and every case's headline metric."""
-    def plain(v):
-        if isinstance(v, (np.floating, float)):
-            return None if math.isnan(v) else float(v)
-        return v.item() if isinstance(v, np.generic) else v
-    cases = [{k: plain(v) if k != "medians" else [float(m) for m in v] for k, v in row.items()}
+    cases = [{k: json_value(v) if k != "medians" else [float(m) for m in v] for k, v in row.items()}
              for row in r.frame.to_dict("records")]
-    return json.dumps({"runs": list(r.run_ids), "summary": {k: plain(v) for k, v in r.summary().items()},
+    return json.dumps({"runs": list(r.run_ids), "summary": {k: json_value(v) for k, v in r.summary().items()},
                        "cases": cases}, indent=1)
