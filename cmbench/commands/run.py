@@ -123,7 +123,8 @@ def cmd_run(args: argparse.Namespace, catalog: Catalog) -> int:
         console.say(f"stopped: {outcome.stopped}; the finished cases are stored")
         return 1
     if outcome.interrupted:
-        console.say("interrupted: every child was stopped; the finished cases are stored")
+        console.say("interrupted: every child was stopped; the finished cases are stored, those under way as they "
+                    "stand")
         return 130
     if outcome.failed:
         console.say(f"{len(outcome.failed)} case(s) failed: " +

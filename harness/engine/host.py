@@ -75,6 +75,30 @@ def this_host() -> str:
     return platform.node() or "localhost"
 
 
+def _thrown(results: Iterator[Any]) -> Iterator[Any]:
+    """A kind's paused results after a KeyboardInterrupt is thrown into them: whatever they still yield, then the
+    interrupt (at once where the kind keeps nothing)."""
+    try:
+        first = results.throw(KeyboardInterrupt())
+    except StopIteration:
+        return
+    yield first
+    yield from results
+
+
+def interrupted(units: Iterator[Any]) -> Iterator[Measured]:
+    """What `units` (HostRun.execute_units or execute_unit, paused) still hand back once a KeyboardInterrupt is
+    thrown into them: the cases they had under way, as they stand; nothing once they are done."""
+    try:
+        got = units.throw(KeyboardInterrupt())
+        while True:
+            if got is not PAUSE:
+                yield got
+            got = next(units)
+    except (KeyboardInterrupt, StopIteration):
+        return
+
+
 class HostRun:
     """One host's part of a run: builds once, verifies each implementation variant once per workload, executes units.
 
@@ -114,16 +138,25 @@ class HostRun:
         whole run, not over the minute its unit would otherwise have lasted: a slow spell of the host
         touches a few processes of many cases instead of every process of a few, and a second run's
         medians land where the first's did. `between` runs before each visit of a unit.
+
+        On KeyboardInterrupt (raised here or thrown in by the caller), every unit still under way gets it
+        too and hands back its cases as they stand (`interrupted`), before it goes on to the caller.
         """
         queue = deque(self.execute_unit(unit, pausing=True) for unit in units)
-        while queue:
-            unit = queue.popleft()
-            between()
-            for measured in unit:
-                if measured is PAUSE:
-                    queue.append(unit)
-                    break
-                yield measured
+        unit: Iterator[Measured | Pause] | None = None
+        try:
+            while queue:
+                unit = queue.popleft()
+                between()
+                for measured in unit:
+                    if measured is PAUSE:
+                        queue.append(unit)
+                        break
+                    yield measured
+        except KeyboardInterrupt:  # the run stops: what the paused units' cases measured so far is kept
+            for other in dict.fromkeys(u for u in (unit, *queue) if u is not None):
+                yield from interrupted(other)
+            raise
 
     def execute_unit(self, unit: Sequence[CaseSpec], stop: Callable[[], bool] = lambda: False,
                      pausing: bool = False) -> Iterator[Measured | Pause]:
@@ -164,20 +197,27 @@ class HostRun:
         # the harness's threads on the other CPUs, where the host has some; a load generator's CPUs are busy too
         measured = sorted({c for s in todo for c in (*s.cpus, *s.load_cpus)})
         results = kind.execute(self.ctx, todo)
+        stopping = False
         while True:  # one visit: the threads go back between visits, another unit may measure other CPUs meanwhile
-            with kept_off(measured):
-                for result in results:
-                    if isinstance(result, Pause):
-                        if pausing:
-                            break
-                        continue
-                    if stop():
+            try:
+                with kept_off(measured):
+                    for result in results:
+                        if isinstance(result, Pause):
+                            if pausing:
+                                break
+                            continue
+                        if stop():
+                            return
+                        flags = gate + tuple(watch.flags())
+                        if flags and result.status == Status.OK:
+                            result = replace(result, flags=result.flags + flags)
+                        ran = next(s for s in todo if s.key == result.key).as_ran(result.params,
+                                                                                  self.ctx.fingerprint)
+                        yield Measured(result, provenance[result.key.impl], ran)
+                    else:
                         return
-                    flags = gate + tuple(watch.flags())
-                    if flags and result.status == Status.OK:
-                        result = replace(result, flags=result.flags + flags)
-                    ran = next(s for s in todo if s.key == result.key).as_ran(result.params, self.ctx.fingerprint)
-                    yield Measured(result, provenance[result.key.impl], ran)
-                else:
-                    return
-            yield PAUSE
+                yield PAUSE
+            except KeyboardInterrupt:  # the run stops: the kind hands back its cases as they stand, then it goes on
+                if stopping:
+                    raise
+                stopping, results = True, _thrown(results)

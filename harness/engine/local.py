@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.catalog import Catalog
 from harness.console import Console
-from harness.engine.host import HostRun, this_host
+from harness.engine.host import HostRun, Measured, interrupted, this_host
 from harness.engine.ready import Readiness, prepare
 from harness.engine.recorder import Recorder, RunOutcome
 from harness.errors import UsageError, UserError
@@ -144,18 +144,24 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     host = HostRun(ctx, plan.cpus, before_case)
     name = this_host()
     status = "complete"
-    with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished
+    # the host's own steadiness, between visits of units, where the run takes its reference measurements
+    drift = HostDrift(plan.cpus[0]) if options.references and plan.profile in REFERENCE_PROFILES else None
+    units = host.execute_units(plan_units(plan), between=lambda: _probe(drift, meta))
+    measured: Measured | None = None
+    with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished and what cases measured so far
         try:
             recorder.note_host(host.prepare(plan, name))
-            # the host's own steadiness, between visits of units, where the run takes its reference measurements
-            drift = HostDrift(plan.cpus[0]) if options.references and plan.profile in REFERENCE_PROFILES else None
-            for measured in host.execute_units(plan_units(plan), between=lambda: _probe(drift, meta)):
+            for measured in units:
                 recorder.record(measured, name)
             _probe(drift, meta)
             if drift is not None and drift.text():
                 console.say(drift.text())
         except KeyboardInterrupt:
             status = "interrupted"
+            for later in interrupted(units):  # the cases under way, as they stand
+                recorder.record(later, name)
+            if measured is not None and measured.result.key not in recorder.recorded:  # the signal cut its record
+                recorder.record(measured, name)
     return recorder.finish(status)
 
 

@@ -93,7 +93,9 @@ class Kind(Protocol):
     def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult | Pause]:
         """Measure a unit's cases; each result as soon as it is known. Never raises for a bad implementation.
 
-        It may yield PAUSE where the unit can wait while other units are measured."""
+        It may yield PAUSE where the unit can wait while other units are measured. When the run stops (a
+        KeyboardInterrupt raised in it, or thrown in at a yield), it may yield the cases it has under way as
+        they stand before the interrupt goes on: the runner reads it to the end."""
 
     def rows(self, result: CaseResult, workload: Workload) -> Iterator[Row]:
         """The tidy rows of a finished case (none unless it is ok)."""

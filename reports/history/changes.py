@@ -26,6 +26,7 @@ import pandas as pd
 from otava.analysis import TTestSignificanceTester, compute_change_points, merge
 from scipy import stats
 
+from harness.kinds.batch.repetition import INTERRUPTED_TEXT
 from harness.measure.metrics import METRICS
 from harness.measure.stats import robust_sd
 from reports.history.confirmation import expected_halfwidth
@@ -272,9 +273,11 @@ def series_changes(key: SeriesKey, frame: pd.DataFrame, config: DetectionConfig,
 
 
 def measured(history: pd.DataFrame) -> pd.DataFrame:
-    """The rows change detection reads: ok cases of compared metrics with a median."""
+    """The rows change detection reads: ok cases of compared metrics with a median, but not those a run kept as
+    they stood when it was interrupted (fewer processes than the case would have run: not a nightly's figure)."""
     compared = [m for m, spec in METRICS.items() if spec.direction in ("lower", "higher")]
-    rows = history[(history["status"] == "ok") & history["metric"].isin(compared) & history["median"].notna()]
+    cut = history["flags"].fillna("").str.contains(INTERRUPTED_TEXT, regex=False)
+    rows = history[(history["status"] == "ok") & history["metric"].isin(compared) & history["median"].notna() & ~cut]
     return rows
 
 

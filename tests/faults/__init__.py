@@ -57,7 +57,7 @@ HTTP servers (test_server.py, test_process.py):
 - server-exits-on-its-own: exits 0 by itself -> alive() is False (no exception)
 - server-ignores-sigterm: SIGTERM ignored -> killed after the grace
 Stopping the harness (test_signals.py):
-- ctrl-c: SIGINT -> interrupted, exit 130, finished cases kept, nothing left
+- ctrl-c: SIGINT -> interrupted, exit 130, finished cases kept, cases under way stored as they stand, nothing left
 - sigterm: SIGTERM -> the same
 - sighup: SIGHUP (a closed terminal) -> the same
 - repeated-ctrl-c: 40 SIGINTs -> no traceback, run.json interrupted

@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.history.changes import IMPROVEMENT, REGRESSION, DetectionConfig, change_points, detect, kind_of, steps
+from reports.history.changes import (
+    IMPROVEMENT,
+    REGRESSION,
+    DetectionConfig,
+    change_points,
+    detect,
+    kind_of,
+    measured,
+    steps,
+)
 
 MEASURED_CV = 0.017
 STEP = 0.05
@@ -65,6 +74,16 @@ def test_a_5_percent_step_at_the_measured_noise_is_found_within_5_runs():
     within = sum(1 for d in delays if d is not None and d <= 5)
     assert within >= 45, sorted(d for d in delays if d is not None)  # 48 of 50 when written
     assert sorted(d for d in delays if d is not None)[len(delays) // 2] <= 4  # the median delay
+
+
+def test_a_figure_an_interrupted_run_kept_as_it_stood_is_not_read():
+    """A nightly stopped by Ctrl-C stores its cases under way as they stood (fewer processes than they would have
+    run): the history keeps them, change detection does not read them."""
+    frame = _frame({"a": np.ones(4)})
+    frame.loc[2, "flags"] = ("unconverged: the run was interrupted while it measured, after 2 of its processes (at "
+                             "least 3 asked); 95% CI of the median ±4.0%, ±2% asked")
+    frame.loc[3, "flags"] = "unconverged: 95% CI of the median ±4.0%, wider than the ±2% asked; 10 processes ran"
+    assert measured(frame)["run_id"].tolist() == ["r000", "r001", "r003"]
 
 
 def test_stationary_series_do_not_alert():

@@ -429,6 +429,83 @@ def test_modes_still_unsettled_at_the_limit_say_both(twin_catalog, tmp_path):
         assert "unconverged" not in r.flags[0]
 
 
+class Interrupting(ScalingExecutor):
+    """Ctrl-C while the `at`-th measured process (of the quick profile's iterations at least) runs."""
+
+    def __init__(self, at: int, **kw) -> None:
+        super().__init__(**kw)
+        self.at, self.measured = at, 0
+
+    def run(self, impl, variant, args, *, cpus, timeout):
+        if parse_args(args)[3] >= PROFILE_SHAPES["quick"].iterations:
+            self.measured += 1
+            if self.measured == self.at:
+                raise KeyboardInterrupt
+        return super().run(impl, variant, args, cpus=cpus, timeout=timeout)
+
+
+@pytest.mark.parametrize("between, at, ping_pong", [
+    # two units (ping_pong, mutex_counter) of two implementations, one round each per visit: the 11th process
+    # is the first of mutex_counter's third round, when ping_pong's cases have three processes each
+    (0.002, 11, (3, CONVERGED)),  # converged at three, though not yet judged so
+    (0.2, 11, (3, "interrupted")),  # three wide ones: a figure, unconverged
+    (0.002, 7, (2, "interrupted")),  # two, of the three it needs: never converged, however narrow
+])
+def test_an_interrupted_run_keeps_what_the_cases_under_way_measured(twin_catalog, tmp_path, between, at, ping_pong):
+    """Ctrl-C stops a run whose units take their rounds in turn: the cases still measuring (those of the unit
+    that was running and of the paused ones) are stored as they stand, not lost."""
+    workloads = ("ping_pong", "mutex_counter")
+    quick_run(twin_catalog, ScalingExecutor(within=0.002), tmp_path, workloads=workloads, name="sizes")
+    outcome = quick_run(twin_catalog, Interrupting(at, between=between, start=0.01), tmp_path, workloads=workloads)
+    assert outcome.interrupted
+    data = run_json(tmp_path)
+    assert data["status"] == "interrupted" and len(data["cases"]) == 4  # every case of both units
+    for c in data["cases"]:
+        if c["workload"] == "mutex_counter":  # its short iterations set its first process aside (cold)
+            assert c["status"] == "interrupted" or c["extra"]["stop"] == "interrupted", c
+            if c["status"] == "interrupted":
+                continue
+        assert c["status"] == "ok", c
+        processes, stop = ping_pong if c["workload"] == "ping_pong" else (c["processes"], "interrupted")
+        assert c["processes"] == processes and c["extra"]["stop"] == stop, c
+        assert (c["flags"] == []) == (stop == CONVERGED), c["flags"]
+        if stop == "interrupted":
+            assert c["flags"][0].startswith(f"unconverged: the run was interrupted while it measured, after "
+                                            f"{processes} of its processes (at least 3 asked)"), c["flags"]
+    walls = sum(1 for line in (tmp_path / "run" / "results.csv").read_text().splitlines() if ",wall_time," in line)
+    assert walls >= 5 * sum(c["processes"] for c in data["cases"])  # every measured iteration of them is stored
+
+
+def test_a_case_interrupted_before_its_first_process_has_no_figure(twin_catalog, tmp_path):
+    quick_run(twin_catalog, ScalingExecutor(within=0.002), tmp_path, name="sizes")
+    outcome = quick_run(twin_catalog, Interrupting(1, within=0.002), tmp_path)
+    assert outcome.interrupted
+    cases = run_json(tmp_path)["cases"]
+    assert sorted(c["status"] for c in cases) == ["interrupted", "interrupted"] and cases[0]["processes"] == 0
+    assert cases[0]["error"] == "the run was interrupted before the case measured a process"
+
+
+def test_a_signal_while_a_case_is_stored_keeps_the_cases_under_way(twin_catalog, tmp_path, monkeypatch):
+    """Ctrl-C can land in the runner, not in a process: while the first finished case is being printed. The paused
+    units then hand back their cases as they stand all the same."""
+    workloads = ("ping_pong", "mutex_counter")
+    quick_run(twin_catalog, ScalingExecutor(within=0.002), tmp_path, workloads=workloads, name="sizes")
+    shown, signals = Console.case_done, [KeyboardInterrupt]  # one signal: later ones only say so (Interrupts)
+
+    def cut(self, *args, **kw):
+        shown(self, *args, **kw)
+        if signals:
+            raise signals.pop()
+
+    monkeypatch.setattr(Console, "case_done", cut)
+    outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=0.01), tmp_path, workloads=workloads)
+    assert outcome.interrupted
+    cases = run_json(tmp_path)["cases"]
+    assert len(cases) == 4 and {c["status"] for c in cases} == {"ok"}, cases
+    assert {c["extra"]["stop"] for c in cases} <= {CONVERGED, OUT_OF_REACH, "interrupted"}
+    assert "interrupted" in {c["extra"]["stop"] for c in cases}
+
+
 def test_a_spent_budget_stops_an_unconverged_case(twin_catalog, tmp_path):
     outcome = quick_run(twin_catalog, ScalingExecutor(between=0.2, start=3.0), tmp_path)
     for r in outcome.results:

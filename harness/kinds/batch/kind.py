@@ -148,7 +148,8 @@ class BatchKind:
                            spec.reason) for spec in self.plan(plan_ctx, impl, variant, workload)]
 
     def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult | Pause]:
-        return measure_unit(ctx, unit, pausing=True)  # after each round: a runner may take other units' rounds
+        # after each round a runner may take other units' rounds; when it stops, it reads the cases as they stand
+        return measure_unit(ctx, unit, pausing=True, keep=True)
 
     def rows(self, result: CaseResult, workload: Workload) -> Iterator[Row]:
         return case_rows(result, workload.memory_per)

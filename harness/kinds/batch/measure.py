@@ -30,6 +30,7 @@ from harness.kinds.batch.repetition import (
     OUT_OF_REACH,
     BatchDetail,
     Stopped,
+    as_interrupted,
     cold,
     judge,
     next_iterations,
@@ -252,6 +253,13 @@ class _Case:
             bank.deposit(spec.budget - self.spent)
         return stopped
 
+    def interrupted(self) -> CaseResult:
+        """The case as it stands when the run stops while it measures: a figure of the processes it ran
+        (repetition.py `as_interrupted`), or `interrupted` where it ran none."""
+        if self.processes:
+            return self.result(stop=as_interrupted(self.funded, self.processes, self.seed))
+        return self.result(Status.INTERRUPTED, "the run was interrupted before the case measured a process")
+
     @property
     def funded(self) -> CaseSpec:
         """The spec with its budget as the case has it now: its own and what it borrowed."""
@@ -274,7 +282,8 @@ class _Case:
         )
 
 
-def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec], *, pausing: bool = False) -> Iterator[CaseResult | Pause]:
+def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec], *, pausing: bool = False,
+                 keep: bool = False) -> Iterator[CaseResult | Pause]:
     """Measure the cases of one unit, their processes interleaved in a seeded random order; each result when done.
 
     Every case is sized and gets its start-up baseline first (in a random order; a case sized now
@@ -285,30 +294,50 @@ def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec], *, pausing: bool = F
     when it fails; a failure ends only that case. With `pausing`, PAUSE comes before every round but
     the first: a runner that takes the rounds of every unit in turn spreads each case's processes
     over the whole run (HostRun.execute_units in harness/engine/host.py).
+
+    With `keep`, for a consumer that reads to the end: when the run stops (KeyboardInterrupt: Ctrl-C,
+    SIGTERM, SIGHUP, raised while a process runs or thrown in at a yield), every case not yet yielded
+    is yielded as it stands (`_Case.interrupted`), then the interrupt goes on.
     """
     first = unit[0]
     order = random.Random(f"{ctx.seed}/{first.workload}/{first.case}")
     slots = itertools.count()
+    cases = [_Case(ctx, s) for s in unit]
     live: list[_Case] = []
-    for case in order.sample([_Case(ctx, s) for s in unit], len(unit)):
-        try:
-            case.prepare(ctx, slots)
-            live.append(case)
-        except CaseFailure as f:
-            yield case.result(f.status, str(f))
-    for round_ in itertools.count():
-        for case in list(live):  # before a round: a case sized now may have its minimum processes already
-            stop = case.stop(ctx.bank)
-            if stop is not None:
-                live.remove(case)
-                yield case.result(stop=stop)
-        if not live:
-            return
-        if pausing and round_:
-            yield PAUSE
-        for case in order.sample(live, len(live)):
+    done: set[int] = set()  # the cases whose result was yielded (by index in `cases`)
+
+    def finish(case: _Case, result: CaseResult) -> CaseResult:
+        done.add(cases.index(case))
+        return result
+
+    try:
+        for case in order.sample(cases, len(cases)):
             try:
-                case.measure(ctx, next(slots))
+                case.prepare(ctx, slots)
+                live.append(case)
             except CaseFailure as f:
-                live.remove(case)
-                yield case.result(f.status, str(f))
+                yield finish(case, case.result(f.status, str(f)))
+        for round_ in itertools.count():
+            for case in list(live):  # before a round: a case sized now may have its minimum processes already
+                stop = case.stop(ctx.bank)
+                if stop is not None:
+                    live.remove(case)
+                    yield finish(case, case.result(stop=stop))
+            if not live:
+                return
+            if pausing and round_:
+                yield PAUSE
+            for case in order.sample(live, len(live)):
+                try:
+                    case.measure(ctx, next(slots))
+                except CaseFailure as f:
+                    live.remove(case)
+                    yield finish(case, case.result(f.status, str(f)))
+    except KeyboardInterrupt:  # the run stops: every case still measuring keeps what it measured, then it goes on
+        if not keep:
+            raise
+        for k, case in enumerate(cases):
+            if k not in done:
+                done.add(k)
+                yield case.interrupted()
+        raise

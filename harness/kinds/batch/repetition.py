@@ -46,6 +46,12 @@ case are set aside; the seconds they took count towards its budget. A size calib
 iteration asks for more warm-ups than its confirming processes ran does not keep them.
 
 A fixed spec (precision 0, the smoke profile) runs exactly its processes and records `fixed`.
+
+**Interrupted.** When the run stops (Ctrl-C, SIGTERM, SIGHUP) while a case still measures, the
+processes it ran are judged as they stand (`as_interrupted`): a case that has run its minimum keeps
+`converged`, `modes`, `fixed` or `max_processes` where those hold; any other stops `interrupted`,
+unconverged, its flag saying how many processes ran (fewer than the minimum, however narrow their
+interval, are never converged). A case that ran no process has no figure.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.measure.modes import MODES_FROM, Modes, find_modes
@@ -68,10 +74,13 @@ BUDGET = "budget"
 MAX_PROCESSES = "max_processes"
 OUT_OF_REACH = "out_of_reach"
 FIXED = "fixed"
-STOPS = (CONVERGED, MODES, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED)
-UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH)
+INTERRUPTED = "interrupted"  # the run stopped (Ctrl-C, SIGTERM, SIGHUP) while the case still measured
+STOPS = (CONVERGED, MODES, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED, INTERRUPTED)
+UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH, INTERRUPTED)
 # In the flag of a case with modes that stopped short, before the widest mode's half-width (the reports read it)
 WIDEST_MODE = "the widest mode's 95% CI ±"
+# In the flag of a case the run stopped while it measured (the history's change detection leaves it out)
+INTERRUPTED_TEXT = "the run was interrupted while it measured"
 
 
 MAX_WARMUPS = 500  # the most warm-ups `warmup_seconds` asks of a process
@@ -189,7 +198,8 @@ def process_cost(processes: Sequence[ProcessRun], iterations: int) -> float:
 def _limit(spec: CaseSpec, stop: str) -> str:
     """Which limit stopped an unconverged case, in words."""
     return {BUDGET: f"its {spec.budget:g} s budget was spent",
-            OUT_OF_REACH: f"what was left of its {spec.budget:g} s budget could not narrow it that far"}.get(
+            OUT_OF_REACH: f"what was left of its {spec.budget:g} s budget could not narrow it that far",
+            INTERRUPTED: INTERRUPTED_TEXT}.get(
         stop, f"{most_processes(spec)} processes ran")
 
 
@@ -246,6 +256,10 @@ class Stopped:
                 f"; {WIDEST_MODE}{self.judged.half_width:.1%}, wider than the ±{spec.precision:.0%} "
                 f"asked; {_limit(spec, self.why)}")
             return (self.modes.flag() + short,)
+        if self.why == INTERRUPTED:
+            return (f"unconverged: {INTERRUPTED_TEXT}, after {self.modes.n} of its processes "
+                    f"(at least {spec.processes} asked); 95% CI of the median ±{self.ci.half_width:.1%}, "
+                    f"±{spec.precision:.0%} asked",)
         if self.why in UNCONVERGED:
             return (unconverged_flag(spec, self.why, self.ci),)
         return ()
@@ -254,12 +268,26 @@ class Stopped:
 def judge(spec: CaseSpec, processes: Sequence[ProcessRun], spent: float, next_cost: float,
           seed: int) -> Stopped | None:
     """Whether the case stops now (the module docstring's rules), and how it stands; None to run another."""
+    stands = _standing(processes, seed)
+    why = stop_reason(spec, stands.judged, len(processes), spent, next_cost, modal=stands.modes.multimodal,
+                      robust=stands.robust)
+    return replace(stands, why=why) if why else None
+
+
+def as_interrupted(spec: CaseSpec, processes: Sequence[ProcessRun], seed: int) -> Stopped:
+    """How a case that has run processes (one at least) stands when the run stops: converged, modes, fixed or
+    max_processes where they already say so (never below the spec's minimum), else `interrupted` (unconverged)."""
+    stands = _standing(processes, seed)
+    why = stop_reason(spec, stands.judged, len(processes), 0.0, 0.0, modal=stands.modes.multimodal)
+    return replace(stands, why=why if why in (CONVERGED, MODES, FIXED, MAX_PROCESSES) else INTERRUPTED)
+
+
+def _standing(processes: Sequence[ProcessRun], seed: int) -> Stopped:
+    """The median's interval, the modes and the interval judged of `processes` (`why` left empty)."""
     ci = case_ci(processes, seed)
     modes = case_modes(processes)
     judged = widest_mode_ci(processes, modes, seed) if modes.multimodal else ci
-    robust = robust_half_width(process_medians(processes))
-    why = stop_reason(spec, judged, len(processes), spent, next_cost, modal=modes.multimodal, robust=robust)
-    return Stopped(why, ci, modes, judged, robust) if why else None
+    return Stopped("", ci, modes, judged, robust_half_width(process_medians(processes)))
 
 
 @dataclass(frozen=True)
