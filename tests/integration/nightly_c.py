@@ -70,8 +70,9 @@ def sequence(out: Path, runs: int, step: float, after: int, *extra: str, profile
         statuses.append(r.returncode)
     folders = sorted(p for p in (root / "results").iterdir() if (p / "run.json").is_file())
     docs = [json.loads((f / "alerts.json").read_text()) for f in folders]
+    drift = [json.loads((f / "run.json").read_text()).get("host_drift") or {} for f in folders]
     return {"root": str(root), "runs": [f.name for f in folders], "statuses": statuses, "seconds": seconds,
-            "commit": commit, "alerts": docs, "records": ab_records(folders)}
+            "commit": commit, "alerts": docs, "records": ab_records(folders), "drift": drift}
 
 
 def ab_records(folders: list[Path]) -> list[dict]:
@@ -90,6 +91,7 @@ def summary(facts: dict) -> dict:
         by[a["confirmation"]["status"]] += 1
     last = facts["alerts"][-1]["sensitivity"] if facts["alerts"] else {}
     return {"nightlies": len(facts["runs"]), "seconds_per_nightly": facts["seconds"], "statuses": facts["statuses"],
+            "host_drift": [(d.get("steady"), d.get("robust_cv")) for d in facts.get("drift", [])],
             "candidate_entries": len(candidates), "by_status": by,
             "environment_changes": sum(len(d["environment_changes"]) for d in facts["alerts"]),
             "ab": [{"run": r["run_id"], "case": f"{r['workload']}[{r['case']}] {r['impl']}", "seconds": r["seconds"],
