@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -243,3 +244,9 @@ def test_repeatability_command_prints_the_table_and_data_and_refuses_one_run(tmp
     err = capsys.readouterr().err
     assert "name two or more runs" in err and len(err.strip().splitlines()) == 1
     assert main(["--root", str(PROJECT), "repeatability", folders[0], folders[0] + "-missing"]) == 1
+    capsys.readouterr()
+    copy = tmp_path / "copy-of-first"
+    shutil.copytree(folders[0], copy)  # the same run id under another folder: not a second run
+    assert main(["--root", str(PROJECT), "repeatability", folders[0], str(copy), folders[1]]) == 1
+    err = capsys.readouterr().err
+    assert "appears twice" in err and len(err.strip().splitlines()) == 1
