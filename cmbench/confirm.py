@@ -164,6 +164,8 @@ class Confirmer:
         quiet = Console(_Discard())
         outcome = run_plan(Plan(self.profile, self.executor.name, self.cpus, (spec, twin)), ab, self.executor,
                            RunOptions(out=out, seed=self.seed + round_, results=out), console=quiet)
+        if outcome.interrupted:  # the runner kept the round's processes and stopped: so does the nightly
+            raise KeyboardInterrupt
         bad = [r for r in outcome.results if r.status != "ok"]
         if bad:
             raise UserError(f"{bad[0].key.impl}: {bad[0].status}: {bad[0].error}")

@@ -326,3 +326,21 @@ def test_the_host_drift_median_of_each_run_is_one_of_the_host_s_series(tmp_path)
             meta["host_drift"] = drift
         (folder / "run.json").write_text(json.dumps(meta))
     assert reference_medians(tmp_path, ["r0", "r1", "r2"]) == {"r0": {"host_drift": 1200.0}}
+
+
+def test_ctrl_c_during_an_ab_round_stops_the_nightly(fixture_catalog, fake_executor, tmp_path, monkeypatch):
+    """The runner answers Ctrl-C by keeping what the round measured and returning; the A/B must not read that round
+    as whole and go on (later signals only say the harness is stopping): it stops the nightly."""
+    import cmbench.confirm as confirm_module
+    from harness.console import Console
+    from harness.engine.recorder import RunOutcome
+
+    label = fixture_catalog.workloads["ping_pong"].cases_for("quick")[0].label
+    ran = {"cases": [{"workload": "ping_pong", "impl": "fake/good", "case": label, "params": {"roundtrips": 5000}}]}
+    monkeypatch.setattr(confirm_module, "load_run", lambda folder: ran)  # the size the nightly measured
+    monkeypatch.setattr(confirm_module, "run_plan", lambda *a, **kw: RunOutcome(interrupted=True))
+    confirmer = confirm_module.Confirmer(fixture_catalog, fake_executor, tmp_path, "r1", tmp_path / "r1", "quick",
+                                         (0,), Console(io.StringIO()), BuildStore(tmp_path))
+    case = CaseKey("fp", "ping_pong", label, "fake/good", "default")
+    with pytest.raises(KeyboardInterrupt):
+        confirmer._run(case, tmp_path / "old", "r0", "r1")
