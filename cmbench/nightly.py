@@ -14,7 +14,8 @@ Each step is a plain function, so a scheduler or a test can call them one by one
 Exit statuses (README "Nightly runs"): 0 done; 1 a case failed or bad input; 3 `--fail-on
 regression` and this run reported a new regression; 4 `--fail-on skipped` and a case was skipped
 (a toolchain or load generator missing: the night measured a subset); 75 another nightly holds the
-lock; 130 interrupted (the finished cases are stored and appended to history). When several apply,
+lock; 130 interrupted, also during an A/B (the finished cases are stored and appended to history; those
+under way too, as they stood, which change detection leaves out). When several apply,
 the first in this order wins: 130, 3, 1, 4.
 """
 
