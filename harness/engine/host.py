@@ -90,12 +90,10 @@ def interrupted(units: Iterator[Any]) -> Iterator[Measured]:
     """What `units` (HostRun.execute_units or execute_unit, paused) still hand back once a KeyboardInterrupt is
     thrown into them: the cases they had under way, as they stand; nothing once they are done."""
     try:
-        got = units.throw(KeyboardInterrupt())
-        while True:
+        for got in _thrown(units):
             if got is not PAUSE:
                 yield got
-            got = next(units)
-    except (KeyboardInterrupt, StopIteration):
+    except KeyboardInterrupt:
         return
 
 
