@@ -25,7 +25,7 @@ class Status(enum.StrEnum):
     UNSUPPORTED = "unsupported"  # the implementation declares the case meaningless in its model
     INTERRUPTED = "interrupted"  # the run was stopped (Ctrl-C, SIGTERM) before the case finished
     LOST = "lost"  # the host measuring the case went away (cluster runs), even after a retry
-    NOT_RUN = "not_run"  # a cluster run stopped (interrupted, its hosts or scheduler gone) before the case began
+    NOT_RUN = "not_run"  # the run stopped (interrupted; a cluster run's hosts or scheduler gone) before the case began
 
     @property
     def failed(self) -> bool:

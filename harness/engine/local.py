@@ -162,6 +162,7 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
                 recorder.record(later, name)
             if measured is not None and measured.result.key not in recorder.recorded:  # the signal cut its record
                 recorder.record(measured, name)
+            recorder.not_run("the run stopped before it (interrupted)")  # every planned case is in run.json
     return recorder.finish(status)
 
 

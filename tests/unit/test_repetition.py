@@ -485,6 +485,21 @@ def test_a_case_interrupted_before_its_first_process_has_no_figure(twin_catalog,
     assert cases[0]["error"] == "the run was interrupted before the case measured a process"
 
 
+def test_an_interrupted_run_lists_the_cases_it_did_not_begin(twin_catalog, tmp_path):
+    """A signal in the first unit's first process: the later unit never began, and its cases are `not_run`."""
+    workloads = ("ping_pong", "mutex_counter")
+    quick_run(twin_catalog, ScalingExecutor(within=0.002), tmp_path, workloads=workloads, name="sizes")
+    outcome = quick_run(twin_catalog, Interrupting(1, within=0.002), tmp_path, workloads=workloads)
+    assert outcome.interrupted
+    cases = {(c["workload"], c["impl"], c["variant"]): c for c in run_json(tmp_path)["cases"]}
+    assert len(cases) == 4, cases
+    statuses = {w: {c["status"] for k, c in cases.items() if k[0] == w} for w in workloads}
+    assert statuses == {"ping_pong": {"interrupted"}, "mutex_counter": {"not_run"}}, cases
+    errors = {c["error"] for c in cases.values() if c["status"] == "not_run"}
+    assert errors == {"the run stopped before it (interrupted)"}
+    assert not [r for r in outcome.results if r.status == "not_run"]  # run.json only, not the terminal's tables
+
+
 def test_a_signal_while_a_case_is_stored_keeps_the_cases_under_way(twin_catalog, tmp_path, monkeypatch):
     """Ctrl-C can land in the runner, not in a process: while the first finished case is being printed. The paused
     units then hand back their cases as they stand all the same."""
