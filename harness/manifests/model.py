@@ -55,7 +55,8 @@ class ProfileShape:
 
 
 PROFILE_SHAPES: dict[str, ProfileShape] = {
-    "verify": ProfileShape(processes=1, warmups=0, iterations=1, timeout=120.0),
+    # a warm-up and two iterations: the warm-up lines are checked, and so is state an iteration leaves to the next
+    "verify": ProfileShape(processes=1, warmups=1, iterations=2, timeout=120.0),
     # one process, three values per case: the fewest the claims ledger judges (reports/claims_evidence.py MIN_N)
     "smoke": ProfileShape(processes=1, warmups=1, iterations=3, timeout=180.0),
     "quick": ProfileShape(processes=3, warmups=2, iterations=5, timeout=600.0, max_processes=10, max_iterations=20,

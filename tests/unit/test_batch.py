@@ -32,13 +32,17 @@ def test_good_output(ping_pong):
 @pytest.mark.parametrize("stdout, message", [
     (lines("ping_pong", {"roundtrips": 3, "token": 7}, 2), "wrong token"),
     (lines("ping_pong", {"roundtrips": 3}, 2), "token is missing"),
-    (lines("ping_pong", {"roundtrips": 3, "token": 6}, 1), "printed 1 lines, expected 2"),
+    (lines("ping_pong", {"roundtrips": 3, "token": 6}, 1),
+     r"printed 1 lines, expected 2 \(one per iteration, warm-ups first: --warmups 0 --iterations 2\)"),
     ("hello\nworld\n", "not JSON"),
     ("[1]\n[2]\n", "not a JSON object"),
     (lines("ping_pong", {"roundtrips": 3, "token": 6}, 2, elapsed_ns=0), "elapsed_ns must be an integer > 0"),
-    (lines("ping_pong", {"roundtrips": 3, "token": 6}, 2, workload="pipeline"), "workload is 'pipeline'"),
+    (lines("ping_pong", {"roundtrips": 3, "token": 6}, 2, workload="pipeline"),
+     'workload is "pipeline", expected "ping_pong"'),
     (lines("ping_pong", {"roundtrips": 3, "token": 6}, 2, iteration=0), "iteration is 0, expected 1"),
-    (lines("ping_pong", {"roundtrips": 3, "token": 6}, 2, warmups=1), "warmup is True, expected False"),
+    (lines("ping_pong", {"roundtrips": 3, "token": 6}, 2, warmups=1), "warmup is true, expected false"),
+    ('{"workload": "ping_pong", "iteration": 0, "elapsed_ns": 5, "roundtrips": 3, "token": 6}\n' * 2,
+     "line 1: warmup is missing, expected false"),
 ])
 def test_bad_output_fails_the_case(ping_pong, stdout, message):
     with pytest.raises(CaseFailure, match=message) as e:

@@ -75,8 +75,8 @@ def parse_output(stdout: str, workload: Workload, params: Mapping[str, int | str
     """
     lines = [line for line in stdout.split("\n") if line.strip()]
     if len(lines) != warmups + iterations:
-        raise CaseFailure("verify_failed",
-                          f"printed {len(lines)} lines, expected {warmups + iterations} (one per iteration)")
+        raise CaseFailure("verify_failed", f"printed {len(lines)} lines, expected {warmups + iterations} (one per "
+                          f"iteration, warm-ups first: --warmups {warmups} --iterations {iterations})")
     out = []
     total_ns = 0
     for k, line in enumerate(lines):
@@ -90,7 +90,8 @@ def parse_output(stdout: str, workload: Workload, params: Mapping[str, int | str
         want = {"workload": workload.name, "iteration": k, "warmup": k < warmups}
         for name, value in want.items():
             if not _exact(obj.get(name), value):
-                raise CaseFailure("verify_failed", f"line {k + 1}: {name} is {obj.get(name)!r}, expected {value!r}")
+                got = "missing" if name not in obj else f"{json.dumps(obj[name])[:80]}"
+                raise CaseFailure("verify_failed", f"line {k + 1}: {name} is {got}, expected {json.dumps(value)}")
         elapsed = obj.get("elapsed_ns")
         if isinstance(elapsed, bool) or not isinstance(elapsed, int) or elapsed <= 0:
             raise CaseFailure("verify_failed", f"line {k + 1}: elapsed_ns must be an integer > 0, got {elapsed!r}")
