@@ -8,6 +8,7 @@ import pytest
 from harness.errors import UserError
 from harness.host.info import environment_fingerprint, local_environment
 from harness.kinds.batch.calibrate import nice, search
+from harness.measure.outcome import CaseFailure
 from harness.store.calibration import Calibration, CalibrationStore, ShippedCalibrations
 
 
@@ -55,10 +56,24 @@ def test_a_case_with_a_slow_and_a_fast_mode_is_sized_by_the_fast_one():
 
 
 def test_search_stops_at_the_cap_and_never_goes_below_the_start():
-    flat = search(lambda n, i: 1e-6, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
-    assert flat.value == 5000 and [n for n, _ in flat.steps] == [100, 5000, 5000, 5000, 5000]
+    fast = search(lambda n, i: n * 1e-8, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
+    assert fast.value == 5000 and [n for n, _ in fast.steps] == [100, 5000, 5000, 5000, 5000]
     slow = search(lambda n, i: 2.0, param="p", start=100, cap=5000, target=0.1, clock=fake_clock())
     assert slow.value == 100 and [n for n, _ in slow.steps] == [100, 100, 100, 100]
+
+
+@pytest.mark.parametrize("elapsed", [lambda n: 1e-6, lambda n: 2e-4 + n * 1e-10], ids=["constant", "setup only"])
+def test_iterations_that_do_not_grow_with_the_work_fail_the_case(elapsed):
+    with pytest.raises(CaseFailure, match=r"an iteration does not take longer with more work: p=100 took .*, "
+                       r"p=50000 \(500x\) .*; elapsed_ns must time the iteration's work") as e:
+        search(lambda n, i: elapsed(n), param="p", start=100, cap=50000, target=0.05, clock=fake_clock())
+    assert e.value.status == "verify_failed"
+
+
+def test_a_short_iteration_that_grows_with_the_work_is_sized_at_the_cap():
+    """A fixed cost per iteration (threads started) with the work beside it: the time grows, if slowly."""
+    found = search(lambda n, i: 2e-4 + n * 1e-8, param="p", start=100, cap=50000, target=0.05, clock=fake_clock())
+    assert found.value == 50000
 
 
 def test_a_failing_attempt_ends_the_search():

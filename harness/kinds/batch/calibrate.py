@@ -26,13 +26,21 @@ starting three more: on a first run calibration then costs the growing attempts 
 
 The size found is stored with the environment's fingerprint (harness/store/calibration.py) and
 reused by later runs in the same environment.
+
+A search that reaches the cap with iterations still far below the target, and whose iterations took
+less than `FLAT_TIME` times as long at `FLAT_WORK` times the work or more, fails the case
+(`verify_failed`): the calibrated parameter scales an iteration's work by definition, so an
+`elapsed_ns` that does not grow with it does not time the iteration (a timer stopped before the
+work, a constant printed, a loop the compiler removed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from harness.measure.outcome import CaseFailure
 from harness.store.calibration import Calibration
+from harness.vocab import fmt_seconds
 
 FRACTION = 0.3  # an attempt whose iteration lasts this fraction of the target is scaled, not grown
 GROWTH = (2.0, 64.0)  # bounds of the factor from one attempt's size to the next
@@ -43,6 +51,8 @@ TOLERANCE = 0.3  # a confirmed size's iterations last the target within this fra
 MAX_CONFIRMS = 3
 CAP = 10  # at most this many times the profile's size
 CALIBRATION_GUESS = 3.0  # seconds a search is expected to take (five to ten short processes), for estimates
+FLAT_WORK = 16  # at the cap: this many times the work in less than FLAT_TIME times the time is a timer that misses it
+FLAT_TIME = 1.5
 
 
 def nice(value: float) -> int:
@@ -73,6 +83,8 @@ def search(measure: Callable[[int, int], float], *, param: str, start: int, cap:
             break
         factor = min(GROWTH[1], max(GROWTH[0], target / 2 / max(seconds, 1e-9)))
         size = min(cap, int(size * factor))
+    if size >= cap and seconds < FRACTION * target:
+        _check_grows(steps, param)
 
     def scaled(n: int, seconds: float) -> int:
         return min(cap, max(start, nice(n * target / max(seconds, 1e-9))))
@@ -85,3 +97,15 @@ def search(measure: Callable[[int, int], float], *, param: str, start: int, cap:
             break
         value = again
     return Calibration(param, value, target, seconds, tuple(steps), round(clock() - began, 3))
+
+
+def _check_grows(steps: list[tuple[int, float]], param: str) -> None:
+    """Fail the case when the last attempt did `FLAT_WORK` times the work of an earlier one or more in less
+    `FLAT_TIME` times its time."""
+    size, seconds = steps[-1]
+    for n, earlier in steps[:-1]:
+        if size >= FLAT_WORK * n and seconds < FLAT_TIME * earlier:
+            raise CaseFailure("verify_failed", f"an iteration does not take longer with more work: {param}={n} "
+                              f"took {fmt_seconds(earlier)}, {param}={size} ({size / n:.0f}x) "
+                              f"{fmt_seconds(seconds)}; elapsed_ns must time the iteration's work "
+                              f"(workloads/README.md, Iterations)")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "root"))
 
-from fake_impl import Plaintext, serve  # noqa: E402  (the correct server, shared with tests/fixtures)
+from fake_impl import Plaintext, elapsed_ns, serve  # noqa: E402  (the correct server, shared with tests/fixtures)
 
 from harness.kinds.batch.answers import expected  # noqa: E402
 
@@ -29,7 +29,8 @@ def lines(workload: str, params: dict, warmups: int, iterations: int, **change) 
     want = expected(workload, params)
     out = []
     for k in range(warmups + iterations):
-        line = {"workload": workload, "iteration": k, "warmup": k < warmups, "elapsed_ns": 1000 + k, **want}
+        line = {"workload": workload, "iteration": k, "warmup": k < warmups, "elapsed_ns": elapsed_ns(params, k),
+                **want}
         for name, value in change.items():
             line[name] = value(k) if callable(value) else value
         out.append(line)
