@@ -56,7 +56,8 @@ class NativeExecutor:
             return BuildResult(False, time.perf_counter() - began, f"{' '.join(impl.build)}: {e}")
         seconds = time.perf_counter() - began
         if r.returncode != 0 or r.overflow:
-            why = ("timed out" if r.timed_out else _overflow(r) if r.overflow else f"exit {r.returncode}")
+            why = (f"timed out after {BUILD_TIMEOUT:g} s" if r.timed_out else _overflow(r) if r.overflow
+                   else f"exit {r.returncode}")
             return BuildResult(False, seconds, f"{' '.join(impl.build)}: {why}: " + " | ".join(_lines(r)[-15:]))
         return BuildResult(True, seconds, "")
 

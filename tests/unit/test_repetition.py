@@ -547,6 +547,34 @@ def test_a_failure_excludes_only_that_implementation(fixture_catalog, tmp_path):
     assert by_impl["fake/crash"].status == "crashed"
 
 
+class CrashingTwin(ScalingExecutor):
+    """fake/twin segfaults in its start-up run (no iteration), or in its `nth` process that measures."""
+
+    def __init__(self, *, startup=False, nth=0, **kw):
+        super().__init__(**kw)
+        self.startup, self.nth, self.measuring = startup, nth, 0
+
+    def run(self, impl, variant, args, *, cpus, timeout):
+        r = super().run(impl, variant, args, cpus=cpus, timeout=timeout)
+        iterations = parse_args(args)[3]
+        self.measuring += impl.id == "fake/twin" and iterations > 0
+        if impl.id == "fake/twin" and ((self.startup and not iterations) or self.measuring == self.nth):
+            return replace(r, returncode=-11, stdout="", stderr="segfault\n")
+        return r
+
+
+def test_a_crash_says_which_process_of_the_case_it_was(twin_catalog, tmp_path):
+    stored_sizes(twin_catalog, tmp_path)
+    startup = quick_run(twin_catalog, CrashingTwin(startup=True), tmp_path, name="startup")
+    crash = {r.key.impl: r for r in startup.results}["fake/twin"]
+    assert crash.status == "crashed"
+    assert "its start-up run (--warmups 0 --iterations 0): killed by signal 11" in crash.error, crash.error
+    later = quick_run(twin_catalog, CrashingTwin(nth=5, within=0.2), tmp_path, name="later")  # verify, then 3 ok
+    crash = {r.key.impl: r for r in later.results}["fake/twin"]
+    assert crash.status == "crashed" and not crash.processes
+    assert crash.error.startswith("process 4, after 3 that measured: killed by signal 11"), crash.error
+
+
 def test_a_failure_while_sizing_fails_that_case_at_that_size(twin_catalog, tmp_path):
     outcome = quick_run(twin_catalog, ScalingExecutor(crash_above=("fake/twin", 1000)), tmp_path)
     by_impl = {r.key.impl: r for r in outcome.results}

@@ -164,7 +164,10 @@ class _Case:
             kept = []
         kept = [p for p in kept if self.keep(p)]
         kept_slots = [next(slots) for _ in kept]
-        r, _ = self.launch(ctx, self.spec.params, 0, 0)  # the same program doing no iteration
+        try:
+            r, _ = self.launch(ctx, self.spec.params, 0, 0)  # the same program doing no iteration
+        except CaseFailure as f:
+            raise CaseFailure(f.status, f"its start-up run (--warmups 0 --iterations 0): {f}") from None
         self.spent += r.wall
         self.baseline = r.rusage
         self.slots += [next(slots), *kept_slots]
@@ -216,7 +219,13 @@ class _Case:
         """One more process, of as many iterations as the repetition policy asks."""
         iterations = next_iterations(self.funded, self.processes, self.spent)
         started = time.time()
-        r, its = self.launch(ctx, self.spec.params, self.warmups, iterations)
+        try:
+            r, its = self.launch(ctx, self.spec.params, self.warmups, iterations)
+        except CaseFailure as f:  # the processes it measured before are not kept: a failing program has no figure
+            if not self.processes:
+                raise
+            raise CaseFailure(f.status, f"process {len(self.processes) + self.cold + 1}, after "
+                              f"{len(self.processes)} that measured: {f}") from None
         self.spent += r.wall
         run = ProcessRun(its, r.rusage, r.wall, r.cgroup_peak, started)
         if self.keep(run):
