@@ -22,14 +22,14 @@ def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
     `--json` prints the same as data: {"schema": 1, "workloads": [...], "implementations": [...]}.
     """
     impls = catalog.select_impls(split_ids(args.impl)) if args.impl else list(catalog.impls.values())
-    if args.impl and not args.json:
-        print("\n\n".join(impl_detail(impl) for impl in impls))
-        return 0
     executor = make_executor(args.executor)
     try:
         toolchains = {impl.id: executor.toolchain(impl) for impl in impls}
     finally:
         executor.close()
+    if args.impl and not args.json:
+        print("\n\n".join(impl_detail(impl, toolchains[impl.id]) for impl in impls))
+        return 0
     if args.json:
         print(json.dumps({"schema": LIST_SCHEMA, "workloads": [
             {"name": w.name, "kind": w.kind, "summary": w.summary, "placements": list(w.placements)}
@@ -43,8 +43,7 @@ def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
     for impl in impls:
         tc = toolchains[impl.id]
         variants = ",".join(v.name for v in impl.variants[1:]) or "-"
-        rows.append([impl.id, "yes: " + tc.version if tc.present else "MISSING: " + impl.toolchain_hint,
-                     variants, impl.description or "-"])
+        rows.append([impl.id, toolchain_text(impl, tc), variants, impl.description or "-"])
     print(render_table(["implementation", "toolchain", "variants", "description"], rows))
     print("\nknobs, variants and workloads of one: cmbench list --impl <language/model>")
     return 0
@@ -63,9 +62,16 @@ def impl_data(impl: Impl, toolchain: Toolchain) -> dict[str, Any]:
             "readme": str(impl.path / "README.md")}
 
 
-def impl_detail(impl: Impl) -> str:
-    """One implementation as its impl.toml states it, for reading in a terminal."""
-    lines = [impl.id, f"  description  {impl.description or '-'}", f"  workloads    {', '.join(impl.workloads)}",
+def toolchain_text(impl: Impl, toolchain: Toolchain) -> str:
+    return "yes: " + toolchain.version if toolchain.present else "MISSING: " + impl.toolchain_hint
+
+
+def impl_detail(impl: Impl, toolchain: Toolchain) -> str:
+    """One implementation as its impl.toml states it, with its toolchain's state, for reading in a terminal."""
+    placed = ("the program pins its threads (it is passed --placement spread)" if "spread" in impl.placement
+              else "its runtime and the kernel place its threads (placed_by runtime)")
+    lines = [impl.id, f"  description  {impl.description or '-'}", f"  toolchain    {toolchain_text(impl, toolchain)}",
+             f"  workloads    {', '.join(impl.workloads)}", f"  spread       {placed}",
              f"  run          {' '.join(impl.run)}", f"  readme       {impl.path / 'README.md'}"]
     if impl.knobs:
         lines.append("  knobs")

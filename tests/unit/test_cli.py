@@ -50,6 +50,7 @@ def test_list_impl_shows_knobs_variants_and_unsupported(project_root, capsys):
     assert main(["--root", str(project_root), "list", "--impl", "python/asyncio"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("python/asyncio\n  description  asyncio tasks")
+    assert "\n  toolchain    yes: Python 3" in out and "\n  spread       its runtime and the kernel place" in out
     assert "  knobs\n    event_loop" in out and "uvloop: uvloop's event loop" in out and "[--loop uvloop]" in out
     assert "mutex_counter mode=atomic: asyncio runs every task on one thread" in out
 
