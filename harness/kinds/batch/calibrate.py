@@ -101,7 +101,7 @@ def search(measure: Callable[[int, int], float], *, param: str, start: int, cap:
 
 def _check_grows(steps: list[tuple[int, float]], param: str) -> None:
     """Fail the case when the last attempt did `FLAT_WORK` times the work of an earlier one or more in less
-    `FLAT_TIME` times its time."""
+    than `FLAT_TIME` times its time."""
     size, seconds = steps[-1]
     for n, earlier in steps[:-1]:
         if size >= FLAT_WORK * n and seconds < FLAT_TIME * earlier:

@@ -90,7 +90,7 @@ def parse_output(stdout: str, workload: Workload, params: Mapping[str, int | str
         want = {"workload": workload.name, "iteration": k, "warmup": k < warmups}
         for name, value in want.items():
             if not _exact(obj.get(name), value):
-                got = "missing" if name not in obj else f"{json.dumps(obj[name])[:80]}"
+                got = "missing" if name not in obj else json.dumps(obj[name])[:80]
                 raise CaseFailure("verify_failed", f"line {k + 1}: {name} is {got}, expected {json.dumps(value)}")
         elapsed = obj.get("elapsed_ns")
         if isinstance(elapsed, bool) or not isinstance(elapsed, int) or elapsed <= 0:
