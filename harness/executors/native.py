@@ -19,7 +19,6 @@ from harness.measure.process import ChildResult, RunningChild, child_env, run_ch
 from harness.vocab import Status
 
 TOOLCHAIN_TIMEOUT = 60.0
-BUILD_TIMEOUT = 1800.0
 
 
 def _lines(r: ChildResult) -> list[str]:
@@ -50,13 +49,14 @@ class NativeExecutor:
             return BuildResult(True, 0.0, "")
         began = time.perf_counter()
         try:
-            r = run_child(expand(impl.build, 1), cwd=impl.path, env=child_env(build=True), timeout=BUILD_TIMEOUT,
-                          measure=False)
+            r = run_child(expand(impl.build, 1), cwd=impl.path, env=child_env(build=True),
+                          timeout=impl.build_timeout, measure=False)
         except UserError as e:
             return BuildResult(False, time.perf_counter() - began, f"{' '.join(impl.build)}: {e}")
         seconds = time.perf_counter() - began
         if r.returncode != 0 or r.overflow:
-            why = (f"timed out after {BUILD_TIMEOUT:g} s" if r.timed_out else _overflow(r) if r.overflow
+            why = (f"timed out after {impl.build_timeout:g} s ([build] timeout)" if r.timed_out
+                   else _overflow(r) if r.overflow
                    else f"exit {r.returncode}")
             return BuildResult(False, seconds, f"{' '.join(impl.build)}: {why}: " + " | ".join(_lines(r)[-15:]))
         return BuildResult(True, seconds, "")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.manifests.model import DEFAULT_VARIANT, PROFILES, Impl, Unsupported, Variant, Workload
+from harness.manifests.model import BUILD_TIMEOUT, DEFAULT_VARIANT, PROFILES, Impl, Unsupported, Variant, Workload
 from harness.manifests.toml import TableReader, check_schema, param_value, read_toml
 
 WorkloadReader = Callable[[TableReader, Mapping[str, Any]], Workload]
@@ -94,6 +94,7 @@ def load_impl(path: Path, root: Path, known_workloads: Mapping[str, Workload]) -
         toolchain_check=toolchain.strings("check", "a command that exits 0 when the toolchain is present"),
         toolchain_hint=toolchain.str("hint", "what to do when the toolchain is missing"),
         build=build.strings("command", "the build command, run in the folder", required=False),
+        build_timeout=_build_timeout(build),
         run=run.strings("command", "the command that starts the program"),
         reduced_sizes=r.bool("reduced_sizes", "run the workloads' reduced sizes"),
         placement=_placement(r),
@@ -121,6 +122,16 @@ def _unsupported(u: TableReader, workloads: tuple[str, ...], known: Mapping[str,
     reason = u.str("reason", "why the case has no meaning here")
     u.reject_unknown()
     return Unsupported(uw, values, reason, names)
+
+
+def _build_timeout(build: TableReader) -> float:
+    """`[build] timeout`: the seconds the build may take before it is stopped and fails."""
+    seconds = build.number("timeout", "the seconds the build may take before it is stopped", required=False,
+                           default=BUILD_TIMEOUT)
+    if not seconds:
+        raise build.fail("timeout", "must be more than 0 seconds (leave it out for the default, "
+                                    f"{BUILD_TIMEOUT:g} s)")
+    return seconds
 
 
 def _placement(r: TableReader) -> tuple[str, ...]:

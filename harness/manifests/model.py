@@ -11,6 +11,7 @@ from harness.vocab import params_text
 
 SCHEMA = 1
 PROFILES = ("verify", "smoke", "quick", "full")
+BUILD_TIMEOUT = 1800.0  # seconds a build may take unless its impl.toml says otherwise
 # Where the threads of a batch case run (workloads/README.md "Placement"): `one`, every thread on one CPU
 # (the harness pins the process there); `spread`, the run's CPUs, threads pinned one per CPU by a program
 # that can pin them (impl.toml `placement`), else placed by its runtime and the OS.
@@ -235,6 +236,7 @@ class Impl:
     toolchain_hint: str
     run: tuple[str, ...]
     build: tuple[str, ...] = ()
+    build_timeout: float = BUILD_TIMEOUT  # seconds the build may take (`[build] timeout`)
     reduced_sizes: bool = False
     knobs: Mapping[str, str] = field(default_factory=dict)
     variants: tuple[Variant, ...] = (DEFAULT_VARIANT,)

@@ -9,7 +9,7 @@ names the kinds it covers with `@fault(...)`; test_catalogue.py keeps this list 
 equal, and the count true. Every process a test starts is marked (conftest.py) and the suite
 fails if one is still running after its test, or after the suite.
 
-70 fault kinds:
+71 fault kinds:
 
 Batch programs (test_batch.py, one run in which every other case still runs):
 - crash-exit-status: exits 3 -> crashed, with its stderr
@@ -45,6 +45,7 @@ Toolchains, builds, run commands (test_build.py):
 - build-not-a-program: a text file without #! -> build_failed "Exec format error"
 - build-crlf-shebang: `#!/bin/sh\\r` -> build_failed "ends with a carriage return"
 - build-floods-output: the build prints without bound -> build_failed "printed more than"
+- build-hangs: the build never ends -> build_failed "timed out after" its `[build] timeout`
 - run-command-missing: the program was never built -> crashed, exit 127 "cannot run"
 - run-crlf-shebang: the run script has CRLF line ends -> crashed, "carriage return"
 - server-not-built: `verify --no-build` of a server never built -> crashed, named

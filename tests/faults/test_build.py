@@ -24,6 +24,7 @@ EXPECTED = {
     "build_not_a_program": ("build-not-a-program", "build_failed", "cannot run ./build.txt: Exec format error"),
     "build_crlf": ("build-crlf-shebang", "build_failed", "ends with a carriage return: convert the file to LF"),
     "build_floods": ("build-floods-output", "build_failed", "printed more than 16777216 bytes (16 MiB) on stderr"),
+    "build_hangs": ("build-hangs", "build_failed", "timed out after 2 s ([build] timeout)"),
     "run_missing": ("run-command-missing", "crashed", "exit status 127; stderr: rusage-exec: cannot run ./not-built"),
     "run_crlf": ("run-crlf-shebang", "crashed", "ends with a carriage return"),
     "good": ("", "ok", ""),

@@ -43,6 +43,10 @@ def test_good_impl_loads(tmp_path, fixture_root):
     catalog = load_catalog(make_root(tmp_path, fixture_root, GOOD_IMPL))
     impl = catalog.impls["lang/model"]
     assert impl.run == ("./prog",) and impl.variants[0].name == "default"
+    assert impl.build_timeout == 1800.0
+    slow = load_catalog(make_root(tmp_path / "slow", fixture_root, GOOD_IMPL + '\n[build]\ncommand = ["make"]\n'
+                                  'timeout = 3600\n')).impls["lang/model"]
+    assert slow.build == ("make",) and slow.build_timeout == 3600.0
 
 
 @pytest.mark.parametrize("edit, field", [
@@ -58,6 +62,8 @@ def test_good_impl_loads(tmp_path, fixture_root):
      "unsupported[0].params.rounds"),
     (lambda t: t + '\n[[unsupported]]\nworkload = "ping_pong"\nvariants = ["turbo"]\nreason = "r"\n',
      "unsupported[0].variants"),
+    (lambda t: t + '\n[build]\ncommand = ["make"]\ntimeout = 0\n', "build.timeout"),
+    (lambda t: t + '\n[build]\ncommand = ["make"]\ntimeout = "10 min"\n', "build.timeout"),
 ])
 def test_bad_impl_field_is_named(tmp_path, fixture_root, edit, field):
     root = make_root(tmp_path, fixture_root, edit(GOOD_IMPL))
