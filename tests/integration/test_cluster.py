@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from harness.manifests.model import PROFILE_SHAPES
 from harness.store.run import load_samples
 
 from .cluster_env import Cluster, make_certificates, snapshot
@@ -35,7 +36,8 @@ HANG_RUN = (
     "--out",
     "/out/run",
 )
-HANG = "fake_impl.py hang ping_pong --roundtrips 100 --warmups 0 --iterations 1"
+VERIFY = PROFILE_SHAPES["verify"]  # the hang comes in verification, which runs this shape
+HANG = f"fake_impl.py hang ping_pong --roundtrips 100 --warmups {VERIFY.warmups} --iterations {VERIFY.iterations}"
 
 
 @pytest.fixture

@@ -175,7 +175,7 @@ class BatchKind:
         results = [next(measure_unit(ctx, [spec])) if not spec.status else
                    CaseResult(spec.key, spec.language, spec.model, {**spec.params, **spec.placement}, spec.status,
                               spec.reason) for spec in specs]
-        measured = [k for k, (spec, r) in enumerate(zip(specs, results)) if not spec.status]
+        measured = [k for k, spec in enumerate(specs) if not spec.status]
         if variant.name == DEFAULT_VARIANT.name and measured and all(results[k].status == Status.OK for k in measured):
             k = measured[0]
             wrong = unknown_flag(ctx, impl, variant, workload, specs[k])
