@@ -1,5 +1,5 @@
 import sys
 
-from cmbench.cli import main
+from cmbench.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

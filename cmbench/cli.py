@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from harness.errors import EXIT_NOTHING_SELECTED, EXIT_USAGE, NothingSelected, U
 from harness.measure.interrupts import Interrupts
 from harness.measure.process import LIVE
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "entry", "main"]
 
 EXIT_BROKEN_PIPE = 141  # as a shell reports a command a closed pipe's SIGPIPE ended
 
@@ -66,6 +67,17 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] = CO
             LIVE.kill_all()
             _discard_stdout()
             return EXIT_BROKEN_PIPE
+
+
+def entry() -> int:
+    """The `cmbench` program: `main` with Ctrl-C's default action outside it.
+
+    Once the command is done, a late Ctrl-C (while the interpreter shuts down) ends the process as
+    Ctrl-C ends any program, which a shell reports as 130, instead of a KeyboardInterrupt traceback
+    from the interpreter's own clean-up. `main` puts back the action it found, so this is set first.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return main()
 
 
 def _discard_stdout() -> None:
