@@ -74,9 +74,11 @@ def entry() -> int:
 
     Once the command is done, a late Ctrl-C (while the interpreter shuts down) ends the process as
     Ctrl-C ends any program, which a shell reports as 130, instead of a KeyboardInterrupt traceback
-    from the interpreter's own clean-up. `main` puts back the action it found, so this is set first.
+    from the interpreter's own clean-up. `main` puts back the action it found, so this is set first;
+    a Ctrl-C the process was started ignoring (a background job of a shell) stays ignored.
     """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     return main()
 
 
