@@ -10,6 +10,7 @@ import pytest
 from harness.catalog import load_catalog
 from harness.executors.base import BuildResult, Toolchain
 from harness.kinds.batch.answers import expected
+from harness.kinds.batch.kind import UNKNOWN_FLAG
 from harness.measure.process import ChildResult, Rusage
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ class FakeExecutor:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, tuple[str, ...]]] = []
+        self.probes = 0  # verification's unknown-flag probes
 
     def argv(self, impl, variant, args, cpus) -> list[str]:
         return ["fake", impl.id, *args, *variant.args]
@@ -69,6 +71,10 @@ class FakeExecutor:
         return BuildResult(True, 0.1, "")
 
     def run(self, impl, variant, args, *, cpus, timeout) -> ChildResult:
+        if UNKNOWN_FLAG[0] in args:  # verification's probe (not in `calls`): a usage error, as the contract asks
+            self.probes += 1
+            return ChildResult(tuple(args), 2, "", f"fake: unknown flag {UNKNOWN_FLAG[0]}\n", 0.01,
+                               Rusage(0.01, 0.001, 10 * 2**20, 5, 1), False)
         self.calls.append((impl.id, variant.name, tuple(args)))
         workload, params, warmups, iterations = parse_args(args)
         params.pop("cpus")

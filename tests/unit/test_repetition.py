@@ -12,6 +12,7 @@ from harness.console import Console
 from harness.engine.local import make_plan, run_cases, run_plan
 from harness.engine.recorder import _Progress
 from harness.kinds import KINDS, result_from_dict
+from harness.kinds.batch.kind import UNKNOWN_FLAG
 from harness.kinds.batch.repetition import (
     BUDGET,
     CONVERGED,
@@ -138,6 +139,8 @@ class ScalingExecutor(FakeExecutor):
 
     def run(self, impl, variant, args, *, cpus, timeout):
         r = super().run(impl, variant, args, cpus=cpus, timeout=timeout)
+        if UNKNOWN_FLAG[0] in args:  # verification's probe, refused
+            return r
         workload, params, _, _ = parse_args(args)
         ops = params["roundtrips"] if workload == "ping_pong" else params["threads"] * params["increments"]
         if self.crash_above and impl.id == self.crash_above[0] and ops > self.crash_above[1]:
@@ -556,6 +559,8 @@ class CrashingTwin(ScalingExecutor):
 
     def run(self, impl, variant, args, *, cpus, timeout):
         r = super().run(impl, variant, args, cpus=cpus, timeout=timeout)
+        if UNKNOWN_FLAG[0] in args:
+            return r
         iterations = parse_args(args)[3]
         self.measuring += impl.id == "fake/twin" and iterations > 0
         if impl.id == "fake/twin" and ((self.startup and not iterations) or self.measuring == self.nth):

@@ -1,12 +1,15 @@
 import csv
+import io
 import json
 
 import pyperf
 import pytest
 
 from harness.console import Console
-from harness.engine.local import run_cases
+from harness.engine.local import run_cases, verify_impls
+from harness.kinds.batch.kind import UNKNOWN_FLAG
 from harness.store.run import RESULTS_COLUMNS, RUN_SCHEMA
+from tests.conftest import FakeExecutor
 
 
 def run(catalog, executor, tmp_path, impls, workloads=("ping_pong", "mutex_counter")):
@@ -111,3 +114,26 @@ def test_a_run_with_reference_measurements_records_the_host_s_steadiness(fixture
 def test_a_run_without_reference_measurements_takes_no_probe(fixture_catalog, fake_executor, tmp_path):
     run(fixture_catalog, fake_executor, tmp_path, ["fake/good"])
     assert "host_drift" not in json.loads((tmp_path / "run" / "run.json").read_text())
+
+
+class Lenient(FakeExecutor):
+    """A program that ignores flags it does not know (and would ignore a parameter added later)."""
+
+    def run(self, impl, variant, args, *, cpus, timeout):
+        if tuple(args[-2:]) == UNKNOWN_FLAG:
+            self.probes += 1
+            args = args[:-2]
+        return super().run(impl, variant, args, cpus=cpus, timeout=timeout)
+
+
+@pytest.mark.parametrize("executor, status", [(FakeExecutor, "ok"), (Lenient, "verify_failed")])
+def test_verify_asks_a_program_to_refuse_an_unknown_flag(fixture_catalog, executor, status):
+    ex = executor()
+    impls = fixture_catalog.select_impls(["fake/good"])
+    _, results = verify_impls(fixture_catalog, ex, impls, fixture_catalog.select_workloads(["ping_pong"]), cpus=(0,),
+                              console=Console(stream=io.StringIO()))
+    assert [r.status for r in results] == [status], results
+    assert ex.probes == 1  # one per workload, default variant only
+    if status != "ok":
+        assert results[0].error.startswith("given an unknown flag (--no-such-flag 1) it exited with status 0; a "
+                                           "workload, flag or value it does not know must be a usage error")

@@ -22,14 +22,41 @@ from harness.kinds.batch.repetition import (
 )
 from harness.kinds.batch.terminal import comparison_tables, fmt_summary
 from harness.kinds.batch.workload import _read_workload
-from harness.manifests.model import PLACEMENT_PARAM, Impl, ParamValue, ProfileShape, Variant, Workload
+from harness.manifests.model import (
+    DEFAULT_VARIANT,
+    PLACEMENT_PARAM,
+    Impl,
+    ParamValue,
+    ProfileShape,
+    Variant,
+    Workload,
+)
 from harness.manifests.toml import TableReader
 from harness.measure.metrics import Row, case_rows
-from harness.measure.outcome import CaseKey, CaseResult, Detail
+from harness.measure.outcome import CaseFailure, CaseKey, CaseResult, Detail
 from harness.measure.stats import summarize
 from harness.plan.spec import CaseSpec
 from harness.store.calibration import case_key
 from harness.vocab import Status, params_text
+
+UNKNOWN_FLAG = ("--no-such-flag", "1")  # what `verify` appends to a good command line: the program must exit 2
+
+
+def unknown_flag(ctx: RunContext, impl: Impl, variant: Variant, workload: Workload, spec: CaseSpec) -> str:
+    """Why the program did not refuse a flag it does not know with exit status 2 (the contract's usage error:
+    one that ignored it would ignore a parameter added later, and measure the wrong case); "" when it did."""
+    args = [*workload_args(workload, spec.params, 0, 1, len(spec.cpus), str(spec.settings.get("placed_by", ""))),
+            *UNKNOWN_FLAG]
+    try:
+        r = ctx.executor.run(impl, variant, args, cpus=spec.cpus, timeout=spec.timeout)
+    except CaseFailure as f:
+        return f"given an unknown flag ({' '.join(UNKNOWN_FLAG)}): {f}"
+    got = (f"ran for {spec.timeout:g} s without exiting" if r.timed_out else f"exited with status {r.returncode}")
+    if r.timed_out or r.returncode != 2:
+        return (f"given an unknown flag ({' '.join(UNKNOWN_FLAG)}) it {got}; a workload, flag or value it does not "
+                "know must be a usage error: a message on stderr and exit status 2 (workloads/README.md, Invocation)")
+    return ""
+
 
 # Profiles whose runs also measure the host's reference switch and creation costs (about 13 s).
 REFERENCE_PROFILES = ("quick", "full")
@@ -141,11 +168,20 @@ class BatchKind:
 
     def verify(self, ctx: RunContext, impl: Impl, variant: Variant, workload: Workload,
                cpus: tuple[int, ...]) -> list[CaseResult]:
-        """Every case of the verify profile, once (one process, one iteration), every answer checked."""
+        """Every case of the verify profile, once (one process of the profile's iterations), every answer checked;
+        then, for the default variant, whether the program refuses an unknown flag (`unknown_flag`)."""
         plan_ctx = PlanContext("verify", cpus, ctx.executor, timeout=ctx.timeout)
-        return [next(measure_unit(ctx, [spec])) if not spec.status else
-                CaseResult(spec.key, spec.language, spec.model, {**spec.params, **spec.placement}, spec.status,
-                           spec.reason) for spec in self.plan(plan_ctx, impl, variant, workload)]
+        specs = self.plan(plan_ctx, impl, variant, workload)
+        results = [next(measure_unit(ctx, [spec])) if not spec.status else
+                   CaseResult(spec.key, spec.language, spec.model, {**spec.params, **spec.placement}, spec.status,
+                              spec.reason) for spec in specs]
+        measured = [k for k, spec in enumerate(specs) if not spec.status]
+        if variant.name == DEFAULT_VARIANT.name and measured and all(results[k].status == Status.OK for k in measured):
+            k = measured[0]
+            wrong = unknown_flag(ctx, impl, variant, workload, specs[k])
+            if wrong:
+                results[k] = replace(results[k], status=Status.VERIFY_FAILED, error=wrong, processes=())
+        return results
 
     def execute(self, ctx: RunContext, unit: Sequence[CaseSpec]) -> Iterator[CaseResult | Pause]:
         # after each round a runner may take other units' rounds; when it stops, it reads the cases as they stand

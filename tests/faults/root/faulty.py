@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "root"))
 
-from fake_impl import Plaintext, elapsed_ns, serve  # noqa: E402  (the correct server, shared with tests/fixtures)
+from fake_impl import Plaintext, elapsed_ns, serve, unknown_flags  # noqa: E402  (shared with tests/fixtures)
 
 from harness.kinds.batch.answers import expected  # noqa: E402
 
@@ -259,6 +259,9 @@ SERVER = {
 def main() -> int:
     behaviour, workload, *rest = sys.argv[1:]
     args = dict(zip(rest[::2], rest[1::2]))
+    if workload != "http_server" and (unknown := unknown_flags(workload, args)):
+        print(f"faulty: unknown flag {unknown[0]}", file=sys.stderr)
+        return 2
     if workload == "http_server":
         port = int(args["--port"])
         return SERVER[behaviour](port) if behaviour in SERVER else serve(port)
