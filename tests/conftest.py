@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +22,23 @@ FIXTURE_ROOT = PROJECT / "tests" / "fixtures" / "root"
 # tests start inherit that: the tests of Ctrl-C handling need it delivered as a terminal would.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def startup_then_ping_pong_plan(root: Path, impls: str, path: Path) -> Path:
+    """Write to `path` a smoke plan of http_server and ping_pong for `impls` (a --impl value), whose server
+    cases are the start-up phase alone; returns `path` (for `cmbench run --plan`).
+
+    The tests of stopping a run need a unit that finishes before a program hangs in ping_pong: a server
+    phase of the good program, the hanging one serving no HTTP. The start-up phase is that unit without
+    the load phases' half a minute.
+    """
+    r = subprocess.run([sys.executable, "-m", "cmbench", "--root", str(root), "plan", "--profile", "smoke",
+                        "--workload", "http_server,ping_pong", "--impl", impls, "--timeout", "600", "--json"],
+                       capture_output=True, text=True, timeout=120, check=True)
+    plan = json.loads(r.stdout)
+    plan["cases"] = [c for c in plan["cases"] if c["workload"] != "http_server" or c["case"] == "startup"]
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    return path
 
 
 @pytest.fixture

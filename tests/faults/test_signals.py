@@ -12,7 +12,17 @@ import time
 
 import pytest
 
-from .conftest import assert_none_left, cases_by_impl, cmbench, fault, impls, start_cmbench, wait_for_process
+from ..conftest import startup_then_ping_pong_plan
+from .conftest import (
+    FAULT_ROOT,
+    assert_none_left,
+    cases_by_impl,
+    cmbench,
+    fault,
+    impls,
+    start_cmbench,
+    wait_for_process,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -21,11 +31,10 @@ def _start_hanging(out, name: str):
     """`cmbench run` of a good program, then one that hangs with its family; returns once the family runs.
 
     The implementations of one case run interleaved, so the good one finishes first only in a unit of
-    its own: its server's phases (the hanging program serves no HTTP), then ping_pong hangs.
+    its own: its server's start-up phase (the hanging program serves no HTTP), then ping_pong hangs.
     """
-    proc, tmpdir = start_cmbench("run", "--profile", "smoke", "--workload", "http_server,ping_pong",
-                                 "--timeout", "600", "--impl", impls(["good", "hang_family"]), "--out", str(out),
-                                 name=name)
+    plan = startup_then_ping_pong_plan(FAULT_ROOT, impls(["good", "hang_family"]), out.parent / f"{name}.plan.json")
+    proc, tmpdir = start_cmbench("run", "--plan", str(plan), "--out", str(out), name=name)
     wait_for_process("faulty.py hang_family", tmpdir)
     time.sleep(0.5)  # its child and grandchild
     return proc, tmpdir
@@ -46,9 +55,9 @@ def _stopped_cleanly(proc, tmpdir, out, codes=(130,)) -> str:
 
 
 def _kept_the_good_server(out) -> None:
-    """The good server's phases, finished before the hang. The hang comes in ping_pong's verification; a signal that
-    lands once its unit measures keeps the good program's one process (smoke's fixed count) where it ran, and
-    stores the hang as `interrupted` (or `not_run`, when the signal came before its unit began)."""
+    """The good server's start-up phase, finished before the hang. The hang comes in ping_pong's verification; a
+    signal that lands once its unit measures keeps the good program's one process (smoke's fixed count) where it
+    ran, and stores the hang as `interrupted` (or `not_run`, when the signal came before its unit began)."""
     cases = cases_by_impl(out)
     good = [c for c in cases["fault/good"] if c["status"] != "not_run"]  # a stopped run lists what it did not begin
     assert {c["status"] for c in good} == {"ok"} and {c["workload"] for c in good} <= {"http_server", "ping_pong"}

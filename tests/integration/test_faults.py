@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from ..conftest import startup_then_ping_pong_plan
+
 pytestmark = pytest.mark.integration
 
 
@@ -39,12 +41,12 @@ def _descendants(pid: int) -> list[int]:
     return [int(line.split()[0]) for line in out.splitlines() if "fake_impl.py hang" in line]
 
 
-def _run_until_hanging(fixture_root, impls: str, out, workloads: str = "ping_pong") -> subprocess.Popen:
-    """Start `cmbench run` and return once the hanging fixture is running."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cmbench", "--root", str(fixture_root), "run", "--profile", "smoke",
-         "--workload", workloads, "--impl", impls, "--timeout", "600", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _run_until_hanging(fixture_root, impls: str, out, plan=None) -> subprocess.Popen:
+    """Start `cmbench run` (smoke's ping_pong, or `plan`) and return once the hanging fixture is running."""
+    what = ["--plan", str(plan)] if plan else ["--profile", "smoke", "--workload", "ping_pong", "--impl", impls,
+                                               "--timeout", "600"]
+    proc = subprocess.Popen([sys.executable, "-m", "cmbench", "--root", str(fixture_root), "run", *what,
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not _descendants(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -55,8 +57,10 @@ def _run_until_hanging(fixture_root, impls: str, out, workloads: str = "ping_pon
 def test_ctrl_c_reaps_children_and_keeps_finished_cases(fixture_root, tmp_path):
     out = tmp_path / "run"
     # The implementations of one case run interleaved, so a case finishes before the hang only in a unit of its
-    # own: the good server's phases (the hanging fixture serves no HTTP) run first, then ping_pong hangs.
-    proc = _run_until_hanging(fixture_root, "fake/good,fake/hang", out, workloads="http_server,ping_pong")
+    # own: the good server's start-up phase (the hanging fixture serves no HTTP) runs first, then ping_pong hangs.
+    impls = "fake/good,fake/hang"
+    proc = _run_until_hanging(fixture_root, impls, out, startup_then_ping_pong_plan(fixture_root, impls,
+                                                                                     tmp_path / "plan.json"))
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
