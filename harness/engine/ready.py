@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +15,8 @@ from harness.errors import UsageError
 from harness.executors.base import Executor
 from harness.manifests.model import Impl
 from harness.vocab import Status
+
+HEARTBEAT = 30.0  # seconds between the lines that say a build still runs
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,33 @@ def prepare(executor: Executor, impls: Sequence[Impl], console: Console, *, buil
             ready[impl.id] = Readiness("ok", "", tc.version)
             continue
         console.say(f"build {impl.id} ({tc.version})")
-        b = executor.build(impl)
+        with still_building(console, impl):
+            b = executor.build(impl)
         if b.ok:
             ready[impl.id] = Readiness("ok", "", tc.version, b.seconds)
         else:
             console.say(f"BUILD FAILED {impl.id}: {b.log}")
             ready[impl.id] = Readiness("build_failed", b.log, tc.version, b.seconds)
     return ready
+
+
+@contextmanager
+def still_building(console: Console, impl: Impl) -> Iterator[None]:
+    """Every HEARTBEAT seconds while the block runs, a line saying the build of `impl` still runs and its limit.
+
+    The build stays on the main thread, where a Ctrl-C is handled; a daemon thread only prints.
+    """
+    began, done = time.monotonic(), threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT):
+            console.say(f"build {impl.id}: still running after {time.monotonic() - began:.0f} s "
+                        f"(limit {impl.build_timeout:g} s, [build] timeout)")
+
+    ticker = threading.Thread(target=beat, name=f"build {impl.id}", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()

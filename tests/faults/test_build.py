@@ -6,6 +6,7 @@ import pytest
 
 from harness.catalog import load_catalog
 from harness.console import Console
+from harness.engine import ready as readiness
 from harness.engine.ready import prepare
 from harness.executors import native
 
@@ -64,6 +65,20 @@ def test_a_hanging_toolchain_check_is_a_timeout_not_a_missing_toolchain(monkeypa
     assert "toolchain check" in hung.message and "timed out: no answer after 1 s" in hung.message
     assert ready["fault/good"].status == "ok"
     assert "TIMEOUT fault/toolchain_hangs" in (tmp_path / "console.txt").read_text()
+    assert_none_left(tmpdir)
+
+
+def test_a_long_build_says_it_still_runs_and_its_limit(monkeypatch, tmp_path):
+    monkeypatch.setattr(readiness, "HEARTBEAT", 0.5)
+    tmpdir = marker("heartbeat")
+    monkeypatch.setenv("TMPDIR", str(tmpdir))
+    catalog = load_catalog(FAULT_ROOT)
+    with open(tmp_path / "console.txt", "w") as stream:
+        ready = prepare(native.NativeExecutor(), [catalog.impls["fault/build_hangs"]], Console(stream=stream))
+    said = (tmp_path / "console.txt").read_text()
+    assert ready["fault/build_hangs"].status == "build_failed"
+    assert "build fault/build_hangs: still running after 1 s (limit 2 s, [build] timeout)" in said, said
+    assert said.rindex("still running") < said.index("BUILD FAILED")  # none once the build has ended
     assert_none_left(tmpdir)
 
 
