@@ -24,20 +24,25 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def startup_then_ping_pong_plan(root: Path, impls: str, path: Path) -> Path:
-    """Write to `path` a smoke plan of http_server and ping_pong for `impls` (a --impl value), whose server
-    cases are the start-up phase alone; returns `path` (for `cmbench run --plan`).
+# `cmbench plan` arguments of the runs the stop-signal tests stop: a good program's unit, then one that hangs
+HANG_PLAN = ("--profile", "smoke", "--workload", "http_server,ping_pong", "--timeout", "600")
+
+
+def startup_only(plan: dict) -> dict:
+    """`plan` (cmbench plan --json) with its server cases cut to the start-up phase.
 
     The tests of stopping a run need a unit that finishes before a program hangs in ping_pong: a server
     phase of the good program, the hanging one serving no HTTP. The start-up phase is that unit without
     the load phases' half a minute.
     """
-    r = subprocess.run([sys.executable, "-m", "cmbench", "--root", str(root), "plan", "--profile", "smoke",
-                        "--workload", "http_server,ping_pong", "--impl", impls, "--timeout", "600", "--json"],
-                       capture_output=True, text=True, timeout=120, check=True)
-    plan = json.loads(r.stdout)
-    plan["cases"] = [c for c in plan["cases"] if c["workload"] != "http_server" or c["case"] == "startup"]
-    path.write_text(json.dumps(plan), encoding="utf-8")
+    return {**plan, "cases": [c for c in plan["cases"] if c["workload"] != "http_server" or c["case"] == "startup"]}
+
+
+def startup_then_ping_pong_plan(root: Path, impls: str, path: Path) -> Path:
+    """Write to `path` the plan of HANG_PLAN for `impls` (a --impl value), cut by `startup_only`; returns `path`."""
+    r = subprocess.run([sys.executable, "-m", "cmbench", "--root", str(root), "plan", *HANG_PLAN, "--impl", impls,
+                        "--json"], capture_output=True, text=True, timeout=120, check=True)
+    path.write_text(json.dumps(startup_only(json.loads(r.stdout))), encoding="utf-8")
     return path
 
 

@@ -20,6 +20,7 @@ Every container and network carries the label `org.cmbench.test=cluster` and one
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -197,6 +198,15 @@ class Cluster:
             checkout=checkout,
         )
         self.wait_log(name, wait)
+
+    def plan(self, *args: str) -> dict:
+        """What `cmbench plan --json ARGS` prints in a container: the plan as the controller makes it."""
+        container = self._run(f"plan-{uuid.uuid4().hex[:4]}", ["python3", "-m", "cmbench", "--root", ROOT, "plan",
+                                                                 *args, "--json"])
+        code = container.wait(timeout=120)["StatusCode"]
+        if code != 0:
+            raise AssertionError(f"cmbench plan exited {code}: {container.logs().decode()[-3000:]}")
+        return json.loads(container.logs(stdout=True, stderr=False).decode())
 
     def controller(self, out: Path, *args: str):
         """Start `cmbench run --cluster` in its own container, writing to `out` (mounted at /out)."""

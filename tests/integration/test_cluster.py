@@ -16,6 +16,7 @@ import pytest
 from harness.manifests.model import PROFILE_SHAPES
 from harness.store.run import load_samples
 
+from ..conftest import HANG_PLAN, startup_only
 from .cluster_env import Cluster, make_certificates, snapshot
 
 pytestmark = pytest.mark.integration
@@ -23,19 +24,16 @@ pytestmark = pytest.mark.integration
 SMOKE = ("--profile", "smoke", "--workload", "ping_pong,mutex_counter")
 FAULTY = "fake/good,fake/crash,fake/wrong,fake/garbage,fake/notool,fake/badbuild"
 # The implementations of one case run interleaved in one unit, so the good one finishes first only in a unit of
-# its own: its server's phases (the hanging fixture serves no HTTP), while ping_pong hangs on another host.
-HANG_RUN = (
-    "--profile",
-    "smoke",
-    "--workload",
-    "http_server,ping_pong",
-    "--impl",
-    "fake/good,fake/hang",
-    "--timeout",
-    "600",
-    "--out",
-    "/out/run",
-)
+# its own: its server's start-up phase (the hanging fixture serves no HTTP), while ping_pong hangs on another host.
+
+
+def hang_run(cluster: Cluster, tmp_path) -> tuple[str, ...]:
+    """The controller's arguments for that run: the plan, made in a container, in `tmp_path` (its /out)."""
+    plan = startup_only(cluster.plan(*HANG_PLAN, "--impl", "fake/good,fake/hang"))
+    (tmp_path / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    return "--plan", "/out/plan.json", "--out", "/out/run"
+
+
 VERIFY = PROFILE_SHAPES["verify"]  # the hang comes in verification, which runs this shape
 HANG = f"fake_impl.py hang ping_pong --roundtrips 100 --warmups {VERIFY.warmups} --iterations {VERIFY.iterations}"
 
@@ -188,7 +186,7 @@ def test_hosts_lists_the_fleet_and_a_taken_name_is_one_line(shared, tmp_path):
 
 
 def test_ctrl_c_on_the_controller_stops_the_remote_processes(shared, tmp_path):
-    controller = shared.controller(tmp_path, *HANG_RUN)
+    controller = shared.controller(tmp_path, *hang_run(shared, tmp_path))
     wait_for(lambda: hanging_on(shared, ("w1", "w2")), "hanging process on a host")
     # a unit's cases are printed when the unit ends: one good server line means its whole unit is stored
     wait_for(lambda: re.search(r"http_server\[[^\]]*\] fake/good on", controller.logs().decode()),
@@ -211,7 +209,7 @@ def test_a_host_dying_mid_unit_loses_it_to_one_retry_then_the_cases_are_lost(mak
     hosts = ("h1", "h2", "h3")
     for h in hosts:
         cluster.start_worker(h)
-    controller = cluster.controller(tmp_path, *HANG_RUN)
+    controller = cluster.controller(tmp_path, *hang_run(cluster, tmp_path))
     first = wait_for(lambda: hanging_on(cluster, hosts), "hanging process")[0]
     cluster.kill(first)
     second = wait_for(lambda: hanging_on(cluster, [h for h in hosts if h != first]), "the retry")[0]
@@ -233,7 +231,7 @@ def test_the_scheduler_going_away_interrupts_the_run_and_keeps_what_finished(mak
     cluster = make_cluster()
     for h in ("s1", "s2"):
         cluster.start_worker(h)
-    controller = cluster.controller(tmp_path, *HANG_RUN)
+    controller = cluster.controller(tmp_path, *hang_run(cluster, tmp_path))
     wait_for(lambda: hanging_on(cluster, ("s1", "s2")), "hanging process")
     wait_for(lambda: "fake/good on" in controller.logs().decode(), "finished good case")
     cluster.kill("scheduler")
