@@ -76,7 +76,22 @@ def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str
     hb, ha = before.get("host") or {}, after.get("host") or {}
     out += [f"{k}: {hb.get(k)} -> {ha.get(k)}" for k in HOST_FACTS if hb.get(k) != ha.get(k)]
     out += [f"toolchain {impl}: {old} -> {new}" for impl, (old, new) in toolchain_changes(before, after).items()]
+    out += system_changes(hb.get("system"), ha.get("system"))
     gb, ga = hb.get("git") or {}, ha.get("git") or {}
     if gb.get("dirty") != ga.get("dirty"):
         out.append(f"uncommitted changes: {bool(gb.get('dirty'))} -> {bool(ga.get('dirty'))}")
     return out
+
+
+def system_changes(before: Any, after: Any) -> list[str]:
+    """The checks of two runs' system reports (run.json `host.system`) whose status differs: a `cmbench system
+    tune` or `reset`, or a setting changed by hand, between them. A state alone moves without a change of setting
+    (the count of IRQs, say), so only a status change is named."""
+    def checks(report: Any) -> dict[str, Mapping[str, Any]]:
+        listed = report.get("checks") if isinstance(report, Mapping) else None
+        return {str(c.get("name")): c for c in listed or () if isinstance(c, Mapping)}
+
+    old, new = checks(before), checks(after)
+    return [f"system {name}: {old[name].get('status')} ({old[name].get('state')}) -> {new[name].get('status')} "
+            f"({new[name].get('state')})" for name in old if name in new
+            and old[name].get("status") != new[name].get("status")]

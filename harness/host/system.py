@@ -14,6 +14,10 @@ The checks and why each matters:
   CPUs this process may use leave some over (harness/measure/affinity.py moves them);
 - governor, frequency, boost: a clock that follows the load, or rises above its base with
   temperature and the other cores' load, changes an iteration's length between runs;
+- idle_states: an idle CPU that may enter a state taking time to leave (a C-state; in a VM, a
+  halted vCPU the hypervisor must wake) delays the thread woken on it, so a hand-off between
+  CPUs measures the wake-up, which moves from run to run (several times the hand-off itself in
+  a VM seen here: 64 us a round trip halted, 8-12 us polling);
 - isolcpus, nohz_full: other tasks and the scheduler tick on the measured CPUs (kernel
   parameters: set at boot, never by `tune`);
 - irq_affinity: device interrupts handled on the measured CPUs, and irqbalance, which moves them;
@@ -29,7 +33,8 @@ The checks and why each matters:
 `tune(cpus)` and `reset()` change them, as root: pyperf's own operations where it has one
 (harness/host/pyperf_tuning.py: governor, minimum frequency, Turbo Boost, IRQs and irqbalance,
 perf sampling rate, ASLR), and cmbench's for what pyperf leaves alone (transparent huge pages,
-the NMI watchdog, the cpufreq `boost` file). `tune` first saves what it changes of its own and
+the NMI watchdog, the cpufreq `boost` file, the idle states of the measured CPUs, as `cpupower
+idle-set -D 0` disables them). `tune` first saves what it changes of its own and
 each CPU's governor under /run (cleared at boot, as the settings are), and `reset` puts those
 back; for the rest it does what pyperf's reset does (Turbo Boost on, the minimum frequency to
 the lowest, IRQs on every CPU, irqbalance started, the perf rate to 100000, ASLR kept full).
@@ -47,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.host import pyperf_tuning
+from harness.host import cpuidle, pyperf_tuning
 from harness.host.pyperf_tuning import format_cpu_list, parse_cpu_list, parse_cpu_mask
 from harness.measure.affinity import spare_cpus
 from harness.vocab import render_table
@@ -226,6 +231,20 @@ def _boost(h: _Host) -> Check:
     return _na("boost", "no intel_pstate or cpufreq boost file")
 
 
+def _idle(h: _Host) -> Check:
+    found = cpuidle.states(h.root, h.cpus)
+    if not found:
+        return _na("idle_states", "no cpuidle states")
+    deep = {cpu: ", ".join(f"{s.name} ({s.latency} us to leave)" for s in cpuidle.deep(states))
+            for cpu, states in found.items()}
+    if not any(deep.values()):
+        return Check("idle_states", CheckStatus.OK, f"polling only on CPU {format_cpu_list(sorted(found))}")
+    return Check("idle_states", CheckStatus.WARN, "may enter " + _grouped({c: v for c, v in deep.items() if v}),
+                 f"{TUNE} disables them on the measured CPUs, which then poll when idle: a thread woken on a CPU "
+                 "in such a state waits for it to leave (in a VM, for the hypervisor to wake it), and a hand-off "
+                 "between CPUs measures that wait")
+
+
 def _isolcpus(h: _Host) -> Check:
     if len(h.online) < 2:
         return Check("isolcpus", CheckStatus.NA, "one CPU: nothing to isolate it from")
@@ -325,7 +344,7 @@ def _power(h: _Host) -> Check:
 
 
 CHECKS: tuple[Callable[[_Host], Check], ...] = (
-    _harness, _governor, _frequency, _boost, _isolcpus, _nohz_full, _irq_affinity,
+    _harness, _governor, _frequency, _boost, _idle, _isolcpus, _nohz_full, _irq_affinity,
     _setting("nmi_watchdog", "proc/sys/kernel/nmi_watchdog", lambda v: v == "0", {"0": "off", "1": "on"},
              f"{TUNE} switches it off: it interrupts every CPU periodically and holds a perf counter"),
     _setting("aslr", "proc/sys/kernel/randomize_va_space", lambda v: v == "2",
@@ -436,6 +455,9 @@ def tune(cpus: Sequence[int] | None = None, *, root: Path = Path("/")) -> Change
         if value and own.needs(_chosen(value)):
             before.setdefault(name, _chosen(value))
             todo.append((name, own))
+    idle = [(cpu, state) for cpu, states in cpuidle.states(h.root, h.cpus).items() for state in cpuidle.deep(states)]
+    for cpu, state in idle:
+        saved.setdefault("idle_states", {}).setdefault(f"{cpu}/{state.folder}", "0")
     changes = Changes()
     try:
         h.path(SAVED).parent.mkdir(parents=True, exist_ok=True)
@@ -445,6 +467,8 @@ def tune(cpus: Sequence[int] | None = None, *, root: Path = Path("/")) -> Change
                               "`cmbench system reset` will not restore them")
     for name, own in todo:
         _write(h, own.rel, own.tuned, name, changes)
+    for cpu, state in idle:
+        _write(h, cpuidle.disable_file(cpu, state.folder), "1", f"idle state {state.name} of CPU {cpu}", changes)
     if root == Path("/"):
         changes.add(pyperf_tuning.write(h.cpus, True))
     return changes
@@ -468,9 +492,16 @@ def reset(*, root: Path = Path("/")) -> Changes:
         own = OWN.get(name)
         if own is not None and _chosen(h.read(own.rel) or value) != value:
             _write(h, own.rel, str(value), name, changes)
+    for key, value in (saved.get("idle_states") or {}).items():
+        cpu, _, folder = str(key).partition("/")
+        if not (cpu.isdigit() and cpuidle.is_state(folder) and value in ("0", "1")):
+            continue  # not what tune writes
+        rel = cpuidle.disable_file(int(cpu), folder)
+        if h.read(rel) not in (None, value):
+            _write(h, rel, value, f"idle state {folder} of CPU {cpu}", changes)
     if not saved:
         changes.notes.append("nothing saved by `cmbench system tune` since boot: transparent huge pages, the NMI "
-                               "watchdog and boost are left as they are")
+                               "watchdog, boost and the idle states are left as they are")
     try:
         h.path(SAVED).unlink()
     except OSError:

@@ -138,7 +138,12 @@ def test_the_fingerprint_is_what_a_series_may_not_mix():
     fp = fingerprint(meta)
     assert (fp.cpu_model, fp.cpu_count, fp.kernel, fp.executor, fp.cpus, fp.profile) == (
         "Fixture CPU", 2, "Linux 6.1.0", "native", "0,1", "smoke")
-    newer = {**meta, "host": {**meta["host"], "kernel": "Linux 6.12.0", "governor": "powersave"},
+    idle = {"name": "idle_states", "status": "warn", "state": "may enter C1 (2 us to leave) on CPU 0-1"}
+    irqs = {"name": "irq_affinity", "status": "warn", "state": "2 of 24 IRQs may run on CPU 0-1"}
+    meta = {**meta, "host": {**meta["host"], "system": {"checks": [idle, irqs]}}}
+    tuned = [{**idle, "status": "ok", "state": "polling only on CPU 0-1"}, {**irqs, "state": "3 of 25 IRQs ..."}]
+    newer = {**meta, "host": {**meta["host"], "kernel": "Linux 6.12.0", "governor": "powersave",
+                              "system": {"checks": tuned}},
              "toolchains": {**meta["toolchains"], "go/goroutines": "go version go1.28.0 linux/amd64"}}
     assert fingerprint(newer).key != fp.key
     assert fingerprint({**meta, "host": {**meta["host"], "hostname": "elsewhere"}}).key == fp.key
@@ -146,6 +151,8 @@ def test_the_fingerprint_is_what_a_series_may_not_mix():
     assert "kernel: Linux 6.1.0 -> Linux 6.12.0" in diff
     assert any(d.startswith("governor:") for d in diff)
     assert any(d.startswith("toolchain go/goroutines:") and "go1.28.0" in d for d in diff)
+    assert ("system idle_states: warn (may enter C1 (2 us to leave) on CPU 0-1) -> ok (polling only on CPU 0-1)"
+            in diff) and not any("irq_affinity" in d for d in diff)  # a state alone moves without a setting
 
 
 A, B = "20260101T000000Z", "20260102T000000Z"  # the run ids of run-a and run-b

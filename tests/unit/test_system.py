@@ -46,11 +46,22 @@ def cpufreq(cpus, governor: str, low: int, high: int, driver: str) -> dict[str, 
     return out
 
 
+def cpuidle(cpus, *states: tuple[str, int, str]) -> dict[str, str]:
+    """Each CPU's idle states: (name, exit latency in us, disable)."""
+    out = {}
+    for c in cpus:
+        for k, (name, latency, disable) in enumerate(states):
+            base = f"sys/devices/system/cpu/cpu{c}/cpuidle/state{k}"
+            out.update({f"{base}/name": name, f"{base}/latency": str(latency), f"{base}/disable": disable})
+    return out
+
+
 def tuned_host(root: Path) -> Path:
     """4 CPUs, cases on 2-3: isolated, no tick, no IRQ there, fixed clock, no boost; the harness on 0-1."""
     return tree(root, {
         "sys/devices/system/cpu/online": "0-3",
         **cpufreq(ALL, "performance", 3000000, 3000000, "acpi-cpufreq"),
+        **cpuidle(ALL, ("POLL", 0, "0"), ("C1", 2, "1"), ("C6", 170, "1")),
         "sys/devices/system/cpu/cpufreq/boost": "0",
         "sys/devices/system/cpu/isolated": "2-3",
         "sys/devices/system/cpu/nohz_full": "2-3",
@@ -76,6 +87,7 @@ def untuned_host(root: Path) -> Path:
     return tree(root, {
         "sys/devices/system/cpu/online": "0-3",
         **cpufreq(ALL, "powersave", 800000, 3400000, "intel_pstate"),
+        **cpuidle(ALL, ("POLL", 0, "0"), ("C1", 2, "0"), ("C6", 170, "0")),
         "sys/devices/system/cpu/intel_pstate/no_turbo": "0",
         "sys/devices/system/cpu/cpufreq/boost": "1",
         "sys/devices/system/cpu/isolated": "",
@@ -111,6 +123,7 @@ def test_a_tuned_host_passes_every_check(tmp_path):
     assert report.check("governor").state == "performance on CPU 2-3"
     assert report.check("frequency").state == "3000 MHz on CPU 2-3"
     assert report.check("boost").state == "off (cpufreq boost=0)"
+    assert report.check("idle_states").state == "polling only on CPU 2-3"
     assert report.check("thp").state == "never" and report.check("thp_defrag").state == "madvise"
     assert report.check("power_supply").state == "on mains"
     assert "no check warns" in report.table()
@@ -120,13 +133,15 @@ def test_an_untuned_host_warns_on_each_setting_with_advice(tmp_path):
     report = system_report((0, 1), root=untuned_host(tmp_path), harness=ALL)
     assert not report.ok
     assert statuses(report) == {
-        "harness_cpus": "ok", "governor": "warn", "frequency": "warn", "boost": "warn", "isolcpus": "warn",
+        "harness_cpus": "ok", "governor": "warn", "frequency": "warn", "boost": "warn", "idle_states": "warn",
+        "isolcpus": "warn",
         "nohz_full": "warn", "irq_affinity": "warn", "nmi_watchdog": "warn", "aslr": "warn", "thp": "warn",
         "thp_defrag": "warn", "perf_sample_rate": "warn", "sched_autogroup": "info", "power_supply": "warn"}
     assert all(c.advice for c in report.warnings)
     assert report.check("governor").state == "powersave on CPU 0-1"
     assert report.check("frequency").state == "800-3400 MHz on CPU 0-1"
     assert report.check("boost").state == "on (intel_pstate no_turbo=0)"  # intel_pstate's file comes first
+    assert report.check("idle_states").state == "may enter C1 (2 us to leave), C6 (170 us to leave) on CPU 0-1"
     assert report.check("irq_affinity").state == ("2 of 2 IRQs may run on CPU 0-1; new IRQs on CPU 0-3; "
                                                   "irqbalance running")
     assert "CPU 2-3" in report.check("irq_affinity").advice
@@ -152,7 +167,8 @@ def test_a_vm_that_exposes_nothing_reports_not_exposed_and_never_fails(tmp_path)
     (tmp_path / "proc/irq").mkdir()
     report = system_report((0, 1), root=tmp_path, harness=(0, 1))
     assert statuses(report) == {
-        "harness_cpus": "warn", "governor": "n/a", "frequency": "n/a", "boost": "n/a", "isolcpus": "warn",
+        "harness_cpus": "warn", "governor": "n/a", "frequency": "n/a", "boost": "n/a", "idle_states": "n/a",
+        "isolcpus": "warn",
         "nohz_full": "n/a", "irq_affinity": "n/a", "nmi_watchdog": "n/a", "aslr": "n/a", "thp": "n/a",
         "thp_defrag": "n/a", "perf_sample_rate": "n/a", "sched_autogroup": "n/a", "power_supply": "n/a"}
     assert report.check("governor").state.startswith("not exposed")
@@ -199,11 +215,17 @@ def test_tune_writes_what_pyperf_leaves_and_reset_puts_it_back(monkeypatch, tmp_
     thp = root / "sys/kernel/mm/transparent_hugepage"
     changes = system.tune((0, 1), root=root)
     assert not changes.failed
-    assert [line.split(":")[0] for line in changes.changed] == ["thp", "thp_defrag", "nmi_watchdog", "boost"]
+    assert [line.split(":")[0] for line in changes.changed] == [
+        "thp", "thp_defrag", "nmi_watchdog", "boost", "idle state C1 of CPU 0", "idle state C6 of CPU 0",
+        "idle state C1 of CPU 1", "idle state C6 of CPU 1"]
+    idle = root / "sys/devices/system/cpu/cpu1/cpuidle"
+    assert [(idle / f"state{k}/disable").read_text() for k in range(3)] == ["0\n", "1", "1"]  # polling stays
+    assert (root / "sys/devices/system/cpu/cpu2/cpuidle/state1/disable").read_text() == "0\n"  # not measured
     assert (thp / "enabled").read_text() == "madvise" and (root / "proc/sys/kernel/nmi_watchdog").read_text() == "0"
     report = system_report((0, 1), root=root, harness=ALL)
-    assert {"thp", "thp_defrag", "nmi_watchdog"}.isdisjoint(c.name for c in report.warnings)
+    assert {"thp", "thp_defrag", "nmi_watchdog", "idle_states"}.isdisjoint(c.name for c in report.warnings)
     saved = json.loads((root / system.SAVED).read_text())
+    assert saved["idle_states"] == {"0/state1": "0", "0/state2": "0", "1/state1": "0", "1/state2": "0"}
     assert saved["settings"] == {"thp": "always", "thp_defrag": "always", "nmi_watchdog": "1", "boost": "1"}
     assert saved["governors"] == {"0": "powersave", "1": "powersave"} and saved["boot_id"] == BOOT
     again = system.tune((0, 1), root=root)  # tuning twice keeps what was there before the first
@@ -214,6 +236,7 @@ def test_tune_writes_what_pyperf_leaves_and_reset_puts_it_back(monkeypatch, tmp_
     assert not undone.failed and not undone.notes
     assert (thp / "enabled").read_text() == "always" and (thp / "defrag").read_text() == "always"
     assert (root / "proc/sys/kernel/nmi_watchdog").read_text() == "1"
+    assert [(idle / f"state{k}/disable").read_text().strip() for k in range(3)] == ["0", "0", "0"]
     assert (root / "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").read_text() == "powersave"
     assert "governor of CPU 0: powersave" in undone.changed[0]
     assert not (root / system.SAVED).exists()

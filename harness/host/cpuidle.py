@@ -1,0 +1,64 @@
+"""The idle states of a CPU (Linux cpuidle): which it may enter, and the file that disables one.
+
+A CPU with nothing to run enters an idle state; leaving one takes its exit latency (0 for
+polling, microseconds for a C-state or a halted vCPU, which the hypervisor must wake). Each
+state is a folder `stateN` of `/sys/devices/system/cpu/cpuK/cpuidle/` with its `name`, its
+`latency` (microseconds) and `disable` (1: the CPU no longer enters it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CPU = "sys/devices/system/cpu"
+
+
+@dataclass(frozen=True)
+class IdleState:
+    folder: str  # stateN
+    name: str
+    latency: int  # exit latency, microseconds
+    disabled: bool
+
+
+def is_state(folder: str) -> bool:
+    return folder.startswith("state") and folder[5:].isdigit()
+
+
+def disable_file(cpu: int, folder: str) -> str:
+    """The `disable` file of state `folder` of `cpu`, relative to the root."""
+    return f"{CPU}/cpu{cpu}/cpuidle/{folder}/disable"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip()
+    except (OSError, ValueError):
+        return ""
+
+
+def states(root: Path, cpus: Sequence[int]) -> dict[int, list[IdleState]]:
+    """The idle states of each of `cpus` that exposes them under `root`, shallowest first."""
+    found: dict[int, list[IdleState]] = {}
+    for cpu in cpus:
+        base = root / CPU / f"cpu{cpu}" / "cpuidle"
+        try:
+            folders = sorted((p.name for p in base.iterdir() if is_state(p.name)), key=lambda f: int(f[5:]))
+        except OSError:
+            continue
+        listed = []
+        for folder in folders:
+            latency = _read(base / folder / "latency")
+            if latency.isdigit():
+                listed.append(IdleState(folder, _read(base / folder / "name") or folder, int(latency),
+                                        _read(base / folder / "disable") == "1"))
+        if listed:
+            found[cpu] = listed
+    return found
+
+
+def deep(listed: Sequence[IdleState]) -> list[IdleState]:
+    """The states of `listed` that take time to leave and are not disabled."""
+    return [s for s in listed if s.latency > 0 and not s.disabled]
