@@ -16,8 +16,8 @@ The checks and why each matters:
   temperature and the other cores' load, changes an iteration's length between runs;
 - idle_states: an idle CPU that may enter a state taking time to leave (a C-state; in a VM, a
   halted vCPU the hypervisor must wake) delays the thread woken on it, so a hand-off between
-  CPUs measures the wake-up, which moves from run to run (several times the hand-off itself in
-  a VM seen here: 64 us a round trip halted, 8-12 us polling);
+  CPUs measures the wake-up (in a VM seen here, several times the hand-off itself: 64 us a
+  round trip halted, 8-12 us polling; its run-to-run spread was no smaller polling);
 - isolcpus, nohz_full: other tasks and the scheduler tick on the measured CPUs (kernel
   parameters: set at boot, never by `tune`);
 - irq_affinity: device interrupts handled on the measured CPUs, and irqbalance, which moves them;
