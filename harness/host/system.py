@@ -53,13 +53,13 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.host import cpuidle, pyperf_tuning
+from harness.host.cpuidle import CPU
 from harness.host.pyperf_tuning import format_cpu_list, parse_cpu_list, parse_cpu_mask
 from harness.measure.affinity import spare_cpus
 from harness.vocab import render_table
 
 SCHEMA = 1
 SAVED = "run/cmbench/system-before-tune.json"  # under the root; /run is emptied at boot
-CPU = "sys/devices/system/cpu"
 THP = "sys/kernel/mm/transparent_hugepage"
 TUNE = "cmbench system tune"
 
