@@ -20,12 +20,16 @@ from harness.kinds.batch.repetition import (
     MAX_PROCESSES,
     MODES,
     OUT_OF_REACH,
+    SAMPLE_SHARE,
+    as_interrupted,
     cold,
     robust_half_width,
+    sampled_enough,
     stop_reason,
 )
 from harness.manifests.model import PROFILE_SHAPES
 from harness.measure.outcome import Iteration, ProcessRun
+from harness.measure.process import Rusage
 from harness.measure.stats import Components, Interval, median_ci, optimal_iterations, variance_components
 from harness.plan.spec import CaseSpec, Plan
 from tests.conftest import FakeExecutor, parse_args
@@ -679,10 +683,44 @@ def test_short_iterations_warm_up_for_the_profile_s_warm_up_time(fixture_catalog
     outcome = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"])
     r = outcome.results[0]
     assert r.status == "ok" and r.detail.cold == 1 and r.detail.stop == CONVERGED
-    assert [sum(it.warmup for it in p.iterations) for p in r.processes] == [250, 250, 250]
-    assert warmups_run(ex)[1:] == [2, 250, 250, 250]  # after verification's process
-    assert len(r.detail.slots) == 4  # the baseline and the three processes kept
+    kept = len(r.processes)  # cheap processes: more than three sample a fifth of the budget (next test)
+    assert kept > 3 and [sum(it.warmup for it in p.iterations) for p in r.processes] == [250] * kept
+    assert warmups_run(ex)[1:] == [2] + [250] * kept  # after verification's process
+    assert len(r.detail.slots) == kept + 1  # the baseline and the processes kept
     assert run_json(tmp_path)["cases"][0]["extra"]["cold"] == 1
+
+
+def test_cheap_processes_sample_a_fifth_of_the_budget_before_they_converge(fixture_catalog, tmp_path):
+    # 0.4 ms iterations (as above): a process takes about 0.16 s, three agree at once but take a tenth of the budget
+    cheap = quick_run(fixture_catalog, ScalingExecutor({"fake/good": 40.0}), tmp_path, impls=["fake/good"],
+                      workloads=["mutex_counter"], name="cheap")
+    r = cheap.results[0]
+    walls = [p.wall for p in r.processes]
+    assert r.detail.stop == CONVERGED and len(walls) > 3, (r.detail.stop, walls)
+    assert sum(walls[:-1]) < SAMPLE_SHARE * 5.0 <= sum(walls) + 0.5  # stopped at the first process past a fifth
+    # 0.5 s more a process: three take more than a fifth of the budget, and the minimum is enough
+    dear = quick_run(fixture_catalog, ScalingExecutor({"fake/good": 40.0}, start=0.5), tmp_path, impls=["fake/good"],
+                     workloads=["mutex_counter"], name="dear")
+    assert [(len(r.processes), r.detail.stop) for r in dear.results] == [(3, CONVERGED)]
+
+
+@pytest.mark.parametrize("changes, processes, spent, next_cost, expected", [
+    ({}, 3, 0.5, 0.1, False),  # a fifth of the 10 s budget is 2 s
+    ({}, 3, 2.0, 0.1, True),
+    ({}, 10, 0.5, 0.1, True),  # its maximum ran
+    ({}, 3, 0.5, 9.6, True),  # the next process would overrun the budget
+    ({"budget": 0.0}, 3, 0.5, 0.1, True),  # no budget: the minimum is the rule
+    ({"precision": 0.0}, 3, 0.5, 0.1, True),  # fixed repetitions
+])
+def test_sampled_enough(changes, processes, spent, next_cost, expected):
+    assert sampled_enough(spec(**changes), processes, spent, next_cost) is expected
+
+
+def test_an_interrupted_case_short_of_its_sampling_is_not_converged():
+    narrow = [ProcessRun(tuple(Iteration(i, False, 0.01) for i in range(5)), Rusage(0, 0, 0, 0, 0), 0.1)
+              for _ in range(3)]
+    assert as_interrupted(spec(), narrow, 1, spent=0.3).why == "interrupted"
+    assert as_interrupted(spec(), narrow, 1, spent=2.5).why == CONVERGED
 
 
 def test_iterations_at_the_profile_s_length_keep_its_warm_ups(twin_catalog, tmp_path):

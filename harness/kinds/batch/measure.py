@@ -267,7 +267,7 @@ class _Case:
         """The case as it stands when the run stops while it measures: a figure of the processes it ran
         (repetition.py `as_interrupted`), or `interrupted` where it ran none."""
         if self.processes:
-            return self.result(stop=as_interrupted(self.funded, self.processes, self.seed))
+            return self.result(stop=as_interrupted(self.funded, self.processes, self.seed, self.spent))
         return self.result(Status.INTERRUPTED, "the run was interrupted before the case measured a process")
 
     @property

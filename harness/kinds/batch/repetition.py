@@ -20,6 +20,17 @@ its minimum processes; from then on, after every round of processes:
   for the time given what a process costs to start and how the variance splits between
   processes and iterations (`optimal_iterations`).
 
+**Cheap processes sample more.** A case stops `converged` (or `modes`) only once its processes
+have also taken `SAMPLE_SHARE` of its budget (a second in quick), or it has run its maximum, or
+the next process would overrun the budget. Each process draws once what a process shares for its
+whole life and a run cannot control: its memory layout, where the host has the virtual CPU for
+those few hundred milliseconds. Some processes of a case run 1.2 to 2 times slower than the
+others in all their iterations (mutex_counter's racy case, 2 x 100,000 increments in 0.06-0.15
+ms: about one process in ten, more in a busy spell), so three processes that agree say little,
+and the median of three lands on a slow level in one run and not in the next (quick runs of it
+moved 5-18% between runs). Where a process costs 0.1 s this floor runs ten of them for the price
+of one calibrated process; a case whose minimum already takes a second changes nothing.
+
 **Modes.** After every round the per-process medians are also tested for modes
 (harness/measure/modes.py). When the processes fall into groups, the median of all of them
 is whichever group holds the middle process, and its interval spans the groups: it will not
@@ -49,9 +60,10 @@ A fixed spec (precision 0, the smoke profile) runs exactly its processes and rec
 
 **Interrupted.** When the run stops (Ctrl-C, SIGTERM, SIGHUP) while a case still measures, the
 processes it ran are judged as they stand (`as_interrupted`): a case that has run its minimum keeps
-`converged`, `modes`, `fixed` or `max_processes` where those hold; any other stops `interrupted`,
-unconverged, its flag saying how many processes ran (fewer than the minimum, however narrow their
-interval, are never converged). A case that ran no process has no figure.
+`converged`, `modes`, `fixed` or `max_processes` where those hold (the first two only once its processes
+sampled enough, above); any other stops `interrupted`, unconverged, its flag saying how many processes
+ran (fewer than the minimum, however narrow their interval, are never converged). A case that ran no
+process has no figure.
 """
 
 from __future__ import annotations
@@ -83,6 +95,7 @@ WIDEST_MODE = "the widest mode's 95% CI ±"
 INTERRUPTED_TEXT = "the run was interrupted while it measured"
 
 
+SAMPLE_SHARE = 0.2  # the share of its budget a case's processes take before it may stop converged
 MAX_WARMUPS = 500  # the most warm-ups `warmup_seconds` asks of a process
 WARM_FRACTION = 0.25  # a process whose warm-ups lasted less than this fraction of `warmup_seconds` is cold
 MAX_COLD = 2  # the most cold processes set aside per case
@@ -144,6 +157,14 @@ def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next
                              processes, spent, next_cost)):
         return OUT_OF_REACH
     return None
+
+
+def sampled_enough(spec: CaseSpec, processes: int, spent: float, next_cost: float) -> bool:
+    """Whether a case within its precision has sampled enough processes to stop: those it ran took `SAMPLE_SHARE`
+    of its budget, or it ran its maximum, or the next would overrun the budget (the module docstring)."""
+    if not spec.adaptive or not spec.budget or processes >= most_processes(spec):
+        return True
+    return spent >= SAMPLE_SHARE * spec.budget or spent + next_cost > spec.budget
 
 
 def out_of_reach(spec: CaseSpec, half_width: float, processes: int, spent: float, next_cost: float) -> bool:
@@ -271,14 +292,19 @@ def judge(spec: CaseSpec, processes: Sequence[ProcessRun], spent: float, next_co
     stands = _standing(processes, seed)
     why = stop_reason(spec, stands.judged, len(processes), spent, next_cost, modal=stands.modes.multimodal,
                       robust=stands.robust)
+    if why in (CONVERGED, MODES) and not sampled_enough(spec, len(processes), spent, next_cost):
+        return None
     return replace(stands, why=why) if why else None
 
 
-def as_interrupted(spec: CaseSpec, processes: Sequence[ProcessRun], seed: int) -> Stopped:
-    """How a case that has run processes (one at least) stands when the run stops: converged, modes, fixed or
-    max_processes where they already say so (never below the spec's minimum), else `interrupted` (unconverged)."""
+def as_interrupted(spec: CaseSpec, processes: Sequence[ProcessRun], seed: int, spent: float) -> Stopped:
+    """How a case that has run processes (one at least, `spent` seconds) stands when the run stops: converged,
+    modes, fixed or max_processes where they already say so (never below the spec's minimum, nor converged before
+    its processes sampled enough: `sampled_enough`), else `interrupted` (unconverged)."""
     stands = _standing(processes, seed)
     why = stop_reason(spec, stands.judged, len(processes), 0.0, 0.0, modal=stands.modes.multimodal)
+    if why in (CONVERGED, MODES) and not sampled_enough(spec, len(processes), spent, 0.0):
+        why = INTERRUPTED
     return replace(stands, why=why if why in (CONVERGED, MODES, FIXED, MAX_PROCESSES) else INTERRUPTED)
 
 
