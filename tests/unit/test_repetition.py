@@ -704,6 +704,15 @@ def test_cheap_processes_sample_a_fifth_of_the_budget_before_they_converge(fixtu
     assert [(len(r.processes), r.detail.stop) for r in dear.results] == [(3, CONVERGED)]
 
 
+def test_cheap_processes_that_spread_sample_a_fifth_of_the_budget_before_they_give_up(fixture_catalog, tmp_path):
+    # processes spread evenly over ±15%, no modes: four look out of reach, but cost a few tenths of a second
+    ex = ScalingExecutor({"fake/good": 40.0}, shifts=(0.85, 1.15, 0.95, 1.05))
+    r = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"]).results[0]
+    walls = [p.wall for p in r.processes]
+    assert len(walls) > 4 and sum(walls[:-1]) < SAMPLE_SHARE * 5.0, (r.detail.stop, walls)
+    assert r.detail.stop in (OUT_OF_REACH, MODES, MAX_PROCESSES)
+
+
 @pytest.mark.parametrize("changes, processes, spent, next_cost, expected", [
     ({}, 3, 0.5, 0.1, False),  # a fifth of the 10 s budget is 2 s
     ({}, 3, 2.0, 0.1, True),

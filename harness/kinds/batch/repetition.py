@@ -20,16 +20,18 @@ its minimum processes; from then on, after every round of processes:
   for the time given what a process costs to start and how the variance splits between
   processes and iterations (`optimal_iterations`).
 
-**Cheap processes sample more.** A case stops `converged` (or `modes`) only once its processes
-have also taken `SAMPLE_SHARE` of its budget (a second in quick), or it has run its maximum, or
-the next process would overrun the budget. Each process draws once what a process shares for its
-whole life and a run cannot control: its memory layout, where the host has the virtual CPU for
-those few hundred milliseconds. Some processes of a case run 1.2 to 2 times slower than the
-others in all their iterations (mutex_counter's racy case, 2 x 100,000 increments in 0.06-0.15
-ms: about one process in ten, more in a busy spell), so three processes that agree say little,
-and the median of three lands on a slow level in one run and not in the next (quick runs of it
-moved 5-18% between runs). Where a process costs 0.1 s this floor runs ten of them for the price
-of one calibrated process; a case whose minimum already takes a second changes nothing.
+**Cheap processes sample more.** A case stops `converged` (or `modes`), or gives up as
+`out_of_reach`, only once its processes have also taken `SAMPLE_SHARE` of its budget (a second in
+quick), or it has run its maximum, or the next process would overrun the budget. Each process
+draws once what a process shares for its whole life and a run cannot control: its memory layout,
+where the host has the virtual CPU for those few hundred milliseconds. Some processes of a case
+run 1.2 to 2 times slower than the others in all their iterations (mutex_counter's racy case, 2 x
+100,000 increments in 0.06-0.15 ms: about one process in ten, more in a busy spell), so three
+processes that agree say little, and four of which two sit on slow levels look out of reach when
+ten would put the median on the common level: the median of a few lands on a slow level in one
+run and not in the next (quick runs of it moved 5-28% between runs). Where a process costs 0.1 s
+this floor runs ten of them for the price of one calibrated process; a case whose minimum already
+takes a second changes nothing.
 
 **Modes.** After every round the per-process medians are also tested for modes
 (harness/measure/modes.py). When the processes fall into groups, the median of all of them
@@ -292,7 +294,7 @@ def judge(spec: CaseSpec, processes: Sequence[ProcessRun], spent: float, next_co
     stands = _standing(processes, seed)
     why = stop_reason(spec, stands.judged, len(processes), spent, next_cost, modal=stands.modes.multimodal,
                       robust=stands.robust)
-    if why in (CONVERGED, MODES) and not sampled_enough(spec, len(processes), spent, next_cost):
+    if why in (CONVERGED, MODES, OUT_OF_REACH) and not sampled_enough(spec, len(processes), spent, next_cost):
         return None
     return replace(stands, why=why) if why else None
 
