@@ -65,7 +65,8 @@ class Mark:
                          UNSETTLED: "unsettled"}[self.code]
 
 
-def _half_width(extra: object) -> float | None:
+def half_width(extra: object) -> float | None:
+    """The relative half-width of the median's 95% CI in a batch case's run.json `extra` (None: not recorded)."""
     ci = extra.get("ci") if isinstance(extra, Mapping) else None
     try:
         return float(ci["half_width"]) if isinstance(ci, Mapping) else None
@@ -85,7 +86,7 @@ def marks(flags: Iterable[str] = (), extra: object = None, *, figure: Figure | N
         if short and UNCONVERGED not in found:  # modes that stopped short of the precision (repetition.py)
             found[UNCONVERGED] = Mark(UNCONVERGED, f"unconverged ±{short.group(1)}%", flag)
         if code == UNCONVERGED:
-            hw = _half_width(extra)
+            hw = half_width(extra)
             found[code] = Mark(code, f"unconverged ±{hw:.1%}" if hw is not None else "unconverged", flag)
         else:
             found[code] = Mark(code, LEGEND[code][0], flag)

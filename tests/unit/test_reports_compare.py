@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ from harness.measure.metrics import METRICS
 from harness.store.run import RESULTS_COLUMNS
 from reports.compare import compare_runs, render_terminal
 from reports.data import load_results
+from reports.repeatability import render_json as render_repeatability_json
+from reports.repeatability import render_terminal as repeatability_text
 from reports.repeatability import repeatability
 from reports.significance import mann_whitney
 
@@ -27,8 +30,12 @@ Series = Mapping[tuple[str, str, str], Sequence[Sequence[float]]]
 
 
 def write_run(folder: Path, run_id: str, series: Series,
-              flags: Mapping[tuple[str, str], list[str]] | None = None) -> Path:
-    """A run folder as `cmbench run` writes it, holding exactly `series`, its cases with `flags`."""
+              flags: Mapping[tuple[str, str], list[str]] | None = None,
+              widths: Mapping[tuple[str, str], float] | None = None, case: str = "n=1",
+              references: Mapping[str, float] | None = None) -> Path:
+    """A run folder as `cmbench run` writes it, holding exactly `series` (every case labelled `case`), its cases with
+    `flags` and the relative half-widths of their medians' intervals in `widths` (none recorded where absent), and
+    the medians of its reference measurements in `references`."""
     folder.mkdir(parents=True)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -36,7 +43,6 @@ def write_run(folder: Path, run_id: str, series: Series,
     cases = {}
     for (workload, impl, metric), processes in series.items():
         language, model = impl.split("/")
-        case = "n=1"
         ident = (run_id, workload, case, impl, language, model, "default", "native", f"{case},cpus=2,executor=native")
         m = METRICS[metric]
         for p, values in enumerate(processes):
@@ -48,6 +54,8 @@ def write_run(folder: Path, run_id: str, series: Series,
                                    "flags": list((flags or {}).get((workload, impl), [])),
                                    "params": {"n": 1, "cpus": 2, "executor": "native"}, "seconds": 1.0,
                                    "harness_overhead": 0.01, "processes": len(processes)}
+        if widths and (workload, impl) in widths:
+            cases[(workload, impl)]["extra"] = {"ci": {"half_width": widths[(workload, impl)]}}
     (folder / "results.csv").write_text(buf.getvalue(), encoding="utf-8")
     started = f"{run_id[:4]}-{run_id[4:6]}-{run_id[6:8]}T02:00:00+00:00"
     meta = {"schema": 3, "run_id": run_id, "status": "complete", "started": started, "finished": started,
@@ -55,6 +63,9 @@ def write_run(folder: Path, run_id: str, series: Series,
             "host": {"hostname": "h", "cpu_model": "Test CPU", "cpu_count": 2, "kernel": "Linux 6.1.0",
                      "git": {"commit": "0" * 40, "dirty": False}},
             "toolchains": {}, "builds": {}, "cases": list(cases.values())}
+    if references:
+        meta["reference_measurements"] = {"schema": 1, "cpu": 0, "measured": [
+            {"name": name, "unit": "ns", "median": median} for name, median in references.items()]}
     (folder / "run.json").write_text(json.dumps(meta), encoding="utf-8")
     return folder
 
@@ -224,10 +235,55 @@ def test_repeatability_gives_each_case_its_run_to_run_cv(tmp_path):
     assert moving["unconverged_runs"] == 3 and steady["unconverged_runs"] == 0
     modal = f.loc[("worker_pool", "go/goroutines")]
     assert modal["modes_runs"] == 1 and modal["cv_pct"] > 5
-    assert r.summary() == {"runs": 3, "cases": 3, "median_cv_pct": pytest.approx(moving["cv_pct"]),
-                           "mean_cv_pct": pytest.approx(f["cv_pct"].mean()), "within_2_pct": 1, "above_5_pct": 2,
-                           "above_10_pct": int(modal["cv_pct"] > 10) + int(moving["cv_pct"] > 10),
-                           "above_5_pct_without_modes": 1}
+    summary = r.summary()
+    assert math.isnan(summary.pop("held_pct"))  # no interval recorded: no pair to check
+    assert summary.pop("by_placement") == {} and r.host == {}  # no placement in the cases, no reference figures
+    assert summary == {"runs": 3, "cases": 3, "median_cv_pct": pytest.approx(moving["cv_pct"]),
+                       "mean_cv_pct": pytest.approx(f["cv_pct"].mean()), "within_2_pct": 1, "above_5_pct": 2,
+                       "above_10_pct": int(modal["cv_pct"] > 10) + int(moving["cv_pct"] > 10),
+                       "above_5_pct_without_modes": 1, "held": 0, "pairs": 0}
+
+
+def test_repeatability_checks_each_run_s_interval_against_the_other_runs_medians(tmp_path):
+    # three runs at 100, 101 and 110 (10 ms per iteration): intervals of ±2% hold the two close runs' medians of each
+    # other and nothing of the third; a case with no interval recorded (a server phase, an old run) has no pairs
+    levels = (0.0100, 0.0101, 0.0110)
+    folders = [write_run(tmp_path / f"r{k}", f"2026010{k + 1}T020000Z",
+                         {("ping_pong", "go/goroutines", "wall_time"): [[level] * 5] * 3,
+                          ("ping_pong", "c/pthreads", "wall_time"): [[level] * 5] * 3},
+                         widths={("ping_pong", "go/goroutines"): 0.02})
+               for k, level in enumerate(levels)]
+    results = load_results(folders)
+    r = repeatability(results, [run.run_id for run in results.runs])
+    f = r.frame.set_index("impl")
+    assert (f.loc["go/goroutines", "held"], f.loc["go/goroutines", "pairs"]) == (2, 6)
+    assert (f.loc["c/pthreads", "held"], f.loc["c/pthreads", "pairs"]) == (0, 0)
+    s = r.summary()
+    assert (s["held"], s["pairs"]) == (2, 6) and s["held_pct"] == pytest.approx(100 / 3)
+    assert "held another run's median in 2 of 6 pairs (33%" in repeatability_text(r)
+    assert "intervals held 2/6" in repeatability_text(r)
+
+
+def test_repeatability_splits_by_placement_and_gives_the_host_s_own_spread(tmp_path):
+    folders = []
+    for k, (one, spread, cross) in enumerate([(0.0100, 0.020, 20000.0), (0.0100, 0.024, 24000.0)]):
+        folders += [write_run(tmp_path / f"{p}{k}", f"2026010{k + 1}T02000{i}Z",
+                              {("ping_pong", "c/pthreads", "wall_time"): [[level] * 5] * 3},
+                              case=f"roundtrips=1000,placement={p}",
+                              references={"thread_switch": 2500.0, "cross_cpu_switch": cross})
+                    for i, (p, level) in enumerate([("one", one), ("spread", spread)])]
+    results = load_results(folders)
+    r = repeatability(results, [run.run_id for run in results.runs])
+    placed = r.summary()["by_placement"]
+    assert placed["one"]["cases"] == placed["spread"]["cases"] == 1
+    assert placed["one"]["median_cv_pct"] == 0 and placed["spread"]["median_cv_pct"] == pytest.approx(12.86, abs=0.01)
+    cross = r.host["cross_cpu_switch"]  # over the four runs: 20, 20, 24, 24 us
+    assert r.host["thread_switch"]["cv_pct"] == 0 and cross["cv_pct"] == pytest.approx(10.50, abs=0.01)
+    text = repeatability_text(r)
+    assert "  placement=spread: 1 cases, run-to-run CV of their medians 12.9%" in text
+    assert "the host's own figures" in text and "cross_cpu_switch 10.5%" in text
+    data = json.loads(render_repeatability_json(r))
+    assert data["summary"]["by_placement"]["one"]["held_pct"] is None and len(data["host"]) == 2
 
 
 def test_repeatability_command_prints_the_table_and_data_and_refuses_one_run(tmp_path, capsys):
