@@ -145,7 +145,8 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     name = this_host()
     status = "complete"
     # the host's own steadiness, between visits of units, where the run takes its reference measurements
-    drift = HostDrift(plan.cpus[0]) if options.references and plan.profile in REFERENCE_PROFILES else None
+    drift = (HostDrift(plan.cpus[0], other=plan.cpus[1] if len(plan.cpus) > 1 else None)
+             if options.references and plan.profile in REFERENCE_PROFILES else None)
     units = host.execute_units(plan_units(plan), between=lambda: _probe(drift, meta))
     measured: Measured | None = None
     with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished and what cases measured so far

@@ -13,8 +13,13 @@ cases; neither can make a run's host the next run's.
 So a quick or full run (those that take the reference measurements, harness/host/oscosts.py)
 measures the host's own same-CPU thread hand-off before every visit of a unit and at its end:
 reference-spawn `handoff` (harness/host/spawn_cost.c) with both threads on the run's first CPU,
-`ROUNDS` rounds of `HANDOFFS` hand-offs, their median (about 15 ms). run.json records the series
-and its spread under `host_drift`, and the run ends with one line saying how much the host moved:
+`ROUNDS` rounds of `HANDOFFS` hand-offs, their median (about 15 ms). Where the run has a second
+CPU it also measures the hand-off across the two (`CROSS_HANDOFFS` a round, about 50 ms: a
+cross-CPU hand-off costs several times a same-CPU one), which every `spread` case's threads pay
+and which moves on a virtual machine with where the host runs its virtual CPUs: four quick runs
+on a 2-CPU VM found it at 18.5-23.8 us at their starts (a CV of 11.6%; the same-CPU one 3.8%).
+run.json records the series and their spread under `host_drift` (the cross-CPU one under
+`cross`), and the run ends with a line saying how much the host moved:
 a host whose probes spread by more than `STEADY_CV` was not steady enough for figures to repeat
 closer than that (results/README.md). The spread judged is robust (`robust_cv`: the median absolute
 deviation as a standard deviation, relative to the median), as the figures are medians: with a
@@ -37,54 +42,32 @@ from harness.host.oscosts import Runner, Skipped, run_pinned, spawn_program, spa
 from harness.measure.stats import coefficient_of_variation, robust_sd
 from harness.vocab import fmt_seconds
 
-SCHEMA = 2  # 2: `steady` judged on `robust_cv` (1: on `cv`, and no `robust_cv`)
+SCHEMA = 3  # 3: `cross`, the cross-CPU series; 2: `steady` judged on `robust_cv` (1: on `cv`, no `robust_cv`)
 HANDOFFS = 2000  # hand-offs per round
+CROSS_HANDOFFS = 500  # hand-offs per round across two CPUs (each several times a same-CPU one)
 ROUNDS = 5  # rounds per probe, whose median is the probe's value
 STEADY_CV = 0.05  # a host whose probes vary more than this (robust_cv, relative to the median) was not steady
 
 
 @dataclass
-class HostDrift:
-    """The probes of one run on one host: (seconds since the first, ns per same-CPU thread hand-off)."""
+class Series:
+    """One probe's values over a run: (seconds since the run's first probe, ns per hand-off)."""
 
-    cpu: int
-    run: Runner = run_pinned
-    program: Callable[[], Path] = spawn_program
-    clock: Callable[[], float] = time.monotonic
     values: list[tuple[float, float]] = field(default_factory=list)
-    skipped: str = ""  # why no probe could be taken (no C compiler, say)
-    _began: float | None = None
 
     @property
-    def method(self) -> str:
-        return (f"reference-spawn handoff {HANDOFFS} {ROUNDS} {self.cpu} {self.cpu} (two threads pinned to CPU "
-                f"{self.cpu} pass a byte over pipes; the median of {ROUNDS} rounds, ns per hand-off; "
-                "harness/host/spawn_cost.c), before every visit of a unit and at the end of the run")
-
-    def probe(self) -> None:
-        """Take one probe (nothing once a probe could not be taken)."""
-        if self.skipped:
-            return
-        now = self.clock()
-        if self._began is None:
-            self._began = now
-        args = ("handoff", str(HANDOFFS), str(ROUNDS), str(self.cpu), str(self.cpu))
-        got = spawn_values("host_drift", args, self.cpu, ROUNDS, self.run, self.program)
-        if isinstance(got, Skipped):
-            self.skipped = got.reason
-            return
-        self.values.append((round(now - self._began, 1), statistics.median(got)))
+    def ns(self) -> list[float]:
+        return [v for _, v in self.values]
 
     @property
     def cv(self) -> float | None:
         """The probes' coefficient of variation (None below two probes)."""
-        ns = [v for _, v in self.values]
-        return coefficient_of_variation(ns)
+        return coefficient_of_variation(self.ns)
 
     @property
     def robust_cv(self) -> float | None:
         """What most probes' spread says: robust_sd about their median, relative to it (None below two probes)."""
-        ns = [v for _, v in self.values]
+        ns = self.ns
         if len(ns) < 2:
             return None
         centre = statistics.median(ns)
@@ -95,30 +78,116 @@ class HostDrift:
         return None if self.robust_cv is None else self.robust_cv <= STEADY_CV
 
     def as_dict(self) -> dict[str, Any]:
-        ns = [v for _, v in self.values]
-        out: dict[str, Any] = {"schema": SCHEMA, "cpu": self.cpu, "method": self.method, "unit": "ns",
-                               "values": [[t, v] for t, v in self.values], "n": len(ns)}
+        ns = self.ns
+        out: dict[str, Any] = {"values": [[t, v] for t, v in self.values], "n": len(ns)}
         if ns:
             out.update(median=statistics.median(ns), min=min(ns), max=max(ns), cv=self.cv, robust_cv=self.robust_cv,
                        steady=self.steady)
+        return out
+
+    def spread(self) -> str:
+        """`1.2 us median, spread 1.0% (robust; CV 2.1%, 1.2 us-1.3 us)` (two probes at least)."""
+        ns, cv, robust = self.ns, self.cv or 0.0, self.robust_cv or 0.0
+        return (f"{fmt_seconds(statistics.median(ns) / 1e9)} median, spread {robust:.1%} (robust; CV {cv:.1%}, "
+                f"{fmt_seconds(min(ns) / 1e9)}-{fmt_seconds(max(ns) / 1e9)})")
+
+
+@dataclass
+class HostDrift:
+    """The probes of one run on one host: ns per thread hand-off on `cpu`, and between `cpu` and `other` (if any)."""
+
+    cpu: int
+    other: int | None = None
+    run: Runner = run_pinned
+    program: Callable[[], Path] = spawn_program
+    clock: Callable[[], float] = time.monotonic
+    same: Series = field(default_factory=Series)
+    cross: Series = field(default_factory=Series)
+    skipped: str = ""  # why no probe could be taken (no C compiler, say)
+    cross_skipped: str = ""  # why no cross-CPU probe could be taken
+    _began: float | None = None
+
+    @property
+    def method(self) -> str:
+        return (f"reference-spawn handoff {HANDOFFS} {ROUNDS} {self.cpu} {self.cpu} (two threads pinned to CPU "
+                f"{self.cpu} pass a byte over pipes; the median of {ROUNDS} rounds, ns per hand-off; "
+                "harness/host/spawn_cost.c), before every visit of a unit and at the end of the run")
+
+    @property
+    def cross_method(self) -> str:
+        return (f"reference-spawn handoff {CROSS_HANDOFFS} {ROUNDS} {self.cpu} {self.other} (the threads pinned to "
+                f"CPU {self.cpu} and CPU {self.other}), with every same-CPU probe")
+
+    def probe(self) -> None:
+        """Take one probe of each series (nothing once a probe could not be taken)."""
+        if self.skipped:
+            return
+        now = self.clock()
+        if self._began is None:
+            self._began = now
+        at = round(now - self._began, 1)
+        got = spawn_values("host_drift", ("handoff", str(HANDOFFS), str(ROUNDS), str(self.cpu), str(self.cpu)),
+                           self.cpu, ROUNDS, self.run, self.program)
+        if isinstance(got, Skipped):
+            self.skipped = got.reason
+            return
+        self.same.values.append((at, statistics.median(got)))
+        if self.other is None or self.cross_skipped:
+            return
+        got = spawn_values("host_drift", ("handoff", str(CROSS_HANDOFFS), str(ROUNDS), str(self.cpu),
+                                          str(self.other)), self.cpu, ROUNDS, self.run, self.program)
+        if isinstance(got, Skipped):
+            self.cross_skipped = got.reason
+        else:
+            self.cross.values.append((at, statistics.median(got)))
+
+    @property
+    def values(self) -> list[tuple[float, float]]:
+        """The same-CPU probes."""
+        return self.same.values
+
+    @property
+    def cv(self) -> float | None:
+        return self.same.cv
+
+    @property
+    def robust_cv(self) -> float | None:
+        return self.same.robust_cv
+
+    @property
+    def steady(self) -> bool | None:
+        return self.same.steady
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"schema": SCHEMA, "cpu": self.cpu, "method": self.method, "unit": "ns",
+                               **self.same.as_dict()}
         if self.skipped:
             out["skipped"] = self.skipped
+        if self.other is not None:
+            out["cross"] = {"cpus": [self.cpu, self.other], "method": self.cross_method, **self.cross.as_dict()}
+            if self.cross_skipped:
+                out["cross"]["skipped"] = self.cross_skipped
         return out
 
     def text(self) -> str:
-        """One line for the end of the run: how much the host moved, and what that means for the figures."""
+        """The end of the run: how much the host moved, and what that means for the figures (a line per series)."""
         if self.skipped and not self.values:
             return f"host drift: not measured ({self.skipped})"
-        ns = [v for _, v in self.values]
-        if len(ns) < 2:
+        if len(self.values) < 2:
             return ""
-        cv, robust = self.cv or 0.0, self.robust_cv or 0.0
-        line = (f"host drift: the host's own thread hand-off on CPU {self.cpu}, measured {len(ns)} times between "
-                f"visits of units, {fmt_seconds(statistics.median(ns) / 1e9)} median, spread {robust:.1%} "
-                f"(robust; CV {cv:.1%}, {fmt_seconds(min(ns) / 1e9)}-{fmt_seconds(max(ns) / 1e9)})")
-        if robust > STEADY_CV:
+        same = self.same
+        line = (f"host drift: the host's own thread hand-off on CPU {self.cpu}, measured {len(same.ns)} times between "
+                f"visits of units, {same.spread()}")
+        if (same.robust_cv or 0.0) > STEADY_CV:
             line += (f"; above {STEADY_CV:.0%}, the host was not steady: figures of this run may not repeat in "
                      "another more closely than that")
-        elif cv > STEADY_CV:
+        elif (same.cv or 0.0) > STEADY_CV:
             line += "; most probes held still, a few met brief disturbances"
+        if len(self.cross.ns) < 2:
+            return line
+        line += (f"\nhost drift across CPUs {self.cpu} and {self.other}: the hand-off between them, "
+                 f"{self.cross.spread()}")
+        if (self.cross.robust_cv or 0.0) > STEADY_CV:
+            line += (f"; above {STEADY_CV:.0%}: `spread` figures of this run, whose threads hand off across CPUs, may "
+                     "not repeat in another more closely than that")
         return line

@@ -50,6 +50,11 @@ def busy_text(run: Run) -> str:
         moved = f"a spread of {robust:.1%}" if isinstance(robust, int | float) else f"a CV of {drift['cv']:.1%}"
         parts.append(f"the host's own thread hand-off, probed {drift.get('n')} times during the run, moved by "
                      f"{moved} (harness/host/drift.py): the host itself was not steady")
+    cross = drift.get("cross") if isinstance(drift, Mapping) else None
+    if isinstance(cross, Mapping) and cross.get("steady") is False and isinstance(cross.get("robust_cv"), int | float):
+        parts.append(f"the host's thread hand-off across CPUs, probed {cross.get('n')} times during the run, moved by "
+                     f"a spread of {cross['robust_cv']:.1%}: its `spread` figures, whose threads hand off across CPUs, "
+                     "may not repeat more closely than that")
     return "; ".join(parts)
 
 
@@ -141,6 +146,8 @@ def run_environment(run: Run) -> RunEnvironment:
         ("system checks", system_summary(h.get("system"))),
         ("load average at start", ", ".join(f"{x:.2f}" for x in load) if isinstance(load, list) else "—"),
         ("host drift (thread hand-off between visits of units)", drift_text(m.get("host_drift"))),
+        ("host drift across CPUs (the hand-off between two, with each probe)",
+         drift_text((m.get("host_drift") or {}).get("cross"))),
         ("harness Python", h.get("python", "—")),
         ("git commit", f"{git.get('commit', '—')}" + (" (uncommitted changes)" if git.get("dirty") else "")),
     ]

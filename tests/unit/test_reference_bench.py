@@ -10,7 +10,7 @@ import pytest
 
 from harness.errors import UserError
 from harness.host import oscosts as reference_bench
-from harness.host.drift import HANDOFFS, ROUNDS, HostDrift
+from harness.host.drift import CROSS_HANDOFFS, HANDOFFS, ROUNDS, HostDrift
 from harness.host.oscosts import ReferenceMeasurements, measure_references
 
 
@@ -139,8 +139,8 @@ class Clock:
         return self.now
 
 
-def drift(*rounds, program=fake_program):
-    """A HostDrift whose probes print `rounds` in turn (each a list of ROUNDS values)."""
+def drift(*rounds, program=fake_program, other=None):
+    """A HostDrift on CPU 1 (and `other`) whose probes print `rounds` in turn (each a list of ROUNDS values)."""
     lines = iter("".join(f"{v}\n" for v in r) for r in rounds)
     runner = FakeRunner()
     runner.spawn = None
@@ -148,7 +148,7 @@ def drift(*rounds, program=fake_program):
     def run(argv, cpu):
         runner.calls.append((tuple(argv), cpu))
         return 0, next(lines), ""
-    probe = HostDrift(1, run=run, program=program, clock=Clock())
+    probe = HostDrift(1, other, run=run, program=program, clock=Clock())
     probe.calls = runner.calls
     return probe
 
@@ -164,6 +164,26 @@ def test_host_drift_probes_the_pinned_hand_off_and_records_its_spread():
     assert stored["cv"] == pytest.approx(0.1665, abs=1e-4)
     assert stored["robust_cv"] == pytest.approx(1.4826 * 100 / 1100) and stored["steady"] is False
     assert "spread 13.5% (robust; CV 16.7%" in d.text() and "the host was not steady" in d.text()
+
+
+def test_host_drift_with_a_second_cpu_probes_the_hand_off_across_them_too():
+    # same-CPU probes hold still at 1 us; the cross-CPU ones move 20, 26, 23 us
+    d = drift([1000] * 5, [20000] * 5, [1010] * 5, [26000] * 5, [1000] * 5, [23000] * 5, other=0)
+    for _ in range(3):
+        d.probe()
+    assert d.calls[1] == (("/cache/reference-spawn", "handoff", str(CROSS_HANDOFFS), str(ROUNDS), "1", "0"), 1)
+    stored = json.loads(json.dumps(d.as_dict()))
+    assert stored["schema"] == 3 and stored["values"] == [[0.0, 1000.0], [2.5, 1010.0], [5.0, 1000.0]]
+    assert stored["steady"] is True
+    cross = stored["cross"]
+    assert cross["cpus"] == [1, 0] and cross["values"] == [[0.0, 20000.0], [2.5, 26000.0], [5.0, 23000.0]]
+    assert cross["n"] == 3 and cross["median"] == 23000.0 and cross["robust_cv"] == pytest.approx(1.4826 * 3 / 23)
+    assert cross["steady"] is False and "method" in cross
+    lines = d.text().splitlines()
+    assert len(lines) == 2 and "not steady" not in lines[0]
+    assert lines[1].startswith("host drift across CPUs 1 and 0: the hand-off between them, 23 us median, spread 19.3%")
+    assert "`spread` figures of this run" in lines[1]
+    assert "cross" not in drift([1000] * 5).as_dict()  # one CPU: no hand-off across
 
 
 def test_a_few_slow_probes_among_many_leave_the_host_steady():

@@ -125,6 +125,12 @@ def test_the_environment_page_says_when_the_host_itself_was_not_steady():
     assert "moved by a spread of 8.0%" in busy_text(replace(run, meta={**run.meta, "host_drift": robust}))
     assert drift_text(robust) == "spread 8.0% (robust), CV 19.0% over 5 probes (1.2 us-1.9 us), not steady"
     assert drift_text({"n": 0, "values": [], "skipped": "no C compiler"}) == "not measured (no C compiler)"
+    # host_drift schema 3: the hand-off across CPUs, probed with each same-CPU probe
+    cross = {"cpus": [0, 1], "n": 5, "cv": 0.15, "robust_cv": 0.09, "min": 18000.0, "max": 24000.0, "steady": False}
+    text = busy_text(replace(run, meta={**run.meta, "host_drift": {**steady, "cross": cross}}))
+    assert text.startswith("the host's thread hand-off across CPUs, probed 5 times during the run, moved by a "
+                           "spread of 9.0%") and "`spread` figures" in text
+    assert drift_text(cross) == "spread 9.0% (robust), CV 15.0% over 5 probes (18 us-24 us), not steady"
 
 
 def test_the_http_page_states_the_cpu_split_and_the_generator_ceilings():

@@ -92,8 +92,8 @@ def test_a_run_with_reference_measurements_records_the_host_s_steadiness(fixture
     values = iter([1000, 1000, 1300, 1000, 1000] * 20)
     probes = []
 
-    def fake_drift(cpu):
-        d = HostDrift(cpu, run=lambda argv, c: (0, "".join(f"{next(values)}\n" for _ in range(5)), ""),
+    def fake_drift(cpu, other=None):
+        d = HostDrift(cpu, other, run=lambda argv, c: (0, "".join(f"{next(values)}\n" for _ in range(5)), ""),
                       program=lambda: tmp_path / "reference-spawn")
         probes.append(d)
         return d
