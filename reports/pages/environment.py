@@ -146,8 +146,7 @@ def run_environment(run: Run) -> RunEnvironment:
         ("system checks", system_summary(h.get("system"))),
         ("load average at start", ", ".join(f"{x:.2f}" for x in load) if isinstance(load, list) else "—"),
         ("host drift (thread hand-off between visits of units)", drift_text(m.get("host_drift"))),
-        ("host drift across CPUs (the hand-off between two, with each probe)",
-         drift_text((m.get("host_drift") or {}).get("cross"))),
+        ("host drift across CPUs", drift_text((m.get("host_drift") or {}).get("cross"))),
         ("harness Python", h.get("python", "—")),
         ("git commit", f"{git.get('commit', '—')}" + (" (uncommitted changes)" if git.get("dirty") else "")),
     ]
