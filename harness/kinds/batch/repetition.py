@@ -97,7 +97,7 @@ WIDEST_MODE = "the widest mode's 95% CI ±"
 INTERRUPTED_TEXT = "the run was interrupted while it measured"
 
 
-SAMPLE_SHARE = 0.2  # the share of its budget a case's processes take before it may stop converged
+SAMPLE_SHARE = 0.2  # the share of its budget a case's processes take before it may converge or give up
 MAX_WARMUPS = 500  # the most warm-ups `warmup_seconds` asks of a process
 WARM_FRACTION = 0.25  # a process whose warm-ups lasted less than this fraction of `warmup_seconds` is cold
 MAX_COLD = 2  # the most cold processes set aside per case
@@ -162,8 +162,9 @@ def stop_reason(spec: CaseSpec, ci: Interval, processes: int, spent: float, next
 
 
 def sampled_enough(spec: CaseSpec, processes: int, spent: float, next_cost: float) -> bool:
-    """Whether a case within its precision has sampled enough processes to stop: those it ran took `SAMPLE_SHARE`
-    of its budget, or it ran its maximum, or the next would overrun the budget (the module docstring)."""
+    """Whether a case that would stop converged, on its modes or out of reach has sampled enough processes to: those
+    it ran took `SAMPLE_SHARE` of its budget, or it ran its maximum, or the next would overrun the budget (the
+    module docstring)."""
     if not spec.adaptive or not spec.budget or processes >= most_processes(spec):
         return True
     return spent >= SAMPLE_SHARE * spec.budget or spent + next_cost > spec.budget
