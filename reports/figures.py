@@ -13,6 +13,13 @@
   (`single`), so such figures are ranked on their values, as the notes under every ranked table
   say.
 
+**Run-to-run spread.** One run's interval says how precisely that run pinned its figure, not where
+a second run lands: what a run shares (the host's state for those minutes, a calibrated size) moves
+all its processes together. Where the history holds enough runs of the same environment
+(reports/repeatability.py `run_to_run`), a figure records its run-to-run CV (`Figure.repeat`) and its
+interval is widened to 1.96 times that CV around its median where that is wider, so that the
+rankings (reports/ranking.py) name a best only where a further run would keep it.
+
 **Modes.** A batch case's processes fall into modes when its run.json `extra.modes` lists two
 or more, or, for runs written before modes were looked for, when harness/measure/modes.py finds
 them in the per-process medians of its wall time in results.csv. The modes are the case's:
@@ -46,6 +53,22 @@ class ModeFigure:
 
 
 @dataclass(frozen=True)
+class RunToRun:
+    """How much one figure moved over the newest runs of its environment."""
+
+    cv: float  # the sample standard deviation of the runs' medians over their mean
+    runs: int
+
+    @property
+    def half_width(self) -> float:
+        """Relative: how far from a run's median a further run's lands, 95% of the time (1.96 standard deviations)."""
+        return 1.96 * self.cv
+
+    def text(self) -> str:
+        return f"run-to-run CV {self.cv:.1%} over the last {self.runs} runs here"
+
+
+@dataclass(frozen=True)
 class Figure:
     """A figure as the reports rank it: its median, the 95% interval of the median, and its modes."""
 
@@ -54,6 +77,7 @@ class Figure:
     high: float
     source: str  # STORED, BOOTSTRAP or SINGLE (module docstring)
     modes: tuple[ModeFigure, ...] = ()  # two or more when the case's processes fall into modes
+    repeat: RunToRun | None = None  # how the figure moved over the newest runs of its environment, where known
 
     @property
     def modal(self) -> bool:
@@ -72,6 +96,8 @@ class Figure:
         if self.source == SINGLE:
             return "measured once: no interval"
         how = "stored by the harness" if self.source == STORED else "bootstrap over processes"
+        if self.repeat is not None:
+            how += f"; {self.repeat.text()}, widened to where a further run would land"
         return f"95% CI of the median {fmt_value(self.low, unit)} – {fmt_value(self.high, unit)} ({how})"
 
 
@@ -116,8 +142,15 @@ def _stored_ci(extra: object, metric: str, median: float) -> tuple[float, float]
     return median * m / high, median * m / low
 
 
-def figures(run: Run, samples: pd.DataFrame, metrics: Iterable[str]) -> dict[tuple[str, str, str, str], Figure]:
-    """(workload, case, implementation, metric) -> Figure, for `metrics` of `run` (its samples)."""
+FigureKey = tuple[str, str, str, str]  # (workload, case, implementation, metric)
+
+
+def figures(run: Run, samples: pd.DataFrame, metrics: Iterable[str],
+            spread: Mapping[FigureKey, RunToRun] | None = None) -> dict[FigureKey, Figure]:
+    """(workload, case, implementation, metric) -> Figure, for `metrics` of `run` (its samples).
+
+    `spread`: how each figure moved between runs (reports/repeatability.py `run_to_run`); a figure with an
+    interval has it widened to `RunToRun.half_width` around its median where that is wider."""
     wanted = set(metrics)
     rows = samples[samples["metric"].isin(wanted)] if len(samples) else samples
     if not len(rows):
@@ -138,9 +171,12 @@ def figures(run: Run, samples: pd.DataFrame, metrics: Iterable[str]) -> dict[tup
             low, high, source = ci.low, ci.high, BOOTSTRAP
         else:
             low, high, source = median, median, SINGLE
+        repeat = spread.get((w, c, i, metric)) if spread and source != SINGLE else None
+        if repeat is not None:
+            low, high = min(low, median * (1 - repeat.half_width)), max(high, median * (1 + repeat.half_width))
         case = modal.get((w, c, i))
         modes = mode_figures(case, per_process) if case is not None and metric in MODAL_METRICS else ()
-        out[(w, c, i, metric)] = Figure(median, min(low, median), max(high, median), source, modes)
+        out[(w, c, i, metric)] = Figure(median, min(low, median), max(high, median), source, modes, repeat)
     return out
 
 

@@ -22,6 +22,13 @@ time (the difference of two estimates has sqrt(2) times their error: P(|Z| <= 1.
 far fewer says the intervals are narrower than what a second run finds, and a reader should take
 the run-to-run spread as the figure's uncertainty instead.
 
+The site quotes the same spread beside every figure of the latest run (`run_to_run`): over the
+newest runs of the latest run's environment (fingerprint) in the history, at most `RECENT_RUNS`, since
+the series' last change point where the nightly found one, and at least `FEWEST_RUNS`, it gives each
+figure's run-to-run CV, and the reports widen the figure's interval to where a further run's median
+would land (1.96 times that CV) before they rank it (reports/figures.py): a figure whose runs spread
+more than its own interval says ties where its one run would have named a best.
+
 Beside the cases it gives the same for the host's own figures where the runs took them (run.json
 `reference_measurements`: the same-CPU and cross-CPU thread hand-off, process and thread creation,
 each the median of a few repeats in about a second at the run's start): how much the host itself
@@ -47,11 +54,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.kinds.batch.repetition import INTERRUPTED_TEXT
 from harness.manifests.model import PLACEMENT_PARAM, PLACEMENTS
 from harness.measure.stats import coefficient_of_variation
 from reports.compare import json_value
 from reports.data import KEY, Results, implementation_order
-from reports.figures import MODAL_METRICS, case_modes
+from reports.figures import MODAL_METRICS, RunToRun, case_modes
 from reports.fmt import fmt_value
 from reports.metric_names import MAIN_METRICS, label
 from reports.quality import UNCONVERGED, half_width, marks
@@ -59,6 +67,8 @@ from reports.table import Cell, Table
 
 WITHIN = 2.0  # percent: a case that repeats this closely
 ABOVE = (5.0, 10.0)  # percent: cases that move more than these are counted
+RECENT_RUNS = 10  # the site's run-to-run spread: over at most this many of the newest runs of one environment
+FEWEST_RUNS = 3  # ... and at least this many (two medians say little of a spread)
 HELD_IF_CALIBRATED = 0.834  # P(|Z| <= 1.96 / sqrt(2)): how often a run's 95% interval holds an equal run's median
 PLACED = re.compile(rf"(?:^|,){PLACEMENT_PARAM}=([a-z]+)")  # a case label's placement
 COLUMNS = ["workload", "case", "impl", "variant", "implementation", "metric", "unit", "runs", "medians", "median",
@@ -76,6 +86,51 @@ class Repeatability:
         placed = self.frame["case"].str.extract(PLACED, expand=False)
         out["by_placement"] = {p: _spread(self.frame[placed == p]) for p in PLACEMENTS if (placed == p).any()}
         return out
+
+
+def run_to_run(history: pd.DataFrame, run_id: str, *, changes: Sequence[Any] = (),
+               most: int = RECENT_RUNS) -> dict[tuple[str, str, str, str], RunToRun]:
+    """(workload, case, implementation, metric) -> how the figure of run `run_id` moved between runs (module
+    docstring): over the history's (reports/history/store.py) newest ok figures up to that run, of its
+    fingerprint, since the series' last change point (`changes`: reports/history/changes.py Change), at most
+    `most` runs and at least `FEWEST_RUNS`. A wall time takes its case's throughput spread where it has one
+    (per operation, it does not move with a calibrated size)."""
+    if not len(history) or run_id not in set(history["run_id"]):
+        return {}
+    mine = history[history["run_id"] == run_id]
+    fingerprint, started = mine["fingerprint"].iloc[0], mine["started"].iloc[0]
+    rows = history[(history["fingerprint"] == fingerprint) & (history["status"] == "ok") & history["median"].notna()
+                   & ((history["started"] < started) | (history["run_id"] == run_id))]
+    rows = rows[~rows["flags"].fillna("").str.contains(INTERRUPTED_TEXT, regex=False)]
+    series = ["workload", "case", "impl", "variant", "metric"]
+    rows = rows.merge(rows.loc[rows["run_id"] == run_id, series].drop_duplicates(), on=series)  # the run's series
+    rows = rows.sort_values(["started", "run_id"], kind="stable")
+    since = {(c.series.workload, c.series.case, c.series.impl, c.series.variant, c.series.metric): c.first_bad.started
+             for c in changes if c.series.fingerprint == fingerprint}
+    out: dict[tuple[str, str, str, str], RunToRun] = {}
+    for (workload, case, impl, variant, metric), g in rows.groupby(series, sort=False):
+        start = since.get((workload, case, impl, variant, metric))
+        g = (g[g["started"] >= start] if start else g).drop_duplicates("run_id", keep="last").tail(most)
+        spread = coefficient_of_variation(list(g["median"])) if len(g) >= FEWEST_RUNS else None
+        if spread is not None:
+            out[(workload, case, str(g["implementation"].iloc[-1]), metric)] = RunToRun(spread, len(g))
+    for (workload, case, implementation, metric) in list(out):
+        per_op = out.get((workload, case, implementation, "throughput"))
+        if metric == "wall_time" and per_op is not None:
+            out[(workload, case, implementation, metric)] = per_op
+    return out
+
+
+def spread_note(spread: Mapping[tuple[str, str, str, str], RunToRun]) -> str:
+    """A sentence for the overview: which figures' intervals take the run-to-run spread (`run_to_run`)."""
+    if not spread:
+        return (f"Intervals are this run's own: fewer than {FEWEST_RUNS} runs of this environment are stored, so "
+                "how far a second run would land is not known yet (cmbench repeatability measures it).")
+    runs = sorted({r.runs for r in spread.values()})
+    span = f"{runs[0]}" if len(runs) == 1 else f"{runs[0]} to {runs[-1]}"
+    cv = float(np.median([r.cv for r in spread.values()]))
+    return (f"{len(spread)} figures have a run-to-run spread over the last {span} runs of this environment (median "
+            f"CV {cv:.1%}); their intervals are widened to where a further run would land before any ranking.")
 
 
 def _spread(frame: pd.DataFrame) -> dict[str, Any]:

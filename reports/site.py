@@ -43,6 +43,7 @@ from reports.pages.regressions import PLOTTED_ALERTS, SeriesIndex, alert_view, a
 from reports.pages.workload import build_workload, headroom_rows, http_notes, scaling_series, slug
 from reports.quality import COUNT_NAMES, SHORT, case_marks, mark_counts
 from reports.quality import legend as quality_legend
+from reports.repeatability import run_to_run, spread_note
 from reports.table import Table
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -366,6 +367,7 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
     colors = plots.palette(implementation_order(list(results.samples["implementation"])
                                                 + [i for r in results.runs for i in r.cases["implementation"]]))
     by_workload = workload_cases(run, lsum)
+    spread = run_to_run(history, run.run_id, changes=changes)  # how each figure moved between runs (ranks use it)
     verdicts = evaluate_all(ledger, _with_samples(results))
     claim_counts = verdict_counts(verdicts)
     runs_note = (f"run {run.run_id}" if len(results.runs) == 1
@@ -376,10 +378,10 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
         (root / "static").mkdir()
         shutil.copyfile(TEMPLATES / "style.css", root / "static" / "style.css")
 
-        overview = build_overview(run, lsum, lsamples, declared)
+        overview = build_overview(run, lsum, lsamples, declared, spread=spread)
         overview = replace(overview, table=w.table(overview.table))
         blocks = [replace(b, table=w.table(b.table)) for b in build_blocks(run, lsum, lsamples, declared,
-                                                                            descriptions)]
+                                                                            descriptions, spread=spread)]
         heatmap = w.figure(plots.overview_heatmap, "overview-heatmap", "key metric as a fraction of the top figure",
                            "Each workload case's key metric as a fraction of the top implementation's (1 = the top), "
                            "one row per case. “best” only where its 95% interval overlaps no other's; “≈ best” where "
@@ -398,11 +400,13 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
         w.page("index.html", "index.html", title="Overview", run=run, cpus=_cpus_text(run),
                runs_count=len(results.runs), counts=counts, claims=claim_counts, overview=overview,
                heatmap=heatmap, workloads=cards, blocks=blocks, marked=marked, legend_text=COUNT_NAMES,
+               spread_note=spread_note(spread),
                legend=quality_legend([c for c, _ in marked] + [m.code for b in blocks for r in b.table.rows
                                                                for c in r for m in c.marks]))
 
         for name, cases in by_workload.items():
-            view = build_workload(run, lsum, name, cases, samples=lsamples, declared=declared.get(name, ()))
+            view = build_workload(run, lsum, name, cases, samples=lsamples, declared=declared.get(name, ()),
+                                  spread=spread)
             sections = [type(s)(s.case, s.short, w.table(s.table), s.unstable) for s in view.sections]
             view = type(view)(view.name, view.key_metric, view.metrics, tuple(sections), w.table(view.detail))
             figures = _workload_figures(w, run, lsamples, lsum, name, cases, colors, view.key_metric)

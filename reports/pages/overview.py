@@ -14,7 +14,7 @@ from harness.vocab import FAILED as FAILED_STATUSES
 from harness.vocab import Status, params_text
 from reports.bound import BOUND_NOTE, bound_set, bound_text
 from reports.data import Run, implementation_order, parse_params, ran_params, short_case_labels
-from reports.figures import SINGLE, Figure, figures
+from reports.figures import SINGLE, Figure, RunToRun, figures
 from reports.fmt import fmt_interval, fmt_value
 from reports.hosts import comparability, several
 from reports.metric_names import (
@@ -105,12 +105,14 @@ def workload_cases(run: Run, summaries: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def build_overview(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
-                   declared: Mapping[str, Sequence[str]] | None = None) -> Overview:
+                   declared: Mapping[str, Sequence[str]] | None = None, *,
+                   spread: Mapping[tuple[str, str, str, str], RunToRun] | None = None) -> Overview:
     """`summaries` and `samples` are those of `run` (see data.summarize); the samples give each figure its
-    interval and modes (reports/figures.py); `declared`: each workload's key metrics (workload.toml [report])."""
+    interval and modes (reports/figures.py), `spread` how it moved between runs (which widens its interval);
+    `declared`: each workload's key metrics (workload.toml [report])."""
     declared = declared or {}
     impls = implementation_order(list(run.cases["implementation"]) + list(summaries["implementation"]))
-    figs = figures(run, samples, {*KEY_METRICS, *(m for ms in declared.values() for m in ms)})
+    figs = figures(run, samples, {*KEY_METRICS, *(m for ms in declared.values() for m in ms)}, spread)
     bounds = bound_set(run)
     groups = comparability(run)  # figures of different environments or layouts are never ranked together
     outcome = {(r.workload, r.case, r.implementation): r for r in run.cases.itertuples()}
@@ -281,12 +283,13 @@ def _headline(wsum: pd.DataFrame, cases: list[str], metric: str) -> list[str]:
 
 def build_blocks(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
                  declared: Mapping[str, Sequence[str]] | None = None,
-                 descriptions: Mapping[str, str] | None = None) -> list[Block]:
+                 descriptions: Mapping[str, str] | None = None, *,
+                 spread: Mapping[tuple[str, str, str, str], RunToRun] | None = None) -> list[Block]:
     """Per workload: its headline case's implementations ranked by the key metric, with its memory figure, the
     other declared key metric, n, the interval and the quality marks of each (reports/quality.py)."""
     declared, descriptions = declared or {}, descriptions or {}
     wanted = {*KEY_METRICS, *MEMORY_METRICS, "cpu_time_per_op", *(m for ms in declared.values() for m in ms)}
-    figs = figures(run, samples, wanted)
+    figs = figures(run, samples, wanted, spread)
     bounds = bound_set(run)
     outcome = {(r.workload, r.case, r.implementation): r for r in run.cases.itertuples()}
     cpus = len(run.meta.get("cpus") or []) or 0

@@ -4,7 +4,7 @@ standing to the best where the intervals allow one (reports/ranking.py); and the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +13,7 @@ import pandas as pd
 from harness.kinds.server.cases import split_cpus
 from reports.bound import BOUND_NOTE, bound_set, bound_text
 from reports.data import Run, implementation_order, label_parts, short_case_labels
-from reports.figures import MODAL_METRICS, SINGLE, Figure, figures
+from reports.figures import MODAL_METRICS, SINGLE, Figure, RunToRun, figures
 from reports.fmt import fmt_value
 from reports.hosts import comparability, placement_text, several
 from reports.metric_names import direction_of, help_text, key_metric, label, main_metrics, ranked
@@ -63,15 +63,17 @@ def metric_cell(s, metric: str, *, bound: bool = False, figure: Figure | None = 
 
 
 def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list[str], *,
-                   samples: pd.DataFrame, declared: Sequence[str] = ()) -> WorkloadView:
-    """`summaries` and `samples` are those of `run` (the samples give figures their intervals and modes);
+                   samples: pd.DataFrame, declared: Sequence[str] = (),
+                   spread: Mapping[tuple[str, str, str, str], RunToRun] | None = None) -> WorkloadView:
+    """`summaries` and `samples` are those of `run` (the samples give figures their intervals and modes, `spread`
+    how they moved between runs: reports/figures.py);
     `cases` in display order; `declared`: the workload's key metrics (workload.toml [report]), the first ranks."""
     wsum = summaries[summaries["workload"] == workload]
     present = set(wsum["metric"])
     key = key_metric(present, declared)
     metrics = [*[m for m in declared if m in present], *[m for m in main_metrics(present) if m not in declared]]
     figs = figures(run, samples[samples["workload"] == workload] if len(samples) else samples,
-                   {*MODAL_METRICS, *([key] if key else [])})
+                   {*MODAL_METRICS, *([key] if key else [])}, spread)
     outcomes = run.cases[run.cases["workload"] == workload]
     bounds = bound_set(run)
     groups = comparability(run)

@@ -9,6 +9,7 @@ import math
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,10 +19,13 @@ from harness.measure.metrics import METRICS
 from harness.store.run import RESULTS_COLUMNS
 from reports.compare import compare_runs, render_terminal
 from reports.data import load_results
+from reports.figures import figures
+from reports.ranking import rank
 from reports.repeatability import render_json as render_repeatability_json
 from reports.repeatability import render_terminal as repeatability_text
-from reports.repeatability import repeatability
+from reports.repeatability import repeatability, run_to_run, spread_note
 from reports.significance import mann_whitney
+from reports.site import _history_of
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
 A_ID, B_ID = "20260101T020000Z", "20260102T020000Z"
@@ -284,6 +288,61 @@ def test_repeatability_splits_by_placement_and_gives_the_host_s_own_spread(tmp_p
     assert "the host's own figures" in text and "cross_cpu_switch 10.5%" in text
     data = json.loads(render_repeatability_json(r))
     assert data["summary"]["by_placement"]["one"]["held_pct"] is None and len(data["host"]) == 2
+
+
+def spread_runs(tmp_path: Path, c_levels: Sequence[float]) -> list[Path]:
+    """One run per level: go/goroutines steady at 10 ms an iteration, c/pthreads at each level; every process of a
+    run alike, so that each run's own interval is a point."""
+    return [write_run(tmp_path / f"r{k}", f"2026010{k + 1}T020000Z",
+                      {("ping_pong", "go/goroutines", "wall_time"): [[0.0100] * 5] * 3,
+                       ("ping_pong", "c/pthreads", "wall_time"): [[level] * 5] * 3})
+            for k, level in enumerate(c_levels)]
+
+
+def test_the_run_to_run_spread_widens_the_intervals_the_ranks_use(tmp_path):
+    # c/pthreads lands 3% above go in the latest run, but moved 9% between runs: the ranks see a tie
+    results = load_results(spread_runs(tmp_path, (0.0100, 0.0118, 0.0095, 0.0103)))
+    latest = results.latest
+    history = _history_of(results)
+    spread = run_to_run(history, latest.run_id)
+    c, go = spread[("ping_pong", "n=1", "c/pthreads", "wall_time")], spread[("ping_pong", "n=1", "go/goroutines",
+                                                                                "wall_time")]
+    assert (c.runs, go.runs) == (4, 4) and go.cv == 0
+    assert c.cv == pytest.approx(np.std([100, 118, 95, 103], ddof=1) / np.mean([100, 118, 95, 103]))
+    own = figures(latest, results.samples_of(latest.run_id), {"wall_time"})
+    wide = figures(latest, results.samples_of(latest.run_id), {"wall_time"}, spread)
+    key = ("ping_pong", "n=1", "c/pthreads", "wall_time")
+    assert own[key].low == own[key].high == pytest.approx(0.0103) and own[key].repeat is None
+    assert wide[key].low == pytest.approx(0.0103 * (1 - 1.96 * c.cv)) and wide[key].repeat == c
+    assert "run-to-run CV" in wide[key].interval_text("s")
+
+    def row(figs):
+        return {k[2]: f for k, f in figs.items()}
+    assert rank(row(own), set(), "lower").best == "go/goroutines"
+    ranked = rank(row(wide), set(), "lower")
+    assert ranked.best is None and "c/pthreads" in ranked.tied
+    assert "4 runs of this environment (median CV" in spread_note(spread)
+
+
+def test_the_run_to_run_spread_needs_three_runs_of_the_environment_since_the_last_change(tmp_path):
+    folders = spread_runs(tmp_path, (0.0100, 0.0118, 0.0095, 0.0103))
+    other = json.loads((folders[1] / "run.json").read_text())
+    other["cpus"] = [0]  # another environment: not among the runs the spread is taken over
+    (folders[1] / "run.json").write_text(json.dumps(other))
+    results = load_results(folders)
+    history = _history_of(results)
+    c = run_to_run(history, results.latest.run_id)[("ping_pong", "n=1", "c/pthreads", "wall_time")]
+    assert c.runs == 3
+    # the runs before the latest: as of each, only what came before it counts
+    assert run_to_run(history, results.runs[2].run_id) == {}
+    moved = SimpleNamespace(series=SimpleNamespace(fingerprint=history["fingerprint"].iloc[-1], workload="ping_pong",
+                                                   case="n=1", impl="c/pthreads", variant="default",
+                                                   metric="wall_time"),
+                            first_bad=SimpleNamespace(started=results.runs[2].started))
+    since = run_to_run(history, results.latest.run_id, changes=[moved])
+    assert ("ping_pong", "n=1", "c/pthreads", "wall_time") not in since  # two runs since its change point
+    assert since[("ping_pong", "n=1", "go/goroutines", "wall_time")].runs == 3
+    assert "fewer than 3 runs" in spread_note({})
 
 
 def test_repeatability_command_prints_the_table_and_data_and_refuses_one_run(tmp_path, capsys):
