@@ -97,6 +97,7 @@ def run_to_run(history: pd.DataFrame, run_id: str, *, changes: Sequence[Any] = (
     (per operation, it does not move with a calibrated size)."""
     if not len(history) or run_id not in set(history["run_id"]):
         return {}
+    history = history.assign(started=history["started"].fillna("").astype(str))
     mine = history[history["run_id"] == run_id]
     fingerprint, started = mine["fingerprint"].iloc[0], mine["started"].iloc[0]
     rows = history[(history["fingerprint"] == fingerprint) & (history["status"] == "ok") & history["median"].notna()
@@ -104,16 +105,19 @@ def run_to_run(history: pd.DataFrame, run_id: str, *, changes: Sequence[Any] = (
     rows = rows[~rows["flags"].fillna("").str.contains(INTERRUPTED_TEXT, regex=False)]
     series = ["workload", "case", "impl", "variant", "metric"]
     rows = rows.merge(rows.loc[rows["run_id"] == run_id, series].drop_duplicates(), on=series)  # the run's series
-    rows = rows.sort_values(["started", "run_id"], kind="stable")
+    rows = rows.sort_values(["started", "run_id"], kind="stable").drop_duplicates(["run_id", *series], keep="last")
     since = {(c.series.workload, c.series.case, c.series.impl, c.series.variant, c.series.metric): c.first_bad.started
              for c in changes if c.series.fingerprint == fingerprint}
+    if since:  # a series with a change point: its runs since the first at the new level
+        first = [since.get(k, "") for k in zip(*(rows[c] for c in series))]
+        rows = rows[rows["started"].to_numpy() >= pd.Series(first, dtype=object).to_numpy()]
+    newest = rows.groupby(series, sort=False).tail(most)
+    agg = newest.groupby(series, sort=False).agg(runs=("median", "size"), mean=("median", "mean"),
+                                                 sd=("median", "std"), implementation=("implementation", "last"))
     out: dict[tuple[str, str, str, str], RunToRun] = {}
-    for (workload, case, impl, variant, metric), g in rows.groupby(series, sort=False):
-        start = since.get((workload, case, impl, variant, metric))
-        g = (g[g["started"] >= start] if start else g).drop_duplicates("run_id", keep="last").tail(most)
-        spread = coefficient_of_variation(list(g["median"])) if len(g) >= FEWEST_RUNS else None
-        if spread is not None:
-            out[(workload, case, str(g["implementation"].iloc[-1]), metric)] = RunToRun(spread, len(g))
+    for (workload, case, _, _, metric), x in agg[(agg["runs"] >= FEWEST_RUNS) & (agg["mean"] != 0)].iterrows():
+        out[(workload, case, str(x["implementation"]), metric)] = RunToRun(float(x["sd"] / abs(x["mean"])),
+                                                                           int(x["runs"]))
     for (workload, case, implementation, metric) in list(out):
         per_op = out.get((workload, case, implementation, "throughput"))
         if metric == "wall_time" and per_op is not None:

@@ -384,8 +384,9 @@ def build_site(results: Results, out: Path, *, ledger: Ledger | None = None,
                                                                             descriptions, spread=spread)]
         heatmap = w.figure(plots.overview_heatmap, "overview-heatmap", "key metric as a fraction of the top figure",
                            "Each workload case's key metric as a fraction of the top implementation's (1 = the top), "
-                           "one row per case. “best” only where its 95% interval overlaps no other's; “≈ best” where "
-                           "it overlaps the top one's; “modes” where the processes fell into groups (not ranked). "
+                           "one row per case. “best” only where its 95% interval (widened to its run-to-run spread "
+                           "where the runs give one) overlaps no other's; “≈ best” where it overlaps the top one's; "
+                           "“modes” where the processes fell into groups (not ranked). "
                            "Hatched tiles carry a quality mark, named under the figure (≥: a lower bound; n=1: "
                            "measured once; busy: host busy; unconv: unconverged).",
                            overview.fractions, marks=overview.marks, quality=overview.quality)
