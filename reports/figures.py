@@ -17,7 +17,8 @@
 a second run lands: what a run shares (the host's state for those minutes, a calibrated size) moves
 all its processes together. Where the history holds enough runs of the same environment
 (reports/repeatability.py `run_to_run`), a figure records its run-to-run CV (`Figure.repeat`) and its
-interval is widened to 1.96 times that CV around its median where that is wider, so that the
+interval is widened to a factor of 1 + 1.96 times that CV either side of its median where that is
+wider (a factor, so that a figure that moved a lot still has a positive lower end), so that the
 rankings (reports/ranking.py) name a best only where a further run would keep it.
 
 **Modes.** A batch case's processes fall into modes when its run.json `extra.modes` lists two
@@ -150,7 +151,8 @@ def figures(run: Run, samples: pd.DataFrame, metrics: Iterable[str],
     """(workload, case, implementation, metric) -> Figure, for `metrics` of `run` (its samples).
 
     `spread`: how each figure moved between runs (reports/repeatability.py `run_to_run`); a figure with an
-    interval has it widened to `RunToRun.half_width` around its median where that is wider."""
+    interval has it widened to a factor of 1 + `RunToRun.half_width` either side of its median where that is
+    wider."""
     wanted = set(metrics)
     rows = samples[samples["metric"].isin(wanted)] if len(samples) else samples
     if not len(rows):
@@ -172,8 +174,9 @@ def figures(run: Run, samples: pd.DataFrame, metrics: Iterable[str],
         else:
             low, high, source = median, median, SINGLE
         repeat = spread.get((w, c, i, metric)) if spread and source != SINGLE else None
-        if repeat is not None:
-            low, high = min(low, median * (1 - repeat.half_width)), max(high, median * (1 + repeat.half_width))
+        if repeat is not None:  # a factor either way: a positive figure's band stays positive however wide
+            ends = (median / (1 + repeat.half_width), median * (1 + repeat.half_width))
+            low, high = min(low, *ends), max(high, *ends)
         case = modal.get((w, c, i))
         modes = mode_figures(case, per_process) if case is not None and metric in MODAL_METRICS else ()
         out[(w, c, i, metric)] = Figure(median, min(low, median), max(high, median), source, modes, repeat)

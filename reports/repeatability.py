@@ -23,11 +23,12 @@ far fewer says the intervals are narrower than what a second run finds, and a re
 the run-to-run spread as the figure's uncertainty instead.
 
 The site quotes the same spread beside every figure of the latest run (`run_to_run`): over the
-newest runs of the latest run's environment (fingerprint) in the history, at most `RECENT_RUNS`, since
-the series' last change point where the nightly found one, and at least `FEWEST_RUNS`, it gives each
-figure's run-to-run CV, and the reports widen the figure's interval to where a further run's median
-would land (1.96 times that CV) before they rank it (reports/figures.py): a figure whose runs spread
-more than its own interval says ties where its one run would have named a best.
+newest runs of the latest run's environment (fingerprint) in the history, at most `RECENT_RUNS`,
+since the series' last change point where the nightly found one, and at least `FEWEST_RUNS`, it
+gives each figure's run-to-run CV, and the reports widen the figure's interval to where a further
+run's median would land (a factor of 1 + 1.96 times that CV) before they rank it
+(reports/figures.py): a figure whose runs spread more than its own interval says ties where its one
+run would have named a best.
 
 Beside the cases it gives the same for the host's own figures where the runs took them (run.json
 `reference_measurements`: the same-CPU and cross-CPU thread hand-off, process and thread creation,

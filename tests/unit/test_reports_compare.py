@@ -313,7 +313,8 @@ def test_the_run_to_run_spread_widens_the_intervals_the_ranks_use(tmp_path):
     wide = figures(latest, results.samples_of(latest.run_id), {"wall_time"}, spread)
     key = ("ping_pong", "n=1", "c/pthreads", "wall_time")
     assert own[key].low == own[key].high == pytest.approx(0.0103) and own[key].repeat is None
-    assert wide[key].low == pytest.approx(0.0103 * (1 - 1.96 * c.cv)) and wide[key].repeat == c
+    assert wide[key].low == pytest.approx(0.0103 / (1 + 1.96 * c.cv)) and wide[key].repeat == c
+    assert wide[key].high == pytest.approx(0.0103 * (1 + 1.96 * c.cv))
     assert "run-to-run CV" in wide[key].interval_text("s")
 
     def row(figs):
