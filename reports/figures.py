@@ -44,6 +44,7 @@ from reports.fmt import fmt_value
 MODAL_METRICS = ("wall_time", "throughput")  # the timings modes are found in (throughput is their reciprocal)
 STORED, BOOTSTRAP, SINGLE = "stored", "bootstrap", "single"
 Key = tuple[str, str, str]  # (workload, case, implementation)
+FigureKey = tuple[str, str, str, str]  # (workload, case, implementation, metric)
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,6 @@ def _stored_ci(extra: object, metric: str, median: float) -> tuple[float, float]
     if low <= 0 or high <= 0:
         return None
     return median * m / high, median * m / low
-
-
-FigureKey = tuple[str, str, str, str]  # (workload, case, implementation, metric)
 
 
 def figures(run: Run, samples: pd.DataFrame, metrics: Iterable[str],

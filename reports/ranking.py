@@ -1,9 +1,10 @@
 """Which figure of a row is the best, and how every other stands to it: only where the data supports it.
 
-- A best is named only when its 95% interval of the median (reports/figures.py) shares no point
-  with any other figure's of the row (harness/measure/stats.py `overlap`). Figures whose
-  interval overlaps the top figure's tie with it: each shows "≈ best", the top one too, and the
-  row has no best. A figure apart from the top one is shown as a factor of it ("2.00× slower").
+- A best is named only when its 95% interval of the median (reports/figures.py; widened to the
+  figure's run-to-run spread where the stored runs give one) shares no point with any other
+  figure's of the row (harness/measure/stats.py `overlap`). Figures whose interval overlaps the
+  top figure's tie with it: each shows "≈ best", the top one too, and the row has no best. A
+  figure apart from the top one is shown as a factor of it ("2.00× slower").
 - A figure whose case's processes fell into modes is never ranked on its median: it shows its
   modes. Where it may lie (its interval widened to its modes' locations) still counts, so a top
   figure that lies within another's modes is no best.
@@ -31,7 +32,8 @@ from reports.figures import SINGLE, Figure
 
 TIED = "≈ best"
 MODES_STANDING = "modes: not ranked"
-TIE_NOTE = ("≈ best: the figure's 95% interval of the median overlaps the top figure's, so which is better is not "
+TIE_NOTE = ("≈ best: the figure's 95% interval of the median (widened to its run-to-run spread where the stored runs "
+            "give one) overlaps the top figure's, so which is better is not "
             "known; a row with such a tie names no best, and factors are to its top figure.")
 MODES_NOTE = ("modes: the case's processes fell into groups (harness/measure/modes.py); the figure shows each group "
               "at its median with its share of the processes and is not ranked.")

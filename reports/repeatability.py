@@ -60,7 +60,7 @@ from harness.manifests.model import PLACEMENT_PARAM, PLACEMENTS
 from harness.measure.stats import coefficient_of_variation
 from reports.compare import json_value
 from reports.data import KEY, Results, implementation_order
-from reports.figures import MODAL_METRICS, RunToRun, case_modes
+from reports.figures import MODAL_METRICS, FigureKey, RunToRun, case_modes
 from reports.fmt import fmt_value
 from reports.metric_names import MAIN_METRICS, label
 from reports.quality import UNCONVERGED, half_width, marks
@@ -90,7 +90,7 @@ class Repeatability:
 
 
 def run_to_run(history: pd.DataFrame, run_id: str, *, changes: Sequence[Any] = (),
-               most: int = RECENT_RUNS) -> dict[tuple[str, str, str, str], RunToRun]:
+               most: int = RECENT_RUNS) -> dict[FigureKey, RunToRun]:
     """(workload, case, implementation, metric) -> how the figure of run `run_id` moved between runs (module
     docstring): over the history's (reports/history/store.py) newest ok figures up to that run, of its
     fingerprint, since the series' last change point (`changes`: reports/history/changes.py Change), at most
@@ -115,7 +115,7 @@ def run_to_run(history: pd.DataFrame, run_id: str, *, changes: Sequence[Any] = (
     newest = rows.groupby(series, sort=False).tail(most)
     agg = newest.groupby(series, sort=False).agg(runs=("median", "size"), mean=("median", "mean"),
                                                  sd=("median", "std"), implementation=("implementation", "last"))
-    out: dict[tuple[str, str, str, str], RunToRun] = {}
+    out: dict[FigureKey, RunToRun] = {}
     for (workload, case, _, _, metric), x in agg[(agg["runs"] >= FEWEST_RUNS) & (agg["mean"] != 0)].iterrows():
         out[(workload, case, str(x["implementation"]), metric)] = RunToRun(float(x["sd"] / abs(x["mean"])),
                                                                            int(x["runs"]))
@@ -126,7 +126,7 @@ def run_to_run(history: pd.DataFrame, run_id: str, *, changes: Sequence[Any] = (
     return out
 
 
-def spread_note(spread: Mapping[tuple[str, str, str, str], RunToRun]) -> str:
+def spread_note(spread: Mapping[FigureKey, RunToRun]) -> str:
     """A sentence for the overview: which figures' intervals take the run-to-run spread (`run_to_run`)."""
     if not spread:
         return (f"Intervals are this run's own: fewer than {FEWEST_RUNS} runs of this environment are stored, so "

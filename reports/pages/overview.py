@@ -14,7 +14,7 @@ from harness.vocab import FAILED as FAILED_STATUSES
 from harness.vocab import Status, params_text
 from reports.bound import BOUND_NOTE, bound_set, bound_text
 from reports.data import Run, implementation_order, parse_params, ran_params, short_case_labels
-from reports.figures import SINGLE, Figure, RunToRun, figures
+from reports.figures import SINGLE, Figure, FigureKey, RunToRun, figures
 from reports.fmt import fmt_interval, fmt_value
 from reports.hosts import comparability, several
 from reports.metric_names import (
@@ -106,7 +106,7 @@ def workload_cases(run: Run, summaries: pd.DataFrame) -> dict[str, list[str]]:
 
 def build_overview(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
                    declared: Mapping[str, Sequence[str]] | None = None, *,
-                   spread: Mapping[tuple[str, str, str, str], RunToRun] | None = None) -> Overview:
+                   spread: Mapping[FigureKey, RunToRun] | None = None) -> Overview:
     """`summaries` and `samples` are those of `run` (see data.summarize); the samples give each figure its
     interval and modes (reports/figures.py), `spread` how it moved between runs (which widens its interval);
     `declared`: each workload's key metrics (workload.toml [report])."""
@@ -195,6 +195,8 @@ def build_overview(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
                         raw.append({"workload": workload, "case": case, "implementation": impl, "status": "ok",
                                     "metric": metric, "unit": s.unit, "median": s.median, "q1": s.q1, "q3": s.q3,
                                     "n": s.n, "ci_low": fig.low, "ci_high": fig.high, "interval": fig.source,
+                                    "run_to_run_cv": fig.repeat.cv if fig.repeat else np.nan,
+                                    "runs": fig.repeat.runs if fig.repeat else 1,
                                     "factor_to_best": ranking.factor(s.median, direction, impl),
                                     "best": is_best, "tied": impl in ranking.tied, "modes": fig.modes_text(s.unit),
                                     "bound": is_bound, "unstable": bool(s.unstable), "quality": quality_text(found),
@@ -205,6 +207,7 @@ def build_overview(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
                         raw.append({"workload": workload, "case": case, "implementation": impl, "status": o.status,
                                     "metric": metric or "", "unit": "", "median": np.nan, "q1": np.nan, "q3": np.nan,
                                     "n": 0, "ci_low": np.nan, "ci_high": np.nan, "interval": "",
+                                    "run_to_run_cv": np.nan, "runs": 0,
                                     "factor_to_best": np.nan, "best": False, "tied": False, "modes": "",
                                     "bound": False, "unstable": False, "quality": "", "ran": "", "error": o.error})
                     else:
@@ -284,7 +287,7 @@ def _headline(wsum: pd.DataFrame, cases: list[str], metric: str) -> list[str]:
 def build_blocks(run: Run, summaries: pd.DataFrame, samples: pd.DataFrame,
                  declared: Mapping[str, Sequence[str]] | None = None,
                  descriptions: Mapping[str, str] | None = None, *,
-                 spread: Mapping[tuple[str, str, str, str], RunToRun] | None = None) -> list[Block]:
+                 spread: Mapping[FigureKey, RunToRun] | None = None) -> list[Block]:
     """Per workload: its headline case's implementations ranked by the key metric, with its memory figure, the
     other declared key metric, n, the interval and the quality marks of each (reports/quality.py)."""
     declared, descriptions = declared or {}, descriptions or {}

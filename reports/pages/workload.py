@@ -13,7 +13,7 @@ import pandas as pd
 from harness.kinds.server.cases import split_cpus
 from reports.bound import BOUND_NOTE, bound_set, bound_text
 from reports.data import Run, implementation_order, label_parts, short_case_labels
-from reports.figures import MODAL_METRICS, SINGLE, Figure, RunToRun, figures
+from reports.figures import MODAL_METRICS, SINGLE, Figure, FigureKey, RunToRun, figures
 from reports.fmt import fmt_value
 from reports.hosts import comparability, placement_text, several
 from reports.metric_names import direction_of, help_text, key_metric, label, main_metrics, ranked
@@ -64,7 +64,7 @@ def metric_cell(s, metric: str, *, bound: bool = False, figure: Figure | None = 
 
 def build_workload(run: Run, summaries: pd.DataFrame, workload: str, cases: list[str], *,
                    samples: pd.DataFrame, declared: Sequence[str] = (),
-                   spread: Mapping[tuple[str, str, str, str], RunToRun] | None = None) -> WorkloadView:
+                   spread: Mapping[FigureKey, RunToRun] | None = None) -> WorkloadView:
     """`summaries` and `samples` are those of `run` (the samples give figures their intervals and modes, `spread`
     how they moved between runs: reports/figures.py);
     `cases` in display order; `declared`: the workload's key metrics (workload.toml [report]), the first ranks."""
