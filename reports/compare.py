@@ -26,6 +26,7 @@ from reports.data import KEY, Results, implementation_order
 from reports.figures import MODAL_METRICS, ModeFigure, case_modes, mode_figures, modes_text
 from reports.fmt import fmt_change, fmt_p, fmt_value
 from reports.metric_names import MAIN_METRICS, label, main_metrics
+from reports.samples import summarize_rows
 from reports.significance import ALPHA, CORRECTION, TestResult, adjust, direction_word, mann_whitney
 from reports.table import Cell, Table
 
@@ -89,7 +90,7 @@ def compare_runs(results: Results, run_a: str, run_b: str, alpha: float = ALPHA)
         in_a, in_b = modal_a.get(which), modal_b.get(which)
         modal = metric in MODAL_METRICS and (in_a is not None or in_b is not None)
         result = mann_whitney(va, vb) if head["direction"] in ("lower", "higher") and not modal else None
-        med_a, med_b = float(np.median(ga["value"])), float(np.median(gb["value"]))
+        med_a, med_b = summarize_rows(ga).median, summarize_rows(gb).median
         rows.append({"workload": workload, "case": case, "impl": impl, "variant": variant,
                      "implementation": head["implementation"], "metric": metric, "unit": head["unit"],
                      "direction": head["direction"], "n_a": len(va), "a_median": med_a, "n_b": len(vb),

@@ -40,6 +40,7 @@ from harness.measure.modes import Mode, Modes, find_modes
 from harness.measure.stats import median_ci
 from reports.data import Run
 from reports.fmt import fmt_value
+from reports.samples import summarize_rows
 
 MODAL_METRICS = ("wall_time", "throughput")  # the timings modes are found in (throughput is their reciprocal)
 STORED, BOOTSTRAP, SINGLE = "stored", "bootstrap", "single"
@@ -160,7 +161,7 @@ def figures(run: Run, samples: pd.DataFrame, metrics: Iterable[str],
     out = {}
     for (w, c, i, metric), group in rows.groupby(["workload", "case", "implementation", "metric"], sort=False):
         values = group["value"].to_numpy(dtype=float)
-        median = float(np.median(values))
+        median = summarize_rows(group).median
         per_process = group[group["process"].notna()]
         stored = _stored_ci(extras.get((w, c, i)), metric, median)
         if stored is not None:

@@ -21,10 +21,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from harness.measure.stats import Summary, summarize
 from reports.axes import room_for_labels, value_axis
 from reports.fmt import fmt_value, plain
 from reports.metric_names import label, latency_percentile
 from reports.plotcheck import check_text, thin_tick_labels
+from reports.samples import summarize_rows
 
 matplotlib.use("Agg")  # headless: figures are only ever written to files (pyplot is never used)
 
@@ -40,6 +42,25 @@ BOUND_METRICS = ("qps",)  # the figures a load-generator bound case flags
 # baseline's noise, drawn at zero and labelled so.
 NET_METRICS = ("memory_per_task", "memory_per_connection", "cpu_time_per_op", "ctx_switches_voluntary_per_op",
                "ctx_switches_involuntary_per_op")
+
+
+class Weighted:
+    """seaborn's estimator and error bar over `frame`'s samples: the median and the quartiles with every process
+    weighing 1, as the tables compute them (harness/measure/stats.py `summarize`). seaborn hands each group's
+    values with the frame's index, which finds each value's process; `frame` is indexed afresh for that."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame.reset_index(drop=True)
+
+    def summary(self, values: pd.Series) -> Summary:
+        return summarize(values.tolist(), self.frame["process"].loc[values.index].tolist())
+
+    def median(self, values: pd.Series) -> float:
+        return self.summary(values).median
+
+    def quartiles(self, values: pd.Series) -> tuple[float, float]:
+        s = self.summary(values)
+        return s.q1, s.q3
 
 
 def palette(implementations: Sequence[str]) -> dict[str, tuple]:
@@ -156,12 +177,16 @@ def bar_grid(samples: pd.DataFrame, metrics: Sequence[str], cases: Sequence[str]
             unit = d["unit"].iloc[0]
             if metric in NET_METRICS:  # net of the start-up baseline: below it is noise, not a negative cost
                 d = d.assign(value=d["value"].clip(lower=0))
-            sns.barplot(data=d, x="value", y="implementation", hue="implementation", order=order,
-                        hue_order=order, palette=colors, estimator="median", errorbar=("pi", 50),
+            weighted = Weighted(d)
+            sns.barplot(data=weighted.frame, x="value", y="implementation", hue="implementation", order=order,
+                        hue_order=order, palette=colors, estimator=weighted.median, errorbar=weighted.quartiles,
                         orient="h", ax=ax, legend=False, capsize=0.25, err_kws={"linewidth": 1.1})
             value_axis(ax, unit, d["value"].to_numpy(), name=label(metric))
-            grouped = d.groupby("implementation")["value"]
-            medians, q3, counts = grouped.median(), grouped.quantile(0.75), grouped.size()
+            grouped = weighted.frame.groupby("implementation")["value"]
+            summaries = {impl: weighted.summary(g) for impl, g in grouped}
+            medians = {impl: s.median for impl, s in summaries.items()}
+            q3 = pd.Series({impl: s.q3 for impl, s in summaries.items()}, dtype=float)
+            counts = {impl: s.n for impl, s in summaries.items()}
             here = {impl for c, impl in bound if c == case} if metric in BOUND_METRICS else set()
             any_bound |= _mark_bound(ax, order, here)
             texts = {}
@@ -260,8 +285,9 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
     with sns.axes_style("whitegrid"), matplotlib.rc_context(RC):
         fig = _figure(PAGE_WIDTH, 3.6)
         ax = fig.subplots()
-        sns.pointplot(data=d, x=param, y="value", hue="implementation", order=order, hue_order=hue_order,
-                      palette=colors, estimator="median", errorbar=("pi", 50),
+        weighted = Weighted(d)
+        sns.pointplot(data=weighted.frame, x=param, y="value", hue="implementation", order=order,
+                      hue_order=hue_order, palette=colors, estimator=weighted.median, errorbar=weighted.quartiles,
                       dodge=0.12 if len(hue_order) > 1 else False, ax=ax,
                       markersize=4, linewidth=1.5, capsize=0.08, err_kws={"linewidth": 1})
         ax.set_xticks(range(len(order)), [plain(v) for v in order])
@@ -269,7 +295,7 @@ def scaling(samples: pd.DataFrame, metric: str, param: str, cases: dict[str, flo
         ax.set_xlabel(param)
         marks = [(order.index(cases[c]), hue_order.index(i), d[(d["case"] == c) & (d["implementation"] == i)])
                  for c, i in sorted(bound or ()) if c in cases and i in hue_order and metric in BOUND_METRICS]
-        marks = [(x, h, g["value"].median()) for x, h, g in marks if len(g)]
+        marks = [(x, h, summarize_rows(g).median) for x, h, g in marks if len(g)]
         if marks:
             width = 0.12 if len(hue_order) > 1 else 0.0  # pointplot's dodge: levels spread evenly over it
             offsets = np.linspace(-width / 2, width / 2, len(hue_order)) if width else np.zeros(len(hue_order))

@@ -64,6 +64,7 @@ from reports.figures import MODAL_METRICS, FigureKey, RunToRun, case_modes
 from reports.fmt import fmt_value
 from reports.metric_names import MAIN_METRICS, label
 from reports.quality import UNCONVERGED, half_width, marks
+from reports.samples import summarize_rows
 from reports.table import Cell, Table
 
 WITHIN = 2.0  # percent: a case that repeats this closely
@@ -178,7 +179,7 @@ def run_figures(results: Results, run_id: str) -> dict[tuple, dict]:
         head = g.iloc[0]
         which = (workload, case, head["implementation"])
         out[k] = {"implementation": head["implementation"], "unit": head["unit"], "params": str(head["params"]),
-                  "median": float(np.median(g["value"])), "modes": metric in MODAL_METRICS and which in modal,
+                  "median": summarize_rows(g).median, "modes": metric in MODAL_METRICS and which in modal,
                   "unconverged": which in short,
                   "half_width": widths.get(which) if metric in MODAL_METRICS else None}
     return out

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import UserError
-from harness.measure.stats import summarize
+from harness.measure.stats import Summary, summarize
 from harness.store.run import RESULTS_COLUMNS
 from harness.vocab import impl_label
 
@@ -88,21 +88,28 @@ def read_samples(path: Path, run_id: str) -> pd.DataFrame:
     return frame
 
 
+def summarize_rows(rows: pd.DataFrame) -> Summary:
+    """`summarize` of rows of results.csv (one case's, one metric's), each process weighing 1."""
+    return summarize(rows["value"].tolist(), rows["process"].tolist())
+
+
 def summarize_samples(samples: pd.DataFrame) -> pd.DataFrame:
     """One row per (run, workload, case, implementation, metric): n, median, quartiles, flag.
 
     The quartiles, the spread and the instability rule are harness/measure/stats.py's `summarize`, called
-    once per group, so a case the terminal flagged is flagged here too.
+    once per group with each sample's process (every process weighs 1 in a median and quartiles), so a case
+    the terminal flagged is flagged here too.
     """
     if samples.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     first = ["implementation", "language", "model", "params", "unit", "direction"]
     values = samples["value"].to_numpy(dtype=float)
+    processes = samples["process"].to_numpy(dtype=object)
     heads = samples[first].to_numpy(dtype=object)
     rows = []
     # Group positions only (no sub-frames): the cost is one summarize per group.
     for key, positions in samples.groupby(KEY, sort=False).indices.items():
-        s = summarize(values[positions].tolist())
+        s = summarize(values[positions].tolist(), processes[positions].tolist())
         rows.append((*key, *heads[positions[0]], s.n, s.median, s.q1, s.q3, s.low, s.high, s.spread, s.unstable))
     order = [*KEY, *first, "n", "median", "q1", "q3", "low", "high", "spread", "unstable"]
     frame = pd.DataFrame(rows, columns=order)[SUMMARY_COLUMNS]

@@ -161,3 +161,42 @@ def test_short_case_labels_keep_only_what_differs():
     assert short_case_labels(["roundtrips=1000"]) == {"roundtrips=1000": "roundtrips=1000"}
     phases = ["closed,connections=16", "open,rate=0.5"]
     assert short_case_labels(phases) == {p: p for p in phases}
+
+
+def test_every_report_weighs_each_process_once_in_a_median(copy_run):
+    import pandas as pd
+
+    from harness.measure.stats import summarize as summarize_values
+    from reports.compare import compare_runs
+    from reports.figures import figures
+    from reports.repeatability import run_figures
+
+    run = copy_run()
+    raw = pd.read_csv(run / "results.csv", dtype=str, keep_default_na=False)
+    case = ((raw["workload"] == "worker_pool") & (raw["impl"] == "c/pthreads") & (raw["metric"] == "wall_time")
+            & raw["case"].str.contains("workers=4"))
+    label = raw.loc[case, "case"].iloc[0]
+    case &= raw["case"] == label
+    values = sorted(float(v) for v in raw.loc[case, "value"])
+    # one process ran four of the six iterations, all on the low level; two ran one each, higher
+    raw.loc[case, "value"] = [repr(v) for v in values]
+    raw.loc[case, "process"] = ["1", "1", "1", "1", "2", "3"]
+    raw.to_csv(run / "results.csv", index=False)
+    weighted = summarize_values(values, [1, 1, 1, 1, 2, 3]).median
+    assert weighted != pytest.approx(statistics.median(values))
+
+    results = load_results([run, RUN_B])
+    a = results.runs[-1].run_id if results.runs[-1].path == run else results.runs[0].run_id
+    rows = summarize(results.samples)
+    row = rows[(rows["run_id"] == a) & (rows["workload"] == "worker_pool") & (rows["implementation"] == "c/pthreads")
+               & (rows["metric"] == "wall_time") & (rows["case"] == label)].iloc[0]
+    assert row["median"] == pytest.approx(weighted)
+    key = ("worker_pool", label, "c/pthreads", "wall_time")
+    assert figures(results.run(a), results.samples_of(a), ["wall_time"])[key].median == pytest.approx(weighted)
+    assert run_figures(results, a)[("worker_pool", label, "c/pthreads", "default", "wall_time")]["median"] == \
+        pytest.approx(weighted)
+    other = next(r.run_id for r in results.runs if r.run_id != a)
+    table = compare_runs(results, a, other).frame
+    mine = table[(table["implementation"] == "c/pthreads") & (table["metric"] == "wall_time")
+                 & (table["case"] == label)]
+    assert mine.iloc[0]["a_median"] == pytest.approx(weighted)

@@ -192,7 +192,8 @@ class BatchKind:
 
     def progress(self, result: CaseResult) -> str:
         walls = [it.elapsed for p in result.processes for it in p.measured]
-        text = fmt_summary(summarize(walls)) if walls else "ok"
+        owners = [i for i, p in enumerate(result.processes) for _ in p.measured]
+        text = fmt_summary(summarize(walls, owners)) if walls else "ok"
         d = result.detail
         if isinstance(d, BatchDetail):
             text += f", CI ±{d.ci.half_width:.1%}, {len(result.processes)} processes, {d.stop}"

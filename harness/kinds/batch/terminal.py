@@ -65,10 +65,13 @@ def _rate_interval(r: CaseResult, tp: float) -> tuple[float, float]:
     return low, high
 
 
-def _values_by_metric(rows: Iterable[Row]) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = defaultdict(list)
+def _values_by_metric(rows: Iterable[Row]) -> dict[str, tuple[list[float], list[int | None]]]:
+    """metric -> (values, each value's process)."""
+    out: dict[str, tuple[list[float], list[int | None]]] = defaultdict(lambda: ([], []))
     for row in rows:
-        out[row.metric].append(row.value)
+        values, processes = out[row.metric]
+        values.append(row.value)
+        processes.append(row.process)
     return out
 
 
@@ -98,7 +101,7 @@ def comparison_tables(results: Iterable[CaseResult], rows_by_case: dict) -> str:
         for r in members:
             by_metric = _values_by_metric(rows_by_case.get(r.key, []))
             if r.status == "ok" and by_metric.get("throughput"):
-                summaries[r.key] = {m: summarize(v) for m, v in by_metric.items() if m in TABLE_METRICS}
+                summaries[r.key] = {m: summarize(*v) for m, v in by_metric.items() if m in TABLE_METRICS}
         ranked = [r for r in members if r.key in summaries and not _modal(r)]
         top = max(ranked, key=lambda r: summaries[r.key]["throughput"].median, default=None)
         tops, tied = {}, False
