@@ -7,7 +7,8 @@ A figure carries a quality mark for each of these, read from run.json (the case'
   of the median reached the profile's precision; x is the interval's half-width (of a case with
   modes: its widest mode's, read from its `modes:` flag, so that it carries both marks);
 - `modes`: the case's processes fell into groups; the figure shows each and is not ranked;
-- `host busy`: other processes used the CPUs while it was measured;
+- `host busy`: other processes used the CPUs while it was measured, or the host's own probes found
+  it in a slow spell (another guest) for more of its processes than a case sets aside;
 - `rate not settled`: a server phase's per-second rate still moved when the load stopped (or it
   fell short of the open loop's target);
 - `≥ lower bound`: the load generator, not the server, set the rate (reports/bound.py);
@@ -33,7 +34,8 @@ LEGEND = {
     UNCONVERGED: ("unconverged ±x%", "stopped before its 95% interval of the median reached the profile's precision; "
                   "x is the interval's half-width (with modes: the widest mode's)"),
     MODES: ("modes", "its processes fell into groups: each group is shown, the figure is not ranked"),
-    BUSY: ("host busy", "other processes used the CPUs while it was measured: it may be slower than the code is"),
+    BUSY: ("host busy", "other processes, or another guest of the host, used the CPUs while it was measured: "
+                        "it may be slower than the code is"),
     UNSETTLED: ("rate not settled", "the server phase's rate still moved when the load stopped, or fell short of "
                 "its target"),
     BOUND: ("≥ lower bound", "the load generator, not the server, set the rate: the server may be faster"),

@@ -138,15 +138,15 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     meta = recorder.store.meta
     meta["environment_fingerprint"] = fingerprint = environment_fingerprint(meta)
     store = CalibrationStore(options.results if options.results is not None else recorder.store.out.parent)
-    ctx = RunContext(catalog, executor, console, options.timeout, seed=seed, calibrations=store, environment=meta,
-                     fingerprint=fingerprint, recalibrate=options.recalibrate, references=options.references,
-                     bank=TimeBank())
-    host = HostRun(ctx, plan.cpus, before_case)
-    name = this_host()
-    status = "complete"
     # the host's own steadiness, between visits of units, where the run takes its reference measurements
     drift = (HostDrift(plan.cpus[0], other=plan.cpus[1] if len(plan.cpus) > 1 else None)
              if options.references and plan.profile in REFERENCE_PROFILES else None)
+    ctx = RunContext(catalog, executor, console, options.timeout, seed=seed, calibrations=store, environment=meta,
+                     fingerprint=fingerprint, recalibrate=options.recalibrate, references=options.references,
+                     bank=TimeBank(), host_spell=drift.in_spell if drift is not None else None)
+    host = HostRun(ctx, plan.cpus, before_case)
+    name = this_host()
+    status = "complete"
     units = host.execute_units(plan_units(plan), between=lambda: _probe(drift, meta))
     measured: Measured | None = None
     with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished and what cases measured so far

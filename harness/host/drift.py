@@ -25,8 +25,18 @@ closer than that (results/README.md). The spread judged is robust (`robust_cv`: 
 deviation as a standard deviation, relative to the median), as the figures are medians: with a
 probe before every visit a run takes a hundred, and the few that meet a brief disturbance (five
 quick runs on a quiet host: 2 to 18 of 72-117 probes 10-55% slow) make CVs of 4-11% where the
-spread of most probes is 0.6-1.2%. `cv` is recorded beside it. The probe measures; it changes no
-figure and flags no case.
+spread of most probes is 0.6-1.2%. `cv` is recorded beside it.
+
+**Slow spells.** A probe is slow when it is `SPELL_RATIO` above the host's calm level, the lower
+quartile of the probes before it (from the `SPELL_FROM`th on). One slow probe is a brief
+disturbance; two in a row are a spell: another guest or the hypervisor holding the host's CPUs
+for a while, which the guest sees as neither steal time nor another process. Processes measured
+in one ran slow with it: of four quick runs in a row on a 2-CPU VM, one met a two-minute spell
+(its probes 2.5 us calm, 2.9-3.6 us in it), and its processes that started in a visit the spell
+held ran 14% slower at the median than the other runs' same cases, those outside it 2%; in the
+three calm runs the same rule marked 4-8 processes of 345-368. A batch case sets such processes
+aside (harness/kinds/batch/measure.py; `spells` counts the probes that found one), so the spell
+costs time, not a figure.
 """
 
 from __future__ import annotations
@@ -42,11 +52,14 @@ from harness.host.oscosts import Runner, Skipped, run_pinned, spawn_program, spa
 from harness.measure.stats import coefficient_of_variation, robust_sd
 from harness.vocab import fmt_seconds
 
-SCHEMA = 3  # 3: `cross`, the cross-CPU series; 2: `steady` judged on `robust_cv` (1: on `cv`, no `robust_cv`)
+# 4: `spells`, the probes that found the host in a slow spell;
+SCHEMA = 4  # 3: `cross`, the cross-CPU series; 2: `steady` judged on `robust_cv` (1: on `cv`, no `robust_cv`)
 HANDOFFS = 2000  # hand-offs per round
 CROSS_HANDOFFS = 500  # hand-offs per round across two CPUs (each several times a same-CPU one)
 ROUNDS = 5  # rounds per probe, whose median is the probe's value
 STEADY_CV = 0.05  # a host whose probes vary more than this (robust_cv, relative to the median) was not steady
+SPELL_RATIO = 1.10  # a probe this far above the calm level (the lower quartile of the probes before it) is slow
+SPELL_FROM = 5  # probes before one that can be judged slow
 
 
 @dataclass
@@ -77,6 +90,19 @@ class Series:
     def steady(self) -> bool | None:
         return None if self.robust_cv is None else self.robust_cv <= STEADY_CV
 
+    def slow(self, i: int) -> bool:
+        """Whether probe `i` is `SPELL_RATIO` above the lower quartile of the probes before it (module docstring)."""
+        ns = self.ns
+        i = i % len(ns) if ns else 0
+        if i < SPELL_FROM:
+            return False
+        calm = statistics.quantiles(ns[:i], n=4, method="inclusive")[0]
+        return ns[i] > SPELL_RATIO * calm
+
+    def in_spell(self) -> bool:
+        """Whether the two latest probes are both slow: the host is in a slow spell."""
+        return len(self.ns) > SPELL_FROM and self.slow(-1) and self.slow(-2)
+
     def as_dict(self) -> dict[str, Any]:
         ns = self.ns
         out: dict[str, Any] = {"values": [[t, v] for t, v in self.values], "n": len(ns)}
@@ -105,6 +131,7 @@ class HostDrift:
     cross: Series = field(default_factory=Series)
     skipped: str = ""  # why no probe could be taken (no C compiler, say)
     cross_skipped: str = ""  # why no cross-CPU probe could be taken
+    spells: int = 0  # probes that found the host in a slow spell
     _began: float | None = None
 
     @property
@@ -132,6 +159,7 @@ class HostDrift:
             self.skipped = got.reason
             return
         self.same.values.append((at, statistics.median(got)))
+        self.spells += self.same.in_spell()
         if self.other is None or self.cross_skipped:
             return
         got = spawn_values("host_drift", ("handoff", str(CROSS_HANDOFFS), str(ROUNDS), str(self.cpu),
@@ -158,9 +186,13 @@ class HostDrift:
     def steady(self) -> bool | None:
         return self.same.steady
 
+    def in_spell(self) -> bool:
+        """Whether the latest same-CPU probes found the host in a slow spell (the module docstring)."""
+        return self.same.in_spell()
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema": SCHEMA, "cpu": self.cpu, "method": self.method, "unit": "ns",
-                               **self.same.as_dict()}
+                               **self.same.as_dict(), "spells": self.spells}
         if self.skipped:
             out["skipped"] = self.skipped
         if self.other is not None:
@@ -183,6 +215,9 @@ class HostDrift:
                      "another more closely than that")
         elif (same.cv or 0.0) > STEADY_CV:
             line += "; most probes held still, a few met brief disturbances"
+        if self.spells:
+            line += (f"; {self.spells} found it in a slow spell (two probes in a row {SPELL_RATIO - 1:.0%} above its "
+                     "calm level), whose processes batch cases set aside")
         if len(self.cross.ns) < 2:
             return line
         line += (f"\nhost drift across CPUs {self.cpu} and {self.other}: the hand-off between them, "

@@ -7,7 +7,7 @@ The engine (harness/engine) only ever calls `Kind`; each kind lives in a sub-pac
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -72,6 +72,8 @@ class RunContext:
     references: bool = False  # take the host's reference measurements before the cases (`cmbench run`, nightly)
     loadgen: Any = None  # server kinds: where the load generator runs (harness/kinds/server/generator.py); None: here
     bank: TimeBank | None = None  # seconds of measurement the run lends between its cases (kinds/batch/bank.py)
+    # whether the host's latest probes found it in a slow spell (harness/host/drift.py); None: not probed
+    host_spell: Callable[[], bool] | None = None
 
 
 class Kind(Protocol):

@@ -38,7 +38,7 @@ from harness.vocab import impl_label, params_text
 if TYPE_CHECKING:
     from harness.plan.spec import CaseSpec
 
-RUN_SCHEMA = 5
+RUN_SCHEMA = 6
 # Schema history of run.json:
 #   1: cases without kind, flags, command or spec; an ok case's flags were its `error` text.
 #   2: each case records its kind, flags (a list), the exact command, its spec, and for docker its image.
@@ -51,6 +51,9 @@ RUN_SCHEMA = 5
 #      run takes the rounds of its units in turn) or over its unit ("unit": a cluster host runs a unit
 #      whole, as every run did before); migrated runs read "unit". A run may record `host_drift`, and a
 #      batch case's extra its `cold` processes (absent before: none recorded).
+#   6: a batch case's extra records its `spell` processes, set aside as measured in a slow spell of the
+#      host (absent before: none set aside), and `host_drift` the probes that found one (`spells`); the
+#      median of `extra.ci` weighs each process 1 (its `method` says so; before, all iterations pooled).
 RESULTS_COLUMNS = (
     "run_id", "workload", "case", "impl", "language", "model", "variant", "executor", "params",
     "metric", "unit", "direction", "process", "iteration", "value",
@@ -389,9 +392,13 @@ def _v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
     return {"interleave": "unit", **data, "schema": 5}  # every run before schema 5 ran a unit whole
 
 
+def _v5_to_v6(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "schema": 6}  # a missing `spell` reads as none set aside; `ci.method` says how its median was taken
+
+
 # Each step turns a run.json of schema N (the key) into N + 1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
-                                                                       4: _v4_to_v5}
+                                                                       4: _v4_to_v5, 5: _v5_to_v6}
 
 
 def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:

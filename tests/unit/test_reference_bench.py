@@ -173,7 +173,7 @@ def test_host_drift_with_a_second_cpu_probes_the_hand_off_across_them_too():
         d.probe()
     assert d.calls[1] == (("/cache/reference-spawn", "handoff", str(CROSS_HANDOFFS), str(ROUNDS), "1", "0"), 1)
     stored = json.loads(json.dumps(d.as_dict()))
-    assert stored["schema"] == 3 and stored["values"] == [[0.0, 1000.0], [2.5, 1010.0], [5.0, 1000.0]]
+    assert stored["schema"] == 4 and stored["values"] == [[0.0, 1000.0], [2.5, 1010.0], [5.0, 1000.0]]
     assert stored["steady"] is True
     cross = stored["cross"]
     assert cross["cpus"] == [1, 0] and cross["values"] == [[0.0, 20000.0], [2.5, 26000.0], [5.0, 23000.0]]
@@ -194,6 +194,21 @@ def test_a_few_slow_probes_among_many_leave_the_host_steady():
     stored = d.as_dict()
     assert stored["cv"] > 0.05 and stored["robust_cv"] < 0.02 and stored["steady"] is True
     assert "not steady" not in d.text() and "a few met brief disturbances" in d.text()
+
+
+def test_two_slow_probes_in_a_row_are_a_spell_one_is_not():
+    calm = [[1000 + 10 * (k % 3 - 1)] * 5 for k in range(6)]
+    d = drift(*calm, [1300] * 5, [1000] * 5, [1300] * 5, [1250] * 5, [1000] * 5)
+    states = []
+    for _ in range(11):
+        d.probe()
+        states.append(d.in_spell())
+    assert states == [False] * 6 + [False, False, False, True, False]  # 1250 is 25% above the calm 990-1000
+    assert d.as_dict()["spells"] == 1 and "1 found it in a slow spell" in d.text()
+    early = drift([1000] * 5, [2000] * 5, [2000] * 5)  # too few probes to know the calm level
+    for _ in range(3):
+        early.probe()
+    assert not early.in_spell() and early.as_dict()["spells"] == 0
 
 
 def test_a_steady_host_says_so_without_a_warning():

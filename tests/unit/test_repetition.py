@@ -291,6 +291,37 @@ def test_a_unit_measured_alone_runs_to_its_end(twin_catalog, fake_executor, tmp_
     assert len(alone) == 2 and all(m.result.status == "ok" and len(m.result.processes) == rounds for m in alone)
 
 
+@pytest.mark.parametrize("spells, set_aside, flagged", [(2, 2, False), (100, 3, True)])
+def test_processes_measured_in_a_slow_spell_of_the_host_are_set_aside(twin_catalog, fake_executor, tmp_path, spells,
+                                                                       set_aside, flagged):
+    """The rounds that start while the host's probes find it in a slow spell: their processes are set aside, at
+    most MAX_SPELL per case, and later ones take their place; a case that had to keep some is flagged."""
+    from harness.kinds.base import Pause, RunContext
+    from harness.kinds.batch.repetition import MAX_SPELL
+
+    stored_sizes(twin_catalog, tmp_path)
+    plan = make_plan(twin_catalog, fake_executor, twin_catalog.select_impls(["fake/good", "fake/twin"]),
+                     twin_catalog.select_workloads(["ping_pong"]), profile="quick", cpus=(0,), results=tmp_path)
+    asked = []
+
+    def host_spell():
+        asked.append(len(asked) < spells)
+        return asked[-1]
+    ctx = RunContext(twin_catalog, ScalingExecutor(within=0.002), Console(stream=io.StringIO()),
+                     fingerprint=plan.cases[0].calibrated_for, host_spell=host_spell)
+    unit = KINDS["batch"].units(plan.cases)[0]
+    results = [x for x in KINDS["batch"].execute(ctx, unit) if not isinstance(x, Pause)]
+    assert len(results) == 2 and set_aside <= MAX_SPELL
+    for r in results:
+        assert r.status == "ok" and r.detail.spell == set_aside
+        assert len(r.processes) >= PROFILE_SHAPES["quick"].processes
+        assert r.detail.to_dict()["spell"] == set_aside
+        busy = [f for f in r.flags if f.startswith("host busy")]
+        assert bool(busy) is flagged
+        if flagged:
+            assert f"of its {len(r.processes)} processes ran while the host's own hand-off probes" in busy[0]
+
+
 def test_a_search_keeps_the_processes_that_confirmed_the_size(twin_catalog, tmp_path):
     """The confirming processes run the case's warm-ups and iterations at its size: a first run keeps them as the
     case's first processes (here they converge, so no other process runs)."""

@@ -40,7 +40,7 @@ def test_good_run_stores_every_metric(fixture_catalog, fake_executor, tmp_path):
               and r["workload"] == "ping_pong"]
     assert per_op == [pytest.approx(3 / (4 * 2000))]
     run_json = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run_json["schema"] == RUN_SCHEMA == 5 and run_json["status"] == "complete"
+    assert run_json["schema"] == RUN_SCHEMA == 6 and run_json["status"] == "complete"
     assert run_json["interleave"] == "run"
     assert run_json["profile"] == "smoke" and run_json["toolchains"]["fake/good"] == "fake 1.0"
     unsupported = [c for c in run_json["cases"] if c["status"] == "unsupported"]

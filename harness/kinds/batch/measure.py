@@ -26,6 +26,7 @@ from harness.kinds.batch.repetition import (
     BUDGET,
     CONVERGED,
     MAX_COLD,
+    MAX_SPELL,
     MODES,
     OUT_OF_REACH,
     BatchDetail,
@@ -35,6 +36,7 @@ from harness.kinds.batch.repetition import (
     judge,
     next_iterations,
     process_cost,
+    spell_flag,
     stop_reason,
     warmups_for,
 )
@@ -134,6 +136,8 @@ class _Case:
         self.borrowed = 0.0  # seconds of budget lent by the run's bank
         self.warmups = spec.warmups  # of the next process: more where its iterations are short (repetition.py)
         self.cold = 0  # processes set aside as not warmed up
+        self.spell = 0  # processes set aside as measured in a slow spell of the host
+        self.spell_kept = 0  # processes measured in one and kept, once `MAX_SPELL` were set aside
 
     def launch(self, ctx: RunContext, params: Mapping[str, ParamValue], warmups: int,
                iterations: int) -> tuple[ChildResult, tuple[Iteration, ...]]:
@@ -215,8 +219,10 @@ class _Case:
         kept = [p for _, p in last] if all(size == found.value for size, _ in last) else []
         return spec.sized(found.value, ctx.fingerprint), kept
 
-    def measure(self, ctx: RunContext, slot: int) -> None:
-        """One more process, of as many iterations as the repetition policy asks."""
+    def measure(self, ctx: RunContext, slot: int, spell: bool = False) -> None:
+        """One more process, of as many iterations as the repetition policy asks; with `spell` (the host's probes
+        before this round found it in a slow spell), set aside while the case has set aside fewer than
+        `MAX_SPELL`: its seconds count towards the budget, and a later process takes its place."""
         iterations = next_iterations(self.funded, self.processes, self.spent)
         started = time.time()
         try:
@@ -224,13 +230,18 @@ class _Case:
         except CaseFailure as f:  # the processes it measured before are not kept: a failing program has no figure
             if not self.processes:
                 raise
-            raise CaseFailure(f.status, f"process {len(self.processes) + self.cold + 1}, after "
+            raise CaseFailure(f.status, f"process {len(self.processes) + self.cold + self.spell + 1}, after "
                               f"{len(self.processes)} that measured: {f}") from None
         self.spent += r.wall
         run = ProcessRun(its, r.rusage, r.wall, r.cgroup_peak, started)
-        if self.keep(run):
-            self.processes.append(run)
-            self.slots.append(slot)
+        if not self.keep(run):
+            return
+        if spell and self.spell < MAX_SPELL:
+            self.spell += 1
+            return
+        self.spell_kept += spell
+        self.processes.append(run)
+        self.slots.append(slot)
 
     def keep(self, run: ProcessRun) -> bool:
         """Whether a process counts: not when its warm-ups were too short for its iterations (repetition.py),
@@ -280,9 +291,10 @@ class _Case:
         flags: tuple[str, ...] = ()
         detail = None
         if stop is not None:
-            flags = stop.flags(self.funded)
+            flags = stop.flags(self.funded) + ((spell_flag(self.spell_kept, len(self.processes), self.spell),)
+                                               if self.spell_kept else ())
             detail = BatchDetail(stop.why, stop.ci, spec.precision, self.run_seed, tuple(self.slots), self.calibrated,
-                                 self.calibration, stop.modes, self.cold)
+                                 self.calibration, stop.modes, self.cold, self.spell)
         ok = status == Status.OK
         return CaseResult(
             key=spec.key, language=spec.language, model=spec.model, params={**spec.params, **spec.placement},
@@ -303,7 +315,9 @@ def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec], *, pausing: bool = F
     rounds when the repetition policy stops it (harness/kinds/batch/repetition.py) or
     when it fails; a failure ends only that case. With `pausing`, PAUSE comes before every round but
     the first: a runner that takes the rounds of every unit in turn spreads each case's processes
-    over the whole run (HostRun.execute_units in harness/engine/host.py).
+    over the whole run (HostRun.execute_units in harness/engine/host.py), and probes the host before
+    each visit: where the probes found it in a slow spell (`ctx.host_spell`, harness/host/drift.py),
+    the round's processes are set aside, at most `MAX_SPELL` per case (repetition.py).
 
     With `keep`, for a consumer that reads to the end: when the run stops (KeyboardInterrupt: Ctrl-C,
     SIGTERM, SIGHUP, raised while a process runs or thrown in at a yield), every case not yet yielded
@@ -337,9 +351,10 @@ def measure_unit(ctx: RunContext, unit: Sequence[CaseSpec], *, pausing: bool = F
                 return
             if pausing and round_:
                 yield PAUSE
+            spell = pausing and ctx.host_spell is not None and ctx.host_spell()  # probed just before this visit
             for case in order.sample(live, len(live)):
                 try:
-                    case.measure(ctx, next(slots))
+                    case.measure(ctx, next(slots), spell)
                 except CaseFailure as f:
                     live.remove(case)
                     yield finish(case, case.result(f.status, str(f)))

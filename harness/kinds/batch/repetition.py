@@ -58,6 +58,13 @@ speeds up as it warms, and its median would ask for too few). At most `MAX_COLD`
 case are set aside; the seconds they took count towards its budget. A size calibrated now whose
 iteration asks for more warm-ups than its confirming processes ran does not keep them.
 
+**Slow spells.** Where the run probes the host between visits of units (harness/host/drift.py), a
+round that starts while the probes find the host in a slow spell (another guest holding its CPUs:
+processes measured in one ran 14% slower than the same cases in calm runs) has its processes set
+aside (`BatchDetail.spell`), at most `MAX_SPELL` per case; their seconds count towards its budget
+and later processes take their place. A case that had to keep one measured in a spell (it had set
+aside `MAX_SPELL` already) is flagged `host busy` (`spell_flag`).
+
 A fixed spec (precision 0, the smoke profile) runs exactly its processes and records `fixed`.
 
 **Interrupted.** When the run stops (Ctrl-C, SIGTERM, SIGHUP) while a case still measures, the
@@ -76,6 +83,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from harness.host.gate import BUSY_FLAG
 from harness.measure.modes import MODES_FROM, Modes, find_modes
 from harness.measure.outcome import ProcessRun
 from harness.measure.stats import CI_METHOD, Interval, median_ci, optimal_iterations, robust_sd, variance_components
@@ -101,6 +109,7 @@ SAMPLE_SHARE = 0.2  # the share of its budget a case's processes take before it 
 MAX_WARMUPS = 500  # the most warm-ups `warmup_seconds` asks of a process
 WARM_FRACTION = 0.25  # a process whose warm-ups lasted less than this fraction of `warmup_seconds` is cold
 MAX_COLD = 2  # the most cold processes set aside per case
+MAX_SPELL = 3  # the most processes set aside per case for a slow spell of the host
 
 
 def warmups_for(spec: CaseSpec, seconds_per_iteration: float) -> int:
@@ -332,9 +341,10 @@ class BatchDetail:
     calibration: Calibration | None = None
     modes: Modes | None = None  # of the per-process medians (None: a record written before modes were looked for)
     cold: int = 0  # processes set aside because their warm-ups were too short (module docstring)
+    spell: int = 0  # processes set aside because they ran in a slow spell of the host (module docstring)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stop": self.stop, "precision": self.precision, "cold": self.cold,
+        return {"stop": self.stop, "precision": self.precision, "cold": self.cold, "spell": self.spell,
                 "ci": {"method": CI_METHOD, "level": self.ci.level, "median": self.ci.median, "low": self.ci.low,
                        "high": self.ci.high, "half_width": self.ci.half_width},
                 "seed": self.seed, "slots": list(self.slots), "calibrated": self.calibrated,
@@ -355,7 +365,14 @@ class BatchDetail:
                    precision=float(d["precision"]), seed=int(d["seed"]), slots=tuple(int(s) for s in d["slots"]),
                    calibrated=str(d.get("calibrated", "")),
                    calibration=Calibration.from_dict(cal) if isinstance(cal, Mapping) else None,
-                   modes=Modes.from_dict(modes) if isinstance(modes, Mapping) else None, cold=int(d.get("cold", 0)))
+                   modes=Modes.from_dict(modes) if isinstance(modes, Mapping) else None, cold=int(d.get("cold", 0)),
+                   spell=int(d.get("spell", 0)))
+
+
+def spell_flag(kept: int, processes: int, set_aside: int) -> str:
+    """The flag of a case that kept processes measured in a slow spell of the host."""
+    return (f"{BUSY_FLAG}: {kept} of its {processes} processes ran while the host's own hand-off probes found it in "
+            f"a slow spell, after {set_aside} such were set aside (harness/host/drift.py)")
 
 
 def case_ci(processes: Sequence[ProcessRun], seed: int) -> Interval:
