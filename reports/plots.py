@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from harness.measure.stats import Summary, summarize
+from harness.measure.stats import Summary
 from reports.axes import room_for_labels, value_axis
 from reports.fmt import fmt_value, plain
 from reports.metric_names import label, latency_percentile
@@ -53,7 +53,7 @@ class Weighted:
         self.frame = frame.reset_index(drop=True)
 
     def summary(self, values: pd.Series) -> Summary:
-        return summarize(values.tolist(), self.frame["process"].loc[values.index].tolist())
+        return summarize_rows(self.frame.loc[values.index])
 
     def median(self, values: pd.Series) -> float:
         return self.summary(values).median

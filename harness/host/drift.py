@@ -132,6 +132,7 @@ class HostDrift:
     skipped: str = ""  # why no probe could be taken (no C compiler, say)
     cross_skipped: str = ""  # why no cross-CPU probe could be taken
     spells: int = 0  # probes that found the host in a slow spell
+    _spell: bool = False  # whether the latest probe did
     _began: float | None = None
 
     @property
@@ -159,7 +160,8 @@ class HostDrift:
             self.skipped = got.reason
             return
         self.same.values.append((at, statistics.median(got)))
-        self.spells += self.same.in_spell()
+        self._spell = self.same.in_spell()
+        self.spells += self._spell
         if self.other is None or self.cross_skipped:
             return
         got = spawn_values("host_drift", ("handoff", str(CROSS_HANDOFFS), str(ROUNDS), str(self.cpu),
@@ -187,8 +189,8 @@ class HostDrift:
         return self.same.steady
 
     def in_spell(self) -> bool:
-        """Whether the latest same-CPU probes found the host in a slow spell (the module docstring)."""
-        return self.same.in_spell()
+        """Whether the latest same-CPU probe found the host in a slow spell (the module docstring)."""
+        return self._spell
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema": SCHEMA, "cpu": self.cpu, "method": self.method, "unit": "ns",
