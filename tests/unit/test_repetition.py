@@ -26,6 +26,7 @@ from harness.kinds.batch.repetition import (
     robust_half_width,
     sampled_enough,
     stop_reason,
+    warming,
 )
 from harness.manifests.model import PROFILE_SHAPES
 from harness.measure.outcome import Iteration, ProcessRun
@@ -685,6 +686,14 @@ def test_slow_iterations_are_cut_to_fit_the_budget(fixture_catalog, tmp_path):
     assert r.detail.stop == BUDGET and r.flags
 
 
+def test_a_process_that_is_mostly_its_start_keeps_its_iterations(fixture_catalog, tmp_path):
+    # 50 ms iterations (2 x 5000 increments at 5 us each) in processes that take 3 s to start: the budget left
+    # after the first cannot pay for the second's start, and measuring fewer iterations would save little
+    ex = ScalingExecutor({"fake/good": 5000.0}, within=0.2, between=0.2, start=3.0)
+    r = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"]).results[0]
+    assert len(r.processes) == 3 and all(len(p.measured) >= 5 for p in r.processes)
+
+
 def test_a_saved_plan_calibrates_at_run_time_and_stores_the_size_beside_the_run(fixture_root, tmp_path, capsys):
     from cmbench.cli import main
 
@@ -721,6 +730,56 @@ def test_short_iterations_warm_up_for_the_profile_s_warm_up_time(fixture_catalog
     assert warmups_run(ex)[1:] == [2] + [250] * kept  # after verification's process
     assert len(r.detail.slots) == kept + 1  # the baseline and the processes kept
     assert run_json(tmp_path)["cases"][0]["extra"]["cold"] == 1
+
+
+class WarmingExecutor(ScalingExecutor):
+    """A JIT: every line of a process before its `compiled`th (warm-ups first) lasts `slower` times as long."""
+
+    def __init__(self, ns_per_op, compiled, slower=3.0) -> None:
+        super().__init__(ns_per_op)
+        self.compiled, self.slower = compiled, slower
+
+    def run(self, impl, variant, args, *, cpus, timeout):
+        r = super().run(impl, variant, args, cpus=cpus, timeout=timeout)
+        lines, total = [], 0.0
+        for k, line in enumerate(line for line in r.stdout.splitlines() if line):
+            obj = json.loads(line)
+            obj["elapsed_ns"] = round(obj["elapsed_ns"] * (self.slower if k < self.compiled else 1.0))
+            total += obj["elapsed_ns"] / 1e9
+            lines.append(json.dumps(obj))
+        return replace(r, stdout="".join(line + "\n" for line in lines), wall=self.start + total)
+
+
+def test_a_process_still_speeding_up_is_cold_and_later_ones_warm_up_for_twice_its_iterations(fixture_catalog,
+                                                                                          tmp_path):
+    # 50 ms iterations (2 x 5000 increments at 5 us each), warm-ups long enough by the clock; but the code runs
+    # three times slower for its first four lines, so the first process's measured iterations speed up half way
+    ex = WarmingExecutor({"fake/good": 5000.0}, compiled=4)
+    r = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"], workloads=["mutex_counter"]).results[0]
+    assert r.status == "ok" and r.detail.cold == 1
+    assert warmups_run(ex)[1:3] == [2, 14]  # after verification's process: 2 x its 7 iterations
+    assert {round(it.elapsed, 4) for p in r.processes for it in p.measured} == {0.05}  # steady only
+    assert not any(warming(p) for p in r.processes)
+
+
+def test_a_size_search_s_confirmations_still_warming_are_set_aside_as_one(fixture_catalog, tmp_path):
+    # ping_pong is calibrated: its search's last three processes confirm the size, each run with the profile's two
+    # warm-ups and each still speeding up; the first is set aside as cold, the other two ran as few warm-ups and go
+    # with it (the case may set aside one more cold process of its own)
+    ex = WarmingExecutor({"fake/good": 1000.0}, compiled=4)
+    r = quick_run(fixture_catalog, ex, tmp_path, impls=["fake/good"]).results[0]
+    assert r.status == "ok" and r.detail.calibrated == "run" and r.detail.cold == 1
+    assert all(sum(it.warmup for it in p.iterations) == 14 and not warming(p) for p in r.processes)
+
+
+def test_only_a_process_whose_iterations_fall_by_the_ratio_is_warming():
+    def process(*ms):
+        return ProcessRun(tuple(Iteration(k, False, m / 1e3, {}) for k, m in enumerate(ms)), None, 1.0, 0, 0.0)
+    assert warming(process(117, 58, 41, 36, 28))  # a JVM's ping_pong after two warm-ups (repetition.py)
+    assert warming(process(192, 38, 37, 38, 39))  # one slow first iteration of four: the halves' medians
+    assert not warming(process(4.0, 3.0, 4.0, 3.0, 4.0))  # noise, however wide
+    assert not warming(process(25, 12, 12))  # too few to tell
+    assert not warming(process(10, 11, 13, 14))  # slowing down is not warming up
 
 
 def test_cheap_processes_sample_a_fifth_of_the_budget_before_they_converge(fixture_catalog, tmp_path):

@@ -38,6 +38,7 @@ from harness.kinds.batch.repetition import (
     process_cost,
     spell_flag,
     stop_reason,
+    warmups_after,
     warmups_for,
 )
 from harness.manifests.model import PLACEMENT_PARAM, ParamValue, Workload
@@ -164,9 +165,10 @@ class _Case:
             if self.calibration is not None:
                 self.warmups = warmups_for(self.spec, self.calibration.iteration_seconds)
         self.spent += sum(p.wall for p in kept)
-        if self.warmups > self.spec.warmups:  # the confirmation ran the profile's warm-ups: too few at this size
-            kept = []
-        kept = [p for p in kept if self.keep(p)]
+        confirmed, kept = kept, []
+        for p in confirmed:  # they ran the profile's warm-ups: too few once the size, or a cold one of them, asks more
+            if sum(it.warmup for it in p.iterations) >= self.warmups and self.keep(p):
+                kept.append(p)
         kept_slots = [next(slots) for _ in kept]
         try:
             r, _ = self.launch(ctx, self.spec.params, 0, 0)  # the same program doing no iteration
@@ -248,8 +250,8 @@ class _Case:
         which then sets the warm-ups of the processes after it."""
         if self.cold >= MAX_COLD or not cold(self.spec, run):
             return True
-        self.cold += 1  # sized by its fastest iteration: a cold process speeds up as it runs, its median lags
-        self.warmups = max(self.warmups, warmups_for(self.spec, min(it.elapsed for it in run.measured)))
+        self.cold += 1
+        self.warmups = max(self.warmups, warmups_after(self.spec, run))
         return False
 
     def stop(self, bank: TimeBank | None = None) -> Stopped | None:
