@@ -66,8 +66,9 @@ A process whose measured iterations are still speeding up (`warming`: the median
 half at least `WARMING_RATIO` times that of their second, from `WARMING_FROM` measured iterations)
 is cold too: set aside (counted with the others, at most `MAX_COLD`), and later processes run at
 least twice as many warm-ups as it ran iterations in all (`warmups_after`), since it had not
-settled by its last one. On a quick run of every implementation the rule set aside 35 of 144 Java
-processes, 1 of 99 Node ones and 2 of 341 others.
+settled by its last one. Over the processes of four or more measured iterations of a quick run of
+every implementation, the rule found 35 of 144 Java ones still warming, 1 of 99 Node ones and 2 of
+341 others.
 
 **Slow spells.** Where the run probes the host between visits of units (harness/host/drift.py), a
 round that starts while the probes find the host in a slow spell (another guest holding its CPUs:
