@@ -156,11 +156,15 @@ class ScalingExecutor(FakeExecutor):
         lines, total = [], 0.0
         for k, line in enumerate(line for line in r.stdout.splitlines() if line):
             obj = json.loads(line)
-            noise = shift * (1 + self.within * (1 if k % 2 else -1))
+            noise = shift * (1 + self.within * (1 if k % 2 else -1)) * self.line_factor(k)
             obj["elapsed_ns"] = max(1, round(self.ns_per_op.get(impl.id, 1000.0) * ops * noise))
             total += obj["elapsed_ns"] / 1e9
             lines.append(json.dumps(obj))
         return replace(r, stdout="".join(line + "\n" for line in lines), wall=self.start + total)
+
+    def line_factor(self, k: int) -> float:
+        """How much longer a process's `k`th line (warm-ups first) lasts than its steady level."""
+        return 1.0
 
 
 @pytest.fixture
@@ -739,15 +743,8 @@ class WarmingExecutor(ScalingExecutor):
         super().__init__(ns_per_op)
         self.compiled, self.slower = compiled, slower
 
-    def run(self, impl, variant, args, *, cpus, timeout):
-        r = super().run(impl, variant, args, cpus=cpus, timeout=timeout)
-        lines, total = [], 0.0
-        for k, line in enumerate(line for line in r.stdout.splitlines() if line):
-            obj = json.loads(line)
-            obj["elapsed_ns"] = round(obj["elapsed_ns"] * (self.slower if k < self.compiled else 1.0))
-            total += obj["elapsed_ns"] / 1e9
-            lines.append(json.dumps(obj))
-        return replace(r, stdout="".join(line + "\n" for line in lines), wall=self.start + total)
+    def line_factor(self, k: int) -> float:
+        return self.slower if k < self.compiled else 1.0
 
 
 def test_a_process_still_speeding_up_is_cold_and_later_ones_warm_up_for_twice_its_iterations(fixture_catalog,
@@ -776,7 +773,7 @@ def test_only_a_process_whose_iterations_fall_by_the_ratio_is_warming():
     def process(*ms):
         return ProcessRun(tuple(Iteration(k, False, m / 1e3, {}) for k, m in enumerate(ms)), None, 1.0, 0, 0.0)
     assert warming(process(117, 58, 41, 36, 28))  # a JVM's ping_pong after two warm-ups (repetition.py)
-    assert warming(process(192, 38, 37, 38, 39))  # one slow first iteration of four: the halves' medians
+    assert warming(process(192, 38, 37, 38, 39))  # one slow first iteration of five: the halves' medians
     assert not warming(process(4.0, 3.0, 4.0, 3.0, 4.0))  # noise, however wide
     assert not warming(process(25, 12, 12))  # too few to tell
     assert not warming(process(10, 11, 13, 14))  # slowing down is not warming up
