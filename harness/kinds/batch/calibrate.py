@@ -11,14 +11,22 @@ the size by the ratio still missing (at least x2, at most x64), one measured ite
 profile's warm-ups, until an iteration lasts `FRACTION` of the target; scales it to the target,
 rounded to two significant digits and kept within [verify size, `CAP` x the profile's size]; then
 confirms it over `CONFIRM_PROCESSES` processes of `CONFIRM_ITERATIONS` iterations at that size (the
-case's own iterations in a run, harness/kinds/batch/measure.py): the fastest process's median must
+case's own iterations in a run, harness/kinds/batch/measure.py): the median process's median must
 lie within `TOLERANCE` of the target, else the size is scaled again by it (at most `MAX_CONFIRMS`
-times). The confirmation matters for JIT runtimes (a small size's first iterations run
-interpreted and can be ten times slower than the same work compiled) and for a case whose
-processes fall into modes (threads that land on one CPU or on two): one
-process may show the slow mode, and a size scaled from it gives the fast mode's iterations a
-thirtieth of the target. Scaling by the fastest of several processes gives every mode at least
-about the target. Every answer of every attempt is checked like any other.
+times; where the processes still disagree then, the search keeps the last size they ran, never
+one scaled from it that nothing measured). The confirmation matters for JIT runtimes (a small
+size's first iterations run interpreted and can be ten times slower than the same work compiled)
+and for a case whose processes fall into modes (threads that land on one CPU or on two): one
+process may show the slow mode, and a size scaled from it alone gives the fast mode's iterations a
+thirtieth of the target, so the median process sizes the case. No mode's iterations may last more
+than `LONGEST` times the target, though: a slow process's median longer than that scales the size
+down instead. Modes can lie a thousand times apart (Java's platform-thread ping_pong across two
+CPUs on a virtual machine: a spinning hand-off of 25 ns a round trip in some processes, a sleeping
+one of 30 us in others), and a size fit for the fast one gave the slow one 0.7 s iterations
+against a 0.05 s target: with its warm-ups, a hundred times the case's time budget. Too short an
+iteration costs precision the repetition policy buys back with more iterations; too long a one
+costs time nothing gives back.
+Every answer of every attempt is checked like any other.
 
 The confirming processes run the case's warm-ups and measured iterations at the size the case
 then runs, so a run keeps the last round of them as the case's first processes instead of
@@ -36,6 +44,7 @@ work, a constant printed, a loop the compiler removed).
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 
 from harness.measure.outcome import CaseFailure
@@ -46,9 +55,10 @@ FRACTION = 0.3  # an attempt whose iteration lasts this fraction of the target i
 GROWTH = (2.0, 64.0)  # bounds of the factor from one attempt's size to the next
 MAX_ATTEMPTS = 12
 CONFIRM_ITERATIONS = 3  # iterations whose median confirms a size, in each of ...
-CONFIRM_PROCESSES = 3  # ... this many processes, the fastest of which must last the target
+CONFIRM_PROCESSES = 3  # ... this many processes, the median of which must last the target
 TOLERANCE = 0.3  # a confirmed size's iterations last the target within this fraction
 MAX_CONFIRMS = 3
+LONGEST = 10  # no confirming process's iterations may last more than this many times the target
 CAP = 10  # at most this many times the profile's size
 CALIBRATION_GUESS = 3.0  # seconds a search is expected to take (five to ten short processes), for estimates
 FLAT_WORK = 16  # at the cap: this many times the work in less than FLAT_TIME times the time is a timer that misses it
@@ -90,10 +100,11 @@ def search(measure: Callable[[int, int], float], *, param: str, start: int, cap:
         return min(cap, max(start, nice(n * target / max(seconds, 1e-9))))
 
     value = scaled(size, seconds)
-    for _ in range(MAX_CONFIRMS):  # confirm at the size chosen, warmed up, by the fastest of several processes
-        seconds = min(attempt(value, confirm_iterations) for _ in range(CONFIRM_PROCESSES))
+    for confirms in range(1, MAX_CONFIRMS + 1):  # confirm at the size chosen, warmed up, over several processes
+        ran = sorted(attempt(value, confirm_iterations) for _ in range(CONFIRM_PROCESSES))
+        seconds = max(statistics.median(ran), ran[-1] / LONGEST)
         again = scaled(value, seconds)
-        if abs(seconds / target - 1) <= TOLERANCE or again == value:
+        if abs(seconds / target - 1) <= TOLERANCE or again == value or confirms == MAX_CONFIRMS:
             break
         value = again
     return Calibration(param, value, target, seconds, tuple(steps), round(clock() - began, 3))

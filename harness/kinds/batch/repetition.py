@@ -68,7 +68,11 @@ is cold too: set aside (counted with the others, at most `MAX_COLD`), and later 
 least twice as many warm-ups as it ran iterations in all (`warmups_after`), since it had not
 settled by its last one. Over the processes of four or more measured iterations of a quick run of
 every implementation, the rule found 35 of 144 Java ones still warming, 1 of 99 Node ones and 2 of
-341 others.
+341 others. Either way the warm-ups asked for stop where the cold process's median iteration would
+make them last longer than a minimum process's share of the budget (a third of it in quick), but
+never below the spec's count: a process's fastest iteration can be a rare fast mode, not a compiled
+loop (Java's platform-thread ping_pong across two CPUs: 0.5 ms iterations of a spinning hand-off
+among 0.66 s ones of a sleeping one), and 200 warm-ups of 0.66 s took a hundred times the budget.
 
 **Slow spells.** Where the run probes the host between visits of units (harness/host/drift.py), a
 round that starts while the probes find the host in a slow spell (another guest holding its CPUs:
@@ -166,10 +170,16 @@ def cold(spec: CaseSpec, process: ProcessRun) -> bool:
 def warmups_after(spec: CaseSpec, process: ProcessRun) -> int:
     """The warm-ups of the processes after a cold one: what its fastest iteration asks for (`warmups_for`: a cold
     process speeds up as it runs, and its median would ask for too few) and, where it was still warming up, twice
-    the iterations it ran in all (it had not settled by its last); at most `MAX_WARMUPS`."""
+    the iterations it ran in all (it had not settled by its last); at most `MAX_WARMUPS`, and (in a profile with a
+    budget) no more than its median iteration fits in a minimum process's share of the budget, nor fewer than the
+    spec's: a process whose fastest iteration was a rare fast mode (a thousand times faster than its median: a
+    spinning hand-off among sleeping ones) asked for 200 warm-ups of 0.66 s, a hundred times the case's budget."""
     wanted = warmups_for(spec, min(it.elapsed for it in process.measured))
     if warming(process):
         wanted = max(wanted, min(MAX_WARMUPS, 2 * len(process.iterations)))
+    steady = steady_iteration(process)
+    if spec.budget and steady > 0:
+        wanted = min(wanted, max(spec.warmups, int(spec.budget / max(1, spec.processes) / steady)))
     return wanted
 
 
