@@ -770,9 +770,14 @@ def test_a_size_search_s_confirmations_still_warming_are_set_aside_as_one(fixtur
     assert all(sum(it.warmup for it in p.iterations) == 14 and not warming(p) for p in r.processes)
 
 
+def process(*ms, warmups=0):
+    """A process whose measured iterations last `ms` milliseconds, after `warmups` as long as its first."""
+    its = [Iteration(k, True, ms[0] / 1e3, {}) for k in range(warmups)]
+    return ProcessRun(tuple(its + [Iteration(warmups + k, False, m / 1e3, {}) for k, m in enumerate(ms)]),
+                      None, 1.0, 0, 0.0)
+
+
 def test_only_a_process_whose_iterations_fall_by_the_ratio_is_warming():
-    def process(*ms):
-        return ProcessRun(tuple(Iteration(k, False, m / 1e3, {}) for k, m in enumerate(ms)), None, 1.0, 0, 0.0)
     assert warming(process(117, 58, 41, 36, 28))  # a JVM's ping_pong after two warm-ups (repetition.py)
     assert warming(process(192, 38, 37, 38, 39))  # one slow first iteration of five: the halves' medians
     assert not warming(process(4.0, 3.0, 4.0, 3.0, 4.0))  # noise, however wide
@@ -781,17 +786,15 @@ def test_only_a_process_whose_iterations_fall_by_the_ratio_is_warming():
 
 
 def test_a_rare_fast_mode_does_not_ask_a_cold_process_s_successors_for_more_warm_ups_than_the_budget_holds():
-    def process(*ms, warmups=2):
-        its = [Iteration(k, True, ms[0] / 1e3, {}) for k in range(warmups)]
-        return ProcessRun(tuple(its + [Iteration(warmups + k, False, m / 1e3, {}) for k, m in enumerate(ms)]),
-                          None, 1.0, 0, 0.0)
+    def warmed(*ms):
+        return process(*ms, warmups=2)
     quick = spec(warmups=2, warmup_seconds=0.1, budget=5.0)
     # a sleeping hand-off's 0.66 s iterations and one spinning one of 0.5 ms: 200 warm-ups by the fastest, of 0.66 s
-    assert warmups_after(replace(quick, budget=0.0), process(660, 0.5, 660, 700, 650)) == 200  # no budget: no cap
-    assert warmups_after(quick, process(660, 0.5, 660, 700, 650)) == 2  # 5 s / 3 processes fits two of 0.66 s
+    assert warmups_after(replace(quick, budget=0.0), warmed(660, 0.5, 660, 700, 650)) == 200  # no budget: no cap
+    assert warmups_after(quick, warmed(660, 0.5, 660, 700, 650)) == 2  # 5 s / 3 processes fits two of 0.66 s
     # a JIT still warming (117 ... 28 ms): twice its 7 iterations, which a third of the budget holds
-    assert warmups_after(quick, process(117, 58, 41, 36, 28)) == 14
-    assert warmups_after(quick, process(1170, 580, 410, 360, 280)) == 4  # ten times as slow: 1.67 s / 0.41 s
+    assert warmups_after(quick, warmed(117, 58, 41, 36, 28)) == 14
+    assert warmups_after(quick, warmed(1170, 580, 410, 360, 280)) == 4  # ten times as slow: 1.67 s / 0.41 s
 
 
 def test_cheap_processes_sample_a_fifth_of_the_budget_before_they_converge(fixture_catalog, tmp_path):

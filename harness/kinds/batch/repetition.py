@@ -172,8 +172,7 @@ def warmups_after(spec: CaseSpec, process: ProcessRun) -> int:
     process speeds up as it runs, and its median would ask for too few) and, where it was still warming up, twice
     the iterations it ran in all (it had not settled by its last); at most `MAX_WARMUPS`, and (in a profile with a
     budget) no more than its median iteration fits in a minimum process's share of the budget, nor fewer than the
-    spec's: a process whose fastest iteration was a rare fast mode (a thousand times faster than its median: a
-    spinning hand-off among sleeping ones) asked for 200 warm-ups of 0.66 s, a hundred times the case's budget."""
+    spec's (a rare fast mode is not a compiled loop: the module docstring)."""
     wanted = warmups_for(spec, min(it.elapsed for it in process.measured))
     if warming(process):
         wanted = max(wanted, min(MAX_WARMUPS, 2 * len(process.iterations)))
