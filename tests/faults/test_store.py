@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from harness.measure.outcome import CaseKey, CaseResult
 from harness.store import run as store_module
 from harness.store.run import RunStore, StoreError, load_samples, write_atomic
 
-from .conftest import cmbench, fault, impls, one_line_error
+from .conftest import assert_none_left, cmbench, fault, impls, one_line_error, start_cmbench
 
 
 @contextmanager
@@ -74,19 +75,69 @@ def test_out_that_is_a_file_is_one_line(tmp_path):
     one_line_error(r, f"--out {tmp_path / 'taken'}: cannot create the folder")
 
 
+def leave_free(folder: Path, free: int) -> None:
+    """Fill the file system `folder` is on, then give `free` bytes of it back."""
+    filler = folder / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+    os.truncate(filler, max(0, filler.stat().st_size - free))
+
+
+def stored(out: Path) -> list[dict]:
+    """The cases `out`'s run.json holds now (none before it is there)."""
+    try:
+        return json.loads((out / "run.json").read_text())["cases"]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def held_between_writes(proc: subprocess.Popen, out: Path) -> None:
+    """Stop `proc` (SIGSTOP) at a moment when it has no file of `out` half written."""
+    os.kill(proc.pid, signal.SIGSTOP)
+    while [p for p in out.iterdir() if p.name.startswith(".")]:
+        os.kill(proc.pid, signal.SIGCONT)
+        time.sleep(0.001)
+        os.kill(proc.pid, signal.SIGSTOP)
+
+
 @pytest.mark.integration
 @fault("disk-full-mid-run")
 def test_a_disk_that_fills_mid_run_stops_it_with_one_line_and_a_consistent_reportable_folder(tmp_path):
+    """Once the first good case is stored, the harness is held still and the disk filled, leaving room for a
+    run.json one case longer but not for the samples and results.csv beside it: the next case's write fails
+    (every write from then on holds samples), and the run.json that says so still fits. Two models are good,
+    so the first is never the last case. (A small file system of a fixed size filled where the host's
+    metadata made it: on some hosts before the first case.)"""
     models = ["exit_nonzero", "wrong", "good", "segfault", "line_separator", "garbage"]
-    with tmpfs(tmp_path / "small", "size=32k") as small:
+    with tmpfs(tmp_path / "small", "size=4m") as small:
         out = small / "run"
-        r = cmbench("run", "--profile", "smoke", "--workload", "ping_pong", "--impl", impls(models),
-                    "--out", str(out), name="diskfull")
-        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
-        last = r.stderr.strip().split("\n")[-1]
+        proc, tmpdir = start_cmbench("run", "--profile", "smoke", "--workload", "ping_pong", "--impl",
+                                     impls(models), "--out", str(out), name="diskfull")
+        try:
+            deadline = time.monotonic() + 120
+            while not any(c["status"] == "ok" for c in stored(out)):
+                assert proc.poll() is None and time.monotonic() < deadline, "no good case was stored"
+                time.sleep(0.0005)
+            held_between_writes(proc, out)
+            try:
+                before = len(stored(out))
+                page = 4096  # a tmpfs counts whole pages: a file of one byte takes one
+                leave_free(small, ((out / "run.json").stat().st_size // page + 2) * page)
+            finally:
+                os.kill(proc.pid, signal.SIGCONT)
+            _, err = proc.communicate(timeout=300)
+        finally:
+            proc.kill()
+            assert_none_left(tmpdir)
+        assert before < len(models), before
+        assert proc.returncode == 1 and "Traceback" not in err, err
+        last = err.strip().split("\n")[-1]
         assert last.startswith("cmbench: error: ") and "(No space left on device); the run stopped" in last
-        cases = agree(out)
-        assert 0 < len(cases) < len(models)
+        assert len(agree(out)) == before
         run = json.loads((out / "run.json").read_text())
         assert run["status"] == "failed" and "No space left on device" in run["error"]
         assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
