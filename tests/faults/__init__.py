@@ -68,7 +68,7 @@ The run folder (test_store.py):
 - out-read-only: --out on a read-only file system -> one line
 - out-proc-self: --out /proc/self -> one line
 - out-is-a-file: --out names a file -> one line
-- disk-full-mid-run: a 32 KiB tmpfs fills -> one line, run.json failed, the files agree, report renders
+- disk-full-mid-run: the disk fills after a good case -> one line, run.json failed, the files agree, report renders
 - disk-full-write: a write fails with ENOSPC -> nothing replaced, the case rolled back
 - signal-during-write: Ctrl-C in the middle of a write -> the file is whole, then the interrupt
 Damaged run folders for `cmbench report` (test_report.py):
