@@ -7,6 +7,7 @@ cutting a results file write short.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -14,6 +15,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOPPING = "cmbench: already stopping; wait for the clean-up"
+
+
+def _say(text: str) -> None:
+    """Print `text` from a signal handler. The handler may run while the main code is inside a write to
+    stderr, whose buffer then refuses a second one (RuntimeError: reentrant call); the line goes straight
+    to the descriptor instead. A terminal that is gone (SIGHUP) takes nothing, and that is no error."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except RuntimeError:
+        try:
+            os.write(2, (text + "\n").encode())
+        except OSError:
+            pass
+    except (OSError, ValueError):
+        pass
 
 
 class Interrupts:
@@ -37,7 +54,7 @@ class Interrupts:
 
     def _handle(self, signum: int, frame) -> None:
         if Interrupts._raised:
-            print("cmbench: already stopping; wait for the clean-up", file=sys.stderr)
+            _say(STOPPING)
             return
         Interrupts._raised = True
         raise KeyboardInterrupt
