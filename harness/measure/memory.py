@@ -10,12 +10,17 @@ harness reads every process of the tree:
   shared by k processes counts 1/k in each, so the sum counts every page once. `None` where
   the kernel does not offer smaps_rollup.
 
-The tree is found through /proc/PID/task/TID/children (every thread's children), recursively.
-A process that exits while being read is skipped.
+The tree is found through /proc/PID/task/TID/children (every thread's children), recursively;
+for a process of more than `MANY_THREADS` threads (a thread-per-connection server holding ten
+thousand idle connections) through the parent pid in /proc/PID/stat of every process on the host
+instead: one file per process there rather than one per thread here (0.2 s a reading at ten
+thousand threads, taken every half second while the phase measures). A process that exits while
+being read is skipped.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,12 +54,19 @@ class TreeMemory:
 EMPTY = TreeMemory(0, None, 0)
 
 
-def _children(pid: int, proc: Path) -> list[int]:
+MANY_THREADS = 64  # above this many threads a process's children are found from every process's parent pid
+
+
+def _children(pid: int, proc: Path, by_parent: Callable[[], dict[int, list[int]]]) -> list[int]:
+    """`pid`'s child processes: from its threads' children files, or (a process of many threads) from
+    `by_parent()` (every process's children by parent pid)."""
     out: list[int] = []
     try:
         tasks = list((proc / str(pid) / "task").iterdir())
     except OSError:
         return out
+    if len(tasks) > MANY_THREADS:
+        return by_parent().get(pid, [])
     for task in tasks:
         try:
             out.extend(int(c) for c in (task / "children").read_text().split())
@@ -63,16 +75,30 @@ def _children(pid: int, proc: Path) -> list[int]:
     return out
 
 
+def _by_parent(proc: Path) -> dict[int, list[int]]:
+    """Every process under `proc` by its parent pid (the 4th field of /proc/PID/stat, after the command's
+    parentheses), in pid order."""
+    found: dict[int, list[int]] = {}
+    for entry in sorted((e for e in proc.iterdir() if e.name.isdigit()), key=lambda e: int(e.name)):
+        try:
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        found.setdefault(ppid, []).append(int(entry.name))
+    return found
+
+
 def tree_pids(root: int, proc: Path = PROC) -> list[int]:
     """`root` and every descendant, parents first."""
     seen: list[int] = []
     todo = [root]
+    by_parent = functools.cache(lambda: _by_parent(proc))  # read once, and only for a process of many threads
     while todo:
         pid = todo.pop(0)
         if pid in seen:
             continue
         seen.append(pid)
-        todo.extend(_children(pid, proc))
+        todo.extend(_children(pid, proc, by_parent))
     return seen
 
 

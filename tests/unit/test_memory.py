@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from harness.measure.memory import PeakSampler, TreeMemory, read_tree, tree_pids
+from harness.measure.memory import MANY_THREADS, PeakSampler, TreeMemory, read_tree, tree_pids
 
 
 def _proc(tmp_path: Path, pid: int, children: list[int], rss_kib: int, pss_kib: int | None) -> None:
@@ -64,6 +65,45 @@ def test_a_real_tree_counts_every_process():
             time.sleep(0.01)
         m = read_tree(proc.pid)
         assert m.processes == 3 and m.rss > 0
+    finally:
+        os.killpg(proc.pid, 9)
+        proc.wait()
+
+
+def test_a_process_of_many_threads_finds_its_children_from_their_parent_pids(tmp_path):
+    """A thread-per-connection server holding thousands of connections: its children come from every process's
+    stat (one file per process) instead of a children file per thread, and are the same processes."""
+    _proc(tmp_path, 10, [], 30_000, 12_000)
+    for tid in range(11, 11 + MANY_THREADS + 1):  # the server's threads, no children files read
+        (tmp_path / "10" / "task" / str(tid)).mkdir()
+    _proc(tmp_path, 300, [], 1_000, 500)  # its child, forked by one of the threads
+    _proc(tmp_path, 301, [], 1_000, 500)  # and that child's own
+    _proc(tmp_path, 7, [], 1_000, 500)  # an unrelated process
+    for pid, ppid in ((10, 1), (300, 10), (301, 300), (7, 1)):
+        (tmp_path / str(pid) / "stat").write_text(f"{pid} (a (tricky) name) S {ppid} {pid} 0 0\n")
+    (tmp_path / "10" / "task" / "10" / "children").write_text("")  # would miss 300 if it were the source
+    (tmp_path / "300" / "task" / "300" / "children").write_text("301")
+    assert tree_pids(10, tmp_path) == [10, 300, 301]
+    assert read_tree(10, tmp_path).processes == 3
+
+
+def test_a_real_process_of_many_threads_counts_its_children(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import subprocess, threading, time\n"
+            f"threads = [threading.Thread(target=time.sleep, args=(30,), daemon=True) "
+            f"for _ in range({MANY_THREADS + 8})]\n"
+            "[t.start() for t in threads]\n"
+            "threading.Thread(target=lambda: subprocess.run(['sleep', '30']), daemon=True).start()\n"
+            "time.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while len(tree_pids(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(os.listdir(f"/proc/{proc.pid}/task")) > MANY_THREADS
+        assert len(tree_pids(proc.pid)) == 2 and read_tree(proc.pid).processes == 2
     finally:
         os.killpg(proc.pid, 9)
         proc.wait()
