@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import socket
 import threading
@@ -301,3 +303,65 @@ def test_idle_connections_to_nothing_fail_with_the_reason():
     with pytest.raises(IdleError, match=f"connecting to 127.0.0.1:{port} failed: "):
         measure_idle(port, 5, lambda: EMPTY, timeout=2)
 
+
+
+
+@contextmanager
+def answers_once(after_first: str, answering: int = 1_000_000) -> Iterator[int]:
+    """A server that answers the first request of its first `answering` connections (later ones get none), then
+    (`after_first`) "ignores" the next request while keeping the connection open, or "closes" it: its port."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1024)
+    kept: list[socket.socket] = []
+
+    def serve(conn: socket.socket, answer: bool) -> None:
+        with contextlib.suppress(OSError):
+            conn.recv(65536)
+            if answer:
+                conn.sendall(_response(Behaviour(), FakeClock(), "/plaintext"))
+            if after_first == "closes":
+                conn.close()
+            else:
+                while conn.recv(65536):
+                    pass
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = lsock.accept()
+                kept.append(conn)
+                threading.Thread(target=serve, args=(conn, len(kept) <= answering), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield lsock.getsockname()[1]
+    finally:
+        lsock.close()
+        for conn in kept:
+            conn.close()
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_idle_connections_that_no_longer_answer_count_as_dropped_and_none_is_left_open():
+    """Open but silent after the hold is as bad as closed; the harness closes every connection it opened."""
+    before = _open_descriptors()
+    with answers_once("ignores") as port:
+        with pytest.raises(IdleError, match="closed 12 of 12 idle keep-alive connections"):
+            measure_idle(port, 12, lambda: EMPTY, timeout=0.3, hold=0)
+    with answers_once("closes") as port:
+        assert measure_idle(port, 30, lambda: EMPTY, timeout=2, hold=None).connections == 30  # no hold, no check
+        with pytest.raises(IdleError, match="closed 30 of 30"):
+            measure_idle(port, 30, lambda: EMPTY, timeout=2, hold=0)
+    assert _open_descriptors() == before
+
+
+def test_an_opening_that_fails_part_way_says_why_and_closes_what_it_opened():
+    before = _open_descriptors()
+    with answers_once("ignores", answering=300) as port:  # more than are under way at once: some wait their turn
+        with pytest.raises(IdleError, match="first GET /plaintext got no complete response within 0.3 s"):
+            measure_idle(port, 400, lambda: EMPTY, timeout=0.3)
+    assert _open_descriptors() == before
