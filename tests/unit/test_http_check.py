@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import resource
 import socket
 import threading
 import time
@@ -327,16 +328,26 @@ def answers_once(after_first: str, answering: int = 1_000_000) -> Iterator[int]:
                     pass
 
     def accept() -> None:
-        with contextlib.suppress(OSError):
-            while True:
+        while not stop.is_set():
+            try:
                 conn, _ = lsock.accept()
-                kept.append(conn)
-                threading.Thread(target=serve, args=(conn, len(kept) <= answering), daemon=True).start()
+            except TimeoutError:
+                continue
+            except OSError:  # out of descriptors: the test's own limit
+                stop.wait(0.01)
+                continue
+            kept.append(conn)
+            threading.Thread(target=serve, args=(conn, len(kept) <= answering), daemon=True).start()
 
-    threading.Thread(target=accept, daemon=True).start()
+    stop = threading.Event()
+    lsock.settimeout(0.02)
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
     try:
         yield lsock.getsockname()[1]
     finally:
+        stop.set()
+        acceptor.join()
         lsock.close()
         for conn in kept:
             conn.close()
@@ -364,4 +375,19 @@ def test_an_opening_that_fails_part_way_says_why_and_closes_what_it_opened():
     with answers_once("ignores", answering=300) as port:  # more than are under way at once: some wait their turn
         with pytest.raises(IdleError, match="first GET /plaintext got no complete response within 0.3 s"):
             measure_idle(port, 400, lambda: EMPTY, timeout=0.3)
+    assert _open_descriptors() == before
+
+
+def test_idle_connections_beyond_the_descriptors_left_fail_with_the_reason(monkeypatch):
+    """No descriptor left for the next socket is the phase's failure with its reason, not an error of the harness."""
+    monkeypatch.setattr(idle, "raise_fd_limit", lambda needed: None)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    before = _open_descriptors()
+    resource.setrlimit(resource.RLIMIT_NOFILE, (before + 40, hard))
+    try:
+        with answers_once("ignores") as port:
+            with pytest.raises(IdleError, match=r"connecting to 127\.0\.0\.1:\d+ failed: Too many open files"):
+                measure_idle(port, 100, lambda: EMPTY, timeout=2)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert _open_descriptors() == before

@@ -176,14 +176,14 @@ def _exchange(port: int, timeout: float, *, new: int = 0, again: Sequence[_Idle]
     selector = selectors.DefaultSelector()
     flying: dict[int, _Idle] = {}
     answered: list[_Idle] = []
-    failed: list[_Idle] = []
     began, taken = time.perf_counter(), 0
 
     def leave(conn: _Idle) -> None:
         selector.unregister(conn.sock)
         del flying[conn.sock.fileno()]
-        (failed if conn.failure else answered).append(conn)
-        if conn.failure and not again:
+        if not conn.failure:
+            answered.append(conn)
+        elif not again:
             conn.sock.close()
             raise IdleError(conn.failure if conn.stage == CONNECTING
                             else f"a new connection's first GET /plaintext {conn.failure}")
@@ -194,12 +194,7 @@ def _exchange(port: int, timeout: float, *, new: int = 0, again: Sequence[_Idle]
                 conn = queue[taken]
                 taken += 1
                 if conn is None:
-                    conn = _Idle(socket.socket(socket.AF_INET, socket.SOCK_STREAM), time.perf_counter())
-                    conn.sock.setblocking(False)
-                    err = conn.sock.connect_ex(("127.0.0.1", port))
-                    if err not in (0, errno.EINPROGRESS):
-                        conn.sock.close()
-                        raise IdleError(f"connecting to 127.0.0.1:{port} failed: {os.strerror(err)}")
+                    conn = _connect(port)
                 else:
                     conn.ask(request, time.perf_counter())
                 flying[conn.sock.fileno()] = conn
@@ -225,6 +220,21 @@ def _exchange(port: int, timeout: float, *, new: int = 0, again: Sequence[_Idle]
     finally:
         selector.close()
     return answered
+
+
+def _connect(port: int) -> _Idle:
+    """A new connection to 127.0.0.1:port under way; IdleError when not even that can start (no descriptor left,
+    refused at once)."""
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    except OSError as e:
+        raise IdleError(f"connecting to 127.0.0.1:{port} failed: {e.strerror or e}") from None
+    sock.setblocking(False)
+    err = sock.connect_ex(("127.0.0.1", port))
+    if err not in (0, errno.EINPROGRESS):
+        sock.close()
+        raise IdleError(f"connecting to 127.0.0.1:{port} failed: {os.strerror(err)}")
+    return _Idle(sock, time.perf_counter())
 
 
 def _step(conn: _Idle, request: bytes, port: int, selector: selectors.BaseSelector) -> bool:
