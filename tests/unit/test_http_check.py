@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import resource
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -123,30 +124,45 @@ def _serve_connection(conn: socket.socket, b: Behaviour, clock: FakeClock, count
 
 
 @contextmanager
-def fake_server(b: Behaviour, clock: FakeClock, counter: list[int] | None = None) -> Iterator[int]:
-    counter = counter if counter is not None else [0]
+def listening(serve: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A listener on 127.0.0.1 that hands each connection it accepts to `serve`, on a thread of its own: its port.
+    When it ends it stops accepting, then closes every connection it accepted."""
     lsock = socket.socket()
     lsock.bind(("127.0.0.1", 0))
     lsock.listen(1024)
+    lsock.settimeout(0.02)
     stop = threading.Event()
+    kept: list[socket.socket] = []
 
     def accept() -> None:
         while not stop.is_set():
             try:
                 conn, _ = lsock.accept()
-            except OSError:
-                return
-            threading.Thread(target=_serve_connection, args=(conn, b, clock, counter), daemon=True).start()
+            except TimeoutError:
+                continue
+            except OSError:  # out of descriptors (a test's own limit): later, or never
+                stop.wait(0.01)
+                continue
+            kept.append(conn)
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
     try:
         yield lsock.getsockname()[1]
     finally:
         stop.set()
-        lsock.shutdown(socket.SHUT_RDWR)
+        acceptor.join()
         lsock.close()
-        t.join(2)
+        for conn in kept:
+            conn.close()
+
+
+@contextmanager
+def fake_server(b: Behaviour, clock: FakeClock, counter: list[int] | None = None) -> Iterator[int]:
+    counter = counter if counter is not None else [0]
+    with listening(lambda conn: _serve_connection(conn, b, clock, counter)) as port:
+        yield port
 
 
 @pytest.fixture(autouse=True)
@@ -311,12 +327,10 @@ def test_idle_connections_to_nothing_fail_with_the_reason():
 def answers_once(after_first: str, answering: int = 1_000_000) -> Iterator[int]:
     """A server that answers the first request of its first `answering` connections (later ones get none), then
     (`after_first`) "ignores" the next request while keeping the connection open, or "closes" it: its port."""
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(1024)
-    kept: list[socket.socket] = []
+    served = itertools.count(1)  # next() is atomic: the serving threads share it
 
-    def serve(conn: socket.socket, answer: bool) -> None:
+    def serve(conn: socket.socket) -> None:
+        answer = next(served) <= answering
         with contextlib.suppress(OSError):
             conn.recv(65536)
             if answer:
@@ -327,30 +341,8 @@ def answers_once(after_first: str, answering: int = 1_000_000) -> Iterator[int]:
                 while conn.recv(65536):
                     pass
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = lsock.accept()
-            except TimeoutError:
-                continue
-            except OSError:  # out of descriptors: the test's own limit
-                stop.wait(0.01)
-                continue
-            kept.append(conn)
-            threading.Thread(target=serve, args=(conn, len(kept) <= answering), daemon=True).start()
-
-    stop = threading.Event()
-    lsock.settimeout(0.02)
-    acceptor = threading.Thread(target=accept, daemon=True)
-    acceptor.start()
-    try:
-        yield lsock.getsockname()[1]
-    finally:
-        stop.set()
-        acceptor.join()
-        lsock.close()
-        for conn in kept:
-            conn.close()
+    with listening(serve) as port:
+        yield port
 
 
 def _open_descriptors() -> int:
