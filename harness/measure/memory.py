@@ -12,8 +12,8 @@ harness reads every process of the tree:
 
 The tree is found through /proc/PID/task/TID/children (every thread's children), recursively;
 for a process of more than `MANY_THREADS` threads (a thread-per-connection server holding ten
-thousand idle connections) through the parent pid in /proc/PID/stat of every process on the host
-instead: one file per process there rather than one per thread here (0.2 s a reading at ten
+thousand idle connections) through the parent pid of every process on the host instead (psutil):
+one file per process there rather than one per thread here (0.2 s a reading at ten
 thousand threads, taken every half second while the phase measures). A process that exits while
 being read is skipped.
 """
@@ -25,6 +25,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 PROC = Path("/proc")
 
@@ -75,16 +77,11 @@ def _children(pid: int, proc: Path, by_parent: Callable[[], dict[int, list[int]]
     return out
 
 
-def _by_parent(proc: Path) -> dict[int, list[int]]:
-    """Every process under `proc` by its parent pid (the 4th field of /proc/PID/stat, after the command's
-    parentheses), in pid order."""
+def _by_parent() -> dict[int, list[int]]:
+    """Every process on the host by its parent pid, in pid order (psutil, as harness/host/gate.py reads them)."""
     found: dict[int, list[int]] = {}
-    for entry in sorted((e for e in proc.iterdir() if e.name.isdigit()), key=lambda e: int(e.name)):
-        try:
-            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        found.setdefault(ppid, []).append(int(entry.name))
+    for p in psutil.process_iter(["pid", "ppid"]):
+        found.setdefault(p.info["ppid"] or 0, []).append(p.info["pid"])
     return found
 
 
@@ -92,7 +89,7 @@ def tree_pids(root: int, proc: Path = PROC) -> list[int]:
     """`root` and every descendant, parents first."""
     seen: list[int] = []
     todo = [root]
-    by_parent = functools.cache(lambda: _by_parent(proc))  # read once, and only for a process of many threads
+    by_parent = functools.cache(_by_parent)  # read once, and only for a process of many threads
     while todo:
         pid = todo.pop(0)
         if pid in seen:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+from harness.measure import memory
 from harness.measure.memory import MANY_THREADS, PeakSampler, TreeMemory, read_tree, tree_pids
 
 
@@ -70,17 +72,18 @@ def test_a_real_tree_counts_every_process():
         proc.wait()
 
 
-def test_a_process_of_many_threads_finds_its_children_from_their_parent_pids(tmp_path):
+def test_a_process_of_many_threads_finds_its_children_from_their_parent_pids(tmp_path, monkeypatch):
     """A thread-per-connection server holding thousands of connections: its children come from every process's
-    stat (one file per process) instead of a children file per thread, and are the same processes."""
+    parent pid (psutil: one file per process) instead of a children file per thread, and are the same processes."""
     _proc(tmp_path, 10, [], 30_000, 12_000)
     for tid in range(11, 11 + MANY_THREADS + 1):  # the server's threads, no children files read
         (tmp_path / "10" / "task" / str(tid)).mkdir()
     _proc(tmp_path, 300, [], 1_000, 500)  # its child, forked by one of the threads
     _proc(tmp_path, 301, [], 1_000, 500)  # and that child's own
     _proc(tmp_path, 7, [], 1_000, 500)  # an unrelated process
-    for pid, ppid in ((10, 1), (300, 10), (301, 300), (7, 1)):
-        (tmp_path / str(pid) / "stat").write_text(f"{pid} (a (tricky) name) S {ppid} {pid} 0 0\n")
+    parents = ((7, 1), (10, 1), (300, 10), (301, 300))
+    monkeypatch.setattr(memory.psutil, "process_iter",
+                        lambda attrs: iter([SimpleNamespace(info={"pid": pid, "ppid": ppid}) for pid, ppid in parents]))
     (tmp_path / "10" / "task" / "10" / "children").write_text("")  # would miss 300 if it were the source
     (tmp_path / "300" / "task" / "300" / "children").write_text("301")
     assert tree_pids(10, tmp_path) == [10, 300, 301]
