@@ -41,7 +41,7 @@ def test_a_run_on_one_cpu_has_no_spread_to_measure(fixture_catalog, fake_executo
 
 def test_the_project_measures_hand_offs_in_both_placements(project_root):
     catalog = load_catalog(project_root)
-    for name in ("ping_pong", "pipeline", "mutex_counter"):
+    for name in ("ping_pong", "pipeline", "mutex_counter", "worker_pool"):
         assert catalog.workloads[name].placements == ("one", "spread")
 
 

@@ -37,7 +37,7 @@ def test_smoke_exercises_everything_quick_does_in_a_case_or_two(tmp_path):
     per_unit = Counter((s.workload, s.impl, s.variant) for s in smoke.cases)
     for (workload, _, _), n in per_unit.items():  # a case per placement; worker_pool: pool and spawn mode
         placements = len(CATALOG.workloads[workload].placements) or 1
-        assert n == (2 if workload in ("http_server", "worker_pool") else placements), (workload, n)
+        assert n == {"http_server": 2, "worker_pool": 2 * placements}.get(workload, placements), (workload, n)
     assert {s.case for s in smoke.cases if s.workload == "http_server"} == {"closed,connections=16",
                                                                               "idle,connections=100"}
     assert not any(s.calibrate or s.pending for s in smoke.cases)  # sizes as written: nothing to calibrate
