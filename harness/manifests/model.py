@@ -24,12 +24,11 @@ class ProfileShape:
     """How a profile repeats a batch case: processes, warm-ups, iterations, and when to stop.
 
     With `precision` 0 the repetition is fixed: `processes` x (`warmups` + `iterations`). Otherwise
-    `processes` is a minimum and `iterations` what the first two measure: more processes run, and later
-    ones run 3 (the spec's `iterations` where fewer) to `max_iterations` iterations as the variance
-    split asks, until the 95% confidence interval of the median is within `precision` (a fraction of
-    the median), or `max_processes` ran, or `budget` seconds are spent (harness/kinds/batch/repetition.py).
-    Cases of a calibrated workload size each implementation so one iteration lasts about `iteration_seconds`
-    (harness/kinds/batch/calibrate.py); 0 keeps the written sizes.
+    `processes` and `iterations` are minima: more processes run, and later ones run up to
+    `max_iterations` iterations, until the 95% confidence interval of the median is within
+    `precision` (a fraction of the median), or `max_processes` ran, or `budget` seconds are spent
+    (harness/kinds/batch/repetition.py). Cases of a calibrated workload size each implementation so one
+    iteration lasts about `iteration_seconds` (harness/kinds/batch/calibrate.py); 0 keeps the written sizes.
     `warmup_seconds` (what the warm-ups last at the target iteration) raises the warm-ups of a case whose
     iterations are much shorter than that target, so that a short iteration is not measured cold.
     """

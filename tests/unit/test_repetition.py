@@ -16,7 +16,6 @@ from harness.kinds.batch.kind import UNKNOWN_FLAG
 from harness.kinds.batch.repetition import (
     BUDGET,
     CONVERGED,
-    FEWEST_ITERATIONS,
     FIXED,
     MAX_PROCESSES,
     MODES,
@@ -438,8 +437,8 @@ def test_noisy_cases_run_more_processes_until_the_maximum_and_say_so(twin_catalo
     for r in outcome.results:
         assert r.status == "ok" and len(r.processes) == 10 and r.detail.stop == MAX_PROCESSES
         assert r.flags and r.flags[0].startswith("unconverged: 95% CI of the median ±3.0%")
-        # no variance within a process: after the first two, processes run as few iterations as allowed
-        assert [len(p.measured) for p in r.processes] == [5, 5] + [3] * 8
+        # no variance within a process: later processes run as few iterations as allowed
+        assert [len(p.measured) for p in r.processes] == [5] * 10
 
 
 def test_a_case_its_budget_cannot_bring_near_the_precision_stops_at_four_processes(twin_catalog, tmp_path):
@@ -476,14 +475,14 @@ def test_modes_still_unsettled_at_the_limit_say_both(twin_catalog, tmp_path):
 
 
 class Interrupting(ScalingExecutor):
-    """Ctrl-C while the `at`-th measured process runs (one of `FEWEST_ITERATIONS` at least: verification's run two)."""
+    """Ctrl-C while the `at`-th measured process (of the quick profile's iterations at least) runs."""
 
     def __init__(self, at: int, **kw) -> None:
         super().__init__(**kw)
         self.at, self.measured = at, 0
 
     def run(self, impl, variant, args, *, cpus, timeout):
-        if parse_args(args)[3] >= FEWEST_ITERATIONS:
+        if parse_args(args)[3] >= PROFILE_SHAPES["quick"].iterations:
             self.measured += 1
             if self.measured == self.at:
                 raise KeyboardInterrupt
@@ -502,8 +501,7 @@ def test_an_interrupted_run_keeps_what_the_cases_under_way_measured(twin_catalog
     that was running and of the paused ones) are stored as they stand, not lost."""
     workloads = ("ping_pong", "mutex_counter")
     quick_run(twin_catalog, ScalingExecutor(within=0.002), tmp_path, workloads=workloads, name="sizes")
-    # processes of 0.05 s to start: three take the second of its budget a case samples before it may converge
-    outcome = quick_run(twin_catalog, Interrupting(at, between=between, start=0.05), tmp_path, workloads=workloads)
+    outcome = quick_run(twin_catalog, Interrupting(at, between=between, start=0.01), tmp_path, workloads=workloads)
     assert outcome.interrupted
     data = run_json(tmp_path)
     assert data["status"] == "interrupted" and len(data["cases"]) == 4  # every case of both units
@@ -520,7 +518,7 @@ def test_an_interrupted_run_keeps_what_the_cases_under_way_measured(twin_catalog
             assert c["flags"][0].startswith(f"unconverged: the run was interrupted while it measured, after "
                                             f"{processes} of its processes (at least 3 asked)"), c["flags"]
     walls = sum(1 for line in (tmp_path / "run" / "results.csv").read_text().splitlines() if ",wall_time," in line)
-    assert walls >= FEWEST_ITERATIONS * sum(c["processes"] for c in data["cases"])  # every measured one is stored
+    assert walls >= 5 * sum(c["processes"] for c in data["cases"])  # every measured iteration of them is stored
 
 
 def test_a_case_interrupted_before_its_first_process_has_no_figure(twin_catalog, tmp_path):

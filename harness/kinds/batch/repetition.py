@@ -18,13 +18,7 @@ its minimum processes; from then on, after every round of processes:
   processes, most of them together, is within reach where the median of ten spread ones is not;
 - otherwise it runs another process, of the number of iterations that buys the most precision
   for the time given what a process costs to start and how the variance splits between
-  processes and iterations (`optimal_iterations`): as few as `FEWEST_ITERATIONS` where the
-  processes differ more than their iterations, since a process's start and warm-ups are then
-  better spent on another process. On a 2-vCPU guest the per-process medians of a one-CPU case
-  spread 3-5% (median absolute deviation) and its iterations within a process 2%, and a quick
-  process's start and warm-ups cost about as much as its five iterations (the median case of a
-  quick run): by that rule 46 of its 157 batch cases would measure one or two, and three instead
-  of five lets the budget pay for about a quarter more processes.
+  processes and iterations (`optimal_iterations`).
 
 **Cheap processes sample more.** A case stops `converged` (or `modes`), or gives up as
 `out_of_reach`, only once its processes have also taken `SAMPLE_SHARE` of its budget (a second in
@@ -134,7 +128,6 @@ MAX_COLD = 2  # the most cold processes set aside per case
 MAX_SPELL = 3  # the most processes set aside per case for a slow spell of the host
 WARMING_RATIO = 1.3  # a process whose first half of measured iterations ran this much slower than its second: warming
 WARMING_FROM = 4  # the fewest measured iterations that can show a process still warming up
-FEWEST_ITERATIONS = 3  # the fewest a later process measures by the variance split (a median one outlier cannot move)
 
 
 def warmups_for(spec: CaseSpec, seconds_per_iteration: float) -> int:
@@ -256,8 +249,7 @@ def next_iterations(spec: CaseSpec, processes: Sequence[ProcessRun], spent: floa
     """Measured iterations for the case's next process.
 
     The spec's own until two processes have run, then the split that buys the most precision
-    (`optimal_iterations`, between `FEWEST_ITERATIONS`, or the spec's `iterations` where those are fewer,
-    and `max_iterations`). Where an iteration is slow,
+    (`optimal_iterations`, between `iterations` and `max_iterations`). Where an iteration is slow,
     the budget left, shared among the processes the minimum still asks for, may cut that count,
     never below one: where the iterations would cost more than the rest of the process (its start,
     warm-ups and exit). A process that is mostly its start and warm-ups (a JVM warming up its JIT)
@@ -268,8 +260,8 @@ def next_iterations(spec: CaseSpec, processes: Sequence[ProcessRun], spent: floa
     fixed, per_iteration = costs(processes)
     n = spec.iterations
     if len(processes) >= 2:
-        n = optimal_iterations(fixed, per_iteration, variance_components(samples(processes)),
-                               min(spec.iterations, FEWEST_ITERATIONS), max(spec.max_iterations, spec.iterations))
+        n = optimal_iterations(fixed, per_iteration, variance_components(samples(processes)), spec.iterations,
+                               max(spec.max_iterations, spec.iterations))
     if spec.budget and per_iteration > 0 and n * per_iteration > fixed:
         owed = max(1, spec.processes - len(processes))
         n = min(n, max(1, int(((spec.budget - spent) / owed - fixed) / per_iteration)))
