@@ -182,7 +182,8 @@ class HostService:
                              seed=int(request.get("seed", 0)), environment=environment,
                              fingerprint=environment_fingerprint(environment),
                              calibrations=ShippedCalibrations(request.get("calibrations") or {}),
-                             recalibrate=bool(request.get("recalibrate")), bank=TimeBank())
+                             recalibrate=bool(request.get("recalibrate")),
+                             bank=TimeBank.for_profile(plan.profile))
             host = HostRun(ctx, plan.cpus)
             cached = {
                 i: r

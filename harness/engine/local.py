@@ -29,13 +29,14 @@ from harness.kinds.base import PlanContext, RunContext
 from harness.kinds.batch.bank import TimeBank
 from harness.kinds.batch.calibrate import CALIBRATION_GUESS
 from harness.kinds.batch.kind import REFERENCE_PROFILES
-from harness.manifests.model import Impl
+from harness.manifests.model import PROFILE_SHAPES, Impl
 from harness.measure.interrupts import Interrupts
 from harness.measure.outcome import CaseResult
 from harness.plan.estimates import with_estimates
 from harness.plan.spec import CaseSpec, Plan
 from harness.store.calibration import CalibrationStore
 from harness.store.past import past_durations
+from harness.vocab import fmt_duration
 
 
 def make_plan(catalog: Catalog, executor: Executor, impls: Sequence[Impl], workloads: Sequence, *, profile: str,
@@ -131,10 +132,14 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     returns flags its results carry. The units' rounds are taken in turn (HostRun.execute_units).
     """
     options = (options or RunOptions()).with_fields(**fields)
+    bank = TimeBank.for_profile(plan.profile)  # the run's time limit counts from here, builds included
+    limit = PROFILE_SHAPES[plan.profile].time_limit if plan.profile in PROFILE_SHAPES else 0.0
     seed = random.randrange(2**31) if options.seed is None else options.seed
     recorder = Recorder.start(plan, catalog, out=options.out, console=console,
                               meta={"argv": list(options.argv), "host": host_metadata(catalog.root, plan.cpus),
-                                    "seed": seed, "interleave": "run"})
+                                    "seed": seed, "interleave": "run", **({"time_limit": limit} if limit else {})})
+    if bank.closes is not None:
+        recorder.progress.until_limit = lambda: bank.closes - bank.clock()
     meta = recorder.store.meta
     meta["environment_fingerprint"] = fingerprint = environment_fingerprint(meta)
     store = CalibrationStore(options.results if options.results is not None else recorder.store.out.parent)
@@ -143,11 +148,20 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
              if options.references and plan.profile in REFERENCE_PROFILES else None)
     ctx = RunContext(catalog, executor, console, options.timeout, seed=seed, calibrations=store, environment=meta,
                      fingerprint=fingerprint, recalibrate=options.recalibrate, references=options.references,
-                     bank=TimeBank(), host_spell=drift.in_spell if drift is not None else None)
+                     bank=bank, host_spell=drift.in_spell if drift is not None else None)
     host = HostRun(ctx, plan.cpus, before_case)
     name = this_host()
     status = "complete"
-    units = host.execute_units(plan_units(plan), between=lambda: _probe(drift, meta))
+    passed: list[bool] = []  # whether the console was told that the time limit passed
+
+    def between() -> None:
+        _probe(drift, meta)
+        if bank.closed() and not passed:
+            passed.append(True)
+            console.say(f"the run's {fmt_duration(limit)} time limit (profile {plan.profile}) has passed: cases short "
+                        "of their precision stop after their minimum processes, flagged unconverged")
+
+    units = host.execute_units(plan_units(plan), between=between)
     measured: Measured | None = None
     with Interrupts():  # Ctrl-C, SIGTERM and SIGHUP: reap, keep what is finished and what cases measured so far
         try:

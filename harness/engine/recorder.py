@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ class _Progress:
     done: int = 0
     estimated_done: float = 0.0
     taken: float = 0.0
+    # seconds until the run's time limit passes (kinds/batch/bank.py), which ends the rounds beyond the minimum
+    until_limit: Callable[[], float | None] = lambda: None
 
     def eta(self, spec: CaseSpec, seconds: float) -> str:
         self.estimated_done += spec.estimate
@@ -50,6 +52,9 @@ class _Progress:
             return ""
         prior = self.plan.estimate / 10
         pace = (self.taken + prior) / (self.estimated_done + prior)
+        until = self.until_limit()
+        if until is not None and 0 < until < left * pace:
+            return f"about {fmt_duration(until)} left to the time limit"
         return f"about {fmt_duration(left * pace)} left"
 
 

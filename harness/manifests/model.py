@@ -27,7 +27,8 @@ class ProfileShape:
     `processes` and `iterations` are minima: more processes run, and later ones run up to
     `max_iterations` iterations, until the 95% confidence interval of the median is within
     `precision` (a fraction of the median), or `max_processes` ran, or `budget` seconds are spent
-    (harness/kinds/batch/repetition.py). Cases of a calibrated workload size each implementation so one
+    (harness/kinds/batch/repetition.py); once a run has taken `time_limit` seconds no case runs more than its
+    minimum processes (harness/kinds/batch/bank.py). Cases of a calibrated workload size each implementation so one
     iteration lasts about `iteration_seconds` (harness/kinds/batch/calibrate.py); 0 keeps the written sizes.
     `warmup_seconds` (what the warm-ups last at the target iteration) raises the warm-ups of a case whose
     iterations are much shorter than that target, so that a short iteration is not measured cold.
@@ -43,6 +44,8 @@ class ProfileShape:
     precision: float = 0.0  # the target half-width of the median's 95% CI, relative (0: fixed repetitions)
     reach: float = 0.0  # give a case up once its budget cannot bring the CI within reach x precision (0: never)
     iteration_seconds: float = 0.0  # calibrated workloads: target seconds per iteration (0: sizes as written)
+    # seconds from a run's start after which no case runs rounds beyond its minimum (0: no limit; kinds/batch/bank.py)
+    time_limit: float = 0.0
 
     @property
     def adaptive(self) -> bool:
@@ -60,8 +63,10 @@ PROFILE_SHAPES: dict[str, ProfileShape] = {
     "verify": ProfileShape(processes=1, warmups=1, iterations=2, timeout=120.0),
     # one process, three values per case: the fewest the claims ledger judges (reports/claims_evidence.py MIN_N)
     "smoke": ProfileShape(processes=1, warmups=1, iterations=3, timeout=180.0),
+    # quick ends within 15 minutes: its rounds beyond a case's minimum stop at 14 (the last rounds in flight, the
+    # host's last probe and the tables take the rest)
     "quick": ProfileShape(processes=3, warmups=2, iterations=5, timeout=600.0, max_processes=10, max_iterations=20,
-                          budget=5.0, precision=0.02, reach=1.5, iteration_seconds=0.05),
+                          budget=5.0, precision=0.02, reach=1.5, iteration_seconds=0.05, time_limit=840.0),
     "full": ProfileShape(processes=5, warmups=3, iterations=10, timeout=1800.0, max_processes=30, max_iterations=50,
                          budget=90.0, precision=0.01, iteration_seconds=0.3),
 }

@@ -86,7 +86,9 @@ def _by_parent() -> dict[int, list[int]]:
 
 
 def tree_pids(root: int, proc: Path = PROC) -> list[int]:
-    """`root` and every descendant, parents first."""
+    """`root` and every descendant, parents first, read from `proc`; below a process of more than `MANY_THREADS`
+    threads the children come from psutil, which reads the host's own /proc whatever `proc` is (a test that passes
+    another folder gives psutil's list too)."""
     seen: list[int] = []
     todo = [root]
     by_parent = functools.cache(_by_parent)  # read once, and only for a process of many threads

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from harness.vocab import fmt_duration, render_table
-
-if TYPE_CHECKING:
-    pass
+from harness.manifests.model import PROFILE_SHAPES
 from harness.plan.spec import CaseSpec, Plan
+from harness.vocab import fmt_duration, render_table
 
 
 def repetitions_text(s: CaseSpec) -> str:
@@ -56,6 +52,10 @@ def plan_table(plan: Plan) -> str:
     if stopping is not None:
         note += (f"\nprocesses: minimum-maximum x (warm-ups + iterations, minimum-maximum); more run until the "
                  f"median's 95% CI is within ±{stopping.precision:.0%} or the case's budget is spent")
+        shape = PROFILE_SHAPES.get(plan.profile)
+        if shape is not None and shape.time_limit:
+            note += (f", and none beyond a case's minimum once the run has taken {fmt_duration(shape.time_limit)} "
+                     "(the profile's time limit)")
     part = f" in shard {plan.shard.label} of plan {plan.shard.of}" if plan.shard else ""
     return (f"{table}\n\n{len(plan.cases)} cases ({len(measured)} measured){part}, profile {plan.profile}, executor "
             f"{plan.executor}: about {fmt_duration(plan.estimate)} plus builds{note if measured else ''}")

@@ -21,6 +21,7 @@ from harness.kinds.batch.repetition import (
     MODES,
     OUT_OF_REACH,
     SAMPLE_SHARE,
+    TIME_LIMIT,
     as_interrupted,
     cold,
     robust_half_width,
@@ -930,3 +931,35 @@ def test_the_bank_lends_what_was_deposited_and_no_more():
     assert bank.available(2.0) == 2.0 and bank.available(9.0) == 3.0
     assert bank.borrow(2.5) == 2.5 and bank.borrow(2.5) == 0.5 and bank.balance == 0.0
     assert (bank.deposited, bank.lent) == (3.0, 3.0)
+
+
+def test_the_bank_closes_at_the_profiles_time_limit_from_the_runs_start():
+    from harness.kinds.batch.bank import TimeBank
+
+    now = [100.0]
+    quick = TimeBank.for_profile("quick", clock=lambda: now[0])
+    full = TimeBank.for_profile("full", clock=lambda: now[0])
+    limit = PROFILE_SHAPES["quick"].time_limit
+    assert limit and not PROFILE_SHAPES["full"].time_limit
+    quick.deposit(4.0)
+    now[0] += limit - 1
+    assert not quick.closed() and quick.available(9.0) == 4.0
+    now[0] += 1
+    assert quick.closed() and quick.available(9.0) == 0.0  # closed: it lends nothing more
+    now[0] += 1e6
+    assert not full.closed()
+
+
+def test_past_the_time_limit_a_case_runs_its_minimum_and_stops_time_limit(twin_catalog, tmp_path, monkeypatch):
+    stored_sizes(twin_catalog, tmp_path)
+    # alone fake/twin runs on to its 5 s budget (above); with the run's time limit already passed it stops at its
+    # minimum, unconverged and flagged so, while a case that converged there stays converged
+    monkeypatch.setitem(PROFILE_SHAPES, "quick", replace(PROFILE_SHAPES["quick"], time_limit=1e-9))
+    outcome = quick_run(twin_catalog, OneNoisyExecutor(), tmp_path)
+    by = {r.key.impl: r for r in outcome.results}
+    assert by["fake/good"].detail.stop == CONVERGED and len(by["fake/good"].processes) == 3
+    twin = by["fake/twin"]
+    assert twin.detail.stop == TIME_LIMIT and len(twin.processes) == PROFILE_SHAPES["quick"].processes
+    assert any(f.startswith("unconverged:") and "time limit" in f for f in twin.flags)
+    assert run_json(tmp_path)["time_limit"] == 1e-9
+    assert "time limit (profile quick) has passed" in (tmp_path / "console.txt").read_text()

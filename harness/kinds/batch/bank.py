@@ -14,19 +14,47 @@ already allows the run:
 
 The bank is per run and per host (a cluster host keeps its own), and what it lends is what that
 run's converged cases saved, so a run never takes longer than its cases' budgets add up to.
+
+**The run's time limit.** A profile may also give a run a time limit (`time_limit`, the quick
+profile's 14 minutes, harness/manifests/model.py), counted from the run's start on its host,
+builds included. Once it has passed, the bank is closed: it lends nothing, and a case that would
+run another round beyond its minimum processes stops `time_limit` instead, judged on what it has
+(harness/kinds/batch/repetition.py). The limit never cuts a case below its minimum, nor a server
+phase, so a host that needs longer for those overruns it; what it cuts is the later rounds, which
+every unfinished case takes in turn (harness/engine/host.py), so every such case loses its last
+ones rather than the last units all of theirs. On a 2-CPU virtual machine whose own hand-off moved
+by 13% (robust) during the run, a quick run without the limit took 25 min 22 s, converging 27 of
+186 batch cases.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
+
+from harness.manifests.model import PROFILE_SHAPES
 
 
 class TimeBank:
-    def __init__(self) -> None:
+    def __init__(self, closes: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self.balance = 0.0  # seconds deposited and not lent
         self.deposited = 0.0
         self.lent = 0.0
+        self.closes = closes  # `clock` time at which the run's time limit passes (None: no limit)
+        self.clock = clock
+
+    @classmethod
+    def for_profile(cls, profile: str, clock: Callable[[], float] = time.monotonic) -> TimeBank:
+        """A run's bank, closing when the profile's time limit has passed from now (never, without one)."""
+        shape = PROFILE_SHAPES.get(profile)
+        limit = shape.time_limit if shape is not None else 0.0
+        return cls(clock() + limit if limit else None, clock)
+
+    def closed(self) -> bool:
+        """Whether the run's time limit has passed: no more lending, no rounds beyond a case's minimum."""
+        return self.closes is not None and self.clock() >= self.closes
 
     def deposit(self, seconds: float) -> None:
         with self._lock:
@@ -34,7 +62,9 @@ class TimeBank:
             self.deposited += max(0.0, seconds)
 
     def available(self, most: float) -> float:
-        """Seconds a case may count on beyond its budget: the balance, and never more than `most`."""
+        """Seconds a case may count on beyond its budget: the balance, and never more than `most` (none once closed)."""
+        if self.closed():
+            return 0.0
         with self._lock:
             return max(0.0, min(self.balance, most))
 

@@ -32,6 +32,7 @@ from harness.kinds.batch.repetition import (
     BatchDetail,
     Stopped,
     as_interrupted,
+    at_time_limit,
     cold,
     judge,
     next_iterations,
@@ -258,13 +259,16 @@ class _Case:
         """Why the case is finished, with its CI and modes; None while it needs another process.
 
         Where it would stop at its budget, or give up as out of reach, it first asks the run's
-        bank (bank.py) whether seconds saved by converged cases would let it go on.
+        bank (bank.py) whether seconds saved by converged cases would let it go on. Where it would go on
+        once the run's time limit has passed (the bank is closed), it stops `time_limit`.
         """
         if len(self.processes) < self.spec.processes:
             return None
         spec = self.funded
         cost = process_cost(self.processes, next_iterations(spec, self.processes, self.spent))
         stopped = judge(spec, self.processes, self.spent, cost, self.seed)
+        if stopped is None and bank is not None and bank.closed():
+            return at_time_limit(self.processes, self.seed)
         why = stopped.why if stopped is not None else None
         if stopped is not None and why in (BUDGET, OUT_OF_REACH) and bank is not None and spec.budget:
             room = bank.available(2 * self.spec.budget - spec.budget)

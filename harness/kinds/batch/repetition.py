@@ -81,6 +81,10 @@ aside (`BatchDetail.spell`), at most `MAX_SPELL` per case; their seconds count t
 and later processes take their place. A case that had to keep one measured in a spell (it had set
 aside `MAX_SPELL` already) is flagged `host busy` (`spell_flag`).
 
+**Time limit.** Where the profile gives the run a time limit (quick), a case that would run another
+round once it has passed stops `time_limit` instead (`at_time_limit`), unconverged, never below its
+minimum processes, and borrows nothing more (bank.py).
+
 A fixed spec (precision 0, the smoke profile) runs exactly its processes and records `fixed`.
 
 **Interrupted.** When the run stops (Ctrl-C, SIGTERM, SIGHUP) while a case still measures, the
@@ -113,8 +117,9 @@ MAX_PROCESSES = "max_processes"
 OUT_OF_REACH = "out_of_reach"
 FIXED = "fixed"
 INTERRUPTED = "interrupted"  # the run stopped (Ctrl-C, SIGTERM, SIGHUP) while the case still measured
-STOPS = (CONVERGED, MODES, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED, INTERRUPTED)
-UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH, INTERRUPTED)
+TIME_LIMIT = "time_limit"  # the run's time limit passed (the profile's `time_limit`, bank.py) before it converged
+STOPS = (CONVERGED, MODES, BUDGET, MAX_PROCESSES, OUT_OF_REACH, FIXED, INTERRUPTED, TIME_LIMIT)
+UNCONVERGED = (BUDGET, MAX_PROCESSES, OUT_OF_REACH, INTERRUPTED, TIME_LIMIT)
 # In the flag of a case with modes that stopped short, before the widest mode's half-width (the reports read it)
 WIDEST_MODE = "the widest mode's 95% CI ±"
 # In the flag of a case the run stopped while it measured (the history's change detection leaves it out)
@@ -280,7 +285,7 @@ def _limit(spec: CaseSpec, stop: str) -> str:
     """Which limit stopped an unconverged case, in words."""
     return {BUDGET: f"its {spec.budget:g} s budget was spent",
             OUT_OF_REACH: f"what was left of its {spec.budget:g} s budget could not narrow it that far",
-            INTERRUPTED: INTERRUPTED_TEXT}.get(
+            INTERRUPTED: INTERRUPTED_TEXT, TIME_LIMIT: "the run's time limit had passed"}.get(
         stop, f"{most_processes(spec)} processes ran")
 
 
@@ -366,6 +371,12 @@ def as_interrupted(spec: CaseSpec, processes: Sequence[ProcessRun], seed: int, s
     if why in (CONVERGED, MODES) and not sampled_enough(spec, len(processes), spent, 0.0):
         why = INTERRUPTED
     return replace(stands, why=why if why in (CONVERGED, MODES, FIXED, MAX_PROCESSES) else INTERRUPTED)
+
+
+def at_time_limit(processes: Sequence[ProcessRun], seed: int) -> Stopped:
+    """How a case stands that would run another round when the run's time limit has passed (bank.py): it stops
+    `time_limit`, unconverged (`judge` found it not converged, or not yet sampled enough to say so)."""
+    return replace(_standing(processes, seed), why=TIME_LIMIT)
 
 
 def _standing(processes: Sequence[ProcessRun], seed: int) -> Stopped:

@@ -57,7 +57,8 @@ def _read_workload(r: TableReader, common: Mapping[str, Any]) -> Workload:
                                  required=False, default=default.max_iterations),
             budget=p.number("budget", "seconds of measurement per case before it stops unconverged",
                             required=False, default=default.budget),
-            precision=default.precision, reach=default.reach, iteration_seconds=default.iteration_seconds)
+            precision=default.precision, reach=default.reach, iteration_seconds=default.iteration_seconds,
+            time_limit=default.time_limit)  # the run's, not a workload's (kinds/batch/bank.py)
         if shape.processes < 1 or shape.iterations < 1:
             raise p.fail("processes", "and 'iterations' must be at least 1")
         if shape != default:
