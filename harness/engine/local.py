@@ -29,7 +29,7 @@ from harness.kinds.base import PlanContext, RunContext
 from harness.kinds.batch.bank import TimeBank
 from harness.kinds.batch.calibrate import CALIBRATION_GUESS
 from harness.kinds.batch.kind import REFERENCE_PROFILES
-from harness.manifests.model import PROFILE_SHAPES, Impl
+from harness.manifests.model import Impl
 from harness.measure.interrupts import Interrupts
 from harness.measure.outcome import CaseResult
 from harness.plan.estimates import with_estimates
@@ -133,11 +133,11 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     """
     options = (options or RunOptions()).with_fields(**fields)
     bank = TimeBank.for_profile(plan.profile)  # the run's time limit counts from here, builds included
-    limit = PROFILE_SHAPES[plan.profile].time_limit if plan.profile in PROFILE_SHAPES else 0.0
     seed = random.randrange(2**31) if options.seed is None else options.seed
     recorder = Recorder.start(plan, catalog, out=options.out, console=console,
                               meta={"argv": list(options.argv), "host": host_metadata(catalog.root, plan.cpus),
-                                    "seed": seed, "interleave": "run", **({"time_limit": limit} if limit else {})})
+                                    "seed": seed, "interleave": "run",
+                                    **({"time_limit": bank.limit} if bank.limit else {})})
     if bank.closes is not None:
         recorder.progress.until_limit = lambda: bank.closes - bank.clock()
     meta = recorder.store.meta
@@ -152,14 +152,15 @@ def run_plan(plan: Plan, catalog: Catalog, executor: Executor, options: RunOptio
     host = HostRun(ctx, plan.cpus, before_case)
     name = this_host()
     status = "complete"
-    passed: list[bool] = []  # whether the console was told that the time limit passed
+    told = False  # whether the console was told that the time limit passed
 
     def between() -> None:
+        nonlocal told
         _probe(drift, meta)
-        if bank.closed() and not passed:
-            passed.append(True)
-            console.say(f"the run's {fmt_duration(limit)} time limit (profile {plan.profile}) has passed: cases short "
-                        "of their precision stop after their minimum processes, flagged unconverged")
+        if bank.closed() and not told:
+            told = True
+            console.say(f"the run's {fmt_duration(bank.limit)} time limit (profile {plan.profile}) has passed: cases "
+                        "short of their precision stop after their minimum processes, flagged unconverged")
 
     units = host.execute_units(plan_units(plan), between=between)
     measured: Measured | None = None

@@ -38,20 +38,20 @@ from harness.manifests.model import PROFILE_SHAPES
 
 
 class TimeBank:
-    def __init__(self, closes: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limit: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self.balance = 0.0  # seconds deposited and not lent
         self.deposited = 0.0
         self.lent = 0.0
-        self.closes = closes  # `clock` time at which the run's time limit passes (None: no limit)
+        self.limit = limit  # the run's time limit in seconds from now (0: none)
+        self.closes = clock() + limit if limit else None  # `clock` time at which it passes (None: no limit)
         self.clock = clock
 
     @classmethod
     def for_profile(cls, profile: str, clock: Callable[[], float] = time.monotonic) -> TimeBank:
         """A run's bank, closing when the profile's time limit has passed from now (never, without one)."""
         shape = PROFILE_SHAPES.get(profile)
-        limit = shape.time_limit if shape is not None else 0.0
-        return cls(clock() + limit if limit else None, clock)
+        return cls(shape.time_limit if shape is not None else 0.0, clock)
 
     def closed(self) -> bool:
         """Whether the run's time limit has passed: no more lending, no rounds beyond a case's minimum."""
