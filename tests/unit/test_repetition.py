@@ -23,6 +23,7 @@ from harness.kinds.batch.repetition import (
     SAMPLE_SHARE,
     TIME_LIMIT,
     as_interrupted,
+    at_time_limit,
     cold,
     robust_half_width,
     sampled_enough,
@@ -838,6 +839,20 @@ def test_an_interrupted_case_short_of_its_sampling_is_not_converged():
               for _ in range(3)]
     assert as_interrupted(spec(), narrow, 1, spent=0.3).why == "interrupted"
     assert as_interrupted(spec(), narrow, 1, spent=2.5).why == CONVERGED
+
+
+def test_at_the_time_limit_a_case_within_its_precision_is_converged_however_little_it_sampled():
+    def runs(*scales):
+        return [ProcessRun(tuple(Iteration(i, False, 0.01 * s) for i in range(5)), Rusage(0, 0, 0, 0, 0), 0.1)
+                for s in scales]
+    narrow = runs(1.0, 1.0, 1.0)  # three cheap processes that agree: a tenth of a second of the 10 s budget
+    assert not sampled_enough(spec(), 3, 0.3, 0.1)
+    stopped = at_time_limit(spec(), narrow, 1)
+    assert stopped.why == CONVERGED and stopped.flags(spec()) == ()
+    wide = at_time_limit(spec(), runs(1.0, 1.1, 0.9), 1)  # ±10%: stopped short, and its flag says so truthfully
+    assert wide.why == TIME_LIMIT and wide.judged.half_width > spec().precision
+    (flag,) = wide.flags(spec())
+    assert flag.startswith("unconverged:") and f"±{wide.ci.half_width:.1%}, wider than" in flag
 
 
 def test_iterations_at_the_profile_s_length_keep_its_warm_ups(twin_catalog, tmp_path):

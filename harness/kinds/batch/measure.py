@@ -260,7 +260,8 @@ class _Case:
 
         Where it would stop at its budget, or give up as out of reach, it first asks the run's
         bank (bank.py) whether seconds saved by converged cases would let it go on. Where it would go on
-        once the run's time limit has passed (the bank is closed), it stops `time_limit`.
+        once the run's time limit has passed (the bank is closed), it stops: `time_limit`, or `converged` where
+        its interval is within the precision and it went on only to sample more (repetition.py `at_time_limit`).
         """
         if len(self.processes) < self.spec.processes:
             return None
@@ -268,7 +269,7 @@ class _Case:
         cost = process_cost(self.processes, next_iterations(spec, self.processes, self.spent))
         stopped = judge(spec, self.processes, self.spent, cost, self.seed)
         if stopped is None and bank is not None and bank.closed():
-            return at_time_limit(self.processes, self.seed)
+            return at_time_limit(spec, self.processes, self.seed)
         why = stopped.why if stopped is not None else None
         if stopped is not None and why in (BUDGET, OUT_OF_REACH) and bank is not None and spec.budget:
             room = bank.available(2 * self.spec.budget - spec.budget)

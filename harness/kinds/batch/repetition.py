@@ -82,8 +82,12 @@ and later processes take their place. A case that had to keep one measured in a 
 aside `MAX_SPELL` already) is flagged `host busy` (`spell_flag`).
 
 **Time limit.** Where the profile gives the run a time limit (quick), a case that would run another
-round once it has passed stops `time_limit` instead (`at_time_limit`), unconverged, never below its
-minimum processes, and borrows nothing more (bank.py).
+round once it has passed stops instead (`at_time_limit`), never below its minimum processes, and
+borrows nothing more (bank.py): `time_limit`, unconverged, unless its interval is already within the
+precision and it ran on only to sample more (cheap processes, above); then it stops `converged` (or
+`modes`), as it would where the next process overran its budget, since no later process can sample
+more. (Before, such cases stopped `time_limit` with a flag that called ±0.5% "wider than the ±2%
+asked": 17 of 186 batch cases of a quick run on a 2-CPU guest.)
 
 A fixed spec (precision 0, the smoke profile) runs exactly its processes and records `fixed`.
 
@@ -373,10 +377,13 @@ def as_interrupted(spec: CaseSpec, processes: Sequence[ProcessRun], seed: int, s
     return replace(stands, why=why if why in (CONVERGED, MODES, FIXED, MAX_PROCESSES) else INTERRUPTED)
 
 
-def at_time_limit(processes: Sequence[ProcessRun], seed: int) -> Stopped:
-    """How a case stands that would run another round when the run's time limit has passed (bank.py): it stops
-    `time_limit`, unconverged (`judge` found it not converged, or not yet sampled enough to say so)."""
-    return replace(_standing(processes, seed), why=TIME_LIMIT)
+def at_time_limit(spec: CaseSpec, processes: Sequence[ProcessRun], seed: int) -> Stopped:
+    """How a case stands that would run another round when the run's time limit has passed (bank.py): `converged`
+    or `modes` where its interval is within the precision although its processes have not yet sampled enough (as
+    when the next would overrun its budget: no process can sample more), else `time_limit`, unconverged."""
+    stands = _standing(processes, seed)
+    why = stop_reason(spec, stands.judged, len(processes), 0.0, 0.0, modal=stands.modes.multimodal)
+    return replace(stands, why=why if why in (CONVERGED, MODES) else TIME_LIMIT)
 
 
 def _standing(processes: Sequence[ProcessRun], seed: int) -> Stopped:
