@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from harness.kinds.batch.repetition import WIDEST_MODE
+from harness.kinds.batch.repetition import WIDEST_MODE, wider
 from reports.figures import SINGLE, Figure
 
 UNCONVERGED, MODES, BUSY, UNSETTLED = "unconverged", "modes", "host busy", "rate not settled"
@@ -76,6 +76,14 @@ def half_width(extra: object) -> float | None:
         return None
 
 
+def _precision(extra: object) -> float:
+    """The precision a batch case's run.json `extra` says it was asked (0 where not recorded)."""
+    try:
+        return float(extra["precision"]) if isinstance(extra, Mapping) else 0.0
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+
+
 def marks(flags: Iterable[str] = (), extra: object = None, *, figure: Figure | None = None, n: int | None = None,
           bound: bool = False) -> tuple[Mark, ...]:
     """The marks of one figure: from its case's run.json flags and extra, its Figure and its sample count."""
@@ -89,7 +97,8 @@ def marks(flags: Iterable[str] = (), extra: object = None, *, figure: Figure | N
             found[UNCONVERGED] = Mark(UNCONVERGED, f"unconverged ±{short.group(1)}%", flag)
         if code == UNCONVERGED:
             hw = half_width(extra)
-            found[code] = Mark(code, f"unconverged ±{hw:.1%}" if hw is not None else "unconverged", flag)
+            found[code] = Mark(code, f"unconverged ±{wider(hw, _precision(extra))}" if hw is not None
+                               else "unconverged", flag)
         else:
             found[code] = Mark(code, LEGEND[code][0], flag)
     if figure is not None and figure.modal and MODES not in found:

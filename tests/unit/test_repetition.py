@@ -28,8 +28,10 @@ from harness.kinds.batch.repetition import (
     robust_half_width,
     sampled_enough,
     stop_reason,
+    unconverged_flag,
     warming,
     warmups_after,
+    wider,
 )
 from harness.manifests.model import PROFILE_SHAPES
 from harness.measure.outcome import Iteration, ProcessRun
@@ -853,6 +855,16 @@ def test_at_the_time_limit_a_case_within_its_precision_is_converged_however_litt
     assert wide.why == TIME_LIMIT and wide.judged.half_width > spec().precision
     (flag,) = wide.flags(spec())
     assert flag.startswith("unconverged:") and f"±{wide.ci.half_width:.1%}, wider than" in flag
+
+
+@pytest.mark.parametrize("half_width, precision, text", [
+    (0.031, 0.02, "3.1%"), (0.0204, 0.02, "2.04%"), (0.02001, 0.02, "2.001%"), (0.0101, 0.01, "1.01%"),
+    (0.005, 0.02, "0.5%"),  # not wider (an interrupted case's): one decimal
+])
+def test_an_unconverged_half_width_is_shown_wider_than_the_precision_it_missed(half_width, precision, text):
+    assert wider(half_width, precision) == text
+    flag = unconverged_flag(spec(precision=precision), BUDGET, Interval(1.0, 1 - half_width, 1 + half_width, 0.95))
+    assert f"±{text}, wider than" in flag or half_width <= precision
 
 
 def test_iterations_at_the_profile_s_length_keep_its_warm_ups(twin_catalog, tmp_path):

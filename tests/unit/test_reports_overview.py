@@ -46,6 +46,9 @@ def test_marks_read_run_json_flags_in_one_vocabulary():
     assert [(m.code, m.text) for m in marks([short], {"ci": {"half_width": 0.37}})] == [
         (UNCONVERGED, "unconverged ±40.1%"), (MODES, "modes")]  # modes stopped short carry both marks
     assert [m.code for m in marks(["modes: 2 (50% at 1 ms, 50% at 2 ms)"])] == [MODES]
+    # just wider than the precision: the decimals that say so, not a ±2.0% that reads as the ±2% asked
+    (close,) = marks(["unconverged: 10 processes ran"], {"ci": {"half_width": 0.0204}, "precision": 0.02})
+    assert close.text == "unconverged ±2.04%"
 
 
 def test_a_figure_measured_once_or_a_bound_is_never_best_nor_a_factor():

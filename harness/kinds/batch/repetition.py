@@ -293,10 +293,20 @@ def _limit(spec: CaseSpec, stop: str) -> str:
         stop, f"{most_processes(spec)} processes ran")
 
 
+def wider(half_width: float, precision: float) -> str:
+    """`half_width` as a percentage with the decimals that show it wider than `precision`: ±2.04% rather than a
+    ±2.0% that reads as the ±2% it missed (one decimal where it is not wider)."""
+    for decimals in (1, 2, 3):
+        text = f"{half_width:.{decimals}%}"
+        if half_width <= precision or float(text[:-1]) > precision * 100:
+            return text
+    return text
+
+
 def unconverged_flag(spec: CaseSpec, stop: str, ci: Interval) -> str:
     """The flag of a case that stopped before its CI reached the spec's precision."""
-    return (f"unconverged: 95% CI of the median ±{ci.half_width:.1%}, wider than the ±{spec.precision:.0%} asked; "
-            f"{_limit(spec, stop)}")
+    return (f"unconverged: 95% CI of the median ±{wider(ci.half_width, spec.precision)}, wider than the "
+            f"±{spec.precision:.0%} asked; {_limit(spec, stop)}")
 
 
 def process_medians(processes: Sequence[ProcessRun]) -> list[float]:
@@ -343,7 +353,7 @@ class Stopped:
         """`modes: ...` for a case whose processes fall into modes, `unconverged: ...` for one stopped short."""
         if self.modes.multimodal:
             short = "" if self.why not in UNCONVERGED else (
-                f"; {WIDEST_MODE}{self.judged.half_width:.1%}, wider than the ±{spec.precision:.0%} "
+                f"; {WIDEST_MODE}{wider(self.judged.half_width, spec.precision)}, wider than the ±{spec.precision:.0%} "
                 f"asked; {_limit(spec, self.why)}")
             return (self.modes.flag() + short,)
         if self.why == INTERRUPTED:
