@@ -67,21 +67,20 @@ class Mark:
                          UNSETTLED: "unsettled"}[self.code]
 
 
-def half_width(extra: object) -> float | None:
-    """The relative half-width of the median's 95% CI in a batch case's run.json `extra` (None: not recorded)."""
-    ci = extra.get("ci") if isinstance(extra, Mapping) else None
+def _number(extra: object, *path: str) -> float | None:
+    """The number at `path` in a batch case's run.json `extra` (None: not recorded, or not a number)."""
+    value = extra
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
     try:
-        return float(ci["half_width"]) if isinstance(ci, Mapping) else None
-    except (KeyError, TypeError, ValueError):
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
         return None
 
 
-def _precision(extra: object) -> float:
-    """The precision a batch case's run.json `extra` says it was asked (0 where not recorded)."""
-    try:
-        return float(extra["precision"]) if isinstance(extra, Mapping) else 0.0
-    except (KeyError, TypeError, ValueError):
-        return 0.0
+def half_width(extra: object) -> float | None:
+    """The relative half-width of the median's 95% CI in a batch case's run.json `extra` (None: not recorded)."""
+    return _number(extra, "ci", "half_width")
 
 
 def marks(flags: Iterable[str] = (), extra: object = None, *, figure: Figure | None = None, n: int | None = None,
@@ -97,7 +96,7 @@ def marks(flags: Iterable[str] = (), extra: object = None, *, figure: Figure | N
             found[UNCONVERGED] = Mark(UNCONVERGED, f"unconverged ±{short.group(1)}%", flag)
         if code == UNCONVERGED:
             hw = half_width(extra)
-            found[code] = Mark(code, f"unconverged ±{wider(hw, _precision(extra))}" if hw is not None
+            found[code] = Mark(code, f"unconverged ±{wider(hw, _number(extra, 'precision') or 0.0)}" if hw is not None
                                else "unconverged", flag)
         else:
             found[code] = Mark(code, LEGEND[code][0], flag)
