@@ -26,6 +26,12 @@ The checks and why each matters:
   case's several processes average over layouts instead of all sharing one lucky or unlucky one;
 - thp, thp_defrag: with `always`, khugepaged merges pages in the background on its own schedule
   and allocations may stall compacting memory, so peak RSS and page faults vary with timing;
+- damon: a running DAMON monitor (a kdamond kernel thread; some VMs start one for proactive
+  reclaim) samples page accesses on the host's CPUs and, with a scheme such as `pageout`, drops
+  what went unused for a while: between two processes of a case, the page cache of the program's
+  own files (seen on a 2-vCPU guest: a third of a JVM's libjvm.so gone after two idle minutes,
+  its next start 0.13 s with 18 major faults against 0.08 s warm), so a process's start and first
+  iterations read from disk or not by chance;
 - perf_sample_rate: pyperf's setting (1), so the kernel's sampling costs nothing if it starts;
 - sched_autogroup (info): whether CPU time is shared between sessions before threads;
 - power_supply: on battery the firmware lowers the clock.
@@ -34,7 +40,7 @@ The checks and why each matters:
 (harness/host/pyperf_tuning.py: governor, minimum frequency, Turbo Boost, IRQs and irqbalance,
 perf sampling rate, ASLR), and cmbench's for what pyperf leaves alone (transparent huge pages,
 the NMI watchdog, the cpufreq `boost` file, the idle states of the measured CPUs, as `cpupower
-idle-set -D 0` disables them). `tune` first saves what it changes of its own and
+idle-set -D 0` disables them, and the DAMON monitors, which it stops). `tune` first saves what it changes of its own and
 each CPU's governor under /run (cleared at boot, as the settings are), and `reset` puts those
 back; for the rest it does what pyperf's reset does (Turbo Boost on, the minimum frequency to
 the lowest, IRQs on every CPU, irqbalance started, the perf rate to 100000, ASLR kept full).
@@ -61,6 +67,9 @@ from harness.vocab import render_table
 SCHEMA = 1
 SAVED = "run/cmbench/system-before-tune.json"  # under the root; /run is emptied at boot
 THP = "sys/kernel/mm/transparent_hugepage"
+KDAMONDS = "sys/kernel/mm/damon/admin/kdamonds"  # DAMON's sysfs interface: one folder per kdamond, its `state`
+# DAMON's modules that run a kdamond of their own when their `enabled` parameter is Y
+DAMON_MODULES = ("damon_reclaim", "damon_lru_sort", "damon_stat")
 TUNE = "cmbench system tune"
 
 
@@ -321,6 +330,42 @@ def _setting(name: str, rel: str, good: Callable[[str], bool], text: Mapping[str
     return check
 
 
+def _damon_running(h: _Host) -> dict[str, str]:
+    """Each running DAMON monitor: the file that switches it (relative to the root) -> what it does."""
+    running = {}
+    try:
+        kdamonds = sorted((p.name for p in h.path(KDAMONDS).iterdir() if p.name.isdigit()), key=int)
+    except OSError:
+        kdamonds = []
+    for k in kdamonds:
+        if h.read(f"{KDAMONDS}/{k}/state") != "on":
+            continue
+        context = f"{KDAMONDS}/{k}/contexts/0"
+        try:
+            schemes = sorted(p.name for p in h.path(f"{context}/schemes").iterdir() if p.name.isdigit())
+        except OSError:
+            schemes = []
+        actions = sorted({a for a in (h.read(f"{context}/schemes/{n}/action") for n in schemes) if a})
+        ops = h.read(f"{context}/operations") or "monitoring"
+        running[f"{KDAMONDS}/{k}/state"] = f"kdamond {k} ({ops}{'; ' + ', '.join(actions) if actions else ''})"
+    for module in DAMON_MODULES:
+        if h.read(f"sys/module/{module}/parameters/enabled") == "Y":
+            running[f"sys/module/{module}/parameters/enabled"] = module
+    return running
+
+
+def _damon(h: _Host) -> Check:
+    running = _damon_running(h)
+    if running:
+        return Check("damon", CheckStatus.WARN, "running: " + "; ".join(running.values()),
+                     f"{TUNE} stops it until reset: it samples page accesses on every CPU and, with an action such "
+                     "as pageout, drops pages unused for a while, such as a program's own files between two of its "
+                     "processes, which the next one then reads from disk")
+    if h.path(KDAMONDS).is_dir() or any(h.path(f"sys/module/{m}").is_dir() for m in DAMON_MODULES):
+        return Check("damon", CheckStatus.OK, "no monitor running")
+    return _na("damon", "no DAMON in this kernel")
+
+
 def _autogroup(h: _Host) -> Check:
     value = h.read("proc/sys/kernel/sched_autogroup_enabled")
     if value not in ("0", "1"):
@@ -354,6 +399,7 @@ CHECKS: tuple[Callable[[_Host], Check], ...] = (
              f"{TUNE} sets madvise: with `always` khugepaged merges pages in the background on its own schedule"),
     _setting("thp_defrag", f"{THP}/defrag", lambda v: v != "always", {},
              f"{TUNE} sets madvise: with `always` an allocation may stall while the kernel compacts memory"),
+    _damon,
     _setting("perf_sample_rate", "proc/sys/kernel/perf_event_max_sample_rate", lambda v: v == "1", "{} per second",
              f"{TUNE} sets 1 (pyperf's setting): perf's sampling then costs next to nothing if it starts"),
     _autogroup, _power,
@@ -438,6 +484,20 @@ def _write(h: _Host, rel: str, value: str, what: str, changes: Changes) -> None:
         changes.changed.append(f"{what}: {value} (/{rel})")
 
 
+_DAMON_OFF = {"on": "off", "Y": "N"}  # a running DAMON monitor's switch (kdamond state, module parameter): on -> off
+
+
+def _damon_name(rel: str) -> str:
+    """The DAMON monitor whose switch is `rel` (`kdamond 0`, `damon_reclaim`); "" for any other file."""
+    parts = rel.split("/")
+    if rel.startswith(f"{KDAMONDS}/") and len(parts) == 8 and parts[6].isdigit() and parts[7] == "state":
+        return f"kdamond {parts[6]}"
+    if len(parts) == 5 and parts[:2] == ["sys", "module"] and parts[2] in DAMON_MODULES and parts[3:] == [
+            "parameters", "enabled"]:
+        return parts[2]
+    return ""
+
+
 def tune(cpus: Sequence[int] | None = None, *, root: Path = Path("/")) -> Changes:
     """Set this host up for measuring on `cpus` (default: every CPU this process may use); root only.
 
@@ -458,6 +518,9 @@ def tune(cpus: Sequence[int] | None = None, *, root: Path = Path("/")) -> Change
     idle = [(cpu, state) for cpu, states in cpuidle.states(h.root, h.cpus).items() for state in cpuidle.deep(states)]
     for cpu, state in idle:
         saved.setdefault("idle_states", {}).setdefault(f"{cpu}/{state.folder}", "0")
+    damon = _damon_running(h)
+    for rel in damon:
+        saved.setdefault("damon", {}).setdefault(rel, h.read(rel))
     changes = Changes()
     try:
         h.path(SAVED).parent.mkdir(parents=True, exist_ok=True)
@@ -469,6 +532,8 @@ def tune(cpus: Sequence[int] | None = None, *, root: Path = Path("/")) -> Change
         _write(h, own.rel, own.tuned, name, changes)
     for cpu, state in idle:
         _write(h, cpuidle.disable_file(cpu, state.folder), "1", f"idle state {state.name} of CPU {cpu}", changes)
+    for rel in damon:
+        _write(h, rel, "off" if rel.endswith("/state") else "N", f"DAMON {_damon_name(rel)}", changes)
     if root == Path("/"):
         changes.add(pyperf_tuning.write(h.cpus, True))
     return changes
@@ -499,9 +564,13 @@ def reset(*, root: Path = Path("/")) -> Changes:
         rel = cpuidle.disable_file(int(cpu), folder)
         if h.read(rel) not in (None, value):
             _write(h, rel, value, f"idle state {folder} of CPU {cpu}", changes)
+    for rel, value in (saved.get("damon") or {}).items():
+        name = _damon_name(str(rel))
+        if name and value in _DAMON_OFF and h.read(str(rel)) == _DAMON_OFF[value]:
+            _write(h, str(rel), str(value), f"DAMON {name}", changes)
     if not saved:
         changes.notes.append("nothing saved by `cmbench system tune` since boot: transparent huge pages, the NMI "
-                               "watchdog, boost and the idle states are left as they are")
+                               "watchdog, boost, the idle states and DAMON are left as they are")
     try:
         h.path(SAVED).unlink()
     except OSError:

@@ -56,6 +56,14 @@ def cpuidle(cpus, *states: tuple[str, int, str]) -> dict[str, str]:
     return out
 
 
+def damon_reclaiming() -> dict[str, str]:
+    """A VM's proactive reclaim: one kdamond paging out what went unused, and DAMON_RECLAIM's module on too."""
+    context = "sys/kernel/mm/damon/admin/kdamonds/0/contexts/0"
+    return {"sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds": "1", "sys/kernel/mm/damon/admin/kdamonds/0/state": "on",
+            f"{context}/operations": "paddr", f"{context}/schemes/0/action": "pageout",
+            "sys/module/damon_reclaim/parameters/enabled": "Y", "sys/module/damon_lru_sort/parameters/enabled": "N"}
+
+
 def tuned_host(root: Path) -> Path:
     """4 CPUs, cases on 2-3: isolated, no tick, no IRQ there, fixed clock, no boost; the harness on 0-1."""
     return tree(root, {
@@ -77,6 +85,7 @@ def tuned_host(root: Path) -> Path:
         "proc/sys/kernel/random/boot_id": BOOT,
         "sys/kernel/mm/transparent_hugepage/enabled": "always madvise [never]",
         "sys/kernel/mm/transparent_hugepage/defrag": "always defer defer+madvise [madvise] never",
+        "sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds": "1", "sys/kernel/mm/damon/admin/kdamonds/0/state": "off",
         "sys/class/power_supply/AC/type": "Mains", "sys/class/power_supply/AC/online": "1",
         "sys/class/power_supply/BAT0/type": "Battery",
     })
@@ -104,6 +113,7 @@ def untuned_host(root: Path) -> Path:
         "proc/sys/kernel/random/boot_id": BOOT,
         "sys/kernel/mm/transparent_hugepage/enabled": "[always] madvise never",
         "sys/kernel/mm/transparent_hugepage/defrag": "[always] defer defer+madvise madvise never",
+        **damon_reclaiming(),
         "sys/class/power_supply/AC/type": "Mains", "sys/class/power_supply/AC/online": "0",
     })
 
@@ -126,6 +136,7 @@ def test_a_tuned_host_passes_every_check(tmp_path):
     assert report.check("idle_states").state == "polling only on CPU 2-3"
     assert report.check("thp").state == "never" and report.check("thp_defrag").state == "madvise"
     assert report.check("power_supply").state == "on mains"
+    assert report.check("damon").state == "no monitor running"
     assert "no check warns" in report.table()
 
 
@@ -136,7 +147,8 @@ def test_an_untuned_host_warns_on_each_setting_with_advice(tmp_path):
         "harness_cpus": "ok", "governor": "warn", "frequency": "warn", "boost": "warn", "idle_states": "warn",
         "isolcpus": "warn",
         "nohz_full": "warn", "irq_affinity": "warn", "nmi_watchdog": "warn", "aslr": "warn", "thp": "warn",
-        "thp_defrag": "warn", "perf_sample_rate": "warn", "sched_autogroup": "info", "power_supply": "warn"}
+        "thp_defrag": "warn", "damon": "warn", "perf_sample_rate": "warn", "sched_autogroup": "info",
+        "power_supply": "warn"}
     assert all(c.advice for c in report.warnings)
     assert report.check("governor").state == "powersave on CPU 0-1"
     assert report.check("frequency").state == "800-3400 MHz on CPU 0-1"
@@ -147,8 +159,9 @@ def test_an_untuned_host_warns_on_each_setting_with_advice(tmp_path):
     assert "CPU 2-3" in report.check("irq_affinity").advice
     assert report.check("aslr").state == "off" and report.check("perf_sample_rate").state == "100000 per second"
     assert report.check("power_supply").state == "on battery"
+    assert report.check("damon").state == "running: kdamond 0 (paddr; pageout); damon_reclaim"
     text = report.table()
-    assert "14 to look at" not in text and f"{len(report.warnings)} to look at:" in text
+    assert len(report.warnings) == 14 and "14 to look at:" in text
     assert "  thp: cmbench system tune sets madvise" in text
 
 
@@ -170,7 +183,8 @@ def test_a_vm_that_exposes_nothing_reports_not_exposed_and_never_fails(tmp_path)
         "harness_cpus": "warn", "governor": "n/a", "frequency": "n/a", "boost": "n/a", "idle_states": "n/a",
         "isolcpus": "warn",
         "nohz_full": "n/a", "irq_affinity": "n/a", "nmi_watchdog": "n/a", "aslr": "n/a", "thp": "n/a",
-        "thp_defrag": "n/a", "perf_sample_rate": "n/a", "sched_autogroup": "n/a", "power_supply": "n/a"}
+        "thp_defrag": "n/a", "damon": "n/a", "perf_sample_rate": "n/a", "sched_autogroup": "n/a",
+        "power_supply": "n/a"}
     assert report.check("governor").state.startswith("not exposed")
 
 
@@ -217,17 +231,22 @@ def test_tune_writes_what_pyperf_leaves_and_reset_puts_it_back(monkeypatch, tmp_
     assert not changes.failed
     assert [line.split(":")[0] for line in changes.changed] == [
         "thp", "thp_defrag", "nmi_watchdog", "boost", "idle state C1 of CPU 0", "idle state C6 of CPU 0",
-        "idle state C1 of CPU 1", "idle state C6 of CPU 1"]
+        "idle state C1 of CPU 1", "idle state C6 of CPU 1", "DAMON kdamond 0", "DAMON damon_reclaim"]
+    damon = root / "sys/kernel/mm/damon/admin/kdamonds/0/state"
+    reclaim = root / "sys/module/damon_reclaim/parameters/enabled"
+    assert damon.read_text() == "off" and reclaim.read_text() == "N"
     idle = root / "sys/devices/system/cpu/cpu1/cpuidle"
     assert [(idle / f"state{k}/disable").read_text() for k in range(3)] == ["0\n", "1", "1"]  # polling stays
     assert (root / "sys/devices/system/cpu/cpu2/cpuidle/state1/disable").read_text() == "0\n"  # not measured
     assert (thp / "enabled").read_text() == "madvise" and (root / "proc/sys/kernel/nmi_watchdog").read_text() == "0"
     report = system_report((0, 1), root=root, harness=ALL)
-    assert {"thp", "thp_defrag", "nmi_watchdog", "idle_states"}.isdisjoint(c.name for c in report.warnings)
+    assert {"thp", "thp_defrag", "nmi_watchdog", "idle_states", "damon"}.isdisjoint(c.name for c in report.warnings)
     saved = json.loads((root / system.SAVED).read_text())
     assert saved["idle_states"] == {"0/state1": "0", "0/state2": "0", "1/state1": "0", "1/state2": "0"}
     assert saved["settings"] == {"thp": "always", "thp_defrag": "always", "nmi_watchdog": "1", "boost": "1"}
     assert saved["governors"] == {"0": "powersave", "1": "powersave"} and saved["boot_id"] == BOOT
+    assert saved["damon"] == {"sys/kernel/mm/damon/admin/kdamonds/0/state": "on",
+                              "sys/module/damon_reclaim/parameters/enabled": "Y"}
     again = system.tune((0, 1), root=root)  # tuning twice keeps what was there before the first
     assert again.changed == [] and json.loads((root / system.SAVED).read_text())["settings"] == saved["settings"]
 
@@ -239,6 +258,8 @@ def test_tune_writes_what_pyperf_leaves_and_reset_puts_it_back(monkeypatch, tmp_
     assert [(idle / f"state{k}/disable").read_text().strip() for k in range(3)] == ["0", "0", "0"]
     assert (root / "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").read_text() == "powersave"
     assert "governor of CPU 0: powersave" in undone.changed[0]
+    assert damon.read_text() == "on" and reclaim.read_text() == "Y"
+    assert (root / "sys/module/damon_lru_sort/parameters/enabled").read_text() == "N\n"  # never on: left alone
     assert not (root / system.SAVED).exists()
     assert system.reset(root=root).notes[0].startswith("nothing saved by `cmbench system tune` since boot")
 
@@ -250,6 +271,22 @@ def test_a_save_from_another_boot_is_not_restored(monkeypatch, tmp_path):
     (root / "proc/sys/kernel/random/boot_id").write_text("another-boot")
     assert system.reset(root=root).changed == []
     assert (root / "sys/kernel/mm/transparent_hugepage/enabled").read_text() == "madvise"
+
+
+def test_reset_switches_back_only_the_damon_monitors_tune_stopped(monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    root = untuned_host(tmp_path)
+    system.tune((0, 1), root=root)
+    saved = json.loads((root / system.SAVED).read_text())
+    saved["damon"]["etc/hostname"] = "on"  # a save edited by hand: not a DAMON switch
+    (root / system.SAVED).write_text(json.dumps(saved))
+    (root / "etc").mkdir()
+    (root / "etc/hostname").write_text("off")
+    (root / "sys/module/damon_reclaim/parameters/enabled").write_text("Y")  # switched on again meanwhile
+    undone = system.reset(root=root)
+    assert [line for line in undone.changed if "DAMON" in line] == [
+        "DAMON kdamond 0: on (/sys/kernel/mm/damon/admin/kdamonds/0/state)"]
+    assert (root / "etc/hostname").read_text() == "off"
 
 
 def test_pyperf_is_driven_through_its_operations_with_the_measured_cpus():
