@@ -1,6 +1,6 @@
 """`cmbench system show|tune|reset`: what on this host disturbs measurements, and (as root) setting it right.
 
-Thin commands over harness/host/system.py, which says what is checked and why.
+Thin commands over harness/host/system.py, which says what is checked and why, and harness/host/tuning.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from cmbench.commands.base import Command
 from harness.catalog import Catalog
 from harness.engine.ready import choose_cpus
 from harness.errors import UsageError, warn
-from harness.host import system
+from harness.host import system, tuning
 
 
 def cmd_system(args: argparse.Namespace, catalog: Catalog) -> int:
@@ -24,7 +24,7 @@ def cmd_system(args: argparse.Namespace, catalog: Catalog) -> int:
         report = system.system_report(cpus)
         print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
         return 0
-    changes = system.tune(cpus) if args.action == "tune" else system.reset()
+    changes = tuning.tune(cpus) if args.action == "tune" else tuning.reset()
     for line in changes.changed or [f"nothing to {args.action}: every setting it changes is as it would set it"]:
         print(line)
     for line in changes.notes:

@@ -19,7 +19,7 @@ from cmbench.cli import main
 from harness.console import Console
 from harness.engine.local import run_cases
 from harness.errors import UserError
-from harness.host import pyperf_tuning, system
+from harness.host import pyperf_tuning, system, tuning
 from harness.host.system import CheckStatus, SystemReport, system_report
 
 ALL = (0, 1, 2, 3)
@@ -213,7 +213,7 @@ def test_the_json_form_round_trips(tmp_path):
 def test_tune_and_reset_refuse_without_root(action, monkeypatch, tmp_path, fixture_root, capsys):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.setattr(pyperf_tuning, "write", lambda *a, **k: pytest.fail("pyperf must not be driven"))
-    call = functools.partial(system.tune, (0,)) if action == "tune" else system.reset
+    call = functools.partial(tuning.tune, (0,)) if action == "tune" else tuning.reset
     with pytest.raises(UserError, match=f"needs root; run: sudo cmbench system {action}"):
         call(root=untuned_host(tmp_path))
     assert main(["--root", str(fixture_root), "system", action]) == 1
@@ -227,7 +227,7 @@ def test_tune_writes_what_pyperf_leaves_and_reset_puts_it_back(monkeypatch, tmp_
     monkeypatch.setattr(pyperf_tuning, "write", lambda *a, **k: pytest.fail("pyperf only acts on the real root"))
     root = untuned_host(tmp_path)
     thp = root / "sys/kernel/mm/transparent_hugepage"
-    changes = system.tune((0, 1), root=root)
+    changes = tuning.tune((0, 1), root=root)
     assert not changes.failed
     assert [line.split(":")[0] for line in changes.changed] == [
         "thp", "thp_defrag", "nmi_watchdog", "boost", "idle state C1 of CPU 0", "idle state C6 of CPU 0",
@@ -241,17 +241,17 @@ def test_tune_writes_what_pyperf_leaves_and_reset_puts_it_back(monkeypatch, tmp_
     assert (thp / "enabled").read_text() == "madvise" and (root / "proc/sys/kernel/nmi_watchdog").read_text() == "0"
     report = system_report((0, 1), root=root, harness=ALL)
     assert {"thp", "thp_defrag", "nmi_watchdog", "idle_states", "damon"}.isdisjoint(c.name for c in report.warnings)
-    saved = json.loads((root / system.SAVED).read_text())
+    saved = json.loads((root / tuning.SAVED).read_text())
     assert saved["idle_states"] == {"0/state1": "0", "0/state2": "0", "1/state1": "0", "1/state2": "0"}
     assert saved["settings"] == {"thp": "always", "thp_defrag": "always", "nmi_watchdog": "1", "boost": "1"}
     assert saved["governors"] == {"0": "powersave", "1": "powersave"} and saved["boot_id"] == BOOT
     assert saved["damon"] == {"sys/kernel/mm/damon/admin/kdamonds/0/state": "on",
                               "sys/module/damon_reclaim/parameters/enabled": "Y"}
-    again = system.tune((0, 1), root=root)  # tuning twice keeps what was there before the first
-    assert again.changed == [] and json.loads((root / system.SAVED).read_text())["settings"] == saved["settings"]
+    again = tuning.tune((0, 1), root=root)  # tuning twice keeps what was there before the first
+    assert again.changed == [] and json.loads((root / tuning.SAVED).read_text())["settings"] == saved["settings"]
 
     (root / "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").write_text("performance")  # as pyperf sets it
-    undone = system.reset(root=root)
+    undone = tuning.reset(root=root)
     assert not undone.failed and not undone.notes
     assert (thp / "enabled").read_text() == "always" and (thp / "defrag").read_text() == "always"
     assert (root / "proc/sys/kernel/nmi_watchdog").read_text() == "1"
@@ -260,30 +260,30 @@ def test_tune_writes_what_pyperf_leaves_and_reset_puts_it_back(monkeypatch, tmp_
     assert "governor of CPU 0: powersave" in undone.changed[0]
     assert damon.read_text() == "on" and reclaim.read_text() == "Y"
     assert (root / "sys/module/damon_lru_sort/parameters/enabled").read_text() == "N\n"  # never on: left alone
-    assert not (root / system.SAVED).exists()
-    assert system.reset(root=root).notes[0].startswith("nothing saved by `cmbench system tune` since boot")
+    assert not (root / tuning.SAVED).exists()
+    assert tuning.reset(root=root).notes[0].startswith("nothing saved by `cmbench system tune` since boot")
 
 
 def test_a_save_from_another_boot_is_not_restored(monkeypatch, tmp_path):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     root = untuned_host(tmp_path)
-    system.tune((0, 1), root=root)
+    tuning.tune((0, 1), root=root)
     (root / "proc/sys/kernel/random/boot_id").write_text("another-boot")
-    assert system.reset(root=root).changed == []
+    assert tuning.reset(root=root).changed == []
     assert (root / "sys/kernel/mm/transparent_hugepage/enabled").read_text() == "madvise"
 
 
 def test_reset_switches_back_only_the_damon_monitors_tune_stopped(monkeypatch, tmp_path):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     root = untuned_host(tmp_path)
-    system.tune((0, 1), root=root)
-    saved = json.loads((root / system.SAVED).read_text())
+    tuning.tune((0, 1), root=root)
+    saved = json.loads((root / tuning.SAVED).read_text())
     saved["damon"]["etc/hostname"] = "on"  # a save edited by hand: not a DAMON switch
-    (root / system.SAVED).write_text(json.dumps(saved))
+    (root / tuning.SAVED).write_text(json.dumps(saved))
     (root / "etc").mkdir()
     (root / "etc/hostname").write_text("off")
     (root / "sys/module/damon_reclaim/parameters/enabled").write_text("Y")  # switched on again meanwhile
-    undone = system.reset(root=root)
+    undone = tuning.reset(root=root)
     assert [line for line in undone.changed if "DAMON" in line] == [
         "DAMON kdamond 0: on (/sys/kernel/mm/damon/admin/kdamonds/0/state)"]
     assert (root / "etc/hostname").read_text() == "off"
