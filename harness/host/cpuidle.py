@@ -32,7 +32,8 @@ def disable_file(cpu: int, folder: str) -> str:
     return f"{CPU}/cpu{cpu}/cpuidle/{folder}/disable"
 
 
-def _read(path: Path) -> str:
+def read_setting(path: Path) -> str:
+    """A sysfs file's text, stripped; "" where it cannot be read (absent, no permission, not text)."""
     try:
         return path.read_text(encoding="utf-8", errors="replace").strip()
     except (OSError, ValueError):
@@ -50,10 +51,10 @@ def states(root: Path, cpus: Sequence[int]) -> dict[int, list[IdleState]]:
             continue
         listed = []
         for folder in folders:
-            latency = _read(base / folder / "latency")
+            latency = read_setting(base / folder / "latency")
             if latency.isdigit():
-                listed.append(IdleState(folder, _read(base / folder / "name") or folder, int(latency),
-                                        _read(base / folder / "disable") == "1"))
+                listed.append(IdleState(folder, read_setting(base / folder / "name") or folder, int(latency),
+                                        read_setting(base / folder / "disable") == "1"))
         if listed:
             found[cpu] = listed
     return found

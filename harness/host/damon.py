@@ -19,16 +19,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.host.cpuidle import read_setting
+
 KDAMONDS = "sys/kernel/mm/damon/admin/kdamonds"
 MODULES = ("damon_reclaim", "damon_lru_sort", "damon_stat")
 ON = ("on", "Y")  # what a running monitor's switch reads: a kdamond's state, a module's parameter
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except (OSError, ValueError):
-        return ""
 
 
 def _numbered(folder: Path) -> list[str]:
@@ -47,15 +42,15 @@ def running(root: Path) -> dict[str, str]:
     """Each running monitor: the file that switches it (relative to `root`) -> what it does, as a reader reads it."""
     found = {}
     for k in _numbered(root / KDAMONDS):
-        if _read(root / KDAMONDS / k / "state") != "on":
+        if read_setting(root / KDAMONDS / k / "state") != "on":
             continue
         context = root / KDAMONDS / k / "contexts/0"
         schemes = context / "schemes"
-        actions = sorted({a for n in _numbered(schemes) if (a := _read(schemes / n / "action"))})
-        what = (_read(context / "operations") or "monitoring") + (f"; {', '.join(actions)}" if actions else "")
+        actions = sorted({a for n in _numbered(schemes) if (a := read_setting(schemes / n / "action"))})
+        what = (read_setting(context / "operations") or "monitoring") + (f"; {', '.join(actions)}" if actions else "")
         found[f"{KDAMONDS}/{k}/state"] = f"kdamond {k} ({what})"
     for module in MODULES:
-        if _read(root / "sys/module" / module / "parameters/enabled") == "Y":
+        if read_setting(root / "sys/module" / module / "parameters/enabled") == "Y":
             found[f"sys/module/{module}/parameters/enabled"] = module
     return found
 

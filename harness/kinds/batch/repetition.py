@@ -303,10 +303,15 @@ def wider(half_width: float, precision: float) -> str:
     return text
 
 
+def _short_of(spec: CaseSpec, stop: str, ci: Interval) -> str:
+    """`x%, wider than the ±p% asked; <the limit it stopped at>`: how far an interval fell short, and why."""
+    return (f"{wider(ci.half_width, spec.precision)}, wider than the ±{spec.precision:.0%} asked; "
+            f"{_limit(spec, stop)}")
+
+
 def unconverged_flag(spec: CaseSpec, stop: str, ci: Interval) -> str:
     """The flag of a case that stopped before its CI reached the spec's precision."""
-    return (f"unconverged: 95% CI of the median ±{wider(ci.half_width, spec.precision)}, wider than the "
-            f"±{spec.precision:.0%} asked; {_limit(spec, stop)}")
+    return f"unconverged: 95% CI of the median ±{_short_of(spec, stop, ci)}"
 
 
 def process_medians(processes: Sequence[ProcessRun]) -> list[float]:
@@ -353,8 +358,7 @@ class Stopped:
         """`modes: ...` for a case whose processes fall into modes, `unconverged: ...` for one stopped short."""
         if self.modes.multimodal:
             short = "" if self.why not in UNCONVERGED else (
-                f"; {WIDEST_MODE}{wider(self.judged.half_width, spec.precision)}, wider than the ±{spec.precision:.0%} "
-                f"asked; {_limit(spec, self.why)}")
+                f"; {WIDEST_MODE}{_short_of(spec, self.why, self.judged)}")
             return (self.modes.flag() + short,)
         if self.why == INTERRUPTED:
             return (f"unconverged: {INTERRUPTED_TEXT}, after {self.modes.n} of its processes "
