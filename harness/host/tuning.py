@@ -4,7 +4,8 @@
 (harness/host/pyperf_tuning.py: governor, minimum frequency, Turbo Boost, IRQs and irqbalance,
 perf sampling rate, ASLR), and cmbench's for what pyperf leaves alone (transparent huge pages,
 the NMI watchdog, the cpufreq `boost` file, the idle states of the measured CPUs, as `cpupower
-idle-set -D 0` disables them, and the DAMON monitors, which it stops: harness/host/damon.py).
+idle-set -D 0` disables them, after switching a cpuidle governor that ignores that to one that
+does (harness/host/cpuidle.py), and the DAMON monitors, which it stops: harness/host/damon.py).
 `tune` first saves what it changes of its own and each CPU's governor under /run (cleared at
 boot, as the settings are), and `reset` puts those back; for the rest it does what pyperf's
 reset does (Turbo Boost on, the minimum frequency to the lowest, IRQs on every CPU, irqbalance
@@ -42,6 +43,8 @@ OWN = {
     "thp_defrag": _Own(f"{THP}/defrag", "madvise", lambda v: v == "always"),
     "nmi_watchdog": _Own("proc/sys/kernel/nmi_watchdog", "0", lambda v: v != "0"),
     "boost": _Own(f"{CPU}/cpufreq/boost", "0", lambda v: v == "1"),
+    # before the idle states are disabled: a governor that ignores `disable` would still enter them (cpuidle.py)
+    "cpuidle_governor": _Own(cpuidle.GOVERNOR, cpuidle.HONOURS_DISABLE, lambda v: v in cpuidle.IGNORES_DISABLE),
 }
 
 
@@ -159,7 +162,7 @@ def reset(*, root: Path = Path("/")) -> Changes:
             _write(h, rel, str(value), f"DAMON {damon.name(rel)}", changes)
     if not saved:
         changes.notes.append("nothing saved by `cmbench system tune` since boot: transparent huge pages, the NMI "
-                               "watchdog, boost, the idle states and DAMON are left as they are")
+                               "watchdog, boost, the idle states and their governor and DAMON are left as they are")
     try:
         h.path(SAVED).unlink()
     except OSError:
