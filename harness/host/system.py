@@ -17,8 +17,8 @@ The checks and why each matters:
 - idle_states: an idle CPU that may enter a state taking time to leave (a C-state; in a VM, a
   halted vCPU the hypervisor must wake) delays the thread woken on it, so a hand-off between
   CPUs measures the wake-up (in a VM seen here, several times the hand-off itself: 64 us a
-  round trip halted, 8-12 us polling; its run-to-run spread was no smaller polling). Under the
-  `haltpoll` governor a disabled state is entered all the same, so the check counts it (cpuidle.py);
+  round trip halted, 8-12 us polling; its run-to-run spread was no smaller polling). The
+  `haltpoll` governor of KVM guests enters a disabled state all the same: recorded, not tuned (cpuidle.py);
 - isolcpus, nohz_full: other tasks and the scheduler tick on the measured CPUs (kernel
   parameters: set at boot, never by `tune`);
 - irq_affinity: device interrupts handled on the measured CPUs, and irqbalance, which moves them;
@@ -233,14 +233,15 @@ def _idle(h: Host) -> Check:
             for cpu, states in found.items()}
     if not any(deep.values()):
         return Check("idle_states", CheckStatus.OK, f"polling only on CPU {format_cpu_list(sorted(found))}")
-    ignores = governor in cpuidle.IGNORES_DISABLE
-    return Check("idle_states", CheckStatus.WARN,
-                 "may enter " + _grouped({c: v for c, v in deep.items() if v})
-                 + (f" (governor {governor}, which enters a state even where it is disabled)" if ignores else ""),
-                 f"{TUNE} disables them on the measured CPUs"
-                 + (f" and switches the cpuidle governor to {cpuidle.HONOURS_DISABLE}" if ignores else "")
-                 + ", which then poll when idle: a thread woken on a CPU in such a state waits for it to leave (in a "
-                 "VM, for the hypervisor to wake it), and a hand-off between CPUs measures that wait")
+    entered = "may enter " + _grouped({c: v for c, v in deep.items() if v})
+    if governor in cpuidle.IGNORES_DISABLE:
+        return Check("idle_states", CheckStatus.INFO,
+                     f"{entered} (governor {governor}: a KVM guest's, which enters them even where disabled; "
+                     "tune leaves them, as figures repeated less closely with the vCPUs polling)")
+    return Check("idle_states", CheckStatus.WARN, entered,
+                 f"{TUNE} disables them on the measured CPUs, which then poll when idle: a thread woken on a CPU "
+                 "in such a state waits for it to leave (in a VM, for the hypervisor to wake it), and a hand-off "
+                 "between CPUs measures that wait")
 
 
 def _isolcpus(h: Host) -> Check:

@@ -4,8 +4,8 @@
 (harness/host/pyperf_tuning.py: governor, minimum frequency, Turbo Boost, IRQs and irqbalance,
 perf sampling rate, ASLR), and cmbench's for what pyperf leaves alone (transparent huge pages,
 the NMI watchdog, the cpufreq `boost` file, the idle states of the measured CPUs, as `cpupower
-idle-set -D 0` disables them, after switching a cpuidle governor that ignores that to one that
-does (harness/host/cpuidle.py), and the DAMON monitors, which it stops: harness/host/damon.py).
+idle-set -D 0` disables them, unless their governor ignores that (a KVM guest's haltpoll, left as
+it is: harness/host/cpuidle.py), and the DAMON monitors, which it stops: harness/host/damon.py).
 `tune` first saves what it changes of its own and each CPU's governor under /run (cleared at
 boot, as the settings are), and `reset` puts those back; for the rest it does what pyperf's
 reset does (Turbo Boost on, the minimum frequency to the lowest, IRQs on every CPU, irqbalance
@@ -43,8 +43,6 @@ OWN = {
     "thp_defrag": _Own(f"{THP}/defrag", "madvise", lambda v: v == "always"),
     "nmi_watchdog": _Own("proc/sys/kernel/nmi_watchdog", "0", lambda v: v != "0"),
     "boost": _Own(f"{CPU}/cpufreq/boost", "0", lambda v: v == "1"),
-    # before the idle states are disabled: a governor that ignores `disable` would still enter them (cpuidle.py)
-    "cpuidle_governor": _Own(cpuidle.GOVERNOR, cpuidle.HONOURS_DISABLE, lambda v: v in cpuidle.IGNORES_DISABLE),
 }
 
 
@@ -107,7 +105,9 @@ def tune(cpus: Sequence[int] | None = None, *, root: Path = Path("/")) -> Change
         if value and own.needs(chosen(value)):
             before.setdefault(name, chosen(value))
             todo.append((name, own))
-    idle = [(cpu, state) for cpu, states in cpuidle.states(h.root, h.cpus).items() for state in cpuidle.deep(states)]
+    honoured = cpuidle.governor(h.root) not in cpuidle.IGNORES_DISABLE  # a KVM guest's haltpoll: left (cpuidle.py)
+    idle = [(cpu, state) for cpu, states in cpuidle.states(h.root, h.cpus).items() for state in cpuidle.deep(states)
+            if honoured]
     for cpu, state in idle:
         saved.setdefault("idle_states", {}).setdefault(f"{cpu}/{state.folder}", "0")
     monitors = damon.running(h.root)
@@ -162,7 +162,7 @@ def reset(*, root: Path = Path("/")) -> Changes:
             _write(h, rel, str(value), f"DAMON {damon.name(rel)}", changes)
     if not saved:
         changes.notes.append("nothing saved by `cmbench system tune` since boot: transparent huge pages, the NMI "
-                               "watchdog, boost, the idle states and their governor and DAMON are left as they are")
+                               "watchdog, boost, the idle states and DAMON are left as they are")
     try:
         h.path(SAVED).unlink()
     except OSError:
