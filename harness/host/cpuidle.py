@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.host.sysfs import read_setting
+
 CPU = "sys/devices/system/cpu"
 GOVERNOR = f"{CPU}/cpuidle/current_governor"
 IGNORES_DISABLE = ("haltpoll",)  # governors that may enter a state whose `disable` is 1
@@ -46,14 +48,6 @@ def is_state(folder: str) -> bool:
 def disable_file(cpu: int, folder: str) -> str:
     """The `disable` file of state `folder` of `cpu`, relative to the root."""
     return f"{CPU}/cpu{cpu}/cpuidle/{folder}/disable"
-
-
-def read_setting(path: Path) -> str:
-    """A sysfs file's text, stripped; "" where it cannot be read (absent, no permission, not text)."""
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except (OSError, ValueError):
-        return ""
 
 
 def states(root: Path, cpus: Sequence[int]) -> dict[int, list[IdleState]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.host.cpuidle import read_setting
+from harness.host.sysfs import read_setting
 
 KDAMONDS = "sys/kernel/mm/damon/admin/kdamonds"
 MODULES = ("damon_reclaim", "damon_lru_sort", "damon_stat")

@@ -12,29 +12,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.host.sysfs import read_setting
 from harness.host.system import system_report
 
 
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError:
-        return ""
-
-
 def cpu_model() -> str:
-    for line in _read("/proc/cpuinfo").splitlines():
+    for line in read_setting("/proc/cpuinfo").splitlines():
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
 
 
 def governor() -> str:
-    return _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") or "unavailable (no cpufreq)"
+    return read_setting("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") or "unavailable (no cpufreq)"
 
 
 def mem_total() -> int:
-    for line in _read("/proc/meminfo").splitlines():
+    for line in read_setting("/proc/meminfo").splitlines():
         if line.startswith("MemTotal:"):
             return int(line.split()[1]) * 1024
     return 0
@@ -62,7 +56,7 @@ def _git_dir(root: Path) -> Path | None:
         if dot.is_dir():
             return dot
         if dot.is_file():  # a worktree or submodule: "gitdir: PATH"
-            text = _read(str(dot))
+            text = read_setting(dot)
             if text.startswith("gitdir:"):
                 target = Path(text.split(":", 1)[1].strip())
                 return target if target.is_absolute() else (folder / target).resolve()
@@ -81,16 +75,16 @@ def read_head(root: Path) -> str:
         return ""
     common = gitdir
     if (gitdir / "commondir").is_file():
-        common = (gitdir / _read(str(gitdir / "commondir"))).resolve()
-    head = _read(str(gitdir / "HEAD"))
+        common = (gitdir / read_setting(gitdir / "commondir")).resolve()
+    head = read_setting(gitdir / "HEAD")
     if not head.startswith("ref:"):
         return head
     ref = head.split(":", 1)[1].strip()
     for base in (gitdir, common):
-        value = _read(str(base / ref))
+        value = read_setting(base / ref)
         if value:
             return value
-    for line in _read(str(common / "packed-refs")).splitlines():
+    for line in read_setting(common / "packed-refs").splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[1] == ref:
             return parts[0]

@@ -49,6 +49,7 @@ from typing import Any
 from harness.host import cpuidle, damon
 from harness.host.cpuidle import CPU
 from harness.host.pyperf_tuning import format_cpu_list, parse_cpu_list, parse_cpu_mask
+from harness.host.sysfs import read_file
 from harness.measure.affinity import spare_cpus
 from harness.vocab import render_table
 
@@ -134,10 +135,7 @@ class Host:
         return self.root / rel
 
     def read(self, rel: str) -> str | None:
-        try:
-            return self.path(rel).read_text(encoding="utf-8", errors="replace").strip()
-        except (OSError, ValueError):
-            return None
+        return read_file(self.path(rel))
 
     def cmdline_cpus(self, key: str) -> tuple[int, ...]:
         """The CPUs of kernel parameter `key=` (its flags, as in `isolcpus=domain,2-3`, left out)."""

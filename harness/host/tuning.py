@@ -106,8 +106,8 @@ def tune(cpus: Sequence[int] | None = None, *, root: Path = Path("/")) -> Change
             before.setdefault(name, chosen(value))
             todo.append((name, own))
     honoured = cpuidle.governor(h.root) not in cpuidle.IGNORES_DISABLE  # a KVM guest's haltpoll: left (cpuidle.py)
-    idle = [(cpu, state) for cpu, states in cpuidle.states(h.root, h.cpus).items() for state in cpuidle.deep(states)
-            if honoured]
+    idle = [(cpu, state) for cpu, states in cpuidle.states(h.root, h.cpus).items()
+            for state in cpuidle.deep(states)] if honoured else []
     for cpu, state in idle:
         saved.setdefault("idle_states", {}).setdefault(f"{cpu}/{state.folder}", "0")
     monitors = damon.running(h.root)
