@@ -1,4 +1,5 @@
-"""Reading small one-value text files, absent on many hosts: the kernel's (sysfs, procfs) and the like."""
+"""Reading small text files that many hosts lack or do not let one read: the kernel's (sysfs, procfs: one setting
+or a short table each) and the like (a repository's HEAD and refs, harness/host/info.py)."""
 
 from __future__ import annotations
 
